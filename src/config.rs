@@ -1,0 +1,342 @@
+//! `RunConfig`: every hyperparameter of a run, with defaults, validation
+//! that reports every problem at once, TOML in and out, and `--set k=v`.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Schedule {
+    Linear,
+    Cosine,
+    Constant,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BestMetric {
+    MacroF1,
+    Accuracy,
+    Loss,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunConfig {
+    /// Local HF dir, hub id `org/name` (HF cache), or `scratch:tiny|mini|small`.
+    pub model: String,
+    pub train_file: Option<PathBuf>,
+    pub val_file: Option<PathBuf>,
+    pub text_col: Option<String>,
+    pub label_col: Option<String>,
+    /// Share of the training file held out for validation when no val file.
+    pub val_split: f64,
+    pub max_len: usize,
+    pub batch_size: usize,
+    pub epochs: usize,
+    /// Stop after this many optimizer steps (0: no limit).
+    pub max_steps: usize,
+    pub lr: f64,
+    pub warmup_ratio: f64,
+    pub schedule: Schedule,
+    pub weight_decay: f64,
+    pub adam_beta1: f64,
+    pub adam_beta2: f64,
+    pub adam_eps: f64,
+    /// Global gradient-norm clip (0: off).
+    pub max_grad_norm: f64,
+    pub grad_accum: usize,
+    pub seed: u64,
+    /// Evaluate every N optimizer steps (0: at each epoch end only).
+    pub eval_every: usize,
+    /// Emit a progress line every N steps in headless mode.
+    pub log_every: usize,
+    /// Stop after this many evaluations without improvement (0: off).
+    pub patience: usize,
+    pub best_metric: BestMetric,
+    /// Override the model's dropout probabilities (hidden, attention, head).
+    pub dropout: Option<f64>,
+    /// How many `checkpoints/step-N` to keep (best/ is kept apart).
+    pub keep_checkpoints: usize,
+    /// WordPiece vocabulary size for `scratch:*` models.
+    pub scratch_vocab: usize,
+    pub device: String,
+    pub lossy_utf8: bool,
+    pub skip_empty: bool,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            model: "scratch:mini".into(),
+            train_file: None,
+            val_file: None,
+            text_col: None,
+            label_col: None,
+            val_split: 0.1,
+            max_len: 128,
+            batch_size: 32,
+            epochs: 3,
+            max_steps: 0,
+            lr: 5e-5,
+            warmup_ratio: 0.1,
+            schedule: Schedule::Linear,
+            weight_decay: 0.01,
+            adam_beta1: 0.9,
+            adam_beta2: 0.999,
+            adam_eps: 1e-8,
+            max_grad_norm: 1.0,
+            grad_accum: 1,
+            seed: 42,
+            eval_every: 0,
+            log_every: 10,
+            patience: 0,
+            best_metric: BestMetric::MacroF1,
+            dropout: None,
+            keep_checkpoints: 2,
+            scratch_vocab: 8000,
+            device: "cpu".into(),
+            lossy_utf8: false,
+            skip_empty: false,
+        }
+    }
+}
+
+/// One invalid field and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub reason: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid configuration:\n{}", .0.iter().map(|e| format!("  {}: {}", e.field, e.reason)).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<FieldError>),
+    #[error("{}: {message}", path.display())]
+    Parse { path: PathBuf, message: String },
+    #[error("--set {assignment}: {message}")]
+    BadOverride { assignment: String, message: String },
+    #[error("{}: cannot read: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+pub const SCRATCH_SIZES: &[&str] = &["tiny", "mini", "small"];
+
+impl RunConfig {
+    /// Every problem with the values, each with its field and reason.
+    pub fn problems(&self) -> Vec<FieldError> {
+        let mut out = Vec::new();
+        let mut bad = |field: &'static str, ok: bool, reason: &str| {
+            if !ok {
+                out.push(FieldError {
+                    field,
+                    reason: reason.to_string(),
+                });
+            }
+        };
+        let unit = |x: f64| x.is_finite() && (0.0..1.0).contains(&x);
+        bad("model", !self.model.trim().is_empty(), "must name a model");
+        if let Some(size) = self.model.strip_prefix("scratch:") {
+            bad(
+                "model",
+                SCRATCH_SIZES.contains(&size),
+                &format!("unknown scratch size '{size}' (tiny, mini or small)"),
+            );
+        }
+        bad("lr", self.lr.is_finite() && self.lr > 0.0 && self.lr < 1.0, "must be in (0, 1), e.g. 5e-5");
+        bad("batch_size", (1..=4096).contains(&self.batch_size), "must be 1..=4096");
+        bad("epochs", (1..=10_000).contains(&self.epochs), "must be 1..=10000");
+        bad("max_len", (4..=8192).contains(&self.max_len), "must be 4..=8192 tokens");
+        bad("warmup_ratio", unit(self.warmup_ratio), "must be in [0, 1)");
+        bad("weight_decay", unit(self.weight_decay), "must be in [0, 1)");
+        bad("adam_beta1", unit(self.adam_beta1), "must be in [0, 1)");
+        bad("adam_beta2", unit(self.adam_beta2), "must be in [0, 1)");
+        bad("adam_eps", self.adam_eps.is_finite() && self.adam_eps > 0.0, "must be > 0");
+        bad("max_grad_norm", self.max_grad_norm.is_finite() && self.max_grad_norm >= 0.0, "must be >= 0 (0 turns clipping off)");
+        bad("grad_accum", (1..=1024).contains(&self.grad_accum), "must be 1..=1024");
+        bad("val_split", unit(self.val_split), "must be in [0, 1)");
+        bad(
+            "val_split",
+            self.val_split > 0.0 || self.val_file.is_some(),
+            "is 0 and no val file is given: nothing to evaluate on",
+        );
+        bad("log_every", self.log_every >= 1, "must be >= 1");
+        bad("keep_checkpoints", self.keep_checkpoints >= 1, "must be >= 1");
+        bad("scratch_vocab", (100..=200_000).contains(&self.scratch_vocab), "must be 100..=200000");
+        if let Some(p) = self.dropout {
+            bad("dropout", unit(p), "must be in [0, 1)");
+        }
+        bad(
+            "device",
+            parse_device(&self.device).is_some(),
+            "must be cpu, cuda or cuda:N",
+        );
+        out
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let problems = self.problems();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid(problems))
+        }
+    }
+
+    pub fn from_toml_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Apply one `key=value` override; the value is read as TOML (number,
+    /// bool, string...) and a bare word is taken as a string.
+    pub fn set(&mut self, assignment: &str) -> Result<(), ConfigError> {
+        let bad = |message: String| ConfigError::BadOverride {
+            assignment: assignment.to_string(),
+            message,
+        };
+        let (key, raw) = assignment
+            .split_once('=')
+            .ok_or_else(|| bad("expected key=value".into()))?;
+        let key = key.trim();
+        let raw = raw.trim();
+        let mut table = match toml::Value::try_from(&*self) {
+            Ok(toml::Value::Table(t)) => t,
+            _ => return Err(bad("cannot represent the config".into())),
+        };
+        let known: Vec<&str> = FIELD_NAMES.to_vec();
+        if !known.contains(&key) {
+            return Err(bad(format!("unknown key '{key}'; known keys: {}", known.join(", "))));
+        }
+        let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(raw.to_string()));
+        table.insert(key.to_string(), value);
+        *self = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| bad(e.message().to_string()))?;
+        Ok(())
+    }
+}
+
+/// The keys `--set` accepts (and the TUI form shows), in display order.
+pub const FIELD_NAMES: &[&str] = &[
+    "model",
+    "train_file",
+    "val_file",
+    "text_col",
+    "label_col",
+    "val_split",
+    "max_len",
+    "batch_size",
+    "epochs",
+    "max_steps",
+    "lr",
+    "warmup_ratio",
+    "schedule",
+    "weight_decay",
+    "adam_beta1",
+    "adam_beta2",
+    "adam_eps",
+    "max_grad_norm",
+    "grad_accum",
+    "seed",
+    "eval_every",
+    "log_every",
+    "patience",
+    "best_metric",
+    "dropout",
+    "keep_checkpoints",
+    "scratch_vocab",
+    "device",
+    "lossy_utf8",
+    "skip_empty",
+];
+
+/// A device spec: `None` when malformed, else the CUDA ordinal (if any).
+pub fn parse_device(spec: &str) -> Option<Option<usize>> {
+    match spec {
+        "cpu" => Some(None),
+        "cuda" => Some(Some(0)),
+        s => s.strip_prefix("cuda:")?.parse().ok().map(Some),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_reports_every_bad_field() {
+        let cfg = RunConfig {
+            lr: -1.0,
+            batch_size: 0,
+            warmup_ratio: 1.5,
+            device: "tpu".into(),
+            ..Default::default()
+        };
+        let fields: Vec<_> = cfg.problems().iter().map(|e| e.field).collect();
+        assert_eq!(fields, vec!["lr", "batch_size", "warmup_ratio", "device"]);
+        assert!(RunConfig::default().validate().is_ok());
+    }
+
+    #[test]
+    fn set_overrides_typed_values_and_rejects_unknown_keys() {
+        let mut cfg = RunConfig::default();
+        cfg.set("lr=1e-3").unwrap();
+        cfg.set("epochs = 7").unwrap();
+        cfg.set("schedule=cosine").unwrap();
+        cfg.set("dropout=0").unwrap();
+        assert_eq!((cfg.lr, cfg.epochs, cfg.schedule), (1e-3, 7, Schedule::Cosine));
+        assert_eq!(cfg.dropout, Some(0.0));
+        let e = cfg.set("learning_rate=1").unwrap_err().to_string();
+        assert!(e.contains("unknown key 'learning_rate'"), "{e}");
+        let e = cfg.set("epochs=many").unwrap_err().to_string();
+        assert!(e.contains("--set epochs=many"), "{e}");
+    }
+
+    #[test]
+    fn toml_round_trips() {
+        let cfg = RunConfig {
+            dropout: Some(0.2),
+            train_file: Some("a.csv".into()),
+            ..Default::default()
+        };
+        let back: RunConfig = toml::from_str(&cfg.to_toml()).unwrap();
+        assert_eq!(back, cfg);
+    }
+
+    #[test]
+    fn field_names_cover_every_field() {
+        let t = toml::Value::try_from(RunConfig {
+            train_file: Some("a".into()),
+            val_file: Some("b".into()),
+            text_col: Some("t".into()),
+            label_col: Some("l".into()),
+            dropout: Some(0.1),
+            ..Default::default()
+        })
+        .unwrap();
+        let mut keys: Vec<_> = t.as_table().unwrap().keys().cloned().collect();
+        let mut names: Vec<_> = FIELD_NAMES.iter().map(|s| s.to_string()).collect();
+        keys.sort();
+        names.sort();
+        assert_eq!(keys, names);
+    }
+}

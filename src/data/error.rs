@@ -1,0 +1,68 @@
+use std::path::PathBuf;
+
+/// Everything that can be wrong with a data file. Each variant names the
+/// file and, where there is one, the line at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error("{}: cannot read: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: the file is empty", path.display())]
+    EmptyFile { path: PathBuf },
+    #[error("{}: no data rows (the corpus is empty)", path.display())]
+    NoRows { path: PathBuf },
+    #[error("{}: unknown file type '{ext}'; use .csv, .tsv or .jsonl", path.display())]
+    UnknownFormat { path: PathBuf, ext: String },
+    #[error("{}: no {role} column: looked for {looked_for}, the file has {available}; choose one with --{flag}", path.display())]
+    MissingColumn {
+        path: PathBuf,
+        role: &'static str,
+        looked_for: String,
+        available: String,
+        flag: &'static str,
+    },
+    #[error("{}:{line}: empty text (pass --skip-empty to drop such rows)", path.display())]
+    EmptyText { path: PathBuf, line: u64 },
+    #[error("{}:{line}: missing or empty label", path.display())]
+    MissingLabel { path: PathBuf, line: u64 },
+    #[error("{}:{line}: invalid UTF-8 in column '{column}' at byte {byte} of the field (pass --lossy-utf8 to replace bad bytes)", path.display())]
+    InvalidUtf8 {
+        path: PathBuf,
+        line: u64,
+        column: String,
+        byte: usize,
+    },
+    #[error("{}:{line}: ragged row: {found} fields where the header has {expected}", path.display())]
+    RaggedRow {
+        path: PathBuf,
+        line: u64,
+        expected: usize,
+        found: usize,
+    },
+    #[error("{}:{line}: malformed {format}: {message}", path.display())]
+    Malformed {
+        path: PathBuf,
+        line: u64,
+        format: &'static str,
+        message: String,
+    },
+    #[error("{}:{line}: field '{field}' must be a string or an integer, found {found}", path.display())]
+    BadFieldType {
+        path: PathBuf,
+        line: u64,
+        field: String,
+        found: &'static str,
+    },
+    #[error("{}:{line}: label '{label}' is unknown to the model (it knows: {known})", path.display())]
+    UnknownLabel {
+        path: PathBuf,
+        line: u64,
+        label: String,
+        known: String,
+    },
+    #[error("{}: only one label ('{label}') in the training data; a classifier needs at least two", path.display())]
+    SingleLabel { path: PathBuf, label: String },
+}

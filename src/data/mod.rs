@@ -1,0 +1,102 @@
+//! Rows and labels: reading corpora, splitting them, and describing them.
+
+mod error;
+pub mod load;
+pub mod split;
+pub mod stats;
+
+pub use error::DataError;
+pub use load::{load_file, LoadOptions};
+
+use std::path::PathBuf;
+
+/// One labelled (or, for prediction input, unlabelled) example.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    pub text: String,
+    pub label: Option<String>,
+    /// 1-based line in the source file, for error messages.
+    pub line: u64,
+}
+
+/// The rows of one file.
+#[derive(Clone, Debug)]
+pub struct Dataset {
+    pub path: PathBuf,
+    pub rows: Vec<Row>,
+    /// Rows dropped because their text was empty (only with `skip_empty`).
+    pub empty_dropped: usize,
+}
+
+/// An ordered set of label names; a label's id is its index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Labels {
+    names: Vec<String>,
+}
+
+impl Labels {
+    pub fn new(names: Vec<String>) -> Self {
+        Labels { names }
+    }
+
+    /// The labels present in `rows`, in a stable order: numeric order when
+    /// every label is an integer, otherwise alphabetical.
+    pub fn from_rows<'a>(rows: impl IntoIterator<Item = &'a Row>) -> Self {
+        let mut names: Vec<String> = rows
+            .into_iter()
+            .filter_map(|r| r.label.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if names.iter().all(|n| n.parse::<i64>().is_ok()) {
+            names.sort_by_key(|n| n.parse::<i64>().unwrap_or(0));
+        }
+        Labels { names }
+    }
+
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    pub fn name(&self, id: usize) -> &str {
+        &self.names[id]
+    }
+
+    /// The id of a label name. An integer label also matches a model's
+    /// default `LABEL_<n>` names, so GLUE-style 0/1 files evaluate against
+    /// checkpoints that were never given label names.
+    pub fn id(&self, name: &str) -> Option<usize> {
+        if let Some(i) = self.names.iter().position(|n| n == name) {
+            return Some(i);
+        }
+        let n: usize = name.parse().ok()?;
+        (self.names.get(n)? == &format!("LABEL_{n}")).then_some(n)
+    }
+
+    /// Map every row's label to an id, failing on the first unknown one.
+    pub fn ids_of(&self, data: &Dataset) -> Result<Vec<usize>, DataError> {
+        data.rows
+            .iter()
+            .map(|r| {
+                let label = r.label.as_deref().ok_or_else(|| DataError::MissingLabel {
+                    path: data.path.clone(),
+                    line: r.line,
+                })?;
+                self.id(label).ok_or_else(|| DataError::UnknownLabel {
+                    path: data.path.clone(),
+                    line: r.line,
+                    label: label.to_string(),
+                    known: self.names.join(", "),
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,74 @@
+//! Deterministic stratified train/validation split.
+
+use super::Row;
+use crate::rng::Rng;
+use std::collections::BTreeMap;
+
+/// Split `rows` into (train, val): each label keeps its share in both parts.
+/// Same rows, fraction and seed always give the same split. A label with at
+/// least two rows gives at least one to each side.
+pub fn stratified_split(rows: &[Row], val_fraction: f64, seed: u64) -> (Vec<Row>, Vec<Row>) {
+    let mut by_label: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, r) in rows.iter().enumerate() {
+        by_label
+            .entry(r.label.as_deref().unwrap_or(""))
+            .or_default()
+            .push(i);
+    }
+    let mut rng = Rng::derived(seed, 0x5911_7000);
+    let mut val_idx = Vec::new();
+    for idx in by_label.values_mut() {
+        rng.shuffle(idx);
+        let n = idx.len();
+        let mut k = (n as f64 * val_fraction).round() as usize;
+        if n >= 2 && val_fraction > 0.0 {
+            k = k.clamp(1, n - 1);
+        }
+        val_idx.extend_from_slice(&idx[..k.min(n)]);
+    }
+    let mut is_val = vec![false; rows.len()];
+    for i in val_idx {
+        is_val[i] = true;
+    }
+    let (mut train, mut val) = (Vec::new(), Vec::new());
+    for (r, v) in rows.iter().zip(is_val) {
+        if v {
+            val.push(r.clone())
+        } else {
+            train.push(r.clone())
+        }
+    }
+    (train, val)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(spec: &[(&str, usize)]) -> Vec<Row> {
+        let mut out = Vec::new();
+        for (label, n) in spec {
+            for i in 0..*n {
+                out.push(Row {
+                    text: format!("{label} {i}"),
+                    label: Some(label.to_string()),
+                    line: out.len() as u64 + 2,
+                });
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn split_is_stratified_and_deterministic() {
+        let data = rows(&[("a", 80), ("b", 20), ("c", 2)]);
+        let (train, val) = stratified_split(&data, 0.1, 3);
+        let count = |rs: &[Row], l: &str| rs.iter().filter(|r| r.label.as_deref() == Some(l)).count();
+        assert_eq!((count(&val, "a"), count(&val, "b"), count(&val, "c")), (8, 2, 1));
+        assert_eq!(train.len() + val.len(), data.len());
+        let (train2, val2) = stratified_split(&data, 0.1, 3);
+        assert_eq!((train, val), (train2, val2));
+        let (_, val3) = stratified_split(&data, 0.1, 4);
+        assert_ne!(val3, stratified_split(&data, 0.1, 3).1);
+    }
+}

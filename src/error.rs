@@ -1,0 +1,45 @@
+//! The crate-wide error: one variant per layer, so front ends can tell bad
+//! input (exit code 2) from everything else.
+
+use crate::config::ConfigError;
+use crate::data::DataError;
+use crate::model::ModelError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("tensor error: {0}")]
+    Candle(#[from] candle_core::Error),
+    #[error("tokenizer error: {0}")]
+    Tokenizer(String),
+    #[error("{0}")]
+    Run(String),
+}
+
+impl Error {
+    /// True when the user can fix the error by changing their input
+    /// (files, flags, config): the CLI exits with code 2 for these.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(self, Error::Data(_) | Error::Config(_) | Error::Model(_))
+    }
+
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,17 @@
+//! tunebench: fine-tune BERT-family text classifiers with candle.
+//!
+//! Layers (an arrow only points down, see DESIGN.md):
+//! front ends (`cli`) → engine (`train`, `run_dir`, `predict`) → ML core
+//! (`model`, `text`) → data (`data`, `config`).
+
+pub mod config;
+pub mod data;
+pub mod error;
+pub mod model;
+pub mod predict;
+pub mod rng;
+pub mod run_dir;
+pub mod text;
+pub mod train;
+
+pub use error::{Error, Result};

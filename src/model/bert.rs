@@ -1,0 +1,99 @@
+//! BertForSequenceClassification, trainable, with HuggingFace tensor names.
+
+use super::config::EncoderConfig;
+use super::layers::{activate, attention, dropout, mask_bias, LayerNorm, Linear, Mode};
+use super::params::{Init, Need, ParamBuilder};
+use candle_core::{Result, Tensor};
+
+struct Layer {
+    query: Linear,
+    key: Linear,
+    value: Linear,
+    attn_out: Linear,
+    attn_norm: LayerNorm,
+    intermediate: Linear,
+    output: Linear,
+    out_norm: LayerNorm,
+}
+
+pub struct Bert {
+    cfg: EncoderConfig,
+    word: Tensor,
+    position: Tensor,
+    token_type: Tensor,
+    emb_norm: LayerNorm,
+    layers: Vec<Layer>,
+    pooler: Linear,
+    classifier: Linear,
+}
+
+impl Bert {
+    pub fn build(pb: &mut ParamBuilder, cfg: &EncoderConfig, num_labels: usize) -> crate::Result<Self> {
+        let (h, std, eps) = (cfg.hidden, cfg.init_range, cfg.layer_norm_eps);
+        let enc = Need::Encoder;
+        let e = "bert.embeddings";
+        let word = pb.take(&format!("{e}.word_embeddings.weight"), &[cfg.vocab_size, h], Init::Normal(std), enc)?;
+        let position = pb.take(&format!("{e}.position_embeddings.weight"), &[cfg.max_positions, h], Init::Normal(std), enc)?;
+        let token_type = pb.take(&format!("{e}.token_type_embeddings.weight"), &[cfg.type_vocab.max(1), h], Init::Normal(std), enc)?;
+        let emb_norm = LayerNorm::build(pb, &format!("{e}.LayerNorm"), h, eps, enc)?;
+        let mut layers = Vec::with_capacity(cfg.layers);
+        for i in 0..cfg.layers {
+            let p = format!("bert.encoder.layer.{i}");
+            layers.push(Layer {
+                query: Linear::build(pb, &format!("{p}.attention.self.query"), h, h, std, enc)?,
+                key: Linear::build(pb, &format!("{p}.attention.self.key"), h, h, std, enc)?,
+                value: Linear::build(pb, &format!("{p}.attention.self.value"), h, h, std, enc)?,
+                attn_out: Linear::build(pb, &format!("{p}.attention.output.dense"), h, h, std, enc)?,
+                attn_norm: LayerNorm::build(pb, &format!("{p}.attention.output.LayerNorm"), h, eps, enc)?,
+                intermediate: Linear::build(pb, &format!("{p}.intermediate.dense"), h, cfg.intermediate, std, enc)?,
+                output: Linear::build(pb, &format!("{p}.output.dense"), cfg.intermediate, h, std, enc)?,
+                out_norm: LayerNorm::build(pb, &format!("{p}.output.LayerNorm"), h, eps, enc)?,
+            });
+        }
+        let pooler = Linear::build(pb, "bert.pooler.dense", h, h, std, Need::Head)?;
+        let classifier = Linear::build(pb, "classifier", h, num_labels, std, Need::Head)?;
+        Ok(Bert {
+            cfg: cfg.clone(),
+            word,
+            position,
+            token_type,
+            emb_norm,
+            layers,
+            pooler,
+            classifier,
+        })
+    }
+
+    /// input_ids (B, L) u32, attention_mask (B, L) f32 → logits (B, C).
+    pub fn forward(&self, input_ids: &Tensor, attention_mask: &Tensor, mode: &mut Mode) -> Result<Tensor> {
+        let cfg = &self.cfg;
+        let (b, l) = input_ids.dims2()?;
+        let h = cfg.hidden;
+        let words = self.word.index_select(&input_ids.flatten_all()?, 0)?.reshape((b, l, h))?;
+        let positions = self.position.narrow(0, 0, l)?;
+        // token_type_ids are all zero for single-sentence classification.
+        let types = self.token_type.narrow(0, 0, 1)?;
+        let x = words.broadcast_add(&positions)?.broadcast_add(&types)?;
+        let mut x = dropout(&self.emb_norm.forward(&x)?, cfg.hidden_dropout, mode)?;
+        let bias = mask_bias(attention_mask)?;
+        for layer in &self.layers {
+            let ctx = attention(
+                &layer.query.forward(&x)?,
+                &layer.key.forward(&x)?,
+                &layer.value.forward(&x)?,
+                &bias,
+                cfg,
+                mode,
+            )?;
+            let a = dropout(&layer.attn_out.forward(&ctx)?, cfg.hidden_dropout, mode)?;
+            let a = layer.attn_norm.forward(&(a + &x)?)?;
+            let i = activate(&layer.intermediate.forward(&a)?, cfg.activation)?;
+            let o = dropout(&layer.output.forward(&i)?, cfg.hidden_dropout, mode)?;
+            x = layer.out_norm.forward(&(o + a)?)?;
+        }
+        let cls = x.narrow(1, 0, 1)?.squeeze(1)?;
+        let pooled = self.pooler.forward(&cls)?.tanh()?;
+        let pooled = dropout(&pooled, cfg.classifier_dropout, mode)?;
+        self.classifier.forward(&pooled)
+    }
+}

@@ -1,0 +1,183 @@
+//! Model directories in the HuggingFace layout: reading weights (with the
+//! name variants found in the wild) and writing checkpoints atomically.
+
+use super::classifier::Classifier;
+use super::config::{Arch, EncoderConfig};
+use super::ModelError;
+use crate::data::Labels;
+use crate::error::{Error, Result};
+use crate::text::TextEncoder;
+use candle_core::{DType, Device, Tensor};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// What a model directory holds, before any weights are read.
+pub struct ModelDir {
+    pub dir: PathBuf,
+    pub config_json: Value,
+    pub config: EncoderConfig,
+    /// The labels in `id2label`, unless they are HF's `LABEL_n` defaults
+    /// of a bare encoder.
+    pub labels: Option<Labels>,
+    pub weights: PathBuf,
+    pub tokenizer: PathBuf,
+}
+
+impl ModelDir {
+    pub fn open(dir: &Path) -> Result<Self> {
+        if !dir.is_dir() {
+            return Err(ModelError::NotFound {
+                spec: dir.display().to_string(),
+                hint: "no such directory".into(),
+            }
+            .into());
+        }
+        let config_path = dir.join("config.json");
+        if !config_path.is_file() {
+            return Err(ModelError::MissingFile {
+                dir: dir.to_path_buf(),
+                file: "config.json",
+                hint: " (is this a HuggingFace model directory?)",
+            }
+            .into());
+        }
+        let text = std::fs::read_to_string(&config_path).map_err(|e| Error::io(config_path.display().to_string(), e))?;
+        let config_json: Value = serde_json::from_str(&text).map_err(|e| ModelError::BadConfig {
+            path: config_path.clone(),
+            message: format!("not valid JSON: {e}"),
+        })?;
+        let config = EncoderConfig::from_json(&config_path, &config_json)?;
+        let weights = dir.join("model.safetensors");
+        if !weights.is_file() {
+            if dir.join("pytorch_model.bin").is_file() {
+                return Err(ModelError::PickleOnly { dir: dir.to_path_buf() }.into());
+            }
+            return Err(ModelError::MissingFile {
+                dir: dir.to_path_buf(),
+                file: "model.safetensors",
+                hint: "",
+            }
+            .into());
+        }
+        let tokenizer = dir.join("tokenizer.json");
+        if !tokenizer.is_file() {
+            return Err(ModelError::MissingFile {
+                dir: dir.to_path_buf(),
+                file: "tokenizer.json",
+                hint: " (save it from Python with AutoTokenizer.from_pretrained(dir).save_pretrained(dir))",
+            }
+            .into());
+        }
+        let labels = EncoderConfig::labels_from_json(&config_json).filter(|l| {
+            !l.names().iter().enumerate().all(|(i, n)| n == &format!("LABEL_{i}"))
+                || config_json.get("architectures").is_some_and(|a| a.to_string().contains("ForSequenceClassification"))
+        });
+        Ok(ModelDir {
+            dir: dir.to_path_buf(),
+            config_json,
+            config,
+            labels,
+            weights,
+            tokenizer,
+        })
+    }
+
+    pub fn read_weights(&self) -> Result<HashMap<String, Tensor>> {
+        read_weights(&self.weights, self.config.arch)
+    }
+}
+
+/// Load a safetensors file as f32 tensors under our (HF classifier) names:
+/// bare encoders lose the `bert.`/`distilbert.` prefix, old checkpoints say
+/// gamma/beta for LayerNorm, and buffers like `position_ids` are skipped.
+pub fn read_weights(path: &Path, arch: Arch) -> Result<HashMap<String, Tensor>> {
+    let raw = candle_core::safetensors::load(path, &Device::Cpu).map_err(|e| ModelError::BadWeights {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let (prefix, roots): (&str, &[&str]) = match arch {
+        Arch::Bert => ("bert.", &["embeddings.", "encoder.", "pooler."]),
+        Arch::DistilBert => ("distilbert.", &["embeddings.", "transformer."]),
+    };
+    let mut out = HashMap::new();
+    for (name, tensor) in raw {
+        if name.ends_with("position_ids") {
+            continue;
+        }
+        let mut n = name.clone();
+        if let Some(stem) = n.strip_suffix(".gamma") {
+            n = format!("{stem}.weight");
+        } else if let Some(stem) = n.strip_suffix(".beta") {
+            n = format!("{stem}.bias");
+        }
+        if roots.iter().any(|r| n.starts_with(r)) {
+            n = format!("{prefix}{n}");
+        }
+        let tensor = if tensor.dtype() == DType::F32 { tensor } else { tensor.to_dtype(DType::F32)? };
+        out.insert(n, tensor);
+    }
+    Ok(out)
+}
+
+/// Write `bytes` to `path` through a temp file and a rename, so a reader
+/// never sees half a file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension(format!(
+        "{}.tmp",
+        path.extension().and_then(|e| e.to_str()).unwrap_or("")
+    ));
+    let ctx = || path.display().to_string();
+    let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(ctx(), e))?;
+    f.write_all(bytes).map_err(|e| Error::io(ctx(), e))?;
+    f.sync_all().map_err(|e| Error::io(ctx(), e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(ctx(), e))
+}
+
+pub fn safetensors_bytes(tensors: &[(String, Tensor)]) -> Result<Vec<u8>> {
+    let metadata: HashMap<String, String> = [("format".to_string(), "pt".to_string())].into();
+    let views: Vec<(&str, &Tensor)> = tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
+    safetensors::serialize(views, Some(metadata)).map_err(|e| Error::Run(format!("serialising weights: {e}")))
+}
+
+/// Write a complete HF model directory into `dir` (which must not be
+/// visible to readers yet: callers publish it with [`publish_dir`]).
+pub fn write_model_files(dir: &Path, model: &Classifier, text: &TextEncoder) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
+    let pretty = |v: &Value| serde_json::to_vec_pretty(v).unwrap_or_default();
+    write_atomic(&dir.join("config.json"), &pretty(&model.config_json()))?;
+    write_atomic(&dir.join("model.safetensors"), &safetensors_bytes(&model.named_tensors())?)?;
+    write_atomic(&dir.join("tokenizer.json"), text.to_json()?.as_bytes())?;
+    let tok_config = json!({
+        "tokenizer_class": "BertTokenizer",
+        "do_lower_case": true,
+        "model_max_length": model.config.max_positions,
+        "cls_token": "[CLS]",
+        "sep_token": "[SEP]",
+        "pad_token": "[PAD]",
+        "unk_token": "[UNK]",
+        "mask_token": "[MASK]",
+    });
+    write_atomic(&dir.join("tokenizer_config.json"), &pretty(&tok_config))
+}
+
+/// Move a fully written `tmp` directory to `dest`, replacing what was
+/// there. The previous copy is moved aside first, so a crash in between
+/// leaves it on disk as `.old-<name>`, never a half-written `dest`.
+pub fn publish_dir(tmp: &Path, dest: &Path) -> Result<()> {
+    let ctx = |e| Error::io(dest.display().to_string(), e);
+    if dest.exists() {
+        let old = dest.with_file_name(format!(
+            ".old-{}",
+            dest.file_name().and_then(|n| n.to_str()).unwrap_or("dir")
+        ));
+        let _ = std::fs::remove_dir_all(&old);
+        std::fs::rename(dest, &old).map_err(ctx)?;
+        std::fs::rename(tmp, dest).map_err(ctx)?;
+        let _ = std::fs::remove_dir_all(&old);
+    } else {
+        std::fs::rename(tmp, dest).map_err(ctx)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,92 @@
+//! A sequence classifier: one of our encoders plus its head, its labels and
+//! the parameters the optimizer updates.
+
+use super::bert::Bert;
+use super::config::{Arch, EncoderConfig};
+use super::distilbert::DistilBert;
+use super::params::{ParamBuilder, Params};
+use crate::data::Labels;
+use candle_core::{Device, Tensor};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+pub use super::layers::Mode;
+
+enum Net {
+    Bert(Bert),
+    DistilBert(DistilBert),
+}
+
+pub struct Classifier {
+    pub config: EncoderConfig,
+    pub labels: Labels,
+    pub params: Params,
+    /// Parameters that were initialised rather than loaded.
+    pub fresh: Vec<String>,
+    /// Tensors in the weights file that the model does not use.
+    pub unused: Vec<String>,
+    pub device: Device,
+    net: Net,
+    /// The source config.json, so saved configs keep fields we do not model.
+    base_config: Option<Value>,
+}
+
+/// Prefixes of the parameters that depend on the label set.
+pub const HEAD_PREFIX: &str = "classifier.";
+
+pub struct BuildSpec {
+    pub config: EncoderConfig,
+    pub labels: Labels,
+    pub weights: HashMap<String, Tensor>,
+    pub source: PathBuf,
+    /// Initialise every parameter (scratch models).
+    pub scratch: bool,
+    /// Keep a loaded classification head (labels match); otherwise fresh.
+    pub keep_head: bool,
+    pub base_config: Option<Value>,
+}
+
+impl Classifier {
+    pub fn build(spec: BuildSpec, rng: &mut crate::rng::Rng, device: &Device) -> crate::Result<Self> {
+        let mut pb = ParamBuilder::new(spec.weights, spec.source, rng, device.clone(), spec.scratch);
+        if !spec.keep_head {
+            pb.forget(HEAD_PREFIX);
+        }
+        let n = spec.labels.len();
+        let net = match spec.config.arch {
+            Arch::Bert => Net::Bert(Bert::build(&mut pb, &spec.config, n)?),
+            Arch::DistilBert => Net::DistilBert(DistilBert::build(&mut pb, &spec.config, n)?),
+        };
+        Ok(Classifier {
+            config: spec.config,
+            labels: spec.labels,
+            unused: pb.unused(),
+            fresh: std::mem::take(&mut pb.fresh),
+            params: std::mem::take(&mut pb.params),
+            device: device.clone(),
+            net,
+            base_config: spec.base_config,
+        })
+    }
+
+    /// Logits (B, num_labels).
+    pub fn forward(&self, input_ids: &Tensor, attention_mask: &Tensor, mode: &mut Mode) -> candle_core::Result<Tensor> {
+        match &self.net {
+            Net::Bert(m) => m.forward(input_ids, attention_mask, mode),
+            Net::DistilBert(m) => m.forward(input_ids, attention_mask, mode),
+        }
+    }
+
+    pub fn config_json(&self) -> Value {
+        self.config.to_json(&self.labels, self.base_config.as_ref())
+    }
+
+    pub fn named_tensors(&self) -> Vec<(String, Tensor)> {
+        self.params
+            .vars
+            .iter()
+            .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
+            .collect()
+    }
+}

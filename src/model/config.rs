@@ -1,0 +1,255 @@
+//! The encoder hyperparameters we need, read from and written to an HF
+//! `config.json` (BERT or DistilBERT field names).
+
+use super::ModelError;
+use crate::data::Labels;
+use serde_json::{json, Value};
+use std::path::Path;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arch {
+    Bert,
+    DistilBert,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Activation {
+    GeluErf,
+    GeluTanh,
+    Relu,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct EncoderConfig {
+    pub arch: Arch,
+    pub vocab_size: usize,
+    pub hidden: usize,
+    pub layers: usize,
+    pub heads: usize,
+    pub intermediate: usize,
+    pub max_positions: usize,
+    pub type_vocab: usize,
+    pub activation: Activation,
+    pub hidden_dropout: f64,
+    pub attention_dropout: f64,
+    pub classifier_dropout: f64,
+    pub layer_norm_eps: f64,
+    pub init_range: f64,
+    pub pad_token_id: usize,
+}
+
+/// `scratch:<size>` shapes: Google's BERT-tiny/mini/small (L, H, A).
+pub fn scratch_config(size: &str, vocab_size: usize) -> Option<EncoderConfig> {
+    let (layers, hidden, heads) = match size {
+        "tiny" => (2, 128, 2),
+        "mini" => (4, 256, 4),
+        "small" => (4, 512, 8),
+        _ => return None,
+    };
+    Some(EncoderConfig {
+        arch: Arch::Bert,
+        vocab_size,
+        hidden,
+        layers,
+        heads,
+        intermediate: 4 * hidden,
+        max_positions: 512,
+        type_vocab: 2,
+        activation: Activation::GeluErf,
+        hidden_dropout: 0.1,
+        attention_dropout: 0.1,
+        classifier_dropout: 0.1,
+        layer_norm_eps: 1e-12,
+        init_range: 0.02,
+        pad_token_id: 0,
+    })
+}
+
+fn activation(name: &str) -> Option<Activation> {
+    match name {
+        "gelu" => Some(Activation::GeluErf),
+        "gelu_new" | "gelu_pytorch_tanh" | "gelu_fast" => Some(Activation::GeluTanh),
+        "relu" => Some(Activation::Relu),
+        _ => None,
+    }
+}
+
+fn activation_name(a: Activation) -> &'static str {
+    match a {
+        Activation::GeluErf => "gelu",
+        Activation::GeluTanh => "gelu_new",
+        Activation::Relu => "relu",
+    }
+}
+
+impl EncoderConfig {
+    pub fn from_json(path: &Path, v: &Value) -> Result<Self, ModelError> {
+        let bad = |message: String| ModelError::BadConfig {
+            path: path.to_path_buf(),
+            message,
+        };
+        let model_type = v.get("model_type").and_then(Value::as_str).unwrap_or("");
+        let archs = v.get("architectures").map(|a| a.to_string()).unwrap_or_default();
+        let arch = match model_type {
+            "bert" => Arch::Bert,
+            "distilbert" => Arch::DistilBert,
+            "" if archs.contains("DistilBert") || v.get("dim").is_some() => Arch::DistilBert,
+            "" => Arch::Bert,
+            other => {
+                return Err(bad(format!(
+                    "model_type '{other}' is not supported (bert and distilbert are)"
+                )))
+            }
+        };
+        let int = |k: &str| -> Result<usize, ModelError> {
+            v.get(k)
+                .and_then(Value::as_u64)
+                .map(|x| x as usize)
+                .ok_or_else(|| bad(format!("missing or non-integer field '{k}'")))
+        };
+        let float = |k: &str, default: f64| v.get(k).and_then(Value::as_f64).unwrap_or(default);
+        let act = |k: &str| -> Result<Activation, ModelError> {
+            let name = v.get(k).and_then(Value::as_str).unwrap_or("gelu");
+            activation(name).ok_or_else(|| bad(format!("activation '{name}' is not supported")))
+        };
+        let cfg = match arch {
+            Arch::Bert => {
+                let hidden_dropout = float("hidden_dropout_prob", 0.1);
+                EncoderConfig {
+                    arch,
+                    vocab_size: int("vocab_size")?,
+                    hidden: int("hidden_size")?,
+                    layers: int("num_hidden_layers")?,
+                    heads: int("num_attention_heads")?,
+                    intermediate: int("intermediate_size")?,
+                    max_positions: int("max_position_embeddings")?,
+                    type_vocab: int("type_vocab_size").unwrap_or(2),
+                    activation: act("hidden_act")?,
+                    hidden_dropout,
+                    attention_dropout: float("attention_probs_dropout_prob", 0.1),
+                    classifier_dropout: float("classifier_dropout", hidden_dropout),
+                    layer_norm_eps: float("layer_norm_eps", 1e-12),
+                    init_range: float("initializer_range", 0.02),
+                    pad_token_id: int("pad_token_id").unwrap_or(0),
+                }
+            }
+            Arch::DistilBert => EncoderConfig {
+                arch,
+                vocab_size: int("vocab_size")?,
+                hidden: int("dim")?,
+                layers: int("n_layers")?,
+                heads: int("n_heads")?,
+                intermediate: int("hidden_dim")?,
+                max_positions: int("max_position_embeddings")?,
+                type_vocab: 0,
+                activation: act("activation")?,
+                hidden_dropout: float("dropout", 0.1),
+                attention_dropout: float("attention_dropout", 0.1),
+                classifier_dropout: float("seq_classif_dropout", 0.2),
+                layer_norm_eps: 1e-12,
+                init_range: float("initializer_range", 0.02),
+                pad_token_id: int("pad_token_id").unwrap_or(0),
+            },
+        };
+        if cfg.heads == 0 || cfg.hidden % cfg.heads != 0 {
+            return Err(bad(format!(
+                "hidden size {} is not a multiple of the {} attention heads",
+                cfg.hidden, cfg.heads
+            )));
+        }
+        if cfg.arch == Arch::DistilBert
+            && v.get("sinusoidal_pos_embds").and_then(Value::as_bool) == Some(true)
+        {
+            return Err(bad("sinusoidal position embeddings are not supported".into()));
+        }
+        Ok(cfg)
+    }
+
+    /// Labels named in a config's `id2label`, if any.
+    pub fn labels_from_json(v: &Value) -> Option<Labels> {
+        let map = v.get("id2label")?.as_object()?;
+        let mut pairs: Vec<(usize, String)> = map
+            .iter()
+            .filter_map(|(k, v)| Some((k.parse().ok()?, v.as_str()?.to_string())))
+            .collect();
+        pairs.sort();
+        let ok = pairs.iter().enumerate().all(|(i, (k, _))| i == *k);
+        (ok && !pairs.is_empty()).then(|| Labels::new(pairs.into_iter().map(|p| p.1).collect()))
+    }
+
+    pub fn set_dropout(&mut self, p: f64) {
+        self.hidden_dropout = p;
+        self.attention_dropout = p;
+        self.classifier_dropout = p;
+    }
+
+    /// A full HF config.json for this encoder with a classification head.
+    /// `base` (the source model's config) keeps fields we do not model.
+    pub fn to_json(&self, labels: &Labels, base: Option<&Value>) -> Value {
+        let mut v = base.cloned().unwrap_or_else(|| json!({}));
+        let obj = v.as_object_mut().expect("config is an object");
+        let fields = match self.arch {
+            Arch::Bert => json!({
+                "architectures": ["BertForSequenceClassification"],
+                "model_type": "bert",
+                "vocab_size": self.vocab_size,
+                "hidden_size": self.hidden,
+                "num_hidden_layers": self.layers,
+                "num_attention_heads": self.heads,
+                "intermediate_size": self.intermediate,
+                "hidden_act": activation_name(self.activation),
+                "hidden_dropout_prob": self.hidden_dropout,
+                "attention_probs_dropout_prob": self.attention_dropout,
+                "classifier_dropout": self.classifier_dropout,
+                "max_position_embeddings": self.max_positions,
+                "type_vocab_size": self.type_vocab,
+                "initializer_range": self.init_range,
+                "layer_norm_eps": self.layer_norm_eps,
+                "pad_token_id": self.pad_token_id,
+                "position_embedding_type": "absolute",
+            }),
+            Arch::DistilBert => json!({
+                "architectures": ["DistilBertForSequenceClassification"],
+                "model_type": "distilbert",
+                "vocab_size": self.vocab_size,
+                "dim": self.hidden,
+                "n_layers": self.layers,
+                "n_heads": self.heads,
+                "hidden_dim": self.intermediate,
+                "activation": activation_name(self.activation),
+                "dropout": self.dropout_hidden_json(),
+                "attention_dropout": self.attention_dropout,
+                "seq_classif_dropout": self.classifier_dropout,
+                "max_position_embeddings": self.max_positions,
+                "initializer_range": self.init_range,
+                "pad_token_id": self.pad_token_id,
+                "sinusoidal_pos_embds": false,
+            }),
+        };
+        for (k, val) in fields.as_object().expect("object literal") {
+            obj.insert(k.clone(), val.clone());
+        }
+        let id2label: serde_json::Map<String, Value> = labels
+            .names()
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (i.to_string(), json!(n)))
+            .collect();
+        let label2id: serde_json::Map<String, Value> = labels
+            .names()
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), json!(i)))
+            .collect();
+        obj.insert("id2label".into(), Value::Object(id2label));
+        obj.insert("label2id".into(), Value::Object(label2id));
+        obj.insert("num_labels".into(), json!(labels.len()));
+        obj.insert("problem_type".into(), json!("single_label_classification"));
+        obj.insert("torch_dtype".into(), json!("float32"));
+        v
+    }
+
+    fn dropout_hidden_json(&self) -> f64 {
+        self.hidden_dropout
+    }
+}

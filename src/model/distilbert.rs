@@ -1,0 +1,83 @@
+//! DistilBertForSequenceClassification, trainable, with HuggingFace names.
+
+use super::config::EncoderConfig;
+use super::layers::{activate, attention, dropout, mask_bias, LayerNorm, Linear, Mode};
+use super::params::{Init, Need, ParamBuilder};
+use candle_core::{Result, Tensor};
+
+struct Layer {
+    q: Linear,
+    k: Linear,
+    v: Linear,
+    out: Linear,
+    sa_norm: LayerNorm,
+    lin1: Linear,
+    lin2: Linear,
+    out_norm: LayerNorm,
+}
+
+pub struct DistilBert {
+    cfg: EncoderConfig,
+    word: Tensor,
+    position: Tensor,
+    emb_norm: LayerNorm,
+    layers: Vec<Layer>,
+    pre_classifier: Linear,
+    classifier: Linear,
+}
+
+impl DistilBert {
+    pub fn build(pb: &mut ParamBuilder, cfg: &EncoderConfig, num_labels: usize) -> crate::Result<Self> {
+        let (h, std, eps) = (cfg.hidden, cfg.init_range, cfg.layer_norm_eps);
+        let enc = Need::Encoder;
+        let e = "distilbert.embeddings";
+        let word = pb.take(&format!("{e}.word_embeddings.weight"), &[cfg.vocab_size, h], Init::Normal(std), enc)?;
+        let position = pb.take(&format!("{e}.position_embeddings.weight"), &[cfg.max_positions, h], Init::Normal(std), enc)?;
+        let emb_norm = LayerNorm::build(pb, &format!("{e}.LayerNorm"), h, eps, enc)?;
+        let mut layers = Vec::with_capacity(cfg.layers);
+        for i in 0..cfg.layers {
+            let p = format!("distilbert.transformer.layer.{i}");
+            layers.push(Layer {
+                q: Linear::build(pb, &format!("{p}.attention.q_lin"), h, h, std, enc)?,
+                k: Linear::build(pb, &format!("{p}.attention.k_lin"), h, h, std, enc)?,
+                v: Linear::build(pb, &format!("{p}.attention.v_lin"), h, h, std, enc)?,
+                out: Linear::build(pb, &format!("{p}.attention.out_lin"), h, h, std, enc)?,
+                sa_norm: LayerNorm::build(pb, &format!("{p}.sa_layer_norm"), h, eps, enc)?,
+                lin1: Linear::build(pb, &format!("{p}.ffn.lin1"), h, cfg.intermediate, std, enc)?,
+                lin2: Linear::build(pb, &format!("{p}.ffn.lin2"), cfg.intermediate, h, std, enc)?,
+                out_norm: LayerNorm::build(pb, &format!("{p}.output_layer_norm"), h, eps, enc)?,
+            });
+        }
+        let pre_classifier = Linear::build(pb, "pre_classifier", h, h, std, Need::Head)?;
+        let classifier = Linear::build(pb, "classifier", h, num_labels, std, Need::Head)?;
+        Ok(DistilBert {
+            cfg: cfg.clone(),
+            word,
+            position,
+            emb_norm,
+            layers,
+            pre_classifier,
+            classifier,
+        })
+    }
+
+    pub fn forward(&self, input_ids: &Tensor, attention_mask: &Tensor, mode: &mut Mode) -> Result<Tensor> {
+        let cfg = &self.cfg;
+        let (b, l) = input_ids.dims2()?;
+        let words = self.word.index_select(&input_ids.flatten_all()?, 0)?.reshape((b, l, cfg.hidden))?;
+        let x = words.broadcast_add(&self.position.narrow(0, 0, l)?)?;
+        let mut x = dropout(&self.emb_norm.forward(&x)?, cfg.hidden_dropout, mode)?;
+        let bias = mask_bias(attention_mask)?;
+        for layer in &self.layers {
+            let ctx = attention(&layer.q.forward(&x)?, &layer.k.forward(&x)?, &layer.v.forward(&x)?, &bias, cfg, mode)?;
+            let sa = layer.sa_norm.forward(&(layer.out.forward(&ctx)? + &x)?)?;
+            let f = activate(&layer.lin1.forward(&sa)?, cfg.activation)?;
+            let f = dropout(&layer.lin2.forward(&f)?, cfg.hidden_dropout, mode)?;
+            x = layer.out_norm.forward(&(f + sa)?)?;
+        }
+        let cls = x.narrow(1, 0, 1)?.squeeze(1)?;
+        let pooled = self.pre_classifier.forward(&cls)?.relu()?;
+        let pooled = dropout(&pooled, cfg.classifier_dropout, mode)?;
+        self.classifier.forward(&pooled)
+    }
+}

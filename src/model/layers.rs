@@ -1,0 +1,129 @@
+//! Building blocks with a real backward: linear, layer norm (composed, since
+//! candle-nn's fast layer norm has no backward), seeded dropout, activations.
+
+use super::config::{Activation, EncoderConfig};
+use super::params::{Init, Need, ParamBuilder};
+use crate::rng::Rng;
+use candle_core::{Result, Tensor, D};
+
+/// Train mode carries the RNG for dropout masks; eval mode has none.
+pub enum Mode<'a> {
+    Eval,
+    Train(&'a mut Rng),
+}
+
+impl Mode<'_> {
+    pub fn reborrow(&mut self) -> Mode<'_> {
+        match self {
+            Mode::Eval => Mode::Eval,
+            Mode::Train(r) => Mode::Train(r),
+        }
+    }
+}
+
+/// Inverted dropout with a mask from the project's RNG (reproducible).
+pub fn dropout(x: &Tensor, p: f64, mode: &mut Mode) -> Result<Tensor> {
+    let rng = match mode {
+        Mode::Train(rng) if p > 0.0 => rng,
+        _ => return Ok(x.clone()),
+    };
+    let threshold = (p * u32::MAX as f64) as u32;
+    let scale = (1.0 / (1.0 - p)) as f32;
+    let mask: Vec<f32> = (0..x.elem_count())
+        .map(|_| if rng.next_u32() < threshold { 0.0 } else { scale })
+        .collect();
+    let mask = Tensor::from_vec(mask, x.shape(), x.device())?;
+    x.mul(&mask)
+}
+
+pub struct Linear {
+    pub weight: Tensor,
+    pub bias: Tensor,
+}
+
+impl Linear {
+    pub fn build(
+        pb: &mut ParamBuilder,
+        name: &str,
+        inputs: usize,
+        outputs: usize,
+        std: f64,
+        need: Need,
+    ) -> crate::Result<Self> {
+        Ok(Linear {
+            weight: pb.take(&format!("{name}.weight"), &[outputs, inputs], Init::Normal(std), need)?,
+            bias: pb.take(&format!("{name}.bias"), &[outputs], Init::Zeros, need)?,
+        })
+    }
+
+    /// x: (..., in) → (..., out).
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let dims = x.dims().to_vec();
+        let inputs = *dims.last().unwrap_or(&0);
+        let rows = x.elem_count() / inputs.max(1);
+        let y = x
+            .reshape((rows, inputs))?
+            .matmul(&self.weight.t()?)?
+            .broadcast_add(&self.bias)?;
+        let mut out = dims;
+        if let Some(last) = out.last_mut() {
+            *last = self.weight.dim(0)?;
+        }
+        y.reshape(out)
+    }
+}
+
+pub struct LayerNorm {
+    pub weight: Tensor,
+    pub bias: Tensor,
+    pub eps: f64,
+}
+
+impl LayerNorm {
+    pub fn build(pb: &mut ParamBuilder, name: &str, size: usize, eps: f64, need: Need) -> crate::Result<Self> {
+        Ok(LayerNorm {
+            weight: pb.take(&format!("{name}.weight"), &[size], Init::Ones, need)?,
+            bias: pb.take(&format!("{name}.bias"), &[size], Init::Zeros, need)?,
+            eps,
+        })
+    }
+
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        candle_nn::ops::layer_norm_slow(x, &self.weight, &self.bias, self.eps as f32)
+    }
+}
+
+pub fn activate(x: &Tensor, a: Activation) -> Result<Tensor> {
+    match a {
+        Activation::GeluErf => x.gelu_erf(),
+        Activation::GeluTanh => x.gelu(),
+        Activation::Relu => x.relu(),
+    }
+}
+
+/// Multi-head self-attention core: q, k, v (B, L, H) → context (B, L, H).
+/// `mask_bias` is (B, 1, 1, L): 0 for tokens, a large negative for padding.
+pub fn attention(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    mask_bias: &Tensor,
+    cfg: &EncoderConfig,
+    mode: &mut Mode,
+) -> Result<Tensor> {
+    let (b, l, h) = q.dims3()?;
+    let heads = cfg.heads;
+    let hd = h / heads;
+    let split = |t: &Tensor| t.reshape((b, l, heads, hd))?.transpose(1, 2)?.contiguous();
+    let (q, k, v) = (split(q)?, split(k)?, split(v)?);
+    let scores = (q.matmul(&k.t()?)? / (hd as f64).sqrt())?.broadcast_add(mask_bias)?;
+    let probs = candle_nn::ops::softmax(&scores, D::Minus1)?;
+    let probs = dropout(&probs, cfg.attention_dropout, mode)?;
+    probs.matmul(&v)?.transpose(1, 2)?.reshape((b, l, h))
+}
+
+/// (B, L) 1/0 attention mask → (B, 1, 1, L) additive bias.
+pub fn mask_bias(attention_mask: &Tensor) -> Result<Tensor> {
+    let (b, l) = attention_mask.dims2()?;
+    ((attention_mask - 1.0)? * 1e9)?.reshape((b, 1, 1, l))
+}

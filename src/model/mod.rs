@@ -1,0 +1,16 @@
+//! Trainable encoders with classification heads, their weights on disk, and
+//! where models come from (local dir, HF cache, scratch).
+
+pub mod bert;
+pub mod checkpoint;
+pub mod classifier;
+pub mod config;
+pub mod distilbert;
+mod error;
+pub mod hub;
+pub mod layers;
+pub mod params;
+
+pub use classifier::{Classifier, Mode};
+pub use config::{Arch, EncoderConfig};
+pub use error::ModelError;

@@ -1,0 +1,164 @@
+//! Inference: scoring texts with a classifier (the engine's live weights or
+//! a checkpoint loaded into a `Predictor`), and evaluating labelled data.
+
+use crate::data::Labels;
+use crate::error::Result;
+use crate::model::checkpoint::ModelDir;
+use crate::model::classifier::BuildSpec;
+use crate::model::{Classifier, Mode};
+use crate::text::batch::make_batch;
+use crate::text::TextEncoder;
+use crate::train::protocol::Prediction;
+use candle_core::Device;
+use std::path::Path;
+
+/// Rows per inference batch.
+pub const EVAL_BATCH: usize = 64;
+
+/// A checkpoint loaded for prediction.
+pub struct Predictor {
+    pub model: Classifier,
+    pub text: TextEncoder,
+}
+
+impl Predictor {
+    /// Load any HF BERT/DistilBERT classifier directory.
+    pub fn load(dir: &Path, device: &Device) -> Result<Self> {
+        let md = ModelDir::open(dir)?;
+        let weights = md.read_weights()?;
+        let labels = md.labels.clone().unwrap_or_else(|| {
+            let n = weights.get("classifier.bias").map(|t| t.dims()[0]).unwrap_or(2);
+            Labels::new((0..n).map(|i| format!("LABEL_{i}")).collect())
+        });
+        let max_len = md.config.max_positions;
+        let text = TextEncoder::from_file(&md.tokenizer, max_len)?;
+        let model = Classifier::build(
+            BuildSpec {
+                config: md.config.clone(),
+                labels,
+                weights,
+                source: md.weights.clone(),
+                scratch: false,
+                keep_head: true,
+                base_config: Some(md.config_json.clone()),
+            },
+            &mut crate::rng::Rng::seeded(0),
+            device,
+        )?;
+        if model.fresh.iter().any(|n| n.starts_with("classifier")) {
+            return Err(crate::model::ModelError::MissingTensor {
+                path: md.weights,
+                name: "classifier.weight (this is a bare encoder, not a fine-tuned classifier)".into(),
+            }
+            .into());
+        }
+        Ok(Predictor { model, text })
+    }
+
+    pub fn predict(&self, texts: &[&str]) -> Result<Vec<Prediction>> {
+        predict_texts(&self.model, &self.text, texts)
+    }
+}
+
+/// Class probabilities for each encoded row, in input order. Rows are
+/// batched by length so little padding is computed.
+pub fn logits_for(model: &Classifier, pad_id: u32, ids: &[Vec<u32>]) -> Result<Vec<Vec<f32>>> {
+    let mut order: Vec<usize> = (0..ids.len()).collect();
+    order.sort_by_key(|&i| ids[i].len());
+    let mut out = vec![Vec::new(); ids.len()];
+    for chunk in order.chunks(EVAL_BATCH) {
+        let rows: Vec<&[u32]> = chunk.iter().map(|&i| ids[i].as_slice()).collect();
+        let batch = make_batch(&rows, None, pad_id, &model.device)?;
+        let logits = model
+            .forward(&batch.input_ids, &batch.attention_mask, &mut Mode::Eval)?
+            .to_vec2::<f32>()?;
+        for (&i, l) in chunk.iter().zip(logits) {
+            out[i] = l;
+        }
+    }
+    Ok(out)
+}
+
+pub fn softmax(logits: &[f32]) -> Vec<f32> {
+    let max = logits.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+    let exps: Vec<f32> = logits.iter().map(|l| (l - max).exp()).collect();
+    let sum: f32 = exps.iter().sum();
+    exps.iter().map(|e| e / sum).collect()
+}
+
+pub fn argmax(xs: &[f32]) -> usize {
+    xs.iter()
+        .enumerate()
+        .fold((0, f32::NEG_INFINITY), |best, (i, &x)| if x > best.1 { (i, x) } else { best })
+        .0
+}
+
+pub fn to_prediction(labels: &Labels, logits: Vec<f32>) -> Prediction {
+    let probs = softmax(&logits);
+    let best = argmax(&probs);
+    Prediction {
+        label: labels.name(best).to_string(),
+        score: probs[best],
+        probs: labels.names().iter().cloned().zip(probs).collect(),
+        logits,
+    }
+}
+
+pub fn predict_texts(model: &Classifier, text: &TextEncoder, texts: &[&str]) -> Result<Vec<Prediction>> {
+    let ids = text.encode_all(texts)?;
+    Ok(logits_for(model, text.pad_id(), &ids)?
+        .into_iter()
+        .map(|l| to_prediction(&model.labels, l))
+        .collect())
+}
+
+/// Mean cross-entropy and the predicted ids of labelled rows.
+pub struct EvalOutput {
+    pub loss: f64,
+    pub predicted: Vec<usize>,
+    pub logits: Vec<Vec<f32>>,
+}
+
+pub fn evaluate(model: &Classifier, pad_id: u32, ids: &[Vec<u32>], labels: &[u32]) -> Result<EvalOutput> {
+    let logits = logits_for(model, pad_id, ids)?;
+    let mut loss = 0f64;
+    let mut predicted = Vec::with_capacity(ids.len());
+    for (l, &y) in logits.iter().zip(labels) {
+        let p = softmax(l);
+        loss -= (p[y as usize].max(f32::MIN_POSITIVE) as f64).ln();
+        predicted.push(argmax(l));
+    }
+    Ok(EvalOutput {
+        loss: loss / ids.len().max(1) as f64,
+        predicted,
+        logits,
+    })
+}
+
+/// A device from a config spec (`cpu`, `cuda`, `cuda:N`).
+pub fn device_for(spec: &str) -> Result<Device> {
+    match crate::config::parse_device(spec) {
+        Some(None) => Ok(Device::Cpu),
+        Some(Some(ordinal)) => {
+            if !candle_core::utils::cuda_is_available() {
+                return Err(crate::model::ModelError::Device {
+                    spec: spec.into(),
+                    reason: "this binary was built without CUDA support (rebuild with --features cuda)".into(),
+                }
+                .into());
+            }
+            Device::new_cuda(ordinal).map_err(|e| {
+                crate::model::ModelError::Device {
+                    spec: spec.into(),
+                    reason: e.to_string(),
+                }
+                .into()
+            })
+        }
+        None => Err(crate::model::ModelError::Device {
+            spec: spec.into(),
+            reason: "expected cpu, cuda or cuda:N".into(),
+        }
+        .into()),
+    }
+}

@@ -1,0 +1,61 @@
+//! Padding token ids into batches: each batch is padded to its own longest
+//! row, never to `max_len`.
+
+use candle_core::{Device, Tensor};
+
+pub struct Batch {
+    /// (B, L) u32 token ids.
+    pub input_ids: Tensor,
+    /// (B, L) f32, 1 for real tokens and 0 for padding.
+    pub attention_mask: Tensor,
+    /// (B,) u32 label ids, when known.
+    pub labels: Option<Tensor>,
+    /// Real (non-pad) tokens in the batch.
+    pub tokens: usize,
+    pub size: usize,
+}
+
+pub fn make_batch(
+    rows: &[&[u32]],
+    labels: Option<&[u32]>,
+    pad_id: u32,
+    device: &Device,
+) -> candle_core::Result<Batch> {
+    let b = rows.len();
+    let l = rows.iter().map(|r| r.len()).max().unwrap_or(0).max(1);
+    let mut ids = vec![pad_id; b * l];
+    let mut mask = vec![0f32; b * l];
+    let mut tokens = 0;
+    for (i, row) in rows.iter().enumerate() {
+        ids[i * l..i * l + row.len()].copy_from_slice(row);
+        mask[i * l..i * l + row.len()].fill(1.0);
+        tokens += row.len();
+    }
+    Ok(Batch {
+        input_ids: Tensor::from_vec(ids, (b, l), device)?,
+        attention_mask: Tensor::from_vec(mask, (b, l), device)?,
+        labels: labels
+            .map(|ls| Tensor::from_slice(ls, (b,), device))
+            .transpose()?,
+        tokens,
+        size: b,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pads_to_longest_row_in_batch() {
+        let rows: Vec<&[u32]> = vec![&[2, 7, 3], &[2, 3]];
+        let b = make_batch(&rows, Some(&[1, 0]), 0, &Device::Cpu).unwrap();
+        assert_eq!(b.input_ids.dims(), &[2, 3]);
+        assert_eq!(b.input_ids.to_vec2::<u32>().unwrap(), vec![vec![2, 7, 3], vec![2, 3, 0]]);
+        assert_eq!(
+            b.attention_mask.to_vec2::<f32>().unwrap(),
+            vec![vec![1., 1., 1.], vec![1., 1., 0.]]
+        );
+        assert_eq!(b.tokens, 5);
+    }
+}

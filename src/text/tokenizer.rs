@@ -1,0 +1,192 @@
+//! Loading a model's `tokenizer.json`, or training a WordPiece vocabulary on
+//! the corpus for `scratch:*` models, and encoding text with truncation.
+
+use crate::error::{Error, Result};
+use std::path::Path;
+use tokenizers::decoders::wordpiece::WordPiece as WordPieceDecoder;
+use tokenizers::models::wordpiece::{WordPiece, WordPieceTrainer};
+use tokenizers::normalizers::bert::BertNormalizer;
+use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
+use tokenizers::processors::template::TemplateProcessing;
+use tokenizers::{AddedToken, Tokenizer, TokenizerImpl, TruncationParams};
+
+pub const SPECIAL_TOKENS: &[&str] = &["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
+
+/// A tokenizer plus the truncation length every encoding respects.
+#[derive(Clone)]
+pub struct TextEncoder {
+    tokenizer: Tokenizer,
+    pad_id: u32,
+    max_len: usize,
+}
+
+fn tok_err(context: &str, e: impl std::fmt::Display) -> Error {
+    Error::Tokenizer(format!("{context}: {e}"))
+}
+
+impl TextEncoder {
+    fn wrap(mut tokenizer: Tokenizer, max_len: usize) -> Result<Self> {
+        // A model's tokenizer.json may carry fixed padding/truncation
+        // (all-MiniLM-L6-v2 pads every input to 128): we pad per batch.
+        tokenizer.with_padding(None);
+        tokenizer
+            .with_truncation(Some(TruncationParams {
+                max_length: max_len,
+                ..Default::default()
+            }))
+            .map_err(|e| tok_err("truncation", e))?;
+        let pad_id = ["[PAD]", "<pad>"]
+            .iter()
+            .find_map(|t| tokenizer.token_to_id(t))
+            .unwrap_or(0);
+        Ok(TextEncoder {
+            tokenizer,
+            pad_id,
+            max_len,
+        })
+    }
+
+    pub fn from_file(path: &Path, max_len: usize) -> Result<Self> {
+        let tokenizer = Tokenizer::from_file(path)
+            .map_err(|e| tok_err(&format!("{}", path.display()), e))?;
+        Self::wrap(tokenizer, max_len)
+    }
+
+    pub fn from_json(json: &str, max_len: usize) -> Result<Self> {
+        let tokenizer: Tokenizer = json.parse().map_err(|e| tok_err("tokenizer.json", e))?;
+        Self::wrap(tokenizer, max_len)
+    }
+
+    /// Train a BERT-style uncased WordPiece tokenizer on `texts`.
+    pub fn train_wordpiece(texts: &[String], vocab_size: usize, max_len: usize) -> Result<Self> {
+        let mut trainer = WordPieceTrainer::builder()
+            .vocab_size(vocab_size)
+            .min_frequency(2)
+            .show_progress(false)
+            .special_tokens(
+                SPECIAL_TOKENS
+                    .iter()
+                    .map(|t| AddedToken::from(t.to_string(), true))
+                    .collect(),
+            )
+            .build();
+        let mut imp: TokenizerImpl<
+            WordPiece,
+            BertNormalizer,
+            BertPreTokenizer,
+            TemplateProcessing,
+            WordPieceDecoder,
+        > = TokenizerImpl::new(
+            WordPiece::builder()
+                .unk_token("[UNK]".into())
+                .build()
+                .map_err(|e| tok_err("wordpiece", e))?,
+        );
+        imp.with_normalizer(Some(BertNormalizer::new(true, true, None, true)))
+            .map_err(|e| tok_err("normalizer", e))?;
+        imp.with_pre_tokenizer(Some(BertPreTokenizer));
+        imp.with_decoder(Some(WordPieceDecoder::default()));
+        imp.train(&mut trainer, texts.iter())
+            .map_err(|e| tok_err("training WordPiece", e))?;
+        let id = |t: &str| {
+            imp.token_to_id(t)
+                .ok_or_else(|| tok_err("training WordPiece", format!("{t} missing")))
+        };
+        let (cls, sep) = (id("[CLS]")?, id("[SEP]")?);
+        let template = TemplateProcessing::builder()
+            .try_single("[CLS] $A [SEP]")
+            .and_then(|b| b.try_pair("[CLS] $A [SEP] $B:1 [SEP]:1"))
+            .map_err(|e| tok_err("template", e))?
+            .special_tokens(vec![("[CLS]", cls), ("[SEP]", sep)])
+            .build()
+            .map_err(|e| tok_err("template", e))?;
+        imp.with_post_processor(Some(template));
+        let json = imp.to_string(false).map_err(|e| tok_err("serialising", e))?;
+        Self::from_json(&json, max_len)
+    }
+
+    pub fn max_len(&self) -> usize {
+        self.max_len
+    }
+
+    pub fn pad_id(&self) -> u32 {
+        self.pad_id
+    }
+
+    pub fn vocab_size(&self) -> usize {
+        self.tokenizer.get_vocab_size(true)
+    }
+
+    /// Token ids of each text, with special tokens, cut at `max_len`.
+    pub fn encode_all(&self, texts: &[&str]) -> Result<Vec<Vec<u32>>> {
+        let encodings = self
+            .tokenizer
+            .encode_batch(texts.to_vec(), true)
+            .map_err(|e| tok_err("encoding", e))?;
+        Ok(encodings.into_iter().map(|e| e.get_ids().to_vec()).collect())
+    }
+
+    /// Untruncated token count (with special tokens), for length statistics.
+    pub fn full_length(&self, text: &str) -> Result<usize> {
+        let mut t = self.tokenizer.clone();
+        t.with_truncation(None).map_err(|e| tok_err("truncation", e))?;
+        Ok(t.encode(text, true).map_err(|e| tok_err("encoding", e))?.len())
+    }
+
+    /// The word pieces of a text, as a person would read them.
+    pub fn pieces(&self, text: &str) -> Result<Vec<String>> {
+        Ok(self
+            .tokenizer
+            .encode(text, true)
+            .map_err(|e| tok_err("encoding", e))?
+            .get_tokens()
+            .to_vec())
+    }
+
+    /// tokenizer.json as saved with checkpoints: without our truncation, so
+    /// it matches what the model was trained with and loads anywhere.
+    pub fn to_json(&self) -> Result<String> {
+        let mut t = self.tokenizer.clone();
+        t.with_truncation(None).map_err(|e| tok_err("truncation", e))?;
+        t.to_string(false).map_err(|e| tok_err("serialising", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn corpus() -> Vec<String> {
+        (0..50)
+            .flat_map(|i| {
+                [
+                    format!("The battery life is great number {i}"),
+                    "Terrible battery, it died after one day".to_string(),
+                    "Delivery was on time and the box was fine".to_string(),
+                ]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn trained_wordpiece_adds_cls_sep_and_truncates() {
+        let enc = TextEncoder::train_wordpiece(&corpus(), 500, 6).unwrap();
+        let ids = enc.encode_all(&["the battery life is great indeed yes"]).unwrap();
+        assert_eq!(ids[0].len(), 6);
+        let pieces = enc.pieces("The battery").unwrap();
+        assert_eq!(pieces.first().map(String::as_str), Some("[CLS]"));
+        assert_eq!(pieces.last().map(String::as_str), Some("[SEP]"));
+        assert_eq!(pieces[1], "the", "uncased");
+        assert_eq!(enc.pad_id(), 0);
+        assert!(enc.full_length("the battery life is great indeed yes").unwrap() > 6);
+    }
+
+    #[test]
+    fn saved_json_reloads_without_fixed_padding() {
+        let enc = TextEncoder::train_wordpiece(&corpus(), 500, 64).unwrap();
+        let again = TextEncoder::from_json(&enc.to_json().unwrap(), 64).unwrap();
+        let a = enc.encode_all(&["battery died"]).unwrap();
+        assert_eq!(a, again.encode_all(&["battery died"]).unwrap());
+        assert_eq!(a[0].len(), 4);
+    }
+}

@@ -1,0 +1,466 @@
+//! The training loop. It runs on its own thread (`spawn`), takes
+//! `Command`s between optimizer steps and reports every `Event` both on a
+//! channel and in the run's metrics.jsonl, so the run goes on (and is
+//! recorded) whether or not a front end is listening.
+
+use super::metrics::score;
+use super::optim::{AdamW, Grads};
+use super::protocol::{Command, Event, FinishReason};
+use super::schedule::LrSchedule;
+use super::state::TrainerState;
+use crate::config::{BestMetric, RunConfig};
+use crate::data::Row;
+use crate::error::{Error, Result};
+use crate::model::checkpoint::{publish_dir, safetensors_bytes, write_atomic, write_model_files};
+use crate::model::{Classifier, Mode};
+use crate::predict::{evaluate, predict_texts};
+use crate::rng::Rng;
+use crate::run_dir::RunDir;
+use crate::text::batch::make_batch;
+use crate::text::TextEncoder;
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::time::Instant;
+
+pub struct Trainer {
+    pub cfg: RunConfig,
+    pub run: RunDir,
+    pub model: Classifier,
+    pub text: TextEncoder,
+    pub train_ids: Vec<Vec<u32>>,
+    pub train_labels: Vec<u32>,
+    pub val_ids: Vec<Vec<u32>>,
+    pub val_labels: Vec<u32>,
+    pub val_rows: Vec<Row>,
+    pub optimizer: AdamW,
+    pub state: TrainerState,
+    /// Dropout masks.
+    pub rng: Rng,
+    pub device_name: String,
+    /// Messages from preparation, sent as Log events when the run starts.
+    pub notes: Vec<String>,
+    pub resumed: bool,
+}
+
+pub struct EngineHandle {
+    pub commands: Sender<Command>,
+    pub events: Receiver<Event>,
+    pub thread: std::thread::JoinHandle<()>,
+}
+
+/// Run `trainer` on a new thread.
+pub fn spawn(trainer: Trainer) -> EngineHandle {
+    let (cmd_tx, cmd_rx) = mpsc::channel();
+    let (ev_tx, ev_rx) = mpsc::channel();
+    let thread = std::thread::Builder::new()
+        .name("tunebench-engine".into())
+        .spawn(move || trainer.run(cmd_rx, ev_tx))
+        .expect("spawning the engine thread");
+    EngineHandle {
+        commands: cmd_tx,
+        events: ev_rx,
+        thread,
+    }
+}
+
+/// The examples of one epoch, in a seeded order that depends only on the
+/// seed and the epoch (so a resumed run sees the same order).
+pub fn epoch_order(n: usize, seed: u64, epoch: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    Rng::derived(seed, 1000 + epoch as u64).shuffle(&mut order);
+    order
+}
+
+/// What ended the loop.
+enum Outcome {
+    Finished(FinishReason),
+    Failed(String),
+}
+
+struct Timing {
+    started: Instant,
+    recent: VecDeque<(f64, usize, usize)>,
+}
+
+impl Timing {
+    fn record(&mut self, secs: f64, samples: usize, tokens: usize) -> (f64, f64, f64) {
+        self.recent.push_back((secs, samples, tokens));
+        if self.recent.len() > 20 {
+            self.recent.pop_front();
+        }
+        let t: f64 = self.recent.iter().map(|r| r.0).sum::<f64>().max(1e-9);
+        let s: usize = self.recent.iter().map(|r| r.1).sum();
+        let k: usize = self.recent.iter().map(|r| r.2).sum();
+        (s as f64 / t, k as f64 / t, t / self.recent.len() as f64)
+    }
+}
+
+impl Trainer {
+    pub fn steps_per_epoch(&self) -> usize {
+        let batches = self.train_ids.len().div_ceil(self.cfg.batch_size);
+        batches.div_ceil(self.cfg.grad_accum).max(1)
+    }
+
+    pub fn total_steps(&self) -> usize {
+        let all = self.cfg.epochs * self.steps_per_epoch();
+        if self.cfg.max_steps > 0 {
+            all.min(self.cfg.max_steps)
+        } else {
+            all
+        }
+    }
+
+    fn emit(&mut self, events: &Sender<Event>, event: Event) {
+        if let Err(e) = self.run.append_event(&event) {
+            tracing::error!("cannot write metrics.jsonl: {e}");
+        }
+        match &event {
+            Event::Log { message, .. } => tracing::info!("{message}"),
+            Event::Failed { error, .. } => tracing::error!("{error}"),
+            Event::Eval { step, loss, accuracy, macro_f1, .. } => {
+                tracing::info!("eval step {step}: loss {loss:.4} accuracy {accuracy:.4} macro-F1 {macro_f1:.4}")
+            }
+            _ => {}
+        }
+        // A closed channel only means no front end is listening.
+        let _ = events.send(event);
+    }
+
+    fn log(&mut self, events: &Sender<Event>, message: String) {
+        self.emit(events, Event::Log { level: "info".into(), message });
+    }
+
+    /// Run to the end; every outcome is reported as an event.
+    pub fn run(mut self, commands: Receiver<Command>, events: Sender<Event>) {
+        let total = self.total_steps();
+        self.emit(
+            &events,
+            Event::Started {
+                run_dir: self.run.root.clone(),
+                total_steps: total,
+                steps_per_epoch: self.steps_per_epoch(),
+                start_step: self.state.step,
+                params: self.model.params.count(),
+                device: self.device_name.clone(),
+                labels: self.model.labels.names().to_vec(),
+                train_rows: self.train_ids.len(),
+                val_rows: self.val_ids.len(),
+            },
+        );
+        for note in std::mem::take(&mut self.notes) {
+            self.log(&events, note);
+        }
+        let outcome = match self.train_loop(&commands, &events, total) {
+            Ok(o) => o,
+            Err(e) => Outcome::Failed(e.to_string()),
+        };
+        let step = self.state.step;
+        let event = match outcome {
+            Outcome::Finished(reason) => Event::Finished {
+                reason,
+                step,
+                best_step: self.state.best_step,
+                best_metric: self.state.best_metric,
+            },
+            Outcome::Failed(error) => Event::Failed { step, error },
+        };
+        self.emit(&events, event);
+    }
+
+    fn train_loop(&mut self, commands: &Receiver<Command>, events: &Sender<Event>, total: usize) -> Result<Outcome> {
+        let cfg = self.cfg.clone();
+        let schedule = LrSchedule::new(cfg.lr, cfg.warmup_ratio, total, cfg.schedule);
+        let mut timing = Timing {
+            started: Instant::now(),
+            recent: VecDeque::new(),
+        };
+        let steps_per_epoch = self.steps_per_epoch() as f64;
+        if self.state.step >= total {
+            return Ok(Outcome::Finished(FinishReason::MaxSteps));
+        }
+        while self.state.epoch < cfg.epochs {
+            let order = epoch_order(self.train_ids.len(), cfg.seed, self.state.epoch);
+            let batches: Vec<&[usize]> = order.chunks(cfg.batch_size).collect();
+            while self.state.batch_in_epoch < batches.len() {
+                if let Some(reason) = self.poll_commands(commands, events)? {
+                    return Ok(Outcome::Finished(reason));
+                }
+                let start = self.state.batch_in_epoch;
+                let end = (start + cfg.grad_accum).min(batches.len());
+                let t0 = Instant::now();
+                let (loss, samples, tokens, grads) = match self.accumulate(&batches[start..end])? {
+                    Ok(x) => x,
+                    Err(message) => return Ok(Outcome::Failed(message)),
+                };
+                let mut grads = grads;
+                let norm = grads.global_norm()?;
+                if !norm.is_finite() {
+                    return Ok(Outcome::Failed(self.nan_message("gradient norm", norm)));
+                }
+                grads.clip(norm, cfg.max_grad_norm)?;
+                let lr = schedule.lr(self.state.step);
+                self.optimizer.step(&grads, lr)?;
+                self.state.step += 1;
+                self.state.batch_in_epoch = end;
+                self.state.samples_seen += samples as u64;
+                self.state.rng = self.rng.state(self.state.rng.seed);
+                let (sps, tps, step_s) = timing.record(t0.elapsed().as_secs_f64(), samples, tokens);
+                let step = self.state.step;
+                self.emit(
+                    events,
+                    Event::Step {
+                        step,
+                        epoch: self.state.epoch as f64 + end as f64 / batches.len() as f64,
+                        loss,
+                        lr,
+                        grad_norm: norm,
+                        samples_per_s: sps,
+                        tokens_per_s: tps,
+                        elapsed_s: timing.started.elapsed().as_secs_f64(),
+                        eta_s: step_s * (total - step) as f64,
+                    },
+                );
+                let _ = steps_per_epoch;
+                if cfg.eval_every > 0 && step % cfg.eval_every == 0 {
+                    if let Some(reason) = self.eval_and_checkpoint(events)? {
+                        return Ok(Outcome::Finished(reason));
+                    }
+                }
+                if step >= total {
+                    if self.state.batch_in_epoch >= batches.len() {
+                        self.state.epoch += 1;
+                        self.state.batch_in_epoch = 0;
+                    }
+                    if self.state.last_eval_step != Some(step) {
+                        self.eval_and_checkpoint(events)?;
+                    }
+                    let done = self.state.epoch >= cfg.epochs;
+                    return Ok(Outcome::Finished(if done { FinishReason::Completed } else { FinishReason::MaxSteps }));
+                }
+            }
+            self.state.epoch += 1;
+            self.state.batch_in_epoch = 0;
+            if self.state.last_eval_step != Some(self.state.step) {
+                if let Some(reason) = self.eval_and_checkpoint(events)? {
+                    return Ok(Outcome::Finished(reason));
+                }
+            }
+        }
+        Ok(Outcome::Finished(FinishReason::Completed))
+    }
+
+    fn nan_message(&self, what: &str, value: f64) -> String {
+        let last = RunDir::checkpoints(&self.run.root)
+            .last()
+            .map(|(_, p)| p.display().to_string())
+            .unwrap_or_else(|| "none was written yet".into());
+        format!(
+            "{what} became {value} at step {} (epoch {}); training stopped. Last good checkpoint: {last}. Try a lower learning rate or a smaller max_grad_norm.",
+            self.state.step + 1,
+            self.state.epoch + 1
+        )
+    }
+
+    /// Forward and backward over the micro-batches of one optimizer step.
+    /// The inner error is a NaN/inf loss message.
+    #[allow(clippy::type_complexity)]
+    fn accumulate(&mut self, micro: &[&[usize]]) -> Result<std::result::Result<(f64, usize, usize, Grads), String>> {
+        let mut grads: Option<Grads> = None;
+        let (mut loss_sum, mut samples, mut tokens) = (0f64, 0, 0);
+        for idx in micro {
+            let rows: Vec<&[u32]> = idx.iter().map(|&i| self.train_ids[i].as_slice()).collect();
+            let labels: Vec<u32> = idx.iter().map(|&i| self.train_labels[i]).collect();
+            let batch = make_batch(&rows, Some(&labels), self.text.pad_id(), &self.model.device)?;
+            let logits = self
+                .model
+                .forward(&batch.input_ids, &batch.attention_mask, &mut Mode::Train(&mut self.rng))?;
+            let target = batch.labels.as_ref().ok_or_else(|| Error::Run("batch without labels".into()))?;
+            let loss = candle_nn::loss::cross_entropy(&logits, target)?;
+            let value = loss.to_scalar::<f32>()? as f64;
+            if !value.is_finite() {
+                return Ok(Err(self.nan_message("loss", value)));
+            }
+            let store = (loss / micro.len() as f64)?.backward()?;
+            let g = Grads::collect(&self.model.params, &store);
+            match &mut grads {
+                Some(acc) => acc.accumulate(g)?,
+                None => grads = Some(g),
+            }
+            loss_sum += value;
+            samples += batch.size;
+            tokens += batch.tokens;
+        }
+        let grads = grads.ok_or_else(|| Error::Run("empty optimizer step".into()))?;
+        Ok(Ok((loss_sum / micro.len() as f64, samples, tokens, grads)))
+    }
+
+    /// Handle queued commands; `Some` when the run must end.
+    fn poll_commands(&mut self, commands: &Receiver<Command>, events: &Sender<Event>) -> Result<Option<FinishReason>> {
+        loop {
+            match commands.try_recv() {
+                Ok(cmd) => {
+                    if let Some(r) = self.apply(cmd, commands, events)? {
+                        return Ok(Some(r));
+                    }
+                }
+                Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => return Ok(None),
+            }
+        }
+    }
+
+    fn apply(&mut self, cmd: Command, commands: &Receiver<Command>, events: &Sender<Event>) -> Result<Option<FinishReason>> {
+        match cmd {
+            Command::Resume => {}
+            Command::Stop { save } => {
+                if save && self.last_checkpoint_step() != Some(self.state.step) && self.state.step > 0 {
+                    self.save_checkpoint(events, false)?;
+                }
+                return Ok(Some(FinishReason::Stopped));
+            }
+            Command::SaveCheckpoint => self.save_checkpoint(events, false)?,
+            Command::Predict { id, text } => {
+                let t0 = Instant::now();
+                let prediction = predict_texts(&self.model, &self.text, &[text.as_str()])?
+                    .pop()
+                    .ok_or_else(|| Error::Run("no prediction".into()))?;
+                let latency_ms = t0.elapsed().as_secs_f64() * 1e3;
+                self.emit(events, Event::Prediction { id, text, prediction, latency_ms });
+            }
+            Command::Pause => {
+                let step = self.state.step;
+                self.emit(events, Event::Paused { step });
+                loop {
+                    match commands.recv() {
+                        Ok(Command::Resume) => break,
+                        Ok(Command::Pause) => {}
+                        Ok(other) => {
+                            if let Some(r) = self.apply(other, commands, events)? {
+                                return Ok(Some(r));
+                            }
+                        }
+                        // Nobody can resume us: stop, keeping the weights.
+                        Err(_) => {
+                            self.save_checkpoint(events, false)?;
+                            return Ok(Some(FinishReason::Stopped));
+                        }
+                    }
+                }
+                self.emit(events, Event::Resumed { step });
+            }
+        }
+        Ok(None)
+    }
+
+    fn last_checkpoint_step(&self) -> Option<usize> {
+        RunDir::checkpoints(&self.run.root).last().map(|(s, _)| *s)
+    }
+
+    /// Evaluate, track the best, checkpoint. `Some` when early stopping.
+    fn eval_and_checkpoint(&mut self, events: &Sender<Event>) -> Result<Option<FinishReason>> {
+        let out = evaluate(&self.model, self.text.pad_id(), &self.val_ids, &self.val_labels)?;
+        let truth: Vec<usize> = self.val_labels.iter().map(|&l| l as usize).collect();
+        let scores = score(self.model.labels.names(), &truth, &out.predicted);
+        let metric = match self.cfg.best_metric {
+            BestMetric::MacroF1 => scores.macro_f1,
+            BestMetric::Accuracy => scores.accuracy,
+            BestMetric::Loss => -out.loss,
+        };
+        let improved = self.state.best_metric.is_none_or(|b| metric > b);
+        if improved {
+            self.state.best_metric = Some(metric);
+            self.state.best_step = Some(self.state.step);
+            self.state.evals_since_best = 0;
+        } else {
+            self.state.evals_since_best += 1;
+        }
+        self.state.last_eval_step = Some(self.state.step);
+        let steps_per_epoch = self.steps_per_epoch() as f64;
+        self.emit(
+            events,
+            Event::Eval {
+                step: self.state.step,
+                epoch: self.state.step as f64 / steps_per_epoch,
+                split: "val".into(),
+                loss: out.loss,
+                accuracy: scores.accuracy,
+                macro_f1: scores.macro_f1,
+                per_class: scores.per_class.clone(),
+                confusion: scores.confusion.clone(),
+                since_best: self.state.evals_since_best,
+            },
+        );
+        self.write_predictions(&out.logits)?;
+        self.save_checkpoint(events, improved)?;
+        let patience = self.cfg.patience;
+        Ok((patience > 0 && self.state.evals_since_best >= patience).then_some(FinishReason::EarlyStopped))
+    }
+
+    /// predictions.csv: the latest validation predictions.
+    fn write_predictions(&self, logits: &[Vec<f32>]) -> Result<()> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let labels = self.model.labels.names();
+        let mut header = vec!["line".to_string(), "text".into(), "label".into(), "predicted".into(), "score".into()];
+        header.extend(labels.iter().map(|l| format!("p_{l}")));
+        let werr = |e: csv::Error| Error::Run(format!("predictions.csv: {e}"));
+        w.write_record(&header).map_err(werr)?;
+        for ((row, l), &y) in self.val_rows.iter().zip(logits).zip(&self.val_labels) {
+            let p = crate::predict::softmax(l);
+            let best = crate::predict::argmax(&p);
+            let mut rec = vec![
+                row.line.to_string(),
+                row.text.clone(),
+                labels[y as usize].clone(),
+                labels[best].clone(),
+                format!("{:.6}", p[best]),
+            ];
+            rec.extend(p.iter().map(|x| format!("{x:.6}")));
+            w.write_record(&rec).map_err(werr)?;
+        }
+        let bytes = w.into_inner().map_err(|e| Error::Run(e.to_string()))?;
+        write_atomic(&self.run.root.join("predictions.csv"), &bytes)
+    }
+
+    /// Write checkpoints/step-N (and best/ when `best`) atomically, then
+    /// drop the oldest checkpoints beyond `keep_checkpoints`.
+    fn save_checkpoint(&mut self, events: &Sender<Event>, best: bool) -> Result<()> {
+        let step = self.state.step;
+        let dir = self.run.checkpoints_dir();
+        let tmp = dir.join(format!(".tmp-step-{step}"));
+        let _ = std::fs::remove_dir_all(&tmp);
+        write_model_files(&tmp, &self.model, &self.text)?;
+        write_atomic(&tmp.join("training_state.safetensors"), &safetensors_bytes(&self.optimizer.state_tensors())?)?;
+        let state_json = serde_json::to_vec_pretty(&self.state).map_err(|e| Error::Run(e.to_string()))?;
+        write_atomic(&tmp.join("trainer_state.json"), &state_json)?;
+        let dest = dir.join(format!("step-{step}"));
+        publish_dir(&tmp, &dest)?;
+        if best {
+            let best_tmp = self.run.root.join(".tmp-best");
+            let _ = std::fs::remove_dir_all(&best_tmp);
+            std::fs::create_dir_all(&best_tmp).map_err(|e| Error::io("best/", e))?;
+            for f in ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "trainer_state.json"] {
+                std::fs::copy(dest.join(f), best_tmp.join(f)).map_err(|e| Error::io(format!("best/{f}"), e))?;
+            }
+            publish_dir(&best_tmp, &self.run.best_dir())?;
+        }
+        let all = RunDir::checkpoints(&self.run.root);
+        let excess = all.len().saturating_sub(self.cfg.keep_checkpoints);
+        for (_, old) in all.into_iter().take(excess) {
+            let _ = std::fs::remove_dir_all(old);
+        }
+        self.emit(events, Event::Checkpoint { step, path: dest, best });
+        Ok(())
+    }
+
+    /// Run synchronously to the end, collecting events (tests, scripts).
+    pub fn run_to_end(self) -> Vec<Event> {
+        let (_tx, rx) = mpsc::channel();
+        let (etx, erx) = mpsc::channel();
+        self.run(rx, etx);
+        erx.try_iter().collect()
+    }
+
+    pub fn run_dir(&self) -> PathBuf {
+        self.run.root.clone()
+    }
+}

@@ -1,0 +1,79 @@
+//! Classification metrics: accuracy, per-class precision/recall/F1,
+//! macro-F1 and the confusion matrix.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClassMetrics {
+    pub label: String,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    pub support: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Scores {
+    pub accuracy: f64,
+    pub macro_f1: f64,
+    pub per_class: Vec<ClassMetrics>,
+    /// confusion[true][predicted]
+    pub confusion: Vec<Vec<usize>>,
+}
+
+pub fn score(labels: &[String], truth: &[usize], predicted: &[usize]) -> Scores {
+    let n = labels.len();
+    let mut confusion = vec![vec![0usize; n]; n];
+    for (&t, &p) in truth.iter().zip(predicted) {
+        confusion[t][p] += 1;
+    }
+    let correct: usize = (0..n).map(|i| confusion[i][i]).sum();
+    let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    let per_class: Vec<ClassMetrics> = (0..n)
+        .map(|c| {
+            let tp = confusion[c][c];
+            let support: usize = confusion[c].iter().sum();
+            let predicted_c: usize = (0..n).map(|t| confusion[t][c]).sum();
+            let precision = ratio(tp, predicted_c);
+            let recall = ratio(tp, support);
+            let f1 = if precision + recall == 0.0 {
+                0.0
+            } else {
+                2.0 * precision * recall / (precision + recall)
+            };
+            ClassMetrics {
+                label: labels[c].clone(),
+                precision,
+                recall,
+                f1,
+                support,
+            }
+        })
+        .collect();
+    // Like scikit-learn's macro average over the labels of the model.
+    let macro_f1 = per_class.iter().map(|m| m.f1).sum::<f64>() / n.max(1) as f64;
+    Scores {
+        accuracy: ratio(correct, truth.len()),
+        macro_f1,
+        per_class,
+        confusion,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scores_match_hand_computed_values() {
+        let labels = vec!["a".to_string(), "b".to_string()];
+        // truth a a a b, predicted a a b b
+        let s = score(&labels, &[0, 0, 0, 1], &[0, 0, 1, 1]);
+        assert_eq!(s.accuracy, 0.75);
+        assert_eq!(s.confusion, vec![vec![2, 1], vec![0, 1]]);
+        assert_eq!(s.per_class[0].precision, 1.0);
+        assert!((s.per_class[0].recall - 2.0 / 3.0).abs() < 1e-12);
+        assert!((s.per_class[1].f1 - 2.0 / 3.0).abs() < 1e-12);
+        assert!((s.macro_f1 - (0.8 + 2.0 / 3.0) / 2.0).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,14 @@
+//! The training engine: a loop on its own thread, driven by `Command`s and
+//! reporting `Event`s (see `protocol`).
+
+pub mod engine;
+pub mod metrics;
+pub mod optim;
+pub mod prepare;
+pub mod protocol;
+pub mod schedule;
+pub mod state;
+
+pub use engine::{spawn, EngineHandle, Trainer};
+pub use prepare::prepare;
+pub use protocol::{Command, Event, FinishReason};

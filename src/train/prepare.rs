@@ -1,0 +1,289 @@
+//! Turning a `RunConfig` (or a run directory to resume) into a ready
+//! `Trainer`: data read and split, labels fixed, tokenizer and model
+//! loaded, run directory created. Every input problem surfaces here, before
+//! the engine thread starts.
+
+use super::engine::Trainer;
+use super::optim::{AdamW, AdamWConfig};
+use super::state::TrainerState;
+use crate::config::RunConfig;
+use crate::data::split::stratified_split;
+use crate::data::{load_file, DataError, Dataset, Labels, LoadOptions, Row};
+use crate::error::{Error, Result};
+use crate::model::checkpoint::ModelDir;
+use crate::model::classifier::BuildSpec;
+use crate::model::config::scratch_config;
+use crate::model::hub::{resolve, ModelSource};
+use crate::model::Classifier;
+use crate::predict::device_for;
+use crate::rng::Rng;
+use crate::run_dir::{sha256_file, FileInfo, ResolvedConfig, RunDir};
+use crate::text::TextEncoder;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// Train and validation rows, with where they came from.
+pub struct Corpus {
+    pub train: Vec<Row>,
+    pub val: Vec<Row>,
+    pub train_info: FileInfo,
+    pub val_info: Option<FileInfo>,
+    pub empty_dropped: usize,
+}
+
+pub fn load_corpus(cfg: &RunConfig) -> Result<Corpus> {
+    let train_path = cfg
+        .train_file
+        .clone()
+        .ok_or_else(|| Error::Config(crate::config::ConfigError::Invalid(vec![crate::config::FieldError {
+            field: "train_file",
+            reason: "no training data given (--data FILE)".into(),
+        }])))?;
+    let opts = LoadOptions {
+        text_col: cfg.text_col.clone(),
+        label_col: cfg.label_col.clone(),
+        lossy_utf8: cfg.lossy_utf8,
+        skip_empty: cfg.skip_empty,
+        require_label: true,
+    };
+    let train = load_file(&train_path, &opts)?;
+    let info = |d: &Dataset| -> Result<FileInfo> {
+        Ok(FileInfo {
+            path: d.path.clone(),
+            sha256: sha256_file(&d.path)?,
+            rows: d.rows.len(),
+        })
+    };
+    let train_info = info(&train)?;
+    let mut empty_dropped = train.empty_dropped;
+    let (train_rows, val_rows, val_info) = match &cfg.val_file {
+        Some(p) => {
+            let val = load_file(p, &opts)?;
+            empty_dropped += val.empty_dropped;
+            (train.rows.clone(), val.rows.clone(), Some(info(&val)?))
+        }
+        None => {
+            let (t, v) = stratified_split(&train.rows, cfg.val_split, cfg.seed);
+            (t, v, None)
+        }
+    };
+    Ok(Corpus {
+        train: train_rows,
+        val: val_rows,
+        train_info,
+        val_info,
+        empty_dropped,
+    })
+}
+
+/// The label ids of `rows`, failing with file and line on an unknown label.
+fn label_ids(labels: &Labels, rows: &[Row], path: &Path) -> Result<Vec<u32>> {
+    let ds = Dataset {
+        path: path.to_path_buf(),
+        rows: rows.to_vec(),
+        empty_dropped: 0,
+    };
+    Ok(labels.ids_of(&ds)?.into_iter().map(|i| i as u32).collect())
+}
+
+struct Loaded {
+    model: Classifier,
+    text: TextEncoder,
+    notes: Vec<String>,
+}
+
+/// Build the model for `cfg.model` with `labels` (a fresh head when the
+/// source's labels differ).
+fn load_model(cfg: &RunConfig, source: &ModelSource, data_labels: &Labels, train_texts: &[String], device: &candle_core::Device) -> Result<Loaded> {
+    let mut init_rng = Rng::derived(cfg.seed, 1);
+    let mut notes = Vec::new();
+    let (config, weights, text, labels, keep_head, base, source_path, scratch) = match source {
+        ModelSource::Scratch(size) => {
+            let text = TextEncoder::train_wordpiece(train_texts, cfg.scratch_vocab, cfg.max_len)?;
+            let config = scratch_config(size, text.vocab_size()).ok_or_else(|| crate::model::ModelError::NotFound {
+                spec: cfg.model.clone(),
+                hint: "scratch sizes are tiny, mini and small".into(),
+            })?;
+            notes.push(format!(
+                "scratch:{size}: trained a WordPiece vocabulary of {} tokens on the training rows",
+                text.vocab_size()
+            ));
+            (config, HashMap::new(), text, data_labels.clone(), false, None, PathBuf::from(&cfg.model), true)
+        }
+        ModelSource::Dir(dir) => {
+            let md = ModelDir::open(dir)?;
+            let weights = md.read_weights()?;
+            let text = TextEncoder::from_file(&md.tokenizer, cfg.max_len.min(md.config.max_positions))?;
+            // Keep a classifier's own label order when the data fits it.
+            let (labels, keep_head) = match &md.labels {
+                Some(l) if data_labels.names().iter().all(|n| l.id(n).is_some()) => (l.clone(), true),
+                _ => (data_labels.clone(), false),
+            };
+            (md.config.clone(), weights, text, labels, keep_head, Some(md.config_json.clone()), md.weights.clone(), false)
+        }
+    };
+    let mut config = config;
+    if let Some(p) = cfg.dropout {
+        config.set_dropout(p);
+    }
+    let model = Classifier::build(
+        BuildSpec {
+            config,
+            labels,
+            weights,
+            source: source_path,
+            scratch,
+            keep_head,
+            base_config: base,
+        },
+        &mut init_rng,
+        device,
+    )?;
+    if !scratch && !model.fresh.is_empty() {
+        notes.push(format!("initialised fresh: {}", model.fresh.join(", ")));
+    }
+    if !model.unused.is_empty() {
+        notes.push(format!("ignored {} tensors of the weights file (e.g. {})", model.unused.len(), model.unused[0]));
+    }
+    Ok(Loaded { model, text, notes })
+}
+
+fn encode(text: &TextEncoder, rows: &[Row]) -> Result<Vec<Vec<u32>>> {
+    let texts: Vec<&str> = rows.iter().map(|r| r.text.as_str()).collect();
+    text.encode_all(&texts)
+}
+
+fn adam(cfg: &RunConfig, model: &Classifier) -> Result<AdamW> {
+    Ok(AdamW::new(
+        &model.params,
+        AdamWConfig {
+            beta1: cfg.adam_beta1,
+            beta2: cfg.adam_beta2,
+            eps: cfg.adam_eps,
+            weight_decay: cfg.weight_decay,
+        },
+    )?)
+}
+
+/// Prepare a new run in `out` (created; must not hold a run already).
+pub fn prepare(cfg: RunConfig, out: &Path) -> Result<Trainer> {
+    cfg.validate()?;
+    let device = device_for(&cfg.device)?;
+    let corpus = load_corpus(&cfg)?;
+    let data_labels = Labels::from_rows(&corpus.train);
+    if data_labels.len() < 2 {
+        return Err(DataError::SingleLabel {
+            path: corpus.train_info.path.clone(),
+            label: data_labels.names().first().cloned().unwrap_or_default(),
+        }
+        .into());
+    }
+    let source = resolve(&cfg.model)?;
+    let train_texts: Vec<String> = corpus.train.iter().map(|r| r.text.clone()).collect();
+    let loaded = load_model(&cfg, &source, &data_labels, &train_texts, &device)?;
+    let labels = loaded.model.labels.clone();
+    let train_labels = label_ids(&labels, &corpus.train, &corpus.train_info.path)?;
+    let val_path = corpus.val_info.as_ref().map(|i| i.path.clone()).unwrap_or(corpus.train_info.path.clone());
+    let val_labels = label_ids(&labels, &corpus.val, &val_path)?;
+    let run = RunDir::create(out)?;
+    run.write_config(&ResolvedConfig {
+        tunebench_version: env!("CARGO_PKG_VERSION").into(),
+        model_source: match &source {
+            ModelSource::Scratch(s) => format!("scratch:{s}"),
+            ModelSource::Dir(d) => d.display().to_string(),
+        },
+        labels: labels.names().to_vec(),
+        train: corpus.train_info.clone(),
+        val: corpus.val_info.clone(),
+        config: cfg.clone(),
+    })?;
+    let optimizer = adam(&cfg, &loaded.model)?;
+    let rng = Rng::seeded(cfg.seed);
+    Ok(Trainer {
+        state: TrainerState::new(rng.state(cfg.seed)),
+        rng,
+        train_ids: encode(&loaded.text, &corpus.train)?,
+        val_ids: encode(&loaded.text, &corpus.val)?,
+        train_labels,
+        val_labels,
+        val_rows: corpus.val,
+        model: loaded.model,
+        text: loaded.text,
+        optimizer,
+        run,
+        notes: loaded.notes,
+        resumed: false,
+        device_name: cfg.device.clone(),
+        cfg,
+    })
+}
+
+/// Prepare to continue the run in `dir` from its latest checkpoint.
+/// `adjust` may change the config (more epochs, say) before it is used.
+pub fn resume(dir: &Path, adjust: impl FnOnce(&mut RunConfig) -> Result<()>) -> Result<Trainer> {
+    let resolved = RunDir::read_config(dir)?;
+    let mut cfg = resolved.config.clone();
+    adjust(&mut cfg)?;
+    cfg.validate()?;
+    let device = device_for(&cfg.device)?;
+    let (step, ckpt) = RunDir::checkpoints(dir)
+        .into_iter()
+        .rev()
+        .find(|(_, p)| p.join("trainer_state.json").is_file())
+        .ok_or_else(|| Error::Run(format!("{}: no checkpoint with trainer state to resume from", dir.display())))?;
+    let corpus = load_corpus(&cfg)?;
+    let mut notes = vec![format!("resuming from {}", ckpt.display())];
+    if corpus.train_info.sha256 != resolved.train.sha256 {
+        notes.push(format!("{} changed since the run started (sha256 differs)", corpus.train_info.path.display()));
+    }
+    let loaded = load_model(
+        &RunConfig {
+            dropout: None,
+            ..cfg.clone()
+        },
+        &ModelSource::Dir(ckpt.clone()),
+        &Labels::new(resolved.labels.clone()),
+        &[],
+        &device,
+    )?;
+    let labels = loaded.model.labels.clone();
+    let train_labels = label_ids(&labels, &corpus.train, &corpus.train_info.path)?;
+    let val_path = corpus.val_info.as_ref().map(|i| i.path.clone()).unwrap_or(corpus.train_info.path.clone());
+    let val_labels = label_ids(&labels, &corpus.val, &val_path)?;
+
+    let state_path = ckpt.join("trainer_state.json");
+    let state: TrainerState = serde_json::from_str(
+        &std::fs::read_to_string(&state_path).map_err(|e| Error::io(state_path.display().to_string(), e))?,
+    )
+    .map_err(|e| Error::Run(format!("{}: {e}", state_path.display())))?;
+    let mut optimizer = adam(&cfg, &loaded.model)?;
+    let moments = candle_core::safetensors::load(ckpt.join("training_state.safetensors"), &device)?;
+    optimizer
+        .load_state(&moments, state.step)
+        .map_err(|e| Error::Run(format!("{}: {e}", ckpt.display())))?;
+    let rng = Rng::restore(&state.rng).ok_or_else(|| Error::Run("bad RNG state in trainer_state.json".into()))?;
+    let mut run = RunDir::open(dir)?;
+    run.truncate_events_after(step)?;
+    run.write_config(&ResolvedConfig {
+        config: cfg.clone(),
+        ..resolved
+    })?;
+    notes.extend(loaded.notes);
+    Ok(Trainer {
+        rng,
+        state,
+        train_ids: encode(&loaded.text, &corpus.train)?,
+        val_ids: encode(&loaded.text, &corpus.val)?,
+        train_labels,
+        val_labels,
+        val_rows: corpus.val,
+        model: loaded.model,
+        text: loaded.text,
+        optimizer,
+        run,
+        notes,
+        resumed: true,
+        device_name: cfg.device.clone(),
+        cfg,
+    })
+}

@@ -1,0 +1,147 @@
+//! The one place the engine's messages are defined. Both directions are
+//! serde-serializable: the same types go to metrics.jsonl and, later, over
+//! the attach socket. A prediction's answer is an `Event::Prediction`
+//! carrying the request id, so it crosses a socket like any other event.
+
+use super::metrics::ClassMetrics;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Command {
+    Pause,
+    Resume,
+    /// Stop the run, writing a checkpoint first when `save`.
+    Stop { save: bool },
+    SaveCheckpoint,
+    /// Score `text` with the current weights (eval mode, between two steps).
+    Predict { id: u64, text: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    pub label: String,
+    pub score: f32,
+    /// (label, probability) in label-id order.
+    pub probs: Vec<(String, f32)>,
+    pub logits: Vec<f32>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinishReason {
+    /// Every epoch ran.
+    Completed,
+    /// `max_steps` was reached.
+    MaxSteps,
+    /// No improvement for `patience` evaluations.
+    EarlyStopped,
+    /// Stopped by a command.
+    Stopped,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    Started {
+        run_dir: PathBuf,
+        total_steps: usize,
+        steps_per_epoch: usize,
+        /// Optimizer steps already done (resume), else 0.
+        start_step: usize,
+        params: usize,
+        device: String,
+        labels: Vec<String>,
+        train_rows: usize,
+        val_rows: usize,
+    },
+    Step {
+        step: usize,
+        epoch: f64,
+        loss: f64,
+        lr: f64,
+        grad_norm: f64,
+        samples_per_s: f64,
+        tokens_per_s: f64,
+        elapsed_s: f64,
+        eta_s: f64,
+    },
+    Eval {
+        step: usize,
+        epoch: f64,
+        split: String,
+        loss: f64,
+        accuracy: f64,
+        macro_f1: f64,
+        per_class: Vec<ClassMetrics>,
+        /// confusion[true][predicted], in label-id order.
+        confusion: Vec<Vec<usize>>,
+        /// Evaluations since the best one (0 when this one is the best).
+        since_best: usize,
+    },
+    Checkpoint {
+        step: usize,
+        path: PathBuf,
+        best: bool,
+    },
+    Paused {
+        step: usize,
+    },
+    Resumed {
+        step: usize,
+    },
+    Prediction {
+        id: u64,
+        text: String,
+        prediction: Prediction,
+        latency_ms: f64,
+    },
+    Finished {
+        reason: FinishReason,
+        step: usize,
+        best_step: Option<usize>,
+        best_metric: Option<f64>,
+    },
+    Failed {
+        step: usize,
+        error: String,
+    },
+    Log {
+        level: String,
+        message: String,
+    },
+}
+
+impl Event {
+    /// Whether the run is over after this event.
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, Event::Finished { .. } | Event::Failed { .. })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_and_commands_round_trip_through_json() {
+        let e = Event::Step {
+            step: 3,
+            epoch: 0.5,
+            loss: 0.7,
+            lr: 1e-4,
+            grad_norm: 1.2,
+            samples_per_s: 10.0,
+            tokens_per_s: 300.0,
+            elapsed_s: 1.0,
+            eta_s: 2.0,
+        };
+        let line = serde_json::to_string(&e).unwrap();
+        assert!(line.starts_with("{\"event\":\"step\""), "{line}");
+        assert_eq!(serde_json::from_str::<Event>(&line).unwrap(), e);
+        let c = Command::Predict { id: 9, text: "hi".into() };
+        let line = serde_json::to_string(&c).unwrap();
+        assert_eq!(serde_json::from_str::<Command>(&line).unwrap(), c);
+    }
+}
