@@ -70,9 +70,13 @@ impl ModelDir {
             }
             .into());
         }
+        // Labels count only for a classifier; a bare encoder's id2label (HF's
+        // LABEL_n defaults, or leftovers) says nothing about the data.
+        let archs = config_json.get("architectures").map(|a| a.to_string());
+        let is_classifier = archs.as_deref().is_some_and(|a| a.contains("ForSequenceClassification"));
         let labels = EncoderConfig::labels_from_json(&config_json).filter(|l| {
-            !l.names().iter().enumerate().all(|(i, n)| n == &format!("LABEL_{i}"))
-                || config_json.get("architectures").is_some_and(|a| a.to_string().contains("ForSequenceClassification"))
+            let defaults = l.names().iter().enumerate().all(|(i, n)| n == &format!("LABEL_{i}"));
+            is_classifier || (archs.is_none() && !defaults)
         });
         Ok(ModelDir {
             dir: dir.to_path_buf(),

@@ -1,0 +1,165 @@
+//! Parity with PyTorch + transformers: logits, loss, gradient norm and one
+//! clipped AdamW step, against values made by tests/fixtures/make_fixtures.py.
+
+use candle_core::{DType, Device, Tensor};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use tunebench::model::checkpoint::ModelDir;
+use tunebench::model::classifier::BuildSpec;
+use tunebench::model::{Classifier, Mode};
+use tunebench::predict::Predictor;
+use tunebench::rng::Rng;
+use tunebench::train::optim::{AdamW, AdamWConfig, Grads};
+
+fn fixture(arch: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(arch)
+}
+
+struct Expected {
+    tensors: HashMap<String, Tensor>,
+    json: serde_json::Value,
+}
+
+fn expected(arch: &str) -> Expected {
+    let dir = fixture(arch);
+    Expected {
+        tensors: candle_core::safetensors::load(dir.join("expected.safetensors"), &Device::Cpu).unwrap(),
+        json: serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap(),
+    }
+}
+
+fn load_classifier(dir: &std::path::Path) -> Classifier {
+    let md = ModelDir::open(dir).unwrap();
+    Classifier::build(
+        BuildSpec {
+            config: md.config.clone(),
+            labels: md.labels.clone().expect("fixture has id2label"),
+            weights: md.read_weights().unwrap(),
+            source: md.weights.clone(),
+            scratch: false,
+            keep_head: true,
+            base_config: Some(md.config_json.clone()),
+        },
+        &mut Rng::seeded(0),
+        &Device::Cpu,
+    )
+    .unwrap()
+}
+
+fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
+    (a - b).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap()
+}
+
+fn check_training_step(arch: &str) {
+    let exp = expected(arch);
+    let model = load_classifier(&fixture(arch).join("model"));
+    assert!(model.fresh.is_empty(), "all weights loaded: {:?}", model.fresh);
+    let ids = exp.tensors["input_ids"].to_dtype(DType::U32).unwrap();
+    let mask = exp.tensors["attention_mask"].to_dtype(DType::F32).unwrap();
+    let labels = exp.tensors["labels"].to_dtype(DType::U32).unwrap();
+
+    let logits = model.forward(&ids, &mask, &mut Mode::Eval).unwrap();
+    let d = max_abs_diff(&logits, &exp.tensors["logits"]);
+    assert!(d < 1e-4, "{arch}: logits differ by {d}");
+
+    let loss = candle_nn::loss::cross_entropy(&logits, &labels).unwrap();
+    let want_loss = exp.json["loss"].as_f64().unwrap();
+    let got_loss = loss.to_scalar::<f32>().unwrap() as f64;
+    assert!((got_loss - want_loss).abs() < 1e-5, "{arch}: loss {got_loss} vs {want_loss}");
+
+    let mut grads = Grads::collect(&model.params, &loss.backward().unwrap());
+    assert!(grads.0.iter().all(Option::is_some), "{arch}: every tensor gets a gradient");
+    let norm = grads.global_norm().unwrap();
+    let want_norm = exp.json["grad_norm"].as_f64().unwrap();
+    assert!(((norm - want_norm) / want_norm).abs() < 1e-4, "{arch}: grad norm {norm} vs {want_norm}");
+
+    let max_norm = exp.json["max_grad_norm"].as_f64().unwrap();
+    grads.clip(norm, max_norm).unwrap();
+    let mut opt = AdamW::new(
+        &model.params,
+        AdamWConfig {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: exp.json["weight_decay"].as_f64().unwrap(),
+        },
+    )
+    .unwrap();
+    opt.step(&grads, exp.json["lr"].as_f64().unwrap()).unwrap();
+    let mut worst = (0f32, String::new());
+    for (name, var) in &model.params.vars {
+        // The key bias has a zero gradient in exact arithmetic (softmax is
+        // shift-invariant), so both sides update it by noise/(noise + eps).
+        if name.ends_with("key.bias") || name.ends_with("k_lin.bias") {
+            continue;
+        }
+        let want = &exp.tensors[&format!("updated.{name}")];
+        let scale = want.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap().max(1e-3);
+        let rel = max_abs_diff(var.as_tensor(), want) / scale;
+        if rel > worst.0 {
+            worst = (rel, name.clone());
+        }
+    }
+    assert!(worst.0 < 1e-5, "{arch}: updated weights differ, worst {} rel {}", worst.1, worst.0);
+}
+
+#[test]
+fn bert_logits_loss_grad_norm_and_adamw_step_match_pytorch() {
+    check_training_step("bert");
+}
+
+#[test]
+fn distilbert_logits_loss_grad_norm_and_adamw_step_match_pytorch() {
+    check_training_step("distilbert");
+}
+
+#[test]
+fn hf_checkpoint_with_tokenizer_predicts_like_transformers() {
+    for arch in ["bert", "distilbert"] {
+        let exp = expected(arch);
+        let p = Predictor::load(&fixture(arch).join("model"), &Device::Cpu).unwrap();
+        let texts: Vec<String> = serde_json::from_value(exp.json["texts"].clone()).unwrap();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let preds = p.predict(&refs).unwrap();
+        let want = exp.tensors["text_logits"].to_vec2::<f32>().unwrap();
+        for (pred, w) in preds.iter().zip(want) {
+            for (a, b) in pred.logits.iter().zip(w) {
+                assert!((a - b).abs() < 1e-4, "{arch}: {:?}", pred.logits);
+            }
+        }
+        assert_eq!(p.model.labels.names(), &["neg", "neutral", "pos"]);
+    }
+}
+
+#[test]
+fn bare_encoder_gets_fresh_head_and_keeps_encoder_weights() {
+    let md = ModelDir::open(&fixture("bert").join("encoder")).unwrap();
+    assert!(md.labels.is_none(), "a bare encoder's LABEL_n defaults are not labels");
+    let weights = md.read_weights().unwrap();
+    assert!(weights.contains_key("bert.embeddings.word_embeddings.weight"));
+    let labels = tunebench::data::Labels::new(vec!["a".into(), "b".into()]);
+    let model = Classifier::build(
+        BuildSpec {
+            config: md.config.clone(),
+            labels,
+            weights,
+            source: md.weights.clone(),
+            scratch: false,
+            keep_head: false,
+            base_config: Some(md.config_json.clone()),
+        },
+        &mut Rng::seeded(3),
+        &Device::Cpu,
+    )
+    .unwrap();
+    assert_eq!(model.fresh, vec!["classifier.weight", "classifier.bias"]);
+    let full = load_classifier(&fixture("bert").join("model"));
+    let name = "bert.encoder.layer.1.output.dense.weight";
+    let d = max_abs_diff(model.params.get(name).unwrap().as_tensor(), full.params.get(name).unwrap().as_tensor());
+    assert_eq!(d, 0.0);
+    // BERT init for the fresh head: N(0, initializer_range) weights.
+    let w = model.params.get("classifier.weight").unwrap().as_tensor();
+    let std = w.sqr().unwrap().mean_all().unwrap().to_scalar::<f32>().unwrap().sqrt();
+    let want = md.config.init_range as f32;
+    assert!(std > 0.7 * want && std < 1.3 * want, "{std} vs {want}");
+}
