@@ -2,6 +2,7 @@
 
 pub mod batch;
 pub mod tokenizer;
+pub mod vocab;
 
 pub use batch::Batch;
 pub use tokenizer::TextEncoder;

@@ -4,11 +4,14 @@
 use crate::error::{Error, Result};
 use std::path::Path;
 use tokenizers::decoders::wordpiece::WordPiece as WordPieceDecoder;
-use tokenizers::models::wordpiece::{WordPiece, WordPieceTrainer};
+use tokenizers::models::wordpiece::WordPiece;
 use tokenizers::normalizers::bert::BertNormalizer;
 use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
 use tokenizers::processors::template::TemplateProcessing;
 use tokenizers::{AddedToken, Tokenizer, TokenizerImpl, TruncationParams};
+
+type WordPieceTokenizer =
+    TokenizerImpl<WordPiece, BertNormalizer, BertPreTokenizer, TemplateProcessing, WordPieceDecoder>;
 
 pub const SPECIAL_TOKENS: &[&str] = &["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
 
@@ -59,35 +62,38 @@ impl TextEncoder {
 
     /// Train a BERT-style uncased WordPiece tokenizer on `texts`.
     pub fn train_wordpiece(texts: &[String], vocab_size: usize, max_len: usize) -> Result<Self> {
-        let mut trainer = WordPieceTrainer::builder()
-            .vocab_size(vocab_size)
-            .min_frequency(2)
-            .show_progress(false)
-            .special_tokens(
-                SPECIAL_TOKENS
-                    .iter()
-                    .map(|t| AddedToken::from(t.to_string(), true))
-                    .collect(),
-            )
-            .build();
-        let mut imp: TokenizerImpl<
-            WordPiece,
-            BertNormalizer,
-            BertPreTokenizer,
-            TemplateProcessing,
-            WordPieceDecoder,
-        > = TokenizerImpl::new(
-            WordPiece::builder()
-                .unk_token("[UNK]".into())
-                .build()
-                .map_err(|e| tok_err("wordpiece", e))?,
-        );
-        imp.with_normalizer(Some(BertNormalizer::new(true, true, None, true)))
-            .map_err(|e| tok_err("normalizer", e))?;
-        imp.with_pre_tokenizer(Some(BertPreTokenizer));
-        imp.with_decoder(Some(WordPieceDecoder::default()));
-        imp.train(&mut trainer, texts.iter())
-            .map_err(|e| tok_err("training WordPiece", e))?;
+        let normalizer = BertNormalizer::new(true, true, None, true);
+        let mut counts = std::collections::BTreeMap::new();
+        for t in texts {
+            for w in super::vocab::words(&normalizer, t).map_err(|e| tok_err("pre-tokenizing", e))? {
+                *counts.entry(w).or_insert(0u64) += 1;
+            }
+        }
+        let pieces = super::vocab::learn(&counts, vocab_size.saturating_sub(SPECIAL_TOKENS.len()), 2);
+        let ordered: std::collections::HashMap<String, u32> = SPECIAL_TOKENS
+            .iter()
+            .map(|t| t.to_string())
+            .chain(pieces)
+            .enumerate()
+            .map(|(i, t)| (t, i as u32))
+            .collect();
+        let spec = serde_json::json!({
+            "type": "WordPiece",
+            "unk_token": "[UNK]",
+            "continuing_subword_prefix": "##",
+            "max_input_chars_per_word": 100,
+            "vocab": ordered,
+        })
+        .to_string();
+        let model: WordPiece = serde_json::from_str(&spec).map_err(|e| tok_err("wordpiece", e))?;
+        let mut imp = Self::wordpiece_pipeline(model)?;
+        imp.add_special_tokens(
+            SPECIAL_TOKENS
+                .iter()
+                .map(|t| AddedToken::from(t.to_string(), true))
+                .collect::<Vec<_>>(),
+        )
+        .map_err(|e| tok_err("special tokens", e))?;
         let id = |t: &str| {
             imp.token_to_id(t)
                 .ok_or_else(|| tok_err("training WordPiece", format!("{t} missing")))
@@ -103,6 +109,16 @@ impl TextEncoder {
         imp.with_post_processor(Some(template));
         let json = imp.to_string(false).map_err(|e| tok_err("serialising", e))?;
         Self::from_json(&json, max_len)
+    }
+
+    /// BERT's uncased text pipeline around a WordPiece model.
+    fn wordpiece_pipeline(model: WordPiece) -> Result<WordPieceTokenizer> {
+        let mut imp: WordPieceTokenizer = TokenizerImpl::new(model);
+        imp.with_normalizer(Some(BertNormalizer::new(true, true, None, true)))
+            .map_err(|e| tok_err("normalizer", e))?;
+        imp.with_pre_tokenizer(Some(BertPreTokenizer));
+        imp.with_decoder(Some(WordPieceDecoder::default()));
+        Ok(imp)
     }
 
     pub fn max_len(&self) -> usize {
@@ -179,6 +195,13 @@ mod tests {
         assert_eq!(pieces[1], "the", "uncased");
         assert_eq!(enc.pad_id(), 0);
         assert!(enc.full_length("the battery life is great indeed yes").unwrap() > 6);
+    }
+
+    #[test]
+    fn training_twice_gives_identical_tokenizers() {
+        let a = TextEncoder::train_wordpiece(&corpus(), 500, 64).unwrap();
+        let b = TextEncoder::train_wordpiece(&corpus(), 500, 64).unwrap();
+        assert_eq!(a.to_json().unwrap(), b.to_json().unwrap());
     }
 
     #[test]

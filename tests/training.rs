@@ -1,0 +1,147 @@
+//! The engine end to end: learning, resume, NaN handling, commands.
+
+mod common;
+
+use candle_core::Device;
+use common::*;
+use tunebench::predict::{evaluate, Predictor};
+use tunebench::train::{self, Command, Event, FinishReason};
+
+fn step_losses(events: &[Event]) -> Vec<(usize, f64)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Step { step, loss, .. } => Some((*step, *loss)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn scratch_mini_beats_majority_class_on_heldout_file() {
+    let out = tempfile::tempdir().unwrap();
+    let (_, heldout) = tickets();
+    let (train_file, _) = tickets();
+    let cfg = tunebench::config::RunConfig {
+        train_file: Some(train_file),
+        epochs: 4,
+        batch_size: 16,
+        lr: 1e-3,
+        ..quick_config("scratch:mini")
+    };
+    let trainer = train::prepare(cfg, out.path()).unwrap();
+    let events = trainer.run_to_end();
+    assert!(matches!(events.last(), Some(Event::Finished { reason: FinishReason::Completed, .. })), "{:?}", events.last());
+
+    let p = Predictor::load(&out.path().join("best"), &Device::Cpu).unwrap();
+    let ds = tunebench::data::load_file(&heldout, &tunebench::data::LoadOptions { require_label: true, ..Default::default() }).unwrap();
+    let ids: Vec<u32> = p.model.labels.ids_of(&ds).unwrap().into_iter().map(|i| i as u32).collect();
+    let texts: Vec<&str> = ds.rows.iter().map(|r| r.text.as_str()).collect();
+    let out_eval = evaluate(&p.model, p.text.pad_id(), &p.text.encode_all(&texts).unwrap(), &ids).unwrap();
+    let acc = out_eval.predicted.iter().zip(&ids).filter(|(a, b)| **a == **b as usize).count() as f64 / ids.len() as f64;
+    let mut counts = std::collections::HashMap::new();
+    for i in &ids {
+        *counts.entry(i).or_insert(0) += 1;
+    }
+    let majority = *counts.values().max().unwrap() as f64 / ids.len() as f64;
+    assert!(acc > majority + 0.3, "held-out accuracy {acc} vs majority {majority}");
+}
+
+#[test]
+fn resumed_run_continues_with_the_same_losses() {
+    let cfg = tunebench::config::RunConfig { epochs: 2, ..quick_config("scratch:tiny") };
+
+    let full_dir = tempfile::tempdir().unwrap();
+    let full = step_losses(&train::prepare(cfg.clone(), full_dir.path()).unwrap().run_to_end());
+    assert!(full.len() >= 60, "{}", full.len());
+
+    // Stop a second run part-way through, then resume it.
+    let part_dir = tempfile::tempdir().unwrap();
+    let handle = train::spawn(train::prepare(cfg.clone(), part_dir.path()).unwrap());
+    let mut stopped_at = None;
+    for e in handle.events.iter() {
+        if let Event::Step { step: 17, .. } = e {
+            handle.commands.send(Command::Stop { save: true }).unwrap();
+        }
+        if let Event::Finished { reason, step, .. } = e {
+            assert_eq!(reason, FinishReason::Stopped);
+            stopped_at = Some(step);
+        }
+    }
+    handle.thread.join().unwrap();
+    let stopped_at = stopped_at.expect("the run reported its stop");
+    assert!(stopped_at >= 17 && stopped_at < full.len());
+
+    let resumed = train::prepare::resume(part_dir.path(), |_| Ok(())).unwrap();
+    assert_eq!(resumed.state.step, stopped_at);
+    let rest = step_losses(&resumed.run_to_end());
+    assert_eq!(rest.first().map(|s| s.0), Some(stopped_at + 1));
+    assert_eq!(rest.len(), full.len() - stopped_at);
+    for ((s, a), (_, b)) in rest.iter().zip(&full[stopped_at..]) {
+        assert!((a - b).abs() < 1e-5, "step {s}: resumed loss {a} vs uninterrupted {b}");
+    }
+
+    // The curve history in metrics.jsonl has every step exactly once.
+    let log = std::fs::read_to_string(part_dir.path().join("metrics.jsonl")).unwrap();
+    let steps: Vec<u64> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["event"] == "step")
+        .map(|v| v["step"].as_u64().unwrap())
+        .collect();
+    assert_eq!(steps, (1..=full.len() as u64).collect::<Vec<_>>());
+}
+
+#[test]
+fn nan_loss_fails_the_run_with_a_clear_message() {
+    // A checkpoint with a NaN in an encoder weight makes the first loss NaN.
+    let model = copy_dir(&fixture("bert").join("model"));
+    let path = model.path().join("model.safetensors");
+    let mut tensors = candle_core::safetensors::load(&path, &Device::Cpu).unwrap();
+    let w = &tensors["bert.embeddings.LayerNorm.weight"];
+    let nan = (w * f64::NAN).unwrap();
+    tensors.insert("bert.embeddings.LayerNorm.weight".into(), nan);
+    candle_core::safetensors::save(&tensors, &path).unwrap();
+
+    let out = tempfile::tempdir().unwrap();
+    let cfg = quick_config(model.path().to_str().unwrap());
+    let events = train::prepare(cfg, out.path()).unwrap().run_to_end();
+    match events.last() {
+        Some(Event::Failed { error, step }) => {
+            assert!(error.contains("loss became NaN at step 1"), "{error}");
+            assert_eq!(*step, 0);
+        }
+        other => panic!("expected a Failed event, got {other:?}"),
+    }
+    assert!(!out.path().join("best").exists(), "no checkpoint from NaN weights");
+}
+
+#[test]
+fn pause_predict_resume_and_checkpoint_commands_work_mid_run() {
+    let out = tempfile::tempdir().unwrap();
+    let handle = train::spawn(train::prepare(quick_config("scratch:tiny"), out.path()).unwrap());
+    let mut seen_pause = false;
+    let mut prediction = None;
+    let mut checkpoint = false;
+    for e in handle.events.iter() {
+        match e {
+            Event::Step { step: 2, .. } => {
+                handle.commands.send(Command::Pause).unwrap();
+                handle.commands.send(Command::Predict { id: 41, text: "The kettle is superb".into() }).unwrap();
+                handle.commands.send(Command::SaveCheckpoint).unwrap();
+                handle.commands.send(Command::Resume).unwrap();
+            }
+            Event::Paused { .. } => seen_pause = true,
+            Event::Prediction { id, prediction: p, .. } => prediction = Some((id, p)),
+            Event::Checkpoint { step, .. } if step <= 3 => checkpoint = true,
+            _ => {}
+        }
+    }
+    handle.thread.join().unwrap();
+    assert!(seen_pause && checkpoint);
+    let (id, p) = prediction.expect("a prediction event");
+    assert_eq!(id, 41);
+    let total: f32 = p.probs.iter().map(|(_, x)| x).sum();
+    assert!((total - 1.0).abs() < 1e-4);
+    assert_eq!(p.probs.len(), 3);
+}
