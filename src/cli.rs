@@ -12,7 +12,11 @@ use tunebench::predict::{device_for, evaluate, Predictor};
 use tunebench::train::{self, Command, Event};
 
 #[derive(Parser)]
-#[command(name = "tunebench", version, about = "Fine-tune BERT-family text classifiers with candle")]
+#[command(
+    name = "tunebench",
+    version,
+    about = "Fine-tune BERT-family text classifiers with candle"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -134,7 +138,8 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             let bad_input = e.chain().any(|c| {
-                c.downcast_ref::<tunebench::Error>().is_some_and(|e| e.is_bad_input())
+                c.downcast_ref::<tunebench::Error>()
+                    .is_some_and(|e| e.is_bad_input())
                     || c.downcast_ref::<tunebench::data::DataError>().is_some()
                     || c.downcast_ref::<tunebench::config::ConfigError>().is_some()
             });
@@ -203,7 +208,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             predictions,
             device,
             data_flags,
-        } => eval_cmd(&checkpoint, &data, format, predictions.as_deref(), &device, &data_flags),
+        } => eval_cmd(
+            &checkpoint,
+            &data,
+            format,
+            predictions.as_deref(),
+            &device,
+            &data_flags,
+        ),
         Cmd::Predict {
             checkpoint,
             texts,
@@ -211,7 +223,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             format,
             device,
             data_flags,
-        } => predict_cmd(&checkpoint, texts, input.as_deref(), format, &device, &data_flags),
+        } => predict_cmd(
+            &checkpoint,
+            texts,
+            input.as_deref(),
+            format,
+            &device,
+            &data_flags,
+        ),
         Cmd::Inspect {
             data,
             model,
@@ -249,20 +268,31 @@ fn default_run_dir(model: &str) -> PathBuf {
         .find(|s| !s.is_empty())
         .unwrap_or("model")
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     PathBuf::from("runs").join(format!("{}-{slug}", tunebench::run_dir::timestamp()))
 }
 
 fn init_file_logging(path: &Path) {
-    let Ok(file) = std::fs::OpenOptions::new().create(true).append(true).open(path) else {
+    let Ok(file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    else {
         return;
     };
     let _ = tracing_subscriber::fmt()
         .with_writer(std::sync::Mutex::new(file))
         .with_ansi(false)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TUNEBENCH_LOG").unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("TUNEBENCH_LOG")
+                .unwrap_or_else(|_| "info".into()),
         )
         .try_init();
 }
@@ -304,7 +334,17 @@ fn headless_train(trainer: train::Trainer) -> anyhow::Result<ExitCode> {
     };
     for event in handle.events.iter() {
         match &event {
-            Event::Started { run_dir, total_steps, start_step, params, device, labels, train_rows, val_rows, .. } => {
+            Event::Started {
+                run_dir,
+                total_steps,
+                start_step,
+                params,
+                device,
+                labels,
+                train_rows,
+                val_rows,
+                ..
+            } => {
                 total = *total_steps;
                 say(&bar, format!(
                     "run {} | {} params on {device} | labels: {} | train {train_rows} rows, val {val_rows} | {total_steps} steps{}",
@@ -323,7 +363,15 @@ fn headless_train(trainer: train::Trainer) -> anyhow::Result<ExitCode> {
                     bar = Some(b);
                 }
             }
-            Event::Step { step, epoch, loss, lr, samples_per_s, eta_s, .. } => {
+            Event::Step {
+                step,
+                epoch,
+                loss,
+                lr,
+                samples_per_s,
+                eta_s,
+                ..
+            } => {
                 let line = format!(
                     "step {step}/{total} epoch {epoch:.2} loss {loss:.4} lr {lr:.2e} {samples_per_s:.1} samples/s eta {}",
                     fmt_secs(*eta_s)
@@ -337,17 +385,41 @@ fn headless_train(trainer: train::Trainer) -> anyhow::Result<ExitCode> {
                     None => {}
                 }
             }
-            Event::Eval { step, loss, accuracy, macro_f1, since_best, .. } => say(&bar, format!(
-                "eval step {step}: loss {loss:.4} accuracy {:.2}% macro-F1 {:.2}%{}",
-                accuracy * 100.0,
-                macro_f1 * 100.0,
-                if *since_best == 0 { " (best)".to_string() } else { format!(" ({since_best} evals since best)") }
-            )),
-            Event::Checkpoint { path, best, .. } => {
-                say(&bar, format!("checkpoint {}{}", path.display(), if *best { " (best)" } else { "" }))
-            }
+            Event::Eval {
+                step,
+                loss,
+                accuracy,
+                macro_f1,
+                since_best,
+                ..
+            } => say(
+                &bar,
+                format!(
+                    "eval step {step}: loss {loss:.4} accuracy {:.2}% macro-F1 {:.2}%{}",
+                    accuracy * 100.0,
+                    macro_f1 * 100.0,
+                    if *since_best == 0 {
+                        " (best)".to_string()
+                    } else {
+                        format!(" ({since_best} evals since best)")
+                    }
+                ),
+            ),
+            Event::Checkpoint { path, best, .. } => say(
+                &bar,
+                format!(
+                    "checkpoint {}{}",
+                    path.display(),
+                    if *best { " (best)" } else { "" }
+                ),
+            ),
             Event::Log { message, .. } => say(&bar, message.clone()),
-            Event::Finished { reason, step, best_step, best_metric } => {
+            Event::Finished {
+                reason,
+                step,
+                best_step,
+                best_metric,
+            } => {
                 if let Some(b) = &bar {
                     b.finish_and_clear();
                 }
@@ -368,7 +440,11 @@ fn headless_train(trainer: train::Trainer) -> anyhow::Result<ExitCode> {
         }
     }
     let _ = handle.thread.join();
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn eval_cmd(
@@ -391,10 +467,22 @@ fn eval_cmd(
     let scores = tunebench::train::metrics::score(labels.names(), &truth, &out.predicted);
     if let Some(path) = predictions {
         let mut w = csv::Writer::from_path(path).with_context(|| path.display().to_string())?;
-        let mut header = vec!["line".to_string(), "text".into(), "label".into(), "predicted".into(), "score".into(), "correct".into()];
+        let mut header = vec![
+            "line".to_string(),
+            "text".into(),
+            "label".into(),
+            "predicted".into(),
+            "score".into(),
+            "correct".into(),
+        ];
         header.extend(labels.names().iter().map(|l| format!("p_{l}")));
         w.write_record(&header)?;
-        for ((row, l), (&t, &p)) in ds.rows.iter().zip(&out.logits).zip(truth.iter().zip(&out.predicted)) {
+        for ((row, l), (&t, &p)) in ds
+            .rows
+            .iter()
+            .zip(&out.logits)
+            .zip(truth.iter().zip(&out.predicted))
+        {
             let probs = tunebench::predict::softmax(l);
             let mut rec = vec![
                 row.line.to_string(),
@@ -423,13 +511,31 @@ fn eval_cmd(
             })
         ),
         EvalFormat::Table => {
-            println!("rows {}  loss {:.4}  accuracy {:.2}%  macro-F1 {:.2}%", ds.rows.len(), out.loss, scores.accuracy * 100.0, scores.macro_f1 * 100.0);
-            println!("{:<20} {:>9} {:>9} {:>9} {:>8}", "label", "precision", "recall", "f1", "support");
+            println!(
+                "rows {}  loss {:.4}  accuracy {:.2}%  macro-F1 {:.2}%",
+                ds.rows.len(),
+                out.loss,
+                scores.accuracy * 100.0,
+                scores.macro_f1 * 100.0
+            );
+            println!(
+                "{:<20} {:>9} {:>9} {:>9} {:>8}",
+                "label", "precision", "recall", "f1", "support"
+            );
             for c in &scores.per_class {
-                println!("{:<20} {:>9.4} {:>9.4} {:>9.4} {:>8}", c.label, c.precision, c.recall, c.f1, c.support);
+                println!(
+                    "{:<20} {:>9.4} {:>9.4} {:>9.4} {:>8}",
+                    c.label, c.precision, c.recall, c.f1, c.support
+                );
             }
             println!("confusion (rows: true, columns: predicted)");
-            let w = labels.names().iter().map(|l| l.len()).max().unwrap_or(4).max(6);
+            let w = labels
+                .names()
+                .iter()
+                .map(|l| l.len())
+                .max()
+                .unwrap_or(4)
+                .max(6);
             print!("{:<w$}", "");
             for l in labels.names() {
                 print!(" {l:>w$}");
@@ -461,20 +567,32 @@ fn predict_cmd(
             Some("csv" | "tsv" | "jsonl" | "ndjson")
         );
         if is_plain {
-            let body = std::fs::read_to_string(path).map_err(|e| {
-                tunebench::data::DataError::Io { path: path.to_path_buf(), source: e }
-            })?;
-            texts.extend(body.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from));
+            let body =
+                std::fs::read_to_string(path).map_err(|e| tunebench::data::DataError::Io {
+                    path: path.to_path_buf(),
+                    source: e,
+                })?;
+            texts.extend(
+                body.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(String::from),
+            );
         } else {
             let ds = load_file(path, &load_opts(flags, false))?;
             texts.extend(ds.rows.into_iter().map(|r| r.text));
         }
     }
     if texts.is_empty() {
-        return Err(tunebench::Error::Config(tunebench::config::ConfigError::Invalid(vec![
-            tunebench::config::FieldError { field: "texts", reason: "nothing to predict: give TEXT arguments or --input FILE".into() },
-        ]))
-        .into());
+        return Err(
+            tunebench::Error::Config(tunebench::config::ConfigError::Invalid(vec![
+                tunebench::config::FieldError {
+                    field: "texts",
+                    reason: "nothing to predict: give TEXT arguments or --input FILE".into(),
+                },
+            ]))
+            .into(),
+        );
     }
     let device = device_for(device)?;
     let predictor = Predictor::load(checkpoint, &device)?;
@@ -484,8 +602,11 @@ fn predict_cmd(
     match format {
         PredictFormat::Jsonl => {
             for (t, p) in texts.iter().zip(&preds) {
-                let probs: serde_json::Map<String, serde_json::Value> =
-                    p.probs.iter().map(|(l, x)| (l.clone(), serde_json::json!(x))).collect();
+                let probs: serde_json::Map<String, serde_json::Value> = p
+                    .probs
+                    .iter()
+                    .map(|(l, x)| (l.clone(), serde_json::json!(x)))
+                    .collect();
                 let line = serde_json::json!({"text": t, "label": p.label, "score": p.score, "probs": probs, "logits": p.logits});
                 writeln!(stdout, "{line}")?;
             }
@@ -493,7 +614,14 @@ fn predict_cmd(
         PredictFormat::Csv => {
             let mut w = csv::Writer::from_writer(stdout);
             let mut header = vec!["text".to_string(), "label".into(), "score".into()];
-            header.extend(predictor.model.labels.names().iter().map(|l| format!("p_{l}")));
+            header.extend(
+                predictor
+                    .model
+                    .labels
+                    .names()
+                    .iter()
+                    .map(|l| format!("p_{l}")),
+            );
             w.write_record(&header)?;
             for (t, p) in texts.iter().zip(&preds) {
                 let mut rec = vec![t.clone(), p.label.clone(), format!("{:.6}", p.score)];
@@ -504,7 +632,11 @@ fn predict_cmd(
         }
         PredictFormat::Table => {
             for (t, p) in texts.iter().zip(&preds) {
-                let shown: String = if t.chars().count() > 60 { t.chars().take(59).chain(['…']).collect() } else { t.clone() };
+                let shown: String = if t.chars().count() > 60 {
+                    t.chars().take(59).chain(['…']).collect()
+                } else {
+                    t.clone()
+                };
                 writeln!(stdout, "{shown:<60}  {:<16} {:.3}", p.label, p.score)?;
             }
         }
@@ -512,15 +644,26 @@ fn predict_cmd(
     Ok(ExitCode::SUCCESS)
 }
 
-fn inspect_cmd(data: &Path, model: Option<&str>, max_len: usize, json: bool, flags: &DataFlags) -> anyhow::Result<ExitCode> {
+fn inspect_cmd(
+    data: &Path,
+    model: Option<&str>,
+    max_len: usize,
+    json: bool,
+    flags: &DataFlags,
+) -> anyhow::Result<ExitCode> {
     let ds = load_file(data, &load_opts(flags, true))?;
     let report = stats::report(&ds.rows, ds.empty_dropped);
     let mut tokens = None;
     if let Some(spec) = model {
-        if let tunebench::model::hub::ModelSource::Dir(dir) = tunebench::model::hub::resolve(spec)? {
+        if let tunebench::model::hub::ModelSource::Dir(dir) = tunebench::model::hub::resolve(spec)?
+        {
             let md = tunebench::model::checkpoint::ModelDir::open(&dir)?;
             let enc = tunebench::text::TextEncoder::from_file(&md.tokenizer, max_len)?;
-            let lens = ds.rows.iter().map(|r| enc.full_length(&r.text)).collect::<tunebench::Result<Vec<_>>>()?;
+            let lens = ds
+                .rows
+                .iter()
+                .map(|r| enc.full_length(&r.text))
+                .collect::<tunebench::Result<Vec<_>>>()?;
             let truncated = lens.iter().filter(|&&l| l > max_len).count();
             tokens = Some((stats::LengthStats::of(lens), truncated));
         }

@@ -148,17 +148,45 @@ impl RunConfig {
                 &format!("unknown scratch size '{size}' (tiny, mini or small)"),
             );
         }
-        bad("lr", self.lr.is_finite() && self.lr > 0.0 && self.lr < 1.0, "must be in (0, 1), e.g. 5e-5");
-        bad("batch_size", (1..=4096).contains(&self.batch_size), "must be 1..=4096");
-        bad("epochs", (1..=10_000).contains(&self.epochs), "must be 1..=10000");
-        bad("max_len", (4..=8192).contains(&self.max_len), "must be 4..=8192 tokens");
+        bad(
+            "lr",
+            self.lr.is_finite() && self.lr > 0.0 && self.lr < 1.0,
+            "must be in (0, 1), e.g. 5e-5",
+        );
+        bad(
+            "batch_size",
+            (1..=4096).contains(&self.batch_size),
+            "must be 1..=4096",
+        );
+        bad(
+            "epochs",
+            (1..=10_000).contains(&self.epochs),
+            "must be 1..=10000",
+        );
+        bad(
+            "max_len",
+            (4..=8192).contains(&self.max_len),
+            "must be 4..=8192 tokens",
+        );
         bad("warmup_ratio", unit(self.warmup_ratio), "must be in [0, 1)");
         bad("weight_decay", unit(self.weight_decay), "must be in [0, 1)");
         bad("adam_beta1", unit(self.adam_beta1), "must be in [0, 1)");
         bad("adam_beta2", unit(self.adam_beta2), "must be in [0, 1)");
-        bad("adam_eps", self.adam_eps.is_finite() && self.adam_eps > 0.0, "must be > 0");
-        bad("max_grad_norm", self.max_grad_norm.is_finite() && self.max_grad_norm >= 0.0, "must be >= 0 (0 turns clipping off)");
-        bad("grad_accum", (1..=1024).contains(&self.grad_accum), "must be 1..=1024");
+        bad(
+            "adam_eps",
+            self.adam_eps.is_finite() && self.adam_eps > 0.0,
+            "must be > 0",
+        );
+        bad(
+            "max_grad_norm",
+            self.max_grad_norm.is_finite() && self.max_grad_norm >= 0.0,
+            "must be >= 0 (0 turns clipping off)",
+        );
+        bad(
+            "grad_accum",
+            (1..=1024).contains(&self.grad_accum),
+            "must be 1..=1024",
+        );
         bad("val_split", unit(self.val_split), "must be in [0, 1)");
         bad(
             "val_split",
@@ -166,8 +194,16 @@ impl RunConfig {
             "is 0 and no val file is given: nothing to evaluate on",
         );
         bad("log_every", self.log_every >= 1, "must be >= 1");
-        bad("keep_checkpoints", self.keep_checkpoints >= 1, "must be >= 1");
-        bad("scratch_vocab", (100..=200_000).contains(&self.scratch_vocab), "must be 100..=200000");
+        bad(
+            "keep_checkpoints",
+            self.keep_checkpoints >= 1,
+            "must be >= 1",
+        );
+        bad(
+            "scratch_vocab",
+            (100..=200_000).contains(&self.scratch_vocab),
+            "must be 100..=200000",
+        );
         if let Some(p) = self.dropout {
             bad("dropout", unit(p), "must be in [0, 1)");
         }
@@ -221,7 +257,10 @@ impl RunConfig {
         };
         let known: Vec<&str> = FIELD_NAMES.to_vec();
         if !known.contains(&key) {
-            return Err(bad(format!("unknown key '{key}'; known keys: {}", known.join(", "))));
+            return Err(bad(format!(
+                "unknown key '{key}'; known keys: {}",
+                known.join(", ")
+            )));
         }
         let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
             .ok()
@@ -303,7 +342,10 @@ mod tests {
         cfg.set("epochs = 7").unwrap();
         cfg.set("schedule=cosine").unwrap();
         cfg.set("dropout=0").unwrap();
-        assert_eq!((cfg.lr, cfg.epochs, cfg.schedule), (1e-3, 7, Schedule::Cosine));
+        assert_eq!(
+            (cfg.lr, cfg.epochs, cfg.schedule),
+            (1e-3, 7, Schedule::Cosine)
+        );
         assert_eq!(cfg.dropout, Some(0.0));
         let e = cfg.set("learning_rate=1").unwrap_err().to_string();
         assert!(e.contains("unknown key 'learning_rate'"), "{e}");

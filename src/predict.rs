@@ -27,7 +27,10 @@ impl Predictor {
         let md = ModelDir::open(dir)?;
         let weights = md.read_weights()?;
         let labels = md.labels.clone().unwrap_or_else(|| {
-            let n = weights.get("classifier.bias").map(|t| t.dims()[0]).unwrap_or(2);
+            let n = weights
+                .get("classifier.bias")
+                .map(|t| t.dims()[0])
+                .unwrap_or(2);
             Labels::new((0..n).map(|i| format!("LABEL_{i}")).collect())
         });
         let max_len = md.config.max_positions;
@@ -48,7 +51,8 @@ impl Predictor {
         if model.fresh.iter().any(|n| n.starts_with("classifier")) {
             return Err(crate::model::ModelError::MissingTensor {
                 path: md.weights,
-                name: "classifier.weight (this is a bare encoder, not a fine-tuned classifier)".into(),
+                name: "classifier.weight (this is a bare encoder, not a fine-tuned classifier)"
+                    .into(),
             }
             .into());
         }
@@ -89,7 +93,13 @@ pub fn softmax(logits: &[f32]) -> Vec<f32> {
 pub fn argmax(xs: &[f32]) -> usize {
     xs.iter()
         .enumerate()
-        .fold((0, f32::NEG_INFINITY), |best, (i, &x)| if x > best.1 { (i, x) } else { best })
+        .fold((0, f32::NEG_INFINITY), |best, (i, &x)| {
+            if x > best.1 {
+                (i, x)
+            } else {
+                best
+            }
+        })
         .0
 }
 
@@ -104,7 +114,11 @@ pub fn to_prediction(labels: &Labels, logits: Vec<f32>) -> Prediction {
     }
 }
 
-pub fn predict_texts(model: &Classifier, text: &TextEncoder, texts: &[&str]) -> Result<Vec<Prediction>> {
+pub fn predict_texts(
+    model: &Classifier,
+    text: &TextEncoder,
+    texts: &[&str],
+) -> Result<Vec<Prediction>> {
     let ids = text.encode_all(texts)?;
     Ok(logits_for(model, text.pad_id(), &ids)?
         .into_iter()
@@ -119,7 +133,12 @@ pub struct EvalOutput {
     pub logits: Vec<Vec<f32>>,
 }
 
-pub fn evaluate(model: &Classifier, pad_id: u32, ids: &[Vec<u32>], labels: &[u32]) -> Result<EvalOutput> {
+pub fn evaluate(
+    model: &Classifier,
+    pad_id: u32,
+    ids: &[Vec<u32>],
+    labels: &[u32],
+) -> Result<EvalOutput> {
     let logits = logits_for(model, pad_id, ids)?;
     let mut loss = 0f64;
     let mut predicted = Vec::with_capacity(ids.len());
@@ -143,7 +162,9 @@ pub fn device_for(spec: &str) -> Result<Device> {
             if !candle_core::utils::cuda_is_available() {
                 return Err(crate::model::ModelError::Device {
                     spec: spec.into(),
-                    reason: "this binary was built without CUDA support (rebuild with --features cuda)".into(),
+                    reason:
+                        "this binary was built without CUDA support (rebuild with --features cuda)"
+                            .into(),
                 }
                 .into());
             }

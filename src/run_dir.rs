@@ -71,7 +71,8 @@ impl RunDir {
                 dir.display()
             )));
         }
-        std::fs::create_dir_all(dir.join("checkpoints")).map_err(|e| Error::io(dir.display().to_string(), e))?;
+        std::fs::create_dir_all(dir.join("checkpoints"))
+            .map_err(|e| Error::io(dir.display().to_string(), e))?;
         Self::open(dir)
     }
 
@@ -90,14 +91,18 @@ impl RunDir {
     }
 
     pub fn write_config(&self, resolved: &ResolvedConfig) -> Result<()> {
-        let text = toml::to_string_pretty(resolved).map_err(|e| Error::Run(format!("config.toml: {e}")))?;
+        let text = toml::to_string_pretty(resolved)
+            .map_err(|e| Error::Run(format!("config.toml: {e}")))?;
         crate::model::checkpoint::write_atomic(&self.root.join("config.toml"), text.as_bytes())
     }
 
     pub fn read_config(dir: &Path) -> Result<ResolvedConfig> {
         let path = dir.join("config.toml");
         let text = std::fs::read_to_string(&path).map_err(|e| {
-            Error::Config(crate::config::ConfigError::Io { path: path.clone(), source: e })
+            Error::Config(crate::config::ConfigError::Io {
+                path: path.clone(),
+                source: e,
+            })
         })?;
         toml::from_str(&text).map_err(|e| {
             Error::Config(crate::config::ConfigError::Parse {
@@ -126,8 +131,14 @@ impl RunDir {
             .lines()
             .filter(|l| {
                 let v: serde_json::Value = serde_json::from_str(l).unwrap_or_default();
-                let terminal = matches!(v.get("event").and_then(|e| e.as_str()), Some("finished" | "failed"));
-                let after = v.get("step").and_then(|s| s.as_u64()).is_some_and(|s| s as usize > step);
+                let terminal = matches!(
+                    v.get("event").and_then(|e| e.as_str()),
+                    Some("finished" | "failed")
+                );
+                let after = v
+                    .get("step")
+                    .and_then(|s| s.as_u64())
+                    .is_some_and(|s| s as usize > step);
                 !terminal && !after
             })
             .map(|l| format!("{l}\n"))
@@ -181,7 +192,11 @@ mod tests {
         for step in 1..=4 {
             run.append_event(&Event::Paused { step }).unwrap();
         }
-        run.append_event(&Event::Failed { step: 4, error: "x".into() }).unwrap();
+        run.append_event(&Event::Failed {
+            step: 4,
+            error: "x".into(),
+        })
+        .unwrap();
         run.truncate_events_after(2).unwrap();
         run.append_event(&Event::Resumed { step: 2 }).unwrap();
         let text = std::fs::read_to_string(d.path().join("metrics.jsonl")).unwrap();

@@ -12,7 +12,9 @@ use tunebench::rng::Rng;
 use tunebench::train::optim::{AdamW, AdamWConfig, Grads};
 
 fn fixture(arch: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(arch)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(arch)
 }
 
 struct Expected {
@@ -23,8 +25,10 @@ struct Expected {
 fn expected(arch: &str) -> Expected {
     let dir = fixture(arch);
     Expected {
-        tensors: candle_core::safetensors::load(dir.join("expected.safetensors"), &Device::Cpu).unwrap(),
-        json: serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap(),
+        tensors: candle_core::safetensors::load(dir.join("expected.safetensors"), &Device::Cpu)
+            .unwrap(),
+        json: serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap())
+            .unwrap(),
     }
 }
 
@@ -47,13 +51,24 @@ fn load_classifier(dir: &std::path::Path) -> Classifier {
 }
 
 fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-    (a - b).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap()
+    (a - b)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .max_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap()
 }
 
 fn check_training_step(arch: &str) {
     let exp = expected(arch);
     let model = load_classifier(&fixture(arch).join("model"));
-    assert!(model.fresh.is_empty(), "all weights loaded: {:?}", model.fresh);
+    assert!(
+        model.fresh.is_empty(),
+        "all weights loaded: {:?}",
+        model.fresh
+    );
     let ids = exp.tensors["input_ids"].to_dtype(DType::U32).unwrap();
     let mask = exp.tensors["attention_mask"].to_dtype(DType::F32).unwrap();
     let labels = exp.tensors["labels"].to_dtype(DType::U32).unwrap();
@@ -65,13 +80,22 @@ fn check_training_step(arch: &str) {
     let loss = candle_nn::loss::cross_entropy(&logits, &labels).unwrap();
     let want_loss = exp.json["loss"].as_f64().unwrap();
     let got_loss = loss.to_scalar::<f32>().unwrap() as f64;
-    assert!((got_loss - want_loss).abs() < 1e-5, "{arch}: loss {got_loss} vs {want_loss}");
+    assert!(
+        (got_loss - want_loss).abs() < 1e-5,
+        "{arch}: loss {got_loss} vs {want_loss}"
+    );
 
     let mut grads = Grads::collect(&model.params, &loss.backward().unwrap());
-    assert!(grads.0.iter().all(Option::is_some), "{arch}: every tensor gets a gradient");
+    assert!(
+        grads.0.iter().all(Option::is_some),
+        "{arch}: every tensor gets a gradient"
+    );
     let norm = grads.global_norm().unwrap();
     let want_norm = exp.json["grad_norm"].as_f64().unwrap();
-    assert!(((norm - want_norm) / want_norm).abs() < 1e-4, "{arch}: grad norm {norm} vs {want_norm}");
+    assert!(
+        ((norm - want_norm) / want_norm).abs() < 1e-4,
+        "{arch}: grad norm {norm} vs {want_norm}"
+    );
 
     let max_norm = exp.json["max_grad_norm"].as_f64().unwrap();
     grads.clip(norm, max_norm).unwrap();
@@ -94,13 +118,25 @@ fn check_training_step(arch: &str) {
             continue;
         }
         let want = &exp.tensors[&format!("updated.{name}")];
-        let scale = want.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap().max(1e-3);
+        let scale = want
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
+            .max(1e-3);
         let rel = max_abs_diff(var.as_tensor(), want) / scale;
         if rel > worst.0 {
             worst = (rel, name.clone());
         }
     }
-    assert!(worst.0 < 1e-5, "{arch}: updated weights differ, worst {} rel {}", worst.1, worst.0);
+    assert!(
+        worst.0 < 1e-5,
+        "{arch}: updated weights differ, worst {} rel {}",
+        worst.1,
+        worst.0
+    );
 }
 
 #[test]
@@ -134,7 +170,10 @@ fn hf_checkpoint_with_tokenizer_predicts_like_transformers() {
 #[test]
 fn bare_encoder_gets_fresh_head_and_keeps_encoder_weights() {
     let md = ModelDir::open(&fixture("bert").join("encoder")).unwrap();
-    assert!(md.labels.is_none(), "a bare encoder's LABEL_n defaults are not labels");
+    assert!(
+        md.labels.is_none(),
+        "a bare encoder's LABEL_n defaults are not labels"
+    );
     let weights = md.read_weights().unwrap();
     assert!(weights.contains_key("bert.embeddings.word_embeddings.weight"));
     let labels = tunebench::data::Labels::new(vec!["a".into(), "b".into()]);
@@ -155,11 +194,21 @@ fn bare_encoder_gets_fresh_head_and_keeps_encoder_weights() {
     assert_eq!(model.fresh, vec!["classifier.weight", "classifier.bias"]);
     let full = load_classifier(&fixture("bert").join("model"));
     let name = "bert.encoder.layer.1.output.dense.weight";
-    let d = max_abs_diff(model.params.get(name).unwrap().as_tensor(), full.params.get(name).unwrap().as_tensor());
+    let d = max_abs_diff(
+        model.params.get(name).unwrap().as_tensor(),
+        full.params.get(name).unwrap().as_tensor(),
+    );
     assert_eq!(d, 0.0);
     // BERT init for the fresh head: N(0, initializer_range) weights.
     let w = model.params.get("classifier.weight").unwrap().as_tensor();
-    let std = w.sqr().unwrap().mean_all().unwrap().to_scalar::<f32>().unwrap().sqrt();
+    let std = w
+        .sqr()
+        .unwrap()
+        .mean_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap()
+        .sqrt();
     let want = md.config.init_range as f32;
     assert!(std > 0.7 * want && std < 1.3 * want, "{std} vs {want}");
 }

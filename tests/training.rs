@@ -31,28 +31,74 @@ fn scratch_mini_beats_majority_class_on_heldout_file() {
     };
     let trainer = train::prepare(cfg, out.path()).unwrap();
     let events = trainer.run_to_end();
-    assert!(matches!(events.last(), Some(Event::Finished { reason: FinishReason::Completed, .. })), "{:?}", events.last());
+    assert!(
+        matches!(
+            events.last(),
+            Some(Event::Finished {
+                reason: FinishReason::Completed,
+                ..
+            })
+        ),
+        "{:?}",
+        events.last()
+    );
 
     let p = Predictor::load(&out.path().join("best"), &Device::Cpu).unwrap();
-    let ds = tunebench::data::load_file(&heldout, &tunebench::data::LoadOptions { require_label: true, ..Default::default() }).unwrap();
-    let ids: Vec<u32> = p.model.labels.ids_of(&ds).unwrap().into_iter().map(|i| i as u32).collect();
+    let ds = tunebench::data::load_file(
+        &heldout,
+        &tunebench::data::LoadOptions {
+            require_label: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let ids: Vec<u32> = p
+        .model
+        .labels
+        .ids_of(&ds)
+        .unwrap()
+        .into_iter()
+        .map(|i| i as u32)
+        .collect();
     let texts: Vec<&str> = ds.rows.iter().map(|r| r.text.as_str()).collect();
-    let out_eval = evaluate(&p.model, p.text.pad_id(), &p.text.encode_all(&texts).unwrap(), &ids).unwrap();
-    let acc = out_eval.predicted.iter().zip(&ids).filter(|(a, b)| **a == **b as usize).count() as f64 / ids.len() as f64;
+    let out_eval = evaluate(
+        &p.model,
+        p.text.pad_id(),
+        &p.text.encode_all(&texts).unwrap(),
+        &ids,
+    )
+    .unwrap();
+    let acc = out_eval
+        .predicted
+        .iter()
+        .zip(&ids)
+        .filter(|(a, b)| **a == **b as usize)
+        .count() as f64
+        / ids.len() as f64;
     let mut counts = std::collections::HashMap::new();
     for i in &ids {
         *counts.entry(i).or_insert(0) += 1;
     }
     let majority = *counts.values().max().unwrap() as f64 / ids.len() as f64;
-    assert!(acc > majority + 0.3, "held-out accuracy {acc} vs majority {majority}");
+    assert!(
+        acc > majority + 0.3,
+        "held-out accuracy {acc} vs majority {majority}"
+    );
 }
 
 #[test]
 fn resumed_run_continues_with_the_same_losses() {
-    let cfg = tunebench::config::RunConfig { epochs: 2, ..quick_config("scratch:tiny") };
+    let cfg = tunebench::config::RunConfig {
+        epochs: 2,
+        ..quick_config("scratch:tiny")
+    };
 
     let full_dir = tempfile::tempdir().unwrap();
-    let full = step_losses(&train::prepare(cfg.clone(), full_dir.path()).unwrap().run_to_end());
+    let full = step_losses(
+        &train::prepare(cfg.clone(), full_dir.path())
+            .unwrap()
+            .run_to_end(),
+    );
     assert!(full.len() >= 60, "{}", full.len());
 
     // Stop a second run part-way through, then resume it.
@@ -78,7 +124,10 @@ fn resumed_run_continues_with_the_same_losses() {
     assert_eq!(rest.first().map(|s| s.0), Some(stopped_at + 1));
     assert_eq!(rest.len(), full.len() - stopped_at);
     for ((s, a), (_, b)) in rest.iter().zip(&full[stopped_at..]) {
-        assert!((a - b).abs() < 1e-5, "step {s}: resumed loss {a} vs uninterrupted {b}");
+        assert!(
+            (a - b).abs() < 1e-5,
+            "step {s}: resumed loss {a} vs uninterrupted {b}"
+        );
     }
 
     // The curve history in metrics.jsonl has every step exactly once.
@@ -113,7 +162,10 @@ fn nan_loss_fails_the_run_with_a_clear_message() {
         }
         other => panic!("expected a Failed event, got {other:?}"),
     }
-    assert!(!out.path().join("best").exists(), "no checkpoint from NaN weights");
+    assert!(
+        !out.path().join("best").exists(),
+        "no checkpoint from NaN weights"
+    );
 }
 
 #[test]
@@ -127,12 +179,20 @@ fn pause_predict_resume_and_checkpoint_commands_work_mid_run() {
         match e {
             Event::Step { step: 2, .. } => {
                 handle.commands.send(Command::Pause).unwrap();
-                handle.commands.send(Command::Predict { id: 41, text: "The kettle is superb".into() }).unwrap();
+                handle
+                    .commands
+                    .send(Command::Predict {
+                        id: 41,
+                        text: "The kettle is superb".into(),
+                    })
+                    .unwrap();
                 handle.commands.send(Command::SaveCheckpoint).unwrap();
                 handle.commands.send(Command::Resume).unwrap();
             }
             Event::Paused { .. } => seen_pause = true,
-            Event::Prediction { id, prediction: p, .. } => prediction = Some((id, p)),
+            Event::Prediction {
+                id, prediction: p, ..
+            } => prediction = Some((id, p)),
             Event::Checkpoint { step, .. } if step <= 3 => checkpoint = true,
             _ => {}
         }

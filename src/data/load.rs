@@ -228,7 +228,12 @@ fn read_delimited(
     let headers = reader.byte_headers().map_err(|e| malformed(b, e))?.clone();
     let names: Vec<String> = headers
         .iter()
-        .map(|h| String::from_utf8_lossy(h).trim().trim_start_matches('\u{feff}').to_string())
+        .map(|h| {
+            String::from_utf8_lossy(h)
+                .trim()
+                .trim_start_matches('\u{feff}')
+                .to_string()
+        })
         .collect();
     let cols = resolve_columns(b, &names)?;
     let mut record = csv::ByteRecord::new();
@@ -380,7 +385,10 @@ mod tests {
 
     #[test]
     fn reads_jsonl_with_integer_labels() {
-        let (_d, p) = write("a.jsonl", b"{\"content\":\"hi\",\"class\":3}\n\n{\"content\":\"yo\",\"class\":1}\n");
+        let (_d, p) = write(
+            "a.jsonl",
+            b"{\"content\":\"hi\",\"class\":3}\n\n{\"content\":\"yo\",\"class\":1}\n",
+        );
         let ds = load_file(&p, &labelled()).unwrap();
         assert_eq!(ds.rows[1].label.as_deref(), Some("1"));
         assert_eq!(ds.rows[1].line, 3);
@@ -398,7 +406,17 @@ mod tests {
     fn rejects_invalid_utf8_naming_line_unless_lossy() {
         let (_d, p) = write("a.csv", b"text,label\nok,pos\nbad \xff byte,neg\n");
         let e = load_file(&p, &labelled()).unwrap_err();
-        assert!(matches!(e, DataError::InvalidUtf8 { line: 3, byte: 4, .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                DataError::InvalidUtf8 {
+                    line: 3,
+                    byte: 4,
+                    ..
+                }
+            ),
+            "{e}"
+        );
         let opts = LoadOptions {
             lossy_utf8: true,
             ..labelled()
@@ -411,7 +429,10 @@ mod tests {
     fn rejects_missing_column_listing_available_ones() {
         let (_d, p) = write("a.csv", b"body,label\nx,pos\n");
         let e = load_file(&p, &labelled()).unwrap_err().to_string();
-        assert!(e.contains("no text column") && e.contains("body, label") && e.contains("--text-col"), "{e}");
+        assert!(
+            e.contains("no text column") && e.contains("body, label") && e.contains("--text-col"),
+            "{e}"
+        );
         let opts = LoadOptions {
             text_col: Some("body".into()),
             ..labelled()
@@ -421,7 +442,10 @@ mod tests {
 
     #[test]
     fn rejects_empty_text_unless_skipped() {
-        let (_d, p) = write("a.jsonl", b"{\"text\":\"a\",\"label\":\"x\"}\n{\"text\":\"  \",\"label\":\"y\"}\n");
+        let (_d, p) = write(
+            "a.jsonl",
+            b"{\"text\":\"a\",\"label\":\"x\"}\n{\"text\":\"  \",\"label\":\"y\"}\n",
+        );
         let e = load_file(&p, &labelled()).unwrap_err();
         assert!(matches!(e, DataError::EmptyText { line: 2, .. }), "{e}");
         let opts = LoadOptions {
@@ -435,14 +459,23 @@ mod tests {
     #[test]
     fn rejects_empty_file_and_header_only_file() {
         let (_d, p) = write("a.csv", b"");
-        assert!(matches!(load_file(&p, &labelled()).unwrap_err(), DataError::EmptyFile { .. }));
+        assert!(matches!(
+            load_file(&p, &labelled()).unwrap_err(),
+            DataError::EmptyFile { .. }
+        ));
         let (_d, p) = write("b.csv", b"text,label\n");
-        assert!(matches!(load_file(&p, &labelled()).unwrap_err(), DataError::NoRows { .. }));
+        assert!(matches!(
+            load_file(&p, &labelled()).unwrap_err(),
+            DataError::NoRows { .. }
+        ));
     }
 
     #[test]
     fn rejects_malformed_json_and_wrong_types_naming_line() {
-        let (_d, p) = write("a.jsonl", b"{\"text\":\"a\",\"label\":\"x\"}\n{\"text\":\"b\",\n");
+        let (_d, p) = write(
+            "a.jsonl",
+            b"{\"text\":\"a\",\"label\":\"x\"}\n{\"text\":\"b\",\n",
+        );
         let e = load_file(&p, &labelled()).unwrap_err();
         assert!(matches!(e, DataError::Malformed { line: 2, .. }), "{e}");
         let (_d, p) = write("b.jsonl", b"{\"text\":\"a\",\"label\":[1]}\n");

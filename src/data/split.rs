@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 /// Split `rows` into (train, val): each label keeps its share in both parts.
 /// Same rows, fraction and seed always give the same split. A label with at
-/// least two rows gives at least one to each side.
+/// least two rows gives at least one to each side; a single row stays in
+/// training.
 pub fn stratified_split(rows: &[Row], val_fraction: f64, seed: u64) -> (Vec<Row>, Vec<Row>) {
     let mut by_label: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, r) in rows.iter().enumerate() {
@@ -20,10 +21,13 @@ pub fn stratified_split(rows: &[Row], val_fraction: f64, seed: u64) -> (Vec<Row>
     for idx in by_label.values_mut() {
         rng.shuffle(idx);
         let n = idx.len();
-        let mut k = (n as f64 * val_fraction).round() as usize;
-        if n >= 2 && val_fraction > 0.0 {
-            k = k.clamp(1, n - 1);
-        }
+        // A label seen once stays in training (the model must know it).
+        let k = if n < 2 {
+            0
+        } else {
+            ((n as f64 * val_fraction).round() as usize)
+                .clamp(usize::from(val_fraction > 0.0), n - 1)
+        };
         val_idx.extend_from_slice(&idx[..k.min(n)]);
     }
     let mut is_val = vec![false; rows.len()];
@@ -63,8 +67,14 @@ mod tests {
     fn split_is_stratified_and_deterministic() {
         let data = rows(&[("a", 80), ("b", 20), ("c", 2)]);
         let (train, val) = stratified_split(&data, 0.1, 3);
-        let count = |rs: &[Row], l: &str| rs.iter().filter(|r| r.label.as_deref() == Some(l)).count();
-        assert_eq!((count(&val, "a"), count(&val, "b"), count(&val, "c")), (8, 2, 1));
+        let count =
+            |rs: &[Row], l: &str| rs.iter().filter(|r| r.label.as_deref() == Some(l)).count();
+        assert_eq!(
+            (count(&val, "a"), count(&val, "b"), count(&val, "c")),
+            (8, 2, 1)
+        );
+        let (_, val_one) = stratified_split(&rows(&[("a", 4), ("solo", 1)]), 0.5, 3);
+        assert_eq!(count(&val_one, "solo"), 0);
         assert_eq!(train.len() + val.len(), data.len());
         let (train2, val2) = stratified_split(&data, 0.1, 3);
         assert_eq!((train, val), (train2, val2));

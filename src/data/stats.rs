@@ -120,8 +120,18 @@ pub fn report(rows: &[Row], empty_dropped: usize) -> CleaningReport {
 
 impl std::fmt::Display for CleaningReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "rows: {} (empty dropped: {})", self.rows, self.empty_dropped)?;
-        let widest = self.label_counts.iter().map(|(_, c)| *c).max().unwrap_or(1).max(1);
+        writeln!(
+            f,
+            "rows: {} (empty dropped: {})",
+            self.rows, self.empty_dropped
+        )?;
+        let widest = self
+            .label_counts
+            .iter()
+            .map(|(_, c)| *c)
+            .max()
+            .unwrap_or(1)
+            .max(1);
         for (label, count) in &self.label_counts {
             let bar = "#".repeat((count * 30).div_ceil(widest));
             let share = 100.0 * *count as f64 / self.rows.max(1) as f64;
@@ -131,7 +141,13 @@ impl std::fmt::Display for CleaningReport {
         writeln!(f, "texts with conflicting labels: {}", self.conflicts.len())?;
         for c in self.conflicts.iter().take(5) {
             let lines: Vec<String> = c.lines.iter().map(u64::to_string).collect();
-            writeln!(f, "  lines {}: {:?} -> {}", lines.join(","), c.text, c.labels.join(" / "))?;
+            writeln!(
+                f,
+                "  lines {}: {:?} -> {}",
+                lines.join(","),
+                c.text,
+                c.labels.join(" / ")
+            )?;
         }
         if let Some(w) = &self.words {
             writeln!(

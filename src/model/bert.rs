@@ -28,13 +28,32 @@ pub struct Bert {
 }
 
 impl Bert {
-    pub fn build(pb: &mut ParamBuilder, cfg: &EncoderConfig, num_labels: usize) -> crate::Result<Self> {
+    pub fn build(
+        pb: &mut ParamBuilder,
+        cfg: &EncoderConfig,
+        num_labels: usize,
+    ) -> crate::Result<Self> {
         let (h, std, eps) = (cfg.hidden, cfg.init_range, cfg.layer_norm_eps);
         let enc = Need::Encoder;
         let e = "bert.embeddings";
-        let word = pb.take(&format!("{e}.word_embeddings.weight"), &[cfg.vocab_size, h], Init::Normal(std), enc)?;
-        let position = pb.take(&format!("{e}.position_embeddings.weight"), &[cfg.max_positions, h], Init::Normal(std), enc)?;
-        let token_type = pb.take(&format!("{e}.token_type_embeddings.weight"), &[cfg.type_vocab.max(1), h], Init::Normal(std), enc)?;
+        let word = pb.take(
+            &format!("{e}.word_embeddings.weight"),
+            &[cfg.vocab_size, h],
+            Init::Normal(std),
+            enc,
+        )?;
+        let position = pb.take(
+            &format!("{e}.position_embeddings.weight"),
+            &[cfg.max_positions, h],
+            Init::Normal(std),
+            enc,
+        )?;
+        let token_type = pb.take(
+            &format!("{e}.token_type_embeddings.weight"),
+            &[cfg.type_vocab.max(1), h],
+            Init::Normal(std),
+            enc,
+        )?;
         let emb_norm = LayerNorm::build(pb, &format!("{e}.LayerNorm"), h, eps, enc)?;
         let mut layers = Vec::with_capacity(cfg.layers);
         for i in 0..cfg.layers {
@@ -43,10 +62,37 @@ impl Bert {
                 query: Linear::build(pb, &format!("{p}.attention.self.query"), h, h, std, enc)?,
                 key: Linear::build(pb, &format!("{p}.attention.self.key"), h, h, std, enc)?,
                 value: Linear::build(pb, &format!("{p}.attention.self.value"), h, h, std, enc)?,
-                attn_out: Linear::build(pb, &format!("{p}.attention.output.dense"), h, h, std, enc)?,
-                attn_norm: LayerNorm::build(pb, &format!("{p}.attention.output.LayerNorm"), h, eps, enc)?,
-                intermediate: Linear::build(pb, &format!("{p}.intermediate.dense"), h, cfg.intermediate, std, enc)?,
-                output: Linear::build(pb, &format!("{p}.output.dense"), cfg.intermediate, h, std, enc)?,
+                attn_out: Linear::build(
+                    pb,
+                    &format!("{p}.attention.output.dense"),
+                    h,
+                    h,
+                    std,
+                    enc,
+                )?,
+                attn_norm: LayerNorm::build(
+                    pb,
+                    &format!("{p}.attention.output.LayerNorm"),
+                    h,
+                    eps,
+                    enc,
+                )?,
+                intermediate: Linear::build(
+                    pb,
+                    &format!("{p}.intermediate.dense"),
+                    h,
+                    cfg.intermediate,
+                    std,
+                    enc,
+                )?,
+                output: Linear::build(
+                    pb,
+                    &format!("{p}.output.dense"),
+                    cfg.intermediate,
+                    h,
+                    std,
+                    enc,
+                )?,
                 out_norm: LayerNorm::build(pb, &format!("{p}.output.LayerNorm"), h, eps, enc)?,
             });
         }
@@ -65,11 +111,19 @@ impl Bert {
     }
 
     /// input_ids (B, L) u32, attention_mask (B, L) f32 → logits (B, C).
-    pub fn forward(&self, input_ids: &Tensor, attention_mask: &Tensor, mode: &mut Mode) -> Result<Tensor> {
+    pub fn forward(
+        &self,
+        input_ids: &Tensor,
+        attention_mask: &Tensor,
+        mode: &mut Mode,
+    ) -> Result<Tensor> {
         let cfg = &self.cfg;
         let (b, l) = input_ids.dims2()?;
         let h = cfg.hidden;
-        let words = self.word.index_select(&input_ids.flatten_all()?, 0)?.reshape((b, l, h))?;
+        let words = self
+            .word
+            .index_select(&input_ids.flatten_all()?, 0)?
+            .reshape((b, l, h))?;
         let positions = self.position.narrow(0, 0, l)?;
         // token_type_ids are all zero for single-sentence classification.
         let types = self.token_type.narrow(0, 0, 1)?;

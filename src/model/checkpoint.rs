@@ -43,16 +43,21 @@ impl ModelDir {
             }
             .into());
         }
-        let text = std::fs::read_to_string(&config_path).map_err(|e| Error::io(config_path.display().to_string(), e))?;
-        let config_json: Value = serde_json::from_str(&text).map_err(|e| ModelError::BadConfig {
-            path: config_path.clone(),
-            message: format!("not valid JSON: {e}"),
-        })?;
+        let text = std::fs::read_to_string(&config_path)
+            .map_err(|e| Error::io(config_path.display().to_string(), e))?;
+        let config_json: Value =
+            serde_json::from_str(&text).map_err(|e| ModelError::BadConfig {
+                path: config_path.clone(),
+                message: format!("not valid JSON: {e}"),
+            })?;
         let config = EncoderConfig::from_json(&config_path, &config_json)?;
         let weights = dir.join("model.safetensors");
         if !weights.is_file() {
             if dir.join("pytorch_model.bin").is_file() {
-                return Err(ModelError::PickleOnly { dir: dir.to_path_buf() }.into());
+                return Err(ModelError::PickleOnly {
+                    dir: dir.to_path_buf(),
+                }
+                .into());
             }
             return Err(ModelError::MissingFile {
                 dir: dir.to_path_buf(),
@@ -73,9 +78,15 @@ impl ModelDir {
         // Labels count only for a classifier; a bare encoder's id2label (HF's
         // LABEL_n defaults, or leftovers) says nothing about the data.
         let archs = config_json.get("architectures").map(|a| a.to_string());
-        let is_classifier = archs.as_deref().is_some_and(|a| a.contains("ForSequenceClassification"));
+        let is_classifier = archs
+            .as_deref()
+            .is_some_and(|a| a.contains("ForSequenceClassification"));
         let labels = EncoderConfig::labels_from_json(&config_json).filter(|l| {
-            let defaults = l.names().iter().enumerate().all(|(i, n)| n == &format!("LABEL_{i}"));
+            let defaults = l
+                .names()
+                .iter()
+                .enumerate()
+                .all(|(i, n)| n == &format!("LABEL_{i}"));
             is_classifier || (archs.is_none() && !defaults)
         });
         Ok(ModelDir {
@@ -97,10 +108,11 @@ impl ModelDir {
 /// bare encoders lose the `bert.`/`distilbert.` prefix, old checkpoints say
 /// gamma/beta for LayerNorm, and buffers like `position_ids` are skipped.
 pub fn read_weights(path: &Path, arch: Arch) -> Result<HashMap<String, Tensor>> {
-    let raw = candle_core::safetensors::load(path, &Device::Cpu).map_err(|e| ModelError::BadWeights {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
+    let raw =
+        candle_core::safetensors::load(path, &Device::Cpu).map_err(|e| ModelError::BadWeights {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
     let (prefix, roots): (&str, &[&str]) = match arch {
         Arch::Bert => ("bert.", &["embeddings.", "encoder.", "pooler."]),
         Arch::DistilBert => ("distilbert.", &["embeddings.", "transformer."]),
@@ -119,7 +131,11 @@ pub fn read_weights(path: &Path, arch: Arch) -> Result<HashMap<String, Tensor>> 
         if roots.iter().any(|r| n.starts_with(r)) {
             n = format!("{prefix}{n}");
         }
-        let tensor = if tensor.dtype() == DType::F32 { tensor } else { tensor.to_dtype(DType::F32)? };
+        let tensor = if tensor.dtype() == DType::F32 {
+            tensor
+        } else {
+            tensor.to_dtype(DType::F32)?
+        };
         out.insert(n, tensor);
     }
     Ok(out)
@@ -142,7 +158,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 pub fn safetensors_bytes(tensors: &[(String, Tensor)]) -> Result<Vec<u8>> {
     let metadata: HashMap<String, String> = [("format".to_string(), "pt".to_string())].into();
     let views: Vec<(&str, &Tensor)> = tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
-    safetensors::serialize(views, Some(metadata)).map_err(|e| Error::Run(format!("serialising weights: {e}")))
+    safetensors::serialize(views, Some(metadata))
+        .map_err(|e| Error::Run(format!("serialising weights: {e}")))
 }
 
 /// Write a complete HF model directory into `dir` (which must not be
@@ -151,7 +168,10 @@ pub fn write_model_files(dir: &Path, model: &Classifier, text: &TextEncoder) -> 
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
     let pretty = |v: &Value| serde_json::to_vec_pretty(v).unwrap_or_default();
     write_atomic(&dir.join("config.json"), &pretty(&model.config_json()))?;
-    write_atomic(&dir.join("model.safetensors"), &safetensors_bytes(&model.named_tensors())?)?;
+    write_atomic(
+        &dir.join("model.safetensors"),
+        &safetensors_bytes(&model.named_tensors())?,
+    )?;
     write_atomic(&dir.join("tokenizer.json"), text.to_json()?.as_bytes())?;
     let tok_config = json!({
         "tokenizer_class": "BertTokenizer",

@@ -48,8 +48,13 @@ pub struct BuildSpec {
 }
 
 impl Classifier {
-    pub fn build(spec: BuildSpec, rng: &mut crate::rng::Rng, device: &Device) -> crate::Result<Self> {
-        let mut pb = ParamBuilder::new(spec.weights, spec.source, rng, device.clone(), spec.scratch);
+    pub fn build(
+        spec: BuildSpec,
+        rng: &mut crate::rng::Rng,
+        device: &Device,
+    ) -> crate::Result<Self> {
+        let mut pb =
+            ParamBuilder::new(spec.weights, spec.source, rng, device.clone(), spec.scratch);
         if !spec.keep_head {
             pb.forget(HEAD_PREFIX);
         }
@@ -71,7 +76,12 @@ impl Classifier {
     }
 
     /// Logits (B, num_labels).
-    pub fn forward(&self, input_ids: &Tensor, attention_mask: &Tensor, mode: &mut Mode) -> candle_core::Result<Tensor> {
+    pub fn forward(
+        &self,
+        input_ids: &Tensor,
+        attention_mask: &Tensor,
+        mode: &mut Mode,
+    ) -> candle_core::Result<Tensor> {
         match &self.net {
             Net::Bert(m) => m.forward(input_ids, attention_mask, mode),
             Net::DistilBert(m) => m.forward(input_ids, attention_mask, mode),

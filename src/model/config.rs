@@ -89,7 +89,10 @@ impl EncoderConfig {
             message,
         };
         let model_type = v.get("model_type").and_then(Value::as_str).unwrap_or("");
-        let archs = v.get("architectures").map(|a| a.to_string()).unwrap_or_default();
+        let archs = v
+            .get("architectures")
+            .map(|a| a.to_string())
+            .unwrap_or_default();
         let arch = match model_type {
             "bert" => Arch::Bert,
             "distilbert" => Arch::DistilBert,
@@ -160,7 +163,9 @@ impl EncoderConfig {
         if cfg.arch == Arch::DistilBert
             && v.get("sinusoidal_pos_embds").and_then(Value::as_bool) == Some(true)
         {
-            return Err(bad("sinusoidal position embeddings are not supported".into()));
+            return Err(bad(
+                "sinusoidal position embeddings are not supported".into()
+            ));
         }
         Ok(cfg)
     }

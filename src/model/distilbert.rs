@@ -27,12 +27,26 @@ pub struct DistilBert {
 }
 
 impl DistilBert {
-    pub fn build(pb: &mut ParamBuilder, cfg: &EncoderConfig, num_labels: usize) -> crate::Result<Self> {
+    pub fn build(
+        pb: &mut ParamBuilder,
+        cfg: &EncoderConfig,
+        num_labels: usize,
+    ) -> crate::Result<Self> {
         let (h, std, eps) = (cfg.hidden, cfg.init_range, cfg.layer_norm_eps);
         let enc = Need::Encoder;
         let e = "distilbert.embeddings";
-        let word = pb.take(&format!("{e}.word_embeddings.weight"), &[cfg.vocab_size, h], Init::Normal(std), enc)?;
-        let position = pb.take(&format!("{e}.position_embeddings.weight"), &[cfg.max_positions, h], Init::Normal(std), enc)?;
+        let word = pb.take(
+            &format!("{e}.word_embeddings.weight"),
+            &[cfg.vocab_size, h],
+            Init::Normal(std),
+            enc,
+        )?;
+        let position = pb.take(
+            &format!("{e}.position_embeddings.weight"),
+            &[cfg.max_positions, h],
+            Init::Normal(std),
+            enc,
+        )?;
         let emb_norm = LayerNorm::build(pb, &format!("{e}.LayerNorm"), h, eps, enc)?;
         let mut layers = Vec::with_capacity(cfg.layers);
         for i in 0..cfg.layers {
@@ -61,15 +75,30 @@ impl DistilBert {
         })
     }
 
-    pub fn forward(&self, input_ids: &Tensor, attention_mask: &Tensor, mode: &mut Mode) -> Result<Tensor> {
+    pub fn forward(
+        &self,
+        input_ids: &Tensor,
+        attention_mask: &Tensor,
+        mode: &mut Mode,
+    ) -> Result<Tensor> {
         let cfg = &self.cfg;
         let (b, l) = input_ids.dims2()?;
-        let words = self.word.index_select(&input_ids.flatten_all()?, 0)?.reshape((b, l, cfg.hidden))?;
+        let words = self
+            .word
+            .index_select(&input_ids.flatten_all()?, 0)?
+            .reshape((b, l, cfg.hidden))?;
         let x = words.broadcast_add(&self.position.narrow(0, 0, l)?)?;
         let mut x = dropout(&self.emb_norm.forward(&x)?, cfg.hidden_dropout, mode)?;
         let bias = mask_bias(attention_mask)?;
         for layer in &self.layers {
-            let ctx = attention(&layer.q.forward(&x)?, &layer.k.forward(&x)?, &layer.v.forward(&x)?, &bias, cfg, mode)?;
+            let ctx = attention(
+                &layer.q.forward(&x)?,
+                &layer.k.forward(&x)?,
+                &layer.v.forward(&x)?,
+                &bias,
+                cfg,
+                mode,
+            )?;
             let sa = layer.sa_norm.forward(&(layer.out.forward(&ctx)? + &x)?)?;
             let f = activate(&layer.lin1.forward(&sa)?, cfg.activation)?;
             let f = dropout(&layer.lin2.forward(&f)?, cfg.hidden_dropout, mode)?;

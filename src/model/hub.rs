@@ -17,7 +17,11 @@ pub enum ModelSource {
 
 /// The hub cache directory, as huggingface_hub computes it.
 pub fn cache_dir() -> Option<PathBuf> {
-    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     if let Some(d) = env("HF_HUB_CACHE").or_else(|| env("HUGGINGFACE_HUB_CACHE")) {
         return Some(d);
     }
@@ -100,13 +104,19 @@ mod tests {
         std::fs::create_dir_all(root.join("refs")).unwrap();
         std::fs::create_dir_all(root.join("snapshots/abc123")).unwrap();
         std::fs::write(root.join("refs/main"), "abc123\n").unwrap();
-        assert_eq!(find_in_cache(cache.path(), "acme/tiny-bert"), Some(root.join("snapshots/abc123")));
+        assert_eq!(
+            find_in_cache(cache.path(), "acme/tiny-bert"),
+            Some(root.join("snapshots/abc123"))
+        );
         assert_eq!(find_in_cache(cache.path(), "acme/other"), None);
     }
 
     #[test]
     fn resolves_scratch_and_rejects_missing_paths() {
-        assert_eq!(resolve("scratch:mini").unwrap(), ModelSource::Scratch("mini".into()));
+        assert_eq!(
+            resolve("scratch:mini").unwrap(),
+            ModelSource::Scratch("mini".into())
+        );
         let e = resolve("./nope/here").unwrap_err().to_string();
         assert!(e.contains("no such directory"), "{e}");
     }

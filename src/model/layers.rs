@@ -30,7 +30,13 @@ pub fn dropout(x: &Tensor, p: f64, mode: &mut Mode) -> Result<Tensor> {
     let threshold = (p * u32::MAX as f64) as u32;
     let scale = (1.0 / (1.0 - p)) as f32;
     let mask: Vec<f32> = (0..x.elem_count())
-        .map(|_| if rng.next_u32() < threshold { 0.0 } else { scale })
+        .map(|_| {
+            if rng.next_u32() < threshold {
+                0.0
+            } else {
+                scale
+            }
+        })
         .collect();
     let mask = Tensor::from_vec(mask, x.shape(), x.device())?;
     x.mul(&mask)
@@ -51,7 +57,12 @@ impl Linear {
         need: Need,
     ) -> crate::Result<Self> {
         Ok(Linear {
-            weight: pb.take(&format!("{name}.weight"), &[outputs, inputs], Init::Normal(std), need)?,
+            weight: pb.take(
+                &format!("{name}.weight"),
+                &[outputs, inputs],
+                Init::Normal(std),
+                need,
+            )?,
             bias: pb.take(&format!("{name}.bias"), &[outputs], Init::Zeros, need)?,
         })
     }
@@ -80,7 +91,13 @@ pub struct LayerNorm {
 }
 
 impl LayerNorm {
-    pub fn build(pb: &mut ParamBuilder, name: &str, size: usize, eps: f64, need: Need) -> crate::Result<Self> {
+    pub fn build(
+        pb: &mut ParamBuilder,
+        name: &str,
+        size: usize,
+        eps: f64,
+        need: Need,
+    ) -> crate::Result<Self> {
         Ok(LayerNorm {
             weight: pb.take(&format!("{name}.weight"), &[size], Init::Ones, need)?,
             bias: pb.take(&format!("{name}.bias"), &[size], Init::Zeros, need)?,

@@ -81,7 +81,13 @@ impl<'a> ParamBuilder<'a> {
         self.loaded.contains_key(name)
     }
 
-    pub fn take(&mut self, name: &str, shape: &[usize], init: Init, need: Need) -> Result<Tensor, crate::Error> {
+    pub fn take(
+        &mut self,
+        name: &str,
+        shape: &[usize],
+        init: Init,
+        need: Need,
+    ) -> Result<Tensor, crate::Error> {
         let tensor = match self.loaded.remove(name) {
             Some(t) => {
                 if t.dims() != shape {

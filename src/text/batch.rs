@@ -51,7 +51,10 @@ mod tests {
         let rows: Vec<&[u32]> = vec![&[2, 7, 3], &[2, 3]];
         let b = make_batch(&rows, Some(&[1, 0]), 0, &Device::Cpu).unwrap();
         assert_eq!(b.input_ids.dims(), &[2, 3]);
-        assert_eq!(b.input_ids.to_vec2::<u32>().unwrap(), vec![vec![2, 7, 3], vec![2, 3, 0]]);
+        assert_eq!(
+            b.input_ids.to_vec2::<u32>().unwrap(),
+            vec![vec![2, 7, 3], vec![2, 3, 0]]
+        );
         assert_eq!(
             b.attention_mask.to_vec2::<f32>().unwrap(),
             vec![vec![1., 1., 1.], vec![1., 1., 0.]]

@@ -10,8 +10,13 @@ use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
 use tokenizers::processors::template::TemplateProcessing;
 use tokenizers::{AddedToken, Tokenizer, TokenizerImpl, TruncationParams};
 
-type WordPieceTokenizer =
-    TokenizerImpl<WordPiece, BertNormalizer, BertPreTokenizer, TemplateProcessing, WordPieceDecoder>;
+type WordPieceTokenizer = TokenizerImpl<
+    WordPiece,
+    BertNormalizer,
+    BertPreTokenizer,
+    TemplateProcessing,
+    WordPieceDecoder,
+>;
 
 pub const SPECIAL_TOKENS: &[&str] = &["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
 
@@ -50,8 +55,8 @@ impl TextEncoder {
     }
 
     pub fn from_file(path: &Path, max_len: usize) -> Result<Self> {
-        let tokenizer = Tokenizer::from_file(path)
-            .map_err(|e| tok_err(&format!("{}", path.display()), e))?;
+        let tokenizer =
+            Tokenizer::from_file(path).map_err(|e| tok_err(&format!("{}", path.display()), e))?;
         Self::wrap(tokenizer, max_len)
     }
 
@@ -65,11 +70,14 @@ impl TextEncoder {
         let normalizer = BertNormalizer::new(true, true, None, true);
         let mut counts = std::collections::BTreeMap::new();
         for t in texts {
-            for w in super::vocab::words(&normalizer, t).map_err(|e| tok_err("pre-tokenizing", e))? {
+            for w in
+                super::vocab::words(&normalizer, t).map_err(|e| tok_err("pre-tokenizing", e))?
+            {
                 *counts.entry(w).or_insert(0u64) += 1;
             }
         }
-        let pieces = super::vocab::learn(&counts, vocab_size.saturating_sub(SPECIAL_TOKENS.len()), 2);
+        let pieces =
+            super::vocab::learn(&counts, vocab_size.saturating_sub(SPECIAL_TOKENS.len()), 2);
         let ordered: std::collections::HashMap<String, u32> = SPECIAL_TOKENS
             .iter()
             .map(|t| t.to_string())
@@ -107,7 +115,9 @@ impl TextEncoder {
             .build()
             .map_err(|e| tok_err("template", e))?;
         imp.with_post_processor(Some(template));
-        let json = imp.to_string(false).map_err(|e| tok_err("serialising", e))?;
+        let json = imp
+            .to_string(false)
+            .map_err(|e| tok_err("serialising", e))?;
         Self::from_json(&json, max_len)
     }
 
@@ -139,14 +149,20 @@ impl TextEncoder {
             .tokenizer
             .encode_batch(texts.to_vec(), true)
             .map_err(|e| tok_err("encoding", e))?;
-        Ok(encodings.into_iter().map(|e| e.get_ids().to_vec()).collect())
+        Ok(encodings
+            .into_iter()
+            .map(|e| e.get_ids().to_vec())
+            .collect())
     }
 
     /// Untruncated token count (with special tokens), for length statistics.
     pub fn full_length(&self, text: &str) -> Result<usize> {
         let mut t = self.tokenizer.clone();
-        t.with_truncation(None).map_err(|e| tok_err("truncation", e))?;
-        Ok(t.encode(text, true).map_err(|e| tok_err("encoding", e))?.len())
+        t.with_truncation(None)
+            .map_err(|e| tok_err("truncation", e))?;
+        Ok(t.encode(text, true)
+            .map_err(|e| tok_err("encoding", e))?
+            .len())
     }
 
     /// The word pieces of a text, as a person would read them.
@@ -163,7 +179,8 @@ impl TextEncoder {
     /// it matches what the model was trained with and loads anywhere.
     pub fn to_json(&self) -> Result<String> {
         let mut t = self.tokenizer.clone();
-        t.with_truncation(None).map_err(|e| tok_err("truncation", e))?;
+        t.with_truncation(None)
+            .map_err(|e| tok_err("truncation", e))?;
         t.to_string(false).map_err(|e| tok_err("serialising", e))
     }
 }
@@ -187,14 +204,20 @@ mod tests {
     #[test]
     fn trained_wordpiece_adds_cls_sep_and_truncates() {
         let enc = TextEncoder::train_wordpiece(&corpus(), 500, 6).unwrap();
-        let ids = enc.encode_all(&["the battery life is great indeed yes"]).unwrap();
+        let ids = enc
+            .encode_all(&["the battery life is great indeed yes"])
+            .unwrap();
         assert_eq!(ids[0].len(), 6);
         let pieces = enc.pieces("The battery").unwrap();
         assert_eq!(pieces.first().map(String::as_str), Some("[CLS]"));
         assert_eq!(pieces.last().map(String::as_str), Some("[SEP]"));
         assert_eq!(pieces[1], "the", "uncased");
         assert_eq!(enc.pad_id(), 0);
-        assert!(enc.full_length("the battery life is great indeed yes").unwrap() > 6);
+        assert!(
+            enc.full_length("the battery life is great indeed yes")
+                .unwrap()
+                > 6
+        );
     }
 
     #[test]

@@ -39,7 +39,13 @@ pub fn learn(word_counts: &BTreeMap<String, u64>, size: usize, min_frequency: u6
             let pieces = w
                 .chars()
                 .enumerate()
-                .map(|(i, c)| if i == 0 { c.to_string() } else { format!("##{c}") })
+                .map(|(i, c)| {
+                    if i == 0 {
+                        c.to_string()
+                    } else {
+                        format!("##{c}")
+                    }
+                })
                 .collect();
             (pieces, n)
         })
@@ -52,7 +58,10 @@ pub fn learn(word_counts: &BTreeMap<String, u64>, size: usize, min_frequency: u6
                 *pairs.entry((&w[0], &w[1])).or_default() += n;
             }
         }
-        let mut ranked: Vec<((&str, &str), u64)> = pairs.into_iter().filter(|(_, n)| *n >= min_frequency).collect();
+        let mut ranked: Vec<((&str, &str), u64)> = pairs
+            .into_iter()
+            .filter(|(_, n)| *n >= min_frequency)
+            .collect();
         if ranked.is_empty() {
             break;
         }
@@ -100,13 +109,17 @@ mod tests {
 
     #[test]
     fn learns_frequent_words_and_keeps_every_character() {
-        let counts: BTreeMap<String, u64> = [("lower", 5), ("low", 7), ("newest", 6), ("widest", 3)]
-            .into_iter()
-            .map(|(w, n)| (w.to_string(), n))
-            .collect();
+        let counts: BTreeMap<String, u64> =
+            [("lower", 5), ("low", 7), ("newest", 6), ("widest", 3)]
+                .into_iter()
+                .map(|(w, n)| (w.to_string(), n))
+                .collect();
         let v = learn(&counts, 60, 2);
         assert!(v.contains(&"low".to_string()), "{v:?}");
-        assert!(v.contains(&"##est".to_string()) || v.contains(&"##st".to_string()), "{v:?}");
+        assert!(
+            v.contains(&"##est".to_string()) || v.contains(&"##st".to_string()),
+            "{v:?}"
+        );
         for c in ["l", "##o", "w", "##d"] {
             assert!(v.contains(&c.to_string()), "{c} in {v:?}");
         }
@@ -116,6 +129,9 @@ mod tests {
     #[test]
     fn words_follow_bert_normalisation() {
         let n = BertNormalizer::new(true, true, None, true);
-        assert_eq!(words(&n, "Héllo, WORLD!").unwrap(), vec!["hello", ",", "world", "!"]);
+        assert_eq!(
+            words(&n, "Héllo, WORLD!").unwrap(),
+            vec!["hello", ",", "world", "!"]
+        );
     }
 }

@@ -118,7 +118,13 @@ impl Trainer {
         match &event {
             Event::Log { message, .. } => tracing::info!("{message}"),
             Event::Failed { error, .. } => tracing::error!("{error}"),
-            Event::Eval { step, loss, accuracy, macro_f1, .. } => {
+            Event::Eval {
+                step,
+                loss,
+                accuracy,
+                macro_f1,
+                ..
+            } => {
                 tracing::info!("eval step {step}: loss {loss:.4} accuracy {accuracy:.4} macro-F1 {macro_f1:.4}")
             }
             _ => {}
@@ -128,7 +134,13 @@ impl Trainer {
     }
 
     fn log(&mut self, events: &Sender<Event>, message: String) {
-        self.emit(events, Event::Log { level: "info".into(), message });
+        self.emit(
+            events,
+            Event::Log {
+                level: "info".into(),
+                message,
+            },
+        );
     }
 
     /// Run to the end; every outcome is reported as an event.
@@ -168,14 +180,18 @@ impl Trainer {
         self.emit(&events, event);
     }
 
-    fn train_loop(&mut self, commands: &Receiver<Command>, events: &Sender<Event>, total: usize) -> Result<Outcome> {
+    fn train_loop(
+        &mut self,
+        commands: &Receiver<Command>,
+        events: &Sender<Event>,
+        total: usize,
+    ) -> Result<Outcome> {
         let cfg = self.cfg.clone();
         let schedule = LrSchedule::new(cfg.lr, cfg.warmup_ratio, total, cfg.schedule);
         let mut timing = Timing {
             started: Instant::now(),
             recent: VecDeque::new(),
         };
-        let steps_per_epoch = self.steps_per_epoch() as f64;
         if self.state.step >= total {
             return Ok(Outcome::Finished(FinishReason::MaxSteps));
         }
@@ -221,8 +237,7 @@ impl Trainer {
                         eta_s: step_s * (total - step) as f64,
                     },
                 );
-                let _ = steps_per_epoch;
-                if cfg.eval_every > 0 && step % cfg.eval_every == 0 {
+                if cfg.eval_every > 0 && step.is_multiple_of(cfg.eval_every) {
                     if let Some(reason) = self.eval_and_checkpoint(events)? {
                         return Ok(Outcome::Finished(reason));
                     }
@@ -236,7 +251,11 @@ impl Trainer {
                         self.eval_and_checkpoint(events)?;
                     }
                     let done = self.state.epoch >= cfg.epochs;
-                    return Ok(Outcome::Finished(if done { FinishReason::Completed } else { FinishReason::MaxSteps }));
+                    return Ok(Outcome::Finished(if done {
+                        FinishReason::Completed
+                    } else {
+                        FinishReason::MaxSteps
+                    }));
                 }
             }
             self.state.epoch += 1;
@@ -265,17 +284,25 @@ impl Trainer {
     /// Forward and backward over the micro-batches of one optimizer step.
     /// The inner error is a NaN/inf loss message.
     #[allow(clippy::type_complexity)]
-    fn accumulate(&mut self, micro: &[&[usize]]) -> Result<std::result::Result<(f64, usize, usize, Grads), String>> {
+    fn accumulate(
+        &mut self,
+        micro: &[&[usize]],
+    ) -> Result<std::result::Result<(f64, usize, usize, Grads), String>> {
         let mut grads: Option<Grads> = None;
         let (mut loss_sum, mut samples, mut tokens) = (0f64, 0, 0);
         for idx in micro {
             let rows: Vec<&[u32]> = idx.iter().map(|&i| self.train_ids[i].as_slice()).collect();
             let labels: Vec<u32> = idx.iter().map(|&i| self.train_labels[i]).collect();
             let batch = make_batch(&rows, Some(&labels), self.text.pad_id(), &self.model.device)?;
-            let logits = self
-                .model
-                .forward(&batch.input_ids, &batch.attention_mask, &mut Mode::Train(&mut self.rng))?;
-            let target = batch.labels.as_ref().ok_or_else(|| Error::Run("batch without labels".into()))?;
+            let logits = self.model.forward(
+                &batch.input_ids,
+                &batch.attention_mask,
+                &mut Mode::Train(&mut self.rng),
+            )?;
+            let target = batch
+                .labels
+                .as_ref()
+                .ok_or_else(|| Error::Run("batch without labels".into()))?;
             let loss = candle_nn::loss::cross_entropy(&logits, target)?;
             let value = loss.to_scalar::<f32>()? as f64;
             if !value.is_finite() {
@@ -296,7 +323,11 @@ impl Trainer {
     }
 
     /// Handle queued commands; `Some` when the run must end.
-    fn poll_commands(&mut self, commands: &Receiver<Command>, events: &Sender<Event>) -> Result<Option<FinishReason>> {
+    fn poll_commands(
+        &mut self,
+        commands: &Receiver<Command>,
+        events: &Sender<Event>,
+    ) -> Result<Option<FinishReason>> {
         loop {
             match commands.try_recv() {
                 Ok(cmd) => {
@@ -309,11 +340,19 @@ impl Trainer {
         }
     }
 
-    fn apply(&mut self, cmd: Command, commands: &Receiver<Command>, events: &Sender<Event>) -> Result<Option<FinishReason>> {
+    fn apply(
+        &mut self,
+        cmd: Command,
+        commands: &Receiver<Command>,
+        events: &Sender<Event>,
+    ) -> Result<Option<FinishReason>> {
         match cmd {
             Command::Resume => {}
             Command::Stop { save } => {
-                if save && self.last_checkpoint_step() != Some(self.state.step) && self.state.step > 0 {
+                if save
+                    && self.last_checkpoint_step() != Some(self.state.step)
+                    && self.state.step > 0
+                {
                     self.save_checkpoint(events, false)?;
                 }
                 return Ok(Some(FinishReason::Stopped));
@@ -325,7 +364,15 @@ impl Trainer {
                     .pop()
                     .ok_or_else(|| Error::Run("no prediction".into()))?;
                 let latency_ms = t0.elapsed().as_secs_f64() * 1e3;
-                self.emit(events, Event::Prediction { id, text, prediction, latency_ms });
+                self.emit(
+                    events,
+                    Event::Prediction {
+                        id,
+                        text,
+                        prediction,
+                        latency_ms,
+                    },
+                );
             }
             Command::Pause => {
                 let step = self.state.step;
@@ -358,7 +405,12 @@ impl Trainer {
 
     /// Evaluate, track the best, checkpoint. `Some` when early stopping.
     fn eval_and_checkpoint(&mut self, events: &Sender<Event>) -> Result<Option<FinishReason>> {
-        let out = evaluate(&self.model, self.text.pad_id(), &self.val_ids, &self.val_labels)?;
+        let out = evaluate(
+            &self.model,
+            self.text.pad_id(),
+            &self.val_ids,
+            &self.val_labels,
+        )?;
         let truth: Vec<usize> = self.val_labels.iter().map(|&l| l as usize).collect();
         let scores = score(self.model.labels.names(), &truth, &out.predicted);
         let metric = match self.cfg.best_metric {
@@ -393,14 +445,21 @@ impl Trainer {
         self.write_predictions(&out.logits)?;
         self.save_checkpoint(events, improved)?;
         let patience = self.cfg.patience;
-        Ok((patience > 0 && self.state.evals_since_best >= patience).then_some(FinishReason::EarlyStopped))
+        Ok((patience > 0 && self.state.evals_since_best >= patience)
+            .then_some(FinishReason::EarlyStopped))
     }
 
     /// predictions.csv: the latest validation predictions.
     fn write_predictions(&self, logits: &[Vec<f32>]) -> Result<()> {
         let mut w = csv::Writer::from_writer(Vec::new());
         let labels = self.model.labels.names();
-        let mut header = vec!["line".to_string(), "text".into(), "label".into(), "predicted".into(), "score".into()];
+        let mut header = vec![
+            "line".to_string(),
+            "text".into(),
+            "label".into(),
+            "predicted".into(),
+            "score".into(),
+        ];
         header.extend(labels.iter().map(|l| format!("p_{l}")));
         let werr = |e: csv::Error| Error::Run(format!("predictions.csv: {e}"));
         w.write_record(&header).map_err(werr)?;
@@ -429,8 +488,12 @@ impl Trainer {
         let tmp = dir.join(format!(".tmp-step-{step}"));
         let _ = std::fs::remove_dir_all(&tmp);
         write_model_files(&tmp, &self.model, &self.text)?;
-        write_atomic(&tmp.join("training_state.safetensors"), &safetensors_bytes(&self.optimizer.state_tensors())?)?;
-        let state_json = serde_json::to_vec_pretty(&self.state).map_err(|e| Error::Run(e.to_string()))?;
+        write_atomic(
+            &tmp.join("training_state.safetensors"),
+            &safetensors_bytes(&self.optimizer.state_tensors())?,
+        )?;
+        let state_json =
+            serde_json::to_vec_pretty(&self.state).map_err(|e| Error::Run(e.to_string()))?;
         write_atomic(&tmp.join("trainer_state.json"), &state_json)?;
         let dest = dir.join(format!("step-{step}"));
         publish_dir(&tmp, &dest)?;
@@ -438,8 +501,15 @@ impl Trainer {
             let best_tmp = self.run.root.join(".tmp-best");
             let _ = std::fs::remove_dir_all(&best_tmp);
             std::fs::create_dir_all(&best_tmp).map_err(|e| Error::io("best/", e))?;
-            for f in ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "trainer_state.json"] {
-                std::fs::copy(dest.join(f), best_tmp.join(f)).map_err(|e| Error::io(format!("best/{f}"), e))?;
+            for f in [
+                "config.json",
+                "model.safetensors",
+                "tokenizer.json",
+                "tokenizer_config.json",
+                "trainer_state.json",
+            ] {
+                std::fs::copy(dest.join(f), best_tmp.join(f))
+                    .map_err(|e| Error::io(format!("best/{f}"), e))?;
             }
             publish_dir(&best_tmp, &self.run.best_dir())?;
         }
@@ -448,7 +518,14 @@ impl Trainer {
         for (_, old) in all.into_iter().take(excess) {
             let _ = std::fs::remove_dir_all(old);
         }
-        self.emit(events, Event::Checkpoint { step, path: dest, best });
+        self.emit(
+            events,
+            Event::Checkpoint {
+                step,
+                path: dest,
+                best,
+            },
+        );
         Ok(())
     }
 

@@ -50,7 +50,11 @@ impl AdamW {
                 })
             })
             .collect::<Result<_>>()?;
-        Ok(AdamW { slots, cfg, steps: 0 })
+        Ok(AdamW {
+            slots,
+            cfg,
+            steps: 0,
+        })
     }
 
     /// Apply one update with the (already accumulated and clipped) grads.
@@ -88,13 +92,23 @@ impl AdamW {
             .collect()
     }
 
-    pub fn load_state(&mut self, tensors: &HashMap<String, Tensor>, steps: usize) -> std::result::Result<(), String> {
+    pub fn load_state(
+        &mut self,
+        tensors: &HashMap<String, Tensor>,
+        steps: usize,
+    ) -> std::result::Result<(), String> {
         for s in &mut self.slots {
             for (key, dst) in [("exp_avg", &mut s.m), ("exp_avg_sq", &mut s.v)] {
                 let name = format!("{key}.{}", s.name);
-                let t = tensors.get(&name).ok_or_else(|| format!("optimizer state lacks '{name}'"))?;
+                let t = tensors
+                    .get(&name)
+                    .ok_or_else(|| format!("optimizer state lacks '{name}'"))?;
                 if t.dims() != dst.dims() {
-                    return Err(format!("optimizer state '{name}' has shape {:?}, expected {:?}", t.dims(), dst.dims()));
+                    return Err(format!(
+                        "optimizer state '{name}' has shape {:?}, expected {:?}",
+                        t.dims(),
+                        dst.dims()
+                    ));
                 }
                 *dst = t.to_device(dst.device()).map_err(|e| e.to_string())?;
             }
@@ -109,7 +123,13 @@ pub struct Grads(pub Vec<Option<Tensor>>);
 
 impl Grads {
     pub fn collect(params: &Params, store: &GradStore) -> Self {
-        Grads(params.vars.iter().map(|(_, v)| store.get(v.as_tensor()).cloned()).collect())
+        Grads(
+            params
+                .vars
+                .iter()
+                .map(|(_, v)| store.get(v.as_tensor()).cloned())
+                .collect(),
+        )
     }
 
     /// Add another micro-batch's gradients.
@@ -153,14 +173,27 @@ mod tests {
         assert!(decays("bert.encoder.layer.0.attention.self.query.weight"));
         assert!(!decays("bert.encoder.layer.0.attention.self.query.bias"));
         assert!(!decays("bert.embeddings.LayerNorm.weight"));
-        assert!(!decays("distilbert.transformer.layer.0.sa_layer_norm.weight"));
+        assert!(!decays(
+            "distilbert.transformer.layer.0.sa_layer_norm.weight"
+        ));
     }
 
     #[test]
     fn one_step_matches_the_adamw_formula() {
         let var = Var::from_slice(&[1.0f32, -2.0], 2, &candle_core::Device::Cpu).unwrap();
-        let params = Params { vars: vec![("w.weight".into(), var.clone())] };
-        let mut opt = AdamW::new(&params, AdamWConfig { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.1 }).unwrap();
+        let params = Params {
+            vars: vec![("w.weight".into(), var.clone())],
+        };
+        let mut opt = AdamW::new(
+            &params,
+            AdamWConfig {
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+                weight_decay: 0.1,
+            },
+        )
+        .unwrap();
         let g = Tensor::from_slice(&[0.5f32, -1.0], 2, &candle_core::Device::Cpu).unwrap();
         opt.step(&Grads(vec![Some(g)]), 0.01).unwrap();
         // first step: m̂ = g, v̂ = g², update = lr·sign(g); decay p·(1 − lr·wd)

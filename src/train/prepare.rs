@@ -32,13 +32,14 @@ pub struct Corpus {
 }
 
 pub fn load_corpus(cfg: &RunConfig) -> Result<Corpus> {
-    let train_path = cfg
-        .train_file
-        .clone()
-        .ok_or_else(|| Error::Config(crate::config::ConfigError::Invalid(vec![crate::config::FieldError {
-            field: "train_file",
-            reason: "no training data given (--data FILE)".into(),
-        }])))?;
+    let train_path = cfg.train_file.clone().ok_or_else(|| {
+        Error::Config(crate::config::ConfigError::Invalid(vec![
+            crate::config::FieldError {
+                field: "train_file",
+                reason: "no training data given (--data FILE)".into(),
+            },
+        ]))
+    })?;
     let opts = LoadOptions {
         text_col: cfg.text_col.clone(),
         label_col: cfg.label_col.clone(),
@@ -94,32 +95,61 @@ struct Loaded {
 
 /// Build the model for `cfg.model` with `labels` (a fresh head when the
 /// source's labels differ).
-fn load_model(cfg: &RunConfig, source: &ModelSource, data_labels: &Labels, train_texts: &[String], device: &candle_core::Device) -> Result<Loaded> {
+fn load_model(
+    cfg: &RunConfig,
+    source: &ModelSource,
+    data_labels: &Labels,
+    train_texts: &[String],
+    device: &candle_core::Device,
+) -> Result<Loaded> {
     let mut init_rng = Rng::derived(cfg.seed, 1);
     let mut notes = Vec::new();
     let (config, weights, text, labels, keep_head, base, source_path, scratch) = match source {
         ModelSource::Scratch(size) => {
             let text = TextEncoder::train_wordpiece(train_texts, cfg.scratch_vocab, cfg.max_len)?;
-            let config = scratch_config(size, text.vocab_size()).ok_or_else(|| crate::model::ModelError::NotFound {
-                spec: cfg.model.clone(),
-                hint: "scratch sizes are tiny, mini and small".into(),
+            let config = scratch_config(size, text.vocab_size()).ok_or_else(|| {
+                crate::model::ModelError::NotFound {
+                    spec: cfg.model.clone(),
+                    hint: "scratch sizes are tiny, mini and small".into(),
+                }
             })?;
             notes.push(format!(
                 "scratch:{size}: trained a WordPiece vocabulary of {} tokens on the training rows",
                 text.vocab_size()
             ));
-            (config, HashMap::new(), text, data_labels.clone(), false, None, PathBuf::from(&cfg.model), true)
+            (
+                config,
+                HashMap::new(),
+                text,
+                data_labels.clone(),
+                false,
+                None,
+                PathBuf::from(&cfg.model),
+                true,
+            )
         }
         ModelSource::Dir(dir) => {
             let md = ModelDir::open(dir)?;
             let weights = md.read_weights()?;
-            let text = TextEncoder::from_file(&md.tokenizer, cfg.max_len.min(md.config.max_positions))?;
+            let text =
+                TextEncoder::from_file(&md.tokenizer, cfg.max_len.min(md.config.max_positions))?;
             // Keep a classifier's own label order when the data fits it.
             let (labels, keep_head) = match &md.labels {
-                Some(l) if data_labels.names().iter().all(|n| l.id(n).is_some()) => (l.clone(), true),
+                Some(l) if data_labels.names().iter().all(|n| l.id(n).is_some()) => {
+                    (l.clone(), true)
+                }
                 _ => (data_labels.clone(), false),
             };
-            (md.config.clone(), weights, text, labels, keep_head, Some(md.config_json.clone()), md.weights.clone(), false)
+            (
+                md.config.clone(),
+                weights,
+                text,
+                labels,
+                keep_head,
+                Some(md.config_json.clone()),
+                md.weights.clone(),
+                false,
+            )
         }
     };
     let mut config = config;
@@ -143,7 +173,11 @@ fn load_model(cfg: &RunConfig, source: &ModelSource, data_labels: &Labels, train
         notes.push(format!("initialised fresh: {}", model.fresh.join(", ")));
     }
     if !model.unused.is_empty() {
-        notes.push(format!("ignored {} tensors of the weights file (e.g. {})", model.unused.len(), model.unused[0]));
+        notes.push(format!(
+            "ignored {} tensors of the weights file (e.g. {})",
+            model.unused.len(),
+            model.unused[0]
+        ));
     }
     Ok(Loaded { model, text, notes })
 }
@@ -183,7 +217,11 @@ pub fn prepare(cfg: RunConfig, out: &Path) -> Result<Trainer> {
     let loaded = load_model(&cfg, &source, &data_labels, &train_texts, &device)?;
     let labels = loaded.model.labels.clone();
     let train_labels = label_ids(&labels, &corpus.train, &corpus.train_info.path)?;
-    let val_path = corpus.val_info.as_ref().map(|i| i.path.clone()).unwrap_or(corpus.train_info.path.clone());
+    let val_path = corpus
+        .val_info
+        .as_ref()
+        .map(|i| i.path.clone())
+        .unwrap_or(corpus.train_info.path.clone());
     let val_labels = label_ids(&labels, &corpus.val, &val_path)?;
     let run = RunDir::create(out)?;
     run.write_config(&ResolvedConfig {
@@ -230,11 +268,19 @@ pub fn resume(dir: &Path, adjust: impl FnOnce(&mut RunConfig) -> Result<()>) -> 
         .into_iter()
         .rev()
         .find(|(_, p)| p.join("trainer_state.json").is_file())
-        .ok_or_else(|| Error::Run(format!("{}: no checkpoint with trainer state to resume from", dir.display())))?;
+        .ok_or_else(|| {
+            Error::Run(format!(
+                "{}: no checkpoint with trainer state to resume from",
+                dir.display()
+            ))
+        })?;
     let corpus = load_corpus(&cfg)?;
     let mut notes = vec![format!("resuming from {}", ckpt.display())];
     if corpus.train_info.sha256 != resolved.train.sha256 {
-        notes.push(format!("{} changed since the run started (sha256 differs)", corpus.train_info.path.display()));
+        notes.push(format!(
+            "{} changed since the run started (sha256 differs)",
+            corpus.train_info.path.display()
+        ));
     }
     let loaded = load_model(
         &RunConfig {
@@ -248,12 +294,17 @@ pub fn resume(dir: &Path, adjust: impl FnOnce(&mut RunConfig) -> Result<()>) -> 
     )?;
     let labels = loaded.model.labels.clone();
     let train_labels = label_ids(&labels, &corpus.train, &corpus.train_info.path)?;
-    let val_path = corpus.val_info.as_ref().map(|i| i.path.clone()).unwrap_or(corpus.train_info.path.clone());
+    let val_path = corpus
+        .val_info
+        .as_ref()
+        .map(|i| i.path.clone())
+        .unwrap_or(corpus.train_info.path.clone());
     let val_labels = label_ids(&labels, &corpus.val, &val_path)?;
 
     let state_path = ckpt.join("trainer_state.json");
     let state: TrainerState = serde_json::from_str(
-        &std::fs::read_to_string(&state_path).map_err(|e| Error::io(state_path.display().to_string(), e))?,
+        &std::fs::read_to_string(&state_path)
+            .map_err(|e| Error::io(state_path.display().to_string(), e))?,
     )
     .map_err(|e| Error::Run(format!("{}: {e}", state_path.display())))?;
     let mut optimizer = adam(&cfg, &loaded.model)?;
@@ -261,7 +312,8 @@ pub fn resume(dir: &Path, adjust: impl FnOnce(&mut RunConfig) -> Result<()>) -> 
     optimizer
         .load_state(&moments, state.step)
         .map_err(|e| Error::Run(format!("{}: {e}", ckpt.display())))?;
-    let rng = Rng::restore(&state.rng).ok_or_else(|| Error::Run("bad RNG state in trainer_state.json".into()))?;
+    let rng = Rng::restore(&state.rng)
+        .ok_or_else(|| Error::Run("bad RNG state in trainer_state.json".into()))?;
     let mut run = RunDir::open(dir)?;
     run.truncate_events_after(step)?;
     run.write_config(&ResolvedConfig {

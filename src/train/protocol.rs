@@ -13,10 +13,15 @@ pub enum Command {
     Pause,
     Resume,
     /// Stop the run, writing a checkpoint first when `save`.
-    Stop { save: bool },
+    Stop {
+        save: bool,
+    },
     SaveCheckpoint,
     /// Score `text` with the current weights (eval mode, between two steps).
-    Predict { id: u64, text: String },
+    Predict {
+        id: u64,
+        text: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -140,7 +145,10 @@ mod tests {
         let line = serde_json::to_string(&e).unwrap();
         assert!(line.starts_with("{\"event\":\"step\""), "{line}");
         assert_eq!(serde_json::from_str::<Event>(&line).unwrap(), e);
-        let c = Command::Predict { id: 9, text: "hi".into() };
+        let c = Command::Predict {
+            id: 9,
+            text: "hi".into(),
+        };
         let line = serde_json::to_string(&c).unwrap();
         assert_eq!(serde_json::from_str::<Command>(&line).unwrap(), c);
     }

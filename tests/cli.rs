@@ -1,0 +1,370 @@
+//! The `tunebench` binary end to end: bad input gives a clear message and
+//! exit code 2; train, resume, eval and predict work from the shell.
+
+mod common;
+
+use assert_cmd::Command;
+use common::*;
+use std::path::Path;
+
+fn tunebench() -> Command {
+    let mut c = Command::cargo_bin("tunebench").unwrap();
+    c.env("HF_HUB_OFFLINE", "1")
+        .env_remove("HF_HOME")
+        .env("HF_HUB_CACHE", "/nonexistent-hf-cache");
+    c
+}
+
+fn write(dir: &Path, name: &str, content: &[u8]) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, content).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+/// Run and expect exit code 2 with every `needles` in stderr.
+fn bad_input(args: &[&str], needles: &[&str]) {
+    let out = tunebench().args(args).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "args {args:?}: stderr {err}");
+    for n in needles {
+        assert!(err.contains(n), "args {args:?}: stderr lacks {n:?}: {err}");
+    }
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+fn train_args<'a>(data: &'a str, out: &'a str) -> Vec<&'a str> {
+    vec![
+        "train",
+        "--data",
+        data,
+        "--model",
+        "scratch:tiny",
+        "--max-steps",
+        "2",
+        "--out",
+        out,
+    ]
+}
+
+#[test]
+fn bad_data_files_exit_2_naming_file_and_line() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("run").to_str().unwrap().to_string();
+    let cases: Vec<(String, Vec<&str>)> = vec![
+        (
+            write(d.path(), "ragged.csv", b"text,label\na,pos\nb,neg,x\n"),
+            vec!["ragged.csv:3", "ragged row"],
+        ),
+        (
+            write(d.path(), "nocol.csv", b"body,label\na,pos\n"),
+            vec!["no text column", "--text-col"],
+        ),
+        (
+            write(d.path(), "utf8.csv", b"text,label\nok,pos\nbad \xff,neg\n"),
+            vec!["utf8.csv:3", "invalid UTF-8", "--lossy-utf8"],
+        ),
+        (
+            write(d.path(), "empty.csv", b""),
+            vec!["empty.csv", "empty"],
+        ),
+        (
+            write(d.path(), "header.csv", b"text,label\n"),
+            vec!["corpus is empty"],
+        ),
+        (
+            write(
+                d.path(),
+                "blank.jsonl",
+                b"{\"text\":\"a\",\"label\":\"x\"}\n{\"text\":\"\",\"label\":\"y\"}\n",
+            ),
+            vec!["blank.jsonl:2", "empty text", "--skip-empty"],
+        ),
+        (
+            write(
+                d.path(),
+                "broken.jsonl",
+                b"{\"text\":\"a\",\"label\":\"x\"}\n{oops\n",
+            ),
+            vec!["broken.jsonl:2", "malformed JSON"],
+        ),
+        (
+            write(d.path(), "one.csv", b"text,label\na,pos\nb,pos\n"),
+            vec!["only one label"],
+        ),
+        (
+            write(d.path(), "data.txt", b"hello\n"),
+            vec!["unknown file type"],
+        ),
+    ];
+    for (file, needles) in &cases {
+        bad_input(&train_args(file, &out), needles);
+    }
+    bad_input(
+        &train_args("/no/such/file.csv", &out),
+        &["/no/such/file.csv", "cannot read"],
+    );
+}
+
+#[test]
+fn bad_models_and_settings_exit_2() {
+    let d = tempfile::tempdir().unwrap();
+    let (data, _) = reviews();
+    let data = data.to_str().unwrap();
+    let out = d.path().join("run");
+    let out = out.to_str().unwrap();
+    let mut args = train_args(data, out);
+
+    args[4] = "/no/such/model-dir";
+    bad_input(&args, &["no such directory"]);
+    args[4] = "acme/not-cached";
+    bad_input(
+        &args,
+        &["not in the HuggingFace cache", "does not download"],
+    );
+    args[4] = "scratch:huge";
+    bad_input(&args, &["unknown scratch size"]);
+
+    let empty_dir = tempfile::tempdir().unwrap();
+    args[4] = empty_dir.path().to_str().unwrap();
+    bad_input(&args, &["missing config.json"]);
+
+    let pickle = copy_dir(&fixture("bert").join("model"));
+    std::fs::remove_file(pickle.path().join("model.safetensors")).unwrap();
+    std::fs::write(pickle.path().join("pytorch_model.bin"), b"not really").unwrap();
+    args[4] = pickle.path().to_str().unwrap();
+    bad_input(&args, &["pytorch_model.bin", "safetensors"]);
+
+    let mut a = train_args(data, out);
+    a.extend(["--set", "lr=-1", "--set", "batch_size=0"]);
+    bad_input(&a, &["lr: must be in (0, 1)", "batch_size: must be"]);
+    let mut a = train_args(data, out);
+    a.extend(["--set", "learning_rate=1e-3"]);
+    bad_input(&a, &["unknown key 'learning_rate'"]);
+    let mut a = train_args(data, out);
+    a.extend(["--set", "device=cuda"]);
+    bad_input(&a, &["built without CUDA"]);
+}
+
+#[test]
+fn eval_rejects_labels_unknown_to_the_model() {
+    let d = tempfile::tempdir().unwrap();
+    let data = write(
+        d.path(),
+        "eval.csv",
+        b"text,label\nthe movie was great,pos\nbad film,positive\n",
+    );
+    let ck = fixture("bert").join("model");
+    bad_input(
+        &[
+            "eval",
+            "--checkpoint",
+            ck.to_str().unwrap(),
+            "--data",
+            &data,
+        ],
+        &[
+            "eval.csv:3",
+            "'positive' is unknown to the model",
+            "neg, neutral, pos",
+        ],
+    );
+}
+
+#[test]
+fn train_resume_eval_and_predict_from_the_shell() {
+    let d = tempfile::tempdir().unwrap();
+    let run = d.path().join("run");
+    let (train, heldout) = tickets();
+    let out = tunebench()
+        .args([
+            "train",
+            "--data",
+            train.to_str().unwrap(),
+            "--model",
+            "scratch:tiny",
+            "--epochs",
+            "2",
+            "--max-steps",
+            "6",
+        ])
+        .args([
+            "--set",
+            "log_every=2",
+            "--set",
+            "max_len=32",
+            "--set",
+            "lr=1e-3",
+            "--out",
+            run.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Plain lines when stdout is not a terminal: no carriage returns.
+    assert!(!stdout.contains('\r'));
+    assert!(
+        stdout.contains("step 2/6") && stdout.contains("step 6/6"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("finished (MaxSteps) at step 6"), "{stdout}");
+    assert!(run.join("train.log").is_file());
+    let log = std::fs::read_to_string(run.join("train.log")).unwrap();
+    assert!(log.contains("eval step 6"), "{log}");
+
+    // Resume continues the same run to its end (2 epochs).
+    let out = tunebench()
+        .args([
+            "train",
+            "--resume",
+            run.to_str().unwrap(),
+            "--max-steps",
+            "0",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("resuming at 6") && stdout.contains("step 8/"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("finished (Completed)"), "{stdout}");
+
+    let best = run.join("best");
+    let preds = d.path().join("preds.csv");
+    let out = tunebench()
+        .args([
+            "eval",
+            "--checkpoint",
+            best.to_str().unwrap(),
+            "--data",
+            heldout.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .args(["--predictions", preds.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["rows"], 128);
+    assert!(v["accuracy"].as_f64().unwrap() > 0.0);
+    assert_eq!(v["confusion"].as_array().unwrap().len(), 8);
+    let csv = std::fs::read_to_string(&preds).unwrap();
+    assert_eq!(csv.lines().count(), 129);
+    assert!(
+        csv.starts_with("line,text,label,predicted,score,correct,p_account"),
+        "{csv}"
+    );
+
+    let out = tunebench()
+        .args([
+            "predict",
+            "--checkpoint",
+            best.to_str().unwrap(),
+            "Where is my parcel?",
+            "I was charged twice",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["text"], "Where is my parcel?");
+    assert_eq!(lines[0]["logits"].as_array().unwrap().len(), 8);
+    assert_eq!(lines[0]["probs"].as_object().unwrap().len(), 8);
+    let top = lines[0]["label"].as_str().unwrap();
+    assert_eq!(lines[0]["score"], lines[0]["probs"][top]);
+
+    let input = write(
+        d.path(),
+        "texts.txt",
+        b"Cancel my order please\n\nthe kettle broke\n",
+    );
+    let out = tunebench()
+        .args([
+            "predict",
+            "--checkpoint",
+            best.to_str().unwrap(),
+            "--input",
+            &input,
+            "--format",
+            "csv",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(text.starts_with("text,label,score,p_account"), "{text}");
+}
+
+#[test]
+fn hub_ids_resolve_from_a_cache_laid_out_like_huggingface_hub() {
+    let cache = tempfile::tempdir().unwrap();
+    let root = cache.path().join("models--acme--tiny-bert");
+    let snap = root.join("snapshots/0123abcd");
+    std::fs::create_dir_all(root.join("refs")).unwrap();
+    std::fs::create_dir_all(&snap).unwrap();
+    std::fs::write(root.join("refs/main"), "0123abcd").unwrap();
+    for e in std::fs::read_dir(fixture("bert").join("model"))
+        .unwrap()
+        .flatten()
+    {
+        std::fs::copy(e.path(), snap.join(e.file_name())).unwrap();
+    }
+    let d = tempfile::tempdir().unwrap();
+    let data = write(
+        d.path(),
+        "d.csv",
+        b"text,label\nthe movie was great,pos\nawful film,neg\nit was ok,neutral\ngreat fun,pos\n",
+    );
+    let out = tunebench()
+        .env("HF_HUB_CACHE", cache.path())
+        .args([
+            "train",
+            "--data",
+            &data,
+            "--model",
+            "acme/tiny-bert",
+            "--max-steps",
+            "1",
+            "--set",
+            "val_split=0.5",
+        ])
+        .args(["--out", d.path().join("run").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cfg = std::fs::read_to_string(d.path().join("run/config.toml")).unwrap();
+    assert!(cfg.contains("snapshots/0123abcd"), "{cfg}");
+    // The classifier's own labels (neg, neutral, pos) were kept.
+    assert!(
+        cfg.contains("labels = [\n    \"neg\",\n    \"neutral\",\n    \"pos\","),
+        "{cfg}"
+    );
+}
