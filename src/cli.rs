@@ -64,6 +64,12 @@ enum Cmd {
         epochs: Option<usize>,
         #[arg(long)]
         max_steps: Option<usize>,
+        /// Share of --data held out for validation when no --val is given
+        #[arg(long)]
+        val_split: Option<f64>,
+        /// Seed for init, dropout, data order and the split
+        #[arg(long)]
+        seed: Option<u64>,
         /// Continue the run in this directory from its latest checkpoint
         #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["data", "val", "model", "config", "out"])]
         resume: Option<PathBuf>,
@@ -160,6 +166,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             out,
             epochs,
             max_steps,
+            val_split,
+            seed,
             resume,
             data_flags,
         } => {
@@ -169,6 +177,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 if let Some(m) = max_steps {
                     cfg.max_steps = m;
+                }
+                if let Some(v) = val_split {
+                    cfg.val_split = v;
+                }
+                if let Some(s) = seed {
+                    cfg.seed = s;
                 }
                 for s in &set {
                     cfg.set(s)?;

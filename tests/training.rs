@@ -105,7 +105,11 @@ fn resumed_run_continues_with_the_same_losses() {
     let part_dir = tempfile::tempdir().unwrap();
     let handle = train::spawn(train::prepare(cfg.clone(), part_dir.path()).unwrap());
     let mut stopped_at = None;
+    let mut before = Vec::new();
     for e in handle.events.iter() {
+        if let Event::Step { step, loss, .. } = e {
+            before.push((step, loss));
+        }
         if let Event::Step { step: 17, .. } = e {
             handle.commands.send(Command::Stop { save: true }).unwrap();
         }
@@ -116,6 +120,12 @@ fn resumed_run_continues_with_the_same_losses() {
     }
     handle.thread.join().unwrap();
     let stopped_at = stopped_at.expect("the run reported its stop");
+    // Same seed, same run: bit-for-bit the same losses up to the stop.
+    assert_eq!(
+        &before[..],
+        &full[..stopped_at],
+        "seeded runs are deterministic"
+    );
     assert!(stopped_at >= 17 && stopped_at < full.len());
 
     let resumed = train::prepare::resume(part_dir.path(), |_| Ok(())).unwrap();
@@ -204,4 +214,71 @@ fn pause_predict_resume_and_checkpoint_commands_work_mid_run() {
     let total: f32 = p.probs.iter().map(|(_, x)| x).sum();
     assert!((total - 1.0).abs() < 1e-4);
     assert_eq!(p.probs.len(), 3);
+}
+
+#[test]
+fn gradient_accumulation_equals_one_big_batch() {
+    let weights = |batch_size: usize, grad_accum: usize| {
+        let out = tempfile::tempdir().unwrap();
+        let cfg = tunebench::config::RunConfig {
+            batch_size,
+            grad_accum,
+            max_steps: 1,
+            dropout: Some(0.0),
+            warmup_ratio: 0.0,
+            ..quick_config("scratch:tiny")
+        };
+        let t = train::prepare(cfg, out.path()).unwrap();
+        let events = t.run_to_end();
+        assert!(matches!(events.last(), Some(Event::Finished { .. })));
+        let p = Predictor::load(&out.path().join("checkpoints/step-1"), &Device::Cpu).unwrap();
+        p.model.named_tensors()
+    };
+    let one = weights(16, 1);
+    let two = weights(8, 2);
+    for ((name, a), (_, b)) in one.iter().zip(&two) {
+        let d = (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        assert!(d < 1e-6, "{name} differs by {d}");
+    }
+}
+
+#[test]
+fn early_stopping_ends_the_run_after_patience_evals_without_improvement() {
+    let out = tempfile::tempdir().unwrap();
+    let cfg = tunebench::config::RunConfig {
+        lr: 1e-12,
+        eval_every: 2,
+        patience: 2,
+        best_metric: tunebench::config::BestMetric::Loss,
+        dropout: Some(0.0),
+        ..quick_config("scratch:tiny")
+    };
+    let events = train::prepare(cfg, out.path()).unwrap().run_to_end();
+    let evals = events
+        .iter()
+        .filter(|e| matches!(e, Event::Eval { .. }))
+        .count();
+    match events.last() {
+        Some(Event::Finished {
+            reason: FinishReason::EarlyStopped,
+            step,
+            best_step,
+            ..
+        }) => {
+            assert_eq!(
+                (*step, evals),
+                (6, 3),
+                "best at the first eval, then two without improvement"
+            );
+            assert_eq!(*best_step, Some(2));
+        }
+        other => panic!("expected early stopping, got {other:?}"),
+    }
 }
