@@ -669,18 +669,25 @@ fn inspect_cmd(
     let report = stats::report(&ds.rows, ds.empty_dropped);
     let mut tokens = None;
     if let Some(spec) = model {
-        if let tunebench::model::hub::ModelSource::Dir(dir) = tunebench::model::hub::resolve(spec)?
-        {
-            let md = tunebench::model::checkpoint::ModelDir::open(&dir)?;
-            let enc = tunebench::text::TextEncoder::from_file(&md.tokenizer, max_len)?;
-            let lens = ds
-                .rows
-                .iter()
-                .map(|r| enc.full_length(&r.text))
-                .collect::<tunebench::Result<Vec<_>>>()?;
-            let truncated = lens.iter().filter(|&&l| l > max_len).count();
-            tokens = Some((stats::LengthStats::of(lens), truncated));
-        }
+        let enc = match tunebench::model::hub::resolve(spec)? {
+            tunebench::model::hub::ModelSource::Dir(dir) => {
+                let md = tunebench::model::checkpoint::ModelDir::open(&dir)?;
+                tunebench::text::TextEncoder::from_file(&md.tokenizer, max_len)?
+            }
+            // A scratch model's vocabulary is learned from the data, as train does.
+            tunebench::model::hub::ModelSource::Scratch(_) => {
+                let texts: Vec<String> = ds.rows.iter().map(|r| r.text.clone()).collect();
+                tunebench::text::TextEncoder::train_wordpiece(
+                    &texts,
+                    RunConfig::default().scratch_vocab,
+                    max_len,
+                )?
+            }
+        };
+        let texts: Vec<&str> = ds.rows.iter().map(|r| r.text.as_str()).collect();
+        let lens = enc.full_lengths(&texts)?;
+        let truncated = lens.iter().filter(|&&l| l > max_len).count();
+        tokens = Some((stats::LengthStats::of(lens), truncated));
     }
     if json {
         let mut v = serde_json::to_value(&report)?;

@@ -155,14 +155,15 @@ impl TextEncoder {
             .collect())
     }
 
-    /// Untruncated token count (with special tokens), for length statistics.
-    pub fn full_length(&self, text: &str) -> Result<usize> {
+    /// Untruncated token counts (with special tokens), for length statistics.
+    pub fn full_lengths(&self, texts: &[&str]) -> Result<Vec<usize>> {
         let mut t = self.tokenizer.clone();
         t.with_truncation(None)
             .map_err(|e| tok_err("truncation", e))?;
-        Ok(t.encode(text, true)
-            .map_err(|e| tok_err("encoding", e))?
-            .len())
+        let encodings = t
+            .encode_batch(texts.to_vec(), true)
+            .map_err(|e| tok_err("encoding", e))?;
+        Ok(encodings.iter().map(|e| e.len()).collect())
     }
 
     /// The word pieces of a text, as a person would read them.
@@ -213,11 +214,10 @@ mod tests {
         assert_eq!(pieces.last().map(String::as_str), Some("[SEP]"));
         assert_eq!(pieces[1], "the", "uncased");
         assert_eq!(enc.pad_id(), 0);
-        assert!(
-            enc.full_length("the battery life is great indeed yes")
-                .unwrap()
-                > 6
-        );
+        let full = enc
+            .full_lengths(&["the battery life is great indeed yes"])
+            .unwrap();
+        assert!(full[0] > 6, "{full:?}");
     }
 
     #[test]

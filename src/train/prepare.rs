@@ -104,7 +104,7 @@ fn load_model(
 ) -> Result<Loaded> {
     let mut init_rng = Rng::derived(cfg.seed, 1);
     let mut notes = Vec::new();
-    let (config, weights, text, labels, keep_head, base, source_path, scratch) = match source {
+    let (spec, text) = match source {
         ModelSource::Scratch(size) => {
             let text = TextEncoder::train_wordpiece(train_texts, cfg.scratch_vocab, cfg.max_len)?;
             let config = scratch_config(size, text.vocab_size()).ok_or_else(|| {
@@ -114,61 +114,49 @@ fn load_model(
                 }
             })?;
             notes.push(format!(
-                "scratch:{size}: trained a WordPiece vocabulary of {} tokens on the training rows",
+                "scratch:{size}: learned a WordPiece vocabulary of {} tokens from the training rows",
                 text.vocab_size()
             ));
-            (
+            let spec = BuildSpec {
                 config,
-                HashMap::new(),
-                text,
-                data_labels.clone(),
-                false,
-                None,
-                PathBuf::from(&cfg.model),
-                true,
-            )
+                labels: data_labels.clone(),
+                weights: HashMap::new(),
+                source: PathBuf::from(&cfg.model),
+                scratch: true,
+                keep_head: false,
+                base_config: None,
+            };
+            (spec, text)
         }
         ModelSource::Dir(dir) => {
             let md = ModelDir::open(dir)?;
-            let weights = md.read_weights()?;
             let text =
                 TextEncoder::from_file(&md.tokenizer, cfg.max_len.min(md.config.max_positions))?;
-            // Keep a classifier's own label order when the data fits it.
+            // Keep a classifier's own label order (and head) when the data fits it.
             let (labels, keep_head) = match &md.labels {
                 Some(l) if data_labels.names().iter().all(|n| l.id(n).is_some()) => {
                     (l.clone(), true)
                 }
                 _ => (data_labels.clone(), false),
             };
-            (
-                md.config.clone(),
-                weights,
-                text,
+            let spec = BuildSpec {
+                config: md.config.clone(),
                 labels,
+                weights: md.read_weights()?,
+                source: md.weights.clone(),
+                scratch: false,
                 keep_head,
-                Some(md.config_json.clone()),
-                md.weights.clone(),
-                false,
-            )
+                base_config: Some(md.config_json.clone()),
+            };
+            (spec, text)
         }
     };
-    let mut config = config;
+    let mut spec = spec;
     if let Some(p) = cfg.dropout {
-        config.set_dropout(p);
+        spec.config.set_dropout(p);
     }
-    let model = Classifier::build(
-        BuildSpec {
-            config,
-            labels,
-            weights,
-            source: source_path,
-            scratch,
-            keep_head,
-            base_config: base,
-        },
-        &mut init_rng,
-        device,
-    )?;
+    let scratch = spec.scratch;
+    let model = Classifier::build(spec, &mut init_rng, device)?;
     if !scratch && !model.fresh.is_empty() {
         notes.push(format!("initialised fresh: {}", model.fresh.join(", ")));
     }
