@@ -193,7 +193,7 @@ def tickets():
 
 def write_csv(path, rows):
     with open(path, "w", newline="") as f:
-        w = csv.writer(f)
+        w = csv.writer(f, lineterminator="\n")
         w.writerow(["text", "label"])
         w.writerows(rows)
 

@@ -18,8 +18,9 @@ use tunebench::train::{self, Command, Event};
     about = "Fine-tune BERT-family text classifiers with candle"
 )]
 struct Cli {
+    /// Without a subcommand: the TUI on the bundled sample corpus.
     #[command(subcommand)]
-    command: Cmd,
+    command: Option<Cmd>,
 }
 
 #[derive(clap::Args, Clone, Default)]
@@ -40,6 +41,30 @@ struct DataFlags {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// The interactive workbench (the default)
+    Tui {
+        /// Training data (default: the bundled review corpus)
+        #[arg(long)]
+        data: Option<PathBuf>,
+        #[arg(long)]
+        val: Option<PathBuf>,
+        #[arg(long)]
+        model: Option<String>,
+        /// Hyperparameters to start from; `w`/`L` in the form save/load here
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Checkpoint the playground uses when no run is active
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+        /// Plain chart markers for fonts without braille
+        #[arg(long)]
+        plain_markers: bool,
+        /// Where new runs go
+        #[arg(long, default_value = "runs")]
+        runs_dir: PathBuf,
+        #[command(flatten)]
+        data_flags: DataFlags,
+    },
     /// Fine-tune a classifier (headless)
     Train {
         /// Training data: .csv, .tsv or .jsonl
@@ -156,7 +181,60 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    match cli.command {
+    let command = cli.command.unwrap_or(Cmd::Tui {
+        data: None,
+        val: None,
+        model: None,
+        config: None,
+        checkpoint: None,
+        plain_markers: false,
+        runs_dir: PathBuf::from("runs"),
+        data_flags: DataFlags::default(),
+    });
+    match command {
+        Cmd::Tui {
+            data,
+            val,
+            model,
+            config,
+            checkpoint,
+            plain_markers,
+            runs_dir,
+            data_flags,
+        } => {
+            let mut cfg = match &config {
+                Some(p) => RunConfig::from_toml_file(p)?,
+                None => demo_config()?,
+            };
+            if let Some(d) = data {
+                cfg.train_file = Some(d);
+                cfg.val_file = val;
+            } else if val.is_some() {
+                cfg.val_file = val;
+            }
+            if let Some(m) = model {
+                cfg.model = m;
+            }
+            apply_data_flags(&mut cfg, &data_flags);
+            let logs = tunebench::tui::LogSwitch::default();
+            logs.switch_to(&runs_dir.join("tui.log"));
+            let _ = tracing_subscriber::fmt()
+                .with_writer(logs.clone())
+                .with_ansi(false)
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_env("TUNEBENCH_LOG").unwrap_or_else(|_| "info".into()),
+                )
+                .try_init();
+            tunebench::tui::run(tunebench::tui::TuiOptions {
+                cfg,
+                config_path: config.unwrap_or_else(|| PathBuf::from("run.toml")),
+                checkpoint,
+                plain_markers,
+                runs_dir,
+                logs,
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Train {
             data,
             val,
@@ -253,6 +331,47 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             data_flags,
         } => inspect_cmd(&data, model.as_deref(), max_len, json, &data_flags),
     }
+}
+
+/// The bundled sample corpus: the repository's copy when run from its root,
+/// otherwise the copy compiled into the binary, written to the user's data
+/// directory once.
+fn sample_corpus() -> anyhow::Result<(PathBuf, PathBuf)> {
+    let local = PathBuf::from("sample-data/reviews");
+    if local.join("train.csv").is_file() && local.join("heldout.csv").is_file() {
+        return Ok((local.join("train.csv"), local.join("heldout.csv")));
+    }
+    let base = directories::ProjectDirs::from("", "", "tunebench")
+        .map(|d| d.data_dir().to_path_buf())
+        .unwrap_or_else(std::env::temp_dir)
+        .join("sample-data/reviews");
+    std::fs::create_dir_all(&base).with_context(|| base.display().to_string())?;
+    for (name, body) in [
+        ("train.csv", include_str!("../sample-data/reviews/train.csv")),
+        ("heldout.csv", include_str!("../sample-data/reviews/heldout.csv")),
+    ] {
+        let path = base.join(name);
+        if !path.is_file() {
+            std::fs::write(&path, body).with_context(|| path.display().to_string())?;
+        }
+    }
+    Ok((base.join("train.csv"), base.join("heldout.csv")))
+}
+
+/// What `tunebench` opens with: scratch:mini on the sample reviews, with the
+/// TUI's "quick look" preset stretched to three epochs.
+fn demo_config() -> anyhow::Result<RunConfig> {
+    let (train, heldout) = sample_corpus()?;
+    Ok(RunConfig {
+        model: "scratch:mini".into(),
+        train_file: Some(train),
+        val_file: Some(heldout),
+        epochs: 3,
+        max_len: 64,
+        lr: 5e-4,
+        log_every: 5,
+        ..RunConfig::default()
+    })
 }
 
 fn apply_data_flags(cfg: &mut RunConfig, f: &DataFlags) {

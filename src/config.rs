@@ -274,6 +274,46 @@ impl RunConfig {
     }
 }
 
+impl RunConfig {
+    /// Reset one key to its default (an optional field becomes unset).
+    pub fn unset(&mut self, key: &str) -> Result<(), ConfigError> {
+        let bad = |message: String| ConfigError::BadOverride {
+            assignment: key.to_string(),
+            message,
+        };
+        if !FIELD_NAMES.contains(&key) {
+            return Err(bad(format!("unknown key '{key}'")));
+        }
+        let mut table = match toml::Value::try_from(&*self) {
+            Ok(toml::Value::Table(t)) => t,
+            _ => return Err(bad("cannot represent the config".into())),
+        };
+        table.remove(key);
+        *self = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| bad(e.message().to_string()))?;
+        Ok(())
+    }
+
+    /// A field's value as a person would type it ("" when unset).
+    pub fn value_text(&self, key: &str) -> String {
+        let table = match toml::Value::try_from(self) {
+            Ok(toml::Value::Table(t)) => t,
+            _ => return String::new(),
+        };
+        match table.get(key) {
+            None => String::new(),
+            Some(toml::Value::String(s)) => s.clone(),
+            Some(v) => v.to_string(),
+        }
+    }
+
+    /// Whether a key may be left empty.
+    pub fn is_optional(key: &str) -> bool {
+        matches!(key, "train_file" | "val_file" | "text_col" | "label_col" | "dropout")
+    }
+}
+
 /// The keys `--set` accepts (and the TUI form shows), in display order.
 pub const FIELD_NAMES: &[&str] = &[
     "model",

@@ -13,5 +13,6 @@ pub mod rng;
 pub mod run_dir;
 pub mod text;
 pub mod train;
+pub mod tui;
 
 pub use error::{Error, Result};

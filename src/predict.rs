@@ -183,3 +183,62 @@ pub fn device_for(spec: &str) -> Result<Device> {
         .into()),
     }
 }
+
+/// A thread that loads a checkpoint and answers `Command::Predict` with
+/// the same `Event::Prediction` the engine sends, so a front end talks to
+/// it exactly as to a running engine. A load failure is reported as an
+/// error `Event::Log`.
+pub fn spawn_predictor(
+    dir: std::path::PathBuf,
+    device: String,
+) -> (
+    std::sync::mpsc::Sender<crate::train::Command>,
+    std::sync::mpsc::Receiver<crate::train::Event>,
+) {
+    use crate::train::{Command, Event};
+    let (cmd_tx, cmd_rx) = std::sync::mpsc::channel::<Command>();
+    let (ev_tx, ev_rx) = std::sync::mpsc::channel::<Event>();
+    std::thread::spawn(move || {
+        let loaded = device_for(&device).and_then(|d| Predictor::load(&dir, &d));
+        let predictor = match loaded {
+            Ok(p) => {
+                let _ = ev_tx.send(Event::Log {
+                    level: "info".into(),
+                    message: format!("playground uses {}", dir.display()),
+                });
+                p
+            }
+            Err(e) => {
+                let _ = ev_tx.send(Event::Log {
+                    level: "error".into(),
+                    message: format!("cannot load {} for prediction: {e}", dir.display()),
+                });
+                return;
+            }
+        };
+        for cmd in cmd_rx {
+            if let Command::Predict { id, text } = cmd {
+                let t0 = std::time::Instant::now();
+                let event = match predictor.predict(&[text.as_str()]) {
+                    Ok(mut p) => match p.pop() {
+                        Some(prediction) => Event::Prediction {
+                            id,
+                            text,
+                            prediction,
+                            latency_ms: t0.elapsed().as_secs_f64() * 1e3,
+                        },
+                        None => continue,
+                    },
+                    Err(e) => Event::Log {
+                        level: "error".into(),
+                        message: format!("prediction failed: {e}"),
+                    },
+                };
+                if ev_tx.send(event).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    (cmd_tx, ev_rx)
+}

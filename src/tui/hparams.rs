@@ -1,0 +1,341 @@
+//! Hyperparameters pane: a form over every `RunConfig` field (the same
+//! field list `--set` uses), edited in place with per-field validation.
+
+use super::input::{InputOutcome, TextInput};
+use super::theme::Theme;
+use crate::config::{RunConfig, FIELD_NAMES};
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::Frame;
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Named starting points.
+pub const PRESETS: &[&str] = &["quick look", "full fine-tune"];
+
+pub fn preset(name: &str, base: &RunConfig) -> RunConfig {
+    let keep = RunConfig {
+        model: base.model.clone(),
+        train_file: base.train_file.clone(),
+        val_file: base.val_file.clone(),
+        text_col: base.text_col.clone(),
+        label_col: base.label_col.clone(),
+        device: base.device.clone(),
+        ..RunConfig::default()
+    };
+    match name {
+        // Minutes on a laptop CPU: short rows, one pass, a high rate that
+        // suits small or scratch models.
+        "quick look" => RunConfig {
+            epochs: 1,
+            max_len: 64,
+            lr: 5e-4,
+            eval_every: 0,
+            ..keep
+        },
+        // The usual BERT fine-tuning recipe.
+        _ => RunConfig {
+            epochs: 3,
+            max_len: 128,
+            lr: 5e-5,
+            warmup_ratio: 0.1,
+            weight_decay: 0.01,
+            patience: 2,
+            ..keep
+        },
+    }
+}
+
+pub struct HyperPane {
+    pub cfg: RunConfig,
+    pub selected: usize,
+    pub editing: Option<TextInput>,
+    /// Text typed for a field that does not parse, with the reason.
+    pub pending: BTreeMap<&'static str, (String, String)>,
+    pub locked: bool,
+    pub config_path: PathBuf,
+    pub status: Option<String>,
+    preset: usize,
+    offset: Cell<usize>,
+}
+
+impl HyperPane {
+    pub fn new(cfg: RunConfig, config_path: PathBuf) -> Self {
+        HyperPane {
+            cfg,
+            selected: 0,
+            editing: None,
+            pending: BTreeMap::new(),
+            locked: false,
+            config_path,
+            status: None,
+            preset: 0,
+            offset: Cell::new(0),
+        }
+    }
+
+    pub fn field(&self) -> &'static str {
+        FIELD_NAMES[self.selected]
+    }
+
+    /// Every problem by field: unparsable text first, then validation.
+    pub fn errors(&self) -> BTreeMap<&'static str, String> {
+        let mut out: BTreeMap<&'static str, String> =
+            self.pending.iter().map(|(k, (_, e))| (*k, e.clone())).collect();
+        for p in self.cfg.problems() {
+            out.entry(p.field).or_insert(p.reason);
+        }
+        if self.cfg.train_file.is_none() {
+            out.entry("train_file").or_insert_with(|| "no training data given".into());
+        }
+        out
+    }
+
+    pub fn can_start(&self) -> bool {
+        self.errors().is_empty()
+    }
+
+    pub fn is_typing(&self) -> bool {
+        self.editing.is_some()
+    }
+
+    fn commit(&mut self, text: String) {
+        let key = self.field();
+        let trimmed = text.trim();
+        let result = if trimmed.is_empty() && RunConfig::is_optional(key) {
+            self.cfg.unset(key)
+        } else {
+            self.cfg.set(&format!("{key}={trimmed}"))
+        };
+        match result {
+            Ok(()) => {
+                self.pending.remove(key);
+                self.status = None;
+            }
+            Err(e) => {
+                let reason = match e {
+                    crate::config::ConfigError::BadOverride { message, .. } => message,
+                    other => other.to_string(),
+                };
+                self.pending.insert(key, (trimmed.to_string(), reason));
+            }
+        }
+    }
+
+    pub fn on_key(&mut self, key: KeyEvent) {
+        if let Some(input) = &mut self.editing {
+            match input.handle(key) {
+                InputOutcome::Submitted(text) => {
+                    self.editing = None;
+                    self.commit(text);
+                }
+                InputOutcome::Cancelled => self.editing = None,
+                _ => {}
+            }
+            return;
+        }
+        let n = FIELD_NAMES.len();
+        match key.code {
+            KeyCode::Char('j') | KeyCode::Down => self.selected = (self.selected + 1).min(n - 1),
+            KeyCode::Char('k') | KeyCode::Up => self.selected = self.selected.saturating_sub(1),
+            KeyCode::Char('g') | KeyCode::Home => self.selected = 0,
+            KeyCode::Char('G') | KeyCode::End => self.selected = n - 1,
+            KeyCode::Enter | KeyCode::Char('e') => {
+                if self.locked {
+                    self.status = Some("read-only while a run is active".into());
+                } else {
+                    let current = match self.pending.get(self.field()) {
+                        Some((raw, _)) => raw.clone(),
+                        None => self.cfg.value_text(self.field()),
+                    };
+                    self.editing = Some(TextInput::with_text(&current));
+                }
+            }
+            KeyCode::Char('P') if !self.locked => {
+                self.preset = (self.preset + 1) % PRESETS.len();
+                self.cfg = preset(PRESETS[self.preset], &self.cfg);
+                self.pending.clear();
+                self.status = Some(format!("preset: {}", PRESETS[self.preset]));
+            }
+            KeyCode::Char('w') => {
+                self.status = Some(match std::fs::write(&self.config_path, self.cfg.to_toml()) {
+                    Ok(()) => format!("saved {}", self.config_path.display()),
+                    Err(e) => format!("cannot save {}: {e}", self.config_path.display()),
+                });
+            }
+            KeyCode::Char('L') if !self.locked => {
+                self.status = Some(match RunConfig::from_toml_file(&self.config_path) {
+                    Ok(cfg) => {
+                        self.cfg = cfg;
+                        self.pending.clear();
+                        format!("loaded {}", self.config_path.display())
+                    }
+                    Err(e) => e.to_string(),
+                });
+            }
+            _ => {}
+        }
+    }
+
+    /// The `tunebench train` command line for the current values.
+    pub fn command_line(&self) -> String {
+        let defaults = RunConfig::default();
+        let mut parts = vec!["tunebench train".to_string()];
+        if let Some(p) = &self.cfg.train_file {
+            parts.push(format!("--data {}", p.display()));
+        }
+        if let Some(p) = &self.cfg.val_file {
+            parts.push(format!("--val {}", p.display()));
+        }
+        if self.cfg.model != defaults.model {
+            parts.push(format!("--model {}", self.cfg.model));
+        }
+        for key in FIELD_NAMES {
+            if matches!(*key, "train_file" | "val_file" | "model") {
+                continue;
+            }
+            let v = self.cfg.value_text(key);
+            if v != defaults.value_text(key) && !v.is_empty() {
+                parts.push(format!("--set {key}={v}"));
+            }
+        }
+        parts.join(" ")
+    }
+
+    pub fn render(&self, f: &mut Frame, area: Rect, focused: bool, theme: &Theme) {
+        let title = if self.locked { " 2 Hyperparameters (read-only: run active) " } else { " 2 Hyperparameters " };
+        let block = super::pane_block(title, focused, theme);
+        let inner = block.inner(area);
+        f.render_widget(block, area);
+        let [list_area, foot] = Layout::vertical([Constraint::Min(3), Constraint::Length(3)]).areas(inner);
+        let errors = self.errors();
+        let height = list_area.height as usize;
+        let mut offset = self.offset.get();
+        if self.selected < offset {
+            offset = self.selected;
+        } else if height > 0 && self.selected >= offset + height {
+            offset = self.selected + 1 - height;
+        }
+        self.offset.set(offset);
+        let key_w = 17;
+        let mut lines = Vec::new();
+        for (i, key) in FIELD_NAMES.iter().enumerate().skip(offset).take(height) {
+            let selected = i == self.selected;
+            let marker = if selected { "▶ " } else { "  " };
+            let value = match (&self.editing, self.pending.get(key)) {
+                (Some(input), _) if selected => format!("{}▏", input.text),
+                (_, Some((raw, _))) => raw.clone(),
+                _ => {
+                    let v = self.cfg.value_text(key);
+                    if v.is_empty() {
+                        "(default)".into()
+                    } else {
+                        v
+                    }
+                }
+            };
+            let mut spans = vec![Span::styled(
+                format!("{marker}{key:<key_w$} {value}"),
+                if selected { theme.selected() } else { Default::default() },
+            )];
+            if let Some(e) = errors.get(key) {
+                spans.push(Span::styled(format!("  ✗ {e}"), theme.error()));
+            }
+            lines.push(Line::from(spans));
+        }
+        f.render_widget(Paragraph::new(lines), list_area);
+        let mut foot_lines = vec![];
+        match (&self.status, errors.is_empty()) {
+            (Some(s), _) => foot_lines.push(Line::styled(s.clone(), theme.accent())),
+            (None, false) => foot_lines.push(Line::styled(
+                format!("{} invalid field(s): fix them to start", errors.len()),
+                theme.error(),
+            )),
+            (None, true) => foot_lines.push(Line::styled("ready: s starts the run", theme.good())),
+        }
+        foot_lines.push(Line::styled(self.command_line(), theme.dim()));
+        f.render_widget(Paragraph::new(foot_lines).wrap(Wrap { trim: true }), foot);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::KeyModifiers;
+
+    fn key(c: KeyCode) -> KeyEvent {
+        KeyEvent::new(c, KeyModifiers::NONE)
+    }
+
+    fn edit(p: &mut HyperPane, field: &str, text: &str) {
+        p.selected = FIELD_NAMES.iter().position(|f| *f == field).unwrap();
+        p.on_key(key(KeyCode::Enter));
+        p.on_key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
+        p.on_key(key(KeyCode::End));
+        for _ in 0..40 {
+            p.on_key(key(KeyCode::Backspace));
+        }
+        for c in text.chars() {
+            p.on_key(key(KeyCode::Char(c)));
+        }
+        p.on_key(key(KeyCode::Enter));
+    }
+
+    fn pane() -> HyperPane {
+        let cfg = RunConfig {
+            train_file: Some("train.csv".into()),
+            ..Default::default()
+        };
+        HyperPane::new(cfg, "run.toml".into())
+    }
+
+    #[test]
+    fn invalid_value_shows_an_error_and_blocks_start_until_fixed() {
+        let mut p = pane();
+        assert!(p.can_start());
+        edit(&mut p, "lr", "fast");
+        assert!(p.errors()["lr"].contains("invalid"), "{:?}", p.errors());
+        assert!(!p.can_start());
+        edit(&mut p, "lr", "-3");
+        assert!(p.errors()["lr"].contains("must be in (0, 1)"));
+        edit(&mut p, "lr", "3e-4");
+        assert!(p.can_start(), "{:?}", p.errors());
+        assert_eq!(p.cfg.lr, 3e-4);
+    }
+
+    #[test]
+    fn optional_fields_can_be_cleared_and_presets_apply() {
+        let mut p = pane();
+        edit(&mut p, "dropout", "0.2");
+        assert_eq!(p.cfg.dropout, Some(0.2));
+        edit(&mut p, "dropout", "");
+        assert_eq!(p.cfg.dropout, None);
+        p.on_key(key(KeyCode::Char('P')));
+        assert_eq!(p.cfg.lr, 5e-5);
+        assert_eq!(p.cfg.train_file, Some("train.csv".into()), "presets keep the data");
+        assert!(p.command_line().contains("--set patience=2"), "{}", p.command_line());
+    }
+
+    #[test]
+    fn locked_form_refuses_edits() {
+        let mut p = pane();
+        p.locked = true;
+        p.on_key(key(KeyCode::Enter));
+        assert!(p.editing.is_none());
+        assert!(p.status.as_deref().unwrap().contains("read-only"));
+    }
+
+    #[test]
+    fn saves_and_loads_toml() {
+        let d = tempfile::tempdir().unwrap();
+        let mut p = HyperPane::new(RunConfig::default(), d.path().join("run.toml"));
+        p.cfg.epochs = 9;
+        p.on_key(key(KeyCode::Char('w')));
+        p.cfg.epochs = 1;
+        p.on_key(key(KeyCode::Char('L')));
+        assert_eq!(p.cfg.epochs, 9);
+    }
+}

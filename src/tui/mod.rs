@@ -1,0 +1,374 @@
+//! The workbench TUI. It sends `Command`s to the engine and renders its
+//! `Event`s; it never touches a tensor. One tokio loop multiplexes the
+//! terminal's input, engine events and a tick; all queued events are
+//! handled before drawing once, at most 10 frames a second and only when
+//! something changed.
+
+pub mod app;
+pub mod curves;
+pub mod dataset;
+pub mod hparams;
+pub mod input;
+mod logfile;
+pub mod playground;
+pub mod render;
+pub mod theme;
+
+use crate::config::RunConfig;
+use crate::train::{Command, Event};
+use app::{Action, App, RunState};
+use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
+use dataset::{DatasetPane, RowPrediction};
+use futures_util::StreamExt;
+use ratatui::widgets::{Block, BorderType, Borders};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::Sender;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc::UnboundedSender;
+
+pub use logfile::LogSwitch;
+
+const FRAME: Duration = Duration::from_millis(100);
+
+/// A pane's frame: focus shows as a thick border, a bold title and a `●`.
+pub fn pane_block<'a>(title: &str, focused: bool, theme: &theme::Theme) -> Block<'a> {
+    let title = if focused { format!("●{title}") } else { format!(" {title}") };
+    Block::default()
+        .borders(Borders::ALL)
+        .border_type(if focused { BorderType::Thick } else { BorderType::Plain })
+        .border_style(theme.border(focused))
+        .title(title)
+        .title_style(if focused { theme.header() } else { theme.dim() })
+}
+
+pub struct TuiOptions {
+    pub cfg: RunConfig,
+    /// Where `w`/`L` save and load the hyperparameters.
+    pub config_path: PathBuf,
+    /// Checkpoint for the playground when no run is active.
+    pub checkpoint: Option<PathBuf>,
+    pub plain_markers: bool,
+    /// Parent of new run directories.
+    pub runs_dir: PathBuf,
+    pub logs: LogSwitch,
+}
+
+/// Messages into the event loop from worker threads.
+enum AppEvent {
+    Engine(Event),
+    EngineStarted(Sender<Command>),
+    EngineGone,
+    StartFailed(String),
+    Tokenizer {
+        key: String,
+        result: Result<(crate::text::TextEncoder, Vec<usize>, Vec<usize>), String>,
+    },
+}
+
+/// The data fields of a config: the dataset pane reloads when they change.
+fn data_key(cfg: &RunConfig) -> String {
+    format!(
+        "{:?}|{:?}|{:?}|{:?}|{}|{}|{}",
+        cfg.train_file, cfg.val_file, cfg.text_col, cfg.label_col, cfg.val_split, cfg.seed, cfg.skip_empty
+    )
+}
+
+fn tokenizer_key(cfg: &RunConfig) -> String {
+    format!("{}|{}|{}", data_key(cfg), cfg.model, cfg.max_len)
+}
+
+pub fn load_dataset(cfg: &RunConfig) -> Result<DatasetPane, String> {
+    let corpus = crate::train::prepare::load_corpus(cfg).map_err(|e| e.to_string())?;
+    Ok(DatasetPane::new(&corpus.train, &corpus.val, corpus.empty_dropped, cfg.max_len))
+}
+
+/// Build the model's tokenizer (learned for scratch models, exactly as
+/// training will) and measure every row, off the UI thread.
+fn spawn_tokenizer(cfg: RunConfig, tx: UnboundedSender<AppEvent>) {
+    std::thread::spawn(move || {
+        let key = tokenizer_key(&cfg);
+        let result = (|| -> crate::Result<_> {
+            let corpus = crate::train::prepare::load_corpus(&cfg)?;
+            let enc = match crate::model::hub::resolve(&cfg.model)? {
+                crate::model::hub::ModelSource::Dir(dir) => {
+                    let md = crate::model::checkpoint::ModelDir::open(&dir)?;
+                    crate::text::TextEncoder::from_file(&md.tokenizer, cfg.max_len)?
+                }
+                crate::model::hub::ModelSource::Scratch(_) => {
+                    let texts: Vec<String> = corpus.train.iter().map(|r| r.text.clone()).collect();
+                    crate::text::TextEncoder::train_wordpiece(&texts, cfg.scratch_vocab, cfg.max_len)?
+                }
+            };
+            let lens = |rows: &[crate::data::Row]| {
+                let texts: Vec<&str> = rows.iter().map(|r| r.text.as_str()).collect();
+                enc.full_lengths(&texts)
+            };
+            let (t, v) = (lens(&corpus.train)?, lens(&corpus.val)?);
+            Ok((enc, t, v))
+        })()
+        .map_err(|e| e.to_string());
+        let _ = tx.send(AppEvent::Tokenizer { key, result });
+    });
+}
+
+/// Read a run's predictions.csv into line → prediction.
+pub fn read_predictions(path: &Path) -> HashMap<u64, RowPrediction> {
+    let mut out = HashMap::new();
+    let Ok(mut reader) = csv::Reader::from_path(path) else { return out };
+    for rec in reader.records().flatten() {
+        let (Some(line), Some(pred), Some(score)) = (rec.get(0), rec.get(3), rec.get(4)) else { continue };
+        if let (Ok(line), Ok(score)) = (line.parse(), score.parse()) {
+            out.insert(line, RowPrediction { label: pred.to_string(), score });
+        }
+    }
+    out
+}
+
+fn run_slug(model: &str) -> String {
+    let slug: String = model
+        .rsplit(['/', '\\'])
+        .find(|s| !s.is_empty())
+        .unwrap_or("model")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '-' })
+        .collect();
+    format!("{}-{slug}", crate::run_dir::timestamp())
+}
+
+struct Loop {
+    app: App,
+    opts: TuiOptions,
+    tx: UnboundedSender<AppEvent>,
+    engine: Option<Sender<Command>>,
+    predictor: Option<Sender<Command>>,
+    data_key: String,
+    tokenizer_key: String,
+}
+
+impl Loop {
+    fn apply(&mut self, actions: Vec<Action>) {
+        for action in actions {
+            match action {
+                Action::StartRun(cfg) => self.start_run(cfg),
+                Action::Engine(cmd) => match &self.engine {
+                    Some(tx) if tx.send(cmd.clone()).is_ok() => {}
+                    _ => self.app.on_start_failed("the engine is not running".into()),
+                },
+                Action::Predict { id, text } => self.predict(id, text),
+                Action::LoadPredictions(path) => self.app.set_predictions(read_predictions(&path)),
+            }
+        }
+    }
+
+    fn start_run(&mut self, cfg: RunConfig) {
+        let out = self.opts.runs_dir.join(run_slug(&cfg.model));
+        let tx = self.tx.clone();
+        let logs = self.opts.logs.clone();
+        std::thread::spawn(move || {
+            let trainer = match crate::train::prepare(cfg, &out) {
+                Ok(t) => t,
+                Err(e) => {
+                    let _ = tx.send(AppEvent::StartFailed(e.to_string()));
+                    return;
+                }
+            };
+            logs.switch_to(&out.join("train.log"));
+            let handle = crate::train::spawn(trainer);
+            let _ = tx.send(AppEvent::EngineStarted(handle.commands.clone()));
+            for event in handle.events.iter() {
+                if tx.send(AppEvent::Engine(event)).is_err() {
+                    break;
+                }
+            }
+            let _ = handle.thread.join();
+            let _ = tx.send(AppEvent::EngineGone);
+        });
+    }
+
+    fn predict(&mut self, id: u64, text: String) {
+        let live = matches!(self.app.run.state, RunState::Running | RunState::Paused);
+        if let (true, Some(engine)) = (live, &self.engine) {
+            if engine.send(Command::Predict { id, text: text.clone() }).is_ok() {
+                return;
+            }
+        }
+        if self.predictor.is_none() {
+            let dir = self
+                .opts
+                .checkpoint
+                .clone()
+                .or_else(|| self.app.run.run_dir.as_ref().map(|d| d.join("best")).filter(|d| d.is_dir()));
+            let Some(dir) = dir else {
+                self.app.on_no_predictor("no model yet: start a run (s), or open the TUI with --checkpoint DIR".into());
+                return;
+            };
+            let (cmd_tx, ev_rx) = crate::predict::spawn_predictor(dir, self.app.hparams.cfg.device.clone());
+            let tx = self.tx.clone();
+            std::thread::spawn(move || {
+                for e in ev_rx {
+                    if tx.send(AppEvent::Engine(e)).is_err() {
+                        break;
+                    }
+                }
+            });
+            self.predictor = Some(cmd_tx);
+        }
+        if let Some(p) = &self.predictor {
+            if p.send(Command::Predict { id, text }).is_err() {
+                self.predictor = None;
+                self.app.on_no_predictor("the checkpoint could not be loaded".into());
+            }
+        }
+    }
+
+    fn on_app_event(&mut self, event: AppEvent) {
+        match event {
+            AppEvent::Engine(e) => {
+                if matches!(e, Event::Finished { .. } | Event::Failed { .. }) {
+                    // The next playground request loads the new best/.
+                    self.predictor = None;
+                }
+                let actions = self.app.on_engine(&e);
+                self.apply(actions);
+            }
+            AppEvent::EngineStarted(tx) => self.engine = Some(tx),
+            AppEvent::EngineGone => self.engine = None,
+            AppEvent::StartFailed(e) => self.app.on_start_failed(e),
+            AppEvent::Tokenizer { key, result } => {
+                if key != self.tokenizer_key {
+                    return; // stale: the config changed meanwhile
+                }
+                match (result, &mut self.app.dataset) {
+                    (Ok((enc, t, v)), Some(d)) => {
+                        d.set_tokenizer(enc, t, v);
+                        d.update_pieces();
+                    }
+                    (Err(e), Some(d)) => d.status = Some(format!("tokenizer: {e}")),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// Reload the dataset or tokenizer when their settings changed.
+    fn sync_data(&mut self) {
+        let cfg = &self.app.hparams.cfg;
+        if !self.app.hparams.pending.is_empty() || self.app.hparams.is_typing() {
+            return;
+        }
+        let dk = data_key(cfg);
+        if dk != self.data_key {
+            self.data_key = dk;
+            match load_dataset(cfg) {
+                Ok(d) => {
+                    self.app.dataset = Some(d);
+                    self.app.data_error = None;
+                }
+                Err(e) => {
+                    self.app.dataset = None;
+                    self.app.data_error = Some(e);
+                }
+            }
+            self.tokenizer_key.clear();
+        }
+        let tk = tokenizer_key(cfg);
+        if tk != self.tokenizer_key && self.app.dataset.is_some() {
+            self.tokenizer_key = tk;
+            spawn_tokenizer(cfg.clone(), self.tx.clone());
+        }
+        if let Some(d) = &mut self.app.dataset {
+            d.update_pieces();
+        }
+    }
+}
+
+/// Run the TUI until the user quits. The terminal is restored on return,
+/// on error and on panic (ratatui's hook).
+pub fn run(opts: TuiOptions) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let mut terminal = ratatui::init();
+    let result = rt.block_on(event_loop(&mut terminal, opts));
+    ratatui::restore();
+    result
+}
+
+async fn event_loop(terminal: &mut ratatui::DefaultTerminal, opts: TuiOptions) -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let dataset = load_dataset(&opts.cfg);
+    let mut app = App::new(opts.cfg.clone(), dataset, opts.config_path.clone());
+    app.curves.plain_markers = opts.plain_markers;
+    let mut lp = Loop {
+        data_key: data_key(&opts.cfg),
+        tokenizer_key: String::new(),
+        app,
+        opts,
+        tx,
+        engine: None,
+        predictor: None,
+    };
+    lp.sync_data();
+    let mut keys = EventStream::new();
+    let mut tick = tokio::time::interval(FRAME);
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut dirty = true;
+    let mut last_draw: Option<Instant> = None;
+    let mut signalled = false;
+    loop {
+        tokio::select! {
+            Some(ev) = keys.next() => {
+                match ev? {
+                    TermEvent::Key(k) if k.kind != KeyEventKind::Release => {
+                        let actions = lp.app.on_key(k);
+                        lp.apply(actions);
+                        lp.sync_data();
+                    }
+                    _ => {}
+                }
+                dirty = true;
+            }
+            Some(e) = rx.recv() => {
+                lp.on_app_event(e);
+                dirty = true;
+            }
+            _ = tick.tick() => {}
+            _ = sigterm.recv() => signalled = true,
+            _ = sighup.recv() => signalled = true,
+            _ = sigint.recv() => signalled = true,
+        }
+        // Drain whatever else is queued, then draw once.
+        while let Ok(e) = rx.try_recv() {
+            lp.on_app_event(e);
+            dirty = true;
+        }
+        if signalled {
+            break;
+        }
+        if lp.app.should_quit {
+            return Ok(());
+        }
+        if dirty && last_draw.is_none_or(|t| t.elapsed() >= FRAME) {
+            terminal.draw(|f| render::draw(&lp.app, f))?;
+            dirty = false;
+            last_draw = Some(Instant::now());
+        }
+    }
+    // A signal: stop the run keeping a checkpoint, then leave.
+    if let Some(engine) = &lp.engine {
+        let _ = engine.send(Command::Stop { save: true });
+        let deadline = tokio::time::sleep(Duration::from_secs(60));
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                Some(e) = rx.recv() => {
+                    if matches!(e, AppEvent::EngineGone) { break; }
+                }
+                _ = &mut deadline => break,
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,246 @@
+//! Playground pane: type a sentence, get label probabilities from the live
+//! weights (or a checkpoint), and watch every tested sentence get re-scored
+//! as training goes on.
+
+use super::input::{InputOutcome, TextInput};
+use super::theme::Theme;
+use crate::train::protocol::Prediction;
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+use std::collections::HashMap;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tested {
+    pub text: String,
+    pub current: Option<Prediction>,
+    /// The prediction before the latest re-score, to show the change.
+    pub previous: Option<Prediction>,
+    pub latency_ms: f64,
+    pub waiting: bool,
+}
+
+#[derive(Default)]
+pub struct PlaygroundPane {
+    pub input: TextInput,
+    pub editing: bool,
+    pub tested: Vec<Tested>,
+    /// The sentence shown in the probability panel.
+    pub shown: Option<usize>,
+    pending: HashMap<u64, usize>,
+    next_id: u64,
+    pub status: Option<String>,
+}
+
+impl PlaygroundPane {
+    pub fn is_typing(&self) -> bool {
+        self.editing
+    }
+
+    fn request(&mut self, index: usize) -> (u64, String) {
+        self.next_id += 1;
+        self.pending.insert(self.next_id, index);
+        self.tested[index].waiting = true;
+        (self.next_id, self.tested[index].text.clone())
+    }
+
+    /// Keys; returns the prediction requests (id, text) to send.
+    pub fn on_key(&mut self, key: KeyEvent) -> Vec<(u64, String)> {
+        if !self.editing {
+            match key.code {
+                KeyCode::Enter | KeyCode::Char('i') => self.editing = true,
+                KeyCode::Char('j') | KeyCode::Down => {
+                    self.shown = self.shown.map(|s| (s + 1).min(self.tested.len().saturating_sub(1)));
+                }
+                KeyCode::Char('k') | KeyCode::Up => self.shown = self.shown.map(|s| s.saturating_sub(1)),
+                KeyCode::Char('r') => return self.rescore_all(),
+                _ => {}
+            }
+            return Vec::new();
+        }
+        match self.input.handle(key) {
+            InputOutcome::Submitted(text) if !text.trim().is_empty() => {
+                let text = text.trim().to_string();
+                let index = match self.tested.iter().position(|t| t.text == text) {
+                    Some(i) => i,
+                    None => {
+                        self.tested.push(Tested {
+                            text,
+                            current: None,
+                            previous: None,
+                            latency_ms: 0.0,
+                            waiting: false,
+                        });
+                        self.tested.len() - 1
+                    }
+                };
+                self.shown = Some(index);
+                vec![self.request(index)]
+            }
+            InputOutcome::Cancelled => {
+                self.editing = false;
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Re-score every tested sentence (after an evaluation or checkpoint).
+    pub fn rescore_all(&mut self) -> Vec<(u64, String)> {
+        (0..self.tested.len()).map(|i| self.request(i)).collect()
+    }
+
+    pub fn on_prediction(&mut self, id: u64, prediction: &Prediction, latency_ms: f64) {
+        let Some(i) = self.pending.remove(&id) else { return };
+        let t = &mut self.tested[i];
+        if t.current.as_ref() != Some(prediction) {
+            t.previous = t.current.take();
+            t.current = Some(prediction.clone());
+        }
+        t.latency_ms = latency_ms;
+        t.waiting = self.pending.values().any(|&j| j == i);
+    }
+
+    /// A request that could not be answered (no model to predict with).
+    pub fn clear_pending(&mut self) {
+        self.pending.clear();
+        for t in &mut self.tested {
+            t.waiting = false;
+        }
+    }
+
+    pub fn render(&self, f: &mut Frame, area: Rect, focused: bool, theme: &Theme) {
+        let block = super::pane_block(" 4 Playground ", focused, theme);
+        let inner = block.inner(area);
+        f.render_widget(block, area);
+        let [input_area, probs_area, list_area] = Layout::vertical([
+            Constraint::Length(2),
+            Constraint::Percentage(45),
+            Constraint::Min(2),
+        ])
+        .areas(inner);
+        let mut input_line = vec![Span::styled("> ", theme.key())];
+        if self.editing {
+            let (before, after): (String, String) = {
+                let chars: Vec<char> = self.input.text.chars().collect();
+                (chars[..self.input.cursor].iter().collect(), chars[self.input.cursor..].iter().collect())
+            };
+            input_line.push(Span::raw(before));
+            input_line.push(Span::styled("▏", theme.key()));
+            input_line.push(Span::raw(after));
+        } else {
+            input_line.push(Span::styled("press Enter to type a sentence", theme.dim()));
+        }
+        let mut top = vec![Line::from(input_line)];
+        if let Some(s) = &self.status {
+            top.push(Line::styled(s.clone(), theme.error()));
+        }
+        f.render_widget(Paragraph::new(top), input_area);
+        self.render_probs(f, probs_area, theme);
+        self.render_list(f, list_area, theme);
+    }
+
+    fn render_probs(&self, f: &mut Frame, area: Rect, theme: &Theme) {
+        let Some(t) = self.shown.and_then(|i| self.tested.get(i)) else {
+            f.render_widget(Paragraph::new("Probabilities appear here.").style(theme.dim()), area);
+            return;
+        };
+        let mut lines = vec![Line::styled(super::dataset::truncate(&t.text, area.width as usize), theme.header())];
+        match &t.current {
+            None => lines.push(Line::styled("scoring…", theme.dim())),
+            Some(p) => {
+                let mut probs = p.probs.clone();
+                probs.sort_by(|a, b| b.1.total_cmp(&a.1));
+                let name_w = probs.iter().map(|(l, _)| l.chars().count()).max().unwrap_or(4).min(16);
+                let bar_w = (area.width as usize).saturating_sub(name_w + 10).max(1);
+                for (i, (label, prob)) in probs.iter().enumerate() {
+                    let n = (prob * bar_w as f32).round() as usize;
+                    lines.push(Line::from(vec![
+                        Span::raw(format!("{:<name_w$} ", super::dataset::truncate(label, name_w))),
+                        Span::styled("█".repeat(n), theme.bar(i)),
+                        Span::raw(format!(" {:5.1}%", prob * 100.0)),
+                    ]));
+                }
+                lines.push(Line::styled(format!("latency {:.1} ms", t.latency_ms), theme.dim()));
+            }
+        }
+        f.render_widget(Paragraph::new(lines), area);
+    }
+
+    fn render_list(&self, f: &mut Frame, area: Rect, theme: &Theme) {
+        let mut lines = vec![Line::styled("tested sentences (re-scored after each eval)", theme.header())];
+        let text_w = (area.width as usize).saturating_sub(30);
+        for (i, t) in self.tested.iter().enumerate().rev().take(area.height.saturating_sub(1) as usize) {
+            let marker = if Some(i) == self.shown { "▶ " } else { "  " };
+            let now = t.current.as_ref().map(|p| format!("{} {:.0}%", p.label, p.score * 100.0)).unwrap_or_else(|| "…".into());
+            let change = match (&t.previous, &t.current) {
+                (Some(a), Some(b)) if a.label != b.label => format!(" (was {})", a.label),
+                (Some(a), Some(b)) => {
+                    let before = a.probs.iter().find(|(l, _)| *l == b.label).map(|x| x.1).unwrap_or(0.0);
+                    format!(" ({:+.0})", (b.score - before) * 100.0)
+                }
+                _ => String::new(),
+            };
+            let style = if Some(i) == self.shown { theme.selected() } else { Default::default() };
+            lines.push(Line::styled(
+                format!("{marker}{:<text_w$} {now}{change}{}", super::dataset::truncate(&t.text, text_w), if t.waiting { " ⟳" } else { "" }),
+                style,
+            ));
+        }
+        f.render_widget(Paragraph::new(lines), area);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::KeyModifiers;
+
+    fn pred(label: &str, p: f32) -> Prediction {
+        Prediction {
+            label: label.into(),
+            score: p,
+            probs: vec![("neg".into(), if label == "neg" { p } else { 1.0 - p }), ("pos".into(), if label == "pos" { p } else { 1.0 - p })],
+            logits: vec![0.0, 0.0],
+        }
+    }
+
+    fn type_line(p: &mut PlaygroundPane, s: &str) -> Vec<(u64, String)> {
+        for c in s.chars() {
+            p.on_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+        }
+        p.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE))
+    }
+
+    #[test]
+    fn enter_requests_a_prediction_and_the_answer_is_shown() {
+        let mut p = PlaygroundPane { editing: true, ..Default::default() };
+        let reqs = type_line(&mut p, "great film");
+        assert_eq!(reqs, vec![(1, "great film".to_string())]);
+        p.on_prediction(1, &pred("pos", 0.8), 3.0);
+        assert_eq!(p.tested[0].current.as_ref().unwrap().label, "pos");
+        assert!(!p.tested[0].waiting);
+        // A stale id changes nothing.
+        p.on_prediction(99, &pred("neg", 0.9), 1.0);
+        assert_eq!(p.tested[0].current.as_ref().unwrap().label, "pos");
+    }
+
+    #[test]
+    fn rescoring_keeps_the_previous_prediction_for_comparison() {
+        let mut p = PlaygroundPane { editing: true, ..Default::default() };
+        type_line(&mut p, "a");
+        type_line(&mut p, "b");
+        p.on_prediction(1, &pred("neg", 0.6), 1.0);
+        p.on_prediction(2, &pred("neg", 0.7), 1.0);
+        let reqs = p.rescore_all();
+        assert_eq!(reqs.len(), 2);
+        p.on_prediction(reqs[0].0, &pred("pos", 0.9), 1.0);
+        assert_eq!(p.tested[0].previous.as_ref().unwrap().label, "neg");
+        assert_eq!(p.tested[0].current.as_ref().unwrap().label, "pos");
+        // The same text typed again re-uses its entry.
+        type_line(&mut p, "a");
+        assert_eq!(p.tested.len(), 2);
+    }
+}

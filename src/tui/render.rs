@@ -1,0 +1,180 @@
+//! Drawing the whole screen: a 2×2 grid on large terminals, tabs on small
+//! ones, then the status bar, the message/key-hint line and the help.
+
+use super::app::{App, Pane, RunState};
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Tabs};
+use ratatui::Frame;
+
+/// Below this the panes are shown one at a time, as tabs.
+pub const GRID_MIN: (u16, u16) = (120, 34);
+
+pub fn draw(app: &App, f: &mut Frame) {
+    let area = f.area();
+    let [main, status, hint] = Layout::vertical([Constraint::Min(3), Constraint::Length(1), Constraint::Length(1)]).areas(area);
+    if area.width >= GRID_MIN.0 && area.height >= GRID_MIN.1 {
+        let [top, bottom] = Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(main);
+        let [a, b] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(top);
+        let [c, d] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(bottom);
+        for (pane, rect) in [(Pane::Dataset, a), (Pane::Hyper, b), (Pane::Curves, c), (Pane::Playground, d)] {
+            draw_pane(app, f, pane, rect);
+        }
+    } else {
+        let [tabs_area, pane_area] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(main);
+        let titles: Vec<Line> = Pane::ALL
+            .iter()
+            .map(|p| Line::raw(format!("{} {}", p.index() + 1, p.title())))
+            .collect();
+        let tabs = Tabs::new(titles)
+            .select(app.focus.index())
+            .highlight_style(app.theme.selected())
+            .divider("│");
+        f.render_widget(tabs, tabs_area);
+        draw_pane(app, f, app.focus, pane_area);
+    }
+    f.render_widget(Paragraph::new(status_line(app)), status);
+    f.render_widget(Paragraph::new(hint_line(app)), hint);
+    if app.help {
+        draw_help(app, f, area);
+    }
+    if app.confirm_quit {
+        draw_confirm(app, f, area);
+    }
+}
+
+fn draw_pane(app: &App, f: &mut Frame, pane: Pane, area: Rect) {
+    let focused = app.focus == pane;
+    let theme = &app.theme;
+    match pane {
+        Pane::Dataset => match &app.dataset {
+            Some(d) => d.render(f, area, focused, theme),
+            None => {
+                let block = super::pane_block(" 1 Dataset ", focused, theme);
+                let text = app.data_error.clone().unwrap_or_else(|| "no data".into());
+                f.render_widget(Paragraph::new(text).style(theme.error()).block(block).wrap(ratatui::widgets::Wrap { trim: true }), area);
+            }
+        },
+        Pane::Hyper => app.hparams.render(f, area, focused, theme),
+        Pane::Curves => app.curves.render(f, area, focused, theme),
+        Pane::Playground => app.playground.render(f, area, focused, theme),
+    }
+}
+
+pub fn fmt_eta(s: f64) -> String {
+    let s = s.max(0.0).round() as u64;
+    if s >= 3600 {
+        format!("{}h{:02}m", s / 3600, s % 3600 / 60)
+    } else {
+        format!("{}m{:02}s", s / 60, s % 60)
+    }
+}
+
+pub fn status_line(app: &App) -> Line<'static> {
+    let r = &app.run;
+    let state = match &r.state {
+        RunState::Idle => "IDLE".to_string(),
+        RunState::Starting => "STARTING".into(),
+        RunState::Running => "RUNNING".into(),
+        RunState::Paused => "PAUSED".into(),
+        RunState::Stopping => "STOPPING".into(),
+        RunState::Finished(reason) => format!("DONE ({reason:?})"),
+        RunState::Failed => "FAILED".into(),
+    };
+    let mut parts = vec![format!("epoch {:.2}", r.epoch), format!("step {}/{}", r.step, r.total)];
+    if let Some(l) = app.loss_ema() {
+        parts.push(format!("loss {l:.4}"));
+    }
+    if let Some(a) = r.val_acc {
+        parts.push(format!("val acc {:.1}%", a * 100.0));
+    }
+    if r.samples_per_s > 0.0 {
+        parts.push(format!("{:.1} samples/s", r.samples_per_s));
+    }
+    if matches!(r.state, RunState::Running) {
+        parts.push(format!("ETA {}", fmt_eta(r.eta_s)));
+    }
+    parts.push(r.device.clone());
+    Line::from(vec![
+        Span::styled(format!(" {state} "), app.theme.selected()),
+        Span::raw(format!(" {}", parts.join(" │ "))),
+    ])
+}
+
+fn hint_line(app: &App) -> Line<'static> {
+    if let Some(m) = &app.message {
+        let style = if m.error { app.theme.error() } else { app.theme.accent() };
+        return Line::styled(m.text.clone(), style);
+    }
+    let typing = match app.focus {
+        Pane::Dataset => app.dataset.as_ref().is_some_and(|d| d.is_typing()),
+        Pane::Hyper => app.hparams.is_typing(),
+        Pane::Playground => app.playground.is_typing(),
+        Pane::Curves => false,
+    };
+    let keys: &[(&str, &str)] = if typing {
+        &[("Enter", "submit"), ("Esc", "leave input"), ("←→", "move"), ("↑↓", "history"), ("Tab", "next pane")]
+    } else {
+        match app.focus {
+            Pane::Dataset => &[("j/k", "move"), ("/", "search"), ("n/N", "next"), ("f", "label"), ("o", "sort"), ("v", "train/val"), ("m", "misclassified"), ("s", "start"), ("?", "help"), ("q", "quit")],
+            Pane::Hyper => &[("j/k", "move"), ("Enter", "edit"), ("P", "preset"), ("w/L", "save/load"), ("s", "start"), ("?", "help"), ("q", "quit")],
+            Pane::Curves => &[("l", "log"), ("+/-", "smoothing"), ("b", "markers"), ("p", "pause"), ("x", "stop"), ("c", "checkpoint"), ("?", "help"), ("q", "quit")],
+            Pane::Playground => &[("Enter", "type"), ("j/k", "pick"), ("r", "re-score"), ("?", "help"), ("q", "quit")],
+        }
+    };
+    let mut spans = Vec::new();
+    for (k, what) in keys {
+        spans.push(Span::styled(format!(" {k}"), app.theme.key()));
+        spans.push(Span::raw(format!(" {what}")));
+    }
+    Line::from(spans)
+}
+
+pub const HELP: &[(&str, &str)] = &[
+    ("1-4, Tab, Shift-Tab", "focus Dataset / Hyperparameters / Curves / Playground"),
+    ("s", "start a run with the current hyperparameters"),
+    ("p", "pause / resume the run"),
+    ("x", "stop the run (writes a checkpoint)"),
+    ("c", "write a checkpoint now"),
+    ("q, Ctrl-C", "quit (asks first while a run is active)"),
+    ("?", "this help"),
+    ("Dataset j/k PgUp/PgDn g/G", "move through rows"),
+    ("Dataset / n N", "search (case-insensitive), next, previous match"),
+    ("Dataset f F o v m Esc", "label filter, sort by length, train/val, misclassified, clear"),
+    ("Hyper j/k Enter", "pick a field, edit it (Enter applies, Esc cancels)"),
+    ("Hyper P w L", "next preset, save / load the TOML config"),
+    ("Curves l + - b", "log-scale loss, smoothing up/down, braille/plain markers"),
+    ("Playground Enter, ↑↓", "predict the sentence, input history"),
+    ("Playground Esc j k r", "leave input, pick a tested sentence, re-score all"),
+];
+
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let [v] = Layout::vertical([Constraint::Length(h.min(area.height))]).flex(Flex::Center).areas(area);
+    let [r] = Layout::horizontal([Constraint::Length(w.min(area.width))]).flex(Flex::Center).areas(v);
+    r
+}
+
+fn draw_help(app: &App, f: &mut Frame, area: Rect) {
+    let rect = centered(area, 78, HELP.len() as u16 + 4);
+    let mut lines = Vec::new();
+    for (k, what) in HELP {
+        lines.push(Line::from(vec![Span::styled(format!("{k:<27}"), app.theme.key()), Span::raw(*what)]));
+    }
+    lines.push(Line::styled("any key closes this help", app.theme.dim()));
+    f.render_widget(Clear, rect);
+    f.render_widget(
+        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" Help ").title_style(app.theme.header())),
+        rect,
+    );
+}
+
+fn draw_confirm(app: &App, f: &mut Frame, area: Rect) {
+    let rect = centered(area, 60, 5);
+    f.render_widget(Clear, rect);
+    let text = vec![
+        Line::styled("A run is active.", app.theme.header().add_modifier(Modifier::BOLD)),
+        Line::raw("Stop it (writing a checkpoint) and quit?  y: yes   n: no"),
+    ];
+    f.render_widget(Paragraph::new(text).block(Block::default().borders(Borders::ALL).title(" Quit ")), rect);
+}
