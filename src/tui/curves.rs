@@ -234,7 +234,9 @@ impl CurvesPane {
             f.render_widget(Paragraph::new("confusion matrix after the first evaluation").style(theme.dim()), area);
             return;
         };
-        let w = cm.iter().flatten().max().map(|m| m.to_string().len()).unwrap_or(1).max(3);
+        // Columns as wide as the labels (up to 8) so they stay tellable apart.
+        let label_w = self.labels.iter().map(|l| l.chars().count()).max().unwrap_or(3).min(8);
+        let w = cm.iter().flatten().max().map(|m| m.to_string().len()).unwrap_or(1).max(label_w).max(3);
         let name_w = self.labels.iter().map(|l| l.chars().count()).max().unwrap_or(4).min(10);
         let mut lines = vec![Line::styled("confusion (row: true, col: predicted)", theme.header())];
         let mut head = format!("{:name_w$} ", "");

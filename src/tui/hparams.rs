@@ -49,6 +49,19 @@ pub fn preset(name: &str, base: &RunConfig) -> RunConfig {
     }
 }
 
+/// serde's type errors in words a person expects in a form.
+fn friendly(message: &str) -> String {
+    if message.contains("expected f64") {
+        "not a number (e.g. 5e-5 or 0.1)".into()
+    } else if message.contains("expected u64") || message.contains("expected usize") || message.contains("expected an integer") {
+        "not a whole number".into()
+    } else if message.contains("expected a boolean") {
+        "must be true or false".into()
+    } else {
+        message.to_string()
+    }
+}
+
 pub struct HyperPane {
     pub cfg: RunConfig,
     pub selected: usize,
@@ -117,7 +130,7 @@ impl HyperPane {
             }
             Err(e) => {
                 let reason = match e {
-                    crate::config::ConfigError::BadOverride { message, .. } => message,
+                    crate::config::ConfigError::BadOverride { message, .. } => friendly(&message),
                     other => other.to_string(),
                 };
                 self.pending.insert(key, (trimmed.to_string(), reason));
@@ -297,7 +310,10 @@ mod tests {
         let mut p = pane();
         assert!(p.can_start());
         edit(&mut p, "lr", "fast");
-        assert!(p.errors()["lr"].contains("invalid"), "{:?}", p.errors());
+        assert!(p.errors()["lr"].contains("not a number"), "{:?}", p.errors());
+        edit(&mut p, "epochs", "2.5");
+        assert!(p.errors()["epochs"].contains("whole number"), "{:?}", p.errors());
+        edit(&mut p, "epochs", "2");
         assert!(!p.can_start());
         edit(&mut p, "lr", "-3");
         assert!(p.errors()["lr"].contains("must be in (0, 1)"));

@@ -34,7 +34,7 @@ pub fn draw(app: &App, f: &mut Frame) {
         f.render_widget(tabs, tabs_area);
         draw_pane(app, f, app.focus, pane_area);
     }
-    f.render_widget(Paragraph::new(status_line(app)), status);
+    f.render_widget(Paragraph::new(status_line(app, area.width)), status);
     f.render_widget(Paragraph::new(hint_line(app)), hint);
     if app.help {
         draw_help(app, f, area);
@@ -71,26 +71,33 @@ pub fn fmt_eta(s: f64) -> String {
     }
 }
 
-pub fn status_line(app: &App) -> Line<'static> {
+/// Run state, epoch, step/total, loss EMA, val accuracy, speed, ETA and
+/// device; with shorter labels on narrow terminals so all of it fits.
+pub fn status_line(app: &App, width: u16) -> Line<'static> {
     let r = &app.run;
+    let compact = width < 120;
     let state = match &r.state {
         RunState::Idle => "IDLE".to_string(),
         RunState::Starting => "STARTING".into(),
         RunState::Running => "RUNNING".into(),
         RunState::Paused => "PAUSED".into(),
         RunState::Stopping => "STOPPING".into(),
-        RunState::Finished(reason) => format!("DONE ({reason:?})"),
+        RunState::Finished(reason) => format!("DONE {reason:?}"),
         RunState::Failed => "FAILED".into(),
     };
-    let mut parts = vec![format!("epoch {:.2}", r.epoch), format!("step {}/{}", r.step, r.total)];
+    let mut parts = if compact {
+        vec![format!("ep {:.2}", r.epoch), format!("{}/{}", r.step, r.total)]
+    } else {
+        vec![format!("epoch {:.2}", r.epoch), format!("step {}/{}", r.step, r.total)]
+    };
     if let Some(l) = app.loss_ema() {
         parts.push(format!("loss {l:.4}"));
     }
     if let Some(a) = r.val_acc {
-        parts.push(format!("val acc {:.1}%", a * 100.0));
+        parts.push(format!("{} {:.1}%", if compact { "acc" } else { "val acc" }, a * 100.0));
     }
     if r.samples_per_s > 0.0 {
-        parts.push(format!("{:.1} samples/s", r.samples_per_s));
+        parts.push(format!("{:.1}{}", r.samples_per_s, if compact { "/s" } else { " samples/s" }));
     }
     if matches!(r.state, RunState::Running) {
         parts.push(format!("ETA {}", fmt_eta(r.eta_s)));

@@ -1,0 +1,214 @@
+//! The TUI drawn on ratatui's TestBackend with engine events injected, at
+//! the smallest supported size (80×24, tabs) and a large one (160×48, grid).
+
+mod common;
+
+use common::*;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use tunebench::config::RunConfig;
+use tunebench::train::metrics::ClassMetrics;
+use tunebench::train::protocol::Prediction;
+use tunebench::train::Event;
+use tunebench::tui::app::{Action, App, Pane};
+use tunebench::tui::{load_dataset, render};
+
+fn app() -> App {
+    let (train, heldout) = reviews();
+    let cfg = RunConfig {
+        train_file: Some(train),
+        val_file: Some(heldout),
+        ..Default::default()
+    };
+    let data = load_dataset(&cfg);
+    App::new(cfg, data, "run.toml".into())
+}
+
+fn key(c: char) -> KeyEvent {
+    KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
+}
+
+fn screen(app: &App, w: u16, h: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| render::draw(app, f)).unwrap();
+    let buf = t.backend().buffer().clone();
+    (0..h)
+        .map(|y| (0..w).map(|x| buf[(x, y)].symbol().to_string()).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn inject_run(app: &mut App) {
+    let labels: Vec<String> = ["negative", "neutral", "positive"].iter().map(|s| s.to_string()).collect();
+    app.on_engine(&Event::Started {
+        run_dir: "runs/test".into(),
+        total_steps: 40,
+        steps_per_epoch: 20,
+        start_step: 0,
+        params: 1000,
+        device: "cpu".into(),
+        labels: labels.clone(),
+        train_rows: 720,
+        val_rows: 180,
+    });
+    for step in 1..=12 {
+        app.on_engine(&Event::Step {
+            step,
+            epoch: step as f64 / 20.0,
+            loss: 1.1 - step as f64 * 0.05,
+            lr: 1e-4,
+            grad_norm: 1.0,
+            samples_per_s: 123.4,
+            tokens_per_s: 2000.0,
+            elapsed_s: step as f64,
+            eta_s: 95.0,
+        });
+    }
+    let per_class = labels
+        .iter()
+        .map(|l| ClassMetrics { label: l.clone(), precision: 0.8, recall: 0.8, f1: 0.8, support: 60 })
+        .collect();
+    app.on_engine(&Event::Eval {
+        step: 12,
+        epoch: 0.6,
+        split: "val".into(),
+        loss: 0.61,
+        accuracy: 0.8125,
+        macro_f1: 0.8,
+        per_class,
+        confusion: vec![vec![51, 7, 2], vec![4, 47, 9], vec![0, 12, 48]],
+        since_best: 0,
+    });
+}
+
+#[test]
+fn status_bar_chart_and_confusion_show_injected_values_at_80x24() {
+    let mut app = app();
+    inject_run(&mut app);
+    app.on_key(key('3'));
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("RUNNING"), "{s}");
+    assert!(s.contains("12/40"), "{s}");
+    assert!(s.contains("acc 81.2%"), "{s}");
+    assert!(s.contains("123.4/s"), "{s}");
+    assert!(s.contains("ETA 1m35s │ cpu"), "{s}");
+    assert!(s.contains("loss 0.5000"), "latest raw loss in the chart title: {s}");
+    let squashed: Vec<String> = s.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
+    assert!(squashed.iter().any(|l| l.contains("negative neutral positive")), "{s}");
+    assert!(squashed.iter().any(|l| l.contains("negative 51 7 2")), "{s}");
+    assert!(squashed.iter().any(|l| l.contains("positive 0 12 48")), "{s}");
+    assert!(s.contains("1 Dataset │ 2 Hyperparameters │ 3 Curves │ 4 Playground"), "tabs at 80x24: {s}");
+    // The chart drew something: braille cells in the loss area.
+    assert!(s.chars().any(|c| ('\u{2801}'..='\u{28ff}').contains(&c)), "{s}");
+}
+
+#[test]
+fn grid_layout_shows_all_four_panes_at_160x48() {
+    let mut app = app();
+    inject_run(&mut app);
+    let s = screen(&app, 160, 48);
+    for title in ["1 Dataset", "2 Hyperparameters", "3 Curves", "4 Playground"] {
+        assert!(s.contains(title), "{title} missing: {s}");
+    }
+    assert!(s.contains("read-only: run active"), "{s}");
+    assert!(s.contains("Avoid this tent if you care at all about poles."), "{s}");
+    assert!(s.contains("step 12/40") && s.contains("val acc 81.2%") && s.contains("123.4 samples/s"), "{s}");
+    assert!(s.contains("val accuracy / macro-F1"), "{s}");
+}
+
+#[test]
+fn plain_markers_and_log_scale_render_without_braille() {
+    let mut app = app();
+    inject_run(&mut app);
+    app.on_key(key('3'));
+    app.on_key(key('b'));
+    app.on_key(key('l'));
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("log10 loss"), "{s}");
+    assert!(!s.chars().any(|c| ('\u{2801}'..='\u{28ff}').contains(&c)), "{s}");
+}
+
+#[test]
+fn invalid_hyperparameter_is_shown_inline_and_blocks_start() {
+    let mut app = app();
+    app.on_key(key('2'));
+    for _ in 0..10 {
+        app.on_key(key('j'));
+    }
+    assert_eq!(app.hparams.field(), "lr");
+    app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    app.on_key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
+    for c in "0.0.1".chars() {
+        app.on_key(key(c));
+    }
+    app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    assert!(app.on_key(key('s')).is_empty(), "no run starts");
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("✗ not a number"), "{s}");
+    assert!(s.contains("cannot start: 1 invalid field(s)"), "{s}");
+}
+
+#[test]
+fn playground_shows_live_probabilities_sorted() {
+    let mut app = app();
+    inject_run(&mut app);
+    app.on_key(key('4'));
+    let mut actions = Vec::new();
+    for c in "The tent is superb".chars() {
+        actions.extend(app.on_key(key(c)));
+    }
+    actions.extend(app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    let Some(Action::Predict { id, text }) = actions.pop() else { panic!("a predict action") };
+    assert_eq!(text, "The tent is superb");
+    app.on_engine(&Event::Prediction {
+        id,
+        text,
+        prediction: Prediction {
+            label: "positive".into(),
+            score: 0.7,
+            probs: vec![("negative".into(), 0.1), ("neutral".into(), 0.2), ("positive".into(), 0.7)],
+            logits: vec![0.0, 0.7, 1.9],
+        },
+        latency_ms: 4.2,
+    });
+    let s = screen(&app, 80, 24);
+    let pos = s.find("70.0%").expect("positive prob shown");
+    let neu = s.find("20.0%").expect("neutral prob shown");
+    assert!(pos < neu, "sorted by probability: {s}");
+    assert!(s.contains("latency 4.2 ms"), "{s}");
+    assert!(s.contains("positive 70%"), "tested list: {s}");
+    // A new evaluation re-scores the tested sentence.
+    let rescore = app.on_engine(&Event::Eval {
+        step: 20,
+        epoch: 1.0,
+        split: "val".into(),
+        loss: 0.5,
+        accuracy: 0.9,
+        macro_f1: 0.9,
+        per_class: vec![],
+        confusion: vec![vec![1, 0, 0], vec![0, 1, 0], vec![0, 0, 1]],
+        since_best: 0,
+    });
+    assert!(rescore.iter().any(|a| matches!(a, Action::Predict { text, .. } if text == "The tent is superb")));
+}
+
+#[test]
+fn help_lists_keys_and_quit_asks_while_running() {
+    let mut app = app();
+    app.on_key(key('?'));
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("Help") && s.contains("pause / resume the run"), "{s}");
+    app.on_key(key('x'));
+    assert!(!app.help);
+    inject_run(&mut app);
+    app.on_key(key('q'));
+    assert!(app.confirm_quit && !app.should_quit);
+    assert!(screen(&app, 80, 24).contains("Stop it (writing a checkpoint) and quit?"));
+    let actions = app.on_key(key('y'));
+    assert_eq!(actions, vec![Action::Engine(tunebench::train::Command::Stop { save: true })]);
+    assert!(!app.should_quit, "waits for the engine to finish");
+    app.on_engine(&Event::Finished { reason: tunebench::train::FinishReason::Stopped, step: 12, best_step: Some(12), best_metric: Some(0.8) });
+    assert!(app.should_quit);
+    assert_eq!(app.focus, Pane::Dataset);
+}
