@@ -222,7 +222,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .with_writer(logs.clone())
                 .with_ansi(false)
                 .with_env_filter(
-                    tracing_subscriber::EnvFilter::try_from_env("TUNEBENCH_LOG").unwrap_or_else(|_| "info".into()),
+                    tracing_subscriber::EnvFilter::try_from_env("TUNEBENCH_LOG")
+                        .unwrap_or_else(|_| "info".into()),
                 )
                 .try_init();
             tunebench::tui::run(tunebench::tui::TuiOptions {
@@ -347,8 +348,14 @@ fn sample_corpus() -> anyhow::Result<(PathBuf, PathBuf)> {
         .join("sample-data/reviews");
     std::fs::create_dir_all(&base).with_context(|| base.display().to_string())?;
     for (name, body) in [
-        ("train.csv", include_str!("../sample-data/reviews/train.csv")),
-        ("heldout.csv", include_str!("../sample-data/reviews/heldout.csv")),
+        (
+            "train.csv",
+            include_str!("../sample-data/reviews/train.csv"),
+        ),
+        (
+            "heldout.csv",
+            include_str!("../sample-data/reviews/heldout.csv"),
+        ),
     ] {
         let path = base.join(name);
         if !path.is_file() {

@@ -310,7 +310,10 @@ impl RunConfig {
 
     /// Whether a key may be left empty.
     pub fn is_optional(key: &str) -> bool {
-        matches!(key, "train_file" | "val_file" | "text_col" | "label_col" | "dropout")
+        matches!(
+            key,
+            "train_file" | "val_file" | "text_col" | "label_col" | "dropout"
+        )
     }
 }
 

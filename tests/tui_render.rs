@@ -34,13 +34,20 @@ fn screen(app: &App, w: u16, h: u16) -> String {
     t.draw(|f| render::draw(app, f)).unwrap();
     let buf = t.backend().buffer().clone();
     (0..h)
-        .map(|y| (0..w).map(|x| buf[(x, y)].symbol().to_string()).collect::<String>())
+        .map(|y| {
+            (0..w)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect::<String>()
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
 
 fn inject_run(app: &mut App) {
-    let labels: Vec<String> = ["negative", "neutral", "positive"].iter().map(|s| s.to_string()).collect();
+    let labels: Vec<String> = ["negative", "neutral", "positive"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     app.on_engine(&Event::Started {
         run_dir: "runs/test".into(),
         total_steps: 40,
@@ -67,7 +74,13 @@ fn inject_run(app: &mut App) {
     }
     let per_class = labels
         .iter()
-        .map(|l| ClassMetrics { label: l.clone(), precision: 0.8, recall: 0.8, f1: 0.8, support: 60 })
+        .map(|l| ClassMetrics {
+            label: l.clone(),
+            precision: 0.8,
+            recall: 0.8,
+            f1: 0.8,
+            support: 60,
+        })
         .collect();
     app.on_engine(&Event::Eval {
         step: 12,
@@ -93,14 +106,37 @@ fn status_bar_chart_and_confusion_show_injected_values_at_80x24() {
     assert!(s.contains("acc 81.2%"), "{s}");
     assert!(s.contains("123.4/s"), "{s}");
     assert!(s.contains("ETA 1m35s │ cpu"), "{s}");
-    assert!(s.contains("loss 0.5000"), "latest raw loss in the chart title: {s}");
-    let squashed: Vec<String> = s.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
-    assert!(squashed.iter().any(|l| l.contains("negative neutral positive")), "{s}");
-    assert!(squashed.iter().any(|l| l.contains("negative 51 7 2")), "{s}");
-    assert!(squashed.iter().any(|l| l.contains("positive 0 12 48")), "{s}");
-    assert!(s.contains("1 Dataset │ 2 Hyperparameters │ 3 Curves │ 4 Playground"), "tabs at 80x24: {s}");
+    assert!(
+        s.contains("loss 0.5000"),
+        "latest raw loss in the chart title: {s}"
+    );
+    let squashed: Vec<String> = s
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    assert!(
+        squashed
+            .iter()
+            .any(|l| l.contains("negative neutral positive")),
+        "{s}"
+    );
+    assert!(
+        squashed.iter().any(|l| l.contains("negative 51 7 2")),
+        "{s}"
+    );
+    assert!(
+        squashed.iter().any(|l| l.contains("positive 0 12 48")),
+        "{s}"
+    );
+    assert!(
+        s.contains("1 Dataset │ 2 Hyperparameters │ 3 Curves │ 4 Playground"),
+        "tabs at 80x24: {s}"
+    );
     // The chart drew something: braille cells in the loss area.
-    assert!(s.chars().any(|c| ('\u{2801}'..='\u{28ff}').contains(&c)), "{s}");
+    assert!(
+        s.chars().any(|c| ('\u{2801}'..='\u{28ff}').contains(&c)),
+        "{s}"
+    );
 }
 
 #[test]
@@ -112,8 +148,14 @@ fn grid_layout_shows_all_four_panes_at_160x48() {
         assert!(s.contains(title), "{title} missing: {s}");
     }
     assert!(s.contains("read-only: run active"), "{s}");
-    assert!(s.contains("Avoid this tent if you care at all about poles."), "{s}");
-    assert!(s.contains("step 12/40") && s.contains("val acc 81.2%") && s.contains("123.4 samples/s"), "{s}");
+    assert!(
+        s.contains("Avoid this tent if you care at all about poles."),
+        "{s}"
+    );
+    assert!(
+        s.contains("step 12/40") && s.contains("val acc 81.2%") && s.contains("123.4 samples/s"),
+        "{s}"
+    );
     assert!(s.contains("val accuracy / macro-F1"), "{s}");
 }
 
@@ -126,7 +168,10 @@ fn plain_markers_and_log_scale_render_without_braille() {
     app.on_key(key('l'));
     let s = screen(&app, 80, 24);
     assert!(s.contains("log10 loss"), "{s}");
-    assert!(!s.chars().any(|c| ('\u{2801}'..='\u{28ff}').contains(&c)), "{s}");
+    assert!(
+        !s.chars().any(|c| ('\u{2801}'..='\u{28ff}').contains(&c)),
+        "{s}"
+    );
 }
 
 #[test]
@@ -159,7 +204,9 @@ fn playground_shows_live_probabilities_sorted() {
         actions.extend(app.on_key(key(c)));
     }
     actions.extend(app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
-    let Some(Action::Predict { id, text }) = actions.pop() else { panic!("a predict action") };
+    let Some(Action::Predict { id, text }) = actions.pop() else {
+        panic!("a predict action")
+    };
     assert_eq!(text, "The tent is superb");
     app.on_engine(&Event::Prediction {
         id,
@@ -167,7 +214,11 @@ fn playground_shows_live_probabilities_sorted() {
         prediction: Prediction {
             label: "positive".into(),
             score: 0.7,
-            probs: vec![("negative".into(), 0.1), ("neutral".into(), 0.2), ("positive".into(), 0.7)],
+            probs: vec![
+                ("negative".into(), 0.1),
+                ("neutral".into(), 0.2),
+                ("positive".into(), 0.7),
+            ],
             logits: vec![0.0, 0.7, 1.9],
         },
         latency_ms: 4.2,
@@ -190,7 +241,9 @@ fn playground_shows_live_probabilities_sorted() {
         confusion: vec![vec![1, 0, 0], vec![0, 1, 0], vec![0, 0, 1]],
         since_best: 0,
     });
-    assert!(rescore.iter().any(|a| matches!(a, Action::Predict { text, .. } if text == "The tent is superb")));
+    assert!(rescore
+        .iter()
+        .any(|a| matches!(a, Action::Predict { text, .. } if text == "The tent is superb")));
 }
 
 #[test]
@@ -198,7 +251,10 @@ fn help_lists_keys_and_quit_asks_while_running() {
     let mut app = app();
     app.on_key(key('?'));
     let s = screen(&app, 80, 24);
-    assert!(s.contains("Help") && s.contains("pause / resume the run"), "{s}");
+    assert!(
+        s.contains("Help") && s.contains("pause / resume the run"),
+        "{s}"
+    );
     app.on_key(key('x'));
     assert!(!app.help);
     inject_run(&mut app);
@@ -206,9 +262,19 @@ fn help_lists_keys_and_quit_asks_while_running() {
     assert!(app.confirm_quit && !app.should_quit);
     assert!(screen(&app, 80, 24).contains("Stop it (writing a checkpoint) and quit?"));
     let actions = app.on_key(key('y'));
-    assert_eq!(actions, vec![Action::Engine(tunebench::train::Command::Stop { save: true })]);
+    assert_eq!(
+        actions,
+        vec![Action::Engine(tunebench::train::Command::Stop {
+            save: true
+        })]
+    );
     assert!(!app.should_quit, "waits for the engine to finish");
-    app.on_engine(&Event::Finished { reason: tunebench::train::FinishReason::Stopped, step: 12, best_step: Some(12), best_metric: Some(0.8) });
+    app.on_engine(&Event::Finished {
+        reason: tunebench::train::FinishReason::Stopped,
+        step: 12,
+        best_step: Some(12),
+        best_metric: Some(0.8),
+    });
     assert!(app.should_quit);
     assert_eq!(app.focus, Pane::Dataset);
 }

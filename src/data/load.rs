@@ -218,7 +218,12 @@ fn read_delimited(
         .from_reader(bytes);
     // Line numbers from byte offsets: the csv crate's own line count is off
     // by one for files with CRLF line endings.
-    let newlines: Vec<usize> = bytes.iter().enumerate().filter(|(_, &c)| c == b'\n').map(|(i, _)| i).collect();
+    let newlines: Vec<usize> = bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, &c)| c == b'\n')
+        .map(|(i, _)| i)
+        .collect();
     let line_of = |byte: u64| newlines.partition_point(|&nl| (nl as u64) <= byte) as u64 + 1;
     let malformed = |b: &RowBuilder, e: csv::Error| {
         let line = e.position().map(|p| line_of(p.byte())).unwrap_or(0);
@@ -381,10 +386,16 @@ mod tests {
 
     #[test]
     fn line_numbers_are_right_with_crlf_endings() {
-        let (_d, p) = write("a.csv", b"text,label\r\n\"quoted, one\",pos\r\nplain,neg\r\nbad,neg,x\r\n");
+        let (_d, p) = write(
+            "a.csv",
+            b"text,label\r\n\"quoted, one\",pos\r\nplain,neg\r\nbad,neg,x\r\n",
+        );
         let e = load_file(&p, &labelled()).unwrap_err();
         assert!(matches!(e, DataError::RaggedRow { line: 4, .. }), "{e}");
-        let (_d, p) = write("b.csv", b"text,label\r\n\"quoted, one\",pos\r\nplain,neg\r\n");
+        let (_d, p) = write(
+            "b.csv",
+            b"text,label\r\n\"quoted, one\",pos\r\nplain,neg\r\n",
+        );
         let ds = load_file(&p, &labelled()).unwrap();
         assert_eq!((ds.rows[0].line, ds.rows[1].line), (2, 3));
     }

@@ -60,9 +60,12 @@ pub struct RunStatus {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
-    StartRun(RunConfig),
+    StartRun(Box<RunConfig>),
     Engine(Command),
-    Predict { id: u64, text: String },
+    Predict {
+        id: u64,
+        text: String,
+    },
     /// Read predictions.csv of the run into the dataset pane.
     LoadPredictions(PathBuf),
 }
@@ -113,7 +116,10 @@ impl App {
                 last_eval_step: None,
             },
             hparams: HyperPane::new(cfg, config_path),
-            curves: CurvesPane { smoothing: 0.6, ..Default::default() },
+            curves: CurvesPane {
+                smoothing: 0.6,
+                ..Default::default()
+            },
             playground: PlaygroundPane::default(),
             help: false,
             confirm_quit: false,
@@ -124,12 +130,17 @@ impl App {
     }
 
     pub fn is_active(&self) -> bool {
-        matches!(self.run.state, RunState::Starting | RunState::Running | RunState::Paused | RunState::Stopping)
+        matches!(
+            self.run.state,
+            RunState::Starting | RunState::Running | RunState::Paused | RunState::Stopping
+        )
     }
 
     /// The training-loss EMA the status bar shows.
     pub fn loss_ema(&self) -> Option<f64> {
-        ema(&self.curves.train_loss, self.curves.smoothing).last().map(|p| p.1)
+        ema(&self.curves.train_loss, self.curves.smoothing)
+            .last()
+            .map(|p| p.1)
     }
 
     fn typing(&self) -> bool {
@@ -150,11 +161,17 @@ impl App {
     }
 
     fn info(&mut self, text: impl Into<String>) {
-        self.message = Some(Message { text: text.into(), error: false });
+        self.message = Some(Message {
+            text: text.into(),
+            error: false,
+        });
     }
 
     fn error(&mut self, text: impl Into<String>) {
-        self.message = Some(Message { text: text.into(), error: true });
+        self.message = Some(Message {
+            text: text.into(),
+            error: true,
+        });
     }
 
     fn request_quit(&mut self) -> Vec<Action> {
@@ -167,7 +184,8 @@ impl App {
     }
 
     pub fn on_key(&mut self, key: KeyEvent) -> Vec<Action> {
-        let ctrl_c = key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c');
+        let ctrl_c =
+            key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c');
         if self.confirm_quit {
             match key.code {
                 KeyCode::Char('y') | KeyCode::Char('Y') => {
@@ -227,12 +245,16 @@ impl App {
                     vec![]
                 }
             },
-            KeyCode::Char('x') if matches!(self.run.state, RunState::Running | RunState::Paused) => {
+            KeyCode::Char('x')
+                if matches!(self.run.state, RunState::Running | RunState::Paused) =>
+            {
                 self.run.state = RunState::Stopping;
                 self.info("stopping: writing a checkpoint…");
                 vec![Action::Engine(Command::Stop { save: true })]
             }
-            KeyCode::Char('c') if matches!(self.run.state, RunState::Running | RunState::Paused) => {
+            KeyCode::Char('c')
+                if matches!(self.run.state, RunState::Running | RunState::Paused) =>
+            {
                 vec![Action::Engine(Command::SaveCheckpoint)]
             }
             _ => self.pane_key(key),
@@ -273,15 +295,22 @@ impl App {
         }
         if !self.hparams.can_start() {
             let errors = self.hparams.errors();
-            let first = errors.iter().next().map(|(k, v)| format!("{k}: {v}")).unwrap_or_default();
-            self.error(format!("cannot start: {} invalid field(s), e.g. {first}", errors.len()));
+            let first = errors
+                .iter()
+                .next()
+                .map(|(k, v)| format!("{k}: {v}"))
+                .unwrap_or_default();
+            self.error(format!(
+                "cannot start: {} invalid field(s), e.g. {first}",
+                errors.len()
+            ));
             self.focus = Pane::Hyper;
             return vec![];
         }
         self.run.state = RunState::Starting;
         self.hparams.locked = true;
         self.info("preparing the run (loading data and model)…");
-        vec![Action::StartRun(self.hparams.cfg.clone())]
+        vec![Action::StartRun(Box::new(self.hparams.cfg.clone()))]
     }
 
     /// The run could not be prepared (bad data, model, config).
@@ -295,7 +324,13 @@ impl App {
         self.curves.on_event(event);
         let mut actions = Vec::new();
         match event {
-            Event::Started { run_dir, total_steps, start_step, device, .. } => {
+            Event::Started {
+                run_dir,
+                total_steps,
+                start_step,
+                device,
+                ..
+            } => {
                 self.run.state = RunState::Running;
                 self.run.total = *total_steps;
                 self.run.step = *start_step;
@@ -304,7 +339,13 @@ impl App {
                 self.hparams.locked = true;
                 self.info(format!("training: {}", run_dir.display()));
             }
-            Event::Step { step, epoch, samples_per_s, eta_s, .. } => {
+            Event::Step {
+                step,
+                epoch,
+                samples_per_s,
+                eta_s,
+                ..
+            } => {
                 self.run.step = *step;
                 self.run.epoch = *epoch;
                 self.run.samples_per_s = *samples_per_s;
@@ -319,14 +360,23 @@ impl App {
                 actions.extend(self.rescore());
             }
             Event::Checkpoint { step, path, best } => {
-                self.info(format!("checkpoint {}{}", path.display(), if *best { " (best)" } else { "" }));
+                self.info(format!(
+                    "checkpoint {}{}",
+                    path.display(),
+                    if *best { " (best)" } else { "" }
+                ));
                 if self.run.last_eval_step != Some(*step) {
                     actions.extend(self.rescore());
                 }
             }
             Event::Paused { .. } => self.run.state = RunState::Paused,
             Event::Resumed { .. } => self.run.state = RunState::Running,
-            Event::Prediction { id, prediction, latency_ms, .. } => {
+            Event::Prediction {
+                id,
+                prediction,
+                latency_ms,
+                ..
+            } => {
                 self.playground.on_prediction(*id, prediction, *latency_ms);
             }
             Event::Finished { reason, step, .. } => {

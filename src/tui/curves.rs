@@ -52,14 +52,22 @@ pub fn downsample(points: &[(f64, f64)], buckets: usize) -> Vec<(f64, f64)> {
         .chunks(per)
         .map(|c| {
             let n = c.len() as f64;
-            (c.iter().map(|p| p.0).sum::<f64>() / n, c.iter().map(|p| p.1).sum::<f64>() / n)
+            (
+                c.iter().map(|p| p.0).sum::<f64>() / n,
+                c.iter().map(|p| p.1).sum::<f64>() / n,
+            )
         })
         .collect()
 }
 
 fn bounds(series: &[&[(f64, f64)]]) -> Option<[f64; 2]> {
-    let ys = series.iter().flat_map(|s| s.iter().map(|p| p.1)).filter(|y| y.is_finite());
-    let (lo, hi) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), y| (lo.min(y), hi.max(y)));
+    let ys = series
+        .iter()
+        .flat_map(|s| s.iter().map(|p| p.1))
+        .filter(|y| y.is_finite());
+    let (lo, hi) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), y| {
+        (lo.min(y), hi.max(y))
+    });
     if !lo.is_finite() {
         return None;
     }
@@ -70,7 +78,12 @@ fn bounds(series: &[&[(f64, f64)]]) -> Option<[f64; 2]> {
 impl CurvesPane {
     pub fn on_event(&mut self, event: &Event) {
         match event {
-            Event::Started { total_steps, labels, start_step, .. } => {
+            Event::Started {
+                total_steps,
+                labels,
+                start_step,
+                ..
+            } => {
                 if *start_step == 0 {
                     *self = CurvesPane {
                         smoothing: self.smoothing,
@@ -86,7 +99,14 @@ impl CurvesPane {
                 self.train_loss.push((*step as f64, *loss));
                 self.lr.push((*step as f64, *lr));
             }
-            Event::Eval { step, loss, accuracy, macro_f1, confusion, .. } => {
+            Event::Eval {
+                step,
+                loss,
+                accuracy,
+                macro_f1,
+                confusion,
+                ..
+            } => {
                 let x = *step as f64;
                 self.val_loss.push((x, *loss));
                 self.val_acc.push((x, *accuracy));
@@ -100,7 +120,9 @@ impl CurvesPane {
     pub fn on_key(&mut self, key: KeyEvent) {
         match key.code {
             KeyCode::Char('l') => self.log_scale = !self.log_scale,
-            KeyCode::Char('+') | KeyCode::Char('=') => self.smoothing = (self.smoothing + 0.1).min(0.99),
+            KeyCode::Char('+') | KeyCode::Char('=') => {
+                self.smoothing = (self.smoothing + 0.1).min(0.99)
+            }
             KeyCode::Char('-') => self.smoothing = (self.smoothing - 0.1).max(0.0),
             KeyCode::Char('b') => self.plain_markers = !self.plain_markers,
             _ => {}
@@ -110,7 +132,10 @@ impl CurvesPane {
 
     fn transform(&self, pts: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
         if self.log_scale {
-            pts.into_iter().filter(|p| p.1 > 0.0).map(|(x, y)| (x, y.log10())).collect()
+            pts.into_iter()
+                .filter(|p| p.1 > 0.0)
+                .map(|(x, y)| (x, y.log10()))
+                .collect()
         } else {
             pts
         }
@@ -135,14 +160,18 @@ impl CurvesPane {
         f.render_widget(block, area);
         if self.train_loss.is_empty() {
             f.render_widget(
-                Paragraph::new("No run yet: press s to start training; curves appear with the first steps.").style(theme.dim()),
+                Paragraph::new(
+                    "No run yet: press s to start training; curves appear with the first steps.",
+                )
+                .style(theme.dim()),
                 inner,
             );
             return;
         }
         let wide = inner.width >= 100;
         let [left, right] = if wide {
-            Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(inner)
+            Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)])
+                .areas(inner)
         } else {
             Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(inner)
         };
@@ -151,11 +180,17 @@ impl CurvesPane {
         } else {
             [left, Rect::default()]
         };
-        let [cm_area, lr_area] = Layout::vertical([Constraint::Min(3), Constraint::Length(if wide { 8 } else { 0 })]).areas(right);
+        let [cm_area, lr_area] = Layout::vertical([
+            Constraint::Min(3),
+            Constraint::Length(if wide { 8 } else { 0 }),
+        ])
+        .areas(right);
         let (metric_area, cm_area) = if wide {
             (metric_area, cm_area)
         } else {
-            let [m, c] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(right);
+            let [m, c] =
+                Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+                    .areas(right);
             (m, c)
         };
         self.render_loss(f, loss_area, theme);
@@ -172,26 +207,65 @@ impl CurvesPane {
     }
 
     fn render_loss(&self, f: &mut Frame, area: Rect, theme: &Theme) {
-        let buckets = (area.width as usize).saturating_sub(8) * if self.plain_markers { 1 } else { 2 };
+        let buckets =
+            (area.width as usize).saturating_sub(8) * if self.plain_markers { 1 } else { 2 };
         let raw = self.transform(downsample(&self.train_loss, buckets.max(2)));
-        let smooth = self.transform(downsample(&ema(&self.train_loss, self.smoothing), buckets.max(2)));
+        let smooth = self.transform(downsample(
+            &ema(&self.train_loss, self.smoothing),
+            buckets.max(2),
+        ));
         let val = self.transform(self.val_loss.clone());
-        let Some(y) = bounds(&[&raw, &smooth, &val]) else { return };
+        let Some(y) = bounds(&[&raw, &smooth, &val]) else {
+            return;
+        };
         let last = self.train_loss.last().map(|p| p.1).unwrap_or(f64::NAN);
-        let ema_last = ema(&self.train_loss, self.smoothing).last().map(|p| p.1).unwrap_or(f64::NAN);
+        let ema_last = ema(&self.train_loss, self.smoothing)
+            .last()
+            .map(|p| p.1)
+            .unwrap_or(f64::NAN);
         let mut sets = vec![
-            Dataset::default().name("train").marker(self.marker()).graph_type(GraphType::Line).style(theme.series(0)).data(&raw),
-            Dataset::default().name(format!("ema {ema_last:.4}")).marker(self.marker()).graph_type(GraphType::Line).style(theme.series(1)).data(&smooth),
+            Dataset::default()
+                .name("train")
+                .marker(self.marker())
+                .graph_type(GraphType::Line)
+                .style(theme.series(0))
+                .data(&raw),
+            Dataset::default()
+                .name(format!("ema {ema_last:.4}"))
+                .marker(self.marker())
+                .graph_type(GraphType::Line)
+                .style(theme.series(1))
+                .data(&smooth),
         ];
         if !val.is_empty() {
-            sets.push(Dataset::default().name("val").marker(Marker::Dot).graph_type(GraphType::Line).style(theme.series(2)).data(&val));
+            sets.push(
+                Dataset::default()
+                    .name("val")
+                    .marker(Marker::Dot)
+                    .graph_type(GraphType::Line)
+                    .style(theme.series(2))
+                    .data(&val),
+            );
         }
         let x = self.x_bounds();
-        let ylab = |v: f64| if self.log_scale { format!("{:.3}", 10f64.powf(v)) } else { format!("{v:.3}") };
+        let ylab = |v: f64| {
+            if self.log_scale {
+                format!("{:.3}", 10f64.powf(v))
+            } else {
+                format!("{v:.3}")
+            }
+        };
         let chart = Chart::new(sets)
             .block(ratatui::widgets::Block::default().title(format!("loss {last:.4}")))
-            .x_axis(Axis::default().bounds(x).labels(vec![Span::raw("0"), Span::raw(format!("{}", x[1] as usize))]))
-            .y_axis(Axis::default().bounds(y).labels(vec![Span::raw(ylab(y[0])), Span::raw(ylab(y[1]))]));
+            .x_axis(Axis::default().bounds(x).labels(vec![
+                Span::raw("0"),
+                Span::raw(format!("{}", x[1] as usize)),
+            ]))
+            .y_axis(
+                Axis::default()
+                    .bounds(y)
+                    .labels(vec![Span::raw(ylab(y[0])), Span::raw(ylab(y[1]))]),
+            );
         f.render_widget(chart, area);
     }
 
@@ -200,21 +274,37 @@ impl CurvesPane {
             return;
         }
         if self.val_acc.is_empty() {
-            f.render_widget(Paragraph::new("val metrics after the first evaluation").style(theme.dim()), area);
+            f.render_widget(
+                Paragraph::new("val metrics after the first evaluation").style(theme.dim()),
+                area,
+            );
             return;
         }
         let acc = self.val_acc.last().map(|p| p.1).unwrap_or(0.0);
         let f1 = self.val_f1.last().map(|p| p.1).unwrap_or(0.0);
         let sets = vec![
-            Dataset::default().name(format!("acc {:.1}%", acc * 100.0)).marker(Marker::Dot).graph_type(GraphType::Line).style(theme.series(3)).data(&self.val_acc),
-            Dataset::default().name(format!("F1 {:.1}%", f1 * 100.0)).marker(Marker::Dot).graph_type(GraphType::Line).style(theme.series(4)).data(&self.val_f1),
+            Dataset::default()
+                .name(format!("acc {:.1}%", acc * 100.0))
+                .marker(Marker::Dot)
+                .graph_type(GraphType::Line)
+                .style(theme.series(3))
+                .data(&self.val_acc),
+            Dataset::default()
+                .name(format!("F1 {:.1}%", f1 * 100.0))
+                .marker(Marker::Dot)
+                .graph_type(GraphType::Line)
+                .style(theme.series(4))
+                .data(&self.val_f1),
         ];
         let y = bounds(&[&self.val_acc, &self.val_f1]).unwrap_or([0.0, 1.0]);
         let y = [y[0].max(0.0), y[1].min(1.0)];
         let chart = Chart::new(sets)
             .block(ratatui::widgets::Block::default().title("val accuracy / macro-F1"))
             .x_axis(Axis::default().bounds(self.x_bounds()))
-            .y_axis(Axis::default().bounds(y).labels(vec![Span::raw(format!("{:.2}", y[0])), Span::raw(format!("{:.2}", y[1]))]));
+            .y_axis(Axis::default().bounds(y).labels(vec![
+                Span::raw(format!("{:.2}", y[0])),
+                Span::raw(format!("{:.2}", y[1])),
+            ]));
         f.render_widget(chart, area);
     }
 
@@ -222,33 +312,72 @@ impl CurvesPane {
         let pts = downsample(&self.lr, (area.width as usize).max(2));
         let Some(y) = bounds(&[&pts]) else { return };
         let now = self.lr.last().map(|p| p.1).unwrap_or(0.0);
-        let chart = Chart::new(vec![Dataset::default().marker(self.marker()).graph_type(GraphType::Line).style(theme.series(5)).data(&pts)])
-            .block(ratatui::widgets::Block::default().title(format!("lr {now:.2e}")))
-            .x_axis(Axis::default().bounds(self.x_bounds()))
-            .y_axis(Axis::default().bounds([0.0, y[1].max(1e-12)]));
+        let chart = Chart::new(vec![Dataset::default()
+            .marker(self.marker())
+            .graph_type(GraphType::Line)
+            .style(theme.series(5))
+            .data(&pts)])
+        .block(ratatui::widgets::Block::default().title(format!("lr {now:.2e}")))
+        .x_axis(Axis::default().bounds(self.x_bounds()))
+        .y_axis(Axis::default().bounds([0.0, y[1].max(1e-12)]));
         f.render_widget(chart, area);
     }
 
     fn render_confusion(&self, f: &mut Frame, area: Rect, theme: &Theme) {
         let Some(cm) = &self.confusion else {
-            f.render_widget(Paragraph::new("confusion matrix after the first evaluation").style(theme.dim()), area);
+            f.render_widget(
+                Paragraph::new("confusion matrix after the first evaluation").style(theme.dim()),
+                area,
+            );
             return;
         };
         // Columns as wide as the labels (up to 8) so they stay tellable apart.
-        let label_w = self.labels.iter().map(|l| l.chars().count()).max().unwrap_or(3).min(8);
-        let w = cm.iter().flatten().max().map(|m| m.to_string().len()).unwrap_or(1).max(label_w).max(3);
-        let name_w = self.labels.iter().map(|l| l.chars().count()).max().unwrap_or(4).min(10);
-        let mut lines = vec![Line::styled("confusion (row: true, col: predicted)", theme.header())];
+        let label_w = self
+            .labels
+            .iter()
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap_or(3)
+            .min(8);
+        let w = cm
+            .iter()
+            .flatten()
+            .max()
+            .map(|m| m.to_string().len())
+            .unwrap_or(1)
+            .max(label_w)
+            .max(3);
+        let name_w = self
+            .labels
+            .iter()
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap_or(4)
+            .min(10);
+        let mut lines = vec![Line::styled(
+            "confusion (row: true, col: predicted)",
+            theme.header(),
+        )];
         let mut head = format!("{:name_w$} ", "");
         for l in &self.labels {
             head.push_str(&format!(" {:>w$}", super::dataset::truncate(l, w)));
         }
         lines.push(Line::styled(head, theme.dim()));
         for (i, row) in cm.iter().enumerate() {
-            let name = self.labels.get(i).map(|l| super::dataset::truncate(l, name_w)).unwrap_or_default();
+            let name = self
+                .labels
+                .get(i)
+                .map(|l| super::dataset::truncate(l, name_w))
+                .unwrap_or_default();
             let mut spans = vec![Span::raw(format!("{name:name_w$} "))];
             for (j, c) in row.iter().enumerate() {
-                let style = if i == j { theme.good() } else if *c > 0 { theme.error() } else { theme.dim() };
+                let style = if i == j {
+                    theme.good()
+                } else if *c > 0 {
+                    theme.error()
+                } else {
+                    theme.dim()
+                };
                 spans.push(Span::styled(format!(" {c:>w$}"), style));
             }
             lines.push(Line::from(spans));
@@ -264,7 +393,9 @@ mod tests {
 
     #[test]
     fn ema_is_debiased_and_smooths() {
-        let pts: Vec<(f64, f64)> = (0..10).map(|i| (i as f64, if i % 2 == 0 { 1.0 } else { 0.0 })).collect();
+        let pts: Vec<(f64, f64)> = (0..10)
+            .map(|i| (i as f64, if i % 2 == 0 { 1.0 } else { 0.0 }))
+            .collect();
         let s = ema(&pts, 0.9);
         assert_eq!(s[0].1, 1.0, "first point is the value itself");
         assert!(s[9].1 > 0.3 && s[9].1 < 0.7);
@@ -281,7 +412,10 @@ mod tests {
 
     #[test]
     fn keys_toggle_log_scale_and_adjust_smoothing() {
-        let mut c = CurvesPane { smoothing: 0.6, ..Default::default() };
+        let mut c = CurvesPane {
+            smoothing: 0.6,
+            ..Default::default()
+        };
         let k = |ch| KeyEvent::new(KeyCode::Char(ch), KeyModifiers::NONE);
         c.on_key(k('l'));
         c.on_key(k('+'));
@@ -292,6 +426,9 @@ mod tests {
             c.on_key(k('-'));
         }
         assert_eq!(c.smoothing, 0.0);
-        assert_eq!(c.transform(vec![(1.0, 100.0), (2.0, 0.0)]), vec![(1.0, 2.0)]);
+        assert_eq!(
+            c.transform(vec![(1.0, 100.0), (2.0, 0.0)]),
+            vec![(1.0, 2.0)]
+        );
     }
 }

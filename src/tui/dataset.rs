@@ -120,7 +120,12 @@ impl DatasetPane {
     }
 
     /// The model's tokenizer arrived: token lengths and word pieces.
-    pub fn set_tokenizer(&mut self, tokenizer: crate::text::TextEncoder, train: Vec<usize>, val: Vec<usize>) {
+    pub fn set_tokenizer(
+        &mut self,
+        tokenizer: crate::text::TextEncoder,
+        train: Vec<usize>,
+        val: Vec<usize>,
+    ) {
         self.token_lens = Some((train, val));
         self.max_len = tokenizer.max_len();
         self.tokenizer = Some(tokenizer);
@@ -130,7 +135,9 @@ impl DatasetPane {
     /// Fill in the selected row's word pieces if they are stale.
     pub fn update_pieces(&mut self) {
         let Some(tok) = &self.tokenizer else { return };
-        let Some(row) = self.selected_row() else { return };
+        let Some(row) = self.selected_row() else {
+            return;
+        };
         if self.pieces.as_ref().is_some_and(|(l, _)| *l == row.line) {
             return;
         }
@@ -141,7 +148,9 @@ impl DatasetPane {
     }
 
     fn is_misclassified(&self, r: &RowView) -> bool {
-        self.predictions.get(&r.line).is_some_and(|p| p.label != r.label)
+        self.predictions
+            .get(&r.line)
+            .is_some_and(|p| p.label != r.label)
     }
 
     /// Recompute the visible rows after a filter, sort or split change.
@@ -166,7 +175,10 @@ impl DatasetPane {
     }
 
     fn matches(&self, i: usize) -> bool {
-        !self.query.is_empty() && self.rows()[self.visible[i]].lower.contains(&self.query.to_lowercase())
+        !self.query.is_empty()
+            && self.rows()[self.visible[i]]
+                .lower
+                .contains(&self.query.to_lowercase())
     }
 
     pub fn match_count(&self) -> usize {
@@ -177,7 +189,11 @@ impl DatasetPane {
     pub fn jump(&mut self, forward: bool) -> bool {
         let n = self.visible.len();
         for k in 1..=n {
-            let i = if forward { (self.selected + k) % n } else { (self.selected + n - k % n) % n };
+            let i = if forward {
+                (self.selected + k) % n
+            } else {
+                (self.selected + n - k % n) % n
+            };
             if self.matches(i) {
                 self.selected = i;
                 self.pieces = None;
@@ -216,7 +232,11 @@ impl DatasetPane {
                     if !self.matches(self.selected) && !self.jump(true) {
                         self.status = Some(format!("no row matches '{}'", self.query));
                     } else {
-                        self.status = Some(format!("{} rows match '{}'", self.match_count(), self.query));
+                        self.status = Some(format!(
+                            "{} rows match '{}'",
+                            self.match_count(),
+                            self.query
+                        ));
                     }
                 }
                 InputOutcome::Cancelled => self.search = None,
@@ -233,15 +253,8 @@ impl DatasetPane {
             KeyCode::Char('g') | KeyCode::Home => self.move_by(-(self.visible.len() as isize)),
             KeyCode::Char('G') | KeyCode::End => self.move_by(self.visible.len() as isize),
             KeyCode::Char('/') => self.search = Some(TextInput::default()),
-            KeyCode::Char('n') => {
-                if !self.jump(true) {
-                    self.status = Some("no match".into());
-                }
-            }
-            KeyCode::Char('N') => {
-                if !self.jump(false) {
-                    self.status = Some("no match".into());
-                }
+            KeyCode::Char(c @ ('n' | 'N')) if !self.jump(c == 'n') => {
+                self.status = Some("no match".into());
             }
             KeyCode::Char('f') | KeyCode::Char('F') => {
                 let n = self.labels.len();
@@ -273,7 +286,8 @@ impl DatasetPane {
             }
             KeyCode::Char('m') => {
                 if self.predictions.is_empty() {
-                    self.status = Some("no predictions yet: they arrive with the first evaluation".into());
+                    self.status =
+                        Some("no predictions yet: they arrive with the first evaluation".into());
                 } else {
                     self.misclassified_only = !self.misclassified_only;
                     self.showing_val = true;
@@ -301,7 +315,11 @@ impl DatasetPane {
 
     pub fn render(&self, f: &mut Frame, area: Rect, focused: bool, theme: &Theme) {
         let split = if self.showing_val { "val" } else { "train" };
-        let mut title = format!(" 1 Dataset [{split}] {}/{} ", self.visible.len(), self.rows().len());
+        let mut title = format!(
+            " 1 Dataset [{split}] {}/{} ",
+            self.visible.len(),
+            self.rows().len()
+        );
         if let Some(i) = self.label_filter {
             title.push_str(&format!("label={} ", self.labels[i]));
         }
@@ -309,16 +327,22 @@ impl DatasetPane {
             title.push_str("misclassified ");
         }
         if self.sort != SortOrder::File {
-            title.push_str(if self.sort == SortOrder::Shortest { "shortest-first " } else { "longest-first " });
+            title.push_str(if self.sort == SortOrder::Shortest {
+                "shortest-first "
+            } else {
+                "longest-first "
+            });
         }
         let block = super::pane_block(&title, focused, theme);
         let inner = block.inner(area);
         f.render_widget(block, area);
         let wide = inner.width >= 100;
         let detail_h = if inner.height >= 18 { 7 } else { 5 };
-        let [top, bottom] = Layout::vertical([Constraint::Min(3), Constraint::Length(detail_h)]).areas(inner);
+        let [top, bottom] =
+            Layout::vertical([Constraint::Min(3), Constraint::Length(detail_h)]).areas(inner);
         let (table_area, side_area) = if wide {
-            let [t, s] = Layout::horizontal([Constraint::Min(40), Constraint::Length(38)]).areas(top);
+            let [t, s] =
+                Layout::horizontal([Constraint::Min(40), Constraint::Length(38)]).areas(top);
             (t, Some(s))
         } else {
             (top, None)
@@ -328,7 +352,9 @@ impl DatasetPane {
             self.render_stats(f, s, theme);
             self.render_detail(f, bottom, theme);
         } else {
-            let [d, s] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(bottom);
+            let [d, s] =
+                Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
+                    .areas(bottom);
             self.render_detail(f, d, theme);
             self.render_stats(f, s, theme);
         }
@@ -346,7 +372,13 @@ impl DatasetPane {
         }
         offset = offset.min(self.visible.len().saturating_sub(height.max(1)));
         self.offset.set(offset);
-        let label_w = self.labels.iter().map(|l| l.chars().count()).max().unwrap_or(5).clamp(5, 16);
+        let label_w = self
+            .labels
+            .iter()
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap_or(5)
+            .clamp(5, 16);
         let line_w = 6;
         let text_w = (area.width as usize).saturating_sub(label_w + line_w + 4);
         let mut lines = vec![Line::styled(
@@ -356,11 +388,21 @@ impl DatasetPane {
         let query = self.query.to_lowercase();
         for (k, &i) in self.visible.iter().enumerate().skip(offset).take(height) {
             let r = &self.rows()[i];
-            let marker = if k == self.selected { "▶ " } else if !query.is_empty() && r.lower.contains(&query) { "* " } else { "  " };
+            let marker = if k == self.selected {
+                "▶ "
+            } else if !query.is_empty() && r.lower.contains(&query) {
+                "* "
+            } else {
+                "  "
+            };
             let label = truncate(&r.label, label_w);
             let text = truncate(&r.text.replace('\n', " "), text_w);
             let s = format!("{marker}{:<line_w$} {label:<label_w$} {text}", r.line);
-            lines.push(if k == self.selected { Line::styled(s, theme.selected()) } else { Line::raw(s) });
+            lines.push(if k == self.selected {
+                Line::styled(s, theme.selected())
+            } else {
+                Line::raw(s)
+            });
         }
         if self.visible.is_empty() {
             lines.push(Line::styled("  (no rows)", theme.dim()));
@@ -375,7 +417,12 @@ impl DatasetPane {
             return None;
         }
         let buckets = 16usize;
-        let top = lens.iter().copied().max().unwrap_or(1).max(self.max_len + 1);
+        let top = lens
+            .iter()
+            .copied()
+            .max()
+            .unwrap_or(1)
+            .max(self.max_len + 1);
         let mut counts = vec![0u64; buckets];
         for &l in lens {
             counts[(l * buckets / (top + 1)).min(buckets - 1)] += 1;
@@ -395,12 +442,27 @@ impl DatasetPane {
     }
 
     fn render_stats(&self, f: &mut Frame, area: Rect, theme: &Theme) {
-        let block = Block::default().borders(Borders::LEFT).border_style(theme.dim());
+        let block = Block::default()
+            .borders(Borders::LEFT)
+            .border_style(theme.dim());
         let inner = block.inner(area);
         f.render_widget(block, area);
         let mut lines = Vec::new();
-        let widest = self.report.label_counts.iter().map(|c| c.1).max().unwrap_or(1).max(1);
-        let label_w = self.labels.iter().map(|l| l.chars().count()).max().unwrap_or(5).min(14);
+        let widest = self
+            .report
+            .label_counts
+            .iter()
+            .map(|c| c.1)
+            .max()
+            .unwrap_or(1)
+            .max(1);
+        let label_w = self
+            .labels
+            .iter()
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap_or(5)
+            .min(14);
         let bar_w = (inner.width as usize).saturating_sub(label_w + 8).max(1);
         for (i, (label, count)) in self.report.label_counts.iter().enumerate() {
             let n = (count * bar_w).div_ceil(widest);
@@ -418,16 +480,24 @@ impl DatasetPane {
         )));
         let hist = self.histogram();
         let text_h = (lines.len() as u16).min(inner.height);
-        let [text_area, rest] = Layout::vertical([Constraint::Length(text_h), Constraint::Min(0)]).areas(inner);
+        let [text_area, rest] =
+            Layout::vertical([Constraint::Length(text_h), Constraint::Min(0)]).areas(inner);
         f.render_widget(Paragraph::new(lines), text_area);
         if rest.height >= 2 {
             match hist {
                 Some((counts, caption)) => {
-                    let [spark, cap] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(rest);
-                    f.render_widget(Sparkline::default().data(&counts).style(theme.accent()), spark);
+                    let [spark, cap] =
+                        Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(rest);
+                    f.render_widget(
+                        Sparkline::default().data(&counts).style(theme.accent()),
+                        spark,
+                    );
                     f.render_widget(Paragraph::new(caption).style(theme.dim()), cap);
                 }
-                None => f.render_widget(Paragraph::new("token lengths: computing…").style(theme.dim()), rest),
+                None => f.render_widget(
+                    Paragraph::new("token lengths: computing…").style(theme.dim()),
+                    rest,
+                ),
             }
         }
     }
@@ -435,18 +505,29 @@ impl DatasetPane {
     fn render_detail(&self, f: &mut Frame, area: Rect, theme: &Theme) {
         let mut lines = Vec::new();
         if let Some(input) = &self.search {
-            lines.push(Line::from(vec![Span::styled("search: ", theme.key()), Span::raw(format!("{}▏", input.text))]));
+            lines.push(Line::from(vec![
+                Span::styled("search: ", theme.key()),
+                Span::raw(format!("{}▏", input.text)),
+            ]));
         }
         if let Some(s) = &self.status {
             lines.push(Line::styled(s.clone(), theme.dim()));
         }
         match self.selected_row() {
             Some(r) => {
-                let mut head = vec![Span::styled(format!("line {} · {} ", r.line, r.label), theme.header())];
+                let mut head = vec![Span::styled(
+                    format!("line {} · {} ", r.line, r.label),
+                    theme.header(),
+                )];
                 if let Some(p) = self.predictions.get(&r.line) {
                     let ok = p.label == r.label;
                     head.push(Span::styled(
-                        format!("model: {} {:.0}% {}", p.label, p.score * 100.0, if ok { "✓" } else { "✗ wrong" }),
+                        format!(
+                            "model: {} {:.0}% {}",
+                            p.label,
+                            p.score * 100.0,
+                            if ok { "✓" } else { "✗ wrong" }
+                        ),
                         if ok { theme.good() } else { theme.error() },
                     ));
                 }
@@ -454,7 +535,10 @@ impl DatasetPane {
                 lines.push(Line::raw(r.text.clone()));
                 if let Some((line, pieces)) = &self.pieces {
                     if *line == r.line {
-                        lines.push(Line::styled(format!("{} pieces: {}", pieces.len(), pieces.join(" ")), theme.dim()));
+                        lines.push(Line::styled(
+                            format!("{} pieces: {}", pieces.len(), pieces.join(" ")),
+                            theme.dim(),
+                        ));
                     }
                 }
             }
@@ -483,7 +567,10 @@ mod tests {
     fn rows(n: usize) -> Vec<Row> {
         (0..n)
             .map(|i| Row {
-                text: format!("{} review number {i}", if i % 3 == 0 { "Great" } else { "meh" }),
+                text: format!(
+                    "{} review number {i}",
+                    if i % 3 == 0 { "Great" } else { "meh" }
+                ),
                 label: Some(if i % 3 == 0 { "pos" } else { "neg" }.into()),
                 line: i as u64 + 2,
             })
@@ -547,8 +634,20 @@ mod tests {
         let mut p = DatasetPane::new(&rows(6), &rows(6), 0, 64);
         press(&mut p, "m");
         assert!(!p.misclassified_only);
-        p.predictions.insert(2, RowPrediction { label: "neg".into(), score: 0.9 });
-        p.predictions.insert(3, RowPrediction { label: "neg".into(), score: 0.8 });
+        p.predictions.insert(
+            2,
+            RowPrediction {
+                label: "neg".into(),
+                score: 0.9,
+            },
+        );
+        p.predictions.insert(
+            3,
+            RowPrediction {
+                label: "neg".into(),
+                score: 0.8,
+            },
+        );
         press(&mut p, "m");
         assert!(p.showing_val && p.misclassified_only);
         assert_eq!(p.visible_len(), 1);

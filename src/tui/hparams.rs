@@ -53,7 +53,10 @@ pub fn preset(name: &str, base: &RunConfig) -> RunConfig {
 fn friendly(message: &str) -> String {
     if message.contains("expected f64") {
         "not a number (e.g. 5e-5 or 0.1)".into()
-    } else if message.contains("expected u64") || message.contains("expected usize") || message.contains("expected an integer") {
+    } else if message.contains("expected u64")
+        || message.contains("expected usize")
+        || message.contains("expected an integer")
+    {
         "not a whole number".into()
     } else if message.contains("expected a boolean") {
         "must be true or false".into()
@@ -96,13 +99,17 @@ impl HyperPane {
 
     /// Every problem by field: unparsable text first, then validation.
     pub fn errors(&self) -> BTreeMap<&'static str, String> {
-        let mut out: BTreeMap<&'static str, String> =
-            self.pending.iter().map(|(k, (_, e))| (*k, e.clone())).collect();
+        let mut out: BTreeMap<&'static str, String> = self
+            .pending
+            .iter()
+            .map(|(k, (_, e))| (*k, e.clone()))
+            .collect();
         for p in self.cfg.problems() {
             out.entry(p.field).or_insert(p.reason);
         }
         if self.cfg.train_file.is_none() {
-            out.entry("train_file").or_insert_with(|| "no training data given".into());
+            out.entry("train_file")
+                .or_insert_with(|| "no training data given".into());
         }
         out
     }
@@ -174,10 +181,12 @@ impl HyperPane {
                 self.status = Some(format!("preset: {}", PRESETS[self.preset]));
             }
             KeyCode::Char('w') => {
-                self.status = Some(match std::fs::write(&self.config_path, self.cfg.to_toml()) {
-                    Ok(()) => format!("saved {}", self.config_path.display()),
-                    Err(e) => format!("cannot save {}: {e}", self.config_path.display()),
-                });
+                self.status = Some(
+                    match std::fs::write(&self.config_path, self.cfg.to_toml()) {
+                        Ok(()) => format!("saved {}", self.config_path.display()),
+                        Err(e) => format!("cannot save {}: {e}", self.config_path.display()),
+                    },
+                );
             }
             KeyCode::Char('L') if !self.locked => {
                 self.status = Some(match RunConfig::from_toml_file(&self.config_path) {
@@ -219,11 +228,16 @@ impl HyperPane {
     }
 
     pub fn render(&self, f: &mut Frame, area: Rect, focused: bool, theme: &Theme) {
-        let title = if self.locked { " 2 Hyperparameters (read-only: run active) " } else { " 2 Hyperparameters " };
+        let title = if self.locked {
+            " 2 Hyperparameters (read-only: run active) "
+        } else {
+            " 2 Hyperparameters "
+        };
         let block = super::pane_block(title, focused, theme);
         let inner = block.inner(area);
         f.render_widget(block, area);
-        let [list_area, foot] = Layout::vertical([Constraint::Min(3), Constraint::Length(3)]).areas(inner);
+        let [list_area, foot] =
+            Layout::vertical([Constraint::Min(3), Constraint::Length(3)]).areas(inner);
         let errors = self.errors();
         let height = list_area.height as usize;
         let mut offset = self.offset.get();
@@ -252,7 +266,11 @@ impl HyperPane {
             };
             let mut spans = vec![Span::styled(
                 format!("{marker}{key:<key_w$} {value}"),
-                if selected { theme.selected() } else { Default::default() },
+                if selected {
+                    theme.selected()
+                } else {
+                    Default::default()
+                },
             )];
             if let Some(e) = errors.get(key) {
                 spans.push(Span::styled(format!("  ✗ {e}"), theme.error()));
@@ -310,9 +328,17 @@ mod tests {
         let mut p = pane();
         assert!(p.can_start());
         edit(&mut p, "lr", "fast");
-        assert!(p.errors()["lr"].contains("not a number"), "{:?}", p.errors());
+        assert!(
+            p.errors()["lr"].contains("not a number"),
+            "{:?}",
+            p.errors()
+        );
         edit(&mut p, "epochs", "2.5");
-        assert!(p.errors()["epochs"].contains("whole number"), "{:?}", p.errors());
+        assert!(
+            p.errors()["epochs"].contains("whole number"),
+            "{:?}",
+            p.errors()
+        );
         edit(&mut p, "epochs", "2");
         assert!(!p.can_start());
         edit(&mut p, "lr", "-3");
@@ -331,8 +357,16 @@ mod tests {
         assert_eq!(p.cfg.dropout, None);
         p.on_key(key(KeyCode::Char('P')));
         assert_eq!(p.cfg.lr, 5e-5);
-        assert_eq!(p.cfg.train_file, Some("train.csv".into()), "presets keep the data");
-        assert!(p.command_line().contains("--set patience=2"), "{}", p.command_line());
+        assert_eq!(
+            p.cfg.train_file,
+            Some("train.csv".into()),
+            "presets keep the data"
+        );
+        assert!(
+            p.command_line().contains("--set patience=2"),
+            "{}",
+            p.command_line()
+        );
     }
 
     #[test]

@@ -121,7 +121,10 @@ impl TextInput {
                 InputOutcome::Edited
             }
             KeyCode::Down if self.browsing.is_some() => {
-                let next = self.browsing.map(|i| i + 1).filter(|&i| i < self.history.len());
+                let next = self
+                    .browsing
+                    .map(|i| i + 1)
+                    .filter(|&i| i < self.history.len());
                 self.browsing = next;
                 let t = next.map(|i| self.history[i].clone()).unwrap_or_default();
                 self.set(&t);
@@ -164,7 +167,10 @@ mod tests {
     fn enter_submits_and_history_recalls() {
         let mut i = TextInput::default();
         typed(&mut i, "first");
-        assert_eq!(i.handle(key(KeyCode::Enter)), InputOutcome::Submitted("first".into()));
+        assert_eq!(
+            i.handle(key(KeyCode::Enter)),
+            InputOutcome::Submitted("first".into())
+        );
         typed(&mut i, "second");
         i.handle(key(KeyCode::Enter));
         i.handle(key(KeyCode::Up));

@@ -15,7 +15,11 @@ impl LogSwitch {
         if let Some(parent) = path.parent() {
             let _ = std::fs::create_dir_all(parent);
         }
-        let file = std::fs::OpenOptions::new().create(true).append(true).open(path).ok();
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .ok();
         if let Ok(mut guard) = self.0.lock() {
             *guard = file;
         }

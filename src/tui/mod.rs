@@ -33,10 +33,18 @@ const FRAME: Duration = Duration::from_millis(100);
 
 /// A pane's frame: focus shows as a thick border, a bold title and a `●`.
 pub fn pane_block<'a>(title: &str, focused: bool, theme: &theme::Theme) -> Block<'a> {
-    let title = if focused { format!("●{title}") } else { format!(" {title}") };
+    let title = if focused {
+        format!("●{title}")
+    } else {
+        format!(" {title}")
+    };
     Block::default()
         .borders(Borders::ALL)
-        .border_type(if focused { BorderType::Thick } else { BorderType::Plain })
+        .border_type(if focused {
+            BorderType::Thick
+        } else {
+            BorderType::Plain
+        })
         .border_style(theme.border(focused))
         .title(title)
         .title_style(if focused { theme.header() } else { theme.dim() })
@@ -54,6 +62,8 @@ pub struct TuiOptions {
     pub logs: LogSwitch,
 }
 
+type TokenizerResult = Result<(crate::text::TextEncoder, Vec<usize>, Vec<usize>), String>;
+
 /// Messages into the event loop from worker threads.
 enum AppEvent {
     Engine(Event),
@@ -62,7 +72,7 @@ enum AppEvent {
     StartFailed(String),
     Tokenizer {
         key: String,
-        result: Result<(crate::text::TextEncoder, Vec<usize>, Vec<usize>), String>,
+        result: Box<TokenizerResult>,
     },
 }
 
@@ -70,7 +80,13 @@ enum AppEvent {
 fn data_key(cfg: &RunConfig) -> String {
     format!(
         "{:?}|{:?}|{:?}|{:?}|{}|{}|{}",
-        cfg.train_file, cfg.val_file, cfg.text_col, cfg.label_col, cfg.val_split, cfg.seed, cfg.skip_empty
+        cfg.train_file,
+        cfg.val_file,
+        cfg.text_col,
+        cfg.label_col,
+        cfg.val_split,
+        cfg.seed,
+        cfg.skip_empty
     )
 }
 
@@ -80,7 +96,12 @@ fn tokenizer_key(cfg: &RunConfig) -> String {
 
 pub fn load_dataset(cfg: &RunConfig) -> Result<DatasetPane, String> {
     let corpus = crate::train::prepare::load_corpus(cfg).map_err(|e| e.to_string())?;
-    Ok(DatasetPane::new(&corpus.train, &corpus.val, corpus.empty_dropped, cfg.max_len))
+    Ok(DatasetPane::new(
+        &corpus.train,
+        &corpus.val,
+        corpus.empty_dropped,
+        cfg.max_len,
+    ))
 }
 
 /// Build the model's tokenizer (learned for scratch models, exactly as
@@ -97,7 +118,11 @@ fn spawn_tokenizer(cfg: RunConfig, tx: UnboundedSender<AppEvent>) {
                 }
                 crate::model::hub::ModelSource::Scratch(_) => {
                     let texts: Vec<String> = corpus.train.iter().map(|r| r.text.clone()).collect();
-                    crate::text::TextEncoder::train_wordpiece(&texts, cfg.scratch_vocab, cfg.max_len)?
+                    crate::text::TextEncoder::train_wordpiece(
+                        &texts,
+                        cfg.scratch_vocab,
+                        cfg.max_len,
+                    )?
                 }
             };
             let lens = |rows: &[crate::data::Row]| {
@@ -108,18 +133,31 @@ fn spawn_tokenizer(cfg: RunConfig, tx: UnboundedSender<AppEvent>) {
             Ok((enc, t, v))
         })()
         .map_err(|e| e.to_string());
-        let _ = tx.send(AppEvent::Tokenizer { key, result });
+        let _ = tx.send(AppEvent::Tokenizer {
+            key,
+            result: Box::new(result),
+        });
     });
 }
 
 /// Read a run's predictions.csv into line → prediction.
 pub fn read_predictions(path: &Path) -> HashMap<u64, RowPrediction> {
     let mut out = HashMap::new();
-    let Ok(mut reader) = csv::Reader::from_path(path) else { return out };
+    let Ok(mut reader) = csv::Reader::from_path(path) else {
+        return out;
+    };
     for rec in reader.records().flatten() {
-        let (Some(line), Some(pred), Some(score)) = (rec.get(0), rec.get(3), rec.get(4)) else { continue };
+        let (Some(line), Some(pred), Some(score)) = (rec.get(0), rec.get(3), rec.get(4)) else {
+            continue;
+        };
         if let (Ok(line), Ok(score)) = (line.parse(), score.parse()) {
-            out.insert(line, RowPrediction { label: pred.to_string(), score });
+            out.insert(
+                line,
+                RowPrediction {
+                    label: pred.to_string(),
+                    score,
+                },
+            );
         }
     }
     out
@@ -131,7 +169,13 @@ fn run_slug(model: &str) -> String {
         .find(|s| !s.is_empty())
         .unwrap_or("model")
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     format!("{}-{slug}", crate::run_dir::timestamp())
 }
@@ -150,7 +194,7 @@ impl Loop {
     fn apply(&mut self, actions: Vec<Action>) {
         for action in actions {
             match action {
-                Action::StartRun(cfg) => self.start_run(cfg),
+                Action::StartRun(cfg) => self.start_run(*cfg),
                 Action::Engine(cmd) => match &self.engine {
                     Some(tx) if tx.send(cmd.clone()).is_ok() => {}
                     _ => self.app.on_start_failed("the engine is not running".into()),
@@ -189,21 +233,33 @@ impl Loop {
     fn predict(&mut self, id: u64, text: String) {
         let live = matches!(self.app.run.state, RunState::Running | RunState::Paused);
         if let (true, Some(engine)) = (live, &self.engine) {
-            if engine.send(Command::Predict { id, text: text.clone() }).is_ok() {
+            if engine
+                .send(Command::Predict {
+                    id,
+                    text: text.clone(),
+                })
+                .is_ok()
+            {
                 return;
             }
         }
         if self.predictor.is_none() {
-            let dir = self
-                .opts
-                .checkpoint
-                .clone()
-                .or_else(|| self.app.run.run_dir.as_ref().map(|d| d.join("best")).filter(|d| d.is_dir()));
+            let dir = self.opts.checkpoint.clone().or_else(|| {
+                self.app
+                    .run
+                    .run_dir
+                    .as_ref()
+                    .map(|d| d.join("best"))
+                    .filter(|d| d.is_dir())
+            });
             let Some(dir) = dir else {
-                self.app.on_no_predictor("no model yet: start a run (s), or open the TUI with --checkpoint DIR".into());
+                self.app.on_no_predictor(
+                    "no model yet: start a run (s), or open the TUI with --checkpoint DIR".into(),
+                );
                 return;
             };
-            let (cmd_tx, ev_rx) = crate::predict::spawn_predictor(dir, self.app.hparams.cfg.device.clone());
+            let (cmd_tx, ev_rx) =
+                crate::predict::spawn_predictor(dir, self.app.hparams.cfg.device.clone());
             let tx = self.tx.clone();
             std::thread::spawn(move || {
                 for e in ev_rx {
@@ -217,7 +273,8 @@ impl Loop {
         if let Some(p) = &self.predictor {
             if p.send(Command::Predict { id, text }).is_err() {
                 self.predictor = None;
-                self.app.on_no_predictor("the checkpoint could not be loaded".into());
+                self.app
+                    .on_no_predictor("the checkpoint could not be loaded".into());
             }
         }
     }
@@ -239,7 +296,7 @@ impl Loop {
                 if key != self.tokenizer_key {
                     return; // stale: the config changed meanwhile
                 }
-                match (result, &mut self.app.dataset) {
+                match (*result, &mut self.app.dataset) {
                     (Ok((enc, t, v)), Some(d)) => {
                         d.set_tokenizer(enc, t, v);
                         d.update_pieces();
@@ -286,14 +343,19 @@ impl Loop {
 /// Run the TUI until the user quits. The terminal is restored on return,
 /// on error and on panic (ratatui's hook).
 pub fn run(opts: TuiOptions) -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let mut terminal = ratatui::init();
     let result = rt.block_on(event_loop(&mut terminal, opts));
     ratatui::restore();
     result
 }
 
-async fn event_loop(terminal: &mut ratatui::DefaultTerminal, opts: TuiOptions) -> anyhow::Result<()> {
+async fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    opts: TuiOptions,
+) -> anyhow::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let dataset = load_dataset(&opts.cfg);

@@ -52,9 +52,13 @@ impl PlaygroundPane {
             match key.code {
                 KeyCode::Enter | KeyCode::Char('i') => self.editing = true,
                 KeyCode::Char('j') | KeyCode::Down => {
-                    self.shown = self.shown.map(|s| (s + 1).min(self.tested.len().saturating_sub(1)));
+                    self.shown = self
+                        .shown
+                        .map(|s| (s + 1).min(self.tested.len().saturating_sub(1)));
                 }
-                KeyCode::Char('k') | KeyCode::Up => self.shown = self.shown.map(|s| s.saturating_sub(1)),
+                KeyCode::Char('k') | KeyCode::Up => {
+                    self.shown = self.shown.map(|s| s.saturating_sub(1))
+                }
                 KeyCode::Char('r') => return self.rescore_all(),
                 _ => {}
             }
@@ -93,7 +97,9 @@ impl PlaygroundPane {
     }
 
     pub fn on_prediction(&mut self, id: u64, prediction: &Prediction, latency_ms: f64) {
-        let Some(i) = self.pending.remove(&id) else { return };
+        let Some(i) = self.pending.remove(&id) else {
+            return;
+        };
         let t = &mut self.tested[i];
         if t.current.as_ref() != Some(prediction) {
             t.previous = t.current.take();
@@ -125,7 +131,10 @@ impl PlaygroundPane {
         if self.editing {
             let (before, after): (String, String) = {
                 let chars: Vec<char> = self.input.text.chars().collect();
-                (chars[..self.input.cursor].iter().collect(), chars[self.input.cursor..].iter().collect())
+                (
+                    chars[..self.input.cursor].iter().collect(),
+                    chars[self.input.cursor..].iter().collect(),
+                )
             };
             input_line.push(Span::raw(before));
             input_line.push(Span::styled("▏", theme.key()));
@@ -144,48 +153,91 @@ impl PlaygroundPane {
 
     fn render_probs(&self, f: &mut Frame, area: Rect, theme: &Theme) {
         let Some(t) = self.shown.and_then(|i| self.tested.get(i)) else {
-            f.render_widget(Paragraph::new("Probabilities appear here.").style(theme.dim()), area);
+            f.render_widget(
+                Paragraph::new("Probabilities appear here.").style(theme.dim()),
+                area,
+            );
             return;
         };
-        let mut lines = vec![Line::styled(super::dataset::truncate(&t.text, area.width as usize), theme.header())];
+        let mut lines = vec![Line::styled(
+            super::dataset::truncate(&t.text, area.width as usize),
+            theme.header(),
+        )];
         match &t.current {
             None => lines.push(Line::styled("scoring…", theme.dim())),
             Some(p) => {
                 let mut probs = p.probs.clone();
                 probs.sort_by(|a, b| b.1.total_cmp(&a.1));
-                let name_w = probs.iter().map(|(l, _)| l.chars().count()).max().unwrap_or(4).min(16);
+                let name_w = probs
+                    .iter()
+                    .map(|(l, _)| l.chars().count())
+                    .max()
+                    .unwrap_or(4)
+                    .min(16);
                 let bar_w = (area.width as usize).saturating_sub(name_w + 10).max(1);
                 for (i, (label, prob)) in probs.iter().enumerate() {
                     let n = (prob * bar_w as f32).round() as usize;
                     lines.push(Line::from(vec![
-                        Span::raw(format!("{:<name_w$} ", super::dataset::truncate(label, name_w))),
+                        Span::raw(format!(
+                            "{:<name_w$} ",
+                            super::dataset::truncate(label, name_w)
+                        )),
                         Span::styled("█".repeat(n), theme.bar(i)),
                         Span::raw(format!(" {:5.1}%", prob * 100.0)),
                     ]));
                 }
-                lines.push(Line::styled(format!("latency {:.1} ms", t.latency_ms), theme.dim()));
+                lines.push(Line::styled(
+                    format!("latency {:.1} ms", t.latency_ms),
+                    theme.dim(),
+                ));
             }
         }
         f.render_widget(Paragraph::new(lines), area);
     }
 
     fn render_list(&self, f: &mut Frame, area: Rect, theme: &Theme) {
-        let mut lines = vec![Line::styled("tested sentences (re-scored after each eval)", theme.header())];
+        let mut lines = vec![Line::styled(
+            "tested sentences (re-scored after each eval)",
+            theme.header(),
+        )];
         let text_w = (area.width as usize).saturating_sub(30);
-        for (i, t) in self.tested.iter().enumerate().rev().take(area.height.saturating_sub(1) as usize) {
+        for (i, t) in self
+            .tested
+            .iter()
+            .enumerate()
+            .rev()
+            .take(area.height.saturating_sub(1) as usize)
+        {
             let marker = if Some(i) == self.shown { "▶ " } else { "  " };
-            let now = t.current.as_ref().map(|p| format!("{} {:.0}%", p.label, p.score * 100.0)).unwrap_or_else(|| "…".into());
+            let now = t
+                .current
+                .as_ref()
+                .map(|p| format!("{} {:.0}%", p.label, p.score * 100.0))
+                .unwrap_or_else(|| "…".into());
             let change = match (&t.previous, &t.current) {
                 (Some(a), Some(b)) if a.label != b.label => format!(" (was {})", a.label),
                 (Some(a), Some(b)) => {
-                    let before = a.probs.iter().find(|(l, _)| *l == b.label).map(|x| x.1).unwrap_or(0.0);
+                    let before = a
+                        .probs
+                        .iter()
+                        .find(|(l, _)| *l == b.label)
+                        .map(|x| x.1)
+                        .unwrap_or(0.0);
                     format!(" ({:+.0})", (b.score - before) * 100.0)
                 }
                 _ => String::new(),
             };
-            let style = if Some(i) == self.shown { theme.selected() } else { Default::default() };
+            let style = if Some(i) == self.shown {
+                theme.selected()
+            } else {
+                Default::default()
+            };
             lines.push(Line::styled(
-                format!("{marker}{:<text_w$} {now}{change}{}", super::dataset::truncate(&t.text, text_w), if t.waiting { " ⟳" } else { "" }),
+                format!(
+                    "{marker}{:<text_w$} {now}{change}{}",
+                    super::dataset::truncate(&t.text, text_w),
+                    if t.waiting { " ⟳" } else { "" }
+                ),
                 style,
             ));
         }
@@ -202,7 +254,10 @@ mod tests {
         Prediction {
             label: label.into(),
             score: p,
-            probs: vec![("neg".into(), if label == "neg" { p } else { 1.0 - p }), ("pos".into(), if label == "pos" { p } else { 1.0 - p })],
+            probs: vec![
+                ("neg".into(), if label == "neg" { p } else { 1.0 - p }),
+                ("pos".into(), if label == "pos" { p } else { 1.0 - p }),
+            ],
             logits: vec![0.0, 0.0],
         }
     }
@@ -216,7 +271,10 @@ mod tests {
 
     #[test]
     fn enter_requests_a_prediction_and_the_answer_is_shown() {
-        let mut p = PlaygroundPane { editing: true, ..Default::default() };
+        let mut p = PlaygroundPane {
+            editing: true,
+            ..Default::default()
+        };
         let reqs = type_line(&mut p, "great film");
         assert_eq!(reqs, vec![(1, "great film".to_string())]);
         p.on_prediction(1, &pred("pos", 0.8), 3.0);
@@ -229,7 +287,10 @@ mod tests {
 
     #[test]
     fn rescoring_keeps_the_previous_prediction_for_comparison() {
-        let mut p = PlaygroundPane { editing: true, ..Default::default() };
+        let mut p = PlaygroundPane {
+            editing: true,
+            ..Default::default()
+        };
         type_line(&mut p, "a");
         type_line(&mut p, "b");
         p.on_prediction(1, &pred("neg", 0.6), 1.0);

@@ -13,16 +13,30 @@ pub const GRID_MIN: (u16, u16) = (120, 34);
 
 pub fn draw(app: &App, f: &mut Frame) {
     let area = f.area();
-    let [main, status, hint] = Layout::vertical([Constraint::Min(3), Constraint::Length(1), Constraint::Length(1)]).areas(area);
+    let [main, status, hint] = Layout::vertical([
+        Constraint::Min(3),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
     if area.width >= GRID_MIN.0 && area.height >= GRID_MIN.1 {
-        let [top, bottom] = Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(main);
-        let [a, b] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(top);
-        let [c, d] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(bottom);
-        for (pane, rect) in [(Pane::Dataset, a), (Pane::Hyper, b), (Pane::Curves, c), (Pane::Playground, d)] {
+        let [top, bottom] =
+            Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(main);
+        let [a, b] =
+            Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(top);
+        let [c, d] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
+            .areas(bottom);
+        for (pane, rect) in [
+            (Pane::Dataset, a),
+            (Pane::Hyper, b),
+            (Pane::Curves, c),
+            (Pane::Playground, d),
+        ] {
             draw_pane(app, f, pane, rect);
         }
     } else {
-        let [tabs_area, pane_area] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(main);
+        let [tabs_area, pane_area] =
+            Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(main);
         let titles: Vec<Line> = Pane::ALL
             .iter()
             .map(|p| Line::raw(format!("{} {}", p.index() + 1, p.title())))
@@ -53,7 +67,13 @@ fn draw_pane(app: &App, f: &mut Frame, pane: Pane, area: Rect) {
             None => {
                 let block = super::pane_block(" 1 Dataset ", focused, theme);
                 let text = app.data_error.clone().unwrap_or_else(|| "no data".into());
-                f.render_widget(Paragraph::new(text).style(theme.error()).block(block).wrap(ratatui::widgets::Wrap { trim: true }), area);
+                f.render_widget(
+                    Paragraph::new(text)
+                        .style(theme.error())
+                        .block(block)
+                        .wrap(ratatui::widgets::Wrap { trim: true }),
+                    area,
+                );
             }
         },
         Pane::Hyper => app.hparams.render(f, area, focused, theme),
@@ -86,18 +106,32 @@ pub fn status_line(app: &App, width: u16) -> Line<'static> {
         RunState::Failed => "FAILED".into(),
     };
     let mut parts = if compact {
-        vec![format!("ep {:.2}", r.epoch), format!("{}/{}", r.step, r.total)]
+        vec![
+            format!("ep {:.2}", r.epoch),
+            format!("{}/{}", r.step, r.total),
+        ]
     } else {
-        vec![format!("epoch {:.2}", r.epoch), format!("step {}/{}", r.step, r.total)]
+        vec![
+            format!("epoch {:.2}", r.epoch),
+            format!("step {}/{}", r.step, r.total),
+        ]
     };
     if let Some(l) = app.loss_ema() {
         parts.push(format!("loss {l:.4}"));
     }
     if let Some(a) = r.val_acc {
-        parts.push(format!("{} {:.1}%", if compact { "acc" } else { "val acc" }, a * 100.0));
+        parts.push(format!(
+            "{} {:.1}%",
+            if compact { "acc" } else { "val acc" },
+            a * 100.0
+        ));
     }
     if r.samples_per_s > 0.0 {
-        parts.push(format!("{:.1}{}", r.samples_per_s, if compact { "/s" } else { " samples/s" }));
+        parts.push(format!(
+            "{:.1}{}",
+            r.samples_per_s,
+            if compact { "/s" } else { " samples/s" }
+        ));
     }
     if matches!(r.state, RunState::Running) {
         parts.push(format!("ETA {}", fmt_eta(r.eta_s)));
@@ -111,7 +145,11 @@ pub fn status_line(app: &App, width: u16) -> Line<'static> {
 
 fn hint_line(app: &App) -> Line<'static> {
     if let Some(m) = &app.message {
-        let style = if m.error { app.theme.error() } else { app.theme.accent() };
+        let style = if m.error {
+            app.theme.error()
+        } else {
+            app.theme.accent()
+        };
         return Line::styled(m.text.clone(), style);
     }
     let typing = match app.focus {
@@ -121,13 +159,53 @@ fn hint_line(app: &App) -> Line<'static> {
         Pane::Curves => false,
     };
     let keys: &[(&str, &str)] = if typing {
-        &[("Enter", "submit"), ("Esc", "leave input"), ("←→", "move"), ("↑↓", "history"), ("Tab", "next pane")]
+        &[
+            ("Enter", "submit"),
+            ("Esc", "leave input"),
+            ("←→", "move"),
+            ("↑↓", "history"),
+            ("Tab", "next pane"),
+        ]
     } else {
         match app.focus {
-            Pane::Dataset => &[("j/k", "move"), ("/", "search"), ("n/N", "next"), ("f", "label"), ("o", "sort"), ("v", "train/val"), ("m", "misclassified"), ("s", "start"), ("?", "help"), ("q", "quit")],
-            Pane::Hyper => &[("j/k", "move"), ("Enter", "edit"), ("P", "preset"), ("w/L", "save/load"), ("s", "start"), ("?", "help"), ("q", "quit")],
-            Pane::Curves => &[("l", "log"), ("+/-", "smoothing"), ("b", "markers"), ("p", "pause"), ("x", "stop"), ("c", "checkpoint"), ("?", "help"), ("q", "quit")],
-            Pane::Playground => &[("Enter", "type"), ("j/k", "pick"), ("r", "re-score"), ("?", "help"), ("q", "quit")],
+            Pane::Dataset => &[
+                ("j/k", "move"),
+                ("/", "search"),
+                ("n/N", "next"),
+                ("f", "label"),
+                ("o", "sort"),
+                ("v", "train/val"),
+                ("m", "misclassified"),
+                ("s", "start"),
+                ("?", "help"),
+                ("q", "quit"),
+            ],
+            Pane::Hyper => &[
+                ("j/k", "move"),
+                ("Enter", "edit"),
+                ("P", "preset"),
+                ("w/L", "save/load"),
+                ("s", "start"),
+                ("?", "help"),
+                ("q", "quit"),
+            ],
+            Pane::Curves => &[
+                ("l", "log"),
+                ("+/-", "smoothing"),
+                ("b", "markers"),
+                ("p", "pause"),
+                ("x", "stop"),
+                ("c", "checkpoint"),
+                ("?", "help"),
+                ("q", "quit"),
+            ],
+            Pane::Playground => &[
+                ("Enter", "type"),
+                ("j/k", "pick"),
+                ("r", "re-score"),
+                ("?", "help"),
+                ("q", "quit"),
+            ],
         }
     };
     let mut spans = Vec::new();
@@ -139,7 +217,10 @@ fn hint_line(app: &App) -> Line<'static> {
 }
 
 pub const HELP: &[(&str, &str)] = &[
-    ("1-4, Tab, Shift-Tab", "focus Dataset / Hyperparameters / Curves / Playground"),
+    (
+        "1-4, Tab, Shift-Tab",
+        "focus Dataset / Hyperparameters / Curves / Playground",
+    ),
     ("s", "start a run with the current hyperparameters"),
     ("p", "pause / resume the run"),
     ("x", "stop the run (writes a checkpoint)"),
@@ -147,18 +228,40 @@ pub const HELP: &[(&str, &str)] = &[
     ("q, Ctrl-C", "quit (asks first while a run is active)"),
     ("?", "this help"),
     ("Dataset j/k PgUp/PgDn g/G", "move through rows"),
-    ("Dataset / n N", "search (case-insensitive), next, previous match"),
-    ("Dataset f F o v m Esc", "label filter, sort by length, train/val, misclassified, clear"),
-    ("Hyper j/k Enter", "pick a field, edit it (Enter applies, Esc cancels)"),
+    (
+        "Dataset / n N",
+        "search (case-insensitive), next, previous match",
+    ),
+    (
+        "Dataset f F o v m Esc",
+        "label filter, sort by length, train/val, misclassified, clear",
+    ),
+    (
+        "Hyper j/k Enter",
+        "pick a field, edit it (Enter applies, Esc cancels)",
+    ),
     ("Hyper P w L", "next preset, save / load the TOML config"),
-    ("Curves l + - b", "log-scale loss, smoothing up/down, braille/plain markers"),
-    ("Playground Enter, ↑↓", "predict the sentence, input history"),
-    ("Playground Esc j k r", "leave input, pick a tested sentence, re-score all"),
+    (
+        "Curves l + - b",
+        "log-scale loss, smoothing up/down, braille/plain markers",
+    ),
+    (
+        "Playground Enter, ↑↓",
+        "predict the sentence, input history",
+    ),
+    (
+        "Playground Esc j k r",
+        "leave input, pick a tested sentence, re-score all",
+    ),
 ];
 
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
-    let [v] = Layout::vertical([Constraint::Length(h.min(area.height))]).flex(Flex::Center).areas(area);
-    let [r] = Layout::horizontal([Constraint::Length(w.min(area.width))]).flex(Flex::Center).areas(v);
+    let [v] = Layout::vertical([Constraint::Length(h.min(area.height))])
+        .flex(Flex::Center)
+        .areas(area);
+    let [r] = Layout::horizontal([Constraint::Length(w.min(area.width))])
+        .flex(Flex::Center)
+        .areas(v);
     r
 }
 
@@ -166,12 +269,20 @@ fn draw_help(app: &App, f: &mut Frame, area: Rect) {
     let rect = centered(area, 78, HELP.len() as u16 + 4);
     let mut lines = Vec::new();
     for (k, what) in HELP {
-        lines.push(Line::from(vec![Span::styled(format!("{k:<27}"), app.theme.key()), Span::raw(*what)]));
+        lines.push(Line::from(vec![
+            Span::styled(format!("{k:<27}"), app.theme.key()),
+            Span::raw(*what),
+        ]));
     }
     lines.push(Line::styled("any key closes this help", app.theme.dim()));
     f.render_widget(Clear, rect);
     f.render_widget(
-        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" Help ").title_style(app.theme.header())),
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" Help ")
+                .title_style(app.theme.header()),
+        ),
         rect,
     );
 }
@@ -180,8 +291,14 @@ fn draw_confirm(app: &App, f: &mut Frame, area: Rect) {
     let rect = centered(area, 60, 5);
     f.render_widget(Clear, rect);
     let text = vec![
-        Line::styled("A run is active.", app.theme.header().add_modifier(Modifier::BOLD)),
+        Line::styled(
+            "A run is active.",
+            app.theme.header().add_modifier(Modifier::BOLD),
+        ),
         Line::raw("Stop it (writing a checkpoint) and quit?  y: yes   n: no"),
     ];
-    f.render_widget(Paragraph::new(text).block(Block::default().borders(Borders::ALL).title(" Quit ")), rect);
+    f.render_widget(
+        Paragraph::new(text).block(Block::default().borders(Borders::ALL).title(" Quit ")),
+        rect,
+    );
 }

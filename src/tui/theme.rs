@@ -67,12 +67,26 @@ impl Theme {
 
     /// Series colours for charts (train raw, smoothed, val, accuracy, f1, lr).
     pub fn series(&self, i: usize) -> Style {
-        const COLORS: [Color; 6] = [Color::DarkGray, Color::Cyan, Color::Yellow, Color::Green, Color::Magenta, Color::Blue];
+        const COLORS: [Color; 6] = [
+            Color::DarkGray,
+            Color::Cyan,
+            Color::Yellow,
+            Color::Green,
+            Color::Magenta,
+            Color::Blue,
+        ];
         self.fg(COLORS[i % COLORS.len()])
     }
 
     pub fn bar(&self, i: usize) -> Style {
-        const COLORS: [Color; 6] = [Color::Cyan, Color::Yellow, Color::Green, Color::Magenta, Color::Blue, Color::Red];
+        const COLORS: [Color; 6] = [
+            Color::Cyan,
+            Color::Yellow,
+            Color::Green,
+            Color::Magenta,
+            Color::Blue,
+            Color::Red,
+        ];
         self.fg(COLORS[i % COLORS.len()])
     }
 }

@@ -1,0 +1,211 @@
+//! The real binary driven inside tmux, as a person would: search, a bad
+//! learning rate and its fix, a training run, a prediction, quitting. The
+//! terminal must come back in cooked mode and the run dir hold a checkpoint.
+
+mod common;
+
+use common::*;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "tb"];
+        args.extend_from_slice(keys);
+        self.run(&args);
+        std::thread::sleep(Duration::from_millis(150));
+    }
+
+    fn text(&self, text: &str) {
+        self.run(&["send-keys", "-t", "tb", "-l", text]);
+        std::thread::sleep(Duration::from_millis(150));
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "tb"])
+    }
+
+    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool, secs: u64) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if pred(&s) {
+                return s;
+            }
+            if start.elapsed() > Duration::from_secs(secs) {
+                panic!("timed out waiting for {what}; screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .arg("kill-server")
+            .output();
+    }
+}
+
+fn step_of(screen: &str) -> Option<usize> {
+    // Status bar: "… │ 12/69 │ …"
+    let line = screen.lines().rev().find(|l| l.contains(" ep "))?;
+    let cell = line.split('│').nth(1)?.trim();
+    cell.split('/').next()?.parse().ok()
+}
+
+#[test]
+fn a_person_can_explore_configure_train_predict_and_quit() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "tmux is required in CI (.ci/run installs it)"
+        );
+        eprintln!("skipping: tmux is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (train, heldout) = reviews();
+    let bin = env!("CARGO_BIN_EXE_tunebench");
+    let cmd = format!(
+        "cd {} && {bin} tui --data {} --val {} ; echo TUNEBENCH_EXIT=$? ; stty -a | tr ' ' '\\n' | grep -x -- '-\\?icanon' ; sleep 60",
+        dir.path().display(),
+        train.display(),
+        heldout.display()
+    );
+    let t = Tmux {
+        socket: format!("tunebench-test-{}", std::process::id()),
+    };
+    t.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "tb",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        &cmd,
+    ]);
+    t.wait_for(
+        "the dataset pane",
+        |s| s.contains("1 Dataset") && s.contains("Avoid this tent"),
+        30,
+    );
+
+    // Search the dataset.
+    t.keys(&["/"]);
+    t.text("ZIPS");
+    t.keys(&["Enter"]);
+    t.wait_for(
+        "search results",
+        |s| s.contains("rows match 'zips'") || s.contains("rows match 'ZIPS'"),
+        10,
+    );
+    let s = t.screen();
+    assert!(
+        s.lines()
+            .any(|l| l.contains('▶') && l.to_lowercase().contains("zips")),
+        "selection on a match:\n{s}"
+    );
+
+    // An invalid learning rate, then its fix.
+    t.keys(&["2"]);
+    for _ in 0..10 {
+        t.keys(&["j"]);
+    }
+    t.keys(&["Enter", "C-u"]);
+    t.text("fast");
+    t.keys(&["Enter"]);
+    t.wait_for(
+        "the inline error",
+        |s| s.contains("lr") && s.contains("not a number"),
+        10,
+    );
+    t.keys(&["s"]);
+    t.wait_for("start refused", |s| s.contains("cannot start"), 10);
+    t.keys(&["Enter", "C-u"]);
+    t.text("5e-4");
+    t.keys(&["Enter"]);
+    t.wait_for(
+        "a valid form",
+        |s| s.contains("ready: s starts the run"),
+        10,
+    );
+
+    // Train and watch the counter and chart move.
+    t.keys(&["s"]);
+    t.keys(&["3"]);
+    let first = t.wait_for("training steps", |s| step_of(s).is_some_and(|n| n > 0), 60);
+    let n1 = step_of(&first).unwrap();
+    let later = t.wait_for("more steps", |s| step_of(s).is_some_and(|n| n > n1), 60);
+    assert!(
+        later
+            .chars()
+            .any(|c| ('\u{2801}'..='\u{28ff}').contains(&c)),
+        "the loss chart draws:\n{later}"
+    );
+
+    // Predict in the playground with the live weights.
+    t.keys(&["4"]);
+    t.text("The tent is superb");
+    t.keys(&["Enter"]);
+    t.wait_for(
+        "probabilities",
+        |s| s.contains("latency") && s.contains('%'),
+        30,
+    );
+
+    // Quit (confirming if the run is still going); the terminal comes back.
+    t.keys(&["Escape"]);
+    std::thread::sleep(Duration::from_millis(400));
+    t.keys(&["q"]);
+    std::thread::sleep(Duration::from_millis(400));
+    if t.screen().contains("Stop it (writing a checkpoint)") {
+        t.keys(&["y"]);
+    }
+    let end = t.wait_for("the exit", |s| s.contains("TUNEBENCH_EXIT="), 60);
+    assert!(end.contains("TUNEBENCH_EXIT=0"), "{end}");
+    assert!(
+        end.lines().any(|l| l.trim() == "icanon"),
+        "terminal back in cooked mode:\n{end}"
+    );
+    assert!(
+        !end.contains("Hyperparameters"),
+        "alternate screen left:\n{end}"
+    );
+
+    let runs: Vec<_> = std::fs::read_dir(dir.path().join("runs"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .collect();
+    assert_eq!(runs.len(), 1);
+    let run = runs[0].path();
+    assert!(has_checkpoint(&run), "a checkpoint in {}", run.display());
+    assert!(run.join("train.log").is_file());
+}
+
+fn has_checkpoint(run: &Path) -> bool {
+    tunebench::run_dir::RunDir::checkpoints(run)
+        .iter()
+        .any(|(_, p)| p.join("model.safetensors").is_file())
+}
