@@ -403,20 +403,7 @@ fn load_opts(f: &DataFlags, require_label: bool) -> LoadOptions {
 }
 
 fn default_run_dir(model: &str) -> PathBuf {
-    let slug: String = model
-        .rsplit(['/', '\\'])
-        .find(|s| !s.is_empty())
-        .unwrap_or("model")
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    PathBuf::from("runs").join(format!("{}-{slug}", tunebench::run_dir::timestamp()))
+    PathBuf::from("runs").join(tunebench::run_dir::run_name(model))
 }
 
 fn init_file_logging(path: &Path) {
@@ -606,36 +593,8 @@ fn eval_cmd(
     let truth: Vec<usize> = ids.iter().map(|&i| i as usize).collect();
     let scores = tunebench::train::metrics::score(labels.names(), &truth, &out.predicted);
     if let Some(path) = predictions {
-        let mut w = csv::Writer::from_path(path).with_context(|| path.display().to_string())?;
-        let mut header = vec![
-            "line".to_string(),
-            "text".into(),
-            "label".into(),
-            "predicted".into(),
-            "score".into(),
-            "correct".into(),
-        ];
-        header.extend(labels.names().iter().map(|l| format!("p_{l}")));
-        w.write_record(&header)?;
-        for ((row, l), (&t, &p)) in ds
-            .rows
-            .iter()
-            .zip(&out.logits)
-            .zip(truth.iter().zip(&out.predicted))
-        {
-            let probs = tunebench::predict::softmax(l);
-            let mut rec = vec![
-                row.line.to_string(),
-                row.text.clone(),
-                labels.name(t).to_string(),
-                labels.name(p).to_string(),
-                format!("{:.6}", probs[p]),
-                (t == p).to_string(),
-            ];
-            rec.extend(probs.iter().map(|x| format!("{x:.6}")));
-            w.write_record(&rec)?;
-        }
-        w.flush()?;
+        let bytes = tunebench::predict::predictions_csv(&ds.rows, labels, &truth, &out.logits)?;
+        tunebench::model::checkpoint::write_atomic(path, &bytes)?;
     }
     match format {
         EvalFormat::Json => println!(

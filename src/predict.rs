@@ -154,6 +154,40 @@ pub fn evaluate(
     })
 }
 
+/// One CSV row per example: line, text, true label, predicted label, its
+/// probability, whether it is right, and every label's probability.
+pub fn predictions_csv(
+    rows: &[crate::data::Row],
+    labels: &Labels,
+    truth: &[usize],
+    logits: &[Vec<f32>],
+) -> Result<Vec<u8>> {
+    let err = |e: csv::Error| crate::Error::Run(format!("predictions CSV: {e}"));
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header: Vec<String> = ["line", "text", "label", "predicted", "score", "correct"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    header.extend(labels.names().iter().map(|l| format!("p_{l}")));
+    w.write_record(&header).map_err(err)?;
+    for ((row, l), &t) in rows.iter().zip(logits).zip(truth) {
+        let probs = softmax(l);
+        let p = argmax(&probs);
+        let mut rec = vec![
+            row.line.to_string(),
+            row.text.clone(),
+            labels.name(t).to_string(),
+            labels.name(p).to_string(),
+            format!("{:.6}", probs[p]),
+            (t == p).to_string(),
+        ];
+        rec.extend(probs.iter().map(|x| format!("{x:.6}")));
+        w.write_record(&rec).map_err(err)?;
+    }
+    w.into_inner()
+        .map_err(|e| crate::Error::Run(format!("predictions CSV: {e}")))
+}
+
 /// A device from a config spec (`cpu`, `cuda`, `cuda:N`).
 pub fn device_for(spec: &str) -> Result<Device> {
     match crate::config::parse_device(spec) {

@@ -62,6 +62,24 @@ pub fn timestamp() -> String {
     )
 }
 
+/// A new run's directory name: timestamp and the model's last path part.
+pub fn run_name(model: &str) -> String {
+    let slug: String = model
+        .rsplit(['/', '\\'])
+        .find(|s| !s.is_empty())
+        .unwrap_or("model")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("{}-{slug}", timestamp())
+}
+
 impl RunDir {
     /// Create `dir` (which must not already hold a run).
     pub fn create(dir: &Path) -> Result<Self> {

@@ -451,32 +451,9 @@ impl Trainer {
 
     /// predictions.csv: the latest validation predictions.
     fn write_predictions(&self, logits: &[Vec<f32>]) -> Result<()> {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        let labels = self.model.labels.names();
-        let mut header = vec![
-            "line".to_string(),
-            "text".into(),
-            "label".into(),
-            "predicted".into(),
-            "score".into(),
-        ];
-        header.extend(labels.iter().map(|l| format!("p_{l}")));
-        let werr = |e: csv::Error| Error::Run(format!("predictions.csv: {e}"));
-        w.write_record(&header).map_err(werr)?;
-        for ((row, l), &y) in self.val_rows.iter().zip(logits).zip(&self.val_labels) {
-            let p = crate::predict::softmax(l);
-            let best = crate::predict::argmax(&p);
-            let mut rec = vec![
-                row.line.to_string(),
-                row.text.clone(),
-                labels[y as usize].clone(),
-                labels[best].clone(),
-                format!("{:.6}", p[best]),
-            ];
-            rec.extend(p.iter().map(|x| format!("{x:.6}")));
-            w.write_record(&rec).map_err(werr)?;
-        }
-        let bytes = w.into_inner().map_err(|e| Error::Run(e.to_string()))?;
+        let truth: Vec<usize> = self.val_labels.iter().map(|&l| l as usize).collect();
+        let bytes =
+            crate::predict::predictions_csv(&self.val_rows, &self.model.labels, &truth, logits)?;
         write_atomic(&self.run.root.join("predictions.csv"), &bytes)
     }
 

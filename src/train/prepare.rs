@@ -175,6 +175,29 @@ fn encode(text: &TextEncoder, rows: &[Row]) -> Result<Vec<Vec<u32>>> {
     text.encode_all(&texts)
 }
 
+/// Token ids and label ids of both splits, checked against the model's labels.
+struct Encoded {
+    train_ids: Vec<Vec<u32>>,
+    train_labels: Vec<u32>,
+    val_ids: Vec<Vec<u32>>,
+    val_labels: Vec<u32>,
+}
+
+fn encode_corpus(loaded: &Loaded, corpus: &Corpus) -> Result<Encoded> {
+    let labels = &loaded.model.labels;
+    let val_path = corpus
+        .val_info
+        .as_ref()
+        .map(|i| i.path.clone())
+        .unwrap_or(corpus.train_info.path.clone());
+    Ok(Encoded {
+        train_labels: label_ids(labels, &corpus.train, &corpus.train_info.path)?,
+        val_labels: label_ids(labels, &corpus.val, &val_path)?,
+        train_ids: encode(&loaded.text, &corpus.train)?,
+        val_ids: encode(&loaded.text, &corpus.val)?,
+    })
+}
+
 fn adam(cfg: &RunConfig, model: &Classifier) -> Result<AdamW> {
     Ok(AdamW::new(
         &model.params,
@@ -203,14 +226,7 @@ pub fn prepare(cfg: RunConfig, out: &Path) -> Result<Trainer> {
     let source = resolve(&cfg.model)?;
     let train_texts: Vec<String> = corpus.train.iter().map(|r| r.text.clone()).collect();
     let loaded = load_model(&cfg, &source, &data_labels, &train_texts, &device)?;
-    let labels = loaded.model.labels.clone();
-    let train_labels = label_ids(&labels, &corpus.train, &corpus.train_info.path)?;
-    let val_path = corpus
-        .val_info
-        .as_ref()
-        .map(|i| i.path.clone())
-        .unwrap_or(corpus.train_info.path.clone());
-    let val_labels = label_ids(&labels, &corpus.val, &val_path)?;
+    let encoded = encode_corpus(&loaded, &corpus)?;
     let run = RunDir::create(out)?;
     run.write_config(&ResolvedConfig {
         tunebench_version: env!("CARGO_PKG_VERSION").into(),
@@ -218,7 +234,7 @@ pub fn prepare(cfg: RunConfig, out: &Path) -> Result<Trainer> {
             ModelSource::Scratch(s) => format!("scratch:{s}"),
             ModelSource::Dir(d) => d.display().to_string(),
         },
-        labels: labels.names().to_vec(),
+        labels: loaded.model.labels.names().to_vec(),
         train: corpus.train_info.clone(),
         val: corpus.val_info.clone(),
         config: cfg.clone(),
@@ -228,10 +244,10 @@ pub fn prepare(cfg: RunConfig, out: &Path) -> Result<Trainer> {
     Ok(Trainer {
         state: TrainerState::new(rng.state(cfg.seed)),
         rng,
-        train_ids: encode(&loaded.text, &corpus.train)?,
-        val_ids: encode(&loaded.text, &corpus.val)?,
-        train_labels,
-        val_labels,
+        train_ids: encoded.train_ids,
+        val_ids: encoded.val_ids,
+        train_labels: encoded.train_labels,
+        val_labels: encoded.val_labels,
         val_rows: corpus.val,
         model: loaded.model,
         text: loaded.text,
@@ -280,14 +296,7 @@ pub fn resume(dir: &Path, adjust: impl FnOnce(&mut RunConfig) -> Result<()>) -> 
         &[],
         &device,
     )?;
-    let labels = loaded.model.labels.clone();
-    let train_labels = label_ids(&labels, &corpus.train, &corpus.train_info.path)?;
-    let val_path = corpus
-        .val_info
-        .as_ref()
-        .map(|i| i.path.clone())
-        .unwrap_or(corpus.train_info.path.clone());
-    let val_labels = label_ids(&labels, &corpus.val, &val_path)?;
+    let encoded = encode_corpus(&loaded, &corpus)?;
 
     let state_path = ckpt.join("trainer_state.json");
     let state: TrainerState = serde_json::from_str(
@@ -312,10 +321,10 @@ pub fn resume(dir: &Path, adjust: impl FnOnce(&mut RunConfig) -> Result<()>) -> 
     Ok(Trainer {
         rng,
         state,
-        train_ids: encode(&loaded.text, &corpus.train)?,
-        val_ids: encode(&loaded.text, &corpus.val)?,
-        train_labels,
-        val_labels,
+        train_ids: encoded.train_ids,
+        val_ids: encoded.val_ids,
+        train_labels: encoded.train_labels,
+        val_labels: encoded.val_labels,
         val_rows: corpus.val,
         model: loaded.model,
         text: loaded.text,

@@ -163,23 +163,6 @@ pub fn read_predictions(path: &Path) -> HashMap<u64, RowPrediction> {
     out
 }
 
-fn run_slug(model: &str) -> String {
-    let slug: String = model
-        .rsplit(['/', '\\'])
-        .find(|s| !s.is_empty())
-        .unwrap_or("model")
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    format!("{}-{slug}", crate::run_dir::timestamp())
-}
-
 struct Loop {
     app: App,
     opts: TuiOptions,
@@ -206,7 +189,10 @@ impl Loop {
     }
 
     fn start_run(&mut self, cfg: RunConfig) {
-        let out = self.opts.runs_dir.join(run_slug(&cfg.model));
+        let out = self
+            .opts
+            .runs_dir
+            .join(crate::run_dir::run_name(&cfg.model));
         let tx = self.tx.clone();
         let logs = self.opts.logs.clone();
         std::thread::spawn(move || {
