@@ -4,15 +4,16 @@
 //! recorded) whether or not a front end is listening.
 
 use super::metrics::score;
-use super::optim::{AdamW, Grads};
+use super::optim::AdamW;
 use super::protocol::{Command, Event, FinishReason};
 use super::schedule::LrSchedule;
 use super::state::TrainerState;
+use super::step::train_step;
 use crate::config::{BestMetric, RunConfig};
 use crate::data::Row;
 use crate::error::{Error, Result};
 use crate::model::checkpoint::{publish_dir, safetensors_bytes, write_atomic, write_model_files};
-use crate::model::{Classifier, Mode};
+use crate::model::Classifier;
 use crate::predict::{evaluate, predict_texts};
 use crate::rng::Rng;
 use crate::run_dir::RunDir;
@@ -205,18 +206,21 @@ impl Trainer {
                 let start = self.state.batch_in_epoch;
                 let end = (start + cfg.grad_accum).min(batches.len());
                 let t0 = Instant::now();
-                let (loss, samples, tokens, grads) = match self.accumulate(&batches[start..end])? {
-                    Ok(x) => x,
-                    Err(message) => return Ok(Outcome::Failed(message)),
-                };
-                let mut grads = grads;
-                let norm = grads.global_norm()?;
-                if !norm.is_finite() {
-                    return Ok(Outcome::Failed(self.nan_message("gradient norm", norm)));
-                }
-                grads.clip(norm, cfg.max_grad_norm)?;
+                let micro = self.batches(&batches[start..end])?;
                 let lr = schedule.lr(self.state.step);
-                self.optimizer.step(&grads, lr)?;
+                let stats = match train_step(
+                    &self.model,
+                    &mut self.optimizer,
+                    &mut self.rng,
+                    &micro,
+                    lr,
+                    cfg.max_grad_norm,
+                )? {
+                    Ok(s) => s,
+                    Err(bad) => return Ok(Outcome::Failed(self.nan_message(bad.what, bad.value))),
+                };
+                let (loss, samples, tokens, norm) =
+                    (stats.loss, stats.samples, stats.tokens, stats.grad_norm);
                 self.state.step += 1;
                 self.state.batch_in_epoch = end;
                 self.state.samples_seen += samples as u64;
@@ -281,45 +285,21 @@ impl Trainer {
         )
     }
 
-    /// Forward and backward over the micro-batches of one optimizer step.
-    /// The inner error is a NaN/inf loss message.
-    #[allow(clippy::type_complexity)]
-    fn accumulate(
-        &mut self,
-        micro: &[&[usize]],
-    ) -> Result<std::result::Result<(f64, usize, usize, Grads), String>> {
-        let mut grads: Option<Grads> = None;
-        let (mut loss_sum, mut samples, mut tokens) = (0f64, 0, 0);
-        for idx in micro {
-            let rows: Vec<&[u32]> = idx.iter().map(|&i| self.train_ids[i].as_slice()).collect();
-            let labels: Vec<u32> = idx.iter().map(|&i| self.train_labels[i]).collect();
-            let batch = make_batch(&rows, Some(&labels), self.text.pad_id(), &self.model.device)?;
-            let logits = self.model.forward(
-                &batch.input_ids,
-                &batch.attention_mask,
-                &mut Mode::Train(&mut self.rng),
-            )?;
-            let target = batch
-                .labels
-                .as_ref()
-                .ok_or_else(|| Error::Run("batch without labels".into()))?;
-            let loss = candle_nn::loss::cross_entropy(&logits, target)?;
-            let value = loss.to_scalar::<f32>()? as f64;
-            if !value.is_finite() {
-                return Ok(Err(self.nan_message("loss", value)));
-            }
-            let store = (loss / micro.len() as f64)?.backward()?;
-            let g = Grads::collect(&self.model.params, &store);
-            match &mut grads {
-                Some(acc) => acc.accumulate(g)?,
-                None => grads = Some(g),
-            }
-            loss_sum += value;
-            samples += batch.size;
-            tokens += batch.tokens;
-        }
-        let grads = grads.ok_or_else(|| Error::Run("empty optimizer step".into()))?;
-        Ok(Ok((loss_sum / micro.len() as f64, samples, tokens, grads)))
+    /// The padded batches of the given example indices.
+    fn batches(&self, micro: &[&[usize]]) -> Result<Vec<crate::text::Batch>> {
+        micro
+            .iter()
+            .map(|idx| {
+                let rows: Vec<&[u32]> = idx.iter().map(|&i| self.train_ids[i].as_slice()).collect();
+                let labels: Vec<u32> = idx.iter().map(|&i| self.train_labels[i]).collect();
+                Ok(make_batch(
+                    &rows,
+                    Some(&labels),
+                    self.text.pad_id(),
+                    &self.model.device,
+                )?)
+            })
+            .collect()
     }
 
     /// Handle queued commands; `Some` when the run must end.

@@ -8,6 +8,7 @@ pub mod prepare;
 pub mod protocol;
 pub mod schedule;
 pub mod state;
+pub mod step;
 
 pub use engine::{spawn, EngineHandle, Trainer};
 pub use prepare::prepare;
