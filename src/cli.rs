@@ -134,6 +134,33 @@ enum Cmd {
         #[command(flatten)]
         data_flags: DataFlags,
     },
+    /// Benchmark training, evaluation and prediction speed (JSON lines)
+    Bench {
+        /// Models: tiny, mini (BERT-tiny/mini shapes), minilm (all-MiniLM-L6-v2)
+        #[arg(long, value_delimiter = ',', default_values_t = tunebench::bench::MODELS.iter().map(|s| s.to_string()))]
+        models: Vec<String>,
+        #[arg(long, value_delimiter = ',', default_values_t = tunebench::bench::LENGTHS.to_vec())]
+        lens: Vec<usize>,
+        #[arg(long, default_value_t = 32)]
+        batch: usize,
+        /// Threads for matmuls and elementwise ops (RAYON_NUM_THREADS)
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        /// Sentences to pack into rows (GLUE TSV)
+        #[arg(long, default_value = "../shared/data/sst2/train.tsv")]
+        data: PathBuf,
+        /// all-MiniLM-L6-v2 directory (../shared/tools/get-models.sh)
+        #[arg(long, default_value = "/tmp/tunebench-models/all-MiniLM-L6-v2")]
+        minilm_dir: PathBuf,
+        #[arg(long, default_value_t = 3)]
+        warmup: usize,
+        #[arg(long, default_value_t = 10)]
+        steps: usize,
+        /// Run one case (MODEL:LEN) in this process; the suite runs each
+        /// case in its own process so peak memory is per case
+        #[arg(long, hide = true)]
+        case: Option<String>,
+    },
     /// Describe a corpus: label balance, duplicates, conflicts, lengths
     Inspect {
         #[arg(long)]
@@ -324,6 +351,29 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             &device,
             &data_flags,
         ),
+        Cmd::Bench {
+            models,
+            lens,
+            batch,
+            threads,
+            data,
+            minilm_dir,
+            warmup,
+            steps,
+            case,
+        } => {
+            let opts = tunebench::bench::BenchOptions {
+                data,
+                minilm_dir,
+                batch,
+                threads,
+                warmup_steps: warmup,
+                steps,
+                eval_batches: 8,
+                predict_runs: 50,
+            };
+            bench_cmd(&models, &lens, case.as_deref(), &opts)
+        }
         Cmd::Inspect {
             data,
             model,
@@ -741,6 +791,55 @@ fn predict_cmd(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn bench_cmd(
+    models: &[String],
+    lens: &[usize],
+    case: Option<&str>,
+    opts: &tunebench::bench::BenchOptions,
+) -> anyhow::Result<ExitCode> {
+    for (what, path) in [("--data", &opts.data), ("--minilm-dir", &opts.minilm_dir)] {
+        if !path.exists() {
+            return Err(tunebench::Error::Config(tunebench::config::ConfigError::Invalid(vec![
+                tunebench::config::FieldError {
+                    field: if what == "--data" { "data" } else { "minilm_dir" },
+                    reason: format!("{what} {} does not exist (models: ../shared/tools/get-models.sh)", path.display()),
+                },
+            ]))
+            .into());
+        }
+    }
+    if let Some(case) = case {
+        let (model, len) = case.split_once(':').context("--case MODEL:LEN")?;
+        let result = tunebench::bench::run_case(model, len.parse()?, opts)?;
+        println!("{}", serde_json::to_string(&result)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let exe = std::env::current_exe()?;
+    let mut failed = false;
+    for model in models {
+        for len in lens {
+            let out = std::process::Command::new(&exe)
+                .env("RAYON_NUM_THREADS", opts.threads.to_string())
+                .args(["bench", "--case", &format!("{model}:{len}")])
+                .args(["--batch", &opts.batch.to_string(), "--threads", &opts.threads.to_string()])
+                .args(["--warmup", &opts.warmup_steps.to_string(), "--steps", &opts.steps.to_string()])
+                .arg("--data")
+                .arg(&opts.data)
+                .arg("--minilm-dir")
+                .arg(&opts.minilm_dir)
+                .output()?;
+            if out.status.success() {
+                print!("{}", String::from_utf8_lossy(&out.stdout));
+            } else {
+                failed = true;
+                eprintln!("case {model}:{len} failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+            }
+            let _ = std::io::stdout().flush();
+        }
+    }
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
 fn inspect_cmd(

@@ -4,6 +4,7 @@
 //! front ends (`cli`) → engine (`train`, `run_dir`, `predict`) → ML core
 //! (`model`, `text`) → data (`data`, `config`).
 
+pub mod bench;
 pub mod config;
 pub mod data;
 pub mod error;

@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""PyTorch + transformers side of `tunebench bench`: the same cases, data,
+packing, batch, length, optimizer and thread count, one JSON line per case.
+Run by hand (not in CI); bench/compare.sh runs both and prints the ratios.
+
+    python3 bench/pytorch_reference.py [--models tiny,mini,minilm] [--lens 64,128]
+        [--threads 2] [--data ../shared/data/sst2/train.tsv]
+        [--minilm-dir /tmp/tunebench-models/all-MiniLM-L6-v2]
+
+Needs torch, transformers and tokenizers. Every case runs in its own process
+(peak RSS is per case, as in tunebench).
+"""
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+SHAPES = {"tiny": (2, 128, 2), "mini": (4, 256, 4)}  # layers, hidden, heads (BERT-tiny/mini)
+SENTENCE = "a gripping , beautifully acted story that never loses its nerve"
+
+
+def packed_rows(tok, data, max_len, count):
+    """SST-2 sentences packed to exactly max_len ids, as tunebench::bench does."""
+    cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    rows, buf, label = [], [], None
+    with open(data) as f:
+        next(f)
+        lines = [l.rstrip("\n").split("\t") for l in f if l.strip()]
+    texts = [l[0].strip() for l in lines]
+    raw = [l[1].strip() for l in lines]
+    names = sorted(set(raw), key=lambda n: (0, int(n)) if n.lstrip("-").isdigit() else (1, n))
+    ids = [names.index(r) for r in raw]
+    for start in range(0, len(texts), 512):
+        encs = tok.encode_batch(texts[start:start + 512], add_special_tokens=False)
+        for enc, y in zip(encs, ids[start:start + 512]):
+            if label is None:
+                label = y
+            buf.extend(enc.ids)
+            if len(buf) >= max_len - 2:
+                rows.append(([cls] + buf[:max_len - 2] + [sep], label))
+                buf, label = [], None
+                if len(rows) == count:
+                    return rows
+    raise SystemExit(f"not enough text for {count} rows")
+
+
+def run_case(model_name, max_len, args):
+    import torch
+    from tokenizers import Tokenizer
+    from transformers import BertConfig, BertForSequenceClassification, AutoTokenizer
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    tok = Tokenizer.from_file(os.path.join(args.minilm_dir, "tokenizer.json"))
+    tok.no_padding()
+    tok.no_truncation()
+    if model_name == "minilm":
+        model = BertForSequenceClassification.from_pretrained(args.minilm_dir, num_labels=2)
+    else:
+        layers, hidden, heads = SHAPES[model_name]
+        cfg = BertConfig(vocab_size=tok.get_vocab_size(), hidden_size=hidden, num_hidden_layers=layers,
+                         num_attention_heads=heads, intermediate_size=4 * hidden, num_labels=2)
+        model = BertForSequenceClassification(cfg)
+    train_batches = args.warmup + args.steps
+    rows = packed_rows(tok, args.data, max_len, (train_batches + args.eval_batches) * args.batch)
+    batches = []
+    for i in range(0, len(rows), args.batch):
+        chunk = rows[i:i + args.batch]
+        ids = torch.tensor([r[0] for r in chunk])
+        batches.append((ids, torch.ones_like(ids), torch.tensor([r[1] for r in chunk])))
+
+    no_decay = [n for n, _ in model.named_parameters() if n.endswith("bias") or "LayerNorm" in n]
+    groups = [
+        {"params": [p for n, p in model.named_parameters() if n not in no_decay], "weight_decay": 0.01},
+        {"params": [p for n, p in model.named_parameters() if n in no_decay], "weight_decay": 0.0},
+    ]
+    opt = torch.optim.AdamW(groups, lr=2e-5, betas=(0.9, 0.999), eps=1e-8)
+    model.train()
+    t0 = time.perf_counter()
+    for i, (ids, mask, labels) in enumerate(batches[:train_batches]):
+        if i == args.warmup:
+            t0 = time.perf_counter()
+        loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+    train_s = time.perf_counter() - t0
+
+    model.eval()
+    eval_batches = batches[train_batches:]
+    t0 = time.perf_counter()
+    with torch.inference_mode():
+        for ids, mask, _ in eval_batches:
+            model(input_ids=ids, attention_mask=mask).logits.tolist()
+    eval_s = time.perf_counter() - t0
+
+    hf_tok = AutoTokenizer.from_pretrained(args.minilm_dir)
+    times = []
+    with torch.inference_mode():
+        for i in range(args.predict_runs + 5):
+            t0 = time.perf_counter()
+            enc = hf_tok([SENTENCE], return_tensors="pt", truncation=True, max_length=max_len)
+            model(**enc).logits.softmax(-1).tolist()
+            if i >= 5:
+                times.append((time.perf_counter() - t0) * 1e3)
+    times.sort()
+    samples = args.steps * args.batch
+    return {
+        "implementation": "pytorch",
+        "model": model_name,
+        "batch": args.batch,
+        "max_len": max_len,
+        "threads": args.threads,
+        "train_samples_per_s": samples / train_s,
+        "train_tokens_per_s": samples * max_len / train_s,
+        "eval_samples_per_s": len(eval_batches) * args.batch / eval_s,
+        "predict_ms_median": times[len(times) // 2],
+        "predict_ms_p90": times[round((len(times) - 1) * 0.9)],
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "torch": torch.__version__,
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--models", default="tiny,mini,minilm")
+    ap.add_argument("--lens", default="64,128")
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--data", default="../shared/data/sst2/train.tsv")
+    ap.add_argument("--minilm-dir", default="/tmp/tunebench-models/all-MiniLM-L6-v2")
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--eval-batches", type=int, default=8)
+    ap.add_argument("--predict-runs", type=int, default=50)
+    ap.add_argument("--case")
+    args = ap.parse_args()
+    if args.case:
+        model, length = args.case.split(":")
+        print(json.dumps(run_case(model, int(length), args)), flush=True)
+        return
+    for model in args.models.split(","):
+        for length in args.lens.split(","):
+            cmd = [sys.executable, __file__, "--case", f"{model}:{length}"] + [
+                a for kv in [("--batch", args.batch), ("--threads", args.threads), ("--data", args.data),
+                             ("--minilm-dir", args.minilm_dir), ("--warmup", args.warmup),
+                             ("--steps", args.steps)] for a in (kv[0], str(kv[1]))]
+            env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), TOKENIZERS_PARALLELISM="false")
+            out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+            if out.returncode != 0:
+                print(f"case {model}:{length} failed: {out.stderr.strip()[-500:]}", file=sys.stderr)
+            else:
+                print(out.stdout.strip().splitlines()[-1], flush=True)
+
+
+if __name__ == "__main__":
+    main()

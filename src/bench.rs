@@ -1,0 +1,212 @@
+//! The benchmark suite behind `tunebench bench`: training and evaluation
+//! throughput, single-sentence latency and peak memory, one JSON line per
+//! case, measured the same way as bench/pytorch_reference.py does for
+//! PyTorch so the two can be compared side by side.
+//!
+//! Rows are real text (SST-2 sentences) packed to exactly `max_len` tokens,
+//! so "batch 32 × max_len 128" means 4096 tokens a batch in both programs.
+
+use crate::data::{load_file, Labels, LoadOptions};
+use crate::error::{Error, Result};
+use crate::model::checkpoint::ModelDir;
+use crate::model::classifier::BuildSpec;
+use crate::model::config::scratch_config;
+use crate::model::Classifier;
+use crate::predict::predict_texts;
+use crate::rng::Rng;
+use crate::text::batch::make_batch;
+use crate::text::{Batch, TextEncoder};
+use crate::train::optim::{AdamW, AdamWConfig};
+use crate::train::step::train_step;
+use candle_core::Device;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+pub const MODELS: &[&str] = &["tiny", "mini", "minilm"];
+pub const LENGTHS: &[usize] = &[64, 128];
+
+#[derive(Clone, Debug)]
+pub struct BenchOptions {
+    /// A GLUE-style TSV of sentences (SST-2 train).
+    pub data: PathBuf,
+    /// all-MiniLM-L6-v2: its weights for `minilm`, its (bert-base-uncased)
+    /// tokenizer for every case.
+    pub minilm_dir: PathBuf,
+    pub batch: usize,
+    pub threads: usize,
+    pub warmup_steps: usize,
+    pub steps: usize,
+    pub eval_batches: usize,
+    pub predict_runs: usize,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct BenchResult {
+    pub implementation: &'static str,
+    pub model: String,
+    pub batch: usize,
+    pub max_len: usize,
+    pub threads: usize,
+    pub train_samples_per_s: f64,
+    pub train_tokens_per_s: f64,
+    pub eval_samples_per_s: f64,
+    pub predict_ms_median: f64,
+    pub predict_ms_p90: f64,
+    pub peak_rss_mb: f64,
+}
+
+/// SST-2 sentences packed into rows of exactly `max_len` ids
+/// ([CLS] pieces… [SEP]), each labelled with its first sentence's label.
+pub fn packed_rows(text: &TextEncoder, data: &Path, max_len: usize, count: usize) -> Result<Vec<(Vec<u32>, u32)>> {
+    let ds = load_file(
+        data,
+        &LoadOptions {
+            require_label: true,
+            ..Default::default()
+        },
+    )?;
+    let labels = Labels::from_rows(&ds.rows);
+    let ids = labels.ids_of(&ds)?;
+    let (cls, sep) = match (text.token_id("[CLS]"), text.token_id("[SEP]")) {
+        (Some(c), Some(s)) => (c, s),
+        _ => return Err(Error::Run("bench tokenizer lacks [CLS]/[SEP]".into())),
+    };
+    let mut rows = Vec::with_capacity(count);
+    let mut buf: Vec<u32> = Vec::new();
+    let mut label = None;
+    for chunk in ds.rows.chunks(512).zip(ids.chunks(512)) {
+        let texts: Vec<&str> = chunk.0.iter().map(|r| r.text.as_str()).collect();
+        for (pieces, &y) in text.encode_plain(&texts)?.into_iter().zip(chunk.1) {
+            label.get_or_insert(y as u32);
+            buf.extend(pieces);
+            if buf.len() >= max_len - 2 {
+                let mut row = vec![cls];
+                row.extend_from_slice(&buf[..max_len - 2]);
+                row.push(sep);
+                rows.push((row, label.take().unwrap_or(0)));
+                buf.clear();
+                if rows.len() == count {
+                    return Ok(rows);
+                }
+            }
+        }
+    }
+    Err(Error::Run(format!("{}: not enough text for {count} rows of {max_len} tokens", data.display())))
+}
+
+fn build_model(model: &str, opts: &BenchOptions, vocab: usize) -> Result<Classifier> {
+    let labels = Labels::new(vec!["0".into(), "1".into()]);
+    let mut rng = Rng::seeded(0);
+    let spec = if model == "minilm" {
+        let md = ModelDir::open(&opts.minilm_dir)?;
+        BuildSpec {
+            config: md.config.clone(),
+            labels,
+            weights: md.read_weights()?,
+            source: md.weights.clone(),
+            scratch: false,
+            keep_head: false,
+            base_config: Some(md.config_json.clone()),
+        }
+    } else {
+        BuildSpec {
+            config: scratch_config(model, vocab).ok_or_else(|| Error::Run(format!("unknown bench model '{model}'")))?,
+            labels,
+            weights: Default::default(),
+            source: PathBuf::from(model),
+            scratch: true,
+            keep_head: false,
+            base_config: None,
+        }
+    };
+    Classifier::build(spec, &mut rng, &Device::Cpu)
+}
+
+/// Peak resident memory of this process (VmHWM), in MiB.
+pub fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
+/// Run one case in this process.
+pub fn run_case(model: &str, max_len: usize, opts: &BenchOptions) -> Result<BenchResult> {
+    let text = TextEncoder::from_file(&opts.minilm_dir.join("tokenizer.json"), max_len)?;
+    let classifier = build_model(model, opts, text.vocab_size())?;
+    let train_batches = opts.warmup_steps + opts.steps;
+    let rows = packed_rows(&text, &opts.data, max_len, (train_batches + opts.eval_batches) * opts.batch)?;
+    let batches: Vec<Batch> = rows
+        .chunks(opts.batch)
+        .map(|c| {
+            let ids: Vec<&[u32]> = c.iter().map(|r| r.0.as_slice()).collect();
+            let labels: Vec<u32> = c.iter().map(|r| r.1).collect();
+            make_batch(&ids, Some(&labels), text.pad_id(), &Device::Cpu)
+        })
+        .collect::<candle_core::Result<_>>()?;
+
+    let mut optimizer = AdamW::new(
+        &classifier.params,
+        AdamWConfig {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.01,
+        },
+    )?;
+    let mut rng = Rng::seeded(0);
+    let mut t0 = Instant::now();
+    for (i, b) in batches[..train_batches].iter().enumerate() {
+        if i == opts.warmup_steps {
+            t0 = Instant::now();
+        }
+        train_step(&classifier, &mut optimizer, &mut rng, std::slice::from_ref(b), 2e-5, 1.0)?
+            .map_err(|bad| Error::Run(format!("{} became {}", bad.what, bad.value)))?;
+    }
+    let train_s = t0.elapsed().as_secs_f64();
+    let samples = (opts.steps * opts.batch) as f64;
+
+    let eval = &batches[train_batches..];
+    let t0 = Instant::now();
+    for b in eval {
+        classifier
+            .forward(&b.input_ids, &b.attention_mask, &mut crate::model::Mode::Eval)?
+            .to_vec2::<f32>()?;
+    }
+    let eval_s = t0.elapsed().as_secs_f64();
+
+    let sentence = "a gripping , beautifully acted story that never loses its nerve";
+    let mut times = Vec::with_capacity(opts.predict_runs);
+    for i in 0..opts.predict_runs + 5 {
+        let t0 = Instant::now();
+        predict_texts(&classifier, &text, &[sentence])?;
+        if i >= 5 {
+            times.push(t0.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(BenchResult {
+        implementation: "tunebench",
+        model: model.to_string(),
+        batch: opts.batch,
+        max_len,
+        threads: opts.threads,
+        train_samples_per_s: samples / train_s,
+        train_tokens_per_s: samples * max_len as f64 / train_s,
+        eval_samples_per_s: (eval.len() * opts.batch) as f64 / eval_s,
+        predict_ms_median: percentile(&times, 0.5),
+        predict_ms_p90: percentile(&times, 0.9),
+        peak_rss_mb: peak_rss_mb(),
+    })
+}
