@@ -4,7 +4,7 @@
 use super::config::{Activation, EncoderConfig};
 use super::params::{Init, Need, ParamBuilder};
 use crate::rng::Rng;
-use candle_core::{Result, Tensor, D};
+use candle_core::{Result, Tensor};
 
 /// Train mode carries the RNG for dropout masks; eval mode has none.
 pub enum Mode<'a> {
@@ -106,7 +106,7 @@ impl LayerNorm {
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        candle_nn::ops::layer_norm_slow(x, &self.weight, &self.bias, self.eps as f32)
+        super::fused::layer_norm(x, &self.weight, &self.bias, self.eps)
     }
 }
 
@@ -134,7 +134,7 @@ pub fn attention(
     let split = |t: &Tensor| t.reshape((b, l, heads, hd))?.transpose(1, 2)?.contiguous();
     let (q, k, v) = (split(q)?, split(k)?, split(v)?);
     let scores = (q.matmul(&k.t()?)? / (hd as f64).sqrt())?.broadcast_add(mask_bias)?;
-    let probs = candle_nn::ops::softmax(&scores, D::Minus1)?;
+    let probs = super::fused::softmax_last_dim(&scores)?;
     let probs = dropout(&probs, cfg.attention_dropout, mode)?;
     probs.matmul(&v)?.transpose(1, 2)?.reshape((b, l, h))
 }

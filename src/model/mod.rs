@@ -7,6 +7,7 @@ pub mod classifier;
 pub mod config;
 pub mod distilbert;
 mod error;
+pub mod fused;
 pub mod hub;
 pub mod layers;
 pub mod params;

@@ -1,0 +1,261 @@
+//! Fused CPU ops with a real backward: layer norm and last-dim softmax.
+//! candle's own fast versions have no backward, and the compositions that
+//! do allocate a tensor per elementary step (about eight for layer norm,
+//! five for softmax, and as many again backwards). Each op here is one
+//! pass forward and one pass backward, parallel over rows. Other devices
+//! use the composed versions (see `layer_norm` and `softmax_last_dim`).
+//! Gradient checks against the compositions are in this file's tests.
+
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Result, Shape, Tensor};
+use rayon::prelude::*;
+
+fn contiguous<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {
+    let data = match s {
+        CpuStorage::F32(v) => v.as_slice(),
+        _ => candle_core::bail!("{what}: only f32 is fused"),
+    };
+    match l.contiguous_offsets() {
+        Some((start, end)) => Ok(&data[start..end]),
+        None => candle_core::bail!("{what}: input must be contiguous"),
+    }
+}
+
+/// Rows per parallel task: enough work to amortise scheduling.
+fn rows_per_task(rows: usize, width: usize) -> usize {
+    (16_384 / width.max(1)).clamp(1, rows.max(1))
+}
+
+struct LayerNorm {
+    eps: f32,
+}
+
+impl CustomOp3 for LayerNorm {
+    fn name(&self) -> &'static str {
+        "fused-layer-norm"
+    }
+
+    fn cpu_fwd(&self, xs: &CpuStorage, xl: &Layout, gs: &CpuStorage, gl: &Layout, bs: &CpuStorage, bl: &Layout) -> Result<(CpuStorage, Shape)> {
+        let x = contiguous(xs, xl, "layer norm x")?;
+        let g = contiguous(gs, gl, "layer norm weight")?;
+        let b = contiguous(bs, bl, "layer norm bias")?;
+        let h = g.len();
+        let mut y = vec![0f32; x.len()];
+        let chunk = rows_per_task(x.len() / h.max(1), h) * h;
+        y.par_chunks_mut(chunk).zip(x.par_chunks(chunk)).for_each(|(yc, xc)| {
+            for (yr, xr) in yc.chunks_mut(h).zip(xc.chunks(h)) {
+                let mean = xr.iter().sum::<f32>() / h as f32;
+                let var = xr.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / h as f32;
+                let rstd = 1.0 / (var + self.eps).sqrt();
+                for i in 0..h {
+                    yr[i] = (xr[i] - mean) * rstd * g[i] + b[i];
+                }
+            }
+        });
+        Ok((CpuStorage::F32(y), xl.shape().clone()))
+    }
+
+    fn bwd(&self, x: &Tensor, g: &Tensor, _b: &Tensor, _y: &Tensor, dy: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let h = g.elem_count();
+        let n = x.elem_count();
+        let packed = x.apply_op3_no_bwd(g, &dy.contiguous()?, &LayerNormGrad { eps: self.eps })?;
+        let dx = packed.narrow(0, 0, n)?.reshape(x.shape())?;
+        let dg = packed.narrow(0, n, h)?;
+        let db = packed.narrow(0, n + h, h)?;
+        Ok((Some(dx), Some(dg), Some(db)))
+    }
+}
+
+/// dx, dgamma and dbeta in one pass, packed into one vector.
+struct LayerNormGrad {
+    eps: f32,
+}
+
+impl CustomOp3 for LayerNormGrad {
+    fn name(&self) -> &'static str {
+        "fused-layer-norm-grad"
+    }
+
+    fn cpu_fwd(&self, xs: &CpuStorage, xl: &Layout, gs: &CpuStorage, gl: &Layout, ds: &CpuStorage, dl: &Layout) -> Result<(CpuStorage, Shape)> {
+        let x = contiguous(xs, xl, "layer norm x")?;
+        let g = contiguous(gs, gl, "layer norm weight")?;
+        let dy = contiguous(ds, dl, "layer norm grad")?;
+        let h = g.len();
+        let n = x.len();
+        let mut out = vec![0f32; n + 2 * h];
+        let (dx, _) = out.split_at_mut(n);
+        let chunk = rows_per_task(n / h.max(1), h) * h;
+        let (dg, db) = dx
+            .par_chunks_mut(chunk)
+            .zip(x.par_chunks(chunk).zip(dy.par_chunks(chunk)))
+            .map(|(dxc, (xc, dyc))| {
+                let mut dg = vec![0f32; h];
+                let mut db = vec![0f32; h];
+                let mut xhat = vec![0f32; h];
+                for ((dxr, xr), dyr) in dxc.chunks_mut(h).zip(xc.chunks(h)).zip(dyc.chunks(h)) {
+                    let mean = xr.iter().sum::<f32>() / h as f32;
+                    let var = xr.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / h as f32;
+                    let rstd = 1.0 / (var + self.eps).sqrt();
+                    let (mut sum_d, mut sum_dx) = (0f32, 0f32);
+                    for i in 0..h {
+                        xhat[i] = (xr[i] - mean) * rstd;
+                        let d = dyr[i] * g[i];
+                        sum_d += d;
+                        sum_dx += d * xhat[i];
+                        dg[i] += dyr[i] * xhat[i];
+                        db[i] += dyr[i];
+                    }
+                    let (mean_d, mean_dx) = (sum_d / h as f32, sum_dx / h as f32);
+                    for i in 0..h {
+                        dxr[i] = rstd * (dyr[i] * g[i] - mean_d - xhat[i] * mean_dx);
+                    }
+                }
+                (dg, db)
+            })
+            .reduce(
+                || (vec![0f32; h], vec![0f32; h]),
+                |(mut a, mut b), (c, d)| {
+                    a.iter_mut().zip(c).for_each(|(x, y)| *x += y);
+                    b.iter_mut().zip(d).for_each(|(x, y)| *x += y);
+                    (a, b)
+                },
+            );
+        out[n..n + h].copy_from_slice(&dg);
+        out[n + h..].copy_from_slice(&db);
+        Ok((CpuStorage::F32(out), Shape::from(n + 2 * h)))
+    }
+}
+
+struct Softmax;
+
+impl CustomOp1 for Softmax {
+    fn name(&self) -> &'static str {
+        "fused-softmax"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        let x = contiguous(s, l, "softmax")?;
+        let w = l.dims().last().copied().unwrap_or(1).max(1);
+        let mut y = vec![0f32; x.len()];
+        let chunk = rows_per_task(x.len() / w, w) * w;
+        y.par_chunks_mut(chunk).zip(x.par_chunks(chunk)).for_each(|(yc, xc)| {
+            for (yr, xr) in yc.chunks_mut(w).zip(xc.chunks(w)) {
+                let max = xr.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+                let mut sum = 0f32;
+                for (o, &v) in yr.iter_mut().zip(xr) {
+                    *o = (v - max).exp();
+                    sum += *o;
+                }
+                let inv = 1.0 / sum;
+                yr.iter_mut().for_each(|o| *o *= inv);
+            }
+        });
+        Ok((CpuStorage::F32(y), l.shape().clone()))
+    }
+
+    fn bwd(&self, _x: &Tensor, y: &Tensor, dy: &Tensor) -> Result<Option<Tensor>> {
+        Ok(Some(y.apply_op2_no_bwd(&dy.contiguous()?, &SoftmaxGrad)?))
+    }
+}
+
+/// dx = y · (dy − Σ dy·y), row by row.
+struct SoftmaxGrad;
+
+impl CustomOp2 for SoftmaxGrad {
+    fn name(&self) -> &'static str {
+        "fused-softmax-grad"
+    }
+
+    fn cpu_fwd(&self, ys: &CpuStorage, yl: &Layout, ds: &CpuStorage, dl: &Layout) -> Result<(CpuStorage, Shape)> {
+        let y = contiguous(ys, yl, "softmax y")?;
+        let dy = contiguous(ds, dl, "softmax grad")?;
+        let w = yl.dims().last().copied().unwrap_or(1).max(1);
+        let mut dx = vec![0f32; y.len()];
+        let chunk = rows_per_task(y.len() / w, w) * w;
+        dx.par_chunks_mut(chunk).zip(y.par_chunks(chunk).zip(dy.par_chunks(chunk))).for_each(|(dc, (yc, gc))| {
+            for ((dr, yr), gr) in dc.chunks_mut(w).zip(yc.chunks(w)).zip(gc.chunks(w)) {
+                let dot: f32 = yr.iter().zip(gr).map(|(a, b)| a * b).sum();
+                for i in 0..w {
+                    dr[i] = yr[i] * (gr[i] - dot);
+                }
+            }
+        });
+        Ok((CpuStorage::F32(dx), yl.shape().clone()))
+    }
+}
+
+fn fusable(t: &Tensor) -> bool {
+    t.device().is_cpu() && t.dtype() == candle_core::DType::F32
+}
+
+/// Layer norm over the last dimension, with a backward.
+pub fn layer_norm(x: &Tensor, weight: &Tensor, bias: &Tensor, eps: f64) -> Result<Tensor> {
+    if fusable(x) {
+        x.contiguous()?.apply_op3(weight, bias, LayerNorm { eps: eps as f32 })
+    } else {
+        candle_nn::ops::layer_norm_slow(x, weight, bias, eps as f32)
+    }
+}
+
+/// Softmax over the last dimension, with a backward.
+pub fn softmax_last_dim(x: &Tensor) -> Result<Tensor> {
+    if fusable(x) {
+        x.contiguous()?.apply_op1(Softmax)
+    } else {
+        candle_nn::ops::softmax(x, candle_core::D::Minus1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{Device, Var, D};
+
+    fn randn(shape: &[usize], seed: u64) -> Tensor {
+        let mut rng = crate::rng::Rng::seeded(seed);
+        let n: usize = shape.iter().product();
+        Tensor::from_vec((0..n).map(|_| rng.normal()).collect::<Vec<f32>>(), shape, &Device::Cpu).unwrap()
+    }
+
+    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
+        (a - b).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap()
+    }
+
+    #[test]
+    fn layer_norm_matches_composition_forward_and_backward() {
+        let x = Var::from_tensor(&((randn(&[3, 5, 24], 1) * 3.0).unwrap() + 1.0).unwrap()).unwrap();
+        let g = Var::from_tensor(&randn(&[24], 2)).unwrap();
+        let b = Var::from_tensor(&randn(&[24], 3)).unwrap();
+        // A non-trivial upstream gradient: weight the output by fixed noise.
+        let w = randn(&[3, 5, 24], 4);
+        let fused = layer_norm(&x, &g, &b, 1e-12).unwrap();
+        let slow = candle_nn::ops::layer_norm_slow(&x, &g, &b, 1e-12).unwrap();
+        assert!(max_diff(&fused, &slow) < 1e-5);
+        let gf = (fused * &w).unwrap().sum_all().unwrap().backward().unwrap();
+        let gs = (slow * &w).unwrap().sum_all().unwrap().backward().unwrap();
+        for (name, v) in [("x", &x), ("gamma", &g), ("beta", &b)] {
+            let d = max_diff(gf.get(v).unwrap(), gs.get(v).unwrap());
+            assert!(d < 1e-4, "d{name} differs by {d}");
+        }
+    }
+
+    #[test]
+    fn softmax_matches_composition_forward_and_backward() {
+        let x = Var::from_tensor(&(randn(&[2, 3, 7, 19], 5) * 4.0).unwrap()).unwrap();
+        let w = randn(&[2, 3, 7, 19], 6);
+        let fused = softmax_last_dim(&x).unwrap();
+        let slow = candle_nn::ops::softmax(&x, D::Minus1).unwrap();
+        assert!(max_diff(&fused, &slow) < 1e-6);
+        let gf = (fused * &w).unwrap().sum_all().unwrap().backward().unwrap();
+        let gs = (slow * &w).unwrap().sum_all().unwrap().backward().unwrap();
+        let d = max_diff(gf.get(&x).unwrap(), gs.get(&x).unwrap());
+        assert!(d < 1e-5, "dx differs by {d}");
+    }
+
+    #[test]
+    fn fused_ops_accept_non_contiguous_input() {
+        let x = randn(&[4, 6], 7).t().unwrap();
+        let a = softmax_last_dim(&x).unwrap();
+        let b = candle_nn::ops::softmax(&x, D::Minus1).unwrap();
+        assert!(max_diff(&a, &b) < 1e-6);
+    }
+}
