@@ -58,7 +58,12 @@ pub struct BenchResult {
 
 /// SST-2 sentences packed into rows of exactly `max_len` ids
 /// ([CLS] pieces… [SEP]), each labelled with its first sentence's label.
-pub fn packed_rows(text: &TextEncoder, data: &Path, max_len: usize, count: usize) -> Result<Vec<(Vec<u32>, u32)>> {
+pub fn packed_rows(
+    text: &TextEncoder,
+    data: &Path,
+    max_len: usize,
+    count: usize,
+) -> Result<Vec<(Vec<u32>, u32)>> {
     let ds = load_file(
         data,
         &LoadOptions {
@@ -92,7 +97,10 @@ pub fn packed_rows(text: &TextEncoder, data: &Path, max_len: usize, count: usize
             }
         }
     }
-    Err(Error::Run(format!("{}: not enough text for {count} rows of {max_len} tokens", data.display())))
+    Err(Error::Run(format!(
+        "{}: not enough text for {count} rows of {max_len} tokens",
+        data.display()
+    )))
 }
 
 fn build_model(model: &str, opts: &BenchOptions, vocab: usize) -> Result<Classifier> {
@@ -111,7 +119,8 @@ fn build_model(model: &str, opts: &BenchOptions, vocab: usize) -> Result<Classif
         }
     } else {
         BuildSpec {
-            config: scratch_config(model, vocab).ok_or_else(|| Error::Run(format!("unknown bench model '{model}'")))?,
+            config: scratch_config(model, vocab)
+                .ok_or_else(|| Error::Run(format!("unknown bench model '{model}'")))?,
             labels,
             weights: Default::default(),
             source: PathBuf::from(model),
@@ -146,7 +155,12 @@ pub fn run_case(model: &str, max_len: usize, opts: &BenchOptions) -> Result<Benc
     let text = TextEncoder::from_file(&opts.minilm_dir.join("tokenizer.json"), max_len)?;
     let classifier = build_model(model, opts, text.vocab_size())?;
     let train_batches = opts.warmup_steps + opts.steps;
-    let rows = packed_rows(&text, &opts.data, max_len, (train_batches + opts.eval_batches) * opts.batch)?;
+    let rows = packed_rows(
+        &text,
+        &opts.data,
+        max_len,
+        (train_batches + opts.eval_batches) * opts.batch,
+    )?;
     let batches: Vec<Batch> = rows
         .chunks(opts.batch)
         .map(|c| {
@@ -171,8 +185,15 @@ pub fn run_case(model: &str, max_len: usize, opts: &BenchOptions) -> Result<Benc
         if i == opts.warmup_steps {
             t0 = Instant::now();
         }
-        train_step(&classifier, &mut optimizer, &mut rng, std::slice::from_ref(b), 2e-5, 1.0)?
-            .map_err(|bad| Error::Run(format!("{} became {}", bad.what, bad.value)))?;
+        train_step(
+            &classifier,
+            &mut optimizer,
+            &mut rng,
+            std::slice::from_ref(b),
+            2e-5,
+            1.0,
+        )?
+        .map_err(|bad| Error::Run(format!("{} became {}", bad.what, bad.value)))?;
     }
     let train_s = t0.elapsed().as_secs_f64();
     let samples = (opts.steps * opts.batch) as f64;
@@ -181,7 +202,11 @@ pub fn run_case(model: &str, max_len: usize, opts: &BenchOptions) -> Result<Benc
     let t0 = Instant::now();
     for b in eval {
         classifier
-            .forward(&b.input_ids, &b.attention_mask, &mut crate::model::Mode::Eval)?
+            .forward(
+                &b.input_ids,
+                &b.attention_mask,
+                &mut crate::model::Mode::Eval,
+            )?
             .to_vec2::<f32>()?;
     }
     let eval_s = t0.elapsed().as_secs_f64();

@@ -801,13 +801,22 @@ fn bench_cmd(
 ) -> anyhow::Result<ExitCode> {
     for (what, path) in [("--data", &opts.data), ("--minilm-dir", &opts.minilm_dir)] {
         if !path.exists() {
-            return Err(tunebench::Error::Config(tunebench::config::ConfigError::Invalid(vec![
-                tunebench::config::FieldError {
-                    field: if what == "--data" { "data" } else { "minilm_dir" },
-                    reason: format!("{what} {} does not exist (models: ../shared/tools/get-models.sh)", path.display()),
-                },
-            ]))
-            .into());
+            return Err(
+                tunebench::Error::Config(tunebench::config::ConfigError::Invalid(vec![
+                    tunebench::config::FieldError {
+                        field: if what == "--data" {
+                            "data"
+                        } else {
+                            "minilm_dir"
+                        },
+                        reason: format!(
+                            "{what} {} does not exist (models: ../shared/tools/get-models.sh)",
+                            path.display()
+                        ),
+                    },
+                ]))
+                .into(),
+            );
         }
     }
     if let Some(case) = case {
@@ -823,8 +832,18 @@ fn bench_cmd(
             let out = std::process::Command::new(&exe)
                 .env("RAYON_NUM_THREADS", opts.threads.to_string())
                 .args(["bench", "--case", &format!("{model}:{len}")])
-                .args(["--batch", &opts.batch.to_string(), "--threads", &opts.threads.to_string()])
-                .args(["--warmup", &opts.warmup_steps.to_string(), "--steps", &opts.steps.to_string()])
+                .args([
+                    "--batch",
+                    &opts.batch.to_string(),
+                    "--threads",
+                    &opts.threads.to_string(),
+                ])
+                .args([
+                    "--warmup",
+                    &opts.warmup_steps.to_string(),
+                    "--steps",
+                    &opts.steps.to_string(),
+                ])
                 .arg("--data")
                 .arg(&opts.data)
                 .arg("--minilm-dir")
@@ -834,12 +853,19 @@ fn bench_cmd(
                 print!("{}", String::from_utf8_lossy(&out.stdout));
             } else {
                 failed = true;
-                eprintln!("case {model}:{len} failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+                eprintln!(
+                    "case {model}:{len} failed: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                );
             }
             let _ = std::io::stdout().flush();
         }
     }
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn inspect_cmd(

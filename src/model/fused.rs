@@ -34,27 +34,44 @@ impl CustomOp3 for LayerNorm {
         "fused-layer-norm"
     }
 
-    fn cpu_fwd(&self, xs: &CpuStorage, xl: &Layout, gs: &CpuStorage, gl: &Layout, bs: &CpuStorage, bl: &Layout) -> Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        xs: &CpuStorage,
+        xl: &Layout,
+        gs: &CpuStorage,
+        gl: &Layout,
+        bs: &CpuStorage,
+        bl: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
         let x = contiguous(xs, xl, "layer norm x")?;
         let g = contiguous(gs, gl, "layer norm weight")?;
         let b = contiguous(bs, bl, "layer norm bias")?;
         let h = g.len();
         let mut y = vec![0f32; x.len()];
         let chunk = rows_per_task(x.len() / h.max(1), h) * h;
-        y.par_chunks_mut(chunk).zip(x.par_chunks(chunk)).for_each(|(yc, xc)| {
-            for (yr, xr) in yc.chunks_mut(h).zip(xc.chunks(h)) {
-                let mean = xr.iter().sum::<f32>() / h as f32;
-                let var = xr.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / h as f32;
-                let rstd = 1.0 / (var + self.eps).sqrt();
-                for i in 0..h {
-                    yr[i] = (xr[i] - mean) * rstd * g[i] + b[i];
+        y.par_chunks_mut(chunk)
+            .zip(x.par_chunks(chunk))
+            .for_each(|(yc, xc)| {
+                for (yr, xr) in yc.chunks_mut(h).zip(xc.chunks(h)) {
+                    let mean = xr.iter().sum::<f32>() / h as f32;
+                    let var = xr.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / h as f32;
+                    let rstd = 1.0 / (var + self.eps).sqrt();
+                    for i in 0..h {
+                        yr[i] = (xr[i] - mean) * rstd * g[i] + b[i];
+                    }
                 }
-            }
-        });
+            });
         Ok((CpuStorage::F32(y), xl.shape().clone()))
     }
 
-    fn bwd(&self, x: &Tensor, g: &Tensor, _b: &Tensor, _y: &Tensor, dy: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+    fn bwd(
+        &self,
+        x: &Tensor,
+        g: &Tensor,
+        _b: &Tensor,
+        _y: &Tensor,
+        dy: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let h = g.elem_count();
         let n = x.elem_count();
         let packed = x.apply_op3_no_bwd(g, &dy.contiguous()?, &LayerNormGrad { eps: self.eps })?;
@@ -75,7 +92,15 @@ impl CustomOp3 for LayerNormGrad {
         "fused-layer-norm-grad"
     }
 
-    fn cpu_fwd(&self, xs: &CpuStorage, xl: &Layout, gs: &CpuStorage, gl: &Layout, ds: &CpuStorage, dl: &Layout) -> Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        xs: &CpuStorage,
+        xl: &Layout,
+        gs: &CpuStorage,
+        gl: &Layout,
+        ds: &CpuStorage,
+        dl: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
         let x = contiguous(xs, xl, "layer norm x")?;
         let g = contiguous(gs, gl, "layer norm weight")?;
         let dy = contiguous(ds, dl, "layer norm grad")?;
@@ -137,18 +162,20 @@ impl CustomOp1 for Softmax {
         let w = l.dims().last().copied().unwrap_or(1).max(1);
         let mut y = vec![0f32; x.len()];
         let chunk = rows_per_task(x.len() / w, w) * w;
-        y.par_chunks_mut(chunk).zip(x.par_chunks(chunk)).for_each(|(yc, xc)| {
-            for (yr, xr) in yc.chunks_mut(w).zip(xc.chunks(w)) {
-                let max = xr.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
-                let mut sum = 0f32;
-                for (o, &v) in yr.iter_mut().zip(xr) {
-                    *o = (v - max).exp();
-                    sum += *o;
+        y.par_chunks_mut(chunk)
+            .zip(x.par_chunks(chunk))
+            .for_each(|(yc, xc)| {
+                for (yr, xr) in yc.chunks_mut(w).zip(xc.chunks(w)) {
+                    let max = xr.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+                    let mut sum = 0f32;
+                    for (o, &v) in yr.iter_mut().zip(xr) {
+                        *o = (v - max).exp();
+                        sum += *o;
+                    }
+                    let inv = 1.0 / sum;
+                    yr.iter_mut().for_each(|o| *o *= inv);
                 }
-                let inv = 1.0 / sum;
-                yr.iter_mut().for_each(|o| *o *= inv);
-            }
-        });
+            });
         Ok((CpuStorage::F32(y), l.shape().clone()))
     }
 
@@ -165,20 +192,28 @@ impl CustomOp2 for SoftmaxGrad {
         "fused-softmax-grad"
     }
 
-    fn cpu_fwd(&self, ys: &CpuStorage, yl: &Layout, ds: &CpuStorage, dl: &Layout) -> Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        ys: &CpuStorage,
+        yl: &Layout,
+        ds: &CpuStorage,
+        dl: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
         let y = contiguous(ys, yl, "softmax y")?;
         let dy = contiguous(ds, dl, "softmax grad")?;
         let w = yl.dims().last().copied().unwrap_or(1).max(1);
         let mut dx = vec![0f32; y.len()];
         let chunk = rows_per_task(y.len() / w, w) * w;
-        dx.par_chunks_mut(chunk).zip(y.par_chunks(chunk).zip(dy.par_chunks(chunk))).for_each(|(dc, (yc, gc))| {
-            for ((dr, yr), gr) in dc.chunks_mut(w).zip(yc.chunks(w)).zip(gc.chunks(w)) {
-                let dot: f32 = yr.iter().zip(gr).map(|(a, b)| a * b).sum();
-                for i in 0..w {
-                    dr[i] = yr[i] * (gr[i] - dot);
+        dx.par_chunks_mut(chunk)
+            .zip(y.par_chunks(chunk).zip(dy.par_chunks(chunk)))
+            .for_each(|(dc, (yc, gc))| {
+                for ((dr, yr), gr) in dc.chunks_mut(w).zip(yc.chunks(w)).zip(gc.chunks(w)) {
+                    let dot: f32 = yr.iter().zip(gr).map(|(a, b)| a * b).sum();
+                    for i in 0..w {
+                        dr[i] = yr[i] * (gr[i] - dot);
+                    }
                 }
-            }
-        });
+            });
         Ok((CpuStorage::F32(dx), yl.shape().clone()))
     }
 }
@@ -190,7 +225,8 @@ fn fusable(t: &Tensor) -> bool {
 /// Layer norm over the last dimension, with a backward.
 pub fn layer_norm(x: &Tensor, weight: &Tensor, bias: &Tensor, eps: f64) -> Result<Tensor> {
     if fusable(x) {
-        x.contiguous()?.apply_op3(weight, bias, LayerNorm { eps: eps as f32 })
+        x.contiguous()?
+            .apply_op3(weight, bias, LayerNorm { eps: eps as f32 })
     } else {
         candle_nn::ops::layer_norm_slow(x, weight, bias, eps as f32)
     }
@@ -213,11 +249,23 @@ mod tests {
     fn randn(shape: &[usize], seed: u64) -> Tensor {
         let mut rng = crate::rng::Rng::seeded(seed);
         let n: usize = shape.iter().product();
-        Tensor::from_vec((0..n).map(|_| rng.normal()).collect::<Vec<f32>>(), shape, &Device::Cpu).unwrap()
+        Tensor::from_vec(
+            (0..n).map(|_| rng.normal()).collect::<Vec<f32>>(),
+            shape,
+            &Device::Cpu,
+        )
+        .unwrap()
     }
 
     fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-        (a - b).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap()
+        (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
     }
 
     #[test]

@@ -158,9 +158,15 @@ impl TextEncoder {
     /// Ids without special tokens or truncation (for packing text).
     pub fn encode_plain(&self, texts: &[&str]) -> Result<Vec<Vec<u32>>> {
         let mut t = self.tokenizer.clone();
-        t.with_truncation(None).map_err(|e| tok_err("truncation", e))?;
-        let encodings = t.encode_batch(texts.to_vec(), false).map_err(|e| tok_err("encoding", e))?;
-        Ok(encodings.into_iter().map(|e| e.get_ids().to_vec()).collect())
+        t.with_truncation(None)
+            .map_err(|e| tok_err("truncation", e))?;
+        let encodings = t
+            .encode_batch(texts.to_vec(), false)
+            .map_err(|e| tok_err("encoding", e))?;
+        Ok(encodings
+            .into_iter()
+            .map(|e| e.get_ids().to_vec())
+            .collect())
     }
 
     pub fn token_id(&self, token: &str) -> Option<u32> {

@@ -447,7 +447,7 @@ impl Trainer {
         write_model_files(&tmp, &self.model, &self.text)?;
         write_atomic(
             &tmp.join("training_state.safetensors"),
-            &safetensors_bytes(&self.optimizer.state_tensors())?,
+            &safetensors_bytes(&self.optimizer.state_tensors()?)?,
         )?;
         let state_json =
             serde_json::to_vec_pretty(&self.state).map_err(|e| Error::Run(e.to_string()))?;

@@ -2,7 +2,7 @@
 //! gradient accumulation, global-norm clipping and the AdamW update. The
 //! engine and the benchmarks both run exactly this.
 
-use super::optim::{AdamW, Grads};
+use super::optim::{clip_coefficient, AdamW, Grads};
 use crate::error::{Error, Result};
 use crate::model::{Classifier, Mode};
 use crate::rng::Rng;
@@ -63,7 +63,7 @@ pub fn train_step(
         samples += batch.size;
         tokens += batch.tokens;
     }
-    let mut grads = grads.ok_or_else(|| Error::Run("empty optimizer step".into()))?;
+    let grads = grads.ok_or_else(|| Error::Run("empty optimizer step".into()))?;
     let grad_norm = grads.global_norm()?;
     if !grad_norm.is_finite() {
         return Ok(Err(NonFinite {
@@ -71,8 +71,7 @@ pub fn train_step(
             value: grad_norm,
         }));
     }
-    grads.clip(grad_norm, max_grad_norm)?;
-    optimizer.step(&grads, lr)?;
+    optimizer.step(&grads, lr, clip_coefficient(grad_norm, max_grad_norm))?;
     Ok(Ok(StepStats {
         loss: loss_sum / micro.len() as f64,
         grad_norm,
