@@ -6,6 +6,14 @@ mod cli;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc's `mi_option_purge_delay` (mimalloc.h, v2): -1 never returns
+/// freed pages to the OS. Training frees and reallocates the same large
+/// buffers every step; purging them made the kernel zero fresh pages each
+/// time (13% of a step in `clear_page_erms`). RSS stays at its peak.
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
 fn main() -> std::process::ExitCode {
+    // SAFETY: sets a plain integer option; called before any other thread.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
     cli::main()
 }
