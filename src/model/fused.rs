@@ -180,12 +180,17 @@ impl CustomOp1 for Softmax {
     }
 
     fn bwd(&self, _x: &Tensor, y: &Tensor, dy: &Tensor) -> Result<Option<Tensor>> {
-        Ok(Some(y.apply_op2_no_bwd(&dy.contiguous()?, &SoftmaxGrad)?))
+        Ok(Some(y.apply_op2_no_bwd(
+            &dy.contiguous()?,
+            &SoftmaxGrad { scale: 1.0 },
+        )?))
     }
 }
 
-/// dx = y · (dy − Σ dy·y), row by row.
-struct SoftmaxGrad;
+/// dx = scale · y · (dy − Σ dy·y), row by row.
+struct SoftmaxGrad {
+    scale: f32,
+}
 
 impl CustomOp2 for SoftmaxGrad {
     fn name(&self) -> &'static str {
@@ -210,11 +215,177 @@ impl CustomOp2 for SoftmaxGrad {
                 for ((dr, yr), gr) in dc.chunks_mut(w).zip(yc.chunks(w)).zip(gc.chunks(w)) {
                     let dot: f32 = yr.iter().zip(gr).map(|(a, b)| a * b).sum();
                     for i in 0..w {
-                        dr[i] = yr[i] * (gr[i] - dot);
+                        dr[i] = self.scale * yr[i] * (gr[i] - dot);
                     }
                 }
             });
         Ok((CpuStorage::F32(dx), yl.shape().clone()))
+    }
+}
+
+/// Attention probabilities: softmax(scores · scale + mask) over the last
+/// dimension, where scores are (B, H, Lq, Lk) and the additive mask is
+/// (B, 1, 1, Lk). No gradient flows to the mask.
+struct AttentionSoftmax {
+    scale: f32,
+}
+
+impl CustomOp2 for AttentionSoftmax {
+    fn name(&self) -> &'static str {
+        "fused-attention-softmax"
+    }
+
+    fn cpu_fwd(
+        &self,
+        ss: &CpuStorage,
+        sl: &Layout,
+        ms: &CpuStorage,
+        ml: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let x = contiguous(ss, sl, "attention scores")?;
+        let mask = contiguous(ms, ml, "attention mask")?;
+        let dims = sl.dims();
+        let w = dims.last().copied().unwrap_or(1).max(1);
+        let batch = dims.first().copied().unwrap_or(1).max(1);
+        let per_batch = x.len() / batch;
+        if mask.len() != batch * w {
+            candle_core::bail!(
+                "attention mask has {} values, expected {}",
+                mask.len(),
+                batch * w
+            );
+        }
+        let mut y = vec![0f32; x.len()];
+        let chunk = rows_per_task(x.len() / w, w) * w;
+        y.par_chunks_mut(chunk)
+            .zip(x.par_chunks(chunk))
+            .enumerate()
+            .for_each(|(ci, (yc, xc))| {
+                for (ri, (yr, xr)) in yc.chunks_mut(w).zip(xc.chunks(w)).enumerate() {
+                    let b = (ci * chunk + ri * w) / per_batch;
+                    let mr = &mask[b * w..(b + 1) * w];
+                    let mut max = f32::NEG_INFINITY;
+                    for i in 0..w {
+                        yr[i] = xr[i] * self.scale + mr[i];
+                        max = max.max(yr[i]);
+                    }
+                    let mut sum = 0f32;
+                    for o in yr.iter_mut() {
+                        *o = (*o - max).exp();
+                        sum += *o;
+                    }
+                    let inv = 1.0 / sum;
+                    yr.iter_mut().for_each(|o| *o *= inv);
+                }
+            });
+        Ok((CpuStorage::F32(y), sl.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        _s: &Tensor,
+        _m: &Tensor,
+        y: &Tensor,
+        dy: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let dx = y.apply_op2_no_bwd(&dy.contiguous()?, &SoftmaxGrad { scale: self.scale })?;
+        Ok((Some(dx), None))
+    }
+}
+
+const FRAC_1_SQRT_2PI: f32 = 0.398_942_3;
+
+/// GELU with the exact erf, as BERT's "gelu".
+struct GeluErf;
+
+impl CustomOp1 for GeluErf {
+    fn name(&self) -> &'static str {
+        "fused-gelu-erf"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        let x = contiguous(s, l, "gelu")?;
+        let mut y = vec![0f32; x.len()];
+        y.par_chunks_mut(1 << 14)
+            .zip(x.par_chunks(1 << 14))
+            .for_each(|(yc, xc)| {
+                for (o, &v) in yc.iter_mut().zip(xc) {
+                    *o = 0.5 * v * (1.0 + libm::erff(v * std::f32::consts::FRAC_1_SQRT_2));
+                }
+            });
+        Ok((CpuStorage::F32(y), l.shape().clone()))
+    }
+
+    fn bwd(&self, x: &Tensor, _y: &Tensor, dy: &Tensor) -> Result<Option<Tensor>> {
+        Ok(Some(x.apply_op2_no_bwd(&dy.contiguous()?, &GeluErfGrad)?))
+    }
+}
+
+/// dx = dy · (Φ(x) + x·φ(x)).
+struct GeluErfGrad;
+
+impl CustomOp2 for GeluErfGrad {
+    fn name(&self) -> &'static str {
+        "fused-gelu-erf-grad"
+    }
+
+    fn cpu_fwd(
+        &self,
+        xs: &CpuStorage,
+        xl: &Layout,
+        ds: &CpuStorage,
+        dl: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let x = contiguous(xs, xl, "gelu x")?;
+        let dy = contiguous(ds, dl, "gelu grad")?;
+        let mut dx = vec![0f32; x.len()];
+        dx.par_chunks_mut(1 << 14)
+            .zip(x.par_chunks(1 << 14).zip(dy.par_chunks(1 << 14)))
+            .for_each(|(dc, (xc, gc))| {
+                for i in 0..dc.len() {
+                    let v = xc[i];
+                    let cdf = 0.5 * (1.0 + libm::erff(v * std::f32::consts::FRAC_1_SQRT_2));
+                    let pdf = FRAC_1_SQRT_2PI * (-0.5 * v * v).exp();
+                    dc[i] = gc[i] * (cdf + v * pdf);
+                }
+            });
+        Ok((CpuStorage::F32(dx), xl.shape().clone()))
+    }
+}
+
+/// x · mask, where the mask (dropout's 0 or 1/(1−p)) is a constant: the
+/// backward is dy · mask, and no gradient is computed for the mask.
+struct MaskMul {
+    mask: Tensor,
+}
+
+impl CustomOp1 for MaskMul {
+    fn name(&self) -> &'static str {
+        "fused-dropout"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        let x = contiguous(s, l, "dropout")?;
+        let (storage, ml) = self.mask.storage_and_layout();
+        let candle_core::Storage::Cpu(ms) = &*storage else {
+            candle_core::bail!("dropout mask not on the CPU")
+        };
+        let m = contiguous(ms, ml, "dropout mask")?;
+        let mut y = vec![0f32; x.len()];
+        y.par_chunks_mut(1 << 14)
+            .zip(x.par_chunks(1 << 14).zip(m.par_chunks(1 << 14)))
+            .for_each(|(yc, (xc, mc))| {
+                for i in 0..yc.len() {
+                    yc[i] = xc[i] * mc[i];
+                }
+            });
+        Ok((CpuStorage::F32(y), l.shape().clone()))
+    }
+
+    fn bwd(&self, _x: &Tensor, _y: &Tensor, dy: &Tensor) -> Result<Option<Tensor>> {
+        Ok(Some(dy.contiguous()?.apply_op1_no_bwd(&MaskMul {
+            mask: self.mask.clone(),
+        })?))
     }
 }
 
@@ -238,6 +409,44 @@ pub fn softmax_last_dim(x: &Tensor) -> Result<Tensor> {
         x.contiguous()?.apply_op1(Softmax)
     } else {
         candle_nn::ops::softmax(x, candle_core::D::Minus1)
+    }
+}
+
+/// softmax(scores · scale + mask) over the last dimension; scores
+/// (B, H, Lq, Lk), mask (B, 1, 1, Lk). The mask gets no gradient.
+pub fn attention_softmax(scores: &Tensor, mask: &Tensor, scale: f64) -> Result<Tensor> {
+    if fusable(scores) {
+        scores.contiguous()?.apply_op2(
+            &mask.contiguous()?,
+            AttentionSoftmax {
+                scale: scale as f32,
+            },
+        )
+    } else {
+        candle_nn::ops::softmax(
+            &(scores * scale)?.broadcast_add(mask)?,
+            candle_core::D::Minus1,
+        )
+    }
+}
+
+/// GELU with the exact erf.
+pub fn gelu_erf(x: &Tensor) -> Result<Tensor> {
+    if fusable(x) {
+        x.contiguous()?.apply_op1(GeluErf)
+    } else {
+        x.gelu_erf()
+    }
+}
+
+/// x · mask with a constant mask of the same shape.
+pub fn mask_mul(x: &Tensor, mask: Tensor) -> Result<Tensor> {
+    if fusable(x) && x.shape() == mask.shape() {
+        x.contiguous()?.apply_op1(MaskMul {
+            mask: mask.contiguous()?,
+        })
+    } else {
+        x.mul(&mask)
     }
 }
 
@@ -297,6 +506,61 @@ mod tests {
         let gs = (slow * &w).unwrap().sum_all().unwrap().backward().unwrap();
         let d = max_diff(gf.get(&x).unwrap(), gs.get(&x).unwrap());
         assert!(d < 1e-5, "dx differs by {d}");
+    }
+
+    #[test]
+    fn attention_softmax_matches_composition_and_leaves_the_mask_alone() {
+        let x = Var::from_tensor(&(randn(&[2, 3, 5, 6], 8) * 3.0).unwrap()).unwrap();
+        let mask_data: Vec<f32> = vec![0., 0., 0., -1e9, -1e9, -1e9, 0., 0., 0., 0., 0., -1e9];
+        let mask = Tensor::from_vec(mask_data, (2, 1, 1, 6), &Device::Cpu).unwrap();
+        let w = randn(&[2, 3, 5, 6], 9);
+        let scale = 0.37;
+        let fused = attention_softmax(&x, &mask, scale).unwrap();
+        let slow = candle_nn::ops::softmax(
+            &(x.as_tensor() * scale)
+                .unwrap()
+                .broadcast_add(&mask)
+                .unwrap(),
+            D::Minus1,
+        )
+        .unwrap();
+        assert!(max_diff(&fused, &slow) < 1e-6);
+        let gf = (fused * &w).unwrap().sum_all().unwrap().backward().unwrap();
+        let gs = (slow * &w).unwrap().sum_all().unwrap().backward().unwrap();
+        let d = max_diff(gf.get(&x).unwrap(), gs.get(&x).unwrap());
+        assert!(d < 1e-5, "dx differs by {d}");
+    }
+
+    #[test]
+    fn gelu_matches_candle_forward_and_backward() {
+        let x = Var::from_tensor(&(randn(&[7, 33], 10) * 2.0).unwrap()).unwrap();
+        let w = randn(&[7, 33], 11);
+        let fused = gelu_erf(&x).unwrap();
+        let slow = x.as_tensor().gelu_erf().unwrap();
+        assert!(max_diff(&fused, &slow) < 1e-6);
+        let gf = (fused * &w).unwrap().sum_all().unwrap().backward().unwrap();
+        let gs = (slow * &w).unwrap().sum_all().unwrap().backward().unwrap();
+        let d = max_diff(gf.get(&x).unwrap(), gs.get(&x).unwrap());
+        assert!(d < 1e-5, "dx differs by {d}");
+    }
+
+    #[test]
+    fn mask_mul_matches_mul_forward_and_backward() {
+        let x = Var::from_tensor(&randn(&[4, 9], 12)).unwrap();
+        let mask = (randn(&[4, 9], 13)
+            .ge(0.0)
+            .unwrap()
+            .to_dtype(candle_core::DType::F32)
+            .unwrap()
+            * 1.25)
+            .unwrap();
+        let w = randn(&[4, 9], 14);
+        let fused = mask_mul(&x, mask.clone()).unwrap();
+        let slow = x.as_tensor().mul(&mask).unwrap();
+        assert!(max_diff(&fused, &slow) < 1e-7);
+        let gf = (fused * &w).unwrap().sum_all().unwrap().backward().unwrap();
+        let gs = (slow * &w).unwrap().sum_all().unwrap().backward().unwrap();
+        assert!(max_diff(gf.get(&x).unwrap(), gs.get(&x).unwrap()) < 1e-7);
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub fn dropout(x: &Tensor, p: f64, mode: &mut Mode) -> Result<Tensor> {
         })
         .collect();
     let mask = Tensor::from_vec(mask, x.shape(), x.device())?;
-    x.mul(&mask)
+    super::fused::mask_mul(x, mask)
 }
 
 pub struct Linear {
@@ -112,7 +112,7 @@ impl LayerNorm {
 
 pub fn activate(x: &Tensor, a: Activation) -> Result<Tensor> {
     match a {
-        Activation::GeluErf => x.gelu_erf(),
+        Activation::GeluErf => super::fused::gelu_erf(x),
         Activation::GeluTanh => x.gelu(),
         Activation::Relu => x.relu(),
     }
@@ -133,8 +133,8 @@ pub fn attention(
     let hd = h / heads;
     let split = |t: &Tensor| t.reshape((b, l, heads, hd))?.transpose(1, 2)?.contiguous();
     let (q, k, v) = (split(q)?, split(k)?, split(v)?);
-    let scores = (q.matmul(&k.t()?)? / (hd as f64).sqrt())?.broadcast_add(mask_bias)?;
-    let probs = super::fused::softmax_last_dim(&scores)?;
+    let scores = q.matmul(&k.t()?)?;
+    let probs = super::fused::attention_softmax(&scores, mask_bias, 1.0 / (hd as f64).sqrt())?;
     let probs = dropout(&probs, cfg.attention_dropout, mode)?;
     probs.matmul(&v)?.transpose(1, 2)?.reshape((b, l, h))
 }
