@@ -305,10 +305,7 @@ fn sum_of_squares(g: &Tensor) -> Result<f64> {
                 .sum());
         }
     }
-    Ok(g.sqr()?
-        .sum_all()?
-        .to_dtype(DType::F64)?
-        .to_scalar::<f64>()?)
+    g.sqr()?.sum_all()?.to_dtype(DType::F64)?.to_scalar::<f64>()
 }
 
 /// torch's clip_grad_norm_: scale by max/(norm + 1e-6) when that is below 1.
