@@ -20,6 +20,25 @@ fn contiguous<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]
     }
 }
 
+/// Below this many values an op runs on the calling thread: handing small
+/// work to the thread pool costs more than it saves (single-sentence
+/// prediction is made of such ops).
+const PAR_MIN: usize = 1 << 15;
+
+/// Fill `out` chunk by chunk with `f(chunk_index, chunk)`, in parallel
+/// when there is enough work.
+fn fill<F: Fn(usize, &mut [f32]) + Sync + Send>(out: &mut [f32], chunk: usize, f: F) {
+    if out.len() < PAR_MIN {
+        out.chunks_mut(chunk.max(1))
+            .enumerate()
+            .for_each(|(i, c)| f(i, c));
+    } else {
+        out.par_chunks_mut(chunk.max(1))
+            .enumerate()
+            .for_each(|(i, c)| f(i, c));
+    }
+}
+
 /// Rows per parallel task: enough work to amortise scheduling.
 fn rows_per_task(rows: usize, width: usize) -> usize {
     (16_384 / width.max(1)).clamp(1, rows.max(1))
@@ -49,18 +68,17 @@ impl CustomOp3 for LayerNorm {
         let h = g.len();
         let mut y = vec![0f32; x.len()];
         let chunk = rows_per_task(x.len() / h.max(1), h) * h;
-        y.par_chunks_mut(chunk)
-            .zip(x.par_chunks(chunk))
-            .for_each(|(yc, xc)| {
-                for (yr, xr) in yc.chunks_mut(h).zip(xc.chunks(h)) {
-                    let mean = xr.iter().sum::<f32>() / h as f32;
-                    let var = xr.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / h as f32;
-                    let rstd = 1.0 / (var + self.eps).sqrt();
-                    for i in 0..h {
-                        yr[i] = (xr[i] - mean) * rstd * g[i] + b[i];
-                    }
+        fill(&mut y, chunk, |i, yc| {
+            let xc = &x[i * (chunk)..i * (chunk) + yc.len()];
+            for (yr, xr) in yc.chunks_mut(h).zip(xc.chunks(h)) {
+                let mean = xr.iter().sum::<f32>() / h as f32;
+                let var = xr.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / h as f32;
+                let rstd = 1.0 / (var + self.eps).sqrt();
+                for i in 0..h {
+                    yr[i] = (xr[i] - mean) * rstd * g[i] + b[i];
                 }
-            });
+            }
+        });
         Ok((CpuStorage::F32(y), xl.shape().clone()))
     }
 
@@ -109,41 +127,44 @@ impl CustomOp3 for LayerNormGrad {
         let mut out = vec![0f32; n + 2 * h];
         let (dx, _) = out.split_at_mut(n);
         let chunk = rows_per_task(n / h.max(1), h) * h;
-        let (dg, db) = dx
-            .par_chunks_mut(chunk)
-            .zip(x.par_chunks(chunk).zip(dy.par_chunks(chunk)))
-            .map(|(dxc, (xc, dyc))| {
-                let mut dg = vec![0f32; h];
-                let mut db = vec![0f32; h];
-                let mut xhat = vec![0f32; h];
-                for ((dxr, xr), dyr) in dxc.chunks_mut(h).zip(xc.chunks(h)).zip(dyc.chunks(h)) {
-                    let mean = xr.iter().sum::<f32>() / h as f32;
-                    let var = xr.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / h as f32;
-                    let rstd = 1.0 / (var + self.eps).sqrt();
-                    let (mut sum_d, mut sum_dx) = (0f32, 0f32);
-                    for i in 0..h {
-                        xhat[i] = (xr[i] - mean) * rstd;
-                        let d = dyr[i] * g[i];
-                        sum_d += d;
-                        sum_dx += d * xhat[i];
-                        dg[i] += dyr[i] * xhat[i];
-                        db[i] += dyr[i];
-                    }
-                    let (mean_d, mean_dx) = (sum_d / h as f32, sum_dx / h as f32);
-                    for i in 0..h {
-                        dxr[i] = rstd * (dyr[i] * g[i] - mean_d - xhat[i] * mean_dx);
-                    }
+        let work = |(dxc, (xc, dyc)): (&mut [f32], (&[f32], &[f32]))| {
+            let mut dg = vec![0f32; h];
+            let mut db = vec![0f32; h];
+            let mut xhat = vec![0f32; h];
+            for ((dxr, xr), dyr) in dxc.chunks_mut(h).zip(xc.chunks(h)).zip(dyc.chunks(h)) {
+                let mean = xr.iter().sum::<f32>() / h as f32;
+                let var = xr.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / h as f32;
+                let rstd = 1.0 / (var + self.eps).sqrt();
+                let (mut sum_d, mut sum_dx) = (0f32, 0f32);
+                for i in 0..h {
+                    xhat[i] = (xr[i] - mean) * rstd;
+                    let d = dyr[i] * g[i];
+                    sum_d += d;
+                    sum_dx += d * xhat[i];
+                    dg[i] += dyr[i] * xhat[i];
+                    db[i] += dyr[i];
                 }
-                (dg, db)
-            })
-            .reduce(
-                || (vec![0f32; h], vec![0f32; h]),
-                |(mut a, mut b), (c, d)| {
-                    a.iter_mut().zip(c).for_each(|(x, y)| *x += y);
-                    b.iter_mut().zip(d).for_each(|(x, y)| *x += y);
-                    (a, b)
-                },
-            );
+                let (mean_d, mean_dx) = (sum_d / h as f32, sum_dx / h as f32);
+                for i in 0..h {
+                    dxr[i] = rstd * (dyr[i] * g[i] - mean_d - xhat[i] * mean_dx);
+                }
+            }
+            (dg, db)
+        };
+        let sum = |(mut a, mut b): (Vec<f32>, Vec<f32>), (c, d): (Vec<f32>, Vec<f32>)| {
+            a.iter_mut().zip(c).for_each(|(x, y)| *x += y);
+            b.iter_mut().zip(d).for_each(|(x, y)| *x += y);
+            (a, b)
+        };
+        let zero = || (vec![0f32; h], vec![0f32; h]);
+        let (dg, db) = if n < PAR_MIN {
+            work((dx, (x, dy)))
+        } else {
+            dx.par_chunks_mut(chunk)
+                .zip(x.par_chunks(chunk).zip(dy.par_chunks(chunk)))
+                .map(work)
+                .reduce(zero, sum)
+        };
         out[n..n + h].copy_from_slice(&dg);
         out[n + h..].copy_from_slice(&db);
         Ok((CpuStorage::F32(out), Shape::from(n + 2 * h)))
@@ -162,20 +183,19 @@ impl CustomOp1 for Softmax {
         let w = l.dims().last().copied().unwrap_or(1).max(1);
         let mut y = vec![0f32; x.len()];
         let chunk = rows_per_task(x.len() / w, w) * w;
-        y.par_chunks_mut(chunk)
-            .zip(x.par_chunks(chunk))
-            .for_each(|(yc, xc)| {
-                for (yr, xr) in yc.chunks_mut(w).zip(xc.chunks(w)) {
-                    let max = xr.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
-                    let mut sum = 0f32;
-                    for (o, &v) in yr.iter_mut().zip(xr) {
-                        *o = (v - max).exp();
-                        sum += *o;
-                    }
-                    let inv = 1.0 / sum;
-                    yr.iter_mut().for_each(|o| *o *= inv);
+        fill(&mut y, chunk, |i, yc| {
+            let xc = &x[i * (chunk)..i * (chunk) + yc.len()];
+            for (yr, xr) in yc.chunks_mut(w).zip(xc.chunks(w)) {
+                let max = xr.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+                let mut sum = 0f32;
+                for (o, &v) in yr.iter_mut().zip(xr) {
+                    *o = (v - max).exp();
+                    sum += *o;
                 }
-            });
+                let inv = 1.0 / sum;
+                yr.iter_mut().for_each(|o| *o *= inv);
+            }
+        });
         Ok((CpuStorage::F32(y), l.shape().clone()))
     }
 
@@ -209,16 +229,16 @@ impl CustomOp2 for SoftmaxGrad {
         let w = yl.dims().last().copied().unwrap_or(1).max(1);
         let mut dx = vec![0f32; y.len()];
         let chunk = rows_per_task(y.len() / w, w) * w;
-        dx.par_chunks_mut(chunk)
-            .zip(y.par_chunks(chunk).zip(dy.par_chunks(chunk)))
-            .for_each(|(dc, (yc, gc))| {
-                for ((dr, yr), gr) in dc.chunks_mut(w).zip(yc.chunks(w)).zip(gc.chunks(w)) {
-                    let dot: f32 = yr.iter().zip(gr).map(|(a, b)| a * b).sum();
-                    for i in 0..w {
-                        dr[i] = self.scale * yr[i] * (gr[i] - dot);
-                    }
+        fill(&mut dx, chunk, |i, dc| {
+            let yc = &y[i * (chunk)..i * (chunk) + dc.len()];
+            let gc = &dy[i * (chunk)..i * (chunk) + dc.len()];
+            for ((dr, yr), gr) in dc.chunks_mut(w).zip(yc.chunks(w)).zip(gc.chunks(w)) {
+                let dot: f32 = yr.iter().zip(gr).map(|(a, b)| a * b).sum();
+                for i in 0..w {
+                    dr[i] = self.scale * yr[i] * (gr[i] - dot);
                 }
-            });
+            }
+        });
         Ok((CpuStorage::F32(dx), yl.shape().clone()))
     }
 }
@@ -257,27 +277,25 @@ impl CustomOp2 for AttentionSoftmax {
         }
         let mut y = vec![0f32; x.len()];
         let chunk = rows_per_task(x.len() / w, w) * w;
-        y.par_chunks_mut(chunk)
-            .zip(x.par_chunks(chunk))
-            .enumerate()
-            .for_each(|(ci, (yc, xc))| {
-                for (ri, (yr, xr)) in yc.chunks_mut(w).zip(xc.chunks(w)).enumerate() {
-                    let b = (ci * chunk + ri * w) / per_batch;
-                    let mr = &mask[b * w..(b + 1) * w];
-                    let mut max = f32::NEG_INFINITY;
-                    for i in 0..w {
-                        yr[i] = xr[i] * self.scale + mr[i];
-                        max = max.max(yr[i]);
-                    }
-                    let mut sum = 0f32;
-                    for o in yr.iter_mut() {
-                        *o = (*o - max).exp();
-                        sum += *o;
-                    }
-                    let inv = 1.0 / sum;
-                    yr.iter_mut().for_each(|o| *o *= inv);
+        fill(&mut y, chunk, |ci, yc| {
+            let xc = &x[ci * chunk..ci * chunk + yc.len()];
+            for (ri, (yr, xr)) in yc.chunks_mut(w).zip(xc.chunks(w)).enumerate() {
+                let b = (ci * chunk + ri * w) / per_batch;
+                let mr = &mask[b * w..(b + 1) * w];
+                let mut max = f32::NEG_INFINITY;
+                for i in 0..w {
+                    yr[i] = xr[i] * self.scale + mr[i];
+                    max = max.max(yr[i]);
                 }
-            });
+                let mut sum = 0f32;
+                for o in yr.iter_mut() {
+                    *o = (*o - max).exp();
+                    sum += *o;
+                }
+                let inv = 1.0 / sum;
+                yr.iter_mut().for_each(|o| *o *= inv);
+            }
+        });
         Ok((CpuStorage::F32(y), sl.shape().clone()))
     }
 
@@ -306,13 +324,12 @@ impl CustomOp1 for GeluErf {
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         let x = contiguous(s, l, "gelu")?;
         let mut y = vec![0f32; x.len()];
-        y.par_chunks_mut(1 << 14)
-            .zip(x.par_chunks(1 << 14))
-            .for_each(|(yc, xc)| {
-                for (o, &v) in yc.iter_mut().zip(xc) {
-                    *o = 0.5 * v * (1.0 + libm::erff(v * std::f32::consts::FRAC_1_SQRT_2));
-                }
-            });
+        fill(&mut y, 1 << 14, |i, yc| {
+            let xc = &x[i * (1 << 14)..i * (1 << 14) + yc.len()];
+            for (o, &v) in yc.iter_mut().zip(xc) {
+                *o = 0.5 * v * (1.0 + libm::erff(v * std::f32::consts::FRAC_1_SQRT_2));
+            }
+        });
         Ok((CpuStorage::F32(y), l.shape().clone()))
     }
 
@@ -339,16 +356,16 @@ impl CustomOp2 for GeluErfGrad {
         let x = contiguous(xs, xl, "gelu x")?;
         let dy = contiguous(ds, dl, "gelu grad")?;
         let mut dx = vec![0f32; x.len()];
-        dx.par_chunks_mut(1 << 14)
-            .zip(x.par_chunks(1 << 14).zip(dy.par_chunks(1 << 14)))
-            .for_each(|(dc, (xc, gc))| {
-                for i in 0..dc.len() {
-                    let v = xc[i];
-                    let cdf = 0.5 * (1.0 + libm::erff(v * std::f32::consts::FRAC_1_SQRT_2));
-                    let pdf = FRAC_1_SQRT_2PI * (-0.5 * v * v).exp();
-                    dc[i] = gc[i] * (cdf + v * pdf);
-                }
-            });
+        fill(&mut dx, 1 << 14, |i, dc| {
+            let xc = &x[i * (1 << 14)..i * (1 << 14) + dc.len()];
+            let gc = &dy[i * (1 << 14)..i * (1 << 14) + dc.len()];
+            for i in 0..dc.len() {
+                let v = xc[i];
+                let cdf = 0.5 * (1.0 + libm::erff(v * std::f32::consts::FRAC_1_SQRT_2));
+                let pdf = FRAC_1_SQRT_2PI * (-0.5 * v * v).exp();
+                dc[i] = gc[i] * (cdf + v * pdf);
+            }
+        });
         Ok((CpuStorage::F32(dx), xl.shape().clone()))
     }
 }
@@ -372,13 +389,13 @@ impl CustomOp1 for MaskMul {
         };
         let m = contiguous(ms, ml, "dropout mask")?;
         let mut y = vec![0f32; x.len()];
-        y.par_chunks_mut(1 << 14)
-            .zip(x.par_chunks(1 << 14).zip(m.par_chunks(1 << 14)))
-            .for_each(|(yc, (xc, mc))| {
-                for i in 0..yc.len() {
-                    yc[i] = xc[i] * mc[i];
-                }
-            });
+        fill(&mut y, 1 << 14, |i, yc| {
+            let xc = &x[i * (1 << 14)..i * (1 << 14) + yc.len()];
+            let mc = &m[i * (1 << 14)..i * (1 << 14) + yc.len()];
+            for i in 0..yc.len() {
+                yc[i] = xc[i] * mc[i];
+            }
+        });
         Ok((CpuStorage::F32(y), l.shape().clone()))
     }
 

@@ -145,6 +145,15 @@ impl TextEncoder {
 
     /// Token ids of each text, with special tokens, cut at `max_len`.
     pub fn encode_all(&self, texts: &[&str]) -> Result<Vec<Vec<u32>>> {
+        // One text: skip the batch path, which hands work to the thread
+        // pool (a cross-thread round trip that dominates small calls).
+        if let [one] = texts {
+            let e = self
+                .tokenizer
+                .encode(*one, true)
+                .map_err(|e| tok_err("encoding", e))?;
+            return Ok(vec![e.get_ids().to_vec()]);
+        }
         let encodings = self
             .tokenizer
             .encode_batch(texts.to_vec(), true)

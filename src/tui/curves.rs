@@ -256,7 +256,10 @@ impl CurvesPane {
             }
         };
         let chart = Chart::new(sets)
-            .block(ratatui::widgets::Block::default().title(format!("loss {last:.4}")))
+            .block(ratatui::widgets::Block::default().title(format!(
+                "loss {last:.4} · lr {:.2e}",
+                self.lr.last().map(|p| p.1).unwrap_or(0.0)
+            )))
             .x_axis(Axis::default().bounds(x).labels(vec![
                 Span::raw("0"),
                 Span::raw(format!("{}", x[1] as usize)),
