@@ -313,6 +313,20 @@ impl CustomOp2 for AttentionSoftmax {
 
 const FRAC_1_SQRT_2PI: f32 = 0.398_942_3;
 
+/// erf(x) by Abramowitz & Stegun 7.1.26 (|error| < 6e-7 in f32): a polynomial
+/// and one exp, several times faster than libm's erff, which took 12% of
+/// a MiniLM training step inside GELU.
+#[inline]
+fn erf(x: f32) -> f32 {
+    let a = x.abs();
+    let t = 1.0 / (1.0 + 0.327_591_1 * a);
+    let poly = ((((1.061_405_4 * t - 1.453_152_1) * t + 1.421_413_8) * t - 0.284_496_74) * t
+        + 0.254_829_6)
+        * t;
+    let y = 1.0 - poly * (-a * a).exp();
+    y.copysign(x)
+}
+
 /// GELU with the exact erf, as BERT's "gelu".
 struct GeluErf;
 
@@ -327,7 +341,7 @@ impl CustomOp1 for GeluErf {
         fill(&mut y, 1 << 14, |i, yc| {
             let xc = &x[i * (1 << 14)..i * (1 << 14) + yc.len()];
             for (o, &v) in yc.iter_mut().zip(xc) {
-                *o = 0.5 * v * (1.0 + libm::erff(v * std::f32::consts::FRAC_1_SQRT_2));
+                *o = 0.5 * v * (1.0 + erf(v * std::f32::consts::FRAC_1_SQRT_2));
             }
         });
         Ok((CpuStorage::F32(y), l.shape().clone()))
@@ -361,7 +375,7 @@ impl CustomOp2 for GeluErfGrad {
             let gc = &dy[i * (1 << 14)..i * (1 << 14) + dc.len()];
             for i in 0..dc.len() {
                 let v = xc[i];
-                let cdf = 0.5 * (1.0 + libm::erff(v * std::f32::consts::FRAC_1_SQRT_2));
+                let cdf = 0.5 * (1.0 + erf(v * std::f32::consts::FRAC_1_SQRT_2));
                 let pdf = FRAC_1_SQRT_2PI * (-0.5 * v * v).exp();
                 dc[i] = gc[i] * (cdf + v * pdf);
             }
@@ -546,6 +560,15 @@ mod tests {
         let gs = (slow * &w).unwrap().sum_all().unwrap().backward().unwrap();
         let d = max_diff(gf.get(&x).unwrap(), gs.get(&x).unwrap());
         assert!(d < 1e-5, "dx differs by {d}");
+    }
+
+    #[test]
+    fn fast_erf_is_within_6e7_of_libm() {
+        let worst = (-6000..=6000)
+            .map(|i| i as f32 / 1000.0)
+            .map(|x| (erf(x) - libm::erff(x)).abs())
+            .fold(0f32, f32::max);
+        assert!(worst < 6e-7, "{worst}");
     }
 
     #[test]
