@@ -508,35 +508,43 @@ mod tests {
             .unwrap()
     }
 
+    /// Gradient check: the fused output matches the composition within
+    /// `fwd_tol`, and so do the gradients of Σ(out · w) for every var
+    /// (w: fixed noise, a non-trivial upstream gradient).
+    fn check(fused: Tensor, slow: Tensor, vars: &[(&str, &Var)], fwd_tol: f32, bwd_tol: f32) {
+        let d = max_diff(&fused, &slow);
+        assert!(d < fwd_tol, "forward differs by {d}");
+        let w = randn(fused.dims(), 99);
+        let gf = (fused * &w).unwrap().sum_all().unwrap().backward().unwrap();
+        let gs = (slow * &w).unwrap().sum_all().unwrap().backward().unwrap();
+        for (name, v) in vars {
+            let d = max_diff(gf.get(v).unwrap(), gs.get(v).unwrap());
+            assert!(d < bwd_tol, "d{name} differs by {d}");
+        }
+    }
+
     #[test]
     fn layer_norm_matches_composition_forward_and_backward() {
         let x = Var::from_tensor(&((randn(&[3, 5, 24], 1) * 3.0).unwrap() + 1.0).unwrap()).unwrap();
         let g = Var::from_tensor(&randn(&[24], 2)).unwrap();
         let b = Var::from_tensor(&randn(&[24], 3)).unwrap();
-        // A non-trivial upstream gradient: weight the output by fixed noise.
-        let w = randn(&[3, 5, 24], 4);
         let fused = layer_norm(&x, &g, &b, 1e-12).unwrap();
         let slow = candle_nn::ops::layer_norm_slow(&x, &g, &b, 1e-12).unwrap();
-        assert!(max_diff(&fused, &slow) < 1e-5);
-        let gf = (fused * &w).unwrap().sum_all().unwrap().backward().unwrap();
-        let gs = (slow * &w).unwrap().sum_all().unwrap().backward().unwrap();
-        for (name, v) in [("x", &x), ("gamma", &g), ("beta", &b)] {
-            let d = max_diff(gf.get(v).unwrap(), gs.get(v).unwrap());
-            assert!(d < 1e-4, "d{name} differs by {d}");
-        }
+        check(
+            fused,
+            slow,
+            &[("x", &x), ("gamma", &g), ("beta", &b)],
+            1e-5,
+            1e-4,
+        );
     }
 
     #[test]
     fn softmax_matches_composition_forward_and_backward() {
         let x = Var::from_tensor(&(randn(&[2, 3, 7, 19], 5) * 4.0).unwrap()).unwrap();
-        let w = randn(&[2, 3, 7, 19], 6);
         let fused = softmax_last_dim(&x).unwrap();
         let slow = candle_nn::ops::softmax(&x, D::Minus1).unwrap();
-        assert!(max_diff(&fused, &slow) < 1e-6);
-        let gf = (fused * &w).unwrap().sum_all().unwrap().backward().unwrap();
-        let gs = (slow * &w).unwrap().sum_all().unwrap().backward().unwrap();
-        let d = max_diff(gf.get(&x).unwrap(), gs.get(&x).unwrap());
-        assert!(d < 1e-5, "dx differs by {d}");
+        check(fused, slow, &[("x", &x)], 1e-6, 1e-5);
     }
 
     #[test]
@@ -544,7 +552,6 @@ mod tests {
         let x = Var::from_tensor(&(randn(&[2, 3, 5, 6], 8) * 3.0).unwrap()).unwrap();
         let mask_data: Vec<f32> = vec![0., 0., 0., -1e9, -1e9, -1e9, 0., 0., 0., 0., 0., -1e9];
         let mask = Tensor::from_vec(mask_data, (2, 1, 1, 6), &Device::Cpu).unwrap();
-        let w = randn(&[2, 3, 5, 6], 9);
         let scale = 0.37;
         let fused = attention_softmax(&x, &mask, scale).unwrap();
         let slow = candle_nn::ops::softmax(
@@ -555,11 +562,7 @@ mod tests {
             D::Minus1,
         )
         .unwrap();
-        assert!(max_diff(&fused, &slow) < 1e-6);
-        let gf = (fused * &w).unwrap().sum_all().unwrap().backward().unwrap();
-        let gs = (slow * &w).unwrap().sum_all().unwrap().backward().unwrap();
-        let d = max_diff(gf.get(&x).unwrap(), gs.get(&x).unwrap());
-        assert!(d < 1e-5, "dx differs by {d}");
+        check(fused, slow, &[("x", &x)], 1e-6, 1e-5);
     }
 
     #[test]
@@ -574,14 +577,9 @@ mod tests {
     #[test]
     fn gelu_matches_candle_forward_and_backward() {
         let x = Var::from_tensor(&(randn(&[7, 33], 10) * 2.0).unwrap()).unwrap();
-        let w = randn(&[7, 33], 11);
         let fused = gelu_erf(&x).unwrap();
         let slow = x.as_tensor().gelu_erf().unwrap();
-        assert!(max_diff(&fused, &slow) < 1e-6);
-        let gf = (fused * &w).unwrap().sum_all().unwrap().backward().unwrap();
-        let gs = (slow * &w).unwrap().sum_all().unwrap().backward().unwrap();
-        let d = max_diff(gf.get(&x).unwrap(), gs.get(&x).unwrap());
-        assert!(d < 1e-5, "dx differs by {d}");
+        check(fused, slow, &[("x", &x)], 1e-6, 1e-5);
     }
 
     #[test]
@@ -594,13 +592,9 @@ mod tests {
             .unwrap()
             * 1.25)
             .unwrap();
-        let w = randn(&[4, 9], 14);
         let fused = mask_mul(&x, mask.clone()).unwrap();
         let slow = x.as_tensor().mul(&mask).unwrap();
-        assert!(max_diff(&fused, &slow) < 1e-7);
-        let gf = (fused * &w).unwrap().sum_all().unwrap().backward().unwrap();
-        let gs = (slow * &w).unwrap().sum_all().unwrap().backward().unwrap();
-        assert!(max_diff(gf.get(&x).unwrap(), gs.get(&x).unwrap()) < 1e-7);
+        check(fused, slow, &[("x", &x)], 1e-7, 1e-7);
     }
 
     #[test]
