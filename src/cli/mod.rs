@@ -1,0 +1,478 @@
+//! The command line: `tunebench [tui]|train|eval|predict|inspect|bench`. Front-end
+//! code only: it parses flags, calls the library and prints (one file a command).
+
+mod bench;
+mod eval;
+mod inspect;
+mod predict;
+mod train;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use tunebench::config::RunConfig;
+use tunebench::data::LoadOptions;
+
+#[derive(Parser)]
+#[command(
+    name = "tunebench",
+    version,
+    about = "Fine-tune BERT-family text classifiers with candle"
+)]
+struct Cli {
+    /// Without a subcommand: the TUI on the bundled sample corpus.
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(clap::Args, Clone, Default)]
+pub(crate) struct DataFlags {
+    /// Column holding the text (default: text, sentence, review, content...)
+    #[arg(long)]
+    text_col: Option<String>,
+    /// Column holding the label (default: label, labels, class, sentiment...)
+    #[arg(long)]
+    label_col: Option<String>,
+    /// Replace invalid UTF-8 bytes instead of failing
+    #[arg(long)]
+    lossy_utf8: bool,
+    /// Drop rows with empty text instead of failing
+    #[arg(long)]
+    skip_empty: bool,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// The interactive workbench (the default)
+    Tui {
+        /// Training data (default: the bundled review corpus)
+        #[arg(long)]
+        data: Option<PathBuf>,
+        #[arg(long)]
+        val: Option<PathBuf>,
+        #[arg(long)]
+        model: Option<String>,
+        /// Hyperparameters to start from; `w`/`L` in the form save/load here
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Checkpoint the playground uses when no run is active
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+        /// Plain chart markers for fonts without braille
+        #[arg(long)]
+        plain_markers: bool,
+        /// Where new runs go
+        #[arg(long, default_value = "runs")]
+        runs_dir: PathBuf,
+        #[command(flatten)]
+        data_flags: DataFlags,
+    },
+    /// Fine-tune a classifier (headless)
+    Train {
+        /// Training data: .csv, .tsv or .jsonl
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Validation data (default: a stratified split of --data)
+        #[arg(long)]
+        val: Option<PathBuf>,
+        /// Local HF dir, hub id (from the HF cache) or scratch:tiny|mini|small
+        #[arg(long)]
+        model: Option<String>,
+        /// A run.toml with hyperparameters
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Override one hyperparameter, e.g. --set lr=3e-5 (repeatable)
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Run directory (default: runs/<timestamp>-<model>)
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        epochs: Option<usize>,
+        #[arg(long)]
+        max_steps: Option<usize>,
+        /// Share of --data held out for validation when no --val is given
+        #[arg(long)]
+        val_split: Option<f64>,
+        /// Seed for init, dropout, data order and the split
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Continue the run in this directory from its latest checkpoint
+        #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["data", "val", "model", "config", "out"])]
+        resume: Option<PathBuf>,
+        #[command(flatten)]
+        data_flags: DataFlags,
+    },
+    /// Evaluate a checkpoint on labelled data
+    Eval {
+        /// Any HF BERT/DistilBERT classifier directory
+        #[arg(long)]
+        checkpoint: PathBuf,
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long, value_enum, default_value_t = EvalFormat::Table)]
+        format: EvalFormat,
+        /// Write every row's prediction to this CSV
+        #[arg(long)]
+        predictions: Option<PathBuf>,
+        #[arg(long, default_value = "cpu")]
+        device: String,
+        #[command(flatten)]
+        data_flags: DataFlags,
+    },
+    /// Predict labels for texts
+    Predict {
+        #[arg(long)]
+        checkpoint: PathBuf,
+        /// Texts to classify
+        texts: Vec<String>,
+        /// A file of texts: one per line (.txt) or a .csv/.tsv/.jsonl
+        #[arg(long)]
+        input: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = PredictFormat::Jsonl)]
+        format: PredictFormat,
+        #[arg(long, default_value = "cpu")]
+        device: String,
+        #[command(flatten)]
+        data_flags: DataFlags,
+    },
+    /// Benchmark training, evaluation and prediction speed (JSON lines)
+    Bench {
+        /// Models: tiny, mini (BERT-tiny/mini shapes), minilm (all-MiniLM-L6-v2)
+        #[arg(long, value_delimiter = ',', default_values_t = tunebench::bench::MODELS.iter().map(|s| s.to_string()))]
+        models: Vec<String>,
+        #[arg(long, value_delimiter = ',', default_values_t = tunebench::bench::LENGTHS.to_vec())]
+        lens: Vec<usize>,
+        #[arg(long, default_value_t = 32)]
+        batch: usize,
+        /// Threads for matmuls and elementwise ops (RAYON_NUM_THREADS)
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        /// Sentences to pack into rows (GLUE TSV)
+        #[arg(long, default_value = "../shared/data/sst2/train.tsv")]
+        data: PathBuf,
+        /// all-MiniLM-L6-v2 directory (../shared/tools/get-models.sh)
+        #[arg(long, default_value = "/tmp/tunebench-models/all-MiniLM-L6-v2")]
+        minilm_dir: PathBuf,
+        #[arg(long, default_value_t = 3)]
+        warmup: usize,
+        #[arg(long, default_value_t = 10)]
+        steps: usize,
+        /// Run one case (MODEL:LEN) in this process; the suite runs each
+        /// case in its own process so peak memory is per case
+        #[arg(long, hide = true)]
+        case: Option<String>,
+    },
+    /// Describe a corpus: label balance, duplicates, conflicts, lengths
+    Inspect {
+        #[arg(long)]
+        data: PathBuf,
+        /// Also report token lengths with this model's tokenizer
+        #[arg(long)]
+        model: Option<String>,
+        #[arg(long, default_value_t = 128)]
+        max_len: usize,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        data_flags: DataFlags,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum EvalFormat {
+    Table,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum PredictFormat {
+    Jsonl,
+    Csv,
+    Table,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            let bad_input = e.chain().any(|c| {
+                c.downcast_ref::<tunebench::Error>()
+                    .is_some_and(|e| e.is_bad_input())
+                    || c.downcast_ref::<tunebench::data::DataError>().is_some()
+                    || c.downcast_ref::<tunebench::config::ConfigError>().is_some()
+            });
+            eprintln!("error: {e:#}");
+            ExitCode::from(if bad_input { 2 } else { 1 })
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let command = cli.command.unwrap_or(Cmd::Tui {
+        data: None,
+        val: None,
+        model: None,
+        config: None,
+        checkpoint: None,
+        plain_markers: false,
+        runs_dir: PathBuf::from("runs"),
+        data_flags: DataFlags::default(),
+    });
+    match command {
+        Cmd::Tui {
+            data,
+            val,
+            model,
+            config,
+            checkpoint,
+            plain_markers,
+            runs_dir,
+            data_flags,
+        } => {
+            let mut cfg = match &config {
+                Some(p) => RunConfig::from_toml_file(p)?,
+                None => demo_config()?,
+            };
+            if let Some(d) = data {
+                cfg.train_file = Some(d);
+                cfg.val_file = val;
+            } else if val.is_some() {
+                cfg.val_file = val;
+            }
+            if let Some(m) = model {
+                cfg.model = m;
+            }
+            apply_data_flags(&mut cfg, &data_flags);
+            let logs = tunebench::tui::LogSwitch::default();
+            logs.switch_to(&runs_dir.join("tui.log"));
+            let _ = tracing_subscriber::fmt()
+                .with_writer(logs.clone())
+                .with_ansi(false)
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_env("TUNEBENCH_LOG")
+                        .unwrap_or_else(|_| "info".into()),
+                )
+                .try_init();
+            tunebench::tui::run(tunebench::tui::TuiOptions {
+                cfg,
+                config_path: config.unwrap_or_else(|| PathBuf::from("run.toml")),
+                checkpoint,
+                plain_markers,
+                runs_dir,
+                logs,
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Train {
+            data,
+            val,
+            model,
+            config,
+            set,
+            out,
+            epochs,
+            max_steps,
+            val_split,
+            seed,
+            resume,
+            data_flags,
+        } => {
+            let overrides = |cfg: &mut RunConfig| -> tunebench::Result<()> {
+                if let Some(e) = epochs {
+                    cfg.epochs = e;
+                }
+                if let Some(m) = max_steps {
+                    cfg.max_steps = m;
+                }
+                if let Some(v) = val_split {
+                    cfg.val_split = v;
+                }
+                if let Some(s) = seed {
+                    cfg.seed = s;
+                }
+                for s in &set {
+                    cfg.set(s)?;
+                }
+                Ok(())
+            };
+            let trainer = match resume {
+                Some(dir) => tunebench::train::prepare::resume(&dir, overrides)?,
+                None => {
+                    let mut cfg = match &config {
+                        Some(p) => RunConfig::from_toml_file(p)?,
+                        None => RunConfig::default(),
+                    };
+                    if data.is_some() {
+                        cfg.train_file = data;
+                    }
+                    if val.is_some() {
+                        cfg.val_file = val;
+                    }
+                    if let Some(m) = model {
+                        cfg.model = m;
+                    }
+                    apply_data_flags(&mut cfg, &data_flags);
+                    overrides(&mut cfg)?;
+                    cfg.validate()?;
+                    let out = out.unwrap_or_else(|| default_run_dir(&cfg.model));
+                    tunebench::train::prepare(cfg, &out)?
+                }
+            };
+            init_file_logging(&trainer.run_dir().join("train.log"));
+            train::headless_train(trainer)
+        }
+        Cmd::Eval {
+            checkpoint,
+            data,
+            format,
+            predictions,
+            device,
+            data_flags,
+        } => eval::eval_cmd(
+            &checkpoint,
+            &data,
+            format,
+            predictions.as_deref(),
+            &device,
+            &data_flags,
+        ),
+        Cmd::Predict {
+            checkpoint,
+            texts,
+            input,
+            format,
+            device,
+            data_flags,
+        } => predict::predict_cmd(
+            &checkpoint,
+            texts,
+            input.as_deref(),
+            format,
+            &device,
+            &data_flags,
+        ),
+        Cmd::Bench {
+            models,
+            lens,
+            batch,
+            threads,
+            data,
+            minilm_dir,
+            warmup,
+            steps,
+            case,
+        } => {
+            let opts = tunebench::bench::BenchOptions {
+                data,
+                minilm_dir,
+                batch,
+                threads,
+                warmup_steps: warmup,
+                steps,
+                eval_batches: 8,
+                predict_runs: 50,
+            };
+            bench::bench_cmd(&models, &lens, case.as_deref(), &opts)
+        }
+        Cmd::Inspect {
+            data,
+            model,
+            max_len,
+            json,
+            data_flags,
+        } => inspect::inspect_cmd(&data, model.as_deref(), max_len, json, &data_flags),
+    }
+}
+
+/// The bundled sample corpus: the repository's copy when run from its root,
+/// otherwise the copy compiled into the binary, written to the user's data
+/// directory once.
+fn sample_corpus() -> anyhow::Result<(PathBuf, PathBuf)> {
+    let local = PathBuf::from("sample-data/reviews");
+    if local.join("train.csv").is_file() && local.join("heldout.csv").is_file() {
+        return Ok((local.join("train.csv"), local.join("heldout.csv")));
+    }
+    let base = directories::ProjectDirs::from("", "", "tunebench")
+        .map(|d| d.data_dir().to_path_buf())
+        .unwrap_or_else(std::env::temp_dir)
+        .join("sample-data/reviews");
+    std::fs::create_dir_all(&base).with_context(|| base.display().to_string())?;
+    for (name, body) in [
+        (
+            "train.csv",
+            include_str!("../../sample-data/reviews/train.csv"),
+        ),
+        (
+            "heldout.csv",
+            include_str!("../../sample-data/reviews/heldout.csv"),
+        ),
+    ] {
+        let path = base.join(name);
+        if !path.is_file() {
+            std::fs::write(&path, body).with_context(|| path.display().to_string())?;
+        }
+    }
+    Ok((base.join("train.csv"), base.join("heldout.csv")))
+}
+
+/// What `tunebench` opens with: scratch:mini on the sample reviews, with the
+/// TUI's "quick look" preset stretched to three epochs.
+fn demo_config() -> anyhow::Result<RunConfig> {
+    let (train, heldout) = sample_corpus()?;
+    Ok(RunConfig {
+        model: "scratch:mini".into(),
+        train_file: Some(train),
+        val_file: Some(heldout),
+        epochs: 3,
+        max_len: 64,
+        lr: 5e-4,
+        log_every: 5,
+        ..RunConfig::default()
+    })
+}
+
+fn apply_data_flags(cfg: &mut RunConfig, f: &DataFlags) {
+    if f.text_col.is_some() {
+        cfg.text_col = f.text_col.clone();
+    }
+    if f.label_col.is_some() {
+        cfg.label_col = f.label_col.clone();
+    }
+    cfg.lossy_utf8 |= f.lossy_utf8;
+    cfg.skip_empty |= f.skip_empty;
+}
+
+pub(crate) fn load_opts(f: &DataFlags, require_label: bool) -> LoadOptions {
+    LoadOptions {
+        text_col: f.text_col.clone(),
+        label_col: f.label_col.clone(),
+        lossy_utf8: f.lossy_utf8,
+        skip_empty: f.skip_empty,
+        require_label,
+    }
+}
+
+fn default_run_dir(model: &str) -> PathBuf {
+    PathBuf::from("runs").join(tunebench::run_dir::run_name(model))
+}
+
+fn init_file_logging(path: &Path) {
+    let Ok(file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    else {
+        return;
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::sync::Mutex::new(file))
+        .with_ansi(false)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TUNEBENCH_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .try_init();
+}
