@@ -42,20 +42,29 @@ pub(crate) struct DataFlags {
     skip_empty: bool,
 }
 
+/// Where a run's data, model and hyperparameters come from.
+#[derive(clap::Args, Clone, Default)]
+struct SourceFlags {
+    /// Training data: .csv, .tsv or .jsonl (the TUI defaults to the bundled reviews)
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Validation data (default: a stratified split of --data)
+    #[arg(long)]
+    val: Option<PathBuf>,
+    /// Local HF dir, hub id (from the HF cache) or scratch:tiny|mini|small
+    #[arg(long)]
+    model: Option<String>,
+    /// A run.toml with hyperparameters (the TUI form's `w`/`L` save/load it)
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum Cmd {
     /// The interactive workbench (the default)
     Tui {
-        /// Training data (default: the bundled review corpus)
-        #[arg(long)]
-        data: Option<PathBuf>,
-        #[arg(long)]
-        val: Option<PathBuf>,
-        #[arg(long)]
-        model: Option<String>,
-        /// Hyperparameters to start from; `w`/`L` in the form save/load here
-        #[arg(long)]
-        config: Option<PathBuf>,
+        #[command(flatten)]
+        source: SourceFlags,
         /// Checkpoint the playground uses when no run is active
         #[arg(long)]
         checkpoint: Option<PathBuf>,
@@ -70,26 +79,18 @@ enum Cmd {
     },
     /// Fine-tune a classifier (headless)
     Train {
-        /// Training data: .csv, .tsv or .jsonl
-        #[arg(long)]
-        data: Option<PathBuf>,
-        /// Validation data (default: a stratified split of --data)
-        #[arg(long)]
-        val: Option<PathBuf>,
-        /// Local HF dir, hub id (from the HF cache) or scratch:tiny|mini|small
-        #[arg(long)]
-        model: Option<String>,
-        /// A run.toml with hyperparameters
-        #[arg(long)]
-        config: Option<PathBuf>,
+        #[command(flatten)]
+        source: SourceFlags,
         /// Override one hyperparameter, e.g. --set lr=3e-5 (repeatable)
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
         /// Run directory (default: runs/<timestamp>-<model>)
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Passes over the training data
         #[arg(long)]
         epochs: Option<usize>,
+        /// Stop after this many optimizer steps (0: no limit)
         #[arg(long)]
         max_steps: Option<usize>,
         /// Share of --data held out for validation when no --val is given
@@ -212,10 +213,7 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let command = cli.command.unwrap_or(Cmd::Tui {
-        data: None,
-        val: None,
-        model: None,
-        config: None,
+        source: SourceFlags::default(),
         checkpoint: None,
         plain_markers: false,
         runs_dir: PathBuf::from("runs"),
@@ -223,10 +221,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     });
     match command {
         Cmd::Tui {
-            data,
-            val,
-            model,
-            config,
+            source:
+                SourceFlags {
+                    data,
+                    val,
+                    model,
+                    config,
+                },
             checkpoint,
             plain_markers,
             runs_dir,
@@ -267,10 +268,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Train {
-            data,
-            val,
-            model,
-            config,
+            source:
+                SourceFlags {
+                    data,
+                    val,
+                    model,
+                    config,
+                },
             set,
             out,
             epochs,
