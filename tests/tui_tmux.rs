@@ -86,7 +86,7 @@ fn a_person_can_explore_configure_train_predict_and_quit() {
     let (train, heldout) = reviews();
     let bin = env!("CARGO_BIN_EXE_tunebench");
     let cmd = format!(
-        "cd {} && {bin} tui --data {} --val {} ; echo TUNEBENCH_EXIT=$? ; stty -a | tr ' ' '\\n' | grep -x -- '-\\?icanon' ; sleep 60",
+        "cd {} && {bin} tui --data {} --val {} ; echo TUNEBENCH_EXIT=$? ; stty -a | tr ' ' '\\n' | grep -x -- '-\\?icanon' ; echo STTY_DONE ; sleep 60",
         dir.path().display(),
         train.display(),
         heldout.display()
@@ -178,11 +178,16 @@ fn a_person_can_explore_configure_train_predict_and_quit() {
     t.keys(&["Escape"]);
     std::thread::sleep(Duration::from_millis(400));
     t.keys(&["q"]);
-    std::thread::sleep(Duration::from_millis(400));
-    if t.screen().contains("Stop it (writing a checkpoint)") {
-        t.keys(&["y"]);
-    }
-    let end = t.wait_for("the exit", |s| s.contains("TUNEBENCH_EXIT="), 60);
+    let end = t.wait_for(
+        "the exit and the terminal mode",
+        |s| {
+            if s.contains("Stop it (writing a checkpoint)") {
+                t.keys(&["y"]);
+            }
+            s.contains("STTY_DONE")
+        },
+        90,
+    );
     assert!(end.contains("TUNEBENCH_EXIT=0"), "{end}");
     assert!(
         end.lines().any(|l| l.trim() == "icanon"),
