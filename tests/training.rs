@@ -203,7 +203,8 @@ fn pause_predict_resume_and_checkpoint_commands_work_mid_run() {
             Event::Prediction {
                 id, prediction: p, ..
             } => prediction = Some((id, p)),
-            Event::Checkpoint { step, .. } if step <= 3 => checkpoint = true,
+            // Evaluation checkpoints are "best" here; the manual one is not.
+            Event::Checkpoint { best: false, .. } => checkpoint = true,
             _ => {}
         }
     }
