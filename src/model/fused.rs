@@ -1,9 +1,10 @@
-//! Fused CPU ops with a real backward: layer norm and last-dim softmax.
+//! Fused CPU ops with a real backward: layer norm, attention softmax, GELU
+//! and dropout's mask multiply.
 //! candle's own fast versions have no backward, and the compositions that
 //! do allocate a tensor per elementary step (about eight for layer norm,
 //! five for softmax, and as many again backwards). Each op here is one
 //! pass forward and one pass backward, parallel over rows. Other devices
-//! use the composed versions (see `layer_norm` and `softmax_last_dim`).
+//! use the composed versions (see the public functions below).
 //! Gradient checks against the compositions are in this file's tests.
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Result, Shape, Tensor};
@@ -168,42 +169,6 @@ impl CustomOp3 for LayerNormGrad {
         out[n..n + h].copy_from_slice(&dg);
         out[n + h..].copy_from_slice(&db);
         Ok((CpuStorage::F32(out), Shape::from(n + 2 * h)))
-    }
-}
-
-struct Softmax;
-
-impl CustomOp1 for Softmax {
-    fn name(&self) -> &'static str {
-        "fused-softmax"
-    }
-
-    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
-        let x = contiguous(s, l, "softmax")?;
-        let w = l.dims().last().copied().unwrap_or(1).max(1);
-        let mut y = vec![0f32; x.len()];
-        let chunk = rows_per_task(x.len() / w, w) * w;
-        fill(&mut y, chunk, |i, yc| {
-            let xc = &x[i * (chunk)..i * (chunk) + yc.len()];
-            for (yr, xr) in yc.chunks_mut(w).zip(xc.chunks(w)) {
-                let max = xr.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
-                let mut sum = 0f32;
-                for (o, &v) in yr.iter_mut().zip(xr) {
-                    *o = (v - max).exp();
-                    sum += *o;
-                }
-                let inv = 1.0 / sum;
-                yr.iter_mut().for_each(|o| *o *= inv);
-            }
-        });
-        Ok((CpuStorage::F32(y), l.shape().clone()))
-    }
-
-    fn bwd(&self, _x: &Tensor, y: &Tensor, dy: &Tensor) -> Result<Option<Tensor>> {
-        Ok(Some(y.apply_op2_no_bwd(
-            &dy.contiguous()?,
-            &SoftmaxGrad { scale: 1.0 },
-        )?))
     }
 }
 
@@ -434,15 +399,6 @@ pub fn layer_norm(x: &Tensor, weight: &Tensor, bias: &Tensor, eps: f64) -> Resul
     }
 }
 
-/// Softmax over the last dimension, with a backward.
-pub fn softmax_last_dim(x: &Tensor) -> Result<Tensor> {
-    if fusable(x) {
-        x.contiguous()?.apply_op1(Softmax)
-    } else {
-        candle_nn::ops::softmax(x, candle_core::D::Minus1)
-    }
-}
-
 /// softmax(scores · scale + mask) over the last dimension; scores
 /// (B, H, Lq, Lk), mask (B, 1, 1, Lk). The mask gets no gradient.
 pub fn attention_softmax(scores: &Tensor, mask: &Tensor, scale: f64) -> Result<Tensor> {
@@ -540,14 +496,6 @@ mod tests {
     }
 
     #[test]
-    fn softmax_matches_composition_forward_and_backward() {
-        let x = Var::from_tensor(&(randn(&[2, 3, 7, 19], 5) * 4.0).unwrap()).unwrap();
-        let fused = softmax_last_dim(&x).unwrap();
-        let slow = candle_nn::ops::softmax(&x, D::Minus1).unwrap();
-        check(fused, slow, &[("x", &x)], 1e-6, 1e-5);
-    }
-
-    #[test]
     fn attention_softmax_matches_composition_and_leaves_the_mask_alone() {
         let x = Var::from_tensor(&(randn(&[2, 3, 5, 6], 8) * 3.0).unwrap()).unwrap();
         let mask_data: Vec<f32> = vec![0., 0., 0., -1e9, -1e9, -1e9, 0., 0., 0., 0., 0., -1e9];
@@ -600,8 +548,8 @@ mod tests {
     #[test]
     fn fused_ops_accept_non_contiguous_input() {
         let x = randn(&[4, 6], 7).t().unwrap();
-        let a = softmax_last_dim(&x).unwrap();
-        let b = candle_nn::ops::softmax(&x, D::Minus1).unwrap();
+        let a = gelu_erf(&x).unwrap();
+        let b = x.gelu_erf().unwrap();
         assert!(max_diff(&a, &b) < 1e-6);
     }
 }

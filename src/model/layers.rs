@@ -144,8 +144,3 @@ pub fn mask_bias(attention_mask: &Tensor) -> Result<Tensor> {
     let (b, l) = attention_mask.dims2()?;
     ((attention_mask - 1.0)? * 1e9)?.reshape((b, 1, 1, l))
 }
-
-/// Mean softmax cross-entropy of logits (B, C) against u32 labels (B,).
-pub fn cross_entropy(logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
-    candle_nn::loss::cross_entropy(logits, labels)
-}

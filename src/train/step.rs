@@ -45,7 +45,7 @@ pub fn train_step(
             .labels
             .as_ref()
             .ok_or_else(|| Error::Run("batch without labels".into()))?;
-        let loss = crate::model::layers::cross_entropy(&logits, target)?;
+        let loss = candle_nn::loss::cross_entropy(&logits, target)?;
         let value = loss.to_scalar::<f32>()? as f64;
         if !value.is_finite() {
             return Ok(Err(NonFinite {
