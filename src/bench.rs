@@ -108,26 +108,11 @@ fn build_model(model: &str, opts: &BenchOptions, vocab: usize) -> Result<Classif
     let mut rng = Rng::seeded(0);
     let spec = if model == "minilm" {
         let md = ModelDir::open(&opts.minilm_dir)?;
-        BuildSpec {
-            config: md.config.clone(),
-            labels,
-            weights: md.read_weights()?,
-            source: md.weights.clone(),
-            scratch: false,
-            keep_head: false,
-            base_config: Some(md.config_json.clone()),
-        }
+        md.build_spec(labels, md.read_weights()?, false)
     } else {
-        BuildSpec {
-            config: scratch_config(model, vocab)
-                .ok_or_else(|| Error::Run(format!("unknown bench model '{model}'")))?,
-            labels,
-            weights: Default::default(),
-            source: PathBuf::from(model),
-            scratch: true,
-            keep_head: false,
-            base_config: None,
-        }
+        let config = scratch_config(model, vocab)
+            .ok_or_else(|| Error::Run(format!("unknown bench model '{model}'")))?;
+        BuildSpec::scratch(config, labels, model)
     };
     Classifier::build(spec, &mut rng, &Device::Cpu)
 }

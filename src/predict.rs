@@ -4,7 +4,6 @@
 use crate::data::Labels;
 use crate::error::Result;
 use crate::model::checkpoint::ModelDir;
-use crate::model::classifier::BuildSpec;
 use crate::model::{Classifier, Mode};
 use crate::text::batch::make_batch;
 use crate::text::TextEncoder;
@@ -36,15 +35,7 @@ impl Predictor {
         let max_len = md.config.max_positions;
         let text = TextEncoder::from_file(&md.tokenizer, max_len)?;
         let model = Classifier::build(
-            BuildSpec {
-                config: md.config.clone(),
-                labels,
-                weights,
-                source: md.weights.clone(),
-                scratch: false,
-                keep_head: true,
-                base_config: Some(md.config_json.clone()),
-            },
+            md.build_spec(labels, weights, true),
             &mut crate::rng::Rng::seeded(0),
             device,
         )?;

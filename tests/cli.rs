@@ -21,6 +21,18 @@ fn write(dir: &Path, name: &str, content: &[u8]) -> String {
     p.to_str().unwrap().to_string()
 }
 
+/// Run and expect success; returns stdout (stderr is shown on failure).
+fn succeed(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
 /// Run and expect exit code 2 with every `needles` in stderr.
 fn bad_input(args: &[&str], needles: &[&str]) {
     let out = tunebench().args(args).output().unwrap();
@@ -175,35 +187,29 @@ fn train_resume_eval_and_predict_from_the_shell() {
     let d = tempfile::tempdir().unwrap();
     let run = d.path().join("run");
     let (train, heldout) = tickets();
-    let out = tunebench()
-        .args([
-            "train",
-            "--data",
-            train.to_str().unwrap(),
-            "--model",
-            "scratch:tiny",
-            "--epochs",
-            "2",
-            "--max-steps",
-            "6",
-        ])
-        .args([
-            "--set",
-            "log_every=2",
-            "--set",
-            "max_len=32",
-            "--set",
-            "lr=1e-3",
-            "--out",
-            run.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let stdout = succeed(
+        tunebench()
+            .args([
+                "train",
+                "--data",
+                train.to_str().unwrap(),
+                "--model",
+                "scratch:tiny",
+                "--epochs",
+                "2",
+                "--max-steps",
+                "6",
+            ])
+            .args([
+                "--set",
+                "log_every=2",
+                "--set",
+                "max_len=32",
+                "--set",
+                "lr=1e-3",
+                "--out",
+                run.to_str().unwrap(),
+            ]),
     );
     // Plain lines when stdout is not a terminal: no carriage returns.
     assert!(!stdout.contains('\r'));
@@ -217,22 +223,13 @@ fn train_resume_eval_and_predict_from_the_shell() {
     assert!(log.contains("eval step 6"), "{log}");
 
     // Resume continues the same run to its end (2 epochs).
-    let out = tunebench()
-        .args([
-            "train",
-            "--resume",
-            run.to_str().unwrap(),
-            "--max-steps",
-            "0",
-        ])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = succeed(tunebench().args([
+        "train",
+        "--resume",
+        run.to_str().unwrap(),
+        "--max-steps",
+        "0",
+    ]));
     assert!(
         stdout.contains("resuming at 6") && stdout.contains("step 8/"),
         "{stdout}"
@@ -241,25 +238,20 @@ fn train_resume_eval_and_predict_from_the_shell() {
 
     let best = run.join("best");
     let preds = d.path().join("preds.csv");
-    let out = tunebench()
-        .args([
-            "eval",
-            "--checkpoint",
-            best.to_str().unwrap(),
-            "--data",
-            heldout.to_str().unwrap(),
-            "--format",
-            "json",
-        ])
-        .args(["--predictions", preds.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let stdout = succeed(
+        tunebench()
+            .args([
+                "eval",
+                "--checkpoint",
+                best.to_str().unwrap(),
+                "--data",
+                heldout.to_str().unwrap(),
+                "--format",
+                "json",
+            ])
+            .args(["--predictions", preds.to_str().unwrap()]),
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(v["rows"], 128);
     assert!(v["accuracy"].as_f64().unwrap() > 0.0);
     assert_eq!(v["confusion"].as_array().unwrap().len(), 8);
@@ -270,22 +262,14 @@ fn train_resume_eval_and_predict_from_the_shell() {
         "{csv}"
     );
 
-    let out = tunebench()
-        .args([
-            "predict",
-            "--checkpoint",
-            best.to_str().unwrap(),
-            "Where is my parcel?",
-            "I was charged twice",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+    let stdout = succeed(tunebench().args([
+        "predict",
+        "--checkpoint",
+        best.to_str().unwrap(),
+        "Where is my parcel?",
+        "I was charged twice",
+    ]));
+    let lines: Vec<serde_json::Value> = stdout
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
@@ -301,20 +285,15 @@ fn train_resume_eval_and_predict_from_the_shell() {
         "texts.txt",
         b"Cancel my order please\n\nthe kettle broke\n",
     );
-    let out = tunebench()
-        .args([
-            "predict",
-            "--checkpoint",
-            best.to_str().unwrap(),
-            "--input",
-            &input,
-            "--format",
-            "csv",
-        ])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success());
+    let text = succeed(tunebench().args([
+        "predict",
+        "--checkpoint",
+        best.to_str().unwrap(),
+        "--input",
+        &input,
+        "--format",
+        "csv",
+    ]));
     assert_eq!(text.lines().count(), 3, "{text}");
     assert!(text.starts_with("text,label,score,p_account"), "{text}");
 }
@@ -339,26 +318,21 @@ fn hub_ids_resolve_from_a_cache_laid_out_like_huggingface_hub() {
         "d.csv",
         b"text,label\nthe movie was great,pos\nawful film,neg\nit was ok,neutral\ngreat fun,pos\n",
     );
-    let out = tunebench()
-        .env("HF_HUB_CACHE", cache.path())
-        .args([
-            "train",
-            "--data",
-            &data,
-            "--model",
-            "acme/tiny-bert",
-            "--max-steps",
-            "1",
-            "--set",
-            "val_split=0.5",
-        ])
-        .args(["--out", d.path().join("run").to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    succeed(
+        tunebench()
+            .env("HF_HUB_CACHE", cache.path())
+            .args([
+                "train",
+                "--data",
+                &data,
+                "--model",
+                "acme/tiny-bert",
+                "--max-steps",
+                "1",
+                "--set",
+                "val_split=0.5",
+            ])
+            .args(["--out", d.path().join("run").to_str().unwrap()]),
     );
     let cfg = std::fs::read_to_string(d.path().join("run/config.toml")).unwrap();
     assert!(cfg.contains("snapshots/0123abcd"), "{cfg}");

@@ -1,21 +1,16 @@
 //! Parity with PyTorch + transformers: logits, loss, gradient norm and one
 //! clipped AdamW step, against values made by tests/fixtures/make_fixtures.py.
 
+mod common;
+
 use candle_core::{DType, Device, Tensor};
+use common::{fixture, max_abs_diff};
 use std::collections::HashMap;
-use std::path::PathBuf;
 use tunebench::model::checkpoint::ModelDir;
-use tunebench::model::classifier::BuildSpec;
 use tunebench::model::{Classifier, Mode};
 use tunebench::predict::Predictor;
 use tunebench::rng::Rng;
 use tunebench::train::optim::{clip_coefficient, AdamW, AdamWConfig, Grads};
-
-fn fixture(arch: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(arch)
-}
 
 struct Expected {
     tensors: HashMap<String, Tensor>,
@@ -34,31 +29,9 @@ fn expected(arch: &str) -> Expected {
 
 fn load_classifier(dir: &std::path::Path) -> Classifier {
     let md = ModelDir::open(dir).unwrap();
-    Classifier::build(
-        BuildSpec {
-            config: md.config.clone(),
-            labels: md.labels.clone().expect("fixture has id2label"),
-            weights: md.read_weights().unwrap(),
-            source: md.weights.clone(),
-            scratch: false,
-            keep_head: true,
-            base_config: Some(md.config_json.clone()),
-        },
-        &mut Rng::seeded(0),
-        &Device::Cpu,
-    )
-    .unwrap()
-}
-
-fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-    (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .max_all()
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap()
+    let labels = md.labels.clone().expect("fixture has id2label");
+    let spec = md.build_spec(labels, md.read_weights().unwrap(), true);
+    Classifier::build(spec, &mut Rng::seeded(0), &Device::Cpu).unwrap()
 }
 
 fn check_training_step(arch: &str) {
@@ -181,20 +154,8 @@ fn bare_encoder_gets_fresh_head_and_keeps_encoder_weights() {
     let weights = md.read_weights().unwrap();
     assert!(weights.contains_key("bert.embeddings.word_embeddings.weight"));
     let labels = tunebench::data::Labels::new(vec!["a".into(), "b".into()]);
-    let model = Classifier::build(
-        BuildSpec {
-            config: md.config.clone(),
-            labels,
-            weights,
-            source: md.weights.clone(),
-            scratch: false,
-            keep_head: false,
-            base_config: Some(md.config_json.clone()),
-        },
-        &mut Rng::seeded(3),
-        &Device::Cpu,
-    )
-    .unwrap();
+    let spec = md.build_spec(labels, weights, false);
+    let model = Classifier::build(spec, &mut Rng::seeded(3), &Device::Cpu).unwrap();
     assert_eq!(model.fresh, vec!["classifier.weight", "classifier.bias"]);
     let full = load_classifier(&fixture("bert").join("model"));
     let name = "bert.encoder.layer.1.output.dense.weight";

@@ -238,14 +238,7 @@ fn gradient_accumulation_equals_one_big_batch() {
     let one = weights(16, 1);
     let two = weights(8, 2);
     for ((name, a), (_, b)) in one.iter().zip(&two) {
-        let d = (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
+        let d = max_abs_diff(a, b);
         assert!(d < 1e-6, "{name} differs by {d}");
     }
 }

@@ -1,7 +1,7 @@
 //! Model directories in the HuggingFace layout: reading weights (with the
 //! name variants found in the wild) and writing checkpoints atomically.
 
-use super::classifier::Classifier;
+use super::classifier::{BuildSpec, Classifier};
 use super::config::{Arch, EncoderConfig};
 use super::ModelError;
 use crate::data::Labels;
@@ -101,6 +101,25 @@ impl ModelDir {
 
     pub fn read_weights(&self) -> Result<HashMap<String, Tensor>> {
         read_weights(&self.weights, self.config.arch)
+    }
+
+    /// What `Classifier::build` needs to load this directory's `weights`
+    /// with `labels`; `keep_head` keeps a loaded classification head.
+    pub fn build_spec(
+        &self,
+        labels: Labels,
+        weights: HashMap<String, Tensor>,
+        keep_head: bool,
+    ) -> BuildSpec {
+        BuildSpec {
+            config: self.config.clone(),
+            labels,
+            weights,
+            source: self.weights.clone(),
+            scratch: false,
+            keep_head,
+            base_config: Some(self.config_json.clone()),
+        }
     }
 }
 

@@ -47,6 +47,21 @@ pub struct BuildSpec {
     pub base_config: Option<Value>,
 }
 
+impl BuildSpec {
+    /// A model initialised from scratch (`source` names it in messages).
+    pub fn scratch(config: EncoderConfig, labels: Labels, source: impl Into<PathBuf>) -> Self {
+        BuildSpec {
+            config,
+            labels,
+            weights: HashMap::new(),
+            source: source.into(),
+            scratch: true,
+            keep_head: false,
+            base_config: None,
+        }
+    }
+}
+
 impl Classifier {
     pub fn build(
         spec: BuildSpec,

@@ -19,8 +19,7 @@ use crate::predict::device_for;
 use crate::rng::Rng;
 use crate::run_dir::{sha256_file, FileInfo, ResolvedConfig, RunDir};
 use crate::text::TextEncoder;
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Train and validation rows, with where they came from.
 pub struct Corpus {
@@ -117,15 +116,7 @@ fn load_model(
                 "scratch:{size}: learned a WordPiece vocabulary of {} tokens from the training rows",
                 text.vocab_size()
             ));
-            let spec = BuildSpec {
-                config,
-                labels: data_labels.clone(),
-                weights: HashMap::new(),
-                source: PathBuf::from(&cfg.model),
-                scratch: true,
-                keep_head: false,
-                base_config: None,
-            };
+            let spec = BuildSpec::scratch(config, data_labels.clone(), &cfg.model);
             (spec, text)
         }
         ModelSource::Dir(dir) => {
@@ -139,15 +130,7 @@ fn load_model(
                 }
                 _ => (data_labels.clone(), false),
             };
-            let spec = BuildSpec {
-                config: md.config.clone(),
-                labels,
-                weights: md.read_weights()?,
-                source: md.weights.clone(),
-                scratch: false,
-                keep_head,
-                base_config: Some(md.config_json.clone()),
-            };
+            let spec = md.build_spec(labels, md.read_weights()?, keep_head);
             (spec, text)
         }
     };

@@ -44,3 +44,15 @@ pub fn copy_dir(src: &std::path::Path) -> tempfile::TempDir {
     }
     dst
 }
+
+/// Largest elementwise |a − b|.
+pub fn max_abs_diff(a: &candle_core::Tensor, b: &candle_core::Tensor) -> f32 {
+    (a - b)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .max_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap()
+}
