@@ -41,7 +41,6 @@ pub struct Trainer {
     pub device_name: String,
     /// Messages from preparation, sent as Log events when the run starts.
     pub notes: Vec<String>,
-    pub resumed: bool,
 }
 
 pub struct EngineHandle {

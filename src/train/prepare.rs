@@ -237,7 +237,6 @@ pub fn prepare(cfg: RunConfig, out: &Path) -> Result<Trainer> {
         optimizer,
         run,
         notes: loaded.notes,
-        resumed: false,
         device_name: cfg.device.clone(),
         cfg,
     })
@@ -314,7 +313,6 @@ pub fn resume(dir: &Path, adjust: impl FnOnce(&mut RunConfig) -> Result<()>) -> 
         optimizer,
         run,
         notes,
-        resumed: true,
         device_name: cfg.device.clone(),
         cfg,
     })
