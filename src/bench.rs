@@ -6,6 +6,7 @@
 //! Rows are real text (SST-2 sentences) packed to exactly `max_len` tokens,
 //! so "batch 32 × max_len 128" means 4096 tokens a batch in both programs.
 
+use crate::config::Precision;
 use crate::data::{load_file, Labels, LoadOptions};
 use crate::error::{Error, Result};
 use crate::model::checkpoint::ModelDir;
@@ -18,6 +19,7 @@ use crate::text::batch::make_batch;
 use crate::text::{Batch, TextEncoder};
 use crate::train::optim::{AdamW, AdamWConfig};
 use crate::train::step::train_step;
+use crate::train::step::LossScaler;
 use candle_core::Device;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -39,6 +41,9 @@ pub struct BenchOptions {
     pub steps: usize,
     pub eval_batches: usize,
     pub predict_runs: usize,
+    /// cpu, cuda, cuda:N.
+    pub device: String,
+    pub precision: Precision,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -48,12 +53,17 @@ pub struct BenchResult {
     pub batch: usize,
     pub max_len: usize,
     pub threads: usize,
+    pub device: String,
+    pub precision: &'static str,
     pub train_samples_per_s: f64,
     pub train_tokens_per_s: f64,
     pub eval_samples_per_s: f64,
     pub predict_ms_median: f64,
     pub predict_ms_p90: f64,
     pub peak_rss_mb: f64,
+    /// Highest GPU memory in use seen after a training step (MiB).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peak_device_mem_mib: Option<f64>,
 }
 
 /// SST-2 sentences packed into rows of exactly `max_len` ids
@@ -103,7 +113,12 @@ pub fn packed_rows(
     )))
 }
 
-fn build_model(model: &str, opts: &BenchOptions, vocab: usize) -> Result<Classifier> {
+fn build_model(
+    model: &str,
+    opts: &BenchOptions,
+    vocab: usize,
+    device: &Device,
+) -> Result<Classifier> {
     let labels = Labels::new(vec!["0".into(), "1".into()]);
     let mut rng = Rng::seeded(0);
     let spec = if model == "minilm" {
@@ -114,7 +129,7 @@ fn build_model(model: &str, opts: &BenchOptions, vocab: usize) -> Result<Classif
             .ok_or_else(|| Error::Run(format!("unknown bench model '{model}'")))?;
         BuildSpec::scratch(config, labels, model)
     };
-    Classifier::build(spec, &mut rng, &Device::Cpu)
+    Ok(Classifier::build(spec, &mut rng, device)?.with_compute_dtype(opts.precision.dtype()))
 }
 
 /// Peak resident memory of this process (VmHWM), in MiB.
@@ -137,8 +152,9 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 
 /// Run one case in this process.
 pub fn run_case(model: &str, max_len: usize, opts: &BenchOptions) -> Result<BenchResult> {
+    let device = crate::device::open(&opts.device, 0)?;
     let text = TextEncoder::from_file(&opts.minilm_dir.join("tokenizer.json"), max_len)?;
-    let classifier = build_model(model, opts, text.vocab_size())?;
+    let classifier = build_model(model, opts, text.vocab_size(), &device)?;
     let train_batches = opts.warmup_steps + opts.steps;
     let rows = packed_rows(
         &text,
@@ -151,7 +167,7 @@ pub fn run_case(model: &str, max_len: usize, opts: &BenchOptions) -> Result<Benc
         .map(|c| {
             let ids: Vec<&[u32]> = c.iter().map(|r| r.0.as_slice()).collect();
             let labels: Vec<u32> = c.iter().map(|r| r.1).collect();
-            make_batch(&ids, Some(&labels), text.pad_id(), &Device::Cpu)
+            make_batch(&ids, Some(&labels), text.pad_id(), &device)
         })
         .collect::<candle_core::Result<_>>()?;
 
@@ -165,9 +181,12 @@ pub fn run_case(model: &str, max_len: usize, opts: &BenchOptions) -> Result<Benc
         },
     )?;
     let mut rng = Rng::seeded(0);
+    let mut scaler = LossScaler::for_precision(opts.precision);
+    let mut peak_mem: Option<f64> = None;
     let mut t0 = Instant::now();
     for (i, b) in batches[..train_batches].iter().enumerate() {
         if i == opts.warmup_steps {
+            crate::device::sync(&device)?;
             t0 = Instant::now();
         }
         train_step(
@@ -177,9 +196,14 @@ pub fn run_case(model: &str, max_len: usize, opts: &BenchOptions) -> Result<Benc
             std::slice::from_ref(b),
             2e-5,
             1.0,
+            scaler.as_mut(),
         )?
         .map_err(|bad| Error::Run(format!("{} became {}", bad.what, bad.value)))?;
+        if let Some(m) = crate::device::memory_in_use_mib(&device) {
+            peak_mem = Some(peak_mem.map_or(m, |p: f64| p.max(m)));
+        }
     }
+    crate::device::sync(&device)?;
     let train_s = t0.elapsed().as_secs_f64();
     let samples = (opts.steps * opts.batch) as f64;
 
@@ -212,11 +236,14 @@ pub fn run_case(model: &str, max_len: usize, opts: &BenchOptions) -> Result<Benc
         batch: opts.batch,
         max_len,
         threads: opts.threads,
+        device: crate::device::describe(&device),
+        precision: opts.precision.name(),
         train_samples_per_s: samples / train_s,
         train_tokens_per_s: samples * max_len as f64 / train_s,
         eval_samples_per_s: (eval.len() * opts.batch) as f64 / eval_s,
         predict_ms_median: percentile(&times, 0.5),
         predict_ms_p90: percentile(&times, 0.9),
         peak_rss_mb: peak_rss_mb(),
+        peak_device_mem_mib: peak_mem,
     })
 }

@@ -20,6 +20,48 @@ pub enum BestMetric {
     Loss,
 }
 
+/// The dtype of the forward and backward passes. Master weights, optimizer
+/// moments and checkpoints stay f32 whatever this is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Precision {
+    #[default]
+    F32,
+    Bf16,
+    /// Half precision with dynamic loss scaling.
+    F16,
+}
+
+impl Precision {
+    pub fn dtype(self) -> candle_core::DType {
+        match self {
+            Precision::F32 => candle_core::DType::F32,
+            Precision::Bf16 => candle_core::DType::BF16,
+            Precision::F16 => candle_core::DType::F16,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::Bf16 => "bf16",
+            Precision::F16 => "f16",
+        }
+    }
+}
+
+impl std::str::FromStr for Precision {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "f32" => Ok(Precision::F32),
+            "bf16" => Ok(Precision::Bf16),
+            "f16" => Ok(Precision::F16),
+            other => Err(format!("unknown precision '{other}' (f32, bf16 or f16)")),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RunConfig {
@@ -61,6 +103,8 @@ pub struct RunConfig {
     /// WordPiece vocabulary size for `scratch:*` models.
     pub scratch_vocab: usize,
     pub device: String,
+    /// Compute dtype: f32, or bf16/f16 mixed precision (meant for GPUs).
+    pub precision: Precision,
     pub lossy_utf8: bool,
     pub skip_empty: bool,
 }
@@ -96,6 +140,7 @@ impl Default for RunConfig {
             keep_checkpoints: 2,
             scratch_vocab: 8000,
             device: "cpu".into(),
+            precision: Precision::F32,
             lossy_utf8: false,
             skip_empty: false,
         }
@@ -347,6 +392,7 @@ pub const FIELD_NAMES: &[&str] = &[
     "keep_checkpoints",
     "scratch_vocab",
     "device",
+    "precision",
     "lossy_utf8",
     "skip_empty",
 ];

@@ -7,6 +7,7 @@
 pub mod bench;
 pub mod config;
 pub mod data;
+pub mod device;
 pub mod error;
 pub mod model;
 pub mod predict;

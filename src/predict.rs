@@ -50,6 +50,12 @@ impl Predictor {
         Ok(Predictor { model, text })
     }
 
+    /// Score in `precision` (the training precision of the run, say).
+    pub fn with_precision(mut self, precision: crate::config::Precision) -> Self {
+        self.model = self.model.with_compute_dtype(precision.dtype());
+        self
+    }
+
     pub fn predict(&self, texts: &[&str]) -> Result<Vec<Prediction>> {
         predict_texts(&self.model, &self.text, texts)
     }
@@ -179,36 +185,6 @@ pub fn predictions_csv(
         .map_err(|e| crate::Error::Run(format!("predictions CSV: {e}")))
 }
 
-/// A device from a config spec (`cpu`, `cuda`, `cuda:N`).
-pub fn device_for(spec: &str) -> Result<Device> {
-    match crate::config::parse_device(spec) {
-        Some(None) => Ok(Device::Cpu),
-        Some(Some(ordinal)) => {
-            if !candle_core::utils::cuda_is_available() {
-                return Err(crate::model::ModelError::Device {
-                    spec: spec.into(),
-                    reason:
-                        "this binary was built without CUDA support (rebuild with --features cuda)"
-                            .into(),
-                }
-                .into());
-            }
-            Device::new_cuda(ordinal).map_err(|e| {
-                crate::model::ModelError::Device {
-                    spec: spec.into(),
-                    reason: e.to_string(),
-                }
-                .into()
-            })
-        }
-        None => Err(crate::model::ModelError::Device {
-            spec: spec.into(),
-            reason: "expected cpu, cuda or cuda:N".into(),
-        }
-        .into()),
-    }
-}
-
 /// A thread that loads a checkpoint and answers `Command::Predict` with
 /// the same `Event::Prediction` the engine sends, so a front end talks to
 /// it exactly as to a running engine. A load failure is reported as an
@@ -216,6 +192,7 @@ pub fn device_for(spec: &str) -> Result<Device> {
 pub fn spawn_predictor(
     dir: std::path::PathBuf,
     device: String,
+    precision: crate::config::Precision,
 ) -> (
     std::sync::mpsc::Sender<crate::train::Command>,
     std::sync::mpsc::Receiver<crate::train::Event>,
@@ -224,7 +201,9 @@ pub fn spawn_predictor(
     let (cmd_tx, cmd_rx) = std::sync::mpsc::channel::<Command>();
     let (ev_tx, ev_rx) = std::sync::mpsc::channel::<Event>();
     std::thread::spawn(move || {
-        let loaded = device_for(&device).and_then(|d| Predictor::load(&dir, &d));
+        let loaded = crate::device::open(&device, 0)
+            .and_then(|d| Predictor::load(&dir, &d))
+            .map(|p| p.with_precision(precision));
         let predictor = match loaded {
             Ok(p) => {
                 let _ = ev_tx.send(Event::Log {

@@ -276,3 +276,55 @@ fn early_stopping_ends_the_run_after_patience_evals_without_improvement() {
         other => panic!("expected early stopping, got {other:?}"),
     }
 }
+
+/// Mixed precision: bf16 and f16 (with loss scaling) runs learn, keep f32
+/// master weights and save f32 checkpoints that transformers can load.
+#[test]
+fn bf16_and_f16_runs_learn_and_save_f32_checkpoints() {
+    use tunebench::config::Precision;
+    for precision in [Precision::Bf16, Precision::F16] {
+        let out = tempfile::tempdir().unwrap();
+        let cfg = tunebench::config::RunConfig {
+            precision,
+            epochs: 2,
+            lr: 2e-3,
+            ..quick_config("scratch:tiny")
+        };
+        let trainer = train::prepare(cfg, out.path()).unwrap();
+        assert!(trainer
+            .model
+            .params
+            .vars
+            .iter()
+            .all(|(_, v)| v.dtype() == candle_core::DType::F32));
+        let events = trainer.run_to_end();
+        assert!(
+            matches!(events.last(), Some(Event::Finished { .. })),
+            "{precision:?}: {:?}",
+            events.last()
+        );
+        assert!(events.iter().any(|e| matches!(
+            e,
+            Event::Started { precision: p, .. } if p == precision.name()
+        )));
+        let losses = step_losses(&events);
+        let first: f64 = losses.iter().take(3).map(|l| l.1).sum::<f64>() / 3.0;
+        let last: f64 = losses.iter().rev().take(3).map(|l| l.1).sum::<f64>() / 3.0;
+        assert!(
+            losses.iter().all(|l| l.1.is_finite()) && last < first,
+            "{precision:?} learns: {first} -> {last}"
+        );
+        let weights = std::fs::read(out.path().join("best/model.safetensors")).unwrap();
+        let st = safetensors::SafeTensors::deserialize(&weights).unwrap();
+        assert!(st
+            .tensors()
+            .iter()
+            .all(|(_, t)| t.dtype() == safetensors::Dtype::F32));
+        let p = Predictor::load(&out.path().join("best"), &Device::Cpu)
+            .unwrap()
+            .with_precision(precision);
+        let pred = p.predict(&["great tent, light and dry"]).unwrap();
+        let total: f32 = pred[0].probs.iter().map(|(_, x)| x).sum();
+        assert!((total - 1.0).abs() < 1e-3, "{:?}", pred[0]);
+    }
+}

@@ -54,7 +54,8 @@ fn inject_run(app: &mut App) {
         steps_per_epoch: 20,
         start_step: 0,
         params: 1000,
-        device: "cpu".into(),
+        device: "cuda:0 (NVIDIA H200, 140 GiB)".into(),
+        precision: "bf16".into(),
         labels: labels.clone(),
         train_rows: 720,
         val_rows: 180,
@@ -70,6 +71,7 @@ fn inject_run(app: &mut App) {
             tokens_per_s: 2000.0,
             elapsed_s: step as f64,
             eta_s: 95.0,
+            device_mem_mib: Some(3584.0),
         });
     }
     let per_class = labels
@@ -105,7 +107,7 @@ fn status_bar_chart_and_confusion_show_injected_values_at_80x24() {
     assert!(s.contains("12/40"), "{s}");
     assert!(s.contains("acc 81.2%"), "{s}");
     assert!(s.contains("123.4/s"), "{s}");
-    assert!(s.contains("ETA 1m35s │ cpu"), "{s}");
+    assert!(s.contains("ETA 1m35s │ cuda:0 bf16 3.5G"), "{s}");
     assert!(
         s.contains("loss 0.5000"),
         "latest raw loss in the chart title: {s}"
@@ -155,6 +157,10 @@ fn grid_layout_shows_all_four_panes_at_160x48() {
     assert!(
         s.contains("step 12/40") && s.contains("val acc 81.2%") && s.contains("123.4 samples/s"),
         "{s}"
+    );
+    assert!(
+        s.contains("cuda:0 (NVIDIA H200, 140 GiB) bf16 3.5G"),
+        "wide status names the GPU, precision and memory: {s}"
     );
     assert!(s.contains("val accuracy / macro-F1"), "{s}");
 }

@@ -4,7 +4,7 @@ use super::{load_opts, DataFlags, EvalFormat};
 use std::path::Path;
 use std::process::ExitCode;
 use tunebench::data::{load_file, Labels};
-use tunebench::predict::{device_for, evaluate, Predictor};
+use tunebench::predict::{evaluate, Predictor};
 
 pub(crate) fn eval_cmd(
     checkpoint: &Path,
@@ -12,10 +12,11 @@ pub(crate) fn eval_cmd(
     format: EvalFormat,
     predictions: Option<&Path>,
     device: &str,
+    precision: tunebench::config::Precision,
     flags: &DataFlags,
 ) -> anyhow::Result<ExitCode> {
-    let device = device_for(device)?;
-    let predictor = Predictor::load(checkpoint, &device)?;
+    let device = tunebench::device::open(device, 0)?;
+    let predictor = Predictor::load(checkpoint, &device)?.with_precision(precision);
     let ds = load_file(data, &load_opts(flags, true))?;
     let labels: &Labels = &predictor.model.labels;
     let ids: Vec<u32> = labels.ids_of(&ds)?.into_iter().map(|i| i as u32).collect();

@@ -99,6 +99,12 @@ enum Cmd {
         /// Seed for init, dropout, data order and the split
         #[arg(long)]
         seed: Option<u64>,
+        /// cpu, cuda or cuda:N (same as --set device=...)
+        #[arg(long)]
+        device: Option<String>,
+        /// f32, bf16 or f16 mixed precision (same as --set precision=...)
+        #[arg(long)]
+        precision: Option<tunebench::config::Precision>,
         /// Continue the run in this directory from its latest checkpoint
         #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["data", "val", "model", "config", "out"])]
         resume: Option<PathBuf>,
@@ -117,8 +123,12 @@ enum Cmd {
         /// Write every row's prediction to this CSV
         #[arg(long)]
         predictions: Option<PathBuf>,
+        /// cpu, cuda or cuda:N
         #[arg(long, default_value = "cpu")]
         device: String,
+        /// Compute dtype: f32, bf16 or f16
+        #[arg(long, default_value = "f32")]
+        precision: tunebench::config::Precision,
         #[command(flatten)]
         data_flags: DataFlags,
     },
@@ -133,8 +143,12 @@ enum Cmd {
         input: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = PredictFormat::Jsonl)]
         format: PredictFormat,
+        /// cpu, cuda or cuda:N
         #[arg(long, default_value = "cpu")]
         device: String,
+        /// Compute dtype: f32, bf16 or f16
+        #[arg(long, default_value = "f32")]
+        precision: tunebench::config::Precision,
         #[command(flatten)]
         data_flags: DataFlags,
     },
@@ -160,6 +174,12 @@ enum Cmd {
         warmup: usize,
         #[arg(long, default_value_t = 10)]
         steps: usize,
+        /// cpu, cuda or cuda:N
+        #[arg(long, default_value = "cpu")]
+        device: String,
+        /// Compute dtype: f32, bf16 or f16
+        #[arg(long, default_value = "f32")]
+        precision: tunebench::config::Precision,
         /// Run one case (MODEL:LEN) in this process; the suite runs each
         /// case in its own process so peak memory is per case
         #[arg(long, hide = true)]
@@ -281,6 +301,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             max_steps,
             val_split,
             seed,
+            device,
+            precision,
             resume,
             data_flags,
         } => {
@@ -296,6 +318,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 if let Some(s) = seed {
                     cfg.seed = s;
+                }
+                if let Some(d) = &device {
+                    cfg.device = d.clone();
+                }
+                if let Some(p) = precision {
+                    cfg.precision = p;
                 }
                 for s in &set {
                     cfg.set(s)?;
@@ -334,6 +362,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             format,
             predictions,
             device,
+            precision,
             data_flags,
         } => eval::eval_cmd(
             &checkpoint,
@@ -341,6 +370,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             format,
             predictions.as_deref(),
             &device,
+            precision,
             &data_flags,
         ),
         Cmd::Predict {
@@ -349,6 +379,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             input,
             format,
             device,
+            precision,
             data_flags,
         } => predict::predict_cmd(
             &checkpoint,
@@ -356,6 +387,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             input.as_deref(),
             format,
             &device,
+            precision,
             &data_flags,
         ),
         Cmd::Bench {
@@ -367,6 +399,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             minilm_dir,
             warmup,
             steps,
+            device,
+            precision,
             case,
         } => {
             let opts = tunebench::bench::BenchOptions {
@@ -378,6 +412,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 steps,
                 eval_batches: 8,
                 predict_runs: 50,
+                device,
+                precision,
             };
             bench::bench_cmd(&models, &lens, case.as_deref(), &opts)
         }

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 use tunebench::data::load_file;
-use tunebench::predict::{device_for, Predictor};
+use tunebench::predict::Predictor;
 
 pub(crate) fn predict_cmd(
     checkpoint: &Path,
@@ -13,6 +13,7 @@ pub(crate) fn predict_cmd(
     input: Option<&Path>,
     format: PredictFormat,
     device: &str,
+    precision: tunebench::config::Precision,
     flags: &DataFlags,
 ) -> anyhow::Result<ExitCode> {
     if let Some(path) = input {
@@ -48,8 +49,8 @@ pub(crate) fn predict_cmd(
             .into(),
         );
     }
-    let device = device_for(device)?;
-    let predictor = Predictor::load(checkpoint, &device)?;
+    let device = tunebench::device::open(device, 0)?;
+    let predictor = Predictor::load(checkpoint, &device)?.with_precision(precision);
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let preds = predictor.predict(&refs)?;
     let mut stdout = std::io::stdout().lock();

@@ -47,6 +47,7 @@ pub(crate) fn headless_train(trainer: train::Trainer) -> anyhow::Result<ExitCode
                 start_step,
                 params,
                 device,
+                precision,
                 labels,
                 train_rows,
                 val_rows,
@@ -54,7 +55,7 @@ pub(crate) fn headless_train(trainer: train::Trainer) -> anyhow::Result<ExitCode
             } => {
                 total = *total_steps;
                 say(&bar, format!(
-                    "run {} | {} params on {device} | labels: {} | train {train_rows} rows, val {val_rows} | {total_steps} steps{}",
+                    "run {} | {} params on {device}, {precision} | labels: {} | train {train_rows} rows, val {val_rows} | {total_steps} steps{}",
                     run_dir.display(),
                     params,
                     labels.join(", "),
@@ -77,10 +78,14 @@ pub(crate) fn headless_train(trainer: train::Trainer) -> anyhow::Result<ExitCode
                 lr,
                 samples_per_s,
                 eta_s,
+                device_mem_mib,
                 ..
             } => {
+                let mem = device_mem_mib
+                    .map(|m| format!(" gpu mem {:.0} MiB", m))
+                    .unwrap_or_default();
                 let line = format!(
-                    "step {step}/{total} epoch {epoch:.2} loss {loss:.4} lr {lr:.2e} {samples_per_s:.1} samples/s eta {}",
+                    "step {step}/{total} epoch {epoch:.2} loss {loss:.4} lr {lr:.2e} {samples_per_s:.1} samples/s eta {}{mem}",
                     fmt_secs(*eta_s)
                 );
                 match &bar {

@@ -3,7 +3,7 @@
 use super::config::EncoderConfig;
 use super::layers::{activate, attention, dropout, mask_bias, LayerNorm, Linear, Mode};
 use super::params::{Init, Need, ParamBuilder};
-use candle_core::{Result, Tensor};
+use candle_core::{DType, Result, Tensor};
 
 struct Layer {
     query: Linear,
@@ -115,6 +115,7 @@ impl Bert {
         &self,
         input_ids: &Tensor,
         attention_mask: &Tensor,
+        dtype: DType,
         mode: &mut Mode,
     ) -> Result<Tensor> {
         let cfg = &self.cfg;
@@ -128,7 +129,11 @@ impl Bert {
         // token_type_ids are all zero for single-sentence classification.
         let types = self.token_type.narrow(0, 0, 1)?;
         let x = words.broadcast_add(&positions)?.broadcast_add(&types)?;
-        let mut x = dropout(&self.emb_norm.forward(&x)?, cfg.hidden_dropout, mode)?;
+        let mut x = dropout(
+            &self.emb_norm.forward_to(&x, dtype)?,
+            cfg.hidden_dropout,
+            mode,
+        )?;
         let bias = mask_bias(attention_mask)?;
         for layer in &self.layers {
             let ctx = attention(

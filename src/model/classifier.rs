@@ -6,7 +6,7 @@ use super::config::{Arch, EncoderConfig};
 use super::distilbert::DistilBert;
 use super::params::{ParamBuilder, Params};
 use crate::data::Labels;
-use candle_core::{Device, Tensor};
+use candle_core::{DType, Device, Tensor};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -27,6 +27,8 @@ pub struct Classifier {
     /// Tensors in the weights file that the model does not use.
     pub unused: Vec<String>,
     pub device: Device,
+    /// Dtype of the forward pass (f32 masters are cast to it per layer).
+    pub compute: DType,
     net: Net,
     /// The source config.json, so saved configs keep fields we do not model.
     base_config: Option<Value>,
@@ -85,22 +87,30 @@ impl Classifier {
             fresh: std::mem::take(&mut pb.fresh),
             params: std::mem::take(&mut pb.params),
             device: device.clone(),
+            compute: DType::F32,
             net,
             base_config: spec.base_config,
         })
     }
 
-    /// Logits (B, num_labels).
+    /// Run the forward pass in `dtype` (f32, bf16, f16) from now on.
+    pub fn with_compute_dtype(mut self, dtype: DType) -> Self {
+        self.compute = dtype;
+        self
+    }
+
+    /// Logits (B, num_labels), always f32 whatever the compute dtype.
     pub fn forward(
         &self,
         input_ids: &Tensor,
         attention_mask: &Tensor,
         mode: &mut Mode,
     ) -> candle_core::Result<Tensor> {
-        match &self.net {
-            Net::Bert(m) => m.forward(input_ids, attention_mask, mode),
-            Net::DistilBert(m) => m.forward(input_ids, attention_mask, mode),
-        }
+        let logits = match &self.net {
+            Net::Bert(m) => m.forward(input_ids, attention_mask, self.compute, mode),
+            Net::DistilBert(m) => m.forward(input_ids, attention_mask, self.compute, mode),
+        }?;
+        logits.to_dtype(DType::F32)
     }
 
     pub fn config_json(&self) -> Value {

@@ -3,7 +3,7 @@
 use super::config::EncoderConfig;
 use super::layers::{activate, attention, dropout, mask_bias, LayerNorm, Linear, Mode};
 use super::params::{Init, Need, ParamBuilder};
-use candle_core::{Result, Tensor};
+use candle_core::{DType, Result, Tensor};
 
 struct Layer {
     q: Linear,
@@ -79,6 +79,7 @@ impl DistilBert {
         &self,
         input_ids: &Tensor,
         attention_mask: &Tensor,
+        dtype: DType,
         mode: &mut Mode,
     ) -> Result<Tensor> {
         let cfg = &self.cfg;
@@ -88,7 +89,11 @@ impl DistilBert {
             .index_select(&input_ids.flatten_all()?, 0)?
             .reshape((b, l, cfg.hidden))?;
         let x = words.broadcast_add(&self.position.narrow(0, 0, l)?)?;
-        let mut x = dropout(&self.emb_norm.forward(&x)?, cfg.hidden_dropout, mode)?;
+        let mut x = dropout(
+            &self.emb_norm.forward_to(&x, dtype)?,
+            cfg.hidden_dropout,
+            mode,
+        )?;
         let bias = mask_bias(attention_mask)?;
         for layer in &self.layers {
             let ctx = attention(

@@ -1,10 +1,15 @@
 //! Building blocks with a real backward: linear, layer norm (composed, since
 //! candle-nn's fast layer norm has no backward), seeded dropout, activations.
+//!
+//! Mixed precision: parameters are f32 masters; the activations' dtype is the
+//! compute dtype, and each layer casts its weights to it (the cast's backward
+//! hands f32 gradients to the masters). Layer norm and the attention softmax
+//! run in f32 whatever the compute dtype, as PyTorch autocast does.
 
 use super::config::{Activation, EncoderConfig};
 use super::params::{Init, Need, ParamBuilder};
 use crate::rng::Rng;
-use candle_core::{Result, Tensor};
+use candle_core::{DType, Result, Tensor};
 
 /// Train mode carries the RNG for dropout masks; eval mode has none.
 pub enum Mode<'a> {
@@ -21,12 +26,19 @@ impl Mode<'_> {
     }
 }
 
-/// Inverted dropout with a mask from the project's RNG (reproducible).
+/// Inverted dropout. On CPU the mask comes from the project's RNG (bit-exact
+/// reproducible, resumable); on a GPU from the device's seeded generator, so
+/// the mask never crosses the bus.
 pub fn dropout(x: &Tensor, p: f64, mode: &mut Mode) -> Result<Tensor> {
     let rng = match mode {
         Mode::Train(rng) if p > 0.0 => rng,
         _ => return Ok(x.clone()),
     };
+    if !x.device().is_cpu() {
+        let keep = Tensor::rand(0f32, 1f32, x.shape(), x.device())?.ge(p)?;
+        let mask = (keep.to_dtype(x.dtype())? * (1.0 / (1.0 - p)))?;
+        return x.mul(&mask);
+    }
     let threshold = (p * u32::MAX as f64) as u32;
     let scale = (1.0 / (1.0 - p)) as f32;
     let mask: Vec<f32> = (0..x.elem_count())
@@ -38,7 +50,7 @@ pub fn dropout(x: &Tensor, p: f64, mode: &mut Mode) -> Result<Tensor> {
             }
         })
         .collect();
-    let mask = Tensor::from_vec(mask, x.shape(), x.device())?;
+    let mask = Tensor::from_vec(mask, x.shape(), x.device())?.to_dtype(x.dtype())?;
     super::fused::mask_mul(x, mask)
 }
 
@@ -72,10 +84,11 @@ impl Linear {
         let dims = x.dims().to_vec();
         let inputs = *dims.last().unwrap_or(&0);
         let rows = x.elem_count() / inputs.max(1);
+        let dtype = x.dtype();
         let y = x
             .reshape((rows, inputs))?
-            .matmul(&self.weight.t()?)?
-            .broadcast_add(&self.bias)?;
+            .matmul(&self.weight.to_dtype(dtype)?.t()?)?
+            .broadcast_add(&self.bias.to_dtype(dtype)?)?;
         let mut out = dims;
         if let Some(last) = out.last_mut() {
             *last = self.weight.dim(0)?;
@@ -105,8 +118,17 @@ impl LayerNorm {
         })
     }
 
+    /// Normalises in f32 and returns the input's dtype.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        super::fused::layer_norm(x, &self.weight, &self.bias, self.eps)
+        let y =
+            super::fused::layer_norm(&x.to_dtype(DType::F32)?, &self.weight, &self.bias, self.eps)?;
+        y.to_dtype(x.dtype())
+    }
+
+    /// Normalises an f32 input and returns `dtype` (the embeddings' entry
+    /// into the compute dtype).
+    pub fn forward_to(&self, x: &Tensor, dtype: DType) -> Result<Tensor> {
+        self.forward(x)?.to_dtype(dtype)
     }
 }
 
@@ -134,7 +156,12 @@ pub fn attention(
     let split = |t: &Tensor| t.reshape((b, l, heads, hd))?.transpose(1, 2)?.contiguous();
     let (q, k, v) = (split(q)?, split(k)?, split(v)?);
     let scores = q.matmul(&k.t()?)?;
-    let probs = super::fused::attention_softmax(&scores, mask_bias, 1.0 / (hd as f64).sqrt())?;
+    let probs = super::fused::attention_softmax(
+        &scores.to_dtype(DType::F32)?,
+        mask_bias,
+        1.0 / (hd as f64).sqrt(),
+    )?
+    .to_dtype(q.dtype())?;
     let probs = dropout(&probs, cfg.attention_dropout, mode)?;
     probs.matmul(&v)?.transpose(1, 2)?.reshape((b, l, h))
 }

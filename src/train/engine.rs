@@ -155,6 +155,7 @@ impl Trainer {
                 start_step: self.state.step,
                 params: self.model.params.count(),
                 device: self.device_name.clone(),
+                precision: self.cfg.precision.name().into(),
                 labels: self.model.labels.names().to_vec(),
                 train_rows: self.train_ids.len(),
                 val_rows: self.val_ids.len(),
@@ -214,12 +215,23 @@ impl Trainer {
                     &micro,
                     lr,
                     cfg.max_grad_norm,
+                    self.state.loss_scaler.as_mut(),
                 )? {
                     Ok(s) => s,
                     Err(bad) => return Ok(Outcome::Failed(self.nan_message(bad.what, bad.value))),
                 };
                 let (loss, samples, tokens, norm) =
                     (stats.loss, stats.samples, stats.tokens, stats.grad_norm);
+                if stats.skipped {
+                    let scale = self.state.loss_scaler.as_ref().map_or(1.0, |s| s.scale);
+                    self.log(
+                        events,
+                        format!(
+                            "step {}: f16 gradients overflowed; update skipped, loss scale now {scale}",
+                            self.state.step + 1
+                        ),
+                    );
+                }
                 self.state.step += 1;
                 self.state.batch_in_epoch = end;
                 self.state.samples_seen += samples as u64;
@@ -238,6 +250,7 @@ impl Trainer {
                         tokens_per_s: tps,
                         elapsed_s: timing.started.elapsed().as_secs_f64(),
                         eta_s: step_s * (total - step) as f64,
+                        device_mem_mib: crate::device::memory_in_use_mib(&self.model.device),
                     },
                 );
                 if cfg.eval_every > 0 && step.is_multiple_of(cfg.eval_every) {

@@ -4,6 +4,8 @@
 pub mod engine;
 pub mod metrics;
 pub mod optim;
+#[cfg(feature = "cuda")]
+mod optim_cuda;
 pub mod prepare;
 pub mod protocol;
 pub mod schedule;

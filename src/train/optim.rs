@@ -35,6 +35,9 @@ pub struct AdamW {
     cfg: AdamWConfig,
     /// Optimizer steps taken (for bias correction).
     pub steps: usize,
+    /// GPU moments are updated by one fused kernel per parameter.
+    #[cfg_attr(not(feature = "cuda"), allow(dead_code))]
+    fused_gpu: bool,
 }
 
 /// transformers' rule: no decay for biases and LayerNorm weights.
@@ -44,18 +47,18 @@ pub fn decays(name: &str) -> bool {
 
 /// The coefficients of one update, shared by the fused and tensor paths.
 #[derive(Clone, Copy)]
-struct Coeffs {
-    b1: f32,
-    b2: f32,
-    eps: f32,
+pub(crate) struct Coeffs {
+    pub(crate) b1: f32,
+    pub(crate) b2: f32,
+    pub(crate) eps: f32,
     /// Gradient scale (clipping).
-    scale: f32,
+    pub(crate) scale: f32,
     /// lr / (1 − β1^t)
-    step_size: f32,
+    pub(crate) step_size: f32,
     /// sqrt(1 − β2^t)
-    bc2_sqrt: f32,
+    pub(crate) bc2_sqrt: f32,
     /// 1 − lr·wd, or 1 without decay.
-    shrink: f32,
+    pub(crate) shrink: f32,
 }
 
 /// One fused AdamW pass over a parameter, in place, torch's formula:
@@ -143,10 +146,16 @@ impl AdamW {
                 })
             })
             .collect::<Result<_>>()?;
+        let on_gpu = params.vars.first().map(|(_, v)| v.device().clone());
+        let fused_gpu = match on_gpu {
+            Some(device) if !tensor_moments && device.is_cuda() => fused_gpu_available(&device),
+            _ => false,
+        };
         Ok(AdamW {
             slots,
             cfg,
             steps: 0,
+            fused_gpu,
         })
     }
 
@@ -181,6 +190,10 @@ impl AdamW {
                         c,
                     };
                     slot.var.as_tensor().inplace_op2(&g, &op)?;
+                }
+                #[cfg(feature = "cuda")]
+                Moments::Device { m, v } if self.fused_gpu => {
+                    super::optim_cuda::update(slot.var.as_tensor(), g, m, v, c)?;
                 }
                 Moments::Device { m, v } => {
                     let g = (g * grad_scale)?;
@@ -258,6 +271,22 @@ impl AdamW {
     }
 }
 
+#[cfg(feature = "cuda")]
+fn fused_gpu_available(device: &Device) -> bool {
+    match super::optim_cuda::available(device) {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!("{e}; AdamW falls back to plain tensor ops (slower)");
+            false
+        }
+    }
+}
+
+#[cfg(not(feature = "cuda"))]
+fn fused_gpu_available(_device: &Device) -> bool {
+    false
+}
+
 /// Gradients aligned with `Params::vars` (None: the parameter got none).
 pub struct Grads(pub Vec<Option<Tensor>>);
 
@@ -285,8 +314,21 @@ impl Grads {
 
     pub fn global_norm(&self) -> Result<f64> {
         let mut sum = 0f64;
+        // On a GPU the partial sums stay on the device: one read, one sync.
+        let mut on_device: Option<Tensor> = None;
         for g in self.0.iter().flatten() {
-            sum += sum_of_squares(g)?;
+            if g.device().is_cpu() {
+                sum += sum_of_squares(g)?;
+            } else {
+                let s = g.to_dtype(DType::F32)?.sqr()?.sum_all()?;
+                on_device = Some(match on_device {
+                    Some(acc) => (acc + s)?,
+                    None => s,
+                });
+            }
+        }
+        if let Some(t) = on_device {
+            sum += t.to_scalar::<f32>()? as f64;
         }
         Ok(sum.sqrt())
     }

@@ -6,6 +6,7 @@
 use super::engine::Trainer;
 use super::optim::{AdamW, AdamWConfig};
 use super::state::TrainerState;
+use super::step::LossScaler;
 use crate::config::RunConfig;
 use crate::data::split::stratified_split;
 use crate::data::{load_file, DataError, Dataset, Labels, LoadOptions, Row};
@@ -15,7 +16,6 @@ use crate::model::classifier::BuildSpec;
 use crate::model::config::scratch_config;
 use crate::model::hub::{resolve, ModelSource};
 use crate::model::Classifier;
-use crate::predict::device_for;
 use crate::rng::Rng;
 use crate::run_dir::{sha256_file, FileInfo, ResolvedConfig, RunDir};
 use crate::text::TextEncoder;
@@ -139,7 +139,8 @@ fn load_model(
         spec.config.set_dropout(p);
     }
     let scratch = spec.scratch;
-    let model = Classifier::build(spec, &mut init_rng, device)?;
+    let model =
+        Classifier::build(spec, &mut init_rng, device)?.with_compute_dtype(cfg.precision.dtype());
     if !scratch && !model.fresh.is_empty() {
         notes.push(format!("initialised fresh: {}", model.fresh.join(", ")));
     }
@@ -196,7 +197,7 @@ fn adam(cfg: &RunConfig, model: &Classifier) -> Result<AdamW> {
 /// Prepare a new run in `out` (created; must not hold a run already).
 pub fn prepare(cfg: RunConfig, out: &Path) -> Result<Trainer> {
     cfg.validate()?;
-    let device = device_for(&cfg.device)?;
+    let device = crate::device::open(&cfg.device, cfg.seed)?;
     let corpus = load_corpus(&cfg)?;
     let data_labels = Labels::from_rows(&corpus.train);
     if data_labels.len() < 2 {
@@ -224,8 +225,10 @@ pub fn prepare(cfg: RunConfig, out: &Path) -> Result<Trainer> {
     })?;
     let optimizer = adam(&cfg, &loaded.model)?;
     let rng = Rng::seeded(cfg.seed);
+    let mut state = TrainerState::new(rng.state(cfg.seed));
+    state.loss_scaler = LossScaler::for_precision(cfg.precision);
     Ok(Trainer {
-        state: TrainerState::new(rng.state(cfg.seed)),
+        state,
         rng,
         train_ids: encoded.train_ids,
         val_ids: encoded.val_ids,
@@ -237,7 +240,7 @@ pub fn prepare(cfg: RunConfig, out: &Path) -> Result<Trainer> {
         optimizer,
         run,
         notes: loaded.notes,
-        device_name: cfg.device.clone(),
+        device_name: crate::device::describe(&device),
         cfg,
     })
 }
@@ -249,7 +252,7 @@ pub fn resume(dir: &Path, adjust: impl FnOnce(&mut RunConfig) -> Result<()>) -> 
     let mut cfg = resolved.config.clone();
     adjust(&mut cfg)?;
     cfg.validate()?;
-    let device = device_for(&cfg.device)?;
+    let device = crate::device::open(&cfg.device, cfg.seed)?;
     let (step, ckpt) = RunDir::checkpoints(dir)
         .into_iter()
         .rev()
@@ -281,11 +284,14 @@ pub fn resume(dir: &Path, adjust: impl FnOnce(&mut RunConfig) -> Result<()>) -> 
     let encoded = encode_corpus(&loaded, &corpus)?;
 
     let state_path = ckpt.join("trainer_state.json");
-    let state: TrainerState = serde_json::from_str(
+    let mut state: TrainerState = serde_json::from_str(
         &std::fs::read_to_string(&state_path)
             .map_err(|e| Error::io(state_path.display().to_string(), e))?,
     )
     .map_err(|e| Error::Run(format!("{}: {e}", state_path.display())))?;
+    // Keep the saved loss scale when still in f16 (the precision may change).
+    state.loss_scaler = LossScaler::for_precision(cfg.precision)
+        .map(|fresh| state.loss_scaler.take().unwrap_or(fresh));
     let mut optimizer = adam(&cfg, &loaded.model)?;
     let moments = candle_core::safetensors::load(ckpt.join("training_state.safetensors"), &device)?;
     optimizer
@@ -313,7 +319,7 @@ pub fn resume(dir: &Path, adjust: impl FnOnce(&mut RunConfig) -> Result<()>) -> 
         optimizer,
         run,
         notes,
-        device_name: cfg.device.clone(),
+        device_name: crate::device::describe(&device),
         cfg,
     })
 }

@@ -56,7 +56,11 @@ pub enum Event {
         /// Optimizer steps already done (resume), else 0.
         start_step: usize,
         params: usize,
+        /// e.g. `cuda:0 (NVIDIA H200, 140 GiB)` or `cpu`.
         device: String,
+        /// Compute dtype: f32, bf16 or f16.
+        #[serde(default = "f32_name")]
+        precision: String,
         labels: Vec<String>,
         train_rows: usize,
         val_rows: usize,
@@ -71,6 +75,9 @@ pub enum Event {
         tokens_per_s: f64,
         elapsed_s: f64,
         eta_s: f64,
+        /// GPU memory in use (MiB); absent on CPU.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        device_mem_mib: Option<f64>,
     },
     Eval {
         step: usize,
@@ -118,6 +125,10 @@ pub enum Event {
     },
 }
 
+fn f32_name() -> String {
+    "f32".into()
+}
+
 impl Event {
     /// Whether the run is over after this event.
     pub fn is_terminal(&self) -> bool {
@@ -141,6 +152,7 @@ mod tests {
             tokens_per_s: 300.0,
             elapsed_s: 1.0,
             eta_s: 2.0,
+            device_mem_mib: None,
         };
         let line = serde_json::to_string(&e).unwrap();
         assert!(line.starts_with("{\"event\":\"step\""), "{line}");

@@ -19,6 +19,9 @@ pub struct TrainerState {
     pub last_eval_step: Option<usize>,
     /// The dropout RNG.
     pub rng: RngState,
+    /// f16 runs: the dynamic loss scale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss_scaler: Option<super::step::LossScaler>,
 }
 
 impl TrainerState {
@@ -33,6 +36,7 @@ impl TrainerState {
             evals_since_best: 0,
             last_eval_step: None,
             rng,
+            loss_scaler: None,
         }
     }
 }

@@ -8,6 +8,51 @@ use crate::model::{Classifier, Mode};
 use crate::rng::Rng;
 use crate::text::Batch;
 
+/// Dynamic loss scaling for f16 (PyTorch GradScaler's policy): the loss is
+/// multiplied by `scale` before backward so small gradients survive in f16;
+/// a step whose gradients overflow is skipped and the scale halved; after
+/// `growth_interval` good steps in a row it doubles.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LossScaler {
+    pub scale: f64,
+    good_steps: usize,
+    growth_interval: usize,
+}
+
+impl LossScaler {
+    pub fn new() -> Self {
+        LossScaler {
+            scale: 65536.0,
+            good_steps: 0,
+            growth_interval: 2000,
+        }
+    }
+
+    /// A scaler when the precision needs one (f16).
+    pub fn for_precision(p: crate::config::Precision) -> Option<Self> {
+        (p == crate::config::Precision::F16).then(Self::new)
+    }
+
+    fn overflowed(&mut self) {
+        self.scale = (self.scale / 2.0).max(1.0);
+        self.good_steps = 0;
+    }
+
+    fn stepped(&mut self) {
+        self.good_steps += 1;
+        if self.good_steps >= self.growth_interval {
+            self.scale *= 2.0;
+            self.good_steps = 0;
+        }
+    }
+}
+
+impl Default for LossScaler {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct StepStats {
     /// Mean loss over the micro-batches.
@@ -16,6 +61,9 @@ pub struct StepStats {
     pub grad_norm: f64,
     pub samples: usize,
     pub tokens: usize,
+    /// f16 gradients overflowed: the update was skipped (weights unchanged)
+    /// and the loss scale lowered.
+    pub skipped: bool,
 }
 
 /// A loss or gradient norm that is NaN or infinite: the step was not applied.
@@ -32,7 +80,9 @@ pub fn train_step(
     micro: &[Batch],
     lr: f64,
     max_grad_norm: f64,
+    mut scaler: Option<&mut LossScaler>,
 ) -> Result<std::result::Result<StepStats, NonFinite>> {
+    let loss_scale = scaler.as_ref().map_or(1.0, |s| s.scale);
     let mut grads: Option<Grads> = None;
     let (mut loss_sum, mut samples, mut tokens) = (0f64, 0, 0);
     for batch in micro {
@@ -53,7 +103,7 @@ pub fn train_step(
                 value,
             }));
         }
-        let store = (loss / micro.len() as f64)?.backward()?;
+        let store = (loss * (loss_scale / micro.len() as f64))?.backward()?;
         let g = Grads::collect(&model.params, &store);
         match &mut grads {
             Some(acc) => acc.accumulate(g)?,
@@ -64,18 +114,141 @@ pub fn train_step(
         tokens += batch.tokens;
     }
     let grads = grads.ok_or_else(|| Error::Run("empty optimizer step".into()))?;
-    let grad_norm = grads.global_norm()?;
-    if !grad_norm.is_finite() {
-        return Ok(Err(NonFinite {
-            what: "gradient norm",
-            value: grad_norm,
-        }));
+    let grad_norm = grads.global_norm()? / loss_scale;
+    let mut skipped = false;
+    match scaler.as_deref_mut() {
+        Some(scaler) if !grad_norm.is_finite() => {
+            scaler.overflowed();
+            skipped = true;
+        }
+        _ if !grad_norm.is_finite() => {
+            return Ok(Err(NonFinite {
+                what: "gradient norm",
+                value: grad_norm,
+            }))
+        }
+        scaler => {
+            // Unscaling folds into the clipping coefficient: one pass.
+            let coefficient = clip_coefficient(grad_norm, max_grad_norm) / loss_scale;
+            optimizer.step(&grads, lr, coefficient)?;
+            if let Some(s) = scaler {
+                s.stepped();
+            }
+        }
     }
-    optimizer.step(&grads, lr, clip_coefficient(grad_norm, max_grad_norm))?;
     Ok(Ok(StepStats {
         loss: loss_sum / micro.len() as f64,
         grad_norm,
         samples,
         tokens,
+        skipped,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Labels;
+    use crate::model::classifier::BuildSpec;
+    use crate::model::config::scratch_config;
+    use crate::text::batch::make_batch;
+    use crate::train::optim::AdamWConfig;
+    use candle_core::{DType, Device};
+
+    fn tiny(dtype: DType) -> (Classifier, AdamW, Vec<Batch>) {
+        let labels = Labels::new(vec!["a".into(), "b".into()]);
+        let spec = BuildSpec::scratch(scratch_config("tiny", 50).unwrap(), labels, "test");
+        let model = Classifier::build(spec, &mut Rng::seeded(1), &Device::Cpu)
+            .unwrap()
+            .with_compute_dtype(dtype);
+        let opt = AdamW::new(
+            &model.params,
+            AdamWConfig {
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+                weight_decay: 0.0,
+            },
+        )
+        .unwrap();
+        let rows: Vec<Vec<u32>> = (0..4).map(|i| vec![1, 5 + i, 9, 2]).collect();
+        let refs: Vec<&[u32]> = rows.iter().map(Vec::as_slice).collect();
+        let batch = make_batch(&refs, Some(&[0, 1, 0, 1]), 0, &Device::Cpu).unwrap();
+        (model, opt, vec![batch])
+    }
+
+    #[test]
+    fn scaler_halves_on_overflow_and_doubles_after_a_run_of_good_steps() {
+        let mut s = LossScaler::new();
+        s.overflowed();
+        assert_eq!(s.scale, 32768.0);
+        for _ in 0..1999 {
+            s.stepped();
+        }
+        assert_eq!(s.scale, 32768.0);
+        s.stepped();
+        assert_eq!(s.scale, 65536.0);
+    }
+
+    #[test]
+    fn f16_overflow_skips_the_update_and_lowers_the_scale() {
+        let (model, mut opt, batches) = tiny(DType::F16);
+        let before = model.named_tensors()[0].1.copy().unwrap();
+        // A scale that overflows f16 gradients (max ~65504) at once.
+        let mut scaler = LossScaler {
+            scale: 1e30,
+            ..LossScaler::new()
+        };
+        let mut rng = Rng::seeded(2);
+        let stats = train_step(
+            &model,
+            &mut opt,
+            &mut rng,
+            &batches,
+            1e-3,
+            1.0,
+            Some(&mut scaler),
+        )
+        .unwrap()
+        .unwrap();
+        assert!(stats.skipped);
+        assert_eq!(scaler.scale, 5e29);
+        let after = &model.named_tensors()[0].1;
+        let moved = (after - &before).unwrap().abs().unwrap().max_all().unwrap();
+        assert_eq!(moved.to_scalar::<f32>().unwrap(), 0.0, "weights unchanged");
+
+        // A sane scale applies the step, with the true (unscaled) norm.
+        let mut scaler = LossScaler::new();
+        let scaled = train_step(
+            &model,
+            &mut opt,
+            &mut Rng::seeded(2),
+            &batches,
+            1e-3,
+            1.0,
+            Some(&mut scaler),
+        )
+        .unwrap()
+        .unwrap();
+        assert!(!scaled.skipped);
+        let (f32_model, mut f32_opt, _) = tiny(DType::F32);
+        let plain = train_step(
+            &f32_model,
+            &mut f32_opt,
+            &mut Rng::seeded(2),
+            &batches,
+            1e-3,
+            1.0,
+            None,
+        )
+        .unwrap()
+        .unwrap();
+        let rel = (scaled.grad_norm - plain.grad_norm).abs() / plain.grad_norm;
+        assert!(
+            rel < 0.05,
+            "unscaled norm {} vs f32 {}",
+            scaled.grad_norm,
+            plain.grad_norm
+        );
+    }
 }

@@ -54,6 +54,10 @@ pub struct RunStatus {
     pub samples_per_s: f64,
     pub eta_s: f64,
     pub device: String,
+    /// Compute dtype of the run (f32, bf16, f16).
+    pub precision: String,
+    /// GPU memory in use (MiB), from the last step; None on CPU.
+    pub device_mem_mib: Option<f64>,
     pub run_dir: Option<PathBuf>,
     last_eval_step: Option<usize>,
 }
@@ -112,6 +116,8 @@ impl App {
                 samples_per_s: 0.0,
                 eta_s: 0.0,
                 device: cfg.device.clone(),
+                precision: cfg.precision.name().into(),
+                device_mem_mib: None,
                 run_dir: None,
                 last_eval_step: None,
             },
@@ -329,12 +335,14 @@ impl App {
                 total_steps,
                 start_step,
                 device,
+                precision,
                 ..
             } => {
                 self.run.state = RunState::Running;
                 self.run.total = *total_steps;
                 self.run.step = *start_step;
                 self.run.device = device.clone();
+                self.run.precision = precision.clone();
                 self.run.run_dir = Some(run_dir.clone());
                 self.hparams.locked = true;
                 self.info(format!("training: {}", run_dir.display()));
@@ -344,8 +352,10 @@ impl App {
                 epoch,
                 samples_per_s,
                 eta_s,
+                device_mem_mib,
                 ..
             } => {
+                self.run.device_mem_mib = *device_mem_mib;
                 self.run.step = *step;
                 self.run.epoch = *epoch;
                 self.run.samples_per_s = *samples_per_s;

@@ -244,8 +244,9 @@ impl Loop {
                 );
                 return;
             };
+            let cfg = &self.app.hparams.cfg;
             let (cmd_tx, ev_rx) =
-                crate::predict::spawn_predictor(dir, self.app.hparams.cfg.device.clone());
+                crate::predict::spawn_predictor(dir, cfg.device.clone(), cfg.precision);
             let tx = self.tx.clone();
             std::thread::spawn(move || {
                 for e in ev_rx {

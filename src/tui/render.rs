@@ -116,7 +116,8 @@ pub fn status_line(app: &App, width: u16) -> Line<'static> {
             format!("step {}/{}", r.step, r.total),
         ]
     };
-    if let Some(l) = app.loss_ema() {
+    // Narrow terminals leave the loss to the Curves pane's title.
+    if let Some(l) = app.loss_ema().filter(|_| !compact) {
         parts.push(format!("loss {l:.4}"));
     }
     if let Some(a) = r.val_acc {
@@ -136,7 +137,16 @@ pub fn status_line(app: &App, width: u16) -> Line<'static> {
     if matches!(r.state, RunState::Running) {
         parts.push(format!("ETA {}", fmt_eta(r.eta_s)));
     }
-    parts.push(r.device.clone());
+    // Compact: `cuda:0` without the GPU's name and memory size.
+    let device = match r.device.split_once(" (") {
+        Some((short, _)) if compact => short.to_string(),
+        _ => r.device.clone(),
+    };
+    let mem = r
+        .device_mem_mib
+        .map(|mib| format!(" {:.1}G", mib / 1024.0))
+        .unwrap_or_default();
+    parts.push(format!("{device} {}{mem}", r.precision));
     Line::from(vec![
         Span::styled(format!(" {state} "), app.theme.selected()),
         Span::raw(format!(" {}", parts.join(" │ "))),

@@ -17,6 +17,21 @@ pub fn tickets() -> (PathBuf, PathBuf) {
     (d.join("train.jsonl"), d.join("heldout.jsonl"))
 }
 
+/// The device and precision the numeric tests run on: CPU f32 unless
+/// TUNEBENCH_TEST_DEVICE (cuda, cuda:N) and TUNEBENCH_TEST_PRECISION (bf16,
+/// f16) say otherwise; scripts/gpu-check.sh sets them.
+pub fn test_device() -> (candle_core::Device, tunebench::config::Precision) {
+    let spec = std::env::var("TUNEBENCH_TEST_DEVICE").unwrap_or_else(|_| "cpu".into());
+    let precision = std::env::var("TUNEBENCH_TEST_PRECISION")
+        .ok()
+        .map(|p| {
+            p.parse()
+                .expect("TUNEBENCH_TEST_PRECISION: f32, bf16 or f16")
+        })
+        .unwrap_or_default();
+    (tunebench::device::open(&spec, 0).unwrap(), precision)
+}
+
 pub fn fixture(arch: &str) -> PathBuf {
     root().join("tests/fixtures").join(arch)
 }
@@ -45,9 +60,15 @@ pub fn copy_dir(src: &std::path::Path) -> tempfile::TempDir {
     dst
 }
 
-/// Largest elementwise |a − b|.
+/// Largest elementwise |a − b| (either may live on a GPU, in any float dtype).
 pub fn max_abs_diff(a: &candle_core::Tensor, b: &candle_core::Tensor) -> f32 {
-    (a - b)
+    let host = |t: &candle_core::Tensor| {
+        t.to_device(&candle_core::Device::Cpu)
+            .unwrap()
+            .to_dtype(candle_core::DType::F32)
+            .unwrap()
+    };
+    (host(a) - host(b))
         .unwrap()
         .abs()
         .unwrap()
