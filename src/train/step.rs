@@ -80,7 +80,7 @@ pub fn train_step(
     micro: &[Batch],
     lr: f64,
     max_grad_norm: f64,
-    mut scaler: Option<&mut LossScaler>,
+    scaler: Option<&mut LossScaler>,
 ) -> Result<std::result::Result<StepStats, NonFinite>> {
     let loss_scale = scaler.as_ref().map_or(1.0, |s| s.scale);
     let mut grads: Option<Grads> = None;
@@ -116,7 +116,7 @@ pub fn train_step(
     let grads = grads.ok_or_else(|| Error::Run("empty optimizer step".into()))?;
     let grad_norm = grads.global_norm()? / loss_scale;
     let mut skipped = false;
-    match scaler.as_deref_mut() {
+    match scaler {
         Some(scaler) if !grad_norm.is_finite() => {
             scaler.overflowed();
             skipped = true;
