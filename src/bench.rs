@@ -90,27 +90,33 @@ pub fn packed_rows(
     let mut rows = Vec::with_capacity(count);
     let mut buf: Vec<u32> = Vec::new();
     let mut label = None;
-    for chunk in ds.rows.chunks(512).zip(ids.chunks(512)) {
-        let texts: Vec<&str> = chunk.0.iter().map(|r| r.text.as_str()).collect();
-        for (pieces, &y) in text.encode_plain(&texts)?.into_iter().zip(chunk.1) {
-            label.get_or_insert(y as u32);
-            buf.extend(pieces);
-            if buf.len() >= max_len - 2 {
-                let mut row = vec![cls];
-                row.extend_from_slice(&buf[..max_len - 2]);
-                row.push(sep);
-                rows.push((row, label.take().unwrap_or(0)));
-                buf.clear();
-                if rows.len() == count {
-                    return Ok(rows);
+    // Large batches can need more text than the file has: go round again.
+    loop {
+        let before = rows.len();
+        for chunk in ds.rows.chunks(512).zip(ids.chunks(512)) {
+            let texts: Vec<&str> = chunk.0.iter().map(|r| r.text.as_str()).collect();
+            for (pieces, &y) in text.encode_plain(&texts)?.into_iter().zip(chunk.1) {
+                label.get_or_insert(y as u32);
+                buf.extend(pieces);
+                if buf.len() >= max_len - 2 {
+                    let mut row = vec![cls];
+                    row.extend_from_slice(&buf[..max_len - 2]);
+                    row.push(sep);
+                    rows.push((row, label.take().unwrap_or(0)));
+                    buf.clear();
+                    if rows.len() == count {
+                        return Ok(rows);
+                    }
                 }
             }
         }
+        if rows.len() == before {
+            return Err(Error::Run(format!(
+                "{}: not enough text for one row of {max_len} tokens",
+                data.display()
+            )));
+        }
     }
-    Err(Error::Run(format!(
-        "{}: not enough text for {count} rows of {max_len} tokens",
-        data.display()
-    )))
 }
 
 fn build_model(

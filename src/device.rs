@@ -27,7 +27,7 @@ pub fn open(spec: &str, seed: u64) -> crate::Result<Device> {
 #[cfg(feature = "cuda")]
 fn cuda(ordinal: usize) -> Result<Device, String> {
     let device = Device::new_cuda(ordinal).map_err(|e| {
-        format!("cannot open CUDA device {ordinal}: {e} (is the NVIDIA driver loaded, and does the device exist? `nvidia-smi -L` lists them)")
+        format!("cannot open CUDA device {ordinal}: {} (is the NVIDIA driver loaded, and does the device exist? `nvidia-smi -L` lists them)", without_backtrace(&e))
     })?;
     // One stream per process: per-tensor event tracking only costs time.
     // Safety: every tensor of this device is created and used on its one
@@ -36,6 +36,16 @@ fn cuda(ordinal: usize) -> Result<Device, String> {
         unsafe { cuda.disable_event_tracking() };
     }
     Ok(device)
+}
+
+/// candle attaches a backtrace to errors when RUST_BACKTRACE is set; a
+/// person needs the message.
+#[cfg(feature = "cuda")]
+fn without_backtrace(e: &candle_core::Error) -> String {
+    match e {
+        candle_core::Error::WithBacktrace { inner, .. } => without_backtrace(inner),
+        e => e.to_string(),
+    }
 }
 
 #[cfg(not(feature = "cuda"))]

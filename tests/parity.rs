@@ -75,9 +75,11 @@ fn load_classifier(dir: &std::path::Path) -> Classifier {
     Classifier::build(spec, &mut Rng::seeded(0), &Device::Cpu).unwrap()
 }
 
-fn check_training_step(arch: &str) {
+/// `precision`: None for the test device's own (TUNEBENCH_TEST_PRECISION).
+fn check_training_step(arch: &str, precision: Option<Precision>) {
     let exp = expected(arch);
-    let (device, precision) = test_device();
+    let (device, default_precision) = test_device();
+    let precision = precision.unwrap_or(default_precision);
     let tol = Tolerance::for_precision(precision);
     let md = ModelDir::open(&fixture(arch).join("model")).unwrap();
     let labels = md.labels.clone().expect("fixture has id2label");
@@ -184,12 +186,19 @@ fn check_training_step(arch: &str) {
 
 #[test]
 fn bert_logits_loss_grad_norm_and_adamw_step_match_pytorch() {
-    check_training_step("bert");
+    check_training_step("bert", None);
 }
 
 #[test]
 fn distilbert_logits_loss_grad_norm_and_adamw_step_match_pytorch() {
-    check_training_step("distilbert");
+    check_training_step("distilbert", None);
+}
+
+/// Mixed precision against the same f32 reference, at bf16's tolerances.
+#[test]
+fn bf16_logits_loss_and_grad_norm_stay_near_pytorch_f32() {
+    check_training_step("bert", Some(Precision::Bf16));
+    check_training_step("distilbert", Some(Precision::Bf16));
 }
 
 #[test]
@@ -246,4 +255,49 @@ fn bare_encoder_gets_fresh_head_and_keeps_encoder_weights() {
         .sqrt();
     let want = md.config.init_range as f32;
     assert!(std > 0.7 * want && std < 1.3 * want, "{std} vs {want}");
+}
+
+/// The optimizer the test device uses (fused host pass on CPU, one NVRTC
+/// kernel per parameter on CUDA) against the plain tensor formula.
+#[test]
+fn fused_adamw_matches_the_tensor_formula_on_the_test_device() {
+    use candle_core::Var;
+    use tunebench::model::params::Params;
+    let (device, _) = test_device();
+    let mut rng = Rng::seeded(9);
+    let init: Vec<f32> = (0..3000).map(|_| rng.normal()).collect();
+    let make = || Params {
+        vars: vec![(
+            "w.weight".into(),
+            Var::from_slice(&init, (30, 100), &device).unwrap(),
+        )],
+    };
+    let cfg = AdamWConfig {
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        weight_decay: 0.01,
+    };
+    let (pa, pb) = (make(), make());
+    let mut fused = AdamW::new(&pa, cfg.clone()).unwrap();
+    let mut plain = AdamW::with_tensor_moments(&pb, cfg).unwrap();
+    for step in 0..4 {
+        let g: Vec<f32> = (0..3000).map(|_| rng.normal()).collect();
+        let g = Tensor::from_vec(g, (30, 100), &device).unwrap();
+        let grads = || Grads(vec![Some(g.clone())]);
+        fused.step(&grads(), 1e-2, 0.5).unwrap();
+        plain.step(&grads(), 1e-2, 0.5).unwrap();
+        let d = max_abs_diff(pa.vars[0].1.as_tensor(), pb.vars[0].1.as_tensor());
+        assert!(d < 1e-6, "{device:?} step {step}: weights differ by {d}");
+    }
+    for ((na, ta), (nb, tb)) in fused
+        .state_tensors()
+        .unwrap()
+        .iter()
+        .zip(&plain.state_tensors().unwrap())
+    {
+        assert_eq!(na, nb);
+        let d = max_abs_diff(ta, tb);
+        assert!(d < 1e-6, "{device:?}: {na} differs by {d}");
+    }
 }

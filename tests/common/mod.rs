@@ -3,8 +3,12 @@
 use std::path::PathBuf;
 use tunebench::config::RunConfig;
 
+/// The repository root: where the test was built, unless TUNEBENCH_ROOT
+/// points elsewhere (a test binary carried to a GPU machine).
 pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    std::env::var_os("TUNEBENCH_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
 }
 
 pub fn reviews() -> (PathBuf, PathBuf) {

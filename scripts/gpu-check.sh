@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# One-command check of tunebench on a CUDA machine:
+#   1. the PyTorch parity tests on CUDA, in f32 and bf16 (tolerances in
+#      tests/parity.rs: f32 as on CPU; bf16 logits 5e-2 abs, loss 2e-2 abs,
+#      grad norm 5e-2 rel, updated weights not compared);
+#   2. fine-tunes scratch:mini and MiniLM-L6 on SST-2 for $STEPS steps (bf16)
+#      and evaluates on SST-2 dev;
+#   3. `tunebench bench` at batch 32 and 128 x len 128, f32 and bf16, with
+#      peak GPU memory, and the same cases through PyTorch eager
+#      (bench/pytorch_reference.py) when python3 has torch, then the ratios.
+#
+#   scripts/gpu-check.sh                # from a CUDA build of this checkout
+#   scripts/gpu-check.sh BUNDLE         # from scripts/gpu-bundle.sh's bundle
+#
+# Env: STEPS (300), BENCH_STEPS (30), PYTHON (python3), OUT (gpu-check-out),
+# MINILM_DIR, SST2_DIR, TUNEBENCH_BIN, PARITY_BIN, SKIP_TORCH=1, DEVICE (cuda;
+# `DEVICE=cpu STEPS=3 BENCH_STEPS=2 BATCHES=8` dry-runs it without a GPU),
+# BATCHES ("32 128"), BENCH_MODELS (mini,minilm).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+out="${OUT:-$root/gpu-check-out}"
+mkdir -p "$out"
+steps="${STEPS:-300}"
+device="${DEVICE:-cuda}"
+batches="${BATCHES:-32 128}"
+bench_models="${BENCH_MODELS:-mini,minilm}"
+bench_steps="${BENCH_STEPS:-30}"
+python="${PYTHON:-python3}"
+work=$(mktemp -d)
+
+say() { printf '\n=== %s\n' "$*"; }
+
+bundle="${1:-}"
+if [[ -n "$bundle" ]]; then
+  for f in tunebench parity; do xz -dc "$bundle/$f.xz" > "$work/$f" && chmod +x "$work/$f"; done
+  mkdir -p "$work/minilm" "$work/sst2"
+  cp "$bundle/minilm/"*.json "$work/minilm/"
+  xz -dc "$bundle/minilm/model.safetensors.xz" > "$work/minilm/model.safetensors"
+  cp "$bundle/sst2/dev.tsv" "$work/sst2/"
+  xz -dc "$bundle/sst2/train.tsv.xz" > "$work/sst2/train.tsv"
+  TUNEBENCH_BIN="$work/tunebench" PARITY_BIN="$work/parity"
+  MINILM_DIR="$work/minilm" SST2_DIR="$work/sst2"
+fi
+bin="${TUNEBENCH_BIN:-$root/target/release/tunebench}"
+parity="${PARITY_BIN:-$(ls -t "$root"/target/release/deps/parity-* 2>/dev/null | grep -v '\.d$' | head -1)}"
+minilm="${MINILM_DIR:-/tmp/tunebench-models/all-MiniLM-L6-v2}"
+sst2="${SST2_DIR:-$root/../shared/data/sst2}"
+
+# The binary links the driver (libcuda.so.1) and CUDA 13's cuBLAS, cuRAND,
+# NVRTC and runtime; find what the loader misses among the usual places,
+# PyTorch's nvidia-* wheels included.
+roots="/usr/local/cuda/lib64 /usr/local/nvidia/lib64 /usr/lib/x86_64-linux-gnu"
+roots="$roots $("$python" -c 'import site; print(" ".join(site.getsitepackages()))' 2>/dev/null)"
+for lib in $(ldd "$bin" | awk '/not found/ {print $1}'); do
+  hit=$(find $roots -name "$lib" 2>/dev/null | head -1)
+  if [[ -n "$hit" ]]; then
+    export LD_LIBRARY_PATH="$(dirname "$hit")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  else
+    echo "warning: $lib not found" >&2
+  fi
+done
+
+{
+say "machine"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
+"$bin" --version
+echo "LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}"
+
+for precision in f32 bf16; do
+  say "parity tests on $device, $precision"
+  TUNEBENCH_ROOT="$root" TUNEBENCH_TEST_DEVICE=$device TUNEBENCH_TEST_PRECISION=$precision \
+    timeout 300 "$parity" --test-threads 1 --nocapture 2>&1 | grep -v '^$'
+done
+
+for model in scratch:mini "$minilm"; do
+  lr=5e-5; [[ "$model" == scratch:* ]] && lr=5e-4
+  say "train $model: $steps steps, bf16, batch 32, lr $lr, SST-2 -> dev"
+  timeout 600 "$bin" train --data "$sst2/train.tsv" --val "$sst2/dev.tsv" --model "$model" \
+    --device "$device" --precision bf16 --max-steps "$steps" --out "$work/run-$(basename "$model")" \
+    --set lr=$lr --set warmup_ratio=0.1 --set log_every=100 2>&1 | grep -v '^$' | tail -8
+done
+
+say "bench: tunebench ($device)"
+for precision in f32 bf16; do
+  for batch in $batches; do
+    timeout 300 "$bin" bench --device "$device" --precision $precision --batch $batch \
+      --models "$bench_models" --lens 128 --warmup 5 --steps "$bench_steps" \
+      --data "$sst2/train.tsv" --minilm-dir "$minilm"
+  done
+done | tee "$out/tunebench.jsonl"
+
+if [[ -z "${SKIP_TORCH:-}" ]] && "$python" -c 'import torch, transformers' 2>/dev/null; then
+  say "bench: PyTorch eager ($device)"
+  for precision in f32 bf16; do
+    for batch in $batches; do
+      timeout 300 "$python" "$root/bench/pytorch_reference.py" --device "$device" --precision $precision \
+        --batch $batch --models "$bench_models" --lens 128 --warmup 5 --steps "$bench_steps" \
+        --data "$sst2/train.tsv" --minilm-dir "$minilm"
+    done
+  done | tee "$out/pytorch.jsonl"
+  say "tunebench / PyTorch (train, eval: >1 is faster; predict ms, GPU MiB: <1 is better)"
+  "$python" - "$out/tunebench.jsonl" "$out/pytorch.jsonl" <<'PY'
+import json, sys
+def load(p):
+    return {(r["model"], r["precision"], r["batch"]): r for r in map(json.loads, open(p))}
+ours, ref = load(sys.argv[1]), load(sys.argv[2])
+cols = [("train_samples_per_s", "train/s"), ("eval_samples_per_s", "eval/s"),
+        ("predict_ms_median", "predict ms"), ("peak_device_mem_mib", "GPU MiB")]
+print(f"{'case':<18}" + "".join(f"{n:>28}" for _, n in cols))
+for key in sorted(ours):
+    if key not in ref:
+        continue
+    a, b = ours[key], ref[key]
+    cells = "".join(
+        f"{a[c]:>10.1f} /{b[c]:>8.1f} ={a[c] / b[c]:>5.2f}x" if a.get(c) and b.get(c) else f"{'-':>28}"
+        for c, _ in cols)
+    print(f"{key[0] + ':' + key[1] + ':b' + str(key[2]):<18}{cells}")
+PY
+else
+  say "PyTorch comparison skipped (no torch + transformers for $python)"
+fi
+} 2>&1 | tee "$out/gpu-check.log"
+rm -rf "$work"
