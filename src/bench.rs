@@ -152,8 +152,12 @@ pub fn peak_rss_mb() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// NaN (null in the JSON) when nothing was measured.
 fn percentile(sorted: &[f64], q: f64) -> f64 {
-    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+    match sorted.len() {
+        0 => f64::NAN,
+        n => sorted[((n - 1) as f64 * q).round() as usize],
+    }
 }
 
 /// Run one case in this process.
@@ -228,7 +232,12 @@ pub fn run_case(model: &str, max_len: usize, opts: &BenchOptions) -> Result<Benc
 
     let sentence = "a gripping , beautifully acted story that never loses its nerve";
     let mut times = Vec::with_capacity(opts.predict_runs);
-    for i in 0..opts.predict_runs + 5 {
+    let runs = if opts.predict_runs > 0 {
+        opts.predict_runs + 5
+    } else {
+        0
+    };
+    for i in 0..runs {
         let t0 = Instant::now();
         predict_texts(&classifier, &text, &[sentence])?;
         if i >= 5 {

@@ -55,6 +55,8 @@ pub(crate) fn bench_cmd(
                     "--steps",
                     &opts.steps.to_string(),
                 ])
+                .args(["--eval-batches", &opts.eval_batches.to_string()])
+                .args(["--predict-runs", &opts.predict_runs.to_string()])
                 .args(["--device", &opts.device])
                 .args(["--precision", opts.precision.name()])
                 .arg("--data")

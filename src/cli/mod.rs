@@ -174,6 +174,12 @@ enum Cmd {
         warmup: usize,
         #[arg(long, default_value_t = 10)]
         steps: usize,
+        /// Batches timed for evaluation (0: skip)
+        #[arg(long, default_value_t = 8)]
+        eval_batches: usize,
+        /// Single sentences timed for latency (0: skip)
+        #[arg(long, default_value_t = 50)]
+        predict_runs: usize,
         /// cpu, cuda or cuda:N
         #[arg(long, default_value = "cpu")]
         device: String,
@@ -399,6 +405,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             minilm_dir,
             warmup,
             steps,
+            eval_batches,
+            predict_runs,
             device,
             precision,
             case,
@@ -410,8 +418,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 threads,
                 warmup_steps: warmup,
                 steps,
-                eval_batches: 8,
-                predict_runs: 50,
+                eval_batches,
+                predict_runs,
                 device,
                 precision,
             };
