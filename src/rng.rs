@@ -48,6 +48,10 @@ impl Rng {
         self.inner.next_u32()
     }
 
+    pub fn next_u64(&mut self) -> u64 {
+        self.inner.next_u64()
+    }
+
     /// Uniform in [0, 1).
     pub fn uniform(&mut self) -> f32 {
         (self.inner.next_u32() >> 8) as f32 / (1u32 << 24) as f32

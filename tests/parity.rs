@@ -301,3 +301,220 @@ fn fused_adamw_matches_the_tensor_formula_on_the_test_device() {
         assert!(d < 1e-6, "{device:?}: {na} differs by {d}");
     }
 }
+
+/// Fused ops (CPU passes, or the CUDA kernels on a GPU) against candle's
+/// compositions in f32 on the same device: outputs and the gradients of
+/// Σ(out · noise), in f32 and in the half dtypes the GPU runs them in.
+#[test]
+fn fused_ops_match_compositions_on_the_test_device() {
+    use candle_core::{Var, D};
+    use tunebench::model::fused;
+    let (device, _) = test_device();
+    let mut rng = Rng::seeded(5);
+    let mut randn = |shape: &[usize]| {
+        let n: usize = shape.iter().product();
+        let v: Vec<f32> = (0..n).map(|_| rng.normal()).collect();
+        Tensor::from_vec(v, shape, &device).unwrap()
+    };
+    let host = |t: &Tensor| t.to_dtype(DType::F32).unwrap();
+    // (fused output, composed output, [(name, fused grad, composed grad)])
+    let check = |what: &str,
+                 dtype: DType,
+                 fused: &Tensor,
+                 slow: &Tensor,
+                 grads: Vec<(&str, Tensor, Tensor)>| {
+        let (fwd_tol, bwd_tol) = match dtype {
+            DType::F32 => (1e-4, 1e-3),
+            DType::BF16 => (5e-2, 1e-1),
+            _ => (1e-2, 2e-2),
+        };
+        let d = max_abs_diff(&host(fused), slow);
+        eprintln!("{what} {dtype:?}: forward max |diff| {d:.2e}");
+        assert!(d < fwd_tol, "{what} {dtype:?}: forward differs by {d}");
+        for (name, a, b) in grads {
+            let scale = b
+                .abs()
+                .unwrap()
+                .max_all()
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap()
+                .max(1.0);
+            let d = max_abs_diff(&a, &b) / scale;
+            eprintln!("{what} {dtype:?}: d{name} max rel diff {d:.2e}");
+            assert!(
+                d < bwd_tol,
+                "{what} {dtype:?}: d{name} differs by {d} (rel)"
+            );
+        }
+    };
+    for dtype in [DType::F32, DType::BF16, DType::F16] {
+        if dtype != DType::F32 && device.is_cpu() {
+            continue; // the CPU computes half precision through f32
+        }
+        // Layer norm over 384 (MiniLM's width), 3 × 5 rows.
+        let x = Var::from_tensor(&randn(&[3, 5, 384])).unwrap();
+        let g = Var::from_tensor(&randn(&[384]).affine(0.1, 1.0).unwrap()).unwrap();
+        let b = Var::from_tensor(&randn(&[384])).unwrap();
+        let noise = randn(&[3, 5, 384]);
+        let xd = x.as_tensor().to_dtype(dtype).unwrap();
+        let fused = fused::layer_norm(&xd, g.as_tensor(), b.as_tensor(), 1e-12).unwrap();
+        let slow =
+            candle_nn::ops::layer_norm_slow(x.as_tensor(), g.as_tensor(), b.as_tensor(), 1e-12)
+                .unwrap();
+        let gf = (host(&fused) * &noise)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        let gs = (&slow * &noise)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        let grads = [("x", &x), ("gamma", &g), ("beta", &b)]
+            .into_iter()
+            .map(|(n, v)| {
+                (
+                    n,
+                    gf.get(v.as_tensor()).unwrap().clone(),
+                    gs.get(v.as_tensor()).unwrap().clone(),
+                )
+            })
+            .collect();
+        check("layer norm", dtype, &fused, &slow, grads);
+
+        // Attention softmax: (B 2, H 3, Lq 7, Lk 7), padding masked in batch 1.
+        let s = Var::from_tensor(&randn(&[2, 3, 7, 7])).unwrap();
+        let mut m = vec![0f32; 14];
+        m[12] = -1e9;
+        m[13] = -1e9;
+        let mask = Tensor::from_vec(m, (2, 1, 1, 7), &device).unwrap();
+        let noise = randn(&[2, 3, 7, 7]);
+        let fused = fused::attention_softmax(&s.as_tensor().to_dtype(dtype).unwrap(), &mask, 0.125)
+            .unwrap();
+        let slow = candle_nn::ops::softmax(
+            &(s.as_tensor() * 0.125)
+                .unwrap()
+                .broadcast_add(&mask)
+                .unwrap(),
+            D::Minus1,
+        )
+        .unwrap();
+        let gf = (host(&fused) * &noise)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        let gs = (&slow * &noise)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        let grads = vec![(
+            "scores",
+            gf.get(s.as_tensor()).unwrap().clone(),
+            gs.get(s.as_tensor()).unwrap().clone(),
+        )];
+        check("attention softmax", dtype, &fused, &slow, grads);
+
+        // GELU (erf).
+        let x = Var::from_tensor(&(randn(&[4, 1000]) * 3.0).unwrap()).unwrap();
+        let noise = randn(&[4, 1000]);
+        let fused = fused::gelu_erf(&x.as_tensor().to_dtype(dtype).unwrap()).unwrap();
+        let slow = x.as_tensor().gelu_erf().unwrap();
+        let gf = (host(&fused) * &noise)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        let gs = (&slow * &noise)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        let grads = vec![(
+            "x",
+            gf.get(x.as_tensor()).unwrap().clone(),
+            gs.get(x.as_tensor()).unwrap().clone(),
+        )];
+        check("gelu", dtype, &fused, &slow, grads);
+    }
+
+    // Embedding with repeated ids: gather and scatter-add.
+    let table = Var::from_tensor(&randn(&[50, 16])).unwrap();
+    let ids = Tensor::new(&[3u32, 7, 3, 49, 0, 3], &device).unwrap();
+    let noise = randn(&[6, 16]);
+    let fused = fused::embedding(table.as_tensor(), &ids).unwrap();
+    let slow = table.as_tensor().index_select(&ids, 0).unwrap();
+    let gf = (&fused * &noise)
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .backward()
+        .unwrap();
+    let gs = (&slow * &noise)
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .backward()
+        .unwrap();
+    let grads = vec![(
+        "table",
+        gf.get(table.as_tensor()).unwrap().clone(),
+        gs.get(table.as_tensor()).unwrap().clone(),
+    )];
+    check("embedding", DType::F32, &fused, &slow, grads);
+
+    // GPU dropout: the same mask forward and backward, about p dropped,
+    // survivors scaled by 1/(1-p), the same seed giving the same mask.
+    let x = Var::from_tensor(&randn(&[64, 1000]).abs().unwrap().affine(1.0, 0.1).unwrap()).unwrap();
+    if let Some(y) = fused::hash_dropout(x.as_tensor(), 0.1, 1234).unwrap() {
+        let y = y.to_device(&Device::Cpu).unwrap();
+        let again = fused::hash_dropout(x.as_tensor(), 0.1, 1234)
+            .unwrap()
+            .unwrap();
+        assert_eq!(max_abs_diff(&y, &again), 0.0, "same seed, same mask");
+        let xs = x
+            .as_tensor()
+            .to_device(&Device::Cpu)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        let ys = y.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let dropped = ys.iter().filter(|v| **v == 0.0).count() as f64 / ys.len() as f64;
+        assert!((dropped - 0.1).abs() < 0.01, "dropped {dropped}");
+        assert!(xs
+            .iter()
+            .zip(&ys)
+            .all(|(a, b)| *b == 0.0 || (b / a - 1.0 / 0.9).abs() < 1e-5));
+        let g = fused::hash_dropout(x.as_tensor(), 0.1, 1234)
+            .unwrap()
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        let gx = g
+            .get(x.as_tensor())
+            .unwrap()
+            .to_device(&Device::Cpu)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        assert!(
+            gx.iter().zip(&ys).all(|(g, y)| (*g == 0.0) == (*y == 0.0)),
+            "backward uses the forward's mask"
+        );
+    }
+}

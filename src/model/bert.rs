@@ -121,10 +121,8 @@ impl Bert {
         let cfg = &self.cfg;
         let (b, l) = input_ids.dims2()?;
         let h = cfg.hidden;
-        let words = self
-            .word
-            .index_select(&input_ids.flatten_all()?, 0)?
-            .reshape((b, l, h))?;
+        let words =
+            super::fused::embedding(&self.word, &input_ids.flatten_all()?)?.reshape((b, l, h))?;
         let positions = self.position.narrow(0, 0, l)?;
         // token_type_ids are all zero for single-sentence classification.
         let types = self.token_type.narrow(0, 0, 1)?;

@@ -84,9 +84,7 @@ impl DistilBert {
     ) -> Result<Tensor> {
         let cfg = &self.cfg;
         let (b, l) = input_ids.dims2()?;
-        let words = self
-            .word
-            .index_select(&input_ids.flatten_all()?, 0)?
+        let words = super::fused::embedding(&self.word, &input_ids.flatten_all()?)?
             .reshape((b, l, cfg.hidden))?;
         let x = words.broadcast_add(&self.position.narrow(0, 0, l)?)?;
         let mut x = dropout(

@@ -1,13 +1,21 @@
-//! Fused CPU ops with a real backward: layer norm, attention softmax, GELU
-//! and dropout's mask multiply.
+//! Fused ops with a real backward: layer norm, attention softmax, GELU,
+//! dropout and (on the GPU) the embedding lookup.
 //! candle's own fast versions have no backward, and the compositions that
 //! do allocate a tensor per elementary step (about eight for layer norm,
 //! five for softmax, and as many again backwards). Each op here is one
-//! pass forward and one pass backward, parallel over rows. Other devices
-//! use the composed versions (see the public functions below).
+//! pass forward and one pass backward, parallel over rows. On CUDA the same
+//! ops run NVRTC-compiled kernels (`fused_cuda.rs`) in f32, bf16 or f16,
+//! computing in f32; without them (or on other devices) the public
+//! functions below fall back to candle's compositions.
 //! Gradient checks against the compositions are in this file's tests.
 
-use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Result, Shape, Tensor};
+#[cfg(feature = "cuda")]
+use super::fused_cuda::{self as gpu, Tensor2};
+#[cfg(feature = "cuda")]
+use candle_core::CudaStorage;
+use candle_core::{
+    CpuStorage, CustomOp1, CustomOp2, CustomOp3, DType, Layout, Result, Shape, Tensor,
+};
 use rayon::prelude::*;
 
 fn contiguous<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {
@@ -83,6 +91,25 @@ impl CustomOp3 for LayerNorm {
         Ok((CpuStorage::F32(y), xl.shape().clone()))
     }
 
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        xs: &CudaStorage,
+        xl: &Layout,
+        gs: &CudaStorage,
+        gl: &Layout,
+        bs: &CudaStorage,
+        bl: &Layout,
+    ) -> Result<(CudaStorage, Shape)> {
+        let y = gpu::layer_norm(
+            Tensor2 { s: xs, l: xl },
+            Tensor2 { s: gs, l: gl },
+            Tensor2 { s: bs, l: bl },
+            self.eps,
+        )?;
+        Ok((y, xl.shape().clone()))
+    }
+
     fn bwd(
         &self,
         x: &Tensor,
@@ -94,7 +121,11 @@ impl CustomOp3 for LayerNorm {
         let h = g.elem_count();
         let n = x.elem_count();
         let packed = x.apply_op3_no_bwd(g, &dy.contiguous()?, &LayerNormGrad { eps: self.eps })?;
-        let dx = packed.narrow(0, 0, n)?.reshape(x.shape())?;
+        // The packed gradients are f32; dx goes back to x's dtype.
+        let dx = packed
+            .narrow(0, 0, n)?
+            .reshape(x.shape())?
+            .to_dtype(x.dtype())?;
         let dg = packed.narrow(0, n, h)?;
         let db = packed.narrow(0, n + h, h)?;
         Ok((Some(dx), Some(dg), Some(db)))
@@ -170,6 +201,27 @@ impl CustomOp3 for LayerNormGrad {
         out[n + h..].copy_from_slice(&db);
         Ok((CpuStorage::F32(out), Shape::from(n + 2 * h)))
     }
+
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        xs: &CudaStorage,
+        xl: &Layout,
+        gs: &CudaStorage,
+        gl: &Layout,
+        ds: &CudaStorage,
+        dl: &Layout,
+    ) -> Result<(CudaStorage, Shape)> {
+        let n = xl.shape().elem_count();
+        let h = gl.shape().elem_count();
+        let packed = gpu::layer_norm_grad(
+            Tensor2 { s: xs, l: xl },
+            Tensor2 { s: gs, l: gl },
+            Tensor2 { s: ds, l: dl },
+            self.eps,
+        )?;
+        Ok((packed, Shape::from(n + 2 * h)))
+    }
 }
 
 /// dx = scale · y · (dy − Σ dy·y), row by row.
@@ -205,6 +257,22 @@ impl CustomOp2 for SoftmaxGrad {
             }
         });
         Ok((CpuStorage::F32(dx), yl.shape().clone()))
+    }
+
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        ys: &CudaStorage,
+        yl: &Layout,
+        ds: &CudaStorage,
+        dl: &Layout,
+    ) -> Result<(CudaStorage, Shape)> {
+        let dx = gpu::softmax_grad(
+            Tensor2 { s: ys, l: yl },
+            Tensor2 { s: ds, l: dl },
+            self.scale,
+        )?;
+        Ok((dx, yl.shape().clone()))
     }
 }
 
@@ -264,6 +332,22 @@ impl CustomOp2 for AttentionSoftmax {
         Ok((CpuStorage::F32(y), sl.shape().clone()))
     }
 
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        ss: &CudaStorage,
+        sl: &Layout,
+        ms: &CudaStorage,
+        ml: &Layout,
+    ) -> Result<(CudaStorage, Shape)> {
+        let y = gpu::attention_softmax(
+            Tensor2 { s: ss, l: sl },
+            Tensor2 { s: ms, l: ml },
+            self.scale,
+        )?;
+        Ok((y, sl.shape().clone()))
+    }
+
     fn bwd(
         &self,
         _s: &Tensor,
@@ -312,6 +396,11 @@ impl CustomOp1 for GeluErf {
         Ok((CpuStorage::F32(y), l.shape().clone()))
     }
 
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(&self, s: &CudaStorage, l: &Layout) -> Result<(CudaStorage, Shape)> {
+        Ok((gpu::gelu(Tensor2 { s, l })?, l.shape().clone()))
+    }
+
     fn bwd(&self, x: &Tensor, _y: &Tensor, dy: &Tensor) -> Result<Option<Tensor>> {
         Ok(Some(x.apply_op2_no_bwd(&dy.contiguous()?, &GeluErfGrad)?))
     }
@@ -346,6 +435,138 @@ impl CustomOp2 for GeluErfGrad {
             }
         });
         Ok((CpuStorage::F32(dx), xl.shape().clone()))
+    }
+
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        xs: &CudaStorage,
+        xl: &Layout,
+        ds: &CudaStorage,
+        dl: &Layout,
+    ) -> Result<(CudaStorage, Shape)> {
+        let dx = gpu::gelu_grad(Tensor2 { s: xs, l: xl }, Tensor2 { s: ds, l: dl })?;
+        Ok((dx, xl.shape().clone()))
+    }
+}
+
+/// Dropout on the GPU without a mask tensor: element i survives when a
+/// counter-based hash of (seed, i) clears the threshold, so the backward is
+/// the same op on the gradient. The seed comes from the project's RNG, so
+/// runs are reproducible and resumable on the GPU too.
+#[cfg_attr(not(feature = "cuda"), allow(dead_code))]
+struct HashDropout {
+    seed: u64,
+    threshold: u32,
+    scale: f32,
+}
+
+impl CustomOp1 for HashDropout {
+    fn name(&self) -> &'static str {
+        "fused-hash-dropout"
+    }
+
+    fn cpu_fwd(&self, _: &CpuStorage, _: &Layout) -> Result<(CpuStorage, Shape)> {
+        candle_core::bail!("hash dropout is the GPU path; the CPU uses mask_mul")
+    }
+
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(&self, s: &CudaStorage, l: &Layout) -> Result<(CudaStorage, Shape)> {
+        let y = gpu::dropout(Tensor2 { s, l }, self.seed, self.threshold, self.scale)?;
+        Ok((y, l.shape().clone()))
+    }
+
+    fn bwd(&self, _x: &Tensor, _y: &Tensor, dy: &Tensor) -> Result<Option<Tensor>> {
+        Ok(Some(
+            dy.contiguous()?
+                .apply_op1_no_bwd(&HashDropout { ..*self })?,
+        ))
+    }
+}
+
+/// Embedding lookup on the GPU (table f32 (V, H), ids u32): the backward
+/// scatter-adds into the rows used, in one kernel (candle's index_add runs
+/// one thread per column over every token in turn).
+struct Embedding;
+
+impl CustomOp2 for Embedding {
+    fn name(&self) -> &'static str {
+        "fused-embedding"
+    }
+
+    fn cpu_fwd(
+        &self,
+        _: &CpuStorage,
+        _: &Layout,
+        _: &CpuStorage,
+        _: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        candle_core::bail!("fused embedding is the GPU path; the CPU uses index_select")
+    }
+
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        ts: &CudaStorage,
+        tl: &Layout,
+        is: &CudaStorage,
+        il: &Layout,
+    ) -> Result<(CudaStorage, Shape)> {
+        let h = tl.dims()[1];
+        let out = gpu::embedding(Tensor2 { s: ts, l: tl }, Tensor2 { s: is, l: il })?;
+        Ok((out, Shape::from((il.shape().elem_count(), h))))
+    }
+
+    fn bwd(
+        &self,
+        table: &Tensor,
+        ids: &Tensor,
+        _y: &Tensor,
+        dy: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let rows = table.dim(0)?;
+        let dtable = dy
+            .contiguous()?
+            .apply_op2_no_bwd(ids, &EmbeddingGrad { rows })?;
+        Ok((Some(dtable), None))
+    }
+}
+
+#[cfg_attr(not(feature = "cuda"), allow(dead_code))]
+struct EmbeddingGrad {
+    rows: usize,
+}
+
+impl CustomOp2 for EmbeddingGrad {
+    fn name(&self) -> &'static str {
+        "fused-embedding-grad"
+    }
+
+    fn cpu_fwd(
+        &self,
+        _: &CpuStorage,
+        _: &Layout,
+        _: &CpuStorage,
+        _: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        candle_core::bail!("fused embedding grad is the GPU path")
+    }
+
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        ds: &CudaStorage,
+        dl: &Layout,
+        is: &CudaStorage,
+        il: &Layout,
+    ) -> Result<(CudaStorage, Shape)> {
+        let h = dl.shape().elem_count() / il.shape().elem_count().max(1);
+        let g = gpu::embedding_grad(
+            Tensor2 { s: ds, l: dl },
+            Tensor2 { s: is, l: il },
+            self.rows,
+        )?;
+        Ok((g, Shape::from((self.rows, h))))
     }
 }
 
@@ -386,40 +607,64 @@ impl CustomOp1 for MaskMul {
 }
 
 fn fusable(t: &Tensor) -> bool {
-    t.device().is_cpu() && t.dtype() == candle_core::DType::F32
+    t.device().is_cpu() && t.dtype() == DType::F32
 }
 
-/// Layer norm over the last dimension, with a backward.
-pub fn layer_norm(x: &Tensor, weight: &Tensor, bias: &Tensor, eps: f64) -> Result<Tensor> {
-    if fusable(x) {
-        x.contiguous()?
-            .apply_op3(weight, bias, LayerNorm { eps: eps as f32 })
-    } else {
-        candle_nn::ops::layer_norm_slow(x, weight, bias, eps as f32)
+/// The CUDA kernels take f32, bf16 and f16 tensors on a CUDA device.
+fn gpu_fusable(t: &Tensor) -> bool {
+    #[cfg(feature = "cuda")]
+    {
+        t.device().is_cuda()
+            && matches!(t.dtype(), DType::F32 | DType::BF16 | DType::F16)
+            && super::fused_cuda::available(t.device())
     }
+    #[cfg(not(feature = "cuda"))]
+    {
+        let _ = t;
+        false
+    }
+}
+
+/// Layer norm over the last dimension, with a backward. Normalises in f32
+/// whatever x's dtype (the weight and bias are f32) and returns x's dtype.
+pub fn layer_norm(x: &Tensor, weight: &Tensor, bias: &Tensor, eps: f64) -> Result<Tensor> {
+    let op = LayerNorm { eps: eps as f32 };
+    if gpu_fusable(x) {
+        return x
+            .contiguous()?
+            .apply_op3(&weight.contiguous()?, &bias.contiguous()?, op);
+    }
+    let x32 = x.to_dtype(DType::F32)?;
+    let y = if fusable(&x32) {
+        x32.contiguous()?.apply_op3(weight, bias, op)?
+    } else {
+        candle_nn::ops::layer_norm_slow(&x32, weight, bias, eps as f32)?
+    };
+    y.to_dtype(x.dtype())
 }
 
 /// softmax(scores · scale + mask) over the last dimension; scores
-/// (B, H, Lq, Lk), mask (B, 1, 1, Lk). The mask gets no gradient.
+/// (B, H, Lq, Lk), mask (B, 1, 1, Lk) f32. The mask gets no gradient.
+/// Computed in f32; returns the scores' dtype.
 pub fn attention_softmax(scores: &Tensor, mask: &Tensor, scale: f64) -> Result<Tensor> {
-    if fusable(scores) {
-        scores.contiguous()?.apply_op2(
-            &mask.contiguous()?,
-            AttentionSoftmax {
-                scale: scale as f32,
-            },
-        )
-    } else {
-        candle_nn::ops::softmax(
-            &(scores * scale)?.broadcast_add(mask)?,
-            candle_core::D::Minus1,
-        )
+    let op = AttentionSoftmax {
+        scale: scale as f32,
+    };
+    if gpu_fusable(scores) {
+        return scores.contiguous()?.apply_op2(&mask.contiguous()?, op);
     }
+    let s32 = scores.to_dtype(DType::F32)?;
+    let y = if fusable(&s32) {
+        s32.contiguous()?.apply_op2(&mask.contiguous()?, op)?
+    } else {
+        candle_nn::ops::softmax(&(s32 * scale)?.broadcast_add(mask)?, candle_core::D::Minus1)?
+    };
+    y.to_dtype(scores.dtype())
 }
 
 /// GELU with the exact erf.
 pub fn gelu_erf(x: &Tensor) -> Result<Tensor> {
-    if fusable(x) {
+    if fusable(x) || gpu_fusable(x) {
         x.contiguous()?.apply_op1(GeluErf)
     } else {
         x.gelu_erf()
@@ -434,6 +679,29 @@ pub fn mask_mul(x: &Tensor, mask: Tensor) -> Result<Tensor> {
         })
     } else {
         x.mul(&mask)
+    }
+}
+
+/// GPU dropout by hash (see [`HashDropout`]); None when the kernels are
+/// not available for `x`.
+pub fn hash_dropout(x: &Tensor, p: f64, seed: u64) -> Result<Option<Tensor>> {
+    if !gpu_fusable(x) {
+        return Ok(None);
+    }
+    let op = HashDropout {
+        seed,
+        threshold: (p * u32::MAX as f64) as u32,
+        scale: (1.0 / (1.0 - p)) as f32,
+    };
+    Ok(Some(x.contiguous()?.apply_op1(op)?))
+}
+
+/// Rows of `table` (V, H) for `ids` (N,) u32 → (N, H).
+pub fn embedding(table: &Tensor, ids: &Tensor) -> Result<Tensor> {
+    if gpu_fusable(table) && table.dtype() == DType::F32 && ids.dtype() == DType::U32 {
+        table.contiguous()?.apply_op2(&ids.contiguous()?, Embedding)
+    } else {
+        table.index_select(ids, 0)
     }
 }
 

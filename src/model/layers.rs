@@ -35,6 +35,9 @@ pub fn dropout(x: &Tensor, p: f64, mode: &mut Mode) -> Result<Tensor> {
         _ => return Ok(x.clone()),
     };
     if !x.device().is_cpu() {
+        if let Some(y) = super::fused::hash_dropout(x, p, rng.next_u64())? {
+            return Ok(y);
+        }
         let keep = Tensor::rand(0f32, 1f32, x.shape(), x.device())?.ge(p)?;
         let mask = (keep.to_dtype(x.dtype())? * (1.0 / (1.0 - p)))?;
         return x.mul(&mask);
@@ -156,12 +159,7 @@ pub fn attention(
     let split = |t: &Tensor| t.reshape((b, l, heads, hd))?.transpose(1, 2)?.contiguous();
     let (q, k, v) = (split(q)?, split(k)?, split(v)?);
     let scores = q.matmul(&k.t()?)?;
-    let probs = super::fused::attention_softmax(
-        &scores.to_dtype(DType::F32)?,
-        mask_bias,
-        1.0 / (hd as f64).sqrt(),
-    )?
-    .to_dtype(q.dtype())?;
+    let probs = super::fused::attention_softmax(&scores, mask_bias, 1.0 / (hd as f64).sqrt())?;
     let probs = dropout(&probs, cfg.attention_dropout, mode)?;
     probs.matmul(&v)?.transpose(1, 2)?.reshape((b, l, h))
 }

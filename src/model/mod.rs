@@ -8,6 +8,8 @@ pub mod config;
 pub mod distilbert;
 mod error;
 pub mod fused;
+#[cfg(feature = "cuda")]
+mod fused_cuda;
 pub mod hub;
 pub mod layers;
 pub mod params;
