@@ -152,9 +152,23 @@ fn bad_models_and_settings_exit_2() {
     let mut a = train_args(data, out);
     a.extend(["--set", "learning_rate=1e-3"]);
     bad_input(&a, &["unknown key 'learning_rate'"]);
+    if cfg!(not(feature = "cuda")) {
+        let mut a = train_args(data, out);
+        a.extend(["--set", "device=cuda"]);
+        bad_input(&a, &["built without CUDA", "--features cuda"]);
+    }
     let mut a = train_args(data, out);
-    a.extend(["--set", "device=cuda"]);
-    bad_input(&a, &["built without CUDA"]);
+    a.extend(["--set", "device=tpu"]);
+    bad_input(&a, &["device: must be cpu, cuda or cuda:N"]);
+    let mut a = train_args(data, out);
+    a.extend(["--set", "precision=fp8"]);
+    bad_input(
+        &a,
+        &["precision=fp8", "expected one of `f32`, `bf16`, `f16`"],
+    );
+    let mut a = train_args(data, out);
+    a.extend(["--precision", "half"]);
+    bad_input(&a, &["unknown precision 'half' (f32, bf16 or f16)"]);
 }
 
 #[test]
