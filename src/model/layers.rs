@@ -88,10 +88,13 @@ impl Linear {
         let inputs = *dims.last().unwrap_or(&0);
         let rows = x.elem_count() / inputs.max(1);
         let dtype = x.dtype();
-        let y = x
-            .reshape((rows, inputs))?
-            .matmul(&self.weight.to_dtype(dtype)?.t()?)?
-            .broadcast_add(&self.bias.to_dtype(dtype)?)?;
+        let x2 = x.reshape((rows, inputs))?;
+        let y = match super::small_linear::linear(&x2, &self.weight, &self.bias)? {
+            Some(y) => y,
+            None => x2
+                .matmul(&self.weight.to_dtype(dtype)?.t()?)?
+                .broadcast_add(&self.bias.to_dtype(dtype)?)?,
+        };
         let mut out = dims;
         if let Some(last) = out.last_mut() {
             *last = self.weight.dim(0)?;

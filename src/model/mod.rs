@@ -13,6 +13,7 @@ mod fused_cuda;
 pub mod hub;
 pub mod layers;
 pub mod params;
+pub mod small_linear;
 
 pub use classifier::{Classifier, Mode};
 pub use config::{Arch, EncoderConfig};
