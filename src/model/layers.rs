@@ -91,9 +91,10 @@ impl Linear {
         let x2 = x.reshape((rows, inputs))?;
         let y = match super::small_linear::linear(&x2, &self.weight, &self.bias)? {
             Some(y) => y,
-            None => x2
-                .matmul(&self.weight.to_dtype(dtype)?.t()?)?
-                .broadcast_add(&self.bias.to_dtype(dtype)?)?,
+            None => super::fused::bias_add(
+                &x2.matmul(&self.weight.to_dtype(dtype)?.t()?)?,
+                &self.bias.to_dtype(dtype)?,
+            )?,
         };
         let mut out = dims;
         if let Some(last) = out.last_mut() {
