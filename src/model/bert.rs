@@ -126,7 +126,8 @@ impl Bert {
         let positions = self.position.narrow(0, 0, l)?;
         // token_type_ids are all zero for single-sentence classification.
         let types = self.token_type.narrow(0, 0, 1)?;
-        let x = words.broadcast_add(&positions)?.broadcast_add(&types)?;
+        let x = super::fused::bias_add(&words, &positions)?;
+        let x = super::fused::bias_add(&x, &types.squeeze(0)?)?;
         let mut x = dropout(
             &self.emb_norm.forward_to(&x, dtype)?,
             cfg.hidden_dropout,

@@ -86,7 +86,7 @@ impl DistilBert {
         let (b, l) = input_ids.dims2()?;
         let words = super::fused::embedding(&self.word, &input_ids.flatten_all()?)?
             .reshape((b, l, cfg.hidden))?;
-        let x = words.broadcast_add(&self.position.narrow(0, 0, l)?)?;
+        let x = super::fused::bias_add(&words, &self.position.narrow(0, 0, l)?)?;
         let mut x = dropout(
             &self.emb_norm.forward_to(&x, dtype)?,
             cfg.hidden_dropout,

@@ -450,7 +450,7 @@ impl CustomOp2 for GeluErfGrad {
     }
 }
 
-/// x + b over the last dimension (a linear layer's bias). candle's
+/// x + b over x's trailing dimensions (a linear layer's bias). candle's
 /// broadcast add is fine forwards, but its backward sums the bias gradient
 /// over rows with a strided generic reduction (7% of a CPU training step);
 /// here it is one parallel, vectorisable pass over the rows.
@@ -492,7 +492,10 @@ impl CustomOp2 for BiasAdd {
         dy: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
         let n = b.elem_count();
-        let db = dy.contiguous()?.apply_op1_no_bwd(&ColumnSum { n })?;
+        let db = dy
+            .contiguous()?
+            .apply_op1_no_bwd(&ColumnSum { n })?
+            .reshape(b.shape())?;
         Ok((Some(dy.clone()), Some(db)))
     }
 }
@@ -767,9 +770,10 @@ pub fn mask_mul(x: &Tensor, mask: Tensor) -> Result<Tensor> {
     }
 }
 
-/// x + bias over the last dimension.
+/// x + bias, where the bias's shape is x's trailing dimensions (a layer's
+/// bias, or position embeddings added to every sequence of a batch).
 pub fn bias_add(x: &Tensor, bias: &Tensor) -> Result<Tensor> {
-    if fusable(x) && bias.dtype() == DType::F32 && x.dims().last() == Some(&bias.elem_count()) {
+    if fusable(x) && bias.dtype() == DType::F32 && x.dims().ends_with(bias.dims()) {
         x.contiguous()?.apply_op2(&bias.contiguous()?, BiasAdd)
     } else {
         x.broadcast_add(bias)
@@ -910,9 +914,13 @@ mod tests {
     #[test]
     fn bias_add_matches_broadcast_add_forward_and_backward() {
         // Enough rows for the parallel column sum, and a few for the serial one.
-        for rows in [3, 4096] {
-            let x = Var::from_tensor(&randn(&[rows, 24], 14)).unwrap();
-            let b = Var::from_tensor(&randn(&[24], 15)).unwrap();
+        for (xs, bs) in [
+            (&[3, 24][..], &[24][..]),
+            (&[4096, 24], &[24]),
+            (&[8, 5, 24], &[5, 24]),
+        ] {
+            let x = Var::from_tensor(&randn(xs, 14)).unwrap();
+            let b = Var::from_tensor(&randn(bs, 15)).unwrap();
             let fused = bias_add(x.as_tensor(), b.as_tensor()).unwrap();
             let slow = x.as_tensor().broadcast_add(b.as_tensor()).unwrap();
             check(fused, slow, &[("x", &x), ("b", &b)], 1e-6, 1e-3);
