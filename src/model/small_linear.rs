@@ -264,7 +264,8 @@ pub fn linear(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<Option<Tensor>> {
         && x.dtype() == candle_core::DType::F32
         && w.dtype() == candle_core::DType::F32
         && x.rank() == 2
-        && x.dim(0)? <= MAX_ROWS;
+        && (1..=MAX_ROWS).contains(&x.dim(0)?)
+        && x.dim(1)? > 0;
     if !small {
         return Ok(None);
     }
@@ -337,6 +338,12 @@ mod tests {
                 assert!(d < 1e-3, "{m}x{k}x{n}: grad differs by {d}");
             }
         }
+        let empty = Tensor::zeros((0, 8), candle_core::DType::F32, &Device::Cpu).unwrap();
+        assert!(
+            linear(&empty, randn(&[4, 8]).as_tensor(), randn(&[4]).as_tensor())
+                .unwrap()
+                .is_none()
+        );
         let big = randn(&[MAX_ROWS + 1, 8]);
         assert!(linear(
             big.as_tensor(),
