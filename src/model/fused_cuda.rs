@@ -150,6 +150,9 @@ pub fn layer_norm(x: Tensor2, g: Tensor2, b: Tensor2, eps: f32) -> Result<CudaSt
     let n = x.l.shape().elem_count();
     let (px, sfx) = ptr(x.s, x.l)?;
     let y = alloc(dev, x.s.dtype(), n, false)?;
+    if n == 0 {
+        return Ok(y); // the row kernels assume at least one row
+    }
     launch(
         dev,
         &format!("ln_fwd_{sfx}"),
@@ -176,6 +179,9 @@ pub fn layer_norm_grad(x: Tensor2, g: Tensor2, dy: Tensor2, eps: f32) -> Result<
     let (pdy, dsfx) = ptr(dy.s, dy.l)?;
     if sfx != dsfx {
         candle_core::bail!("layer norm grad: x is {sfx}, dy is {dsfx}")
+    }
+    if n == 0 {
+        return alloc(dev, DType::F32, 2 * h, true); // no rows: zero gradients
     }
     let packed = alloc(dev, DType::F32, n + 2 * h, false)?;
     let pout = out_ptr(&packed, n + 2 * h)?;
