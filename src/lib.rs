@@ -13,6 +13,8 @@ pub mod model;
 pub mod predict;
 pub mod rng;
 pub mod run_dir;
+#[cfg(test)]
+mod test_util;
 pub mod text;
 pub mod train;
 pub mod tui;

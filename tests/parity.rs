@@ -316,22 +316,36 @@ fn fused_ops_match_compositions_on_the_test_device() {
         let v: Vec<f32> = (0..n).map(|_| rng.normal()).collect();
         Tensor::from_vec(v, shape, &device).unwrap()
     };
-    let host = |t: &Tensor| t.to_dtype(DType::F32).unwrap();
-    // (fused output, composed output, [(name, fused grad, composed grad)])
+    let var = |t: Tensor| Var::from_tensor(&t).unwrap();
+    // Forward outputs, then the gradients of Σ(out · noise) for each var.
     let check = |what: &str,
                  dtype: DType,
                  fused: &Tensor,
                  slow: &Tensor,
-                 grads: Vec<(&str, Tensor, Tensor)>| {
+                 noise: &Tensor,
+                 vars: &[(&str, &Var)]| {
         let (fwd_tol, bwd_tol) = match dtype {
             DType::F32 => (1e-4, 1e-3),
             DType::BF16 => (5e-2, 1e-1),
             _ => (1e-2, 2e-2),
         };
-        let d = max_abs_diff(&host(fused), slow);
+        let d = max_abs_diff(fused, slow);
         eprintln!("{what} {dtype:?}: forward max |diff| {d:.2e}");
         assert!(d < fwd_tol, "{what} {dtype:?}: forward differs by {d}");
-        for (name, a, b) in grads {
+        let backward = |out: &Tensor| {
+            (out.to_dtype(DType::F32).unwrap() * noise)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap()
+        };
+        let (gf, gs) = (backward(fused), backward(slow));
+        for (name, v) in vars {
+            let (a, b) = (
+                gf.get(v.as_tensor()).unwrap(),
+                gs.get(v.as_tensor()).unwrap(),
+            );
             let scale = b
                 .abs()
                 .unwrap()
@@ -340,7 +354,7 @@ fn fused_ops_match_compositions_on_the_test_device() {
                 .to_scalar::<f32>()
                 .unwrap()
                 .max(1.0);
-            let d = max_abs_diff(&a, &b) / scale;
+            let d = max_abs_diff(a, b) / scale;
             eprintln!("{what} {dtype:?}: d{name} max rel diff {d:.2e}");
             assert!(
                 d < bwd_tol,
@@ -353,124 +367,61 @@ fn fused_ops_match_compositions_on_the_test_device() {
             continue; // the CPU computes half precision through f32
         }
         // Layer norm over 384 (MiniLM's width), 3 × 5 rows.
-        let x = Var::from_tensor(&randn(&[3, 5, 384])).unwrap();
-        let g = Var::from_tensor(&randn(&[384]).affine(0.1, 1.0).unwrap()).unwrap();
-        let b = Var::from_tensor(&randn(&[384])).unwrap();
-        let noise = randn(&[3, 5, 384]);
+        let x = var(randn(&[3, 5, 384]));
+        let g = var(randn(&[384]).affine(0.1, 1.0).unwrap());
+        let b = var(randn(&[384]));
         let xd = x.as_tensor().to_dtype(dtype).unwrap();
         let fused = fused::layer_norm(&xd, g.as_tensor(), b.as_tensor(), 1e-12).unwrap();
         let slow =
             candle_nn::ops::layer_norm_slow(x.as_tensor(), g.as_tensor(), b.as_tensor(), 1e-12)
                 .unwrap();
-        let gf = (host(&fused) * &noise)
-            .unwrap()
-            .sum_all()
-            .unwrap()
-            .backward()
-            .unwrap();
-        let gs = (&slow * &noise)
-            .unwrap()
-            .sum_all()
-            .unwrap()
-            .backward()
-            .unwrap();
-        let grads = [("x", &x), ("gamma", &g), ("beta", &b)]
-            .into_iter()
-            .map(|(n, v)| {
-                (
-                    n,
-                    gf.get(v.as_tensor()).unwrap().clone(),
-                    gs.get(v.as_tensor()).unwrap().clone(),
-                )
-            })
-            .collect();
-        check("layer norm", dtype, &fused, &slow, grads);
+        let noise = randn(&[3, 5, 384]);
+        let vars = [("x", &x), ("gamma", &g), ("beta", &b)];
+        check("layer norm", dtype, &fused, &slow, &noise, &vars);
 
         // Attention softmax: (B 2, H 3, Lq 7, Lk 7), padding masked in batch 1.
-        let s = Var::from_tensor(&randn(&[2, 3, 7, 7])).unwrap();
+        let s = var(randn(&[2, 3, 7, 7]));
         let mut m = vec![0f32; 14];
         m[12] = -1e9;
         m[13] = -1e9;
         let mask = Tensor::from_vec(m, (2, 1, 1, 7), &device).unwrap();
+        let sd = s.as_tensor().to_dtype(dtype).unwrap();
+        let fused = fused::attention_softmax(&sd, &mask, 0.125).unwrap();
+        let scaled = (s.as_tensor() * 0.125).unwrap();
+        let slow =
+            candle_nn::ops::softmax(&scaled.broadcast_add(&mask).unwrap(), D::Minus1).unwrap();
         let noise = randn(&[2, 3, 7, 7]);
-        let fused = fused::attention_softmax(&s.as_tensor().to_dtype(dtype).unwrap(), &mask, 0.125)
-            .unwrap();
-        let slow = candle_nn::ops::softmax(
-            &(s.as_tensor() * 0.125)
-                .unwrap()
-                .broadcast_add(&mask)
-                .unwrap(),
-            D::Minus1,
-        )
-        .unwrap();
-        let gf = (host(&fused) * &noise)
-            .unwrap()
-            .sum_all()
-            .unwrap()
-            .backward()
-            .unwrap();
-        let gs = (&slow * &noise)
-            .unwrap()
-            .sum_all()
-            .unwrap()
-            .backward()
-            .unwrap();
-        let grads = vec![(
-            "scores",
-            gf.get(s.as_tensor()).unwrap().clone(),
-            gs.get(s.as_tensor()).unwrap().clone(),
-        )];
-        check("attention softmax", dtype, &fused, &slow, grads);
+        check(
+            "attention softmax",
+            dtype,
+            &fused,
+            &slow,
+            &noise,
+            &[("scores", &s)],
+        );
 
         // GELU (erf).
-        let x = Var::from_tensor(&(randn(&[4, 1000]) * 3.0).unwrap()).unwrap();
-        let noise = randn(&[4, 1000]);
+        let x = var((randn(&[4, 1000]) * 3.0).unwrap());
         let fused = fused::gelu_erf(&x.as_tensor().to_dtype(dtype).unwrap()).unwrap();
         let slow = x.as_tensor().gelu_erf().unwrap();
-        let gf = (host(&fused) * &noise)
-            .unwrap()
-            .sum_all()
-            .unwrap()
-            .backward()
-            .unwrap();
-        let gs = (&slow * &noise)
-            .unwrap()
-            .sum_all()
-            .unwrap()
-            .backward()
-            .unwrap();
-        let grads = vec![(
-            "x",
-            gf.get(x.as_tensor()).unwrap().clone(),
-            gs.get(x.as_tensor()).unwrap().clone(),
-        )];
-        check("gelu", dtype, &fused, &slow, grads);
+        let noise = randn(&[4, 1000]);
+        check("gelu", dtype, &fused, &slow, &noise, &[("x", &x)]);
     }
 
     // Embedding with repeated ids: gather and scatter-add.
-    let table = Var::from_tensor(&randn(&[50, 16])).unwrap();
+    let table = var(randn(&[50, 16]));
     let ids = Tensor::new(&[3u32, 7, 3, 49, 0, 3], &device).unwrap();
-    let noise = randn(&[6, 16]);
     let fused = fused::embedding(table.as_tensor(), &ids).unwrap();
     let slow = table.as_tensor().index_select(&ids, 0).unwrap();
-    let gf = (&fused * &noise)
-        .unwrap()
-        .sum_all()
-        .unwrap()
-        .backward()
-        .unwrap();
-    let gs = (&slow * &noise)
-        .unwrap()
-        .sum_all()
-        .unwrap()
-        .backward()
-        .unwrap();
-    let grads = vec![(
-        "table",
-        gf.get(table.as_tensor()).unwrap().clone(),
-        gs.get(table.as_tensor()).unwrap().clone(),
-    )];
-    check("embedding", DType::F32, &fused, &slow, grads);
+    let noise = randn(&[6, 16]);
+    check(
+        "embedding",
+        DType::F32,
+        &fused,
+        &slow,
+        &noise,
+        &[("table", &table)],
+    );
 
     // GPU dropout: the same mask forward and backward, about p dropped,
     // survivors scaled by 1/(1-p), the same seed giving the same mask.

@@ -806,44 +806,8 @@ pub fn embedding(table: &Tensor, ids: &Tensor) -> Result<Tensor> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_util::{grad_check as check, max_diff, randn};
     use candle_core::{Device, Var, D};
-
-    fn randn(shape: &[usize], seed: u64) -> Tensor {
-        let mut rng = crate::rng::Rng::seeded(seed);
-        let n: usize = shape.iter().product();
-        Tensor::from_vec(
-            (0..n).map(|_| rng.normal()).collect::<Vec<f32>>(),
-            shape,
-            &Device::Cpu,
-        )
-        .unwrap()
-    }
-
-    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-        (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap()
-    }
-
-    /// Gradient check: the fused output matches the composition within
-    /// `fwd_tol`, and so do the gradients of Σ(out · w) for every var
-    /// (w: fixed noise, a non-trivial upstream gradient).
-    fn check(fused: Tensor, slow: Tensor, vars: &[(&str, &Var)], fwd_tol: f32, bwd_tol: f32) {
-        let d = max_diff(&fused, &slow);
-        assert!(d < fwd_tol, "forward differs by {d}");
-        let w = randn(fused.dims(), 99);
-        let gf = (fused * &w).unwrap().sum_all().unwrap().backward().unwrap();
-        let gs = (slow * &w).unwrap().sum_all().unwrap().backward().unwrap();
-        for (name, v) in vars {
-            let d = max_diff(gf.get(v).unwrap(), gs.get(v).unwrap());
-            assert!(d < bwd_tol, "d{name} differs by {d}");
-        }
-    }
 
     #[test]
     fn layer_norm_matches_composition_forward_and_backward() {

@@ -279,79 +279,30 @@ pub fn linear(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<Option<Tensor>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_util::{grad_check, randn};
     use candle_core::{Device, Var};
 
     #[test]
     fn matches_matmul_forward_and_backward() {
-        let mut rng = crate::rng::Rng::seeded(3);
-        let mut randn = |shape: &[usize]| {
-            let n: usize = shape.iter().product();
-            let v: Vec<f32> = (0..n).map(|_| rng.normal()).collect();
-            Var::from_vec(v, shape, &Device::Cpu).unwrap()
-        };
         // Odd and even row counts, k not a multiple of 16, n not a multiple
         // of four or of the column block.
         for (m, k, n) in [(1, 384, 384), (17, 100, 70), (64, 256, 1024), (3, 7, 5)] {
-            let (x, w, b) = (randn(&[m, k]), randn(&[n, k]), randn(&[n]));
-            let noise = randn(&[m, n]);
-            let fast = linear(x.as_tensor(), w.as_tensor(), b.as_tensor())
-                .unwrap()
-                .unwrap();
+            let x = Var::from_tensor(&randn(&[m, k], 1)).unwrap();
+            let w = Var::from_tensor(&randn(&[n, k], 2)).unwrap();
+            let b = Var::from_tensor(&randn(&[n], 3)).unwrap();
+            let fast = linear(&x, &w, &b).unwrap().unwrap();
             let slow = x
-                .as_tensor()
-                .matmul(&w.as_tensor().t().unwrap())
+                .matmul(&w.t().unwrap())
                 .unwrap()
-                .broadcast_add(b.as_tensor())
+                .broadcast_add(&b)
                 .unwrap();
-            let diff = |a: &Tensor, b: &Tensor| {
-                (a - b)
-                    .unwrap()
-                    .abs()
-                    .unwrap()
-                    .max_all()
-                    .unwrap()
-                    .to_scalar::<f32>()
-                    .unwrap()
-            };
-            assert!(
-                diff(&fast, &slow) < 1e-3,
-                "{m}x{k}x{n}: {}",
-                diff(&fast, &slow)
-            );
-            let gf = (&fast * noise.as_tensor())
-                .unwrap()
-                .sum_all()
-                .unwrap()
-                .backward()
-                .unwrap();
-            let gs = (&slow * noise.as_tensor())
-                .unwrap()
-                .sum_all()
-                .unwrap()
-                .backward()
-                .unwrap();
-            for v in [&x, &w, &b] {
-                let d = diff(
-                    gf.get(v.as_tensor()).unwrap(),
-                    gs.get(v.as_tensor()).unwrap(),
-                );
-                assert!(d < 1e-3, "{m}x{k}x{n}: grad differs by {d}");
-            }
+            grad_check(fast, slow, &[("x", &x), ("w", &w), ("b", &b)], 1e-3, 1e-3);
         }
-        let empty = Tensor::zeros((0, 8), candle_core::DType::F32, &Device::Cpu).unwrap();
+        let none = |x: Tensor| linear(&x, &randn(&[4, 8], 4), &randn(&[4], 5)).unwrap();
         assert!(
-            linear(&empty, randn(&[4, 8]).as_tensor(), randn(&[4]).as_tensor())
-                .unwrap()
-                .is_none()
+            none(Tensor::zeros((0, 8), candle_core::DType::F32, &Device::Cpu).unwrap()).is_none()
         );
-        let big = randn(&[MAX_ROWS + 1, 8]);
-        assert!(linear(
-            big.as_tensor(),
-            randn(&[4, 8]).as_tensor(),
-            randn(&[4]).as_tensor()
-        )
-        .unwrap()
-        .is_none());
+        assert!(none(randn(&[MAX_ROWS + 1, 8], 6)).is_none());
     }
 }
 
