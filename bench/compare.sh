@@ -11,18 +11,4 @@ OUT=${OUT:-$(mktemp -d)}
 cargo build --release --quiet
 ./target/release/tunebench bench "$@" | tee "$OUT/tunebench.jsonl"
 "$PY" bench/pytorch_reference.py "$@" | tee "$OUT/pytorch.jsonl"
-"$PY" - "$OUT/tunebench.jsonl" "$OUT/pytorch.jsonl" <<'PY'
-import json, sys
-ours = {(r["model"], r["max_len"]): r for r in map(json.loads, open(sys.argv[1]))}
-ref = {(r["model"], r["max_len"]): r for r in map(json.loads, open(sys.argv[2]))}
-cols = [("train_samples_per_s", "train/s"), ("eval_samples_per_s", "eval/s"),
-        ("predict_ms_median", "predict ms"), ("peak_rss_mb", "RSS MB")]
-print(f"{'case':<12}" + "".join(f"{name:>26}" for _, name in cols))
-for key in sorted(ours):
-    if key not in ref:
-        continue
-    a, b = ours[key], ref[key]
-    cells = "".join(f"{a[c]:>9.1f} /{b[c]:>7.1f} ={a[c] / b[c]:>5.2f}x" for c, _ in cols)
-    print(f"{key[0] + ':' + str(key[1]):<12}{cells}")
-print("cells: tunebench / pytorch = ratio")
-PY
+"$PY" bench/ratios.py "$OUT/tunebench.jsonl" "$OUT/pytorch.jsonl"

@@ -85,23 +85,7 @@ if [[ -z "${SKIP_TORCH:-}" ]] && "$python" -c 'import torch, transformers' 2>/de
     done
   done | tee "$out/pytorch.jsonl"
   say "tunebench / PyTorch (train, eval: >1 is faster; predict ms, GPU MiB: <1 is better)"
-  "$python" - "$out/tunebench.jsonl" "$out/pytorch.jsonl" <<'PY'
-import json, sys
-def load(p):
-    return {(r["model"], r["precision"], r["batch"]): r for r in map(json.loads, open(p))}
-ours, ref = load(sys.argv[1]), load(sys.argv[2])
-cols = [("train_samples_per_s", "train/s"), ("eval_samples_per_s", "eval/s"),
-        ("predict_ms_median", "predict ms"), ("peak_device_mem_mib", "GPU MiB")]
-print(f"{'case':<18}" + "".join(f"{n:>28}" for _, n in cols))
-for key in sorted(ours):
-    if key not in ref:
-        continue
-    a, b = ours[key], ref[key]
-    cells = "".join(
-        f"{a[c]:>10.1f} /{b[c]:>8.1f} ={a[c] / b[c]:>5.2f}x" if a.get(c) and b.get(c) else f"{'-':>28}"
-        for c, _ in cols)
-    print(f"{key[0] + ':' + key[1] + ':b' + str(key[2]):<18}{cells}")
-PY
+  "$python" "$root/bench/ratios.py" "$out/tunebench.jsonl" "$out/pytorch.jsonl"
 else
   say "PyTorch comparison skipped (no torch + transformers for $python)"
 fi
