@@ -42,6 +42,17 @@ pub(crate) struct DataFlags {
     skip_empty: bool,
 }
 
+/// The device and compute dtype of eval, predict and bench.
+#[derive(clap::Args, Clone)]
+pub(crate) struct ComputeFlags {
+    /// cpu, cuda or cuda:N
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Compute dtype: f32, bf16 or f16
+    #[arg(long, default_value = "f32")]
+    precision: tunebench::config::Precision,
+}
+
 /// Where a run's data, model and hyperparameters come from.
 #[derive(clap::Args, Clone, Default)]
 struct SourceFlags {
@@ -123,12 +134,8 @@ enum Cmd {
         /// Write every row's prediction to this CSV
         #[arg(long)]
         predictions: Option<PathBuf>,
-        /// cpu, cuda or cuda:N
-        #[arg(long, default_value = "cpu")]
-        device: String,
-        /// Compute dtype: f32, bf16 or f16
-        #[arg(long, default_value = "f32")]
-        precision: tunebench::config::Precision,
+        #[command(flatten)]
+        compute: ComputeFlags,
         #[command(flatten)]
         data_flags: DataFlags,
     },
@@ -143,12 +150,8 @@ enum Cmd {
         input: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = PredictFormat::Jsonl)]
         format: PredictFormat,
-        /// cpu, cuda or cuda:N
-        #[arg(long, default_value = "cpu")]
-        device: String,
-        /// Compute dtype: f32, bf16 or f16
-        #[arg(long, default_value = "f32")]
-        precision: tunebench::config::Precision,
+        #[command(flatten)]
+        compute: ComputeFlags,
         #[command(flatten)]
         data_flags: DataFlags,
     },
@@ -180,12 +183,8 @@ enum Cmd {
         /// Single sentences timed for latency (0: skip)
         #[arg(long, default_value_t = 50)]
         predict_runs: usize,
-        /// cpu, cuda or cuda:N
-        #[arg(long, default_value = "cpu")]
-        device: String,
-        /// Compute dtype: f32, bf16 or f16
-        #[arg(long, default_value = "f32")]
-        precision: tunebench::config::Precision,
+        #[command(flatten)]
+        compute: ComputeFlags,
         /// Run one case (MODEL:LEN) in this process; the suite runs each
         /// case in its own process so peak memory is per case
         #[arg(long, hide = true)]
@@ -367,16 +366,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             data,
             format,
             predictions,
-            device,
-            precision,
+            compute,
             data_flags,
         } => eval::eval_cmd(
             &checkpoint,
             &data,
             format,
             predictions.as_deref(),
-            &device,
-            precision,
+            &compute.device,
+            compute.precision,
             &data_flags,
         ),
         Cmd::Predict {
@@ -384,16 +382,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             texts,
             input,
             format,
-            device,
-            precision,
+            compute,
             data_flags,
         } => predict::predict_cmd(
             &checkpoint,
             texts,
             input.as_deref(),
             format,
-            &device,
-            precision,
+            &compute.device,
+            compute.precision,
             &data_flags,
         ),
         Cmd::Bench {
@@ -407,8 +404,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             steps,
             eval_batches,
             predict_runs,
-            device,
-            precision,
+            compute,
             case,
         } => {
             let opts = tunebench::bench::BenchOptions {
@@ -420,8 +416,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 steps,
                 eval_batches,
                 predict_runs,
-                device,
-                precision,
+                device: compute.device,
+                precision: compute.precision,
             };
             bench::bench_cmd(&models, &lens, case.as_deref(), &opts)
         }
