@@ -7,7 +7,7 @@
 mod common;
 
 use candle_core::{DType, Device, Tensor};
-use common::{fixture, max_abs_diff, test_device};
+use common::{fixture, max_abs, max_abs_diff, test_device};
 use std::collections::HashMap;
 use tunebench::config::Precision;
 use tunebench::model::checkpoint::ModelDir;
@@ -159,14 +159,7 @@ fn check_training_step(arch: &str, precision: Option<Precision>) {
             continue;
         }
         let want = &exp.tensors[&format!("updated.{name}")];
-        let scale = want
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap()
-            .max(1e-3);
+        let scale = max_abs(want).max(1e-3);
         let rel = max_abs_diff(var.as_tensor(), want) / scale;
         if rel > worst.0 {
             worst = (rel, name.clone());
@@ -346,14 +339,7 @@ fn fused_ops_match_compositions_on_the_test_device() {
                 gf.get(v.as_tensor()).unwrap(),
                 gs.get(v.as_tensor()).unwrap(),
             );
-            let scale = b
-                .abs()
-                .unwrap()
-                .max_all()
-                .unwrap()
-                .to_scalar::<f32>()
-                .unwrap()
-                .max(1.0);
+            let scale = max_abs(b).max(1.0);
             let d = max_abs_diff(a, b) / scale;
             eprintln!("{what} {dtype:?}: d{name} max rel diff {d:.2e}");
             assert!(

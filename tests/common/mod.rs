@@ -64,20 +64,26 @@ pub fn copy_dir(src: &std::path::Path) -> tempfile::TempDir {
     dst
 }
 
-/// Largest elementwise |a − b| (either may live on a GPU, in any float dtype).
-pub fn max_abs_diff(a: &candle_core::Tensor, b: &candle_core::Tensor) -> f32 {
-    let host = |t: &candle_core::Tensor| {
-        t.to_device(&candle_core::Device::Cpu)
-            .unwrap()
-            .to_dtype(candle_core::DType::F32)
-            .unwrap()
-    };
-    (host(a) - host(b))
+/// A tensor on the host in f32 (it may live on a GPU, in any float dtype).
+fn host(t: &candle_core::Tensor) -> candle_core::Tensor {
+    t.to_device(&candle_core::Device::Cpu)
         .unwrap()
+        .to_dtype(candle_core::DType::F32)
+        .unwrap()
+}
+
+/// Largest |x| of a tensor.
+pub fn max_abs(t: &candle_core::Tensor) -> f32 {
+    host(t)
         .abs()
         .unwrap()
         .max_all()
         .unwrap()
         .to_scalar::<f32>()
         .unwrap()
+}
+
+/// Largest elementwise |a − b|.
+pub fn max_abs_diff(a: &candle_core::Tensor, b: &candle_core::Tensor) -> f32 {
+    max_abs(&(host(a) - host(b)).unwrap())
 }
