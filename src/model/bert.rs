@@ -1,7 +1,7 @@
 //! BertForSequenceClassification, trainable, with HuggingFace tensor names.
 
 use super::config::EncoderConfig;
-use super::layers::{activate, attention, dropout, mask_bias, LayerNorm, Linear, Mode};
+use super::layers::{activate, attention, dropout, mask_bias, query_rows, LayerNorm, Linear, Mode};
 use super::params::{Init, Need, ParamBuilder};
 use candle_core::{DType, Result, Tensor};
 
@@ -134,9 +134,10 @@ impl Bert {
             mode,
         )?;
         let bias = mask_bias(attention_mask)?;
-        for layer in &self.layers {
+        for (i, layer) in self.layers.iter().enumerate() {
+            let xq = query_rows(&x, i + 1 == self.layers.len())?;
             let ctx = attention(
-                &layer.query.forward(&x)?,
+                &layer.query.forward(&xq)?,
                 &layer.key.forward(&x)?,
                 &layer.value.forward(&x)?,
                 &bias,
@@ -144,7 +145,7 @@ impl Bert {
                 mode,
             )?;
             let a = dropout(&layer.attn_out.forward(&ctx)?, cfg.hidden_dropout, mode)?;
-            let a = layer.attn_norm.forward(&(a + &x)?)?;
+            let a = layer.attn_norm.forward(&(a + xq)?)?;
             let i = activate(&layer.intermediate.forward(&a)?, cfg.activation)?;
             let o = dropout(&layer.output.forward(&i)?, cfg.hidden_dropout, mode)?;
             x = layer.out_norm.forward(&(o + a)?)?;

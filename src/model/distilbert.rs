@@ -1,7 +1,7 @@
 //! DistilBertForSequenceClassification, trainable, with HuggingFace names.
 
 use super::config::EncoderConfig;
-use super::layers::{activate, attention, dropout, mask_bias, LayerNorm, Linear, Mode};
+use super::layers::{activate, attention, dropout, mask_bias, query_rows, LayerNorm, Linear, Mode};
 use super::params::{Init, Need, ParamBuilder};
 use candle_core::{DType, Result, Tensor};
 
@@ -93,16 +93,17 @@ impl DistilBert {
             mode,
         )?;
         let bias = mask_bias(attention_mask)?;
-        for layer in &self.layers {
+        for (i, layer) in self.layers.iter().enumerate() {
+            let xq = query_rows(&x, i + 1 == self.layers.len())?;
             let ctx = attention(
-                &layer.q.forward(&x)?,
+                &layer.q.forward(&xq)?,
                 &layer.k.forward(&x)?,
                 &layer.v.forward(&x)?,
                 &bias,
                 cfg,
                 mode,
             )?;
-            let sa = layer.sa_norm.forward(&(layer.out.forward(&ctx)? + &x)?)?;
+            let sa = layer.sa_norm.forward(&(layer.out.forward(&ctx)? + xq)?)?;
             let f = activate(&layer.lin1.forward(&sa)?, cfg.activation)?;
             let f = dropout(&layer.lin2.forward(&f)?, cfg.hidden_dropout, mode)?;
             x = layer.out_norm.forward(&(f + sa)?)?;

@@ -147,7 +147,21 @@ pub fn activate(x: &Tensor, a: Activation) -> Result<Tensor> {
     }
 }
 
-/// Multi-head self-attention core: q, k, v (B, L, H) → context (B, L, H).
+/// The rows of `x` (B, L, H) a layer computes outputs for: all of them, or
+/// in the last layer only [CLS] (B, 1, H), the one row the classification
+/// head reads. Keys and values still see every token, so the logits (and
+/// every gradient) are the same as the full layer's; the other L−1 rows'
+/// attention, projections, FFN and norms are skipped, forward and backward.
+pub fn query_rows(x: &Tensor, last_layer: bool) -> Result<Tensor> {
+    if last_layer {
+        x.narrow(1, 0, 1)
+    } else {
+        Ok(x.clone())
+    }
+}
+
+/// Multi-head self-attention core: q (B, Lq, H), k, v (B, L, H) → context
+/// (B, Lq, H).
 /// `mask_bias` is (B, 1, 1, L): 0 for tokens, a large negative for padding.
 pub fn attention(
     q: &Tensor,
@@ -157,15 +171,18 @@ pub fn attention(
     cfg: &EncoderConfig,
     mode: &mut Mode,
 ) -> Result<Tensor> {
-    let (b, l, h) = q.dims3()?;
+    let (b, lq, h) = q.dims3()?;
     let heads = cfg.heads;
     let hd = h / heads;
-    let split = |t: &Tensor| t.reshape((b, l, heads, hd))?.transpose(1, 2)?.contiguous();
+    let split = |t: &Tensor| {
+        let l = t.dim(1)?;
+        t.reshape((b, l, heads, hd))?.transpose(1, 2)?.contiguous()
+    };
     let (q, k, v) = (split(q)?, split(k)?, split(v)?);
     let scores = q.matmul(&k.t()?)?;
     let probs = super::fused::attention_softmax(&scores, mask_bias, 1.0 / (hd as f64).sqrt())?;
     let probs = dropout(&probs, cfg.attention_dropout, mode)?;
-    probs.matmul(&v)?.transpose(1, 2)?.reshape((b, l, h))
+    probs.matmul(&v)?.transpose(1, 2)?.reshape((b, lq, h))
 }
 
 /// (B, L) 1/0 attention mask → (B, 1, 1, L) additive bias.
