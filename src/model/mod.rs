@@ -5,6 +5,7 @@ pub mod bert;
 pub mod checkpoint;
 pub mod classifier;
 pub mod config;
+mod cpu_kernels;
 pub mod distilbert;
 mod error;
 pub mod fused;
