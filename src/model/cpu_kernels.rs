@@ -3,7 +3,9 @@
 //! `multiversion`): the default x86-64 target only has SSE2. Reductions
 //! keep 16 partial sums (a serial float sum cannot be vectorised), and exp
 //! is a polynomial: libm's expf is one call per lane, and with it softmax
-//! and GELU took 26% of an evaluation step.
+//! and GELU took 26% of an evaluation step. (`multiversion` takes the
+//! AVX-512 variant only on CPUs with the Ice Lake / Zen 4 feature set, where
+//! 512-bit code does not lower the clock; older ones get AVX2.)
 
 use multiversion::multiversion;
 
