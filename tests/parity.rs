@@ -409,7 +409,7 @@ fn fused_ops_match_compositions_on_the_test_device() {
         &[("table", &table)],
     );
 
-    // GPU dropout: the same mask forward and backward, about p dropped,
+    // Hash dropout: the same mask forward and backward, about p dropped,
     // survivors scaled by 1/(1-p), the same seed giving the same mask.
     let x = Var::from_tensor(&randn(&[64, 1000]).abs().unwrap().affine(1.0, 0.1).unwrap()).unwrap();
     if let Some(y) = fused::hash_dropout(x.as_tensor(), 0.1, 1234).unwrap() {

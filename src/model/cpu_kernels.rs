@@ -149,6 +149,28 @@ pub fn gelu_erf_grad(x: &[f32], dy: &[f32], dx: &mut [f32]) {
     }
 }
 
+/// The high 32 bits of splitmix64's i-th output from state `seed`: the
+/// dropout hash, the same formula as `mix` in `fused_kernels.cu`, so a run's
+/// masks are the same on the CPU and the GPU.
+#[inline(always)]
+pub fn mix(seed: u64, i: u64) -> u32 {
+    let mut z = seed.wrapping_add(i.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 32) as u32
+}
+
+/// Dropout of elements `first..first + x.len()`: element i is kept (and
+/// scaled) when mix(seed, i) ≥ threshold.
+#[multiversion(targets("x86_64+avx512f", "x86_64+avx2+fma"))]
+pub fn hash_dropout(x: &[f32], first: u64, seed: u64, threshold: u32, scale: f32, y: &mut [f32]) {
+    for (k, (o, &v)) in y.iter_mut().zip(x).enumerate() {
+        let keep = mix(seed, first + k as u64) >= threshold;
+        *o = if keep { v * scale } else { 0.0 };
+    }
+}
+
 /// Mean and 1/std of one row.
 #[inline(always)]
 fn moments(x: &[f32], eps: f32) -> (f32, f32) {
@@ -258,6 +280,13 @@ mod tests {
             let want = ((x[i] * 0.5 + mask[i] - top) as f64).exp() / z;
             assert!((y[i] as f64 - want).abs() < 1e-6, "column {i}");
         }
+    }
+
+    #[test]
+    fn dropout_hash_is_splitmix64() {
+        // splitmix64's first outputs from state 0 (its reference test vector).
+        assert_eq!(mix(0, 0), 0xE220_A839);
+        assert_eq!(mix(0, 1), 0x6E78_9E6A);
     }
 
     #[test]

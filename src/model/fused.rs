@@ -1,5 +1,5 @@
 //! Fused ops with a real backward: layer norm, attention softmax, GELU,
-//! dropout and (on the GPU) the embedding lookup.
+//! bias add, dropout and (on the GPU) the embedding lookup.
 //! candle's own fast versions have no backward, and the compositions that
 //! do allocate a tensor per elementary step (about eight for layer norm,
 //! five for softmax, and as many again backwards). Each op here is one
@@ -483,11 +483,11 @@ impl CustomOp1 for ColumnSum {
     }
 }
 
-/// Dropout on the GPU without a mask tensor: element i survives when a
-/// counter-based hash of (seed, i) clears the threshold, so the backward is
-/// the same op on the gradient. The seed comes from the project's RNG, so
-/// runs are reproducible and resumable on the GPU too.
-#[cfg_attr(not(feature = "cuda"), allow(dead_code))]
+/// Dropout without a mask tensor: element i survives when a counter-based
+/// hash of (seed, i) clears the threshold, so the backward is the same op
+/// on the gradient. The seed comes from the project's RNG, so runs are
+/// reproducible and resumable, and the CPU and GPU draw the same masks.
+/// (A mask drawn element by element from the RNG took 6% of a CPU step.)
 struct HashDropout {
     seed: u64,
     threshold: u32,
@@ -499,8 +499,17 @@ impl CustomOp1 for HashDropout {
         "fused-hash-dropout"
     }
 
-    fn cpu_fwd(&self, _: &CpuStorage, _: &Layout) -> Result<(CpuStorage, Shape)> {
-        candle_core::bail!("hash dropout is the GPU path; the CPU uses mask_mul")
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        const CHUNK: usize = 1 << 14;
+        let x = contiguous(s, l, "dropout")?;
+        let mut y = vec![0f32; x.len()];
+        fill(&mut y, CHUNK, |i, yc| {
+            let first = i * CHUNK;
+            let xc = &x[first..first + yc.len()];
+            let (seed, threshold, scale) = (self.seed, self.threshold, self.scale);
+            kernels::hash_dropout(xc, first as u64, seed, threshold, scale, yc);
+        });
+        Ok((CpuStorage::F32(y), l.shape().clone()))
     }
 
     #[cfg(feature = "cuda")]
@@ -603,42 +612,6 @@ impl CustomOp2 for EmbeddingGrad {
     }
 }
 
-/// x · mask, where the mask (dropout's 0 or 1/(1−p)) is a constant: the
-/// backward is dy · mask, and no gradient is computed for the mask.
-struct MaskMul {
-    mask: Tensor,
-}
-
-impl CustomOp1 for MaskMul {
-    fn name(&self) -> &'static str {
-        "fused-dropout"
-    }
-
-    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
-        let x = contiguous(s, l, "dropout")?;
-        let (storage, ml) = self.mask.storage_and_layout();
-        let candle_core::Storage::Cpu(ms) = &*storage else {
-            candle_core::bail!("dropout mask not on the CPU")
-        };
-        let m = contiguous(ms, ml, "dropout mask")?;
-        let mut y = vec![0f32; x.len()];
-        fill(&mut y, 1 << 14, |i, yc| {
-            let xc = &x[i * (1 << 14)..i * (1 << 14) + yc.len()];
-            let mc = &m[i * (1 << 14)..i * (1 << 14) + yc.len()];
-            for i in 0..yc.len() {
-                yc[i] = xc[i] * mc[i];
-            }
-        });
-        Ok((CpuStorage::F32(y), l.shape().clone()))
-    }
-
-    fn bwd(&self, _x: &Tensor, _y: &Tensor, dy: &Tensor) -> Result<Option<Tensor>> {
-        Ok(Some(dy.contiguous()?.apply_op1_no_bwd(&MaskMul {
-            mask: self.mask.clone(),
-        })?))
-    }
-}
-
 fn fusable(t: &Tensor) -> bool {
     t.device().is_cpu() && t.dtype() == DType::F32
 }
@@ -704,17 +677,6 @@ pub fn gelu_erf(x: &Tensor) -> Result<Tensor> {
     }
 }
 
-/// x · mask with a constant mask of the same shape.
-pub fn mask_mul(x: &Tensor, mask: Tensor) -> Result<Tensor> {
-    if fusable(x) && x.shape() == mask.shape() {
-        x.contiguous()?.apply_op1(MaskMul {
-            mask: mask.contiguous()?,
-        })
-    } else {
-        x.mul(&mask)
-    }
-}
-
 /// x + bias, where the bias's shape is x's trailing dimensions (a layer's
 /// bias, or position embeddings added to every sequence of a batch).
 pub fn bias_add(x: &Tensor, bias: &Tensor) -> Result<Tensor> {
@@ -725,10 +687,10 @@ pub fn bias_add(x: &Tensor, bias: &Tensor) -> Result<Tensor> {
     }
 }
 
-/// GPU dropout by hash (see [`HashDropout`]); None when the kernels are
-/// not available for `x`.
+/// Dropout by hash (see [`HashDropout`]) for f32 on the CPU and f32/bf16/
+/// f16 on the GPU; None where no fused kernel takes `x`.
 pub fn hash_dropout(x: &Tensor, p: f64, seed: u64) -> Result<Option<Tensor>> {
-    if !gpu_fusable(x) {
+    if !(fusable(x) || gpu_fusable(x)) {
         return Ok(None);
     }
     let op = HashDropout {
@@ -794,21 +756,6 @@ mod tests {
         let fused = gelu_erf(&x).unwrap();
         let slow = x.as_tensor().gelu_erf().unwrap();
         check(fused, slow, &[("x", &x)], 1e-6, 1e-5);
-    }
-
-    #[test]
-    fn mask_mul_matches_mul_forward_and_backward() {
-        let x = Var::from_tensor(&randn(&[4, 9], 12)).unwrap();
-        let mask = (randn(&[4, 9], 13)
-            .ge(0.0)
-            .unwrap()
-            .to_dtype(candle_core::DType::F32)
-            .unwrap()
-            * 1.25)
-            .unwrap();
-        let fused = mask_mul(&x, mask.clone()).unwrap();
-        let slow = x.as_tensor().mul(&mask).unwrap();
-        check(fused, slow, &[("x", &x)], 1e-7, 1e-7);
     }
 
     #[test]

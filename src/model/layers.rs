@@ -26,35 +26,25 @@ impl Mode<'_> {
     }
 }
 
-/// Inverted dropout. On CPU the mask comes from the project's RNG (bit-exact
-/// reproducible, resumable); on a GPU from the device's seeded generator, so
-/// the mask never crosses the bus.
+/// Inverted dropout. The mask is a hash of (a seed drawn from the project's
+/// RNG, element index), computed again in the backward: bit-exact
+/// reproducible and resumable, the same on the CPU and the GPU and in every
+/// precision, and no mask tensor is kept. Inputs no fused kernel takes
+/// (bf16 on the CPU) are multiplied by the same mask, built in f32.
 pub fn dropout(x: &Tensor, p: f64, mode: &mut Mode) -> Result<Tensor> {
     let rng = match mode {
         Mode::Train(rng) if p > 0.0 => rng,
         _ => return Ok(x.clone()),
     };
-    if !x.device().is_cpu() {
-        if let Some(y) = super::fused::hash_dropout(x, p, rng.next_u64())? {
-            return Ok(y);
-        }
-        let keep = Tensor::rand(0f32, 1f32, x.shape(), x.device())?.ge(p)?;
-        let mask = (keep.to_dtype(x.dtype())? * (1.0 / (1.0 - p)))?;
-        return x.mul(&mask);
+    let seed = rng.next_u64();
+    if let Some(y) = super::fused::hash_dropout(x, p, seed)? {
+        return Ok(y);
     }
-    let threshold = (p * u32::MAX as f64) as u32;
-    let scale = (1.0 / (1.0 - p)) as f32;
-    let mask: Vec<f32> = (0..x.elem_count())
-        .map(|_| {
-            if rng.next_u32() < threshold {
-                0.0
-            } else {
-                scale
-            }
-        })
-        .collect();
-    let mask = Tensor::from_vec(mask, x.shape(), x.device())?.to_dtype(x.dtype())?;
-    super::fused::mask_mul(x, mask)
+    let ones = Tensor::ones(x.shape(), DType::F32, &candle_core::Device::Cpu)?;
+    match super::fused::hash_dropout(&ones, p, seed)? {
+        Some(mask) => x.mul(&mask.to_device(x.device())?.to_dtype(x.dtype())?),
+        None => candle_core::bail!("dropout: no CPU kernel for the mask"),
+    }
 }
 
 pub struct Linear {
@@ -189,4 +179,34 @@ pub fn attention(
 pub fn mask_bias(attention_mask: &Tensor) -> Result<Tensor> {
     let (b, l) = attention_mask.dims2()?;
     ((attention_mask - 1.0)? * 1e9)?.reshape((b, 1, 1, l))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_util::randn;
+
+    #[test]
+    fn dropout_masks_are_the_same_in_every_precision() {
+        let x = (randn(&[16, 300], 3).abs().unwrap() + 0.5).unwrap();
+        let zeros = |t: &Tensor| -> Vec<bool> {
+            let v = t.to_dtype(DType::F32).unwrap().flatten_all().unwrap();
+            v.to_vec1::<f32>()
+                .unwrap()
+                .iter()
+                .map(|v| *v == 0.0)
+                .collect()
+        };
+        let run = |t: &Tensor| dropout(t, 0.2, &mut Mode::Train(&mut Rng::seeded(9))).unwrap();
+        let f32_mask = zeros(&run(&x));
+        let dropped = f32_mask.iter().filter(|z| **z).count() as f64 / f32_mask.len() as f64;
+        assert!((dropped - 0.2).abs() < 0.02, "dropped {dropped}");
+        assert_eq!(zeros(&run(&x.to_dtype(DType::BF16).unwrap())), f32_mask);
+        assert_eq!(zeros(&run(&x.to_dtype(DType::F16).unwrap())), f32_mask);
+        // Eval mode is the identity.
+        assert_eq!(
+            zeros(&dropout(&x, 0.2, &mut Mode::Eval).unwrap()),
+            vec![false; 4800]
+        );
+    }
 }
