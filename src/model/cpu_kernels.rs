@@ -12,7 +12,7 @@ use multiversion::multiversion;
 const LANES: usize = 16;
 
 /// exp(x) for x ≤ 88 (Cephes expf: n = round(x/ln 2), Cody–Waite reduction,
-/// degree-6 polynomial; within 2 ulp of libm). Below −87.3 it is 0, as the
+/// degree-6 polynomial; within 4e-7 relative of libm, tested). Below −87.3 it is 0, as the
 /// true value is under f32's normal range (masked attention scores).
 #[inline(always)]
 pub fn exp(x: f32) -> f32 {
@@ -55,17 +55,23 @@ pub fn erf(x: f32) -> f32 {
     y.copysign(x)
 }
 
+/// Σ f(x) over a slice, in 16 lanes.
 #[inline(always)]
-fn sum(xs: &[f32]) -> f32 {
+fn sum_by(xs: &[f32], f: impl Fn(f32) -> f32) -> f32 {
     let mut acc = [0f32; LANES];
     let chunks = xs.chunks_exact(LANES);
-    let tail: f32 = chunks.remainder().iter().sum();
+    let tail: f32 = chunks.remainder().iter().map(|&v| f(v)).sum();
     for c in chunks {
         for j in 0..LANES {
-            acc[j] += c[j];
+            acc[j] += f(c[j]);
         }
     }
     acc.iter().sum::<f32>() + tail
+}
+
+#[inline(always)]
+fn sum(xs: &[f32]) -> f32 {
+    sum_by(xs, |v| v)
 }
 
 #[inline(always)]
@@ -176,19 +182,7 @@ pub fn hash_dropout(x: &[f32], first: u64, seed: u64, threshold: u32, scale: f32
 fn moments(x: &[f32], eps: f32) -> (f32, f32) {
     let h = x.len().max(1) as f32;
     let mean = sum(x) / h;
-    let mut acc = [0f32; LANES];
-    let chunks = x.chunks_exact(LANES);
-    let tail: f32 = chunks
-        .remainder()
-        .iter()
-        .map(|v| (v - mean) * (v - mean))
-        .sum();
-    for c in chunks {
-        for j in 0..LANES {
-            acc[j] += (c[j] - mean) * (c[j] - mean);
-        }
-    }
-    let var = (acc.iter().sum::<f32>() + tail) / h;
+    let var = sum_by(x, |v| (v - mean) * (v - mean)) / h;
     (mean, 1.0 / (var + eps).sqrt())
 }
 
