@@ -49,6 +49,18 @@ fn fill<F: Fn(usize, &mut [f32]) + Sync + Send>(out: &mut [f32], chunk: usize, f
     }
 }
 
+/// A new vector computed from `x` chunk by chunk, in parallel when there is
+/// enough work: `f(offset of the chunk in x, input chunk, output chunk)`.
+fn map_chunks<F: Fn(usize, &[f32], &mut [f32]) + Sync + Send>(x: &[f32], f: F) -> Vec<f32> {
+    const CHUNK: usize = 1 << 14;
+    let mut y = vec![0f32; x.len()];
+    fill(&mut y, CHUNK, |i, yc| {
+        let first = i * CHUNK;
+        f(first, &x[first..first + yc.len()], yc)
+    });
+    y
+}
+
 /// Rows per parallel task: enough work to amortise scheduling.
 fn rows_per_task(rows: usize, width: usize) -> usize {
     (16_384 / width.max(1)).clamp(1, rows.max(1))
@@ -338,11 +350,7 @@ impl CustomOp1 for GeluErf {
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         let x = contiguous(s, l, "gelu")?;
-        let mut y = vec![0f32; x.len()];
-        fill(&mut y, 1 << 14, |i, yc| {
-            let xc = &x[i * (1 << 14)..i * (1 << 14) + yc.len()];
-            kernels::gelu_erf(xc, yc);
-        });
+        let y = map_chunks(x, |_, xc, yc| kernels::gelu_erf(xc, yc));
         Ok((CpuStorage::F32(y), l.shape().clone()))
     }
 
@@ -373,11 +381,8 @@ impl CustomOp2 for GeluErfGrad {
     ) -> Result<(CpuStorage, Shape)> {
         let x = contiguous(xs, xl, "gelu x")?;
         let dy = contiguous(ds, dl, "gelu grad")?;
-        let mut dx = vec![0f32; x.len()];
-        fill(&mut dx, 1 << 14, |i, dc| {
-            let xc = &x[i * (1 << 14)..i * (1 << 14) + dc.len()];
-            let gc = &dy[i * (1 << 14)..i * (1 << 14) + dc.len()];
-            kernels::gelu_erf_grad(xc, gc, dc);
+        let dx = map_chunks(x, |first, xc, dc| {
+            kernels::gelu_erf_grad(xc, &dy[first..first + dc.len()], dc)
         });
         Ok((CpuStorage::F32(dx), xl.shape().clone()))
     }
@@ -500,14 +505,10 @@ impl CustomOp1 for HashDropout {
     }
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
-        const CHUNK: usize = 1 << 14;
         let x = contiguous(s, l, "dropout")?;
-        let mut y = vec![0f32; x.len()];
-        fill(&mut y, CHUNK, |i, yc| {
-            let first = i * CHUNK;
-            let xc = &x[first..first + yc.len()];
-            let (seed, threshold, scale) = (self.seed, self.threshold, self.scale);
-            kernels::hash_dropout(xc, first as u64, seed, threshold, scale, yc);
+        let (seed, threshold, scale) = (self.seed, self.threshold, self.scale);
+        let y = map_chunks(x, |first, xc, yc| {
+            kernels::hash_dropout(xc, first as u64, seed, threshold, scale, yc)
         });
         Ok((CpuStorage::F32(y), l.shape().clone()))
     }
