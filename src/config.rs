@@ -20,6 +20,16 @@ pub enum BestMetric {
     Loss,
 }
 
+impl BestMetric {
+    pub fn name(self) -> &'static str {
+        match self {
+            BestMetric::MacroF1 => "macro_f1",
+            BestMetric::Accuracy => "accuracy",
+            BestMetric::Loss => "loss",
+        }
+    }
+}
+
 /// The dtype of the forward and backward passes. Master weights, optimizer
 /// moments and checkpoints stay f32 whatever this is.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

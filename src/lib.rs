@@ -1,7 +1,8 @@
 //! tunebench: fine-tune BERT-family text classifiers with candle.
 //!
 //! Layers (an arrow only points down, see DESIGN.md):
-//! front ends (`cli`) → engine (`train`, `run_dir`, `predict`) → ML core
+//! front ends (`cli`, `tui`) → engine (`train`, `run_dir`, `runs`, `remote`,
+//! `predict`) → ML core
 //! (`model`, `text`) → data (`data`, `config`).
 
 pub mod bench;
@@ -11,8 +12,10 @@ pub mod device;
 pub mod error;
 pub mod model;
 pub mod predict;
+pub mod remote;
 pub mod rng;
 pub mod run_dir;
+pub mod runs;
 #[cfg(test)]
 mod test_util;
 pub mod text;

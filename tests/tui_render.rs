@@ -253,7 +253,7 @@ fn playground_shows_live_probabilities_sorted() {
 }
 
 #[test]
-fn help_lists_keys_and_quit_asks_while_running() {
+fn help_lists_keys_and_quit_asks_to_leave_or_stop_a_running_run() {
     let mut app = app();
     app.on_key(key('?'));
     let s = screen(&app, 80, 24);
@@ -266,8 +266,23 @@ fn help_lists_keys_and_quit_asks_while_running() {
     inject_run(&mut app);
     app.on_key(key('q'));
     assert!(app.confirm_quit && !app.should_quit);
-    assert!(screen(&app, 80, 24).contains("Stop it (writing a checkpoint) and quit?"));
-    let actions = app.on_key(key('y'));
+    let s = screen(&app, 80, 24);
+    assert!(
+        s.contains("leave it running") && s.contains("stop it, writing a checkpoint"),
+        "{s}"
+    );
+    // Esc cancels; d leaves the run going and quits at once.
+    app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+    assert!(!app.confirm_quit && !app.should_quit);
+    app.on_key(key('q'));
+    let actions = app.on_key(key('d'));
+    assert!(
+        actions.is_empty() && app.should_quit,
+        "detach sends nothing"
+    );
+    app.should_quit = false;
+    app.on_key(key('q'));
+    let actions = app.on_key(key('s'));
     assert_eq!(
         actions,
         vec![Action::Engine(tunebench::train::Command::Stop {

@@ -181,8 +181,8 @@ fn a_person_can_explore_configure_train_predict_and_quit() {
     let end = t.wait_for(
         "the exit and the terminal mode",
         |s| {
-            if s.contains("Stop it (writing a checkpoint)") {
-                t.keys(&["y"]);
+            if s.contains("stop it, writing a checkpoint") {
+                t.keys(&["s"]);
             }
             s.contains("STTY_DONE")
         },

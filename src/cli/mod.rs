@@ -1,10 +1,12 @@
 //! The command line: `tunebench [tui]|train|eval|predict|inspect|bench`. Front-end
 //! code only: it parses flags, calls the library and prints (one file a command).
 
+mod attach;
 mod bench;
 mod eval;
 mod inspect;
 mod predict;
+mod runs;
 mod train;
 
 use anyhow::Context;
@@ -13,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use tunebench::config::RunConfig;
 use tunebench::data::LoadOptions;
+use tunebench::remote::LaunchSpec;
 
 #[derive(Parser)]
 #[command(
@@ -119,9 +122,48 @@ enum Cmd {
         /// Continue the run in this directory from its latest checkpoint
         #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["data", "val", "model", "config", "out"])]
         resume: Option<PathBuf>,
+        /// Start the run process and return at once (watch it with `attach`)
+        #[arg(long)]
+        detach: bool,
         #[command(flatten)]
         data_flags: DataFlags,
     },
+    /// Open a run's TUI from any shell: live with full control, or
+    /// read-only when the run is over or crashed
+    Attach {
+        /// The run (default: the newest live run in --runs-dir)
+        run_dir: Option<PathBuf>,
+        /// Print progress lines instead of opening the TUI
+        #[arg(long)]
+        plain: bool,
+        #[arg(long, default_value = "runs")]
+        runs_dir: PathBuf,
+        /// Plain chart markers for fonts without braille
+        #[arg(long)]
+        plain_markers: bool,
+    },
+    /// List runs: status, progress, best metric, start time, duration
+    Runs {
+        #[arg(long, default_value = "runs")]
+        runs_dir: PathBuf,
+        /// One JSON object per run
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop a live run, writing a checkpoint first
+    Stop {
+        run_dir: PathBuf,
+        /// Stop without writing a checkpoint
+        #[arg(long)]
+        no_save: bool,
+    },
+    /// Pause a live run (it waits, holding its weights, until resumed)
+    Pause { run_dir: PathBuf },
+    /// Resume a paused run
+    Resume { run_dir: PathBuf },
+    /// The run process (started by train/tui; not for direct use)
+    #[command(hide = true)]
+    RunEngine { run_dir: PathBuf },
     /// Evaluate a checkpoint on labelled data
     Eval {
         /// Any HF BERT/DistilBERT classifier directory
@@ -229,6 +271,8 @@ pub fn main() -> ExitCode {
                     .is_some_and(|e| e.is_bad_input())
                     || c.downcast_ref::<tunebench::data::DataError>().is_some()
                     || c.downcast_ref::<tunebench::config::ConfigError>().is_some()
+                    || c.downcast_ref::<tunebench::remote::LaunchError>()
+                        .is_some_and(|e| e.bad_input)
             });
             eprintln!("error: {e:#}");
             ExitCode::from(if bad_input { 2 } else { 1 })
@@ -288,7 +332,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 checkpoint,
                 plain_markers,
                 runs_dir,
-                logs,
+                attach: None,
             })?;
             Ok(ExitCode::SUCCESS)
         }
@@ -309,6 +353,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             device,
             precision,
             resume,
+            detach,
             data_flags,
         } => {
             let overrides = |cfg: &mut RunConfig| -> tunebench::Result<()> {
@@ -335,8 +380,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 Ok(())
             };
-            let trainer = match resume {
-                Some(dir) => tunebench::train::prepare::resume(&dir, overrides)?,
+            let (run_dir, spec) = match resume {
+                Some(dir) => {
+                    let mut cfg = tunebench::run_dir::RunDir::read_config(&dir)?.config;
+                    overrides(&mut cfg)?;
+                    cfg.validate()?;
+                    (
+                        dir,
+                        LaunchSpec {
+                            resume: true,
+                            config: cfg,
+                        },
+                    )
+                }
                 None => {
                     let mut cfg = match &config {
                         Some(p) => RunConfig::from_toml_file(p)?,
@@ -355,11 +411,45 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     overrides(&mut cfg)?;
                     cfg.validate()?;
                     let out = out.unwrap_or_else(|| default_run_dir(&cfg.model));
-                    tunebench::train::prepare(cfg, &out)?
+                    (
+                        out,
+                        LaunchSpec {
+                            resume: false,
+                            config: cfg,
+                        },
+                    )
                 }
             };
-            init_file_logging(&trainer.run_dir().join("train.log"));
-            train::headless_train(trainer)
+            let exe = tunebench::remote::launch::current_exe()?;
+            let client = tunebench::remote::launch(&exe, &run_dir, &spec)?;
+            if detach {
+                println!(
+                    "run {} started (pid {})",
+                    run_dir.display(),
+                    client.hello.pid
+                );
+                println!("watch it:  tunebench attach {}", run_dir.display());
+                println!("stop it:   tunebench stop {}", run_dir.display());
+                return Ok(ExitCode::SUCCESS);
+            }
+            train::follow(client, &run_dir, true)
+        }
+        Cmd::Attach {
+            run_dir,
+            plain,
+            runs_dir,
+            plain_markers,
+        } => attach::attach_cmd(run_dir, plain, &runs_dir, plain_markers),
+        Cmd::Runs { runs_dir, json } => runs::runs_cmd(&runs_dir, json),
+        Cmd::Stop { run_dir, no_save } => {
+            runs::send_cmd(&run_dir, tunebench::train::Command::Stop { save: !no_save })
+        }
+        Cmd::Pause { run_dir } => runs::send_cmd(&run_dir, tunebench::train::Command::Pause),
+        Cmd::Resume { run_dir } => runs::send_cmd(&run_dir, tunebench::train::Command::Resume),
+        Cmd::RunEngine { run_dir } => {
+            init_file_logging(&run_dir.join("train.log"));
+            let code = tunebench::remote::process::run_engine(&run_dir);
+            Ok(ExitCode::from(code as u8))
         }
         Cmd::Eval {
             checkpoint,
@@ -503,7 +593,7 @@ fn default_run_dir(model: &str) -> PathBuf {
     PathBuf::from("runs").join(tunebench::run_dir::run_name(model))
 }
 
-fn init_file_logging(path: &Path) {
+pub(crate) fn init_file_logging(path: &Path) {
     let Ok(file) = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

@@ -1,8 +1,11 @@
-//! `tunebench train`: the engine with line-based or progress-bar output.
+//! `tunebench train` and `attach --plain`: a run's progress as a bar on a
+//! terminal or plain lines otherwise, read from its run process.
 
 use std::io::{IsTerminal, Write};
+use std::path::Path;
 use std::process::ExitCode;
-use tunebench::train::{self, Command, Event};
+use tunebench::remote::{Client, Commander};
+use tunebench::train::{Command, Event};
 
 fn fmt_secs(s: f64) -> String {
     let s = s.max(0.0).round() as u64;
@@ -13,21 +16,58 @@ fn fmt_secs(s: f64) -> String {
     }
 }
 
-/// Run the engine and print its progress: a bar on a terminal, plain lines
-/// otherwise (no `\r` in logs).
-pub(crate) fn headless_train(trainer: train::Trainer) -> anyhow::Result<ExitCode> {
-    let log_every = trainer.cfg.log_every;
-    let handle = train::spawn(trainer);
-    let stopper = handle.commands.clone();
+/// Ctrl-C sends a stop (with a checkpoint) to the run process; a second
+/// one leaves at once, the run process finishing its checkpoint alone.
+fn stop_on_ctrl_c(commands: Commander) {
     let hits = std::sync::atomic::AtomicUsize::new(0);
     let _ = ctrlc::set_handler(move || {
         if hits.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
-            eprintln!("\nstopping: writing a checkpoint (Ctrl-C again to quit at once)");
-            let _ = stopper.send(Command::Stop { save: true });
+            eprintln!("\nstopping: writing a checkpoint (Ctrl-C again to leave; the run process finishes it)");
+            let _ = commands.send(&Command::Stop { save: true });
         } else {
             std::process::exit(130);
         }
     });
+}
+
+/// Follow a run from its first event: print its progress until it ends.
+/// With `control`, Ctrl-C stops the run (foreground `train`); without,
+/// Ctrl-C only leaves (`attach --plain`).
+pub(crate) fn follow(
+    mut client: Client,
+    run_dir: &Path,
+    control: bool,
+) -> anyhow::Result<ExitCode> {
+    let log_every = tunebench::run_dir::RunDir::read_config(run_dir)
+        .map(|r| r.config.log_every)
+        .unwrap_or(10)
+        .max(1);
+    if control {
+        stop_on_ctrl_c(client.commander());
+    }
+    client.subscribe(0)?;
+    Ok(print_progress(client.events().map(|(_, e)| e), log_every))
+}
+
+/// One line to stdout; a closed pipe (`| head`) ends the program quietly.
+fn print_line(line: &str) {
+    let mut out = std::io::stdout().lock();
+    if writeln!(out, "{line}").and_then(|_| out.flush()).is_err() {
+        std::process::exit(0);
+    }
+}
+
+/// Print a run's recorded progress (a run with no live process).
+pub(crate) fn replay(run_dir: &Path, log_every: usize) -> ExitCode {
+    let events = tunebench::runs::read_events(run_dir)
+        .into_iter()
+        .filter(|e| !matches!(e, Event::Prediction { .. }));
+    print_progress(events, log_every.max(1))
+}
+
+/// Print events as they come: a bar on a terminal, plain lines otherwise
+/// (no `\r` in logs). Exit code 1 when the run failed or its process died.
+fn print_progress(events: impl Iterator<Item = Event>, log_every: usize) -> ExitCode {
     let tty = std::io::stdout().is_terminal();
     let mut bar: Option<indicatif::ProgressBar> = None;
     let mut total = 0;
@@ -35,11 +75,12 @@ pub(crate) fn headless_train(trainer: train::Trainer) -> anyhow::Result<ExitCode
     let say = |bar: &Option<indicatif::ProgressBar>, line: String| match bar {
         Some(b) => b.println(line),
         None => {
-            println!("{line}");
-            let _ = std::io::stdout().flush();
+            print_line(&line);
         }
     };
-    for event in handle.events.iter() {
+    let mut ended = false;
+    for event in events {
+        ended |= event.is_terminal();
         match &event {
             Event::Started {
                 run_dir,
@@ -151,10 +192,16 @@ pub(crate) fn headless_train(trainer: train::Trainer) -> anyhow::Result<ExitCode
             _ => {}
         }
     }
-    let _ = handle.thread.join();
-    Ok(if failed {
+    if !ended {
+        if let Some(b) = &bar {
+            b.abandon();
+        }
+        eprintln!("error: the run process ended without finishing (crashed?); `tunebench runs` tells where it can resume");
+        failed = true;
+    }
+    if failed {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
-    })
+    }
 }

@@ -42,6 +42,8 @@ pub enum RunState {
     Stopping,
     Finished(FinishReason),
     Failed,
+    /// The run process is gone without finishing (read-only).
+    Crashed,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -193,20 +195,19 @@ impl App {
         let ctrl_c =
             key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c');
         if self.confirm_quit {
+            self.confirm_quit = false;
             match key.code {
-                KeyCode::Char('y') | KeyCode::Char('Y') => {
-                    self.confirm_quit = false;
+                // Leave: the run process goes on; `tunebench attach` returns to it.
+                KeyCode::Char('d') | KeyCode::Char('D') => self.should_quit = true,
+                KeyCode::Char('s') | KeyCode::Char('S') => {
                     self.quit_after_stop = true;
                     self.run.state = RunState::Stopping;
                     self.info("stopping the run and saving a checkpoint…");
                     return vec![Action::Engine(Command::Stop { save: true })];
                 }
-                _ if ctrl_c => return vec![],
-                _ => {
-                    self.confirm_quit = false;
-                    return vec![];
-                }
+                _ => {}
             }
+            return vec![];
         }
         if ctrl_c {
             return self.request_quit();
@@ -434,6 +435,34 @@ impl App {
             if d.misclassified_only {
                 d.refresh();
             }
+        }
+    }
+
+    /// Show a finished or crashed run read-only: its history has been
+    /// replayed; `live` is false because no process is behind it.
+    pub fn on_history_end(&mut self, run_dir: &std::path::Path, resume_command: Option<String>) {
+        if self.is_active() {
+            self.run.state = RunState::Crashed;
+            self.hparams.locked = false;
+            self.error(format!(
+                "read-only: the run process of {} is gone (crashed){}",
+                run_dir.display(),
+                resume_command
+                    .map(|c| format!("; continue it with: {c}"))
+                    .unwrap_or_default()
+            ));
+        } else {
+            self.info(format!("read-only: {} is over", run_dir.display()));
+        }
+    }
+
+    /// The connection to a live run closed before the run ended.
+    pub fn on_run_process_lost(&mut self) {
+        if self.is_active() {
+            self.run.state = RunState::Crashed;
+            self.hparams.locked = false;
+            self.playground.clear_pending();
+            self.error("the run process is gone without finishing; `tunebench runs` shows where it can resume");
         }
     }
 

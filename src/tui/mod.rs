@@ -1,5 +1,7 @@
-//! The workbench TUI. It sends `Command`s to the engine and renders its
-//! `Event`s; it never touches a tensor. One tokio loop multiplexes the
+//! The workbench TUI. It sends `Command`s to a run process over its socket
+//! and renders the `Event`s it streams back; it never touches a tensor. A
+//! run outlives the TUI: quitting may leave it running, and a hangup only
+//! detaches. One tokio loop multiplexes the
 //! terminal's input, engine events and a tick; all queued events are
 //! handled before drawing once, at most 10 frames a second and only when
 //! something changed.
@@ -23,7 +25,6 @@ use futures_util::StreamExt;
 use ratatui::widgets::{Block, BorderType, Borders};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -59,7 +60,9 @@ pub struct TuiOptions {
     pub plain_markers: bool,
     /// Parent of new run directories.
     pub runs_dir: PathBuf,
-    pub logs: LogSwitch,
+    /// Open on this run (`tunebench attach`): live when its process
+    /// answers, otherwise read-only from its history.
+    pub attach: Option<PathBuf>,
 }
 
 type TokenizerResult = Result<(crate::text::TextEncoder, Vec<usize>, Vec<usize>), String>;
@@ -67,7 +70,7 @@ type TokenizerResult = Result<(crate::text::TextEncoder, Vec<usize>, Vec<usize>)
 /// Messages into the event loop from worker threads.
 enum AppEvent {
     Engine(Event),
-    EngineStarted(Sender<Command>),
+    EngineStarted(crate::remote::Commander),
     EngineGone,
     StartFailed(String),
     Tokenizer {
@@ -167,8 +170,8 @@ struct Loop {
     app: App,
     opts: TuiOptions,
     tx: UnboundedSender<AppEvent>,
-    engine: Option<Sender<Command>>,
-    predictor: Option<Sender<Command>>,
+    engine: Option<crate::remote::Commander>,
+    predictor: Option<std::sync::mpsc::Sender<Command>>,
     data_key: String,
     tokenizer_key: String,
 }
@@ -179,7 +182,7 @@ impl Loop {
             match action {
                 Action::StartRun(cfg) => self.start_run(*cfg),
                 Action::Engine(cmd) => match &self.engine {
-                    Some(tx) if tx.send(cmd.clone()).is_ok() => {}
+                    Some(tx) if tx.send(&cmd).is_ok() => {}
                     _ => self.app.on_start_failed("the engine is not running".into()),
                 },
                 Action::Predict { id, text } => self.predict(id, text),
@@ -194,33 +197,55 @@ impl Loop {
             .runs_dir
             .join(crate::run_dir::run_name(&cfg.model));
         let tx = self.tx.clone();
-        let logs = self.opts.logs.clone();
         std::thread::spawn(move || {
-            let trainer = match crate::train::prepare(cfg, &out) {
-                Ok(t) => t,
+            let spec = crate::remote::LaunchSpec {
+                resume: false,
+                config: cfg,
+            };
+            let launched = crate::remote::launch::current_exe()
+                .and_then(|exe| crate::remote::launch(&exe, &out, &spec));
+            match launched {
+                Ok(client) => stream_run(client, tx),
                 Err(e) => {
                     let _ = tx.send(AppEvent::StartFailed(e.to_string()));
-                    return;
-                }
-            };
-            logs.switch_to(&out.join("train.log"));
-            let handle = crate::train::spawn(trainer);
-            let _ = tx.send(AppEvent::EngineStarted(handle.commands.clone()));
-            for event in handle.events.iter() {
-                if tx.send(AppEvent::Engine(event)).is_err() {
-                    break;
                 }
             }
-            let _ = handle.thread.join();
-            let _ = tx.send(AppEvent::EngineGone);
         });
+    }
+
+    /// Open `dir`: stream it when its process answers, else replay its
+    /// history read-only.
+    fn attach(&mut self, dir: &Path) {
+        match crate::remote::Client::connect(dir) {
+            Ok(client) => {
+                self.app.run.state = RunState::Starting;
+                let tx = self.tx.clone();
+                std::thread::spawn(move || stream_run(client, tx));
+            }
+            Err(e) => {
+                tracing::info!("{e}; opening read-only");
+                for event in crate::runs::read_events(dir) {
+                    if matches!(event, Event::Prediction { .. }) {
+                        continue;
+                    }
+                    for action in self.app.on_engine(&event) {
+                        if let Action::LoadPredictions(p) = action {
+                            self.app.set_predictions(read_predictions(&p));
+                        }
+                    }
+                }
+                let summary = crate::runs::summarize(dir);
+                self.app.run.run_dir = Some(dir.to_path_buf());
+                self.app.on_history_end(dir, summary.resume_command);
+            }
+        }
     }
 
     fn predict(&mut self, id: u64, text: String) {
         let live = matches!(self.app.run.state, RunState::Running | RunState::Paused);
         if let (true, Some(engine)) = (live, &self.engine) {
             if engine
-                .send(Command::Predict {
+                .send(&Command::Predict {
                     id,
                     text: text.clone(),
                 })
@@ -277,7 +302,10 @@ impl Loop {
                 self.apply(actions);
             }
             AppEvent::EngineStarted(tx) => self.engine = Some(tx),
-            AppEvent::EngineGone => self.engine = None,
+            AppEvent::EngineGone => {
+                self.engine = None;
+                self.app.on_run_process_lost();
+            }
             AppEvent::StartFailed(e) => self.app.on_start_failed(e),
             AppEvent::Tokenizer { key, result } => {
                 if key != self.tokenizer_key {
@@ -327,6 +355,21 @@ impl Loop {
     }
 }
 
+/// Forward a run process's history and live events to the event loop.
+fn stream_run(mut client: crate::remote::Client, tx: UnboundedSender<AppEvent>) {
+    let _ = tx.send(AppEvent::EngineStarted(client.commander()));
+    if client.subscribe(0).is_err() {
+        let _ = tx.send(AppEvent::EngineGone);
+        return;
+    }
+    for (_, event) in client.events() {
+        if tx.send(AppEvent::Engine(event)).is_err() {
+            return;
+        }
+    }
+    let _ = tx.send(AppEvent::EngineGone);
+}
+
 /// Run the TUI until the user quits. The terminal is restored on return,
 /// on error and on panic (ratatui's hook).
 pub fn run(opts: TuiOptions) -> anyhow::Result<()> {
@@ -358,6 +401,9 @@ async fn event_loop(
         predictor: None,
     };
     lp.sync_data();
+    if let Some(dir) = lp.opts.attach.clone() {
+        lp.attach(&dir);
+    }
     let mut keys = EventStream::new();
     let mut tick = tokio::time::interval(FRAME);
     let mut sigterm = signal(SignalKind::terminate())?;
@@ -405,18 +451,11 @@ async fn event_loop(
             last_draw = Some(Instant::now());
         }
     }
-    // A signal: stop the run keeping a checkpoint, then leave.
-    if let Some(engine) = &lp.engine {
-        let _ = engine.send(Command::Stop { save: true });
-        let deadline = tokio::time::sleep(Duration::from_secs(60));
-        tokio::pin!(deadline);
-        loop {
-            tokio::select! {
-                Some(e) = rx.recv() => {
-                    if matches!(e, AppEvent::EngineGone) { break; }
-                }
-                _ = &mut deadline => break,
-            }
+    // A signal (hangup, terminal closed, kill): only this window goes; the
+    // run process goes on and `tunebench attach` comes back to it.
+    if lp.app.is_active() {
+        if let Some(dir) = &lp.app.run.run_dir {
+            tracing::info!("detached from {} on a signal", dir.display());
         }
     }
     Ok(())

@@ -104,6 +104,7 @@ pub fn status_line(app: &App, width: u16) -> Line<'static> {
         RunState::Stopping => "STOPPING".into(),
         RunState::Finished(reason) => format!("DONE {reason:?}"),
         RunState::Failed => "FAILED".into(),
+        RunState::Crashed => "CRASHED".into(),
     };
     let mut parts = if compact {
         vec![
@@ -235,7 +236,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("p", "pause / resume the run"),
     ("x", "stop the run (writes a checkpoint)"),
     ("c", "write a checkpoint now"),
-    ("q, Ctrl-C", "quit (asks first while a run is active)"),
+    (
+        "q, Ctrl-C",
+        "quit; with a run active: leave it running, or stop it",
+    ),
     ("?", "this help"),
     ("Dataset j/k PgUp/PgDn g/G", "move through rows"),
     (
@@ -298,14 +302,16 @@ fn draw_help(app: &App, f: &mut Frame, area: Rect) {
 }
 
 fn draw_confirm(app: &App, f: &mut Frame, area: Rect) {
-    let rect = centered(area, 60, 5);
+    let rect = centered(area, 62, 7);
     f.render_widget(Clear, rect);
     let text = vec![
         Line::styled(
             "A run is active.",
             app.theme.header().add_modifier(Modifier::BOLD),
         ),
-        Line::raw("Stop it (writing a checkpoint) and quit?  y: yes   n: no"),
+        Line::raw("d  leave it running (tunebench attach comes back to it)"),
+        Line::raw("s  stop it, writing a checkpoint, then quit"),
+        Line::raw("Esc  cancel"),
     ];
     f.render_widget(
         Paragraph::new(text).block(Block::default().borders(Borders::ALL).title(" Quit ")),

@@ -1,0 +1,54 @@
+//! `tunebench attach [RUN_DIR]`: the TUI (or, with --plain, progress lines)
+//! on a run from any shell.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use tunebench::config::RunConfig;
+
+pub(crate) fn attach_cmd(
+    run_dir: Option<PathBuf>,
+    plain: bool,
+    runs_dir: &Path,
+    plain_markers: bool,
+) -> anyhow::Result<ExitCode> {
+    let dir = match run_dir {
+        Some(d) => d,
+        None => tunebench::runs::newest_live(runs_dir).ok_or_else(|| {
+            anyhow::anyhow!(
+                "no live run in {}; `tunebench runs` lists them, and `tunebench attach RUN_DIR` opens a finished one",
+                runs_dir.display()
+            )
+        })?,
+    };
+    let resolved = tunebench::run_dir::RunDir::read_config(&dir)
+        .map_err(|e| anyhow::anyhow!("{} is not a run directory ({e})", dir.display()))?;
+    if plain {
+        return match tunebench::remote::Client::connect(&dir) {
+            Ok(client) => super::train::follow(client, &dir, false),
+            Err(_) => Ok(super::train::replay(&dir, resolved.config.log_every)),
+        };
+    }
+    let logs = tunebench::tui::LogSwitch::default();
+    logs.switch_to(&dir.parent().unwrap_or(Path::new(".")).join("tui.log"));
+    let _ = tracing_subscriber::fmt()
+        .with_writer(logs)
+        .with_ansi(false)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TUNEBENCH_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .try_init();
+    let cfg: RunConfig = resolved.config;
+    tunebench::tui::run(tunebench::tui::TuiOptions {
+        cfg,
+        config_path: PathBuf::from("run.toml"),
+        checkpoint: None,
+        plain_markers,
+        runs_dir: dir
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| runs_dir.to_path_buf()),
+        attach: Some(dir),
+    })?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,9 @@
+//! The run registry: what runs a runs directory holds and where each
+//! stands (live, finished, crashed...), read from their run dirs and by
+//! probing their sockets.
+
+pub mod progress;
+pub mod registry;
+
+pub use progress::{RunProgress, RunStatus};
+pub use registry::{list, newest_live, read_events, summarize, RunSummary};

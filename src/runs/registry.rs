@@ -1,0 +1,156 @@
+//! Listing runs and telling live ones from crashed ones. A run whose
+//! events do not end in finished/failed and whose socket has no process
+//! behind it crashed; its stale socket is removed and the newest complete
+//! checkpoint is where `train --resume` continues.
+
+use super::progress::{BestEval, RunProgress, RunStatus};
+use crate::remote::client::{socket_of, Client};
+use crate::remote::endpoint::{now_unix, pid_alive, EngineInfo};
+use crate::run_dir::RunDir;
+use crate::train::Event;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub name: String,
+    pub dir: PathBuf,
+    pub model: String,
+    pub data: Option<PathBuf>,
+    pub status: RunStatus,
+    pub step: usize,
+    pub total_steps: usize,
+    /// Which metric picks best/ (macro_f1, accuracy, loss).
+    pub best_metric: String,
+    pub best: Option<BestEval>,
+    pub started_unix: Option<u64>,
+    pub duration_s: Option<u64>,
+    /// The run process, while it lives.
+    pub pid: Option<u32>,
+    /// The newest checkpoint with its trainer state (a resume point).
+    pub last_checkpoint: Option<PathBuf>,
+    /// How to continue a crashed or stopped run.
+    pub resume_command: Option<String>,
+    pub error: Option<String>,
+}
+
+/// Every event of a run (metrics.jsonl), skipping lines that do not parse
+/// (a line cut by a crash).
+pub fn read_events(run_dir: &Path) -> Vec<Event> {
+    std::fs::read_to_string(run_dir.join("metrics.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+fn modified_unix(path: &Path) -> Option<u64> {
+    let t = std::fs::metadata(path).ok()?.modified().ok()?;
+    t.duration_since(std::time::UNIX_EPOCH)
+        .ok()
+        .map(|d| d.as_secs())
+}
+
+/// Where the run in `dir` stands.
+pub fn summarize(dir: &Path) -> RunSummary {
+    let events = read_events(dir);
+    let mut progress = RunProgress::from_events(&events);
+    let info = EngineInfo::read(dir);
+    let live = !progress.is_over() && Client::connect(dir).is_ok();
+    let mut pid = None;
+    if !progress.is_over() {
+        let alive = info.as_ref().is_some_and(|i| pid_alive(i.pid));
+        if live {
+            pid = info.as_ref().map(|i| i.pid);
+            if progress.status == RunStatus::Preparing {
+                progress.status = RunStatus::Running;
+            }
+        } else if alive && events.is_empty() {
+            pid = info.as_ref().map(|i| i.pid);
+            progress.status = RunStatus::Preparing;
+        } else {
+            progress.status = RunStatus::Crashed;
+            // Nothing listens: the socket file is stale.
+            let socket = socket_of(dir);
+            if std::fs::symlink_metadata(&socket).is_ok() && !alive {
+                let _ = std::fs::remove_file(&socket);
+            }
+        }
+    }
+    let resolved = RunDir::read_config(dir).ok();
+    let last_checkpoint = RunDir::checkpoints(dir)
+        .into_iter()
+        .rev()
+        .find(|(_, p)| p.join("trainer_state.json").is_file())
+        .map(|(_, p)| p);
+    let resume_command = (matches!(progress.status, RunStatus::Crashed | RunStatus::Stopped)
+        && last_checkpoint.is_some())
+    .then(|| format!("tunebench train --resume {}", dir.display()));
+    let started_unix = info
+        .as_ref()
+        .map(|i| i.started_unix)
+        .or_else(|| modified_unix(&dir.join("config.toml")));
+    let ended = if live {
+        Some(now_unix())
+    } else {
+        modified_unix(&dir.join("metrics.jsonl"))
+    };
+    RunSummary {
+        name: dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        dir: dir.to_path_buf(),
+        model: resolved
+            .as_ref()
+            .map(|r| r.config.model.clone())
+            .unwrap_or_default(),
+        data: resolved.as_ref().map(|r| r.train.path.clone()),
+        best_metric: resolved
+            .as_ref()
+            .map(|r| r.config.best_metric.name().to_string())
+            .unwrap_or_else(|| "macro_f1".into()),
+        status: progress.status,
+        step: progress.step,
+        total_steps: progress.total_steps,
+        best: progress.best,
+        started_unix,
+        duration_s: match (started_unix, ended) {
+            (Some(s), Some(e)) => Some(e.saturating_sub(s)),
+            _ => None,
+        },
+        pid,
+        last_checkpoint,
+        resume_command,
+        error: progress.error,
+    }
+}
+
+/// The runs under `runs_dir`, oldest first (run names start with a
+/// sortable timestamp; others sort by start time).
+pub fn list(runs_dir: &Path) -> Vec<RunSummary> {
+    let mut out: Vec<RunSummary> = std::fs::read_dir(runs_dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.is_dir()
+                && (p.join("metrics.jsonl").is_file()
+                    || p.join("config.toml").is_file()
+                    || p.join(crate::remote::launch::LAUNCH_FILE).is_file())
+        })
+        .map(|p| summarize(&p))
+        .collect();
+    out.sort_by(|a, b| (a.started_unix, &a.name).cmp(&(b.started_unix, &b.name)));
+    out
+}
+
+/// The newest run under `runs_dir` that has a live process.
+pub fn newest_live(runs_dir: &Path) -> Option<PathBuf> {
+    list(runs_dir)
+        .into_iter()
+        .rev()
+        .find(|r| r.status.is_live())
+        .map(|r| r.dir)
+}
