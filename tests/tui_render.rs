@@ -299,3 +299,74 @@ fn help_lists_keys_and_quit_asks_to_leave_or_stop_a_running_run() {
     assert!(app.should_quit);
     assert_eq!(app.focus, Pane::Dataset);
 }
+
+#[test]
+fn runs_view_lists_runs_and_compared_curves_are_told_apart_without_colour() {
+    use tunebench::runs::{RunStatus, RunSummary};
+    use tunebench::tui::curves::ComparedRun;
+    let mut app = app();
+    app.theme = tunebench::tui::theme::Theme { color: false };
+    let actions = app.on_key(key('R'));
+    assert_eq!(actions, vec![Action::ListRuns]);
+    let summary = |name: &str, status| RunSummary {
+        name: name.into(),
+        dir: format!("runs/{name}").into(),
+        model: "scratch:tiny".into(),
+        data: None,
+        status,
+        step: 7,
+        total_steps: 40,
+        best_metric: "macro_f1".into(),
+        best: None,
+        started_unix: None,
+        duration_s: None,
+        pid: None,
+        last_checkpoint: None,
+        resume_command: None,
+        error: None,
+    };
+    app.runs_view.set_runs(vec![
+        summary("old-run", RunStatus::Crashed),
+        summary("new-run", RunStatus::Running),
+    ]);
+    let s = screen(&app, 100, 30);
+    assert!(
+        s.contains("Runs") && s.contains("old-run") && s.contains("crashed"),
+        "{s}"
+    );
+    assert!(s.contains("▶ new-run") && s.contains("running"), "{s}");
+    app.on_key(key(' '));
+    let actions = app.on_key(key('c'));
+    assert_eq!(
+        actions,
+        vec![Action::CompareRuns(vec!["runs/new-run".into()])]
+    );
+    assert_eq!(app.focus, Pane::Curves);
+
+    // The overlay: each compared run has its own marker, named in the title.
+    inject_run(&mut app);
+    let steps = |scale: f64| -> Vec<Event> {
+        (1..=20)
+            .map(|step| Event::Step {
+                step,
+                epoch: 0.0,
+                loss: scale / step as f64,
+                lr: 1e-4,
+                grad_norm: 1.0,
+                samples_per_s: 1.0,
+                tokens_per_s: 1.0,
+                elapsed_s: 1.0,
+                eta_s: 1.0,
+                device_mem_mib: None,
+            })
+            .collect()
+    };
+    app.curves.compare = vec![
+        ComparedRun::from_events("lr-high".into(), &steps(2.0)),
+        ComparedRun::from_events("lr-low".into(), &steps(0.5)),
+    ];
+    assert_eq!(app.curves.compare[0].train_loss.len(), 20);
+    let s = screen(&app, 160, 48);
+    assert!(s.contains("vs █ lr-high ▄ lr-low"), "{s}");
+    assert!(s.contains('█') && s.contains('▄'), "{s}");
+}

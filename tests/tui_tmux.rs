@@ -66,20 +66,50 @@ impl Drop for Tmux {
 }
 
 fn step_of(screen: &str) -> Option<usize> {
-    // Status bar: "… │ 12/69 │ …"
-    let line = screen.lines().rev().find(|l| l.contains(" ep "))?;
-    let cell = line.split('│').nth(1)?.trim();
-    cell.split('/').next()?.parse().ok()
+    // Status bar: "… │ 12/69 │ …" on narrow terminals, "│ step 12/69 │" on wide ones.
+    let line = screen.lines().rev().find(|l| l.contains(" ep"))?;
+    line.split('│').find_map(|cell| {
+        let cell = cell.trim();
+        let cell = cell.strip_prefix("step ").unwrap_or(cell);
+        let (done, total) = cell.split_once('/')?;
+        total.parse::<usize>().ok()?;
+        done.parse().ok()
+    })
 }
 
-#[test]
-fn a_person_can_explore_configure_train_predict_and_quit() {
+fn have_tmux() -> bool {
     if Command::new("tmux").arg("-V").output().is_err() {
         assert!(
             std::env::var_os("CI").is_none(),
             "tmux is required in CI (.ci/run installs it)"
         );
         eprintln!("skipping: tmux is not installed");
+        return false;
+    }
+    true
+}
+
+fn start(socket: &str, cmd: &str) -> Tmux {
+    let t = Tmux {
+        socket: format!("{socket}-{}", std::process::id()),
+    };
+    t.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "tb",
+        "-x",
+        "120",
+        "-y",
+        "36",
+        cmd,
+    ]);
+    t
+}
+
+#[test]
+fn a_person_can_explore_configure_train_predict_and_quit() {
+    if !have_tmux() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -213,4 +243,119 @@ fn has_checkpoint(run: &Path) -> bool {
     tunebench::run_dir::RunDir::checkpoints(run)
         .iter()
         .any(|(_, p)| p.join("model.safetensors").is_file())
+}
+
+#[test]
+fn a_run_outlives_its_terminal_and_is_attached_from_another_with_full_control() {
+    if !have_tmux() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (train, heldout) = reviews();
+    let config = dir.path().join("long.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "model = \"scratch:tiny\"\ntrain_file = {:?}\nval_file = {:?}\nepochs = 400\nbatch_size = 16\nmax_len = 32\nlr = 5e-4\neval_every = 10\nkeep_checkpoints = 1\n",
+            train, heldout
+        ),
+    )
+    .unwrap();
+    let bin = env!("CARGO_BIN_EXE_tunebench");
+    let runs_dir = dir.path().join("runs");
+    let first = start(
+        "tunebench-detach-a",
+        &format!(
+            "cd {} && {bin} tui --config {} --runs-dir {}",
+            dir.path().display(),
+            config.display(),
+            runs_dir.display()
+        ),
+    );
+    first.wait_for("the dataset pane", |s| s.contains("Dataset"), 30);
+    first.keys(&["s"]);
+    first.wait_for("an evaluation", |s| s.contains("val acc"), 60);
+
+    // The terminal goes away (SIGHUP); the run does not.
+    first.run(&["kill-server"]);
+    let run = std::fs::read_dir(&runs_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.is_dir())
+        .expect("a run dir");
+    let lines = || {
+        std::fs::read_to_string(run.join("metrics.jsonl"))
+            .unwrap()
+            .lines()
+            .count()
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    let n1 = lines();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(lines() > n1, "metrics.jsonl keeps growing after the hangup");
+
+    // Another terminal attaches: the history (an earlier evaluation), then live steps.
+    let second = start(
+        "tunebench-detach-b",
+        &format!(
+            "cd {} && {bin} attach --runs-dir {} ; echo TUNEBENCH_EXIT=$? ; sleep 60",
+            dir.path().display(),
+            runs_dir.display()
+        ),
+    );
+    let s = second.wait_for(
+        "the attached run",
+        |s| s.contains("RUNNING") && s.contains("val acc") && step_of(s).is_some(),
+        30,
+    );
+    let n = step_of(&s).unwrap();
+    second.keys(&["3"]);
+    let later = second.wait_for("live steps", |s| step_of(s).is_some_and(|m| m > n), 30);
+    assert!(
+        later
+            .chars()
+            .any(|c| ('\u{2801}'..='\u{28ff}').contains(&c)),
+        "the loss curve, rebuilt from the history:\n{later}"
+    );
+    // Pause and resume from here.
+    second.keys(&["p"]);
+    second.wait_for("paused", |s| s.contains("PAUSED"), 30);
+    second.keys(&["p"]);
+    second.wait_for("running again", |s| s.contains("RUNNING"), 30);
+    // The playground answers with the live weights.
+    second.keys(&["4"]);
+    second.text("The tent is superb");
+    second.keys(&["Enter"]);
+    second.wait_for(
+        "probabilities",
+        |s| s.contains("latency") && s.contains('%'),
+        30,
+    );
+    // Quit, leaving the run going.
+    second.keys(&["Escape"]);
+    second.keys(&["q"]);
+    second.wait_for("the quit choice", |s| s.contains("leave it running"), 10);
+    second.keys(&["d"]);
+    let end = second.wait_for("the exit", |s| s.contains("TUNEBENCH_EXIT="), 20);
+    assert!(end.contains("TUNEBENCH_EXIT=0"), "{end}");
+    let n2 = lines();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(lines() > n2, "the run goes on after leaving");
+
+    // `tunebench stop` from a shell ends it with a checkpoint.
+    let out = Command::new(bin).arg("stop").arg(&run).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("checkpoint") && stdout.contains("Stopped"),
+        "{stdout}"
+    );
+    assert!(has_checkpoint(&run));
+    let summary = tunebench::runs::summarize(&run);
+    assert_eq!(summary.status, tunebench::runs::RunStatus::Stopped);
 }

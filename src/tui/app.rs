@@ -6,6 +6,7 @@ use super::curves::{ema, CurvesPane};
 use super::dataset::{DatasetPane, RowPrediction};
 use super::hparams::HyperPane;
 use super::playground::PlaygroundPane;
+use super::runs_view::{RunsAction, RunsView};
 use super::theme::Theme;
 use crate::config::RunConfig;
 use crate::train::{Command, Event, FinishReason};
@@ -74,6 +75,14 @@ pub enum Action {
     },
     /// Read predictions.csv of the run into the dataset pane.
     LoadPredictions(PathBuf),
+    /// List the runs directory for the runs view.
+    ListRuns,
+    /// Leave the current run (it goes on) and show this one.
+    OpenRun(PathBuf),
+    /// Overlay these runs' curves (empty: clear the overlay).
+    CompareRuns(Vec<PathBuf>),
+    /// Load a run's config into the form.
+    ConfigFrom(PathBuf),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -92,6 +101,7 @@ pub struct App {
     pub run: RunStatus,
     pub message: Option<Message>,
     pub help: bool,
+    pub runs_view: RunsView,
     pub confirm_quit: bool,
     quit_after_stop: bool,
     pub should_quit: bool,
@@ -130,6 +140,7 @@ impl App {
             },
             playground: PlaygroundPane::default(),
             help: false,
+            runs_view: RunsView::default(),
             confirm_quit: false,
             quit_after_stop: false,
             should_quit: false,
@@ -216,6 +227,27 @@ impl App {
             self.help = false;
             return vec![];
         }
+        if self.runs_view.visible {
+            return match self.runs_view.on_key(key) {
+                Some(RunsAction::Open(dir)) => vec![Action::OpenRun(dir)],
+                Some(RunsAction::Compare(dirs)) => {
+                    self.focus = Pane::Curves;
+                    vec![Action::CompareRuns(dirs)]
+                }
+                Some(RunsAction::NewFrom(dir)) => {
+                    if self.is_active() {
+                        self.error(
+                            "a run is active here: leave or stop it before starting another",
+                        );
+                        vec![]
+                    } else {
+                        vec![Action::ConfigFrom(dir)]
+                    }
+                }
+                Some(RunsAction::Refresh) => vec![Action::ListRuns],
+                None => vec![],
+            };
+        }
         let tab = matches!(key.code, KeyCode::Tab | KeyCode::BackTab);
         if self.typing() && !tab {
             return self.pane_key(key);
@@ -241,6 +273,10 @@ impl App {
             KeyCode::Char('?') => {
                 self.help = true;
                 vec![]
+            }
+            KeyCode::Char('R') => {
+                self.runs_view.open();
+                vec![Action::ListRuns]
             }
             KeyCode::Char('q') => self.request_quit(),
             KeyCode::Char('s') => self.start(),
@@ -454,6 +490,35 @@ impl App {
         } else {
             self.info(format!("read-only: {} is over", run_dir.display()));
         }
+    }
+
+    /// Forget the shown run (its process goes on) before showing another.
+    pub fn clear_run(&mut self, cfg: RunConfig) {
+        self.run = RunStatus {
+            state: RunState::Idle,
+            step: 0,
+            total: 0,
+            epoch: 0.0,
+            val_acc: None,
+            samples_per_s: 0.0,
+            eta_s: 0.0,
+            device: cfg.device.clone(),
+            precision: cfg.precision.name().into(),
+            device_mem_mib: None,
+            run_dir: None,
+            last_eval_step: None,
+        };
+        self.curves = CurvesPane {
+            smoothing: self.curves.smoothing,
+            log_scale: self.curves.log_scale,
+            plain_markers: self.curves.plain_markers,
+            compare: std::mem::take(&mut self.curves.compare),
+            ..Default::default()
+        };
+        self.playground.clear_pending();
+        self.quit_after_stop = false;
+        self.hparams.locked = false;
+        self.hparams.cfg = cfg;
     }
 
     /// The connection to a live run closed before the run ended.

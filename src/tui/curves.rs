@@ -26,6 +26,59 @@ pub struct CurvesPane {
     pub labels: Vec<String>,
     pub confusion: Option<Vec<Vec<usize>>>,
     pub total_steps: usize,
+    /// Other runs overlaid for comparison (from the runs view).
+    pub compare: Vec<ComparedRun>,
+}
+
+type Series = Vec<(f64, f64)>;
+
+/// Another run's curves, read from its history.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ComparedRun {
+    pub name: String,
+    pub train_loss: Vec<(f64, f64)>,
+    pub val_loss: Vec<(f64, f64)>,
+    pub val_f1: Vec<(f64, f64)>,
+}
+
+impl ComparedRun {
+    pub fn from_events<'a>(name: String, events: impl IntoIterator<Item = &'a Event>) -> Self {
+        let mut run = ComparedRun {
+            name,
+            ..Default::default()
+        };
+        for e in events {
+            match e {
+                Event::Started { start_step: 0, .. } => {
+                    run = ComparedRun {
+                        name: std::mem::take(&mut run.name),
+                        ..Default::default()
+                    }
+                }
+                Event::Step { step, loss, .. } => run.train_loss.push((*step as f64, *loss)),
+                Event::Eval {
+                    step,
+                    loss,
+                    macro_f1,
+                    ..
+                } => {
+                    run.val_loss.push((*step as f64, *loss));
+                    run.val_f1.push((*step as f64, *macro_f1));
+                }
+                _ => {}
+            }
+        }
+        run
+    }
+}
+
+/// Compared runs are told apart by marker, not only by colour (NO_COLOR):
+/// the symbol shown in the chart titles, and the marker that draws it.
+const COMPARE_MARKERS: [(&str, Marker); 3] =
+    [("█", Marker::Block), ("▄", Marker::Bar), ("•", Marker::Dot)];
+
+fn compare_marker(i: usize) -> (&'static str, Marker) {
+    COMPARE_MARKERS[i % COMPARE_MARKERS.len()]
 }
 
 /// TensorBoard-style debiased exponential moving average.
@@ -89,6 +142,7 @@ impl CurvesPane {
                         smoothing: self.smoothing,
                         log_scale: self.log_scale,
                         plain_markers: self.plain_markers,
+                        compare: std::mem::take(&mut self.compare),
                         ..Default::default()
                     };
                 }
@@ -158,7 +212,7 @@ impl CurvesPane {
         let block = super::pane_block(&title, focused, theme);
         let inner = block.inner(area);
         f.render_widget(block, area);
-        if self.train_loss.is_empty() {
+        if self.train_loss.is_empty() && self.compare.is_empty() {
             f.render_widget(
                 Paragraph::new(
                     "No run yet: press s to start training; curves appear with the first steps.",
@@ -203,7 +257,29 @@ impl CurvesPane {
 
     fn x_bounds(&self) -> [f64; 2] {
         let last = self.train_loss.last().map(|p| p.0).unwrap_or(1.0);
-        [0.0, (self.total_steps as f64).max(last).max(1.0)]
+        let others = self
+            .compare
+            .iter()
+            .filter_map(|r| r.train_loss.last().map(|p| p.0))
+            .fold(0.0, f64::max);
+        [
+            0.0,
+            (self.total_steps as f64).max(last).max(others).max(1.0),
+        ]
+    }
+
+    /// " · vs █ run-a ▄ run-b" for chart titles.
+    fn compare_key(&self) -> String {
+        if self.compare.is_empty() {
+            return String::new();
+        }
+        let names: Vec<String> = self
+            .compare
+            .iter()
+            .enumerate()
+            .map(|(i, r)| format!("{} {}", compare_marker(i).0, r.name))
+            .collect();
+        format!(" · vs {}", names.join(" "))
     }
 
     fn render_loss(&self, f: &mut Frame, area: Rect, theme: &Theme) {
@@ -215,7 +291,21 @@ impl CurvesPane {
             buckets.max(2),
         ));
         let val = self.transform(self.val_loss.clone());
-        let Some(y) = bounds(&[&raw, &smooth, &val]) else {
+        let others: Vec<(Series, Series)> = self
+            .compare
+            .iter()
+            .map(|r| {
+                let train = downsample(&ema(&r.train_loss, self.smoothing), buckets.max(2));
+                (self.transform(train), self.transform(r.val_loss.clone()))
+            })
+            .collect();
+        let mut all: Vec<&[(f64, f64)]> = vec![&raw, &smooth, &val];
+        all.extend(
+            others
+                .iter()
+                .flat_map(|(t, v)| [t.as_slice(), v.as_slice()]),
+        );
+        let Some(y) = bounds(&all) else {
             return;
         };
         let last = self.train_loss.last().map(|p| p.1).unwrap_or(f64::NAN);
@@ -247,6 +337,26 @@ impl CurvesPane {
                     .data(&val),
             );
         }
+        for (i, (train, val)) in others.iter().enumerate() {
+            let (_, marker) = compare_marker(i);
+            let name = &self.compare[i].name;
+            sets.push(
+                Dataset::default()
+                    .name(format!("{name} ema"))
+                    .marker(marker)
+                    .graph_type(GraphType::Line)
+                    .style(theme.bar(i + 1))
+                    .data(train),
+            );
+            sets.push(
+                Dataset::default()
+                    .name(format!("{name} val"))
+                    .marker(marker)
+                    .graph_type(GraphType::Scatter)
+                    .style(theme.bar(i + 1))
+                    .data(val),
+            );
+        }
         let x = self.x_bounds();
         let ylab = |v: f64| {
             if self.log_scale {
@@ -256,10 +366,12 @@ impl CurvesPane {
             }
         };
         let chart = Chart::new(sets)
-            .block(ratatui::widgets::Block::default().title(format!(
-                "loss {last:.4} · lr {:.2e}",
-                self.lr.last().map(|p| p.1).unwrap_or(0.0)
-            )))
+            .block(
+                ratatui::widgets::Block::default().title(match self.lr.last() {
+                    Some(lr) => format!("loss {last:.4} · lr {:.2e}{}", lr.1, self.compare_key()),
+                    None => format!("loss{}", self.compare_key()),
+                }),
+            )
             .x_axis(Axis::default().bounds(x).labels(vec![
                 Span::raw("0"),
                 Span::raw(format!("{}", x[1] as usize)),
@@ -276,7 +388,7 @@ impl CurvesPane {
         if area.height < 3 {
             return;
         }
-        if self.val_acc.is_empty() {
+        if self.val_acc.is_empty() && self.compare.is_empty() {
             f.render_widget(
                 Paragraph::new("val metrics after the first evaluation").style(theme.dim()),
                 area,
@@ -299,10 +411,26 @@ impl CurvesPane {
                 .style(theme.series(4))
                 .data(&self.val_f1),
         ];
-        let y = bounds(&[&self.val_acc, &self.val_f1]).unwrap_or([0.0, 1.0]);
+        let mut sets = sets;
+        for (i, r) in self.compare.iter().enumerate() {
+            sets.push(
+                Dataset::default()
+                    .name(format!("{} F1", r.name))
+                    .marker(compare_marker(i).1)
+                    .graph_type(GraphType::Line)
+                    .style(theme.bar(i + 1))
+                    .data(&r.val_f1),
+            );
+        }
+        let mut all: Vec<&[(f64, f64)]> = vec![&self.val_acc, &self.val_f1];
+        all.extend(self.compare.iter().map(|r| r.val_f1.as_slice()));
+        let y = bounds(&all).unwrap_or([0.0, 1.0]);
         let y = [y[0].max(0.0), y[1].min(1.0)];
         let chart = Chart::new(sets)
-            .block(ratatui::widgets::Block::default().title("val accuracy / macro-F1"))
+            .block(
+                ratatui::widgets::Block::default()
+                    .title(format!("val accuracy / macro-F1{}", self.compare_key())),
+            )
             .x_axis(Axis::default().bounds(self.x_bounds()))
             .y_axis(Axis::default().bounds(y).labels(vec![
                 Span::raw(format!("{:.2}", y[0])),

@@ -285,6 +285,10 @@ impl HyperPane {
                 format!("{} invalid field(s): fix them to start", errors.len()),
                 theme.error(),
             )),
+            (None, true) if self.locked => foot_lines.push(Line::styled(
+                "the run's settings (editable when it ends)",
+                theme.dim(),
+            )),
             (None, true) => foot_lines.push(Line::styled("ready: s starts the run", theme.good())),
         }
         foot_lines.push(Line::styled(self.command_line(), theme.dim()));

@@ -14,11 +14,12 @@ pub mod input;
 mod logfile;
 pub mod playground;
 pub mod render;
+pub mod runs_view;
 pub mod theme;
 
 use crate::config::RunConfig;
 use crate::train::{Command, Event};
-use app::{Action, App, RunState};
+use app::{Action, App, Pane, RunState};
 use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
 use dataset::{DatasetPane, RowPrediction};
 use futures_util::StreamExt;
@@ -68,10 +69,13 @@ pub struct TuiOptions {
 type TokenizerResult = Result<(crate::text::TextEncoder, Vec<usize>, Vec<usize>), String>;
 
 /// Messages into the event loop from worker threads.
+/// Run messages carry the generation of the connection they came from, so
+/// a run the user left (it goes on) cannot leak into the one shown now.
 enum AppEvent {
-    Engine(Event),
-    EngineStarted(crate::remote::Commander),
-    EngineGone,
+    Engine(u64, Event),
+    EngineStarted(u64, crate::remote::Commander),
+    EngineGone(u64),
+    Runs(Vec<crate::runs::RunSummary>),
     StartFailed(String),
     Tokenizer {
         key: String,
@@ -174,6 +178,9 @@ struct Loop {
     predictor: Option<std::sync::mpsc::Sender<Command>>,
     data_key: String,
     tokenizer_key: String,
+    /// Generation of the run connection (see `AppEvent`).
+    generation: u64,
+    last_runs_listing: Option<Instant>,
 }
 
 impl Loop {
@@ -187,8 +194,71 @@ impl Loop {
                 },
                 Action::Predict { id, text } => self.predict(id, text),
                 Action::LoadPredictions(path) => self.app.set_predictions(read_predictions(&path)),
+                Action::ListRuns => self.list_runs(),
+                Action::OpenRun(dir) => self.open_run(&dir),
+                Action::CompareRuns(dirs) => self.compare_runs(&dirs),
+                Action::ConfigFrom(dir) => match crate::run_dir::RunDir::read_config(&dir) {
+                    Ok(r) => {
+                        self.app.hparams.cfg = r.config;
+                        self.app.hparams.pending.clear();
+                        self.app.hparams.status = Some(format!(
+                            "config of {} loaded: s starts a new run",
+                            dir.display()
+                        ));
+                        self.app.focus = Pane::Hyper;
+                        self.sync_data();
+                    }
+                    Err(e) => self.app.on_start_failed(e.to_string()),
+                },
             }
         }
+    }
+
+    fn list_runs(&mut self) {
+        self.last_runs_listing = Some(Instant::now());
+        let dir = self.opts.runs_dir.clone();
+        let tx = self.tx.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(AppEvent::Runs(crate::runs::list(&dir)));
+        });
+    }
+
+    /// Show another run; the one shown until now goes on in its process.
+    fn open_run(&mut self, dir: &Path) {
+        self.generation += 1;
+        self.engine = None;
+        self.predictor = None;
+        let cfg = crate::run_dir::RunDir::read_config(dir)
+            .map(|r| r.config)
+            .unwrap_or_else(|_| self.app.hparams.cfg.clone());
+        self.app.clear_run(cfg);
+        self.app.hparams.locked = true;
+        self.attach(dir);
+        self.sync_data();
+    }
+
+    fn compare_runs(&mut self, dirs: &[PathBuf]) {
+        self.app.curves.compare = dirs
+            .iter()
+            .map(|d| {
+                let name = d
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                curves::ComparedRun::from_events(name, &crate::runs::read_events(d))
+            })
+            .collect();
+        self.app.message = Some(app::Message {
+            text: if dirs.is_empty() {
+                "comparison cleared".into()
+            } else {
+                format!(
+                    "comparing with {} run(s); R, c with none marked clears",
+                    dirs.len()
+                )
+            },
+            error: false,
+        });
     }
 
     fn start_run(&mut self, cfg: RunConfig) {
@@ -196,6 +266,8 @@ impl Loop {
             .opts
             .runs_dir
             .join(crate::run_dir::run_name(&cfg.model));
+        self.generation += 1;
+        let generation = self.generation;
         let tx = self.tx.clone();
         std::thread::spawn(move || {
             let spec = crate::remote::LaunchSpec {
@@ -205,7 +277,7 @@ impl Loop {
             let launched = crate::remote::launch::current_exe()
                 .and_then(|exe| crate::remote::launch(&exe, &out, &spec));
             match launched {
-                Ok(client) => stream_run(client, tx),
+                Ok(client) => stream_run(client, tx, generation),
                 Err(e) => {
                     let _ = tx.send(AppEvent::StartFailed(e.to_string()));
                 }
@@ -220,7 +292,8 @@ impl Loop {
             Ok(client) => {
                 self.app.run.state = RunState::Starting;
                 let tx = self.tx.clone();
-                std::thread::spawn(move || stream_run(client, tx));
+                let generation = self.generation;
+                std::thread::spawn(move || stream_run(client, tx, generation));
             }
             Err(e) => {
                 tracing::info!("{e}; opening read-only");
@@ -273,9 +346,10 @@ impl Loop {
             let (cmd_tx, ev_rx) =
                 crate::predict::spawn_predictor(dir, cfg.device.clone(), cfg.precision);
             let tx = self.tx.clone();
+            let generation = self.generation;
             std::thread::spawn(move || {
                 for e in ev_rx {
-                    if tx.send(AppEvent::Engine(e)).is_err() {
+                    if tx.send(AppEvent::Engine(generation, e)).is_err() {
                         break;
                     }
                 }
@@ -293,7 +367,10 @@ impl Loop {
 
     fn on_app_event(&mut self, event: AppEvent) {
         match event {
-            AppEvent::Engine(e) => {
+            AppEvent::Engine(g, _) | AppEvent::EngineStarted(g, _) | AppEvent::EngineGone(g)
+                if g != self.generation => {}
+            AppEvent::Runs(runs) => self.app.runs_view.set_runs(runs),
+            AppEvent::Engine(_, e) => {
                 if matches!(e, Event::Finished { .. } | Event::Failed { .. }) {
                     // The next playground request loads the new best/.
                     self.predictor = None;
@@ -301,8 +378,8 @@ impl Loop {
                 let actions = self.app.on_engine(&e);
                 self.apply(actions);
             }
-            AppEvent::EngineStarted(tx) => self.engine = Some(tx),
-            AppEvent::EngineGone => {
+            AppEvent::EngineStarted(_, tx) => self.engine = Some(tx),
+            AppEvent::EngineGone(_) => {
                 self.engine = None;
                 self.app.on_run_process_lost();
             }
@@ -356,18 +433,18 @@ impl Loop {
 }
 
 /// Forward a run process's history and live events to the event loop.
-fn stream_run(mut client: crate::remote::Client, tx: UnboundedSender<AppEvent>) {
-    let _ = tx.send(AppEvent::EngineStarted(client.commander()));
+fn stream_run(mut client: crate::remote::Client, tx: UnboundedSender<AppEvent>, generation: u64) {
+    let _ = tx.send(AppEvent::EngineStarted(generation, client.commander()));
     if client.subscribe(0).is_err() {
-        let _ = tx.send(AppEvent::EngineGone);
+        let _ = tx.send(AppEvent::EngineGone(generation));
         return;
     }
     for (_, event) in client.events() {
-        if tx.send(AppEvent::Engine(event)).is_err() {
+        if tx.send(AppEvent::Engine(generation, event)).is_err() {
             return;
         }
     }
-    let _ = tx.send(AppEvent::EngineGone);
+    let _ = tx.send(AppEvent::EngineGone(generation));
 }
 
 /// Run the TUI until the user quits. The terminal is restored on return,
@@ -399,6 +476,8 @@ async fn event_loop(
         tx,
         engine: None,
         predictor: None,
+        generation: 0,
+        last_runs_listing: None,
     };
     lp.sync_data();
     if let Some(dir) = lp.opts.attach.clone() {
@@ -429,7 +508,14 @@ async fn event_loop(
                 lp.on_app_event(e);
                 dirty = true;
             }
-            _ = tick.tick() => {}
+            _ = tick.tick() => {
+                // Keep the runs view current while it is open.
+                if lp.app.runs_view.visible
+                    && lp.last_runs_listing.is_none_or(|t| t.elapsed() >= Duration::from_secs(2))
+                {
+                    lp.list_runs();
+                }
+            }
             _ = sigterm.recv() => signalled = true,
             _ = sighup.recv() => signalled = true,
             _ = sigint.recv() => signalled = true,

@@ -50,6 +50,9 @@ pub fn draw(app: &App, f: &mut Frame) {
     }
     f.render_widget(Paragraph::new(status_line(app, area.width)), status);
     f.render_widget(Paragraph::new(hint_line(app)), hint);
+    if app.runs_view.visible {
+        app.runs_view.render(f, area, &app.theme);
+    }
     if app.help {
         draw_help(app, f, area);
     }
@@ -239,6 +242,10 @@ pub const HELP: &[(&str, &str)] = &[
     (
         "q, Ctrl-C",
         "quit; with a run active: leave it running, or stop it",
+    ),
+    (
+        "R",
+        "runs: open one, mark (Space) and compare curves (c), new run from one (n)",
     ),
     ("?", "this help"),
     ("Dataset j/k PgUp/PgDn g/G", "move through rows"),
