@@ -37,12 +37,8 @@ pub struct RunDir {
     metrics: std::fs::File,
 }
 
-/// A sortable UTC timestamp, `YYYYMMDD-HHMMSS`, for run names.
-pub fn timestamp() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+/// UTC (year, month, day, hour, minute, second) of Unix seconds.
+pub fn utc_fields(secs: u64) -> (i64, i64, i64, u64, u64, u64) {
     let (days, rem) = (secs / 86_400, secs % 86_400);
     // Civil-from-days (Howard Hinnant's algorithm).
     let z = days as i64 + 719_468;
@@ -54,12 +50,17 @@ pub fn timestamp() -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}{month:02}{day:02}-{:02}{:02}{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    (year, month, day, rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// A sortable UTC timestamp, `YYYYMMDD-HHMMSS`, for run names.
+pub fn timestamp() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (year, month, day, h, m, s) = utc_fields(secs);
+    format!("{year:04}{month:02}{day:02}-{h:02}{m:02}{s:02}")
 }
 
 /// A new run's directory name: timestamp and the model's last path part.
@@ -148,7 +149,11 @@ impl RunDir {
         let kept: String = text
             .lines()
             .filter(|l| {
-                let v: serde_json::Value = serde_json::from_str(l).unwrap_or_default();
+                // A line cut by a crash (kill -9 mid-write) is dropped, so
+                // the next event starts on a line of its own.
+                let Ok(v) = serde_json::from_str::<serde_json::Value>(l) else {
+                    return false;
+                };
                 let terminal = matches!(
                     v.get("event").and_then(|e| e.as_str()),
                     Some("finished" | "failed")
@@ -215,9 +220,19 @@ mod tests {
             error: "x".into(),
         })
         .unwrap();
+        // What a kill -9 in the middle of a write leaves.
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(d.path().join("metrics.jsonl"))
+            .unwrap()
+            .write_all(b"{\"event\":\"ste")
+            .unwrap();
         run.truncate_events_after(2).unwrap();
         run.append_event(&Event::Resumed { step: 2 }).unwrap();
         let text = std::fs::read_to_string(d.path().join("metrics.jsonl")).unwrap();
         assert_eq!(text.lines().count(), 3, "{text}");
+        assert!(text
+            .lines()
+            .all(|l| serde_json::from_str::<Event>(l).is_ok()));
     }
 }

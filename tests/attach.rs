@@ -33,18 +33,12 @@ fn ok(out: Output) -> String {
     stdout
 }
 
-fn detach(out: &Path, extra: &[&str]) -> String {
+fn detach(out: &Path, model: &str, extra: &[&str]) -> String {
     let (train, _) = reviews();
     let mut c = tunebench();
-    c.args([
-        "train",
-        "--data",
-        train.to_str().unwrap(),
-        "--model",
-        "scratch:tiny",
-    ])
-    .args(["--out", out.to_str().unwrap(), "--detach"])
-    .args(extra);
+    c.args(["train", "--data", train.to_str().unwrap(), "--model", model])
+        .args(["--out", out.to_str().unwrap(), "--detach"])
+        .args(extra);
     ok(c.output().unwrap())
 }
 
@@ -281,6 +275,19 @@ fn clients_get_history_then_live_events_and_steer_the_run() {
     assert!(!socket.exists(), "socket left behind");
 }
 
+/// kill -9 the run process and wait until it is gone.
+fn kill9(pid: u32) {
+    assert!(Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tunebench::remote::endpoint::pid_alive(pid) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn losses(run: &Path) -> Vec<(usize, f64)> {
     tunebench::runs::read_events(run)
         .into_iter()
@@ -326,7 +333,7 @@ fn a_killed_run_is_reported_crashed_and_resumes_with_the_same_losses() {
         .unwrap());
 
     let run = runs.join("victim");
-    detach(&run, &args);
+    detach(&run, "scratch:tiny", &args);
     // Kill it -9 once it has a checkpoint and is past it.
     let deadline = Instant::now() + Duration::from_secs(120);
     let killed_after = loop {
@@ -350,15 +357,7 @@ fn a_killed_run_is_reported_crashed_and_resumes_with_the_same_losses() {
         std::fs::metadata(&socket).unwrap().permissions().mode() & 0o777,
         0o600
     );
-    assert!(Command::new("kill")
-        .args(["-9", &info.pid.to_string()])
-        .status()
-        .unwrap()
-        .success());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while tunebench::remote::endpoint::pid_alive(info.pid) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    kill9(info.pid);
     // What a kill during a checkpoint write leaves: a temp dir, never a
     // half-written checkpoints/step-N.
     let partial = run.join("checkpoints/.tmp-step-9999");
@@ -436,5 +435,73 @@ fn a_killed_run_is_reported_crashed_and_resumes_with_the_same_losses() {
             .lines()
             .any(|l| l.starts_with("victim") && l.contains("finished")),
         "{listing}"
+    );
+}
+
+#[test]
+fn a_kill_during_a_checkpoint_write_leaves_the_last_complete_checkpoint() {
+    let d = tempfile::tempdir().unwrap();
+    let run = d.path().join("run");
+    // scratch:small writes ~350 MB a checkpoint (weights + AdamW moments):
+    // long enough to be caught in the act.
+    detach(
+        &run,
+        "scratch:small",
+        &[
+            "--max-steps",
+            "6",
+            "--set",
+            "eval_every=2",
+            "--set",
+            "batch_size=8",
+            "--set",
+            "max_len=16",
+            "--set",
+            "keep_checkpoints=5",
+        ],
+    );
+    let checkpoints = run.join("checkpoints");
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let writing = loop {
+        let tmp = std::fs::read_dir(&checkpoints)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .find(|n| n.starts_with(".tmp-step-") && n != ".tmp-step-2");
+        if let Some(t) = tmp {
+            break t;
+        }
+        assert!(Instant::now() < deadline, "no second checkpoint write seen");
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let info = tunebench::remote::endpoint::EngineInfo::read(&run).unwrap();
+    kill9(info.pid);
+    let summary = tunebench::runs::summarize(&run);
+    assert_eq!(summary.status, tunebench::runs::RunStatus::Crashed);
+    let last = summary.last_checkpoint.expect("a complete checkpoint");
+    for f in [
+        "config.json",
+        "model.safetensors",
+        "training_state.safetensors",
+        "trainer_state.json",
+    ] {
+        assert!(
+            last.join(f).is_file(),
+            "{} lacks {f} (killed while writing {writing})",
+            last.display()
+        );
+    }
+    let resumed = ok(tunebench()
+        .args(["train", "--resume", run.to_str().unwrap()])
+        .output()
+        .unwrap());
+    assert!(
+        resumed.contains("resuming at") && resumed.contains("finished"),
+        "{resumed}"
+    );
+    assert_eq!(
+        tunebench::runs::summarize(&run).status,
+        tunebench::runs::RunStatus::Finished
     );
 }

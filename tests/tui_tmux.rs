@@ -36,6 +36,18 @@ impl Tmux {
         std::thread::sleep(Duration::from_millis(150));
     }
 
+    /// Type a sentence in the playground and wait for its probabilities.
+    fn predict(&self, sentence: &str) {
+        self.keys(&["4"]);
+        self.text(sentence);
+        self.keys(&["Enter"]);
+        self.wait_for(
+            "probabilities",
+            |s| s.contains("latency") && s.contains('%'),
+            30,
+        );
+    }
+
     fn screen(&self) -> String {
         self.run(&["capture-pane", "-p", "-t", "tb"])
     }
@@ -195,14 +207,7 @@ fn a_person_can_explore_configure_train_predict_and_quit() {
     );
 
     // Predict in the playground with the live weights.
-    t.keys(&["4"]);
-    t.text("The tent is superb");
-    t.keys(&["Enter"]);
-    t.wait_for(
-        "probabilities",
-        |s| s.contains("latency") && s.contains('%'),
-        30,
-    );
+    t.predict("The tent is superb");
 
     // Quit (confirming if the run is still going); the terminal comes back.
     t.keys(&["Escape"]);
@@ -324,14 +329,7 @@ fn a_run_outlives_its_terminal_and_is_attached_from_another_with_full_control() 
     second.keys(&["p"]);
     second.wait_for("running again", |s| s.contains("RUNNING"), 30);
     // The playground answers with the live weights.
-    second.keys(&["4"]);
-    second.text("The tent is superb");
-    second.keys(&["Enter"]);
-    second.wait_for(
-        "probabilities",
-        |s| s.contains("latency") && s.contains('%'),
-        30,
-    );
+    second.predict("The tent is superb");
     // Quit, leaving the run going.
     second.keys(&["Escape"]);
     second.keys(&["q"]);

@@ -18,23 +18,8 @@ fn fmt_duration(s: u64) -> String {
 
 /// `YYYY-MM-DD HH:MM` (UTC) of Unix seconds.
 fn fmt_time(unix: u64) -> String {
-    let days = unix / 86_400;
-    let rem = unix % 86_400;
-    // Civil-from-days (Howard Hinnant), as run names use.
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60
-    )
+    let (year, month, day, h, m, _) = tunebench::run_dir::utc_fields(unix);
+    format!("{year:04}-{month:02}-{day:02} {h:02}:{m:02}")
 }
 
 fn best_cell(r: &RunSummary) -> String {

@@ -447,6 +447,33 @@ mod tests {
     }
 
     #[test]
+    fn history_starts_at_the_requested_sequence_number_and_loads_from_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut run = crate::run_dir::RunDir::create(dir.path()).unwrap();
+        for step in 0..4 {
+            run.append_event(&Event::Paused { step }).unwrap();
+        }
+        let mut hub = Hub::load(dir.path());
+        assert_eq!(hub.next_seq(), 4);
+        assert_eq!(hub.progress().status, crate::runs::RunStatus::Paused);
+        let (a, _peer) = UnixStream::pair().unwrap();
+        let (tx, rx) = sync_channel(4);
+        hub.clients.push(Slot {
+            id: 1,
+            tx,
+            stream: a,
+            subscribed: false,
+        });
+        hub.subscribe(1, 2).unwrap();
+        assert!(hub.subscribe(1, 0).is_err(), "one subscription per client");
+        let Ok(Out::Lines(lines)) = rx.try_recv() else {
+            panic!("history expected")
+        };
+        assert_eq!(lines.len(), 2);
+        assert!(lines[0].contains("\"seq\":2") && lines[1].contains("\"seq\":3"));
+    }
+
+    #[test]
     fn a_client_that_stops_reading_is_dropped_not_waited_for() {
         let dir = tempfile::tempdir().unwrap();
         let mut hub = Hub::load(dir.path());

@@ -74,7 +74,14 @@ pub fn launch(exe: &Path, run_dir: &Path, spec: &LaunchSpec) -> Result<Client, L
     }
     if spec.resume {
         if let Some(info) = EngineInfo::read(run_dir) {
-            if Client::connect(run_dir).is_ok() {
+            if let Ok(client) = Client::connect(run_dir) {
+                // A run that has just ended lets its last clients read
+                // before it exits: wait for that, it is not "running".
+                let over = client.hello.progress.is_over();
+                drop(client);
+                if over && wait_for_exit(info.pid) {
+                    return launch_new_process(exe, run_dir, spec, false);
+                }
                 return Err(LaunchError {
                     message: format!(
                         "{} is still running (pid {}); attach to it with `tunebench attach {}`",
@@ -87,6 +94,27 @@ pub fn launch(exe: &Path, run_dir: &Path, spec: &LaunchSpec) -> Result<Client, L
             }
         }
     }
+    launch_new_process(exe, run_dir, spec, created)
+}
+
+/// Whether the process `pid` exits within a few seconds.
+fn wait_for_exit(pid: u32) -> bool {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while super::endpoint::pid_alive(pid) {
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    true
+}
+
+fn launch_new_process(
+    exe: &Path,
+    run_dir: &Path,
+    spec: &LaunchSpec,
+    created: bool,
+) -> Result<Client, LaunchError> {
     std::fs::create_dir_all(run_dir)
         .map_err(|e| LaunchError::other(format!("{}: {e}", run_dir.display())))?;
     let spec = LaunchSpec {

@@ -65,6 +65,26 @@ pub struct RunStatus {
     last_eval_step: Option<usize>,
 }
 
+impl RunStatus {
+    /// No run yet, on the config's device.
+    pub fn idle(cfg: &RunConfig) -> Self {
+        RunStatus {
+            state: RunState::Idle,
+            step: 0,
+            total: 0,
+            epoch: 0.0,
+            val_acc: None,
+            samples_per_s: 0.0,
+            eta_s: 0.0,
+            device: cfg.device.clone(),
+            precision: cfg.precision.name().into(),
+            device_mem_mib: None,
+            run_dir: None,
+            last_eval_step: None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
     StartRun(Box<RunConfig>),
@@ -119,20 +139,7 @@ impl App {
             message: data_error.clone().map(|text| Message { text, error: true }),
             dataset,
             data_error,
-            run: RunStatus {
-                state: RunState::Idle,
-                step: 0,
-                total: 0,
-                epoch: 0.0,
-                val_acc: None,
-                samples_per_s: 0.0,
-                eta_s: 0.0,
-                device: cfg.device.clone(),
-                precision: cfg.precision.name().into(),
-                device_mem_mib: None,
-                run_dir: None,
-                last_eval_step: None,
-            },
+            run: RunStatus::idle(&cfg),
             hparams: HyperPane::new(cfg, config_path),
             curves: CurvesPane {
                 smoothing: 0.6,
@@ -494,20 +501,7 @@ impl App {
 
     /// Forget the shown run (its process goes on) before showing another.
     pub fn clear_run(&mut self, cfg: RunConfig) {
-        self.run = RunStatus {
-            state: RunState::Idle,
-            step: 0,
-            total: 0,
-            epoch: 0.0,
-            val_acc: None,
-            samples_per_s: 0.0,
-            eta_s: 0.0,
-            device: cfg.device.clone(),
-            precision: cfg.precision.name().into(),
-            device_mem_mib: None,
-            run_dir: None,
-            last_eval_step: None,
-        };
+        self.run = RunStatus::idle(&cfg);
         self.curves = CurvesPane {
             smoothing: self.curves.smoothing,
             log_scale: self.curves.log_scale,
