@@ -30,6 +30,57 @@ impl BestMetric {
     }
 }
 
+/// Which pretrained weights stay fixed. The classifier head (and pooler)
+/// always train.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Freeze {
+    #[default]
+    None,
+    /// Word, position and token-type embeddings.
+    Embeddings,
+    /// The whole encoder: a linear probe (head and pooler train).
+    Encoder,
+    /// The embeddings and the first N encoder layers.
+    Layers(usize),
+}
+
+impl std::str::FromStr for Freeze {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "none" | "" => Ok(Freeze::None),
+            "embeddings" => Ok(Freeze::Embeddings),
+            "encoder" => Ok(Freeze::Encoder),
+            other => other
+                .strip_prefix("layers:")
+                .and_then(|n| n.trim().parse().ok())
+                .map(Freeze::Layers)
+                .ok_or_else(|| {
+                    format!("unknown freeze '{other}' (none, embeddings, encoder or layers:N)")
+                }),
+        }
+    }
+}
+
+impl TryFrom<String> for Freeze {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl From<Freeze> for String {
+    fn from(f: Freeze) -> String {
+        match f {
+            Freeze::None => "none".into(),
+            Freeze::Embeddings => "embeddings".into(),
+            Freeze::Encoder => "encoder".into(),
+            Freeze::Layers(n) => format!("layers:{n}"),
+        }
+    }
+}
+
 /// The dtype of the forward and backward passes. Master weights, optimizer
 /// moments and checkpoints stay f32 whatever this is.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,7 +139,8 @@ pub struct RunConfig {
     pub epochs: usize,
     /// Stop after this many optimizer steps (0: no limit).
     pub max_steps: usize,
-    pub lr: f64,
+    /// Peak learning rate; unset: chosen by what trains (`auto_lr`).
+    pub lr: Option<f64>,
     pub warmup_ratio: f64,
     pub schedule: Schedule,
     pub weight_decay: f64,
@@ -108,6 +160,8 @@ pub struct RunConfig {
     pub best_metric: BestMetric,
     /// Override the model's dropout probabilities (hidden, attention, head).
     pub dropout: Option<f64>,
+    /// Pretrained weights that stay fixed (no gradient, no optimizer state).
+    pub freeze: Freeze,
     /// How many `checkpoints/step-N` to keep (best/ is kept apart).
     pub keep_checkpoints: usize,
     /// WordPiece vocabulary size for `scratch:*` models.
@@ -132,7 +186,7 @@ impl Default for RunConfig {
             batch_size: 32,
             epochs: 3,
             max_steps: 0,
-            lr: 5e-5,
+            lr: None,
             warmup_ratio: 0.1,
             schedule: Schedule::Linear,
             weight_decay: 0.01,
@@ -147,6 +201,7 @@ impl Default for RunConfig {
             patience: 0,
             best_metric: BestMetric::MacroF1,
             dropout: None,
+            freeze: Freeze::None,
             keep_checkpoints: 2,
             scratch_vocab: 8000,
             device: "cpu".into(),
@@ -182,7 +237,44 @@ pub enum ConfigError {
 
 pub const SCRATCH_SIZES: &[&str] = &["tiny", "mini", "small"];
 
+/// Learning rates that train, when the user sets none. Measured on the
+/// bundled reviews, every other setting default (3 epochs, batch 32,
+/// max_len 128), accuracy on the held-out file after the run:
+/// scratch:mini 5e-5 → 33% (chance), 2e-4 → 87%, 5e-4 → 99%, 1e-3 → 99%,
+/// 2e-3 → 96%; scratch:tiny 5e-5 → 42%, 5e-4 → 76%, 1e-3 → 100%;
+/// scratch:small 5e-4 → 98.9%, 1e-3 → 100%.
+pub const SCRATCH_LR: f64 = 1e-3;
+/// The usual rate for a full fine-tune of a pretrained encoder (BERT paper:
+/// 2e-5 to 5e-5).
+pub const FINE_TUNE_LR: f64 = 5e-5;
+/// A frozen encoder trains only the head and pooler: a linear-probe rate.
+pub const PROBE_LR: f64 = 1e-3;
+
 impl RunConfig {
+    /// The learning rate to use and, when it was not set, why this one.
+    pub fn auto_lr(&self, scratch: bool) -> (f64, Option<String>) {
+        if let Some(lr) = self.lr {
+            return (lr, None);
+        }
+        let (lr, why) = if scratch {
+            (
+                SCRATCH_LR,
+                "a scratch model starts from random weights (5e-5 stays at chance)",
+            )
+        } else if self.freeze == Freeze::Encoder {
+            (PROBE_LR, "a frozen encoder trains only the head")
+        } else {
+            (
+                FINE_TUNE_LR,
+                "the usual rate for fine-tuning a pretrained encoder",
+            )
+        };
+        (
+            lr,
+            Some(format!("lr not set: {lr:e}, since {why}; set lr to choose")),
+        )
+    }
+
     /// Every problem with the values, each with its field and reason.
     pub fn problems(&self) -> Vec<FieldError> {
         let mut out = Vec::new();
@@ -203,11 +295,13 @@ impl RunConfig {
                 &format!("unknown scratch size '{size}' (tiny, mini or small)"),
             );
         }
-        bad(
-            "lr",
-            self.lr.is_finite() && self.lr > 0.0 && self.lr < 1.0,
-            "must be in (0, 1), e.g. 5e-5",
-        );
+        if let Some(lr) = self.lr {
+            bad(
+                "lr",
+                lr.is_finite() && lr > 0.0 && lr < 1.0,
+                "must be in (0, 1), e.g. 5e-5 (empty: chosen by the model)",
+            );
+        }
         bad(
             "batch_size",
             (1..=4096).contains(&self.batch_size),
@@ -367,7 +461,7 @@ impl RunConfig {
     pub fn is_optional(key: &str) -> bool {
         matches!(
             key,
-            "train_file" | "val_file" | "text_col" | "label_col" | "dropout"
+            "train_file" | "val_file" | "text_col" | "label_col" | "dropout" | "lr"
         )
     }
 }
@@ -399,6 +493,7 @@ pub const FIELD_NAMES: &[&str] = &[
     "patience",
     "best_metric",
     "dropout",
+    "freeze",
     "keep_checkpoints",
     "scratch_vocab",
     "device",
@@ -423,7 +518,7 @@ mod tests {
     #[test]
     fn validation_reports_every_bad_field() {
         let cfg = RunConfig {
-            lr: -1.0,
+            lr: Some(-1.0),
             batch_size: 0,
             warmup_ratio: 1.5,
             device: "tpu".into(),
@@ -443,13 +538,19 @@ mod tests {
         cfg.set("dropout=0").unwrap();
         assert_eq!(
             (cfg.lr, cfg.epochs, cfg.schedule),
-            (1e-3, 7, Schedule::Cosine)
+            (Some(1e-3), 7, Schedule::Cosine)
         );
         assert_eq!(cfg.dropout, Some(0.0));
         let e = cfg.set("learning_rate=1").unwrap_err().to_string();
         assert!(e.contains("unknown key 'learning_rate'"), "{e}");
         let e = cfg.set("epochs=many").unwrap_err().to_string();
         assert!(e.contains("--set epochs=many"), "{e}");
+        cfg.set("freeze=layers:2").unwrap();
+        assert_eq!(cfg.freeze, Freeze::Layers(2));
+        cfg.set("freeze=encoder").unwrap();
+        assert_eq!(cfg.freeze, Freeze::Encoder);
+        let e = cfg.set("freeze=half").unwrap_err().to_string();
+        assert!(e.contains("unknown freeze 'half'"), "{e}");
     }
 
     #[test]
@@ -471,6 +572,7 @@ mod tests {
             text_col: Some("t".into()),
             label_col: Some("l".into()),
             dropout: Some(0.1),
+            lr: Some(1e-4),
             ..Default::default()
         })
         .unwrap();

@@ -150,6 +150,15 @@ fn bad_models_and_settings_exit_2() {
     a.extend(["--set", "lr=-1", "--set", "batch_size=0"]);
     bad_input(&a, &["lr: must be in (0, 1)", "batch_size: must be"]);
     let mut a = train_args(data, out);
+    a.extend(["--set", "freeze=layers:99"]);
+    bad_input(
+        &a,
+        &["freeze: layers:99, but the model has 2 encoder layers"],
+    );
+    let mut a = train_args(data, out);
+    a.extend(["--set", "freeze=half"]);
+    bad_input(&a, &["unknown freeze 'half'"]);
+    let mut a = train_args(data, out);
     a.extend(["--set", "learning_rate=1e-3"]);
     bad_input(&a, &["unknown key 'learning_rate'"]);
     if cfg!(not(feature = "cuda")) {

@@ -264,6 +264,7 @@ fn fused_adamw_matches_the_tensor_formula_on_the_test_device() {
             "w.weight".into(),
             Var::from_slice(&init, (30, 100), &device).unwrap(),
         )],
+        frozen: vec![],
     };
     let cfg = AdamWConfig {
         beta1: 0.9,

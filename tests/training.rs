@@ -26,7 +26,7 @@ fn scratch_mini_beats_majority_class_on_heldout_file() {
         train_file: Some(train_file),
         epochs: 4,
         batch_size: 16,
-        lr: 1e-3,
+        lr: Some(1e-3),
         ..quick_config("scratch:mini")
     };
     let trainer = train::prepare(cfg, out.path()).unwrap();
@@ -88,11 +88,22 @@ fn scratch_mini_beats_majority_class_on_heldout_file() {
 
 #[test]
 fn resumed_run_continues_with_the_same_losses() {
-    let cfg = tunebench::config::RunConfig {
+    resume_matches_an_uninterrupted_run(tunebench::config::RunConfig {
         epochs: 2,
         ..quick_config("scratch:tiny")
-    };
+    });
+}
 
+#[test]
+fn resumed_frozen_run_continues_with_the_same_losses() {
+    resume_matches_an_uninterrupted_run(tunebench::config::RunConfig {
+        epochs: 2,
+        freeze: tunebench::config::Freeze::Layers(1),
+        ..quick_config("scratch:tiny")
+    });
+}
+
+fn resume_matches_an_uninterrupted_run(cfg: tunebench::config::RunConfig) {
     let full_dir = tempfile::tempdir().unwrap();
     let full = step_losses(
         &train::prepare(cfg.clone(), full_dir.path())
@@ -247,7 +258,7 @@ fn gradient_accumulation_equals_one_big_batch() {
 fn early_stopping_ends_the_run_after_patience_evals_without_improvement() {
     let out = tempfile::tempdir().unwrap();
     let cfg = tunebench::config::RunConfig {
-        lr: 1e-12,
+        lr: Some(1e-12),
         eval_every: 2,
         patience: 2,
         best_metric: tunebench::config::BestMetric::Loss,
@@ -287,7 +298,7 @@ fn bf16_and_f16_runs_learn_and_save_f32_checkpoints() {
         let cfg = tunebench::config::RunConfig {
             precision,
             epochs: 2,
-            lr: 2e-3,
+            lr: Some(2e-3),
             ..quick_config("scratch:tiny")
         };
         let trainer = train::prepare(cfg, out.path()).unwrap();
@@ -327,4 +338,111 @@ fn bf16_and_f16_runs_learn_and_save_f32_checkpoints() {
         let total: f32 = pred[0].probs.iter().map(|(_, x)| x).sum();
         assert!((total - 1.0).abs() < 1e-3, "{:?}", pred[0]);
     }
+}
+
+#[test]
+fn frozen_weights_stay_bit_identical_and_get_no_optimizer_state() {
+    use tunebench::config::{Freeze, RunConfig};
+    let out = tempfile::tempdir().unwrap();
+    let cfg = RunConfig {
+        freeze: Freeze::Layers(1),
+        max_steps: 3,
+        ..quick_config("scratch:tiny")
+    };
+    let trainer = train::prepare(cfg, out.path()).unwrap();
+    let host = |t: &candle_core::Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    let frozen_before: Vec<(String, Vec<f32>)> = trainer
+        .model
+        .params
+        .frozen
+        .iter()
+        .map(|(n, t)| (n.clone(), host(t)))
+        .collect();
+    let trainable_before: Vec<(String, Vec<f32>)> = trainer
+        .model
+        .params
+        .vars
+        .iter()
+        .map(|(n, v)| (n.clone(), host(v.as_tensor())))
+        .collect();
+    let names = |v: &[(String, Vec<f32>)]| v.iter().map(|p| p.0.clone()).collect::<Vec<_>>();
+    assert!(names(&frozen_before)
+        .iter()
+        .all(|n| n.contains(".embeddings.") || n.contains(".layer.0.")));
+    assert!(names(&trainable_before)
+        .iter()
+        .any(|n| n.contains(".layer.1.")));
+    assert!(names(&trainable_before)
+        .iter()
+        .any(|n| n.starts_with("classifier.")));
+    let (frozen_n, trainable_n) = (
+        trainer.model.params.total() - trainer.model.params.count(),
+        trainer.model.params.count(),
+    );
+    let events = trainer.run_to_end();
+    assert!(events.iter().any(|e| matches!(e,
+        Event::Started { params, trainable, .. } if *params == frozen_n + trainable_n && *trainable == trainable_n)));
+
+    let ckpt = out.path().join("checkpoints/step-3");
+    let weights =
+        candle_core::safetensors::load(ckpt.join("model.safetensors"), &Device::Cpu).unwrap();
+    for (name, before) in &frozen_before {
+        assert_eq!(&host(&weights[name]), before, "{name} changed");
+    }
+    let changed = trainable_before
+        .iter()
+        .filter(|(name, before)| &host(&weights[name]) != before)
+        .count();
+    assert_eq!(
+        changed,
+        trainable_before.len(),
+        "every trainable tensor moved"
+    );
+    let state =
+        candle_core::safetensors::load(ckpt.join("training_state.safetensors"), &Device::Cpu)
+            .unwrap();
+    assert_eq!(
+        state.len(),
+        2 * trainable_before.len(),
+        "AdamW moments per trainable tensor"
+    );
+    for (name, _) in &frozen_before {
+        assert!(
+            !state.contains_key(&format!("exp_avg.{name}")),
+            "{name} has optimizer state"
+        );
+    }
+}
+
+#[test]
+fn default_settings_learn_the_bundled_reviews() {
+    // Every default (scratch:mini, 3 epochs, lr chosen by the model).
+    let out = tempfile::tempdir().unwrap();
+    let (train_file, heldout) = reviews();
+    let cfg = tunebench::config::RunConfig {
+        train_file: Some(train_file),
+        val_file: Some(heldout),
+        ..Default::default()
+    };
+    let events = train::prepare(cfg, out.path()).unwrap().run_to_end();
+    let first_log = events.iter().find_map(|e| match e {
+        Event::Log { message, .. } => Some(message.clone()),
+        _ => None,
+    });
+    assert!(
+        first_log
+            .as_deref()
+            .is_some_and(|m| m.starts_with("lr not set: 1e-3")),
+        "{first_log:?}"
+    );
+    let accuracy = events
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            Event::Eval { accuracy, .. } => Some(*accuracy),
+            _ => None,
+        })
+        .unwrap();
+    // Three balanced classes: the majority class scores about 1/3.
+    assert!(accuracy > 0.8, "held-out accuracy {accuracy}");
 }

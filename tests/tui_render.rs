@@ -54,6 +54,7 @@ fn inject_run(app: &mut App) {
         steps_per_epoch: 20,
         start_step: 0,
         params: 1000,
+        trainable: 1000,
         device: "cuda:0 (NVIDIA H200, 140 GiB)".into(),
         precision: "bf16".into(),
         labels: labels.clone(),

@@ -562,7 +562,7 @@ fn demo_config() -> anyhow::Result<RunConfig> {
         val_file: Some(heldout),
         epochs: 3,
         max_len: 64,
-        lr: 5e-4,
+        lr: Some(5e-4),
         log_every: 5,
         ..RunConfig::default()
     })

@@ -87,6 +87,7 @@ fn print_progress(events: impl Iterator<Item = Event>, log_every: usize) -> Exit
                 total_steps,
                 start_step,
                 params,
+                trainable,
                 device,
                 precision,
                 labels,
@@ -96,9 +97,14 @@ fn print_progress(events: impl Iterator<Item = Event>, log_every: usize) -> Exit
             } => {
                 total = *total_steps;
                 say(&bar, format!(
-                    "run {} | {} params on {device}, {precision} | labels: {} | train {train_rows} rows, val {val_rows} | {total_steps} steps{}",
+                    "run {} | {} params{} on {device}, {precision} | labels: {} | train {train_rows} rows, val {val_rows} | {total_steps} steps{}",
                     run_dir.display(),
                     params,
+                    if *trainable > 0 && trainable < params {
+                        format!(", {}", tunebench::tui::render::trainable_share(*trainable, *params))
+                    } else {
+                        String::new()
+                    },
                     labels.join(", "),
                     if *start_step > 0 { format!(" (resuming at {start_step})") } else { String::new() }
                 ));

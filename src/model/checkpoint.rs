@@ -119,6 +119,7 @@ impl ModelDir {
             scratch: false,
             keep_head,
             base_config: Some(self.config_json.clone()),
+            freeze: crate::config::Freeze::None,
         }
     }
 }

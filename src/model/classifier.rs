@@ -47,6 +47,8 @@ pub struct BuildSpec {
     /// Keep a loaded classification head (labels match); otherwise fresh.
     pub keep_head: bool,
     pub base_config: Option<Value>,
+    /// Pretrained weights built as constants (no gradient, no optimizer state).
+    pub freeze: crate::config::Freeze,
 }
 
 impl BuildSpec {
@@ -60,6 +62,7 @@ impl BuildSpec {
             scratch: true,
             keep_head: false,
             base_config: None,
+            freeze: crate::config::Freeze::None,
         }
     }
 }
@@ -75,6 +78,21 @@ impl Classifier {
         if !spec.keep_head {
             pb.forget(HEAD_PREFIX);
         }
+        if let crate::config::Freeze::Layers(n) = spec.freeze {
+            if n > spec.config.layers {
+                return Err(
+                    crate::config::ConfigError::Invalid(vec![crate::config::FieldError {
+                        field: "freeze",
+                        reason: format!(
+                            "layers:{n}, but the model has {} encoder layers",
+                            spec.config.layers
+                        ),
+                    }])
+                    .into(),
+                );
+            }
+        }
+        pb.freeze = spec.freeze;
         let n = spec.labels.len();
         let net = match spec.config.arch {
             Arch::Bert => Net::Bert(Bert::build(&mut pb, &spec.config, n)?),
@@ -117,11 +135,13 @@ impl Classifier {
         self.config.to_json(&self.labels, self.base_config.as_ref())
     }
 
+    /// Every weight, trainable and frozen, by HF name.
     pub fn named_tensors(&self) -> Vec<(String, Tensor)> {
         self.params
             .vars
             .iter()
             .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
+            .chain(self.params.frozen.iter().cloned())
             .collect()
     }
 }

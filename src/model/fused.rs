@@ -441,6 +441,9 @@ impl CustomOp2 for BiasAdd {
         _y: &Tensor,
         dy: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        if !b.track_op() {
+            return Ok((Some(dy.clone()), None));
+        }
         let n = b.elem_count();
         let db = dy
             .contiguous()?
@@ -567,6 +570,9 @@ impl CustomOp2 for Embedding {
         _y: &Tensor,
         dy: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        if !table.track_op() {
+            return Ok((None, None));
+        }
         let rows = table.dim(0)?;
         let dtable = dy
             .contiguous()?

@@ -187,6 +187,23 @@ mod tests {
     use crate::test_util::randn;
 
     #[test]
+    fn a_frozen_weight_gets_no_gradient_on_either_linear_path() {
+        // 4 rows take the small-linear kernel, 200 rows the matmul.
+        for rows in [4, 200] {
+            let x = candle_core::Var::from_tensor(&randn(&[rows, 16], 1)).unwrap();
+            let frozen = Linear {
+                weight: randn(&[8, 16], 2),
+                bias: randn(&[8], 3),
+            };
+            let y = frozen.forward(x.as_tensor()).unwrap();
+            let grads = y.sqr().unwrap().sum_all().unwrap().backward().unwrap();
+            assert!(grads.get(x.as_tensor()).is_some(), "rows {rows}");
+            assert!(grads.get(&frozen.weight).is_none(), "rows {rows}");
+            assert!(grads.get(&frozen.bias).is_none(), "rows {rows}");
+        }
+    }
+
+    #[test]
     fn dropout_masks_are_the_same_in_every_precision() {
         let x = (randn(&[16, 300], 3).abs().unwrap() + 0.5).unwrap();
         let zeros = |t: &Tensor| -> Vec<bool> {

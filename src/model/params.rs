@@ -3,6 +3,7 @@
 //! with the project's seeded RNG.
 
 use super::ModelError;
+use crate::config::Freeze;
 use crate::rng::Rng;
 use candle_core::{DType, Device, Tensor, Var};
 use std::collections::HashMap;
@@ -24,10 +25,13 @@ pub enum Need {
     Head,
 }
 
-/// The trainable parameters of a model, in creation (HF) order.
+/// A model's parameters, in creation (HF) order: the trainable ones as
+/// `Var`s (the optimizer's), the frozen ones as plain tensors, which record
+/// no gradient and get no optimizer state.
 #[derive(Clone, Default)]
 pub struct Params {
     pub vars: Vec<(String, Var)>,
+    pub frozen: Vec<(String, Tensor)>,
 }
 
 impl Params {
@@ -35,8 +39,35 @@ impl Params {
         self.vars.iter().find(|(n, _)| n == name).map(|(_, v)| v)
     }
 
+    /// Trainable parameters.
     pub fn count(&self) -> usize {
         self.vars.iter().map(|(_, v)| v.elem_count()).sum()
+    }
+
+    /// Every parameter, frozen ones included.
+    pub fn total(&self) -> usize {
+        self.count()
+            + self
+                .frozen
+                .iter()
+                .map(|(_, t)| t.elem_count())
+                .sum::<usize>()
+    }
+}
+
+/// Whether `freeze` covers the parameter `name` (HF names: `*.embeddings.*`
+/// and `*.layer.N.*` are the encoder; pooler and head never freeze).
+pub fn is_frozen(freeze: Freeze, name: &str) -> bool {
+    let embedding = name.contains(".embeddings.");
+    let layer = name
+        .split_once(".layer.")
+        .and_then(|(_, rest)| rest.split('.').next())
+        .and_then(|n| n.parse::<usize>().ok());
+    match freeze {
+        Freeze::None => false,
+        Freeze::Embeddings => embedding,
+        Freeze::Encoder => embedding || layer.is_some(),
+        Freeze::Layers(n) => embedding || layer.is_some_and(|i| i < n),
     }
 }
 
@@ -47,6 +78,8 @@ pub struct ParamBuilder<'a> {
     device: Device,
     /// Build every parameter fresh (scratch models).
     scratch: bool,
+    /// Which parameters are built frozen.
+    pub freeze: Freeze,
     pub params: Params,
     /// Names that were initialised rather than loaded.
     pub fresh: Vec<String>,
@@ -66,6 +99,7 @@ impl<'a> ParamBuilder<'a> {
             rng,
             device,
             scratch,
+            freeze: Freeze::None,
             params: Params::default(),
             fresh: Vec::new(),
         }
@@ -113,6 +147,10 @@ impl<'a> ParamBuilder<'a> {
                 self.init(shape, init)?
             }
         };
+        if is_frozen(self.freeze, name) {
+            self.params.frozen.push((name.to_string(), tensor.clone()));
+            return Ok(tensor);
+        }
         let var = Var::from_tensor(&tensor)?;
         let t = var.as_tensor().clone();
         self.params.vars.push((name.to_string(), var));
@@ -136,5 +174,38 @@ impl<'a> ParamBuilder<'a> {
         let mut v: Vec<String> = self.loaded.keys().cloned().collect();
         v.sort();
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn freezing_covers_embeddings_and_the_first_layers_never_the_head() {
+        let names = [
+            "bert.embeddings.word_embeddings.weight",
+            "bert.encoder.layer.0.attention.self.query.weight",
+            "bert.encoder.layer.1.output.dense.bias",
+            "bert.encoder.layer.11.output.LayerNorm.weight",
+            "bert.pooler.dense.weight",
+            "classifier.weight",
+            "distilbert.transformer.layer.2.ffn.lin1.weight",
+            "pre_classifier.weight",
+        ];
+        let frozen = |f: Freeze| -> Vec<bool> { names.iter().map(|n| is_frozen(f, n)).collect() };
+        assert_eq!(frozen(Freeze::None), [false; 8]);
+        assert_eq!(
+            frozen(Freeze::Embeddings),
+            [true, false, false, false, false, false, false, false]
+        );
+        assert_eq!(
+            frozen(Freeze::Encoder),
+            [true, true, true, true, false, false, true, false]
+        );
+        assert_eq!(
+            frozen(Freeze::Layers(2)),
+            [true, true, true, false, false, false, false, false]
+        );
     }
 }

@@ -247,14 +247,15 @@ impl CustomOp3 for SmallLinear {
         &self,
         x: &Tensor,
         w: &Tensor,
-        _b: &Tensor,
+        b: &Tensor,
         _y: &Tensor,
         dy: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let dx = dy.matmul(w)?;
-        let dw = dy.t()?.matmul(x)?;
-        let db = dy.sum(0)?;
-        Ok((Some(dx), Some(dw), Some(db)))
+        // Only what tracks gradients: a frozen weight gets none.
+        let dx = x.track_op().then(|| dy.matmul(w)).transpose()?;
+        let dw = w.track_op().then(|| dy.t()?.matmul(x)).transpose()?;
+        let db = b.track_op().then(|| dy.sum(0)).transpose()?;
+        Ok((dx, dw, db))
     }
 }
 

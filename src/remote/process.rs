@@ -103,9 +103,21 @@ pub fn run_engine(run_dir: &Path) -> i32 {
         bridge.publish(&event);
     }
     let _ = handle.thread.join();
+    if let Some(peak) = peak_rss() {
+        tracing::info!("run process peak RSS {peak}");
+    }
     bridge.close(CLOSE_GRACE);
     let _ = std::fs::remove_file(&socket);
     i32::from(failed)
+}
+
+/// The process's peak resident memory, as /proc reports it ("812345 kB").
+fn peak_rss() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .map(|v| v.trim().to_string())
 }
 
 fn fail(run_dir: &Path, err: LaunchError) -> i32 {

@@ -153,7 +153,8 @@ impl Trainer {
                 total_steps: total,
                 steps_per_epoch: self.steps_per_epoch(),
                 start_step: self.state.step,
-                params: self.model.params.count(),
+                params: self.model.params.total(),
+                trainable: self.model.params.count(),
                 device: self.device_name.clone(),
                 precision: self.cfg.precision.name().into(),
                 labels: self.model.labels.names().to_vec(),
@@ -188,7 +189,8 @@ impl Trainer {
         total: usize,
     ) -> Result<Outcome> {
         let cfg = self.cfg.clone();
-        let schedule = LrSchedule::new(cfg.lr, cfg.warmup_ratio, total, cfg.schedule);
+        let lr = cfg.lr.unwrap_or(crate::config::FINE_TUNE_LR);
+        let schedule = LrSchedule::new(lr, cfg.warmup_ratio, total, cfg.schedule);
         let mut timing = Timing {
             started: Instant::now(),
             recent: VecDeque::new(),

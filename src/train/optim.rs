@@ -378,6 +378,7 @@ mod tests {
         let var = Var::from_slice(&[1.0f32, -2.0], 2, &candle_core::Device::Cpu).unwrap();
         let params = Params {
             vars: vec![("w.weight".into(), var.clone())],
+            frozen: vec![],
         };
         let mut opt = AdamW::new(
             &params,

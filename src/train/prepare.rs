@@ -138,6 +138,7 @@ fn load_model(
     if let Some(p) = cfg.dropout {
         spec.config.set_dropout(p);
     }
+    spec.freeze = cfg.freeze;
     let scratch = spec.scratch;
     let model =
         Classifier::build(spec, &mut init_rng, device)?.with_compute_dtype(cfg.precision.dtype());
@@ -208,6 +209,12 @@ pub fn prepare(cfg: RunConfig, out: &Path) -> Result<Trainer> {
         .into());
     }
     let source = resolve(&cfg.model)?;
+    // An unset lr is chosen here and recorded in config.toml.
+    let (lr, lr_note) = cfg.auto_lr(matches!(source, ModelSource::Scratch(_)));
+    let cfg = RunConfig {
+        lr: Some(lr),
+        ..cfg
+    };
     let train_texts: Vec<String> = corpus.train.iter().map(|r| r.text.clone()).collect();
     let loaded = load_model(&cfg, &source, &data_labels, &train_texts, &device)?;
     let encoded = encode_corpus(&loaded, &corpus)?;
@@ -225,6 +232,10 @@ pub fn prepare(cfg: RunConfig, out: &Path) -> Result<Trainer> {
     })?;
     let optimizer = adam(&cfg, &loaded.model)?;
     let rng = Rng::seeded(cfg.seed);
+    let mut notes = loaded.notes;
+    if let Some(why) = lr_note {
+        notes.insert(0, why);
+    }
     let mut state = TrainerState::new(rng.state(cfg.seed));
     state.loss_scaler = LossScaler::for_precision(cfg.precision);
     Ok(Trainer {
@@ -239,7 +250,7 @@ pub fn prepare(cfg: RunConfig, out: &Path) -> Result<Trainer> {
         text: loaded.text,
         optimizer,
         run,
-        notes: loaded.notes,
+        notes,
         device_name: crate::device::describe(&device),
         cfg,
     })

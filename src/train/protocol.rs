@@ -55,7 +55,12 @@ pub enum Event {
         steps_per_epoch: usize,
         /// Optimizer steps already done (resume), else 0.
         start_step: usize,
+        /// Every parameter of the model.
         params: usize,
+        /// The ones that train (the rest frozen); 0 in logs from before
+        /// freezing existed means all.
+        #[serde(default)]
+        trainable: usize,
         /// e.g. `cuda:0 (NVIDIA H200, 140 GiB)` or `cpu`.
         device: String,
         /// Compute dtype: f32, bf16 or f16.

@@ -61,6 +61,8 @@ pub struct RunStatus {
     pub precision: String,
     /// GPU memory in use (MiB), from the last step; None on CPU.
     pub device_mem_mib: Option<f64>,
+    /// (trainable, total) parameters of the run.
+    pub trainable: Option<(usize, usize)>,
     pub run_dir: Option<PathBuf>,
     last_eval_step: Option<usize>,
 }
@@ -79,6 +81,7 @@ impl RunStatus {
             device: cfg.device.clone(),
             precision: cfg.precision.name().into(),
             device_mem_mib: None,
+            trainable: None,
             run_dir: None,
             last_eval_step: None,
         }
@@ -380,8 +383,12 @@ impl App {
                 start_step,
                 device,
                 precision,
+                params,
+                trainable,
                 ..
             } => {
+                self.run.trainable =
+                    Some((if *trainable > 0 { *trainable } else { *params }, *params));
                 self.run.state = RunState::Running;
                 self.run.total = *total_steps;
                 self.run.step = *start_step;

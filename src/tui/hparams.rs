@@ -32,7 +32,7 @@ pub fn preset(name: &str, base: &RunConfig) -> RunConfig {
         "quick look" => RunConfig {
             epochs: 1,
             max_len: 64,
-            lr: 5e-4,
+            lr: None,
             eval_every: 0,
             ..keep
         },
@@ -40,7 +40,7 @@ pub fn preset(name: &str, base: &RunConfig) -> RunConfig {
         _ => RunConfig {
             epochs: 3,
             max_len: 128,
-            lr: 5e-5,
+            lr: None,
             warmup_ratio: 0.1,
             weight_decay: 0.01,
             patience: 2,
@@ -349,7 +349,7 @@ mod tests {
         assert!(p.errors()["lr"].contains("must be in (0, 1)"));
         edit(&mut p, "lr", "3e-4");
         assert!(p.can_start(), "{:?}", p.errors());
-        assert_eq!(p.cfg.lr, 3e-4);
+        assert_eq!(p.cfg.lr, Some(3e-4));
     }
 
     #[test]
@@ -360,7 +360,7 @@ mod tests {
         edit(&mut p, "dropout", "");
         assert_eq!(p.cfg.dropout, None);
         p.on_key(key(KeyCode::Char('P')));
-        assert_eq!(p.cfg.lr, 5e-5);
+        assert_eq!(p.cfg.lr, None, "presets leave lr to the model");
         assert_eq!(
             p.cfg.train_file,
             Some("train.csv".into()),

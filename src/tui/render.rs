@@ -141,6 +141,9 @@ pub fn status_line(app: &App, width: u16) -> Line<'static> {
     if matches!(r.state, RunState::Running) {
         parts.push(format!("ETA {}", fmt_eta(r.eta_s)));
     }
+    if let Some((trainable, total)) = r.trainable.filter(|(t, all)| t < all) {
+        parts.push(trainable_share(trainable, total));
+    }
     // Compact: `cuda:0` without the GPU's name and memory size.
     let device = match r.device.split_once(" (") {
         Some((short, _)) if compact => short.to_string(),
@@ -155,6 +158,21 @@ pub fn status_line(app: &App, width: u16) -> Line<'static> {
         Span::styled(format!(" {state} "), app.theme.selected()),
         Span::raw(format!(" {}", parts.join(" │ "))),
     ])
+}
+
+/// "trainable 0.6% (147k)": the share of parameters a frozen or LoRA run
+/// trains.
+pub fn trainable_share(trainable: usize, total: usize) -> String {
+    let count = match trainable {
+        n if n >= 10_000_000 => format!("{:.0}M", n as f64 / 1e6),
+        n if n >= 1_000_000 => format!("{:.1}M", n as f64 / 1e6),
+        n if n >= 1_000 => format!("{:.0}k", n as f64 / 1e3),
+        n => n.to_string(),
+    };
+    format!(
+        "trainable {:.1}% ({count})",
+        100.0 * trainable as f64 / total.max(1) as f64
+    )
 }
 
 fn hint_line(app: &App) -> Line<'static> {

@@ -49,7 +49,7 @@ pub fn quick_config(model: &str) -> RunConfig {
         max_len: 48,
         batch_size: 16,
         epochs: 1,
-        lr: 5e-4,
+        lr: Some(5e-4),
         seed: 7,
         ..Default::default()
     }

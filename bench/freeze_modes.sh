@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Full fine-tune vs frozen encoder (linear probe) vs partly frozen, side by
+# side: MiniLM-L6 on the first 8,000 SST-2 train rows, 1 epoch, SST-2 dev.
+# Prints one line per run: mode, lr, seed, dev accuracy, trainable share,
+# samples/s (median of the step events) and the run process's peak RSS.
+# usage: bench/freeze_modes.sh [seeds...]   (default: 42)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${BIN:-target/release/tunebench}
+MODEL=${MODEL:-/tmp/tunebench-models/all-MiniLM-L6-v2}
+SST2=${SST2:-../shared/data/sst2}
+OUT=$(mktemp -d /tmp/tb-freeze-XXXX)
+head -8001 "$SST2/train.tsv" > "$OUT/train8k.tsv"
+seeds=${*:-42}
+run() { # mode freeze lr seed
+  local dir="$OUT/$1-$3-$4" lrset=()
+  [ "$3" != auto ] && lrset=(--set "lr=$3")
+  "$BIN" train --data "$OUT/train8k.tsv" --val "$SST2/dev.tsv" --model "$MODEL" \
+    --epochs 1 --seed "$4" --set max_len=64 --set "freeze=$2" "${lrset[@]}" --out "$dir" > "$dir.log"
+  python3 - "$dir" "$1" "$3" "$4" <<'PY'
+import json, statistics, sys, re
+d, mode, lr, seed = sys.argv[1:]
+ev = [json.loads(l) for l in open(d + "/metrics.jsonl")]
+st = next(e for e in ev if e["event"] == "started")
+acc = [e for e in ev if e["event"] == "eval"][-1]["accuracy"]
+sps = statistics.median(e["samples_per_s"] for e in ev if e["event"] == "step")
+lr_used = re.search(r"^lr = (.*)$", open(d + "/config.toml").read(), re.M)
+rss = re.findall(r"peak RSS (\d+) kB", open(d + "/train.log").read())
+print(f"{mode:<14} lr {lr_used.group(1) if lr_used else lr:<8} seed {seed:<3} dev acc {acc*100:.2f}%  "
+      f"trainable {st.get('trainable', st['params'])/st['params']*100:5.1f}% ({st.get('trainable', st['params'])})  "
+      f"{sps:6.1f} samples/s  peak RSS {int(rss[-1])//1024 if rss else '?'} MiB", flush=True)
+PY
+}
+for seed in $seeds; do
+  run full none auto "$seed"
+  run probe encoder auto "$seed"
+  run probe-5e-5 encoder 5e-5 "$seed"
+  run layers:3 layers:3 auto "$seed"
+done
+rm -rf "$OUT"
