@@ -248,6 +248,8 @@ pub const SCRATCH_LR: f64 = 1e-3;
 /// 2e-5 to 5e-5).
 pub const FINE_TUNE_LR: f64 = 5e-5;
 /// A frozen encoder trains only the head and pooler: a linear-probe rate.
+/// MiniLM-L6, 8,000 SST-2 rows, 1 epoch, SST-2 dev (bench/freeze_modes.sh):
+/// 5e-5 → 53.8% (chance is 50.9%), 1e-3 → 72.5%, 3e-3 → 72.7%, 1e-2 → 71.6%.
 pub const PROBE_LR: f64 = 1e-3;
 
 impl RunConfig {

@@ -257,7 +257,9 @@ impl HyperPane {
                 (_, Some((raw, _))) => raw.clone(),
                 _ => {
                     let v = self.cfg.value_text(key);
-                    if v.is_empty() {
+                    if v.is_empty() && *key == "lr" {
+                        "(auto: by model)".into()
+                    } else if v.is_empty() {
                         "(default)".into()
                     } else {
                         v
