@@ -526,3 +526,28 @@ fn a_kill_during_a_checkpoint_write_leaves_the_last_complete_checkpoint() {
         tunebench::runs::RunStatus::Finished
     );
 }
+
+#[test]
+fn a_run_dir_that_cannot_hold_a_socket_listens_in_the_private_dir() {
+    let d = tempfile::tempdir().unwrap();
+    let run = d.path().join("run");
+    // What stands in for a file system without sockets: the name is taken.
+    std::fs::create_dir_all(run.join("engine.sock")).unwrap();
+    let (train, _) = reviews();
+    let out = ok(tunebench()
+        .args([
+            "train",
+            "--data",
+            train.to_str().unwrap(),
+            "--model",
+            "scratch:tiny",
+        ])
+        .args(["--max-steps", "3", "--out", run.to_str().unwrap()])
+        .output()
+        .unwrap());
+    assert!(out.contains("finished"), "{out}");
+    let info = tunebench::remote::endpoint::EngineInfo::read(&run).unwrap();
+    assert!(!info.socket.starts_with(&run), "{}", info.socket.display());
+    let log = std::fs::read_to_string(run.join("train.log")).unwrap();
+    assert!(log.contains("listening on"), "{log}");
+}

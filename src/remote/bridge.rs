@@ -312,7 +312,7 @@ fn accept_loop(listener: UnixListener, hub: Arc<Mutex<Hub>>, engine: Sender<Comm
             }
             id
         };
-        tracing::info!("attach client {id} connected");
+        tracing::debug!("attach client {id} connected");
         let (hub, engine) = (hub.clone(), engine.clone());
         let _ = std::thread::Builder::new()
             .name(format!("attach-reader-{id}"))
@@ -365,7 +365,7 @@ fn read_loop(stream: UnixStream, id: u64, hub: Arc<Mutex<Hub>>, engine: Sender<C
         }
     }
     lock(&hub).remove_client(id);
-    tracing::info!("attach client {id} disconnected");
+    tracing::debug!("attach client {id} disconnected");
 }
 
 fn handle_line(line: &[u8], id: u64, hub: &Mutex<Hub>, engine: &Sender<Command>) {

@@ -53,6 +53,12 @@ pub fn socket_path_for(run_dir: &Path) -> std::io::Result<PathBuf> {
     if inside.as_os_str().len() <= MAX_SOCKET_PATH {
         return Ok(inside);
     }
+    short_socket_path(run_dir)
+}
+
+/// A short socket name for `run_dir` in a private directory: for run dirs
+/// too deep for `sun_path`, or on file systems without sockets (NFS).
+pub fn short_socket_path(run_dir: &Path) -> std::io::Result<PathBuf> {
     let digest = Sha256::digest(run_dir.as_os_str().as_encoded_bytes());
     let name = format!("{:x}.sock", digest);
     let dir = short_socket_dir()?;

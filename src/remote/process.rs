@@ -39,7 +39,7 @@ pub fn run_engine(run_dir: &Path) -> i32 {
             )
         }
     };
-    let info = EngineInfo {
+    let mut info = EngineInfo {
         pid: std::process::id(),
         socket: socket.clone(),
         started_unix: now_unix(),
@@ -80,7 +80,24 @@ pub fn run_engine(run_dir: &Path) -> i32 {
         }
     };
     let hub = Hub::load(&run_dir);
-    let listener = match bind_private(&socket) {
+    let bound = bind_private(&socket).or_else(|e| {
+        // A file system without sockets (NFS, some FUSE): the private dir.
+        let fallback = super::endpoint::short_socket_path(&run_dir)?;
+        if e.kind() == std::io::ErrorKind::AddrInUse || fallback == socket {
+            return Err(e);
+        }
+        tracing::warn!(
+            "{}: {e}; listening on {}",
+            socket.display(),
+            fallback.display()
+        );
+        let listener = bind_private(&fallback)?;
+        info.socket = fallback.clone();
+        info.write(&run_dir).map_err(std::io::Error::other)?;
+        Ok(listener)
+    });
+    let socket = info.socket.clone();
+    let listener = match bound {
         Ok(l) => l,
         Err(e) => {
             return fail(
