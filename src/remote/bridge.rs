@@ -8,7 +8,7 @@ use super::endpoint::{authorize, peer_uid};
 use super::wire::{
     event_line, read_bounded_line, BoundedLine, ClientMsg, Hello, ServerMsg, MAX_LINE, PROTOCOL,
 };
-use crate::runs::progress::RunProgress;
+use crate::train::progress::RunProgress;
 use crate::train::{Command, Event};
 use std::collections::HashMap;
 use std::io::{BufReader, BufWriter, Write};
@@ -455,7 +455,10 @@ mod tests {
         }
         let mut hub = Hub::load(dir.path());
         assert_eq!(hub.next_seq(), 4);
-        assert_eq!(hub.progress().status, crate::runs::RunStatus::Paused);
+        assert_eq!(
+            hub.progress().status,
+            crate::train::progress::RunStatus::Paused
+        );
         let (a, _peer) = UnixStream::pair().unwrap();
         let (tx, rx) = sync_channel(4);
         hub.clients.push(Slot {

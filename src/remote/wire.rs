@@ -4,7 +4,7 @@
 //! engine's `Command`s as they serialize, plus
 //! `{"command":"subscribe","from_seq":N}`.
 
-use crate::runs::progress::RunProgress;
+use crate::train::progress::RunProgress;
 use crate::train::{Command, Event};
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, ErrorKind};

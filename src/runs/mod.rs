@@ -2,8 +2,7 @@
 //! stands (live, finished, crashed...), read from their run dirs and by
 //! probing their sockets.
 
-pub mod progress;
 pub mod registry;
 
-pub use progress::{RunProgress, RunStatus};
+pub use crate::train::progress::{BestEval, RunProgress, RunStatus};
 pub use registry::{list, newest_live, read_events, summarize, RunSummary};

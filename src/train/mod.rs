@@ -7,6 +7,7 @@ pub mod optim;
 #[cfg(feature = "cuda")]
 mod optim_cuda;
 pub mod prepare;
+pub mod progress;
 pub mod protocol;
 pub mod schedule;
 pub mod state;
