@@ -33,6 +33,11 @@ fn ok(out: Output) -> String {
     stdout
 }
 
+/// Run `tunebench ARGS` and expect success; its stdout.
+fn run_ok(args: &[&str]) -> String {
+    ok(tunebench().args(args).output().unwrap())
+}
+
 fn detach(out: &Path, model: &str, extra: &[&str]) -> String {
     let (train, _) = reviews();
     let mut c = tunebench();
@@ -409,10 +414,7 @@ fn a_killed_run_is_reported_crashed_and_resumes_with_the_same_losses() {
         format!("tunebench train --resume {}", run.display())
     );
     assert!(!socket.exists(), "the stale socket is cleaned");
-    let table = ok(tunebench()
-        .args(["runs", "--runs-dir", runs.to_str().unwrap()])
-        .output()
-        .unwrap());
+    let table = run_ok(&["runs", "--runs-dir", runs.to_str().unwrap()]);
     assert!(
         table.contains("crashed") && table.contains("--resume"),
         "{table}"
@@ -432,10 +434,7 @@ fn a_killed_run_is_reported_crashed_and_resumes_with_the_same_losses() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("crashed, not live"));
 
-    let resumed = ok(tunebench()
-        .args(["train", "--resume", run.to_str().unwrap()])
-        .output()
-        .unwrap());
+    let resumed = run_ok(&["train", "--resume", run.to_str().unwrap()]);
     assert!(resumed.contains("resuming at"), "{resumed}");
     assert!(resumed.contains("finished (Completed)"), "{resumed}");
     let (want, got) = (losses(&reference), losses(&run));
@@ -447,10 +446,7 @@ fn a_killed_run_is_reported_crashed_and_resumes_with_the_same_losses() {
             "step {s1}: {l1} vs {l2}"
         );
     }
-    let listing = ok(tunebench()
-        .args(["runs", "--runs-dir", runs.to_str().unwrap()])
-        .output()
-        .unwrap());
+    let listing = run_ok(&["runs", "--runs-dir", runs.to_str().unwrap()]);
     assert!(
         listing
             .lines()
@@ -513,10 +509,7 @@ fn a_kill_during_a_checkpoint_write_leaves_the_last_complete_checkpoint() {
             last.display()
         );
     }
-    let resumed = ok(tunebench()
-        .args(["train", "--resume", run.to_str().unwrap()])
-        .output()
-        .unwrap());
+    let resumed = run_ok(&["train", "--resume", run.to_str().unwrap()]);
     assert!(
         resumed.contains("resuming at") && resumed.contains("finished"),
         "{resumed}"

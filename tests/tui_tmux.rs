@@ -101,21 +101,12 @@ fn have_tmux() -> bool {
     true
 }
 
-fn start(socket: &str, cmd: &str) -> Tmux {
+fn start(socket: &str, size: (u16, u16), cmd: &str) -> Tmux {
     let t = Tmux {
         socket: format!("{socket}-{}", std::process::id()),
     };
-    t.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "tb",
-        "-x",
-        "120",
-        "-y",
-        "36",
-        cmd,
-    ]);
+    let (w, h) = (size.0.to_string(), size.1.to_string());
+    t.run(&["new-session", "-d", "-s", "tb", "-x", &w, "-y", &h, cmd]);
     t
 }
 
@@ -133,20 +124,7 @@ fn a_person_can_explore_configure_train_predict_and_quit() {
         train.display(),
         heldout.display()
     );
-    let t = Tmux {
-        socket: format!("tunebench-test-{}", std::process::id()),
-    };
-    t.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "tb",
-        "-x",
-        "100",
-        "-y",
-        "30",
-        &cmd,
-    ]);
+    let t = start("tunebench-test", (100, 30), &cmd);
     t.wait_for(
         "the dataset pane",
         |s| s.contains("1 Dataset") && s.contains("Avoid this tent"),
@@ -270,6 +248,7 @@ fn a_run_outlives_its_terminal_and_is_attached_from_another_with_full_control() 
     let runs_dir = dir.path().join("runs");
     let first = start(
         "tunebench-detach-a",
+        (120, 36),
         &format!(
             "cd {} && {bin} tui --config {} --runs-dir {}",
             dir.path().display(),
@@ -303,6 +282,7 @@ fn a_run_outlives_its_terminal_and_is_attached_from_another_with_full_control() 
     // Another terminal attaches: the history (an earlier evaluation), then live steps.
     let second = start(
         "tunebench-detach-b",
+        (120, 36),
         &format!(
             "cd {} && {bin} attach --runs-dir {} ; echo TUNEBENCH_EXIT=$? ; sleep 60",
             dir.path().display(),

@@ -403,19 +403,25 @@ fn handle_line(line: &[u8], id: u64, hub: &Mutex<Hub>, engine: &Sender<Command>)
 mod tests {
     use super::*;
 
+    /// A client slot on `hub` with a queue of `queue`; its receiving end.
+    fn client(hub: &mut Hub, queue: usize, subscribed: bool) -> Receiver<Out> {
+        let (stream, _peer) = UnixStream::pair().unwrap();
+        let (tx, rx) = sync_channel(queue);
+        hub.clients.push(Slot {
+            id: 1,
+            tx,
+            stream,
+            subscribed,
+        });
+        rx
+    }
+
     #[test]
     fn a_subscriber_gets_history_then_live_events_and_predictions_go_to_the_asker() {
         let dir = tempfile::tempdir().unwrap();
         let mut hub = Hub::load(dir.path());
         hub.publish(&Event::Paused { step: 1 });
-        let (a, _a_peer) = UnixStream::pair().unwrap();
-        let (tx, rx) = sync_channel(8);
-        hub.clients.push(Slot {
-            id: 1,
-            tx,
-            stream: a,
-            subscribed: false,
-        });
+        let rx = client(&mut hub, 8, false);
         hub.subscribe(1, 0).unwrap();
         hub.publish(&Event::Resumed { step: 1 });
         hub.predictions.insert(5, (1, 77));
@@ -459,14 +465,7 @@ mod tests {
             hub.progress().status,
             crate::train::progress::RunStatus::Paused
         );
-        let (a, _peer) = UnixStream::pair().unwrap();
-        let (tx, rx) = sync_channel(4);
-        hub.clients.push(Slot {
-            id: 1,
-            tx,
-            stream: a,
-            subscribed: false,
-        });
+        let rx = client(&mut hub, 4, false);
         hub.subscribe(1, 2).unwrap();
         assert!(hub.subscribe(1, 0).is_err(), "one subscription per client");
         let Ok(Out::Lines(lines)) = rx.try_recv() else {
@@ -480,14 +479,7 @@ mod tests {
     fn a_client_that_stops_reading_is_dropped_not_waited_for() {
         let dir = tempfile::tempdir().unwrap();
         let mut hub = Hub::load(dir.path());
-        let (a, _peer) = UnixStream::pair().unwrap();
-        let (tx, _rx) = sync_channel(2);
-        hub.clients.push(Slot {
-            id: 1,
-            tx,
-            stream: a,
-            subscribed: true,
-        });
+        let _rx = client(&mut hub, 2, true);
         for step in 0..5 {
             hub.publish(&Event::Paused { step });
         }
