@@ -543,4 +543,10 @@ fn a_run_dir_that_cannot_hold_a_socket_listens_in_the_private_dir() {
     assert!(!info.socket.starts_with(&run), "{}", info.socket.display());
     let log = std::fs::read_to_string(run.join("train.log")).unwrap();
     assert!(log.contains("listening on"), "{log}");
+    let out = tunebench()
+        .args(["stop", d.path().join("nothing").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a run directory"));
 }

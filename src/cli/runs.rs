@@ -115,6 +115,12 @@ pub(crate) fn runs_cmd(runs_dir: &Path, json: bool) -> anyhow::Result<ExitCode> 
 
 /// Send one command to a live run and wait for its effect.
 pub(crate) fn send_cmd(run_dir: &Path, cmd: Command) -> anyhow::Result<ExitCode> {
+    if !run_dir.join("config.toml").is_file() && !run_dir.join("engine.json").is_file() {
+        anyhow::bail!(
+            "{} is not a run directory (no config.toml); `tunebench runs` lists the runs",
+            run_dir.display()
+        );
+    }
     let mut client = match Client::connect(run_dir) {
         Ok(c) => c,
         Err(e) => {
