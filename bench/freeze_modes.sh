@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Full fine-tune vs frozen encoder (linear probe) vs partly frozen, side by
-# side: MiniLM-L6 on the first 8,000 SST-2 train rows, 1 epoch, SST-2 dev.
+# Full fine-tune vs frozen encoder (linear probe) vs partly frozen vs LoRA,
+# side by side: MiniLM-L6 on the first 8,000 SST-2 train rows, 1 epoch,
+# SST-2 dev. MODES picks a subset (default: all).
 # Prints one line per run: mode, lr, seed, dev accuracy, trainable share,
 # samples/s (median of the step events) and the run process's peak RSS.
 # usage: bench/freeze_modes.sh [seeds...]   (default: 42)
@@ -12,11 +13,13 @@ SST2=${SST2:-../shared/data/sst2}
 OUT=$(mktemp -d /tmp/tb-freeze-XXXX)
 head -8001 "$SST2/train.tsv" > "$OUT/train8k.tsv"
 seeds=${*:-42}
-run() { # mode freeze lr seed
+modes=${MODES:-full probe probe-5e-5 layers:3 lora lora-all}
+run() { # mode freeze lr seed [extra --set ...]
   local dir="$OUT/$1-$3-$4" lrset=()
+  case " $modes " in *" $1 "*) ;; *) return 0 ;; esac
   [ "$3" != auto ] && lrset=(--set "lr=$3")
   "$BIN" train --data "$OUT/train8k.tsv" --val "$SST2/dev.tsv" --model "$MODEL" \
-    --epochs 1 --seed "$4" --set max_len=64 --set "freeze=$2" "${lrset[@]}" --out "$dir" > "$dir.log"
+    --epochs 1 --seed "$4" --set max_len=64 --set "freeze=$2" "${lrset[@]}" "${@:5}" --out "$dir" > "$dir.log"
   python3 - "$dir" "$1" "$3" "$4" <<'PY'
 import json, statistics, sys, re
 d, mode, lr, seed = sys.argv[1:]
@@ -36,5 +39,7 @@ for seed in $seeds; do
   run probe encoder auto "$seed"
   run probe-5e-5 encoder 5e-5 "$seed"
   run layers:3 layers:3 auto "$seed"
+  run lora none auto "$seed" --set peft=lora
+  run lora-all none auto "$seed" --set peft=lora --set lora_targets=all-linear
 done
 rm -rf "$OUT"

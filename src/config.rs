@@ -81,6 +81,34 @@ impl From<Freeze> for String {
     }
 }
 
+/// Parameter-efficient fine-tuning mode.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Peft {
+    /// Train the weights themselves (see `freeze`).
+    #[default]
+    None,
+    /// Low-rank adapters on the target linears; the encoder stays frozen.
+    Lora,
+}
+
+/// Module names `lora_targets` may name (matched as peft does: the module's
+/// name equals it or ends with `.` + it), BERT's and DistilBERT's.
+pub const LORA_TARGETS: &[&str] = &[
+    "query",
+    "key",
+    "value",
+    "attention.output.dense",
+    "intermediate.dense",
+    "output.dense",
+    "q_lin",
+    "k_lin",
+    "v_lin",
+    "out_lin",
+    "lin1",
+    "lin2",
+];
+
 /// The dtype of the forward and backward passes. Master weights, optimizer
 /// moments and checkpoints stay f32 whatever this is.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,6 +190,13 @@ pub struct RunConfig {
     pub dropout: Option<f64>,
     /// Pretrained weights that stay fixed (no gradient, no optimizer state).
     pub freeze: Freeze,
+    /// `lora`: train low-rank adapters instead of the encoder's weights.
+    pub peft: Peft,
+    pub lora_r: usize,
+    pub lora_alpha: f64,
+    pub lora_dropout: f64,
+    /// Comma-separated module names (see `LORA_TARGETS`) or `all-linear`.
+    pub lora_targets: String,
     /// How many `checkpoints/step-N` to keep (best/ is kept apart).
     pub keep_checkpoints: usize,
     /// WordPiece vocabulary size for `scratch:*` models.
@@ -202,6 +237,11 @@ impl Default for RunConfig {
             best_metric: BestMetric::MacroF1,
             dropout: None,
             freeze: Freeze::None,
+            peft: Peft::None,
+            lora_r: 8,
+            lora_alpha: 16.0,
+            lora_dropout: 0.1,
+            lora_targets: "query,value".into(),
             keep_checkpoints: 2,
             scratch_vocab: 8000,
             device: "cpu".into(),
@@ -251,6 +291,10 @@ pub const FINE_TUNE_LR: f64 = 5e-5;
 /// MiniLM-L6, 8,000 SST-2 rows, 1 epoch, SST-2 dev (bench/freeze_modes.sh):
 /// 5e-5 → 53.8% (chance is 50.9%), 1e-3 → 72.5%, 3e-3 → 72.7%, 1e-2 → 71.6%.
 pub const PROBE_LR: f64 = 1e-3;
+/// LoRA adapters start at zero and learn a low-rank update. MiniLM-L6,
+/// r=8 on query/value, 8,000 SST-2 rows, 1 epoch, SST-2 dev: 5e-4 → 80.05%,
+/// 2e-3 → 83.83% (the full fine-tune at 5e-5: 85.21%).
+pub const LORA_LR: f64 = 2e-3;
 
 impl RunConfig {
     /// The learning rate to use and, when it was not set, why this one.
@@ -263,6 +307,8 @@ impl RunConfig {
                 SCRATCH_LR,
                 "a scratch model starts from random weights (5e-5 stays at chance)",
             )
+        } else if self.peft == Peft::Lora {
+            (LORA_LR, "LoRA trains small adapters on a frozen encoder")
         } else if self.freeze == Freeze::Encoder {
             (PROBE_LR, "a frozen encoder trains only the head")
         } else {
@@ -363,7 +409,51 @@ impl RunConfig {
             parse_device(&self.device).is_some(),
             "must be cpu, cuda or cuda:N",
         );
+        if self.peft == Peft::Lora {
+            bad(
+                "lora_r",
+                (1..=1024).contains(&self.lora_r),
+                "must be 1..=1024",
+            );
+            bad(
+                "lora_alpha",
+                self.lora_alpha.is_finite() && self.lora_alpha > 0.0,
+                "must be > 0",
+            );
+            bad("lora_dropout", unit(self.lora_dropout), "must be in [0, 1)");
+            if let Err(e) = self.lora_target_list() {
+                bad("lora_targets", false, &e);
+            }
+            bad(
+                "freeze",
+                self.freeze == Freeze::None,
+                "must be none with peft = \"lora\" (LoRA keeps the whole encoder frozen)",
+            );
+        }
         out
+    }
+
+    /// The LoRA target module names; `all-linear` is every encoder linear.
+    pub fn lora_target_list(&self) -> Result<Vec<String>, String> {
+        let names: Vec<String> = self
+            .lora_targets
+            .split(',')
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .collect();
+        if names.is_empty() {
+            return Err("names no module (e.g. query,value or all-linear)".into());
+        }
+        if names.len() == 1 && names[0] == "all-linear" {
+            return Ok(names);
+        }
+        match names.iter().find(|n| !LORA_TARGETS.contains(&n.as_str())) {
+            Some(n) => Err(format!(
+                "unknown module '{n}' (known: {}, or all-linear)",
+                LORA_TARGETS.join(", ")
+            )),
+            None => Ok(names),
+        }
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -496,6 +586,11 @@ pub const FIELD_NAMES: &[&str] = &[
     "best_metric",
     "dropout",
     "freeze",
+    "peft",
+    "lora_r",
+    "lora_alpha",
+    "lora_dropout",
+    "lora_targets",
     "keep_checkpoints",
     "scratch_vocab",
     "device",

@@ -158,6 +158,24 @@ fn bad_models_and_settings_exit_2() {
     let mut a = train_args(data, out);
     a.extend(["--set", "freeze=half"]);
     bad_input(&a, &["unknown freeze 'half'"]);
+    // LoRA: on a scratch model (refused: nothing pretrained to keep
+    // frozen), rank 0, an unknown module, a module this model lacks.
+    let mut a = train_args(data, out);
+    a.extend(["--set", "peft=lora"]);
+    bad_input(&a, &["peft: LoRA adapts a pretrained encoder"]);
+    let bert = fixture("bert").join("model");
+    let mut a = train_args(data, out);
+    a[4] = bert.to_str().unwrap();
+    a.extend(["--set", "peft=lora", "--set", "lora_r=0"]);
+    bad_input(&a, &["lora_r: must be 1..=1024"]);
+    let mut a = train_args(data, out);
+    a[4] = bert.to_str().unwrap();
+    a.extend(["--set", "peft=lora", "--set", "lora_targets=query,qkv"]);
+    bad_input(&a, &["lora_targets: unknown module 'qkv'"]);
+    let mut a = train_args(data, out);
+    a[4] = bert.to_str().unwrap();
+    a.extend(["--set", "peft=lora", "--set", "lora_targets=q_lin"]);
+    bad_input(&a, &["lora_targets: 'q_lin' matches no linear layer"]);
     let mut a = train_args(data, out);
     a.extend(["--set", "learning_rate=1e-3"]);
     bad_input(&a, &["unknown key 'learning_rate'"]);
@@ -364,4 +382,53 @@ fn hub_ids_resolve_from_a_cache_laid_out_like_huggingface_hub() {
         cfg.contains("labels = [\n    \"neg\",\n    \"neutral\",\n    \"pos\","),
         "{cfg}"
     );
+}
+
+#[test]
+fn a_lora_run_exports_a_merged_plain_checkpoint_with_the_same_predictions() {
+    let d = tempfile::tempdir().unwrap();
+    let run = d.path().join("run");
+    let (train, _) = reviews();
+    let bert = fixture("bert").join("model");
+    let stdout = succeed(tunebench().args([
+        "train",
+        "--data",
+        train.to_str().unwrap(),
+        "--model",
+        bert.to_str().unwrap(),
+        "--max-steps",
+        "4",
+        "--set",
+        "peft=lora",
+        "--set",
+        "lora_targets=all-linear",
+        "--out",
+        run.to_str().unwrap(),
+    ]));
+    assert!(stdout.contains("trainable"), "{stdout}");
+    let ckpt = run.join("checkpoints/step-4");
+    let out = d.path().join("merged");
+    let refused = tunebench()
+        .args(["export", "--checkpoint", ckpt.to_str().unwrap()])
+        .args(["--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("pass --merge"));
+    succeed(
+        tunebench()
+            .args(["export", "--merge", "--checkpoint", ckpt.to_str().unwrap()])
+            .args(["--out", out.to_str().unwrap()]),
+    );
+    assert!(out.join("model.safetensors").is_file());
+    assert!(!out.join("adapter_model.safetensors").exists());
+    let predict = |dir: &Path| {
+        succeed(tunebench().args([
+            "predict",
+            "--checkpoint",
+            dir.to_str().unwrap(),
+            "The tent is superb",
+            "the blender broke",
+        ]))
+    };
+    assert_eq!(predict(&ckpt), predict(&out));
 }

@@ -244,7 +244,7 @@ fn gradient_accumulation_equals_one_big_batch() {
         let events = t.run_to_end();
         assert!(matches!(events.last(), Some(Event::Finished { .. })));
         let p = Predictor::load(&out.path().join("checkpoints/step-1"), &Device::Cpu).unwrap();
-        p.model.named_tensors()
+        p.model.named_tensors().unwrap()
     };
     let one = weights(16, 1);
     let two = weights(8, 2);
@@ -445,4 +445,113 @@ fn default_settings_learn_the_bundled_reviews() {
         .unwrap();
     // Three balanced classes: the majority class scores about 1/3.
     assert!(accuracy > 0.8, "held-out accuracy {accuracy}");
+}
+
+fn lora_config() -> tunebench::config::RunConfig {
+    tunebench::config::RunConfig {
+        peft: tunebench::config::Peft::Lora,
+        lora_r: 4,
+        epochs: 2,
+        ..quick_config(fixture("bert").join("model").to_str().unwrap())
+    }
+}
+
+#[test]
+fn lora_trains_adapters_and_head_only_and_its_merged_checkpoint_gives_the_same_logits() {
+    use tunebench::config::RunConfig;
+    let out = tempfile::tempdir().unwrap();
+    let cfg = RunConfig {
+        max_steps: 3,
+        ..lora_config()
+    };
+    let trainer = train::prepare(cfg, out.path()).unwrap();
+    let params = &trainer.model.params;
+    let trainable: Vec<String> = params.vars.iter().map(|(n, _)| n.clone()).collect();
+    assert!(trainable.iter().all(|n| n.contains(".lora_")
+        || n.starts_with("classifier.")
+        || n.starts_with("bert.pooler.")));
+    assert!(trainable
+        .iter()
+        .any(|n| n.ends_with("attention.self.query.lora_A.weight")));
+    assert!(trainable
+        .iter()
+        .any(|n| n.ends_with("attention.self.value.lora_B.weight")));
+    assert!(!trainable.iter().any(|n| n.contains(".key.lora_")));
+    let host = |t: &candle_core::Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    let base_before: Vec<(String, Vec<f32>)> = params
+        .frozen
+        .iter()
+        .map(|(n, t)| (n.clone(), host(t)))
+        .collect();
+    let events = trainer.run_to_end();
+    assert!(
+        matches!(events.last(), Some(Event::Finished { .. })),
+        "{:?}",
+        events.last()
+    );
+
+    // The adapter is peft's layout; the base weights did not move.
+    let ckpt = out.path().join("checkpoints/step-3");
+    let adapter =
+        candle_core::safetensors::load(ckpt.join("adapter_model.safetensors"), &Device::Cpu)
+            .unwrap();
+    assert!(
+        adapter.keys().all(|k| k.starts_with("base_model.model.")),
+        "{:?}",
+        adapter.keys()
+    );
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ckpt.join("adapter_config.json")).unwrap())
+            .unwrap();
+    assert_eq!(config["peft_type"], "LORA");
+    assert_eq!(config["r"], 4);
+    let state =
+        candle_core::safetensors::load(ckpt.join("training_state.safetensors"), &Device::Cpu)
+            .unwrap();
+    assert_eq!(
+        state.len(),
+        2 * trainable.len(),
+        "AdamW moments for trainable tensors only"
+    );
+
+    // The merged plain checkpoint and the base + adapter agree.
+    let resumed = train::prepare::resume(out.path(), |_| Ok(())).unwrap();
+    for (name, before) in &base_before {
+        let now = resumed
+            .model
+            .params
+            .frozen
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, t)| host(t))
+            .unwrap();
+        assert_eq!(&now, before, "{name} changed");
+    }
+    let merged = Predictor::load(&ckpt, &Device::Cpu).unwrap();
+    let texts = [
+        "The tent is superb",
+        "Awful blender, broke at once",
+        "It is fine",
+    ];
+    let ids = merged.text.encode_all(&texts).unwrap();
+    let a = tunebench::predict::logits_for(&merged.model, merged.text.pad_id(), &ids).unwrap();
+    let b = tunebench::predict::logits_for(&resumed.model, resumed.text.pad_id(), &ids).unwrap();
+    let b_moved = resumed
+        .model
+        .params
+        .vars
+        .iter()
+        .filter(|(n, _)| n.contains(".lora_B."))
+        .any(|(_, v)| host(v.as_tensor()).iter().any(|x| *x != 0.0));
+    assert!(b_moved, "LoRA B left zero: the adapters did not train");
+    for (ra, rb) in a.iter().zip(&b) {
+        for (x, y) in ra.iter().zip(rb) {
+            assert!((x - y).abs() < 1e-5, "merged {ra:?} vs adapters {rb:?}");
+        }
+    }
+}
+
+#[test]
+fn resumed_lora_run_continues_with_the_same_losses() {
+    resume_matches_an_uninterrupted_run(lora_config());
 }

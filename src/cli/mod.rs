@@ -4,6 +4,7 @@
 mod attach;
 mod bench;
 mod eval;
+mod export;
 mod inspect;
 mod predict;
 mod runs;
@@ -180,6 +181,18 @@ enum Cmd {
         compute: ComputeFlags,
         #[command(flatten)]
         data_flags: DataFlags,
+    },
+    /// Write a checkpoint as a plain HF classifier dir (LoRA merged in)
+    Export {
+        #[arg(long)]
+        checkpoint: PathBuf,
+        /// Merge LoRA adapters into the weights (a LoRA checkpoint's
+        /// model.safetensors already holds them merged; the adapter files
+        /// are left out)
+        #[arg(long)]
+        merge: bool,
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Predict labels for texts
     Predict {
@@ -467,6 +480,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             compute.precision,
             &data_flags,
         ),
+        Cmd::Export {
+            checkpoint,
+            merge,
+            out,
+        } => export::export_cmd(&checkpoint, merge, &out),
         Cmd::Predict {
             checkpoint,
             texts,

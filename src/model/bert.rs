@@ -136,18 +136,16 @@ impl Bert {
         let bias = mask_bias(attention_mask)?;
         for (i, layer) in self.layers.iter().enumerate() {
             let xq = query_rows(&x, i + 1 == self.layers.len())?;
-            let ctx = attention(
-                &layer.query.forward(&xq)?,
-                &layer.key.forward(&x)?,
-                &layer.value.forward(&x)?,
-                &bias,
-                cfg,
-                mode,
-            )?;
-            let a = dropout(&layer.attn_out.forward(&ctx)?, cfg.hidden_dropout, mode)?;
+            let q = layer.query.forward_t(&xq, mode)?;
+            let k = layer.key.forward_t(&x, mode)?;
+            let v = layer.value.forward_t(&x, mode)?;
+            let ctx = attention(&q, &k, &v, &bias, cfg, mode)?;
+            let a = layer.attn_out.forward_t(&ctx, mode)?;
+            let a = dropout(&a, cfg.hidden_dropout, mode)?;
             let a = layer.attn_norm.forward(&(a + xq)?)?;
-            let i = activate(&layer.intermediate.forward(&a)?, cfg.activation)?;
-            let o = dropout(&layer.output.forward(&i)?, cfg.hidden_dropout, mode)?;
+            let i = activate(&layer.intermediate.forward_t(&a, mode)?, cfg.activation)?;
+            let o = layer.output.forward_t(&i, mode)?;
+            let o = dropout(&o, cfg.hidden_dropout, mode)?;
             x = layer.out_norm.forward(&(o + a)?)?;
         }
         let cls = x.narrow(1, 0, 1)?.squeeze(1)?;

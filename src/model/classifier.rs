@@ -4,6 +4,7 @@
 use super::bert::Bert;
 use super::config::{Arch, EncoderConfig};
 use super::distilbert::DistilBert;
+use super::lora::LoraSpec;
 use super::params::{ParamBuilder, Params};
 use crate::data::Labels;
 use candle_core::{DType, Device, Tensor};
@@ -32,6 +33,8 @@ pub struct Classifier {
     net: Net,
     /// The source config.json, so saved configs keep fields we do not model.
     base_config: Option<Value>,
+    /// LoRA's settings, and the base model it adapts.
+    pub lora: Option<(LoraSpec, PathBuf)>,
 }
 
 /// Prefixes of the parameters that depend on the label set.
@@ -49,6 +52,11 @@ pub struct BuildSpec {
     pub base_config: Option<Value>,
     /// Pretrained weights built as constants (no gradient, no optimizer state).
     pub freeze: crate::config::Freeze,
+    /// LoRA adapters on the target linears (the encoder is then frozen).
+    pub lora: Option<LoraSpec>,
+    /// Tensors that replace the source's, by our names (a LoRA checkpoint's
+    /// adapters and head over its base model).
+    pub overrides: HashMap<String, Tensor>,
 }
 
 impl BuildSpec {
@@ -63,6 +71,8 @@ impl BuildSpec {
             keep_head: false,
             base_config: None,
             freeze: crate::config::Freeze::None,
+            lora: None,
+            overrides: HashMap::new(),
         }
     }
 }
@@ -73,6 +83,7 @@ impl Classifier {
         rng: &mut crate::rng::Rng,
         device: &Device,
     ) -> crate::Result<Self> {
+        let source = spec.source.clone();
         let mut pb =
             ParamBuilder::new(spec.weights, spec.source, rng, device.clone(), spec.scratch);
         if !spec.keep_head {
@@ -93,12 +104,40 @@ impl Classifier {
             }
         }
         pb.freeze = spec.freeze;
+        pb.lora = spec.lora.clone();
+        if spec.lora.is_some() {
+            pb.freeze = crate::config::Freeze::Encoder;
+        }
+        pb.override_with(spec.overrides);
+
         let n = spec.labels.len();
         let net = match spec.config.arch {
             Arch::Bert => Net::Bert(Bert::build(&mut pb, &spec.config, n)?),
             Arch::DistilBert => Net::DistilBert(DistilBert::build(&mut pb, &spec.config, n)?),
         };
+        if let Some(l) = &spec.lora {
+            let unmatched = l.targets.iter().find(|t| {
+                *t != "all-linear"
+                    && !pb
+                        .adapted
+                        .iter()
+                        .any(|m| m == *t || m.ends_with(&format!(".{t}")))
+            });
+            if let Some(t) =
+                unmatched.or_else(|| l.targets.first().filter(|_| pb.adapted.is_empty()))
+            {
+                return Err(crate::config::ConfigError::Invalid(vec![crate::config::FieldError {
+                    field: "lora_targets",
+                    reason: format!(
+                        "'{t}' matches no linear layer of this {:?} model (BERT: query, key, value, attention.output.dense, intermediate.dense, output.dense; DistilBERT: q_lin, k_lin, v_lin, out_lin, lin1, lin2)",
+                        spec.config.arch
+                    ),
+                }])
+                .into());
+            }
+        }
         Ok(Classifier {
+            lora: spec.lora.map(|l| (l, source)),
             config: spec.config,
             labels: spec.labels,
             unused: pb.unused(),
@@ -135,13 +174,42 @@ impl Classifier {
         self.config.to_json(&self.labels, self.base_config.as_ref())
     }
 
-    /// Every weight, trainable and frozen, by HF name.
-    pub fn named_tensors(&self) -> Vec<(String, Tensor)> {
-        self.params
+    /// Every weight by HF name, as a plain checkpoint holds them: LoRA
+    /// updates merged into their base weights (W + α/r·B·A).
+    pub fn named_tensors(&self) -> candle_core::Result<Vec<(String, Tensor)>> {
+        let mut out: Vec<(String, Tensor)> = self
+            .params
             .vars
             .iter()
+            .filter(|(n, _)| !n.contains(".lora_"))
             .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
-            .chain(self.params.frozen.iter().cloned())
-            .collect()
+            .collect();
+        for (name, t) in &self.params.frozen {
+            let module = name.strip_suffix(".weight").unwrap_or(name);
+            let a = self.params.get(&format!("{module}.lora_A.weight"));
+            let b = self.params.get(&format!("{module}.lora_B.weight"));
+            let merged = match (a, b, &self.lora) {
+                (Some(a), Some(b), Some((spec, _))) => {
+                    (t + (b.as_tensor().matmul(a.as_tensor())? * spec.scale())?)?
+                }
+                _ => t.clone(),
+            };
+            out.push((name.clone(), merged));
+        }
+        Ok(out)
+    }
+
+    /// A LoRA model's adapter in peft's layout: `lora_A`/`lora_B` of every
+    /// adapted module and the trained head and pooler (`modules_to_save`),
+    /// named `base_model.model.<HF name>`. None for other models.
+    pub fn adapter_tensors(&self) -> Option<Vec<(String, Tensor)>> {
+        self.lora.as_ref()?;
+        Some(
+            self.params
+                .vars
+                .iter()
+                .map(|(n, v)| (format!("base_model.model.{n}"), v.as_tensor().clone()))
+                .collect(),
+        )
     }
 }

@@ -95,17 +95,16 @@ impl DistilBert {
         let bias = mask_bias(attention_mask)?;
         for (i, layer) in self.layers.iter().enumerate() {
             let xq = query_rows(&x, i + 1 == self.layers.len())?;
-            let ctx = attention(
-                &layer.q.forward(&xq)?,
-                &layer.k.forward(&x)?,
-                &layer.v.forward(&x)?,
-                &bias,
-                cfg,
-                mode,
-            )?;
-            let sa = layer.sa_norm.forward(&(layer.out.forward(&ctx)? + xq)?)?;
-            let f = activate(&layer.lin1.forward(&sa)?, cfg.activation)?;
-            let f = dropout(&layer.lin2.forward(&f)?, cfg.hidden_dropout, mode)?;
+            let q = layer.q.forward_t(&xq, mode)?;
+            let k = layer.k.forward_t(&x, mode)?;
+            let v = layer.v.forward_t(&x, mode)?;
+            let ctx = attention(&q, &k, &v, &bias, cfg, mode)?;
+            let sa = layer
+                .sa_norm
+                .forward(&(layer.out.forward_t(&ctx, mode)? + xq)?)?;
+            let f = activate(&layer.lin1.forward_t(&sa, mode)?, cfg.activation)?;
+            let f = layer.lin2.forward_t(&f, mode)?;
+            let f = dropout(&f, cfg.hidden_dropout, mode)?;
             x = layer.out_norm.forward(&(f + sa)?)?;
         }
         let cls = x.narrow(1, 0, 1)?.squeeze(1)?;

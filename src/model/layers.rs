@@ -7,6 +7,7 @@
 //! run in f32 whatever the compute dtype, as PyTorch autocast does.
 
 use super::config::{Activation, EncoderConfig};
+use super::lora::LoraAdapter;
 use super::params::{Init, Need, ParamBuilder};
 use crate::rng::Rng;
 use candle_core::{DType, Result, Tensor};
@@ -50,6 +51,7 @@ pub fn dropout(x: &Tensor, p: f64, mode: &mut Mode) -> Result<Tensor> {
 pub struct Linear {
     pub weight: Tensor,
     pub bias: Tensor,
+    pub lora: Option<LoraAdapter>,
 }
 
 impl Linear {
@@ -61,15 +63,33 @@ impl Linear {
         std: f64,
         need: Need,
     ) -> crate::Result<Self> {
-        Ok(Linear {
-            weight: pb.take(
-                &format!("{name}.weight"),
-                &[outputs, inputs],
-                Init::Normal(std),
-                need,
-            )?,
-            bias: pb.take(&format!("{name}.bias"), &[outputs], Init::Zeros, need)?,
-        })
+        let weight = pb.take(
+            &format!("{name}.weight"),
+            &[outputs, inputs],
+            Init::Normal(std),
+            need,
+        )?;
+        let bias = pb.take(&format!("{name}.bias"), &[outputs], Init::Zeros, need)?;
+        let lora = pb
+            .lora_for(name, inputs, outputs)?
+            .map(|(a, b, scale, dropout)| LoraAdapter {
+                a,
+                b,
+                scale,
+                dropout,
+            });
+        Ok(Linear { weight, bias, lora })
+    }
+
+    /// The forward pass with the LoRA update, if any (its dropout in train
+    /// mode): base(x) + dropout(x)·Aᵀ·Bᵀ·α/r, as peft computes it.
+    pub fn forward_t(&self, x: &Tensor, mode: &mut Mode) -> Result<Tensor> {
+        let y = self.forward(x)?;
+        let Some(l) = &self.lora else {
+            return Ok(y);
+        };
+        let shape = y.shape().clone();
+        y + l.delta(x, mode)?.reshape(shape)?
     }
 
     /// x: (..., in) → (..., out).
@@ -194,6 +214,7 @@ mod tests {
             let frozen = Linear {
                 weight: randn(&[8, 16], 2),
                 bias: randn(&[8], 3),
+                lora: None,
             };
             let y = frozen.forward(x.as_tensor()).unwrap();
             let grads = y.sqr().unwrap().sum_all().unwrap().backward().unwrap();

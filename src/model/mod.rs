@@ -13,6 +13,7 @@ pub mod fused;
 mod fused_cuda;
 pub mod hub;
 pub mod layers;
+pub mod lora;
 pub mod params;
 pub mod small_linear;
 

@@ -2,6 +2,7 @@
 //! otherwise initialised the way BERT does (N(0, σ), LayerNorm 1/0, bias 0)
 //! with the project's seeded RNG.
 
+use super::lora::LoraSpec;
 use super::ModelError;
 use crate::config::Freeze;
 use crate::rng::Rng;
@@ -12,6 +13,8 @@ use std::path::PathBuf;
 #[derive(Clone, Copy, Debug)]
 pub enum Init {
     Normal(f64),
+    /// U(-b, b): LoRA's A, as peft's kaiming-uniform(a=√5) gives 1/√fan_in.
+    Uniform(f64),
     Zeros,
     Ones,
 }
@@ -58,6 +61,9 @@ impl Params {
 /// Whether `freeze` covers the parameter `name` (HF names: `*.embeddings.*`
 /// and `*.layer.N.*` are the encoder; pooler and head never freeze).
 pub fn is_frozen(freeze: Freeze, name: &str) -> bool {
+    if name.contains(".lora_") {
+        return false;
+    }
     let embedding = name.contains(".embeddings.");
     let layer = name
         .split_once(".layer.")
@@ -80,6 +86,10 @@ pub struct ParamBuilder<'a> {
     scratch: bool,
     /// Which parameters are built frozen.
     pub freeze: Freeze,
+    /// LoRA adapters to add to the target linears.
+    pub lora: Option<LoraSpec>,
+    /// Modules that got an adapter.
+    pub adapted: Vec<String>,
     pub params: Params,
     /// Names that were initialised rather than loaded.
     pub fresh: Vec<String>,
@@ -100,9 +110,16 @@ impl<'a> ParamBuilder<'a> {
             device,
             scratch,
             freeze: Freeze::None,
+            lora: None,
+            adapted: Vec::new(),
             params: Params::default(),
             fresh: Vec::new(),
         }
+    }
+
+    /// Use these tensors instead of the source's (same names).
+    pub fn override_with(&mut self, tensors: HashMap<String, Tensor>) {
+        self.loaded.extend(tensors);
     }
 
     /// Drop a loaded tensor so the parameter is initialised instead (a head
@@ -166,7 +183,40 @@ impl<'a> ParamBuilder<'a> {
                 let data: Vec<f32> = (0..n).map(|_| self.rng.normal() * std as f32).collect();
                 Tensor::from_vec(data, shape, &self.device)
             }
+            Init::Uniform(b) => {
+                let data: Vec<f32> = (0..n)
+                    .map(|_| (self.rng.uniform() * 2.0 - 1.0) * b as f32)
+                    .collect();
+                Tensor::from_vec(data, shape, &self.device)
+            }
         }
+    }
+
+    /// LoRA A (r, in) and B (out, r) for `module` when it is a target.
+    pub fn lora_for(
+        &mut self,
+        module: &str,
+        inputs: usize,
+        outputs: usize,
+    ) -> Result<Option<(Tensor, Tensor, f64, f64)>, crate::Error> {
+        let Some(spec) = self.lora.clone().filter(|s| s.targets_module(module)) else {
+            return Ok(None);
+        };
+        self.adapted.push(module.to_string());
+        let bound = 1.0 / (inputs as f64).sqrt();
+        let a = self.take(
+            &format!("{module}.lora_A.weight"),
+            &[spec.r, inputs],
+            Init::Uniform(bound),
+            Need::Head,
+        )?;
+        let b = self.take(
+            &format!("{module}.lora_B.weight"),
+            &[outputs, spec.r],
+            Init::Zeros,
+            Need::Head,
+        )?;
+        Ok(Some((a, b, spec.scale(), spec.dropout)))
     }
 
     /// Names in the weights file that the model did not use.

@@ -478,7 +478,12 @@ impl Trainer {
                 "tokenizer.json",
                 "tokenizer_config.json",
                 "trainer_state.json",
+                "adapter_config.json",
+                "adapter_model.safetensors",
             ] {
+                if f.starts_with("adapter_") && !dest.join(f).is_file() {
+                    continue;
+                }
                 std::fs::copy(dest.join(f), best_tmp.join(f))
                     .map_err(|e| Error::io(format!("best/{f}"), e))?;
             }

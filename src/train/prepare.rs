@@ -7,7 +7,7 @@ use super::engine::Trainer;
 use super::optim::{AdamW, AdamWConfig};
 use super::state::TrainerState;
 use super::step::LossScaler;
-use crate::config::RunConfig;
+use crate::config::{ConfigError, FieldError, Peft, RunConfig};
 use crate::data::split::stratified_split;
 use crate::data::{load_file, DataError, Dataset, Labels, LoadOptions, Row};
 use crate::error::{Error, Result};
@@ -15,10 +15,13 @@ use crate::model::checkpoint::ModelDir;
 use crate::model::classifier::BuildSpec;
 use crate::model::config::scratch_config;
 use crate::model::hub::{resolve, ModelSource};
+use crate::model::lora::LoraSpec;
 use crate::model::Classifier;
 use crate::rng::Rng;
 use crate::run_dir::{sha256_file, FileInfo, ResolvedConfig, RunDir};
 use crate::text::TextEncoder;
+use candle_core::Tensor;
+use std::collections::HashMap;
 use std::path::Path;
 
 /// Train and validation rows, with where they came from.
@@ -94,15 +97,60 @@ struct Loaded {
 
 /// Build the model for `cfg.model` with `labels` (a fresh head when the
 /// source's labels differ).
+/// LoRA's settings from the config (None unless `peft = "lora"`).
+fn lora_spec(cfg: &RunConfig) -> Result<Option<LoraSpec>> {
+    if cfg.peft != Peft::Lora {
+        return Ok(None);
+    }
+    let targets = cfg.lora_target_list().map_err(|reason| {
+        Error::Config(ConfigError::Invalid(vec![FieldError {
+            field: "lora_targets",
+            reason,
+        }]))
+    })?;
+    Ok(Some(LoraSpec {
+        r: cfg.lora_r,
+        alpha: cfg.lora_alpha,
+        dropout: cfg.lora_dropout,
+        targets,
+    }))
+}
+
+/// A LoRA checkpoint's adapters and head, by our tensor names.
+fn adapter_weights(ckpt: &Path) -> Result<HashMap<String, Tensor>> {
+    let path = ckpt.join("adapter_model.safetensors");
+    let loaded = candle_core::safetensors::load(&path, &candle_core::Device::Cpu)
+        .map_err(|e| Error::Run(format!("{}: {e}", path.display())))?;
+    Ok(loaded
+        .into_iter()
+        .map(|(k, v)| {
+            (
+                k.strip_prefix("base_model.model.")
+                    .unwrap_or(&k)
+                    .to_string(),
+                v,
+            )
+        })
+        .collect())
+}
+
 fn load_model(
     cfg: &RunConfig,
     source: &ModelSource,
     data_labels: &Labels,
     train_texts: &[String],
     device: &candle_core::Device,
+    overrides: HashMap<String, Tensor>,
 ) -> Result<Loaded> {
     let mut init_rng = Rng::derived(cfg.seed, 1);
     let mut notes = Vec::new();
+    let lora = lora_spec(cfg)?;
+    if lora.is_some() && matches!(source, ModelSource::Scratch(_)) {
+        return Err(Error::Config(ConfigError::Invalid(vec![FieldError {
+            field: "peft",
+            reason: "LoRA adapts a pretrained encoder kept frozen; a scratch model has no pretrained weights (use peft = \"none\", or a pretrained --model)".into(),
+        }])));
+    }
     let (spec, text) = match source {
         ModelSource::Scratch(size) => {
             let text = TextEncoder::train_wordpiece(train_texts, cfg.scratch_vocab, cfg.max_len)?;
@@ -139,6 +187,8 @@ fn load_model(
         spec.config.set_dropout(p);
     }
     spec.freeze = cfg.freeze;
+    spec.lora = lora;
+    spec.overrides = overrides;
     let scratch = spec.scratch;
     let model =
         Classifier::build(spec, &mut init_rng, device)?.with_compute_dtype(cfg.precision.dtype());
@@ -216,7 +266,14 @@ pub fn prepare(cfg: RunConfig, out: &Path) -> Result<Trainer> {
         ..cfg
     };
     let train_texts: Vec<String> = corpus.train.iter().map(|r| r.text.clone()).collect();
-    let loaded = load_model(&cfg, &source, &data_labels, &train_texts, &device)?;
+    let loaded = load_model(
+        &cfg,
+        &source,
+        &data_labels,
+        &train_texts,
+        &device,
+        HashMap::new(),
+    )?;
     let encoded = encode_corpus(&loaded, &corpus)?;
     let run = RunDir::create(out)?;
     run.write_config(&ResolvedConfig {
@@ -282,16 +339,30 @@ pub fn resume(dir: &Path, adjust: impl FnOnce(&mut RunConfig) -> Result<()>) -> 
             corpus.train_info.path.display()
         ));
     }
-    let loaded = load_model(
-        &RunConfig {
-            dropout: None,
-            ..cfg.clone()
-        },
-        &ModelSource::Dir(ckpt.clone()),
-        &Labels::new(resolved.labels.clone()),
-        &[],
-        &device,
-    )?;
+    // A LoRA run continues from its base model plus the checkpoint's
+    // adapters and head (its model.safetensors holds merged weights).
+    let loaded = if cfg.peft == Peft::Lora {
+        load_model(
+            &cfg,
+            &resolve(&cfg.model)?,
+            &Labels::new(resolved.labels.clone()),
+            &[],
+            &device,
+            adapter_weights(&ckpt)?,
+        )?
+    } else {
+        load_model(
+            &RunConfig {
+                dropout: None,
+                ..cfg.clone()
+            },
+            &ModelSource::Dir(ckpt.clone()),
+            &Labels::new(resolved.labels.clone()),
+            &[],
+            &device,
+            HashMap::new(),
+        )?
+    };
     let encoded = encode_corpus(&loaded, &corpus)?;
 
     let state_path = ckpt.join("trainer_state.json");
