@@ -34,7 +34,8 @@ pub struct LaunchError {
 }
 
 impl LaunchError {
-    fn other(message: impl Into<String>) -> Self {
+    /// A failure that is not the user's input.
+    pub fn other(message: impl Into<String>) -> Self {
         LaunchError {
             message: message.into(),
             bad_input: false,

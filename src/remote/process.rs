@@ -32,10 +32,7 @@ pub fn run_engine(run_dir: &Path) -> i32 {
         Err(e) => {
             return fail(
                 &run_dir,
-                LaunchError {
-                    message: format!("socket directory: {e}"),
-                    bad_input: false,
-                },
+                LaunchError::other(format!("socket directory: {e}")),
             )
         }
     };
@@ -46,13 +43,7 @@ pub fn run_engine(run_dir: &Path) -> i32 {
         version: env!("CARGO_PKG_VERSION").into(),
     };
     if let Err(e) = info.write(&run_dir) {
-        return fail(
-            &run_dir,
-            LaunchError {
-                message: e.to_string(),
-                bad_input: false,
-            },
-        );
+        return fail(&run_dir, LaunchError::other(e.to_string()));
     }
     let spec = match LaunchSpec::read(&run_dir) {
         Ok(s) => s,
@@ -102,10 +93,7 @@ pub fn run_engine(run_dir: &Path) -> i32 {
         Err(e) => {
             return fail(
                 &run_dir,
-                LaunchError {
-                    message: format!("{}: {e}", socket.display()),
-                    bad_input: false,
-                },
+                LaunchError::other(format!("{}: {e}", socket.display())),
             )
         }
     };

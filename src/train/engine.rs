@@ -20,7 +20,6 @@ use crate::run_dir::RunDir;
 use crate::text::batch::make_batch;
 use crate::text::TextEncoder;
 use std::collections::VecDeque;
-use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::time::Instant;
 
@@ -511,9 +510,5 @@ impl Trainer {
         let (etx, erx) = mpsc::channel();
         self.run(rx, etx);
         erx.try_iter().collect()
-    }
-
-    pub fn run_dir(&self) -> PathBuf {
-        self.run.root.clone()
     }
 }

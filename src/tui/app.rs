@@ -488,8 +488,8 @@ impl App {
         }
     }
 
-    /// Show a finished or crashed run read-only: its history has been
-    /// replayed; `live` is false because no process is behind it.
+    /// A run with no process behind it has had its history replayed: show
+    /// it read-only, as crashed when the history does not end the run.
     pub fn on_history_end(&mut self, run_dir: &std::path::Path, resume_command: Option<String>) {
         if self.is_active() {
             self.run.state = RunState::Crashed;

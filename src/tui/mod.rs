@@ -303,15 +303,21 @@ impl Loop {
             }
             Err(e) => {
                 tracing::info!("{e}; opening read-only");
+                // Every evaluation asks for predictions.csv; only the
+                // file as it is now matters, so it is read once.
+                let mut predictions = None;
                 for event in crate::runs::read_events(dir) {
                     if matches!(event, Event::Prediction { .. }) {
                         continue;
                     }
                     for action in self.app.on_engine(&event) {
                         if let Action::LoadPredictions(p) = action {
-                            self.app.set_predictions(read_predictions(&p));
+                            predictions = Some(p);
                         }
                     }
+                }
+                if let Some(p) = predictions {
+                    self.app.set_predictions(read_predictions(&p));
                 }
                 let summary = crate::runs::summarize(dir);
                 self.app.run.run_dir = Some(dir.to_path_buf());
