@@ -4,6 +4,7 @@
 use crate::data::Labels;
 use crate::error::Result;
 use crate::model::checkpoint::ModelDir;
+use crate::model::peft;
 use crate::model::{Classifier, Mode};
 use crate::text::batch::make_batch;
 use crate::text::TextEncoder;
@@ -23,6 +24,33 @@ pub struct Predictor {
 impl Predictor {
     /// Load any HF BERT/DistilBERT classifier directory.
     pub fn load(dir: &Path, device: &Device) -> Result<Self> {
+        Self::load_with_base(dir, None, device)
+    }
+
+    /// Load a classifier directory, or a peft LoRA adapter directory on
+    /// its base model (`base`, else the adapter's recorded base). A
+    /// tunebench LoRA checkpoint holds merged weights too; those are used
+    /// unless `base` asks for the adapter on another base.
+    pub fn load_with_base(dir: &Path, base: Option<&Path>, device: &Device) -> Result<Self> {
+        let adapter_only = !dir.join("model.safetensors").is_file() || base.is_some();
+        if peft::is_adapter_dir(dir) && adapter_only {
+            let (spec, tokenizer) = peft::load_spec(dir, base)?;
+            let text = TextEncoder::from_file(&tokenizer, spec.config.max_positions)?;
+            let model = Classifier::build(spec, &mut crate::rng::Rng::seeded(0), device)?;
+            peft::check_complete(&model, dir)?;
+            return Ok(Predictor { model, text });
+        }
+        if let Some(b) = base {
+            return Err(crate::config::ConfigError::Invalid(vec![crate::config::FieldError {
+                field: "base",
+                reason: format!(
+                    "--base {} applies to a LoRA adapter directory; {} holds no adapter_config.json",
+                    b.display(),
+                    dir.display()
+                ),
+            }])
+            .into());
+        }
         let md = ModelDir::open(dir)?;
         let weights = md.read_weights()?;
         let labels = md.labels.clone().unwrap_or_else(|| {
@@ -191,6 +219,7 @@ pub fn predictions_csv(
 /// error `Event::Log`.
 pub fn spawn_predictor(
     dir: std::path::PathBuf,
+    base: Option<std::path::PathBuf>,
     device: String,
     precision: crate::config::Precision,
 ) -> (
@@ -202,7 +231,7 @@ pub fn spawn_predictor(
     let (ev_tx, ev_rx) = std::sync::mpsc::channel::<Event>();
     std::thread::spawn(move || {
         let loaded = crate::device::open(&device, 0)
-            .and_then(|d| Predictor::load(&dir, &d))
+            .and_then(|d| Predictor::load_with_base(&dir, base.as_deref(), &d))
             .map(|p| p.with_precision(precision));
         let predictor = match loaded {
             Ok(p) => {

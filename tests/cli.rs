@@ -431,4 +431,141 @@ fn a_lora_run_exports_a_merged_plain_checkpoint_with_the_same_predictions() {
         ]))
     };
     assert_eq!(predict(&ckpt), predict(&out));
+    // The same checkpoint as adapters on the base model (not its merged
+    // weights) predicts the same, within float rounding.
+    let adapters = succeed(tunebench().args([
+        "predict",
+        "--checkpoint",
+        ckpt.to_str().unwrap(),
+        "--base",
+        bert.to_str().unwrap(),
+        "The tent is superb",
+        "the blender broke",
+    ]));
+    let d = max_logit_diff(&adapters, &predict(&out));
+    assert!(d < 1e-5, "adapters vs merged: {d}");
+}
+
+/// Largest |difference| between the logits of two `predict` JSONL outputs.
+fn max_logit_diff(a: &str, b: &str) -> f64 {
+    let logits = |s: &str| -> Vec<f64> {
+        s.lines()
+            .flat_map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v["logits"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_f64().unwrap())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    let (a, b) = (logits(a), logits(b));
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
+}
+
+/// An adapter saved by Python peft (no weights of its own, base recorded
+/// as a path relative to it): predict and eval load it on its base, export
+/// merges it into a plain checkpoint, and a missing base says --base.
+#[test]
+fn a_python_peft_adapter_predicts_evaluates_and_exports() {
+    let d = tempfile::tempdir().unwrap();
+    let adapter = fixture("bert").join("lora/adapter");
+    let base = fixture("bert").join("model");
+    let texts = ["the movie was great", "a very boring and slow film"];
+    let on_adapter = succeed(
+        tunebench()
+            .args(["predict", "--checkpoint", adapter.to_str().unwrap()])
+            .args(texts),
+    );
+    let on_base = succeed(
+        tunebench()
+            .args(["predict", "--checkpoint", base.to_str().unwrap()])
+            .args(texts),
+    );
+    assert!(
+        max_logit_diff(&on_adapter, &on_base) > 1e-2,
+        "the adapter changes the base model's logits"
+    );
+    let merged = d.path().join("merged");
+    succeed(tunebench().args([
+        "export",
+        "--merge",
+        "--checkpoint",
+        adapter.to_str().unwrap(),
+        "--out",
+        merged.to_str().unwrap(),
+    ]));
+    let on_merged = succeed(
+        tunebench()
+            .args(["predict", "--checkpoint", merged.to_str().unwrap()])
+            .args(texts),
+    );
+    let diff = max_logit_diff(&on_adapter, &on_merged);
+    assert!(diff < 1e-5, "merged export vs adapter: {diff}");
+    let data = write(
+        d.path(),
+        "eval.csv",
+        b"text,label\nthe movie was great,pos\na very boring and slow film,neg\n",
+    );
+    let table = succeed(tunebench().args([
+        "eval",
+        "--checkpoint",
+        adapter.to_str().unwrap(),
+        "--data",
+        &data,
+    ]));
+    assert!(table.contains("accuracy"), "{table}");
+
+    // Moved away from its base: the recorded path no longer resolves.
+    let moved = d.path().join("moved");
+    std::fs::create_dir(&moved).unwrap();
+    for f in ["adapter_config.json", "adapter_model.safetensors"] {
+        std::fs::copy(adapter.join(f), moved.join(f)).unwrap();
+    }
+    bad_input(
+        &["predict", "--checkpoint", moved.to_str().unwrap(), "x"],
+        &["../../model", "--base"],
+    );
+    let with_base = succeed(
+        tunebench()
+            .args(["predict", "--checkpoint", moved.to_str().unwrap()])
+            .args(["--base", base.to_str().unwrap()])
+            .args(texts),
+    );
+    assert_eq!(with_base, on_adapter);
+    bad_input(
+        &[
+            "predict",
+            "--checkpoint",
+            base.to_str().unwrap(),
+            "--base",
+            base.to_str().unwrap(),
+            "x",
+        ],
+        &["adapter_config.json"],
+    );
+    // A DoRA adapter is refused by name.
+    let cfg = std::fs::read_to_string(moved.join("adapter_config.json")).unwrap();
+    std::fs::write(
+        moved.join("adapter_config.json"),
+        cfg.replace("\"use_dora\": false", "\"use_dora\": true"),
+    )
+    .unwrap();
+    bad_input(
+        &[
+            "predict",
+            "--checkpoint",
+            moved.to_str().unwrap(),
+            "--base",
+            base.to_str().unwrap(),
+            "x",
+        ],
+        &["use_dora"],
+    );
 }

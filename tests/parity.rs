@@ -456,3 +456,49 @@ fn fused_ops_match_compositions_on_the_test_device() {
         );
     }
 }
+
+/// A LoRA adapter made by Python peft on the BERT fixture: loaded through
+/// its recorded (relative) base, our logits, loss and the gradient of every
+/// trainable tensor (lora_A/lora_B, classifier, pooler) match peft's.
+#[test]
+fn peft_lora_adapter_logits_loss_and_gradients_match_peft() {
+    use tunebench::model::peft;
+    let dir = fixture("bert").join("lora");
+    let exp =
+        candle_core::safetensors::load(dir.join("expected.safetensors"), &Device::Cpu).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
+    let (spec, _tokenizer) = peft::load_spec(&dir.join("adapter"), None).unwrap();
+    let model = Classifier::build(spec, &mut Rng::seeded(0), &Device::Cpu).unwrap();
+    peft::check_complete(&model, &dir).unwrap();
+    let ids = exp["input_ids"].to_dtype(DType::U32).unwrap();
+    let mask = exp["attention_mask"].to_dtype(DType::F32).unwrap();
+    let labels = exp["labels"].to_dtype(DType::U32).unwrap();
+
+    let logits = model.forward(&ids, &mask, &mut Mode::Eval).unwrap();
+    let d = max_abs_diff(&logits, &exp["logits"]);
+    eprintln!("peft LoRA: logits max |diff| {d:.3e}");
+    assert!(d < 1e-4, "logits differ by {d}");
+    let loss = candle_nn::loss::cross_entropy(&logits, &labels).unwrap();
+    let (got, want) = (
+        loss.to_scalar::<f32>().unwrap() as f64,
+        json["loss"].as_f64().unwrap(),
+    );
+    assert!((got - want).abs() < 1e-5, "loss {got} vs {want}");
+
+    let grads = Grads::collect(&model.params, &loss.backward().unwrap());
+    let mut trained: Vec<&str> = model.params.vars.iter().map(|(n, _)| n.as_str()).collect();
+    let mut expected: Vec<&str> = exp.keys().filter_map(|k| k.strip_prefix("grad.")).collect();
+    trained.sort();
+    expected.sort();
+    assert_eq!(trained, expected, "the same tensors train as in peft");
+    for ((name, _), grad) in model.params.vars.iter().zip(&grads.0) {
+        let want = &exp[&format!("grad.{name}")];
+        let grad = grad
+            .as_ref()
+            .unwrap_or_else(|| panic!("{name}: no gradient"));
+        let rel = max_abs_diff(grad, want) / max_abs(want).max(1e-6);
+        eprintln!("peft LoRA: d{name} rel diff {rel:.2e}");
+        assert!(rel < 1e-4, "{name}: gradient differs by {rel} (rel)");
+    }
+}

@@ -43,6 +43,7 @@ pub(crate) fn attach_cmd(
         cfg,
         config_path: PathBuf::from("run.toml"),
         checkpoint: None,
+        base: None,
         plain_markers,
         runs_dir: dir
             .parent()

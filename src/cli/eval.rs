@@ -4,19 +4,18 @@ use super::{load_opts, DataFlags, EvalFormat};
 use std::path::Path;
 use std::process::ExitCode;
 use tunebench::data::{load_file, Labels};
-use tunebench::predict::{evaluate, Predictor};
+use tunebench::predict::evaluate;
 
 pub(crate) fn eval_cmd(
     checkpoint: &Path,
+    base: Option<&Path>,
     data: &Path,
     format: EvalFormat,
     predictions: Option<&Path>,
-    device: &str,
-    precision: tunebench::config::Precision,
+    compute: &super::ComputeFlags,
     flags: &DataFlags,
 ) -> anyhow::Result<ExitCode> {
-    let device = tunebench::device::open(device, 0)?;
-    let predictor = Predictor::load(checkpoint, &device)?.with_precision(precision);
+    let predictor = compute.load(checkpoint, base)?;
     let ds = load_file(data, &load_opts(flags, true))?;
     let labels: &Labels = &predictor.model.labels;
     let ids: Vec<u32> = labels.ids_of(&ds)?.into_iter().map(|i| i as u32).collect();

@@ -57,6 +57,21 @@ pub(crate) struct ComputeFlags {
     precision: tunebench::config::Precision,
 }
 
+impl ComputeFlags {
+    /// A checkpoint (or a LoRA adapter on `base`) on this device and dtype.
+    pub(crate) fn load(
+        &self,
+        checkpoint: &std::path::Path,
+        base: Option<&std::path::Path>,
+    ) -> anyhow::Result<tunebench::predict::Predictor> {
+        let device = tunebench::device::open(&self.device, 0)?;
+        Ok(
+            tunebench::predict::Predictor::load_with_base(checkpoint, base, &device)?
+                .with_precision(self.precision),
+        )
+    }
+}
+
 /// Where a run's data, model and hyperparameters come from.
 #[derive(clap::Args, Clone, Default)]
 struct SourceFlags {
@@ -83,6 +98,10 @@ enum Cmd {
         /// Checkpoint the playground uses when no run is active
         #[arg(long)]
         checkpoint: Option<PathBuf>,
+        /// Base model of a peft LoRA adapter directory (default: the
+        /// adapter's base_model_name_or_path)
+        #[arg(long)]
+        base: Option<PathBuf>,
         /// Plain chart markers for fonts without braille
         #[arg(long)]
         plain_markers: bool,
@@ -167,9 +186,13 @@ enum Cmd {
     RunEngine { run_dir: PathBuf },
     /// Evaluate a checkpoint on labelled data
     Eval {
-        /// Any HF BERT/DistilBERT classifier directory
+        /// Any HF BERT/DistilBERT classifier directory, or a peft LoRA adapter
         #[arg(long)]
         checkpoint: PathBuf,
+        /// Base model of a peft LoRA adapter directory (default: the
+        /// adapter's base_model_name_or_path)
+        #[arg(long)]
+        base: Option<PathBuf>,
         #[arg(long)]
         data: PathBuf,
         #[arg(long, value_enum, default_value_t = EvalFormat::Table)]
@@ -191,6 +214,10 @@ enum Cmd {
         /// are left out)
         #[arg(long)]
         merge: bool,
+        /// Base model of a peft LoRA adapter directory (default: the
+        /// adapter's base_model_name_or_path)
+        #[arg(long)]
+        base: Option<PathBuf>,
         #[arg(long)]
         out: PathBuf,
     },
@@ -198,6 +225,10 @@ enum Cmd {
     Predict {
         #[arg(long)]
         checkpoint: PathBuf,
+        /// Base model of a peft LoRA adapter directory (default: the
+        /// adapter's base_model_name_or_path)
+        #[arg(long)]
+        base: Option<PathBuf>,
         /// Texts to classify
         texts: Vec<String>,
         /// A file of texts: one per line (.txt) or a .csv/.tsv/.jsonl
@@ -297,6 +328,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let command = cli.command.unwrap_or(Cmd::Tui {
         source: SourceFlags::default(),
         checkpoint: None,
+        base: None,
         plain_markers: false,
         runs_dir: PathBuf::from("runs"),
         data_flags: DataFlags::default(),
@@ -311,6 +343,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     config,
                 },
             checkpoint,
+            base,
             plain_markers,
             runs_dir,
             data_flags,
@@ -343,6 +376,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 cfg,
                 config_path: config.unwrap_or_else(|| PathBuf::from("run.toml")),
                 checkpoint,
+                base,
                 plain_markers,
                 runs_dir,
                 attach: None,
@@ -466,6 +500,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::Eval {
             checkpoint,
+            base,
             data,
             format,
             predictions,
@@ -473,20 +508,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             data_flags,
         } => eval::eval_cmd(
             &checkpoint,
+            base.as_deref(),
             &data,
             format,
             predictions.as_deref(),
-            &compute.device,
-            compute.precision,
+            &compute,
             &data_flags,
         ),
         Cmd::Export {
             checkpoint,
             merge,
+            base,
             out,
-        } => export::export_cmd(&checkpoint, merge, &out),
+        } => export::export_cmd(&checkpoint, merge, base.as_deref(), &out),
         Cmd::Predict {
             checkpoint,
+            base,
             texts,
             input,
             format,
@@ -494,11 +531,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             data_flags,
         } => predict::predict_cmd(
             &checkpoint,
+            base.as_deref(),
             texts,
             input.as_deref(),
             format,
-            &compute.device,
-            compute.precision,
+            &compute,
             &data_flags,
         ),
         Cmd::Bench {

@@ -5,15 +5,14 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 use tunebench::data::load_file;
-use tunebench::predict::Predictor;
 
 pub(crate) fn predict_cmd(
     checkpoint: &Path,
+    base: Option<&Path>,
     mut texts: Vec<String>,
     input: Option<&Path>,
     format: PredictFormat,
-    device: &str,
-    precision: tunebench::config::Precision,
+    compute: &super::ComputeFlags,
     flags: &DataFlags,
 ) -> anyhow::Result<ExitCode> {
     if let Some(path) = input {
@@ -49,8 +48,7 @@ pub(crate) fn predict_cmd(
             .into(),
         );
     }
-    let device = tunebench::device::open(device, 0)?;
-    let predictor = Predictor::load(checkpoint, &device)?.with_precision(precision);
+    let predictor = compute.load(checkpoint, base)?;
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let preds = predictor.predict(&refs)?;
     let mut stdout = std::io::stdout().lock();

@@ -149,7 +149,7 @@ impl Bert {
             x = layer.out_norm.forward(&(o + a)?)?;
         }
         let cls = x.narrow(1, 0, 1)?.squeeze(1)?;
-        let pooled = self.pooler.forward(&cls)?.tanh()?;
+        let pooled = self.pooler.forward_t(&cls, mode)?.tanh()?;
         let pooled = dropout(&pooled, cfg.classifier_dropout, mode)?;
         self.classifier.forward(&pooled)
     }

@@ -185,8 +185,30 @@ pub fn safetensors_bytes(tensors: &[(String, Tensor)]) -> Result<Vec<u8>> {
 }
 
 /// Write a complete HF model directory into `dir` (which must not be
-/// visible to readers yet: callers publish it with [`publish_dir`]).
+/// visible to readers yet: callers publish it with [`publish_dir`]):
+/// merged weights, and for a LoRA model its adapter in peft's layout.
 pub fn write_model_files(dir: &Path, model: &Classifier, text: &TextEncoder) -> Result<()> {
+    write_plain_model_files(dir, model, text)?;
+    if let (Some(adapter), Some((spec, base))) = (model.adapter_tensors(), &model.lora) {
+        let pretty = |v: &Value| serde_json::to_vec_pretty(v).unwrap_or_default();
+        write_atomic(
+            &dir.join(super::peft::WEIGHTS_FILE),
+            &safetensors_bytes(&adapter)?,
+        )?;
+        write_atomic(
+            &dir.join(super::peft::CONFIG_FILE),
+            &pretty(&super::peft::adapter_config_json(
+                model.config.arch,
+                spec,
+                base,
+            )),
+        )?;
+    }
+    Ok(())
+}
+
+/// A plain HF classifier directory (LoRA updates merged, no adapter files).
+pub fn write_plain_model_files(dir: &Path, model: &Classifier, text: &TextEncoder) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
     let pretty = |v: &Value| serde_json::to_vec_pretty(v).unwrap_or_default();
     write_atomic(&dir.join("config.json"), &pretty(&model.config_json()))?;
@@ -194,16 +216,6 @@ pub fn write_model_files(dir: &Path, model: &Classifier, text: &TextEncoder) -> 
         &dir.join("model.safetensors"),
         &safetensors_bytes(&model.named_tensors()?)?,
     )?;
-    if let (Some(adapter), Some((spec, base))) = (model.adapter_tensors(), &model.lora) {
-        write_atomic(
-            &dir.join("adapter_model.safetensors"),
-            &safetensors_bytes(&adapter)?,
-        )?;
-        write_atomic(
-            &dir.join("adapter_config.json"),
-            &pretty(&adapter_config(model, spec, base)),
-        )?;
-    }
     write_atomic(&dir.join("tokenizer.json"), text.to_json()?.as_bytes())?;
     let tok_config = json!({
         "tokenizer_class": "BertTokenizer",
@@ -216,41 +228,6 @@ pub fn write_model_files(dir: &Path, model: &Classifier, text: &TextEncoder) -> 
         "mask_token": "[MASK]",
     });
     write_atomic(&dir.join("tokenizer_config.json"), &pretty(&tok_config))
-}
-
-/// peft's adapter_config.json for a LoRA model.
-fn adapter_config(model: &Classifier, spec: &super::lora::LoraSpec, base: &Path) -> Value {
-    let head: Vec<&str> = match model.config.arch {
-        super::config::Arch::Bert => vec!["classifier", "pooler"],
-        super::config::Arch::DistilBert => vec!["classifier", "pre_classifier"],
-    };
-    // The source is the weights file; peft wants the model's directory.
-    let base_dir = if base.is_file() {
-        base.parent().unwrap_or(base)
-    } else {
-        base
-    };
-    let targets: Value = if spec.targets.iter().any(|t| t == "all-linear") {
-        json!("all-linear")
-    } else {
-        json!(spec.targets)
-    };
-    json!({
-        "peft_type": "LORA",
-        "task_type": "SEQ_CLS",
-        "base_model_name_or_path": base_dir.display().to_string(),
-        "r": spec.r,
-        "lora_alpha": spec.alpha,
-        "lora_dropout": spec.dropout,
-        "target_modules": targets,
-        "modules_to_save": head,
-        "bias": "none",
-        "fan_in_fan_out": false,
-        "inference_mode": true,
-        "init_lora_weights": true,
-        "use_rslora": false,
-        "use_dora": false,
-    })
 }
 
 /// Move a fully written `tmp` directory to `dest`, replacing what was

@@ -177,26 +177,28 @@ impl Classifier {
     /// Every weight by HF name, as a plain checkpoint holds them: LoRA
     /// updates merged into their base weights (W + α/r·B·A).
     pub fn named_tensors(&self) -> candle_core::Result<Vec<(String, Tensor)>> {
-        let mut out: Vec<(String, Tensor)> = self
+        let trained = self
             .params
             .vars
             .iter()
             .filter(|(n, _)| !n.contains(".lora_"))
-            .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
-            .collect();
-        for (name, t) in &self.params.frozen {
-            let module = name.strip_suffix(".weight").unwrap_or(name);
-            let a = self.params.get(&format!("{module}.lora_A.weight"));
-            let b = self.params.get(&format!("{module}.lora_B.weight"));
-            let merged = match (a, b, &self.lora) {
-                (Some(a), Some(b), Some((spec, _))) => {
-                    (t + (b.as_tensor().matmul(a.as_tensor())? * spec.scale())?)?
-                }
-                _ => t.clone(),
-            };
-            out.push((name.clone(), merged));
-        }
-        Ok(out)
+            .map(|(n, v)| (n, v.as_tensor()));
+        let frozen = self.params.frozen.iter().map(|(n, t)| (n, t));
+        trained
+            .chain(frozen)
+            .map(|(name, t)| {
+                let module = name.strip_suffix(".weight").unwrap_or(name);
+                let a = self.params.get(&format!("{module}.lora_A.weight"));
+                let b = self.params.get(&format!("{module}.lora_B.weight"));
+                let merged = match (a, b, &self.lora) {
+                    (Some(a), Some(b), Some((spec, _))) => {
+                        (t + (b.as_tensor().matmul(a.as_tensor())? * spec.scale())?)?
+                    }
+                    _ => t.clone(),
+                };
+                Ok((name.clone(), merged))
+            })
+            .collect()
     }
 
     /// A LoRA model's adapter in peft's layout: `lora_A`/`lora_B` of every

@@ -108,7 +108,7 @@ impl DistilBert {
             x = layer.out_norm.forward(&(f + sa)?)?;
         }
         let cls = x.narrow(1, 0, 1)?.squeeze(1)?;
-        let pooled = self.pre_classifier.forward(&cls)?.relu()?;
+        let pooled = self.pre_classifier.forward_t(&cls, mode)?.relu()?;
         let pooled = dropout(&pooled, cfg.classifier_dropout, mode)?;
         self.classifier.forward(&pooled)
     }

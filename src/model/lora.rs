@@ -12,13 +12,19 @@ pub struct LoraSpec {
     pub r: usize,
     pub alpha: f64,
     pub dropout: f64,
+    /// rsLoRA's scale α/√r instead of α/r (peft's `use_rslora`).
+    pub rslora: bool,
     /// Module names matched as peft matches them, or `all-linear`.
     pub targets: Vec<String>,
 }
 
 impl LoraSpec {
     pub fn scale(&self) -> f64 {
-        self.alpha / self.r as f64
+        if self.rslora {
+            self.alpha / (self.r as f64).sqrt()
+        } else {
+            self.alpha / self.r as f64
+        }
     }
 
     /// Whether the linear `module` (HF name, no `.weight`) gets an adapter:
@@ -67,6 +73,7 @@ mod tests {
             r: 8,
             alpha: 16.0,
             dropout: 0.0,
+            rslora: false,
             targets: t.iter().map(|s| s.to_string()).collect(),
         };
         let q = "bert.encoder.layer.0.attention.self.query";

@@ -15,6 +15,7 @@ pub mod hub;
 pub mod layers;
 pub mod lora;
 pub mod params;
+pub mod peft;
 pub mod small_linear;
 
 pub use classifier::{Classifier, Mode};

@@ -112,26 +112,9 @@ fn lora_spec(cfg: &RunConfig) -> Result<Option<LoraSpec>> {
         r: cfg.lora_r,
         alpha: cfg.lora_alpha,
         dropout: cfg.lora_dropout,
+        rslora: false,
         targets,
     }))
-}
-
-/// A LoRA checkpoint's adapters and head, by our tensor names.
-fn adapter_weights(ckpt: &Path) -> Result<HashMap<String, Tensor>> {
-    let path = ckpt.join("adapter_model.safetensors");
-    let loaded = candle_core::safetensors::load(&path, &candle_core::Device::Cpu)
-        .map_err(|e| Error::Run(format!("{}: {e}", path.display())))?;
-    Ok(loaded
-        .into_iter()
-        .map(|(k, v)| {
-            (
-                k.strip_prefix("base_model.model.")
-                    .unwrap_or(&k)
-                    .to_string(),
-                v,
-            )
-        })
-        .collect())
 }
 
 fn load_model(
@@ -348,7 +331,7 @@ pub fn resume(dir: &Path, adjust: impl FnOnce(&mut RunConfig) -> Result<()>) -> 
             &Labels::new(resolved.labels.clone()),
             &[],
             &device,
-            adapter_weights(&ckpt)?,
+            crate::model::peft::read_weights(&ckpt)?,
         )?
     } else {
         load_model(

@@ -64,6 +64,8 @@ pub struct TuiOptions {
     pub config_path: PathBuf,
     /// Checkpoint for the playground when no run is active.
     pub checkpoint: Option<PathBuf>,
+    /// Base model when `checkpoint` is a peft LoRA adapter directory.
+    pub base: Option<PathBuf>,
     pub plain_markers: bool,
     /// Parent of new run directories.
     pub runs_dir: PathBuf,
@@ -355,8 +357,12 @@ impl Loop {
                 return;
             };
             let cfg = &self.app.hparams.cfg;
-            let (cmd_tx, ev_rx) =
-                crate::predict::spawn_predictor(dir, cfg.device.clone(), cfg.precision);
+            let (cmd_tx, ev_rx) = crate::predict::spawn_predictor(
+                dir,
+                self.opts.base.clone(),
+                cfg.device.clone(),
+                cfg.precision,
+            );
             let tx = self.tx.clone();
             let generation = self.generation;
             std::thread::spawn(move || {

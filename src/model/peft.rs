@@ -1,0 +1,315 @@
+//! peft's on-disk LoRA layout: `adapter_config.json` + `adapter_model.safetensors`.
+//! Written beside our LoRA checkpoints' merged weights, and read back —
+//! ours, or an adapter saved by Python peft (which holds no model weights:
+//! the base model comes from `base_model_name_or_path` or `--base`).
+
+use super::checkpoint::ModelDir;
+use super::classifier::{BuildSpec, Classifier};
+use super::config::{Arch, EncoderConfig};
+use super::lora::LoraSpec;
+use super::ModelError;
+use crate::data::Labels;
+use crate::error::{Error, Result};
+use candle_core::{Device, Tensor};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+pub const CONFIG_FILE: &str = "adapter_config.json";
+pub const WEIGHTS_FILE: &str = "adapter_model.safetensors";
+/// peft's prefix on every saved tensor name.
+const PREFIX: &str = "base_model.model.";
+
+/// Whether `dir` holds a peft adapter.
+pub fn is_adapter_dir(dir: &Path) -> bool {
+    dir.join(CONFIG_FILE).is_file()
+}
+
+/// The head modules a LoRA run trains in full (peft's `modules_to_save`).
+pub fn head_modules(arch: Arch) -> Vec<&'static str> {
+    match arch {
+        Arch::Bert => vec!["classifier", "pooler"],
+        Arch::DistilBert => vec!["classifier", "pre_classifier"],
+    }
+}
+
+/// peft's adapter_config.json for a LoRA model built from `base` (its
+/// weights file or directory). `all-linear` is written as the explicit
+/// module list it means here, because peft's own `all-linear` would also
+/// adapt BERT's pooler, which our runs train in full instead.
+pub fn adapter_config_json(arch: Arch, spec: &LoraSpec, base: &Path) -> Value {
+    let base_dir = if base.is_file() {
+        base.parent().unwrap_or(base)
+    } else {
+        base
+    };
+    let targets: Vec<String> = if spec.targets.iter().any(|t| t == "all-linear") {
+        let names: &[&str] = match arch {
+            Arch::Bert => &[
+                "query",
+                "key",
+                "value",
+                "attention.output.dense",
+                "intermediate.dense",
+                "output.dense",
+            ],
+            Arch::DistilBert => &["q_lin", "k_lin", "v_lin", "out_lin", "lin1", "lin2"],
+        };
+        names.iter().map(|s| s.to_string()).collect()
+    } else {
+        spec.targets.clone()
+    };
+    json!({
+        "peft_type": "LORA",
+        "task_type": "SEQ_CLS",
+        "base_model_name_or_path": base_dir.display().to_string(),
+        "r": spec.r,
+        "lora_alpha": spec.alpha,
+        "lora_dropout": spec.dropout,
+        "target_modules": targets,
+        "modules_to_save": head_modules(arch),
+        "bias": "none",
+        "fan_in_fan_out": false,
+        "inference_mode": true,
+        "init_lora_weights": true,
+        "use_rslora": spec.rslora,
+        "use_dora": false,
+    })
+}
+
+/// An adapter's tensors by our (HF) names: `lora_A`/`lora_B` of each
+/// adapted module, and the head modules peft saved in full.
+pub fn read_weights(dir: &Path) -> Result<HashMap<String, Tensor>> {
+    let path = dir.join(WEIGHTS_FILE);
+    if !path.is_file() {
+        return Err(ModelError::MissingFile {
+            dir: dir.to_path_buf(),
+            file: WEIGHTS_FILE,
+            hint: " (the adapter's weights)",
+        }
+        .into());
+    }
+    let loaded = candle_core::safetensors::load(&path, &Device::Cpu).map_err(|e| {
+        ModelError::BadWeights {
+            path: path.clone(),
+            message: e.to_string(),
+        }
+    })?;
+    Ok(loaded
+        .into_iter()
+        .map(|(k, v)| (k.strip_prefix(PREFIX).unwrap_or(&k).to_string(), v))
+        .collect())
+}
+
+/// An adapter's config as far as tunebench runs it.
+#[derive(Debug)]
+pub struct AdapterConfig {
+    pub r: usize,
+    pub alpha: f64,
+    pub dropout: f64,
+    pub rslora: bool,
+    /// `base_model_name_or_path`, as written.
+    pub base: Option<String>,
+}
+
+/// Read `adapter_config.json`, refusing what tunebench does not run (other
+/// peft methods, DoRA, trained biases, per-module rank patterns) by name.
+pub fn read_config(dir: &Path) -> Result<AdapterConfig> {
+    let path = dir.join(CONFIG_FILE);
+    let bad = |message: String| -> Error {
+        ModelError::BadConfig {
+            path: path.clone(),
+            message,
+        }
+        .into()
+    };
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| Error::io(path.display().to_string(), e))?;
+    let v: Value = serde_json::from_str(&text).map_err(|e| bad(format!("not valid JSON: {e}")))?;
+    let peft_type = v.get("peft_type").and_then(Value::as_str).unwrap_or("");
+    if peft_type != "LORA" {
+        return Err(bad(format!(
+            "peft_type '{peft_type}': tunebench runs LoRA adapters only"
+        )));
+    }
+    let flag = |k: &str| v.get(k).and_then(Value::as_bool).unwrap_or(false);
+    if flag("use_dora") {
+        return Err(bad("use_dora: DoRA adapters are not supported".into()));
+    }
+    if flag("lora_bias") {
+        return Err(bad("lora_bias: LoRA-B biases are not supported".into()));
+    }
+    for k in ["target_parameters", "trainable_token_indices"] {
+        if v.get(k).is_some_and(|x| !x.is_null()) {
+            return Err(bad(format!(
+                "{k}: only LoRA on linear modules is supported"
+            )));
+        }
+    }
+    if flag("fan_in_fan_out") {
+        return Err(bad(
+            "fan_in_fan_out: only nn.Linear-style (out, in) weights are supported".into(),
+        ));
+    }
+    match v.get("bias").and_then(Value::as_str).unwrap_or("none") {
+        "none" => {}
+        other => {
+            return Err(bad(format!(
+                "bias '{other}': adapters that train biases are not supported (bias = \"none\")"
+            )))
+        }
+    }
+    for k in ["rank_pattern", "alpha_pattern"] {
+        if v.get(k)
+            .and_then(Value::as_object)
+            .is_some_and(|m| !m.is_empty())
+        {
+            return Err(bad(format!(
+                "{k}: per-module ranks or alphas are not supported"
+            )));
+        }
+    }
+    let r = v
+        .get("r")
+        .and_then(Value::as_u64)
+        .filter(|r| *r > 0)
+        .ok_or_else(|| bad("r: a positive integer is required".into()))? as usize;
+    let alpha = v
+        .get("lora_alpha")
+        .and_then(Value::as_f64)
+        .ok_or_else(|| bad("lora_alpha: a number is required".into()))?;
+    Ok(AdapterConfig {
+        r,
+        alpha,
+        dropout: v.get("lora_dropout").and_then(Value::as_f64).unwrap_or(0.0),
+        rslora: flag("use_rslora"),
+        base: v
+            .get("base_model_name_or_path")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(String::from),
+    })
+}
+
+/// The base model's directory: `--base` when given, else the recorded
+/// `base_model_name_or_path` (a directory as written, or beside the
+/// adapter, or a hub id in the local HF cache).
+pub fn base_dir(adapter: &Path, cfg: &AdapterConfig, base: Option<&Path>) -> Result<PathBuf> {
+    if let Some(b) = base {
+        return Ok(b.to_path_buf());
+    }
+    let Some(recorded) = &cfg.base else {
+        return Err(ModelError::NotFound {
+            spec: adapter.display().to_string(),
+            hint:
+                "the adapter names no base_model_name_or_path; give the base model with --base DIR"
+                    .into(),
+        }
+        .into());
+    };
+    let beside = adapter.join(recorded);
+    if Path::new(recorded).is_relative() && beside.is_dir() {
+        return Ok(beside);
+    }
+    match super::hub::resolve(recorded) {
+        Ok(super::hub::ModelSource::Dir(d)) => Ok(d),
+        _ => Err(ModelError::NotFound {
+            spec: recorded.clone(),
+            hint: format!(
+                "the base model of the adapter in {} is not here (not a directory, not in the HF cache); give it with --base DIR",
+                adapter.display()
+            ),
+        }
+        .into()),
+    }
+}
+
+/// The module names (no `.weight`) that carry `lora_A` in `weights`.
+fn adapted_modules(weights: &HashMap<String, Tensor>) -> Vec<String> {
+    let mut v: Vec<String> = weights
+        .keys()
+        .filter_map(|k| k.strip_suffix(".lora_A.weight").map(String::from))
+        .collect();
+    v.sort();
+    v
+}
+
+/// A LoRA adapter directory with its base model, ready for
+/// `Classifier::build`: the base weights plus the adapters and saved head.
+/// Returns the spec and the tokenizer to use (the adapter's own, else the
+/// base model's).
+pub fn load_spec(adapter: &Path, base: Option<&Path>) -> Result<(BuildSpec, PathBuf)> {
+    let cfg = read_config(adapter)?;
+    let weights = read_weights(adapter)?;
+    if let Some(k) = weights
+        .keys()
+        .find(|k| k.contains("lora_embedding") || k.contains("lora_magnitude"))
+    {
+        return Err(ModelError::BadWeights {
+            path: adapter.join(WEIGHTS_FILE),
+            message: format!("'{k}': only LoRA on linear layers is supported"),
+        }
+        .into());
+    }
+    let targets = adapted_modules(&weights);
+    if targets.is_empty() {
+        return Err(ModelError::BadWeights {
+            path: adapter.join(WEIGHTS_FILE),
+            message: "no lora_A/lora_B tensors".into(),
+        }
+        .into());
+    }
+    let base_path = base_dir(adapter, &cfg, base)?;
+    let md = ModelDir::open(&base_path)?;
+    // Labels: the adapter dir's config.json (tunebench writes one), else the
+    // base classifier's, else LABEL_n for the head's rows (as transformers).
+    let own = adapter.join("config.json");
+    let own_labels = std::fs::read_to_string(&own)
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .and_then(|v| EncoderConfig::labels_from_json(&v));
+    let rows = weights.get("classifier.weight").map(|t| t.dims()[0]);
+    let labels = own_labels
+        .or_else(|| md.labels.clone())
+        .filter(|l| rows.is_none_or(|n| n == l.len()))
+        .unwrap_or_else(|| {
+            Labels::new(
+                (0..rows.unwrap_or(2))
+                    .map(|i| format!("LABEL_{i}"))
+                    .collect(),
+            )
+        });
+    let keep_head = md.labels.as_ref().is_some_and(|l| l.len() == labels.len());
+    let mut spec = md.build_spec(labels, md.read_weights()?, keep_head);
+    spec.lora = Some(LoraSpec {
+        r: cfg.r,
+        alpha: cfg.alpha,
+        dropout: cfg.dropout,
+        rslora: cfg.rslora,
+        targets,
+    });
+    spec.overrides = weights;
+    let tokenizer = if adapter.join("tokenizer.json").is_file() {
+        adapter.join("tokenizer.json")
+    } else {
+        md.tokenizer.clone()
+    };
+    Ok((spec, tokenizer))
+}
+
+/// Refuse a model loaded from an adapter that left weights at random
+/// (a head module the adapter did not save, on a bare-encoder base): its
+/// predictions would mean nothing.
+pub fn check_complete(model: &Classifier, adapter: &Path) -> Result<()> {
+    if model.fresh.is_empty() {
+        return Ok(());
+    }
+    Err(ModelError::BadWeights {
+        path: adapter.join(WEIGHTS_FILE),
+        message: format!(
+            "neither the adapter nor its base model holds {} (save the adapter with modules_to_save covering the whole head)",
+            model.fresh.join(", ")
+        ),
+    }
+    .into())
+}
