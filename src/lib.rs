@@ -1,7 +1,7 @@
 //! tunebench: fine-tune BERT-family text classifiers with candle.
 //!
 //! Layers (an arrow only points down, see DESIGN.md):
-//! front ends (`cli`, `tui`) → engine (`train`, `run_dir`, `runs`, `remote`,
+//! front ends (`cli`, `tui`, `serve`) → engine (`train`, `run_dir`, `runs`, `remote`,
 //! `predict`) → ML core
 //! (`model`, `text`) → data (`data`, `config`).
 
@@ -16,6 +16,7 @@ pub mod remote;
 pub mod rng;
 pub mod run_dir;
 pub mod runs;
+pub mod serve;
 #[cfg(test)]
 mod test_util;
 pub mod text;

@@ -8,6 +8,7 @@ mod export;
 mod inspect;
 mod predict;
 mod runs;
+mod serve;
 mod train;
 
 use anyhow::Context;
@@ -221,6 +222,12 @@ enum Cmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Serve a checkpoint over HTTP (TEI-compatible /predict, /info,
+    /// /health, /metrics, and /v1/classify)
+    Serve(serve::ServeArgs),
+    /// Load-test a running server: req/s and p50/p90/p99 latency at
+    /// several concurrencies, short and long texts (loopback only)
+    BenchServe(serve::BenchServeArgs),
     /// Predict labels for texts
     Predict {
         #[arg(long)]
@@ -521,6 +528,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             base,
             out,
         } => export::export_cmd(&checkpoint, merge, base.as_deref(), &out),
+        Cmd::Serve(args) => serve::serve_cmd(args),
+        Cmd::BenchServe(args) => serve::bench_serve_cmd(args),
         Cmd::Predict {
             checkpoint,
             base,

@@ -182,6 +182,21 @@ impl TextEncoder {
         self.tokenizer.token_to_id(token)
     }
 
+    /// One text's ids (cut at `max_len`), and its untruncated length when
+    /// it had to be cut (None when it fits).
+    pub fn encode_one(&self, text: &str) -> Result<(Vec<u32>, Option<usize>)> {
+        let e = self
+            .tokenizer
+            .encode(text, true)
+            .map_err(|e| tok_err("encoding", e))?;
+        let full = if e.get_overflowing().is_empty() {
+            None
+        } else {
+            Some(self.full_lengths(&[text])?[0])
+        };
+        Ok((e.get_ids().to_vec(), full))
+    }
+
     /// Untruncated token counts (with special tokens), for length statistics.
     pub fn full_lengths(&self, texts: &[&str]) -> Result<Vec<usize>> {
         let mut t = self.tokenizer.clone();
