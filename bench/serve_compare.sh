@@ -22,8 +22,8 @@ table() {
 import json, sys
 for l in sys.stdin:
     d = json.loads(l)
-    print(f"{sys.argv[1]:<10} {d[\"texts\"]:5} c={d[\"concurrency\"]:<3} n={d[\"requests\"]:<4} errors={d[\"errors\"]} "
-          f"{d[\"req_per_s\"]:7.1f} req/s  p50 {d[\"p50_ms\"]:7.1f}  p90 {d[\"p90_ms\"]:7.1f}  p99 {d[\"p99_ms\"]:7.1f} ms")
+    d["who"] = sys.argv[1]
+    print("%(who)-10s %(texts)-5s c=%(concurrency)-3d n=%(requests)-4d errors=%(errors)d %(req_per_s)7.1f req/s  p50 %(p50_ms)7.1f  p90 %(p90_ms)7.1f  p99 %(p99_ms)7.1f ms" % d)
 ' "$1"
 }
 "$BIN" bench-serve --url http://127.0.0.1:18080 --requests "$N" --seconds 30 | table tunebench

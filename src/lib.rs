@@ -2,7 +2,7 @@
 //!
 //! Layers (an arrow only points down, see DESIGN.md):
 //! front ends (`cli`, `tui`, `serve`) → engine (`train`, `run_dir`, `runs`, `remote`,
-//! `predict`) → ML core
+//! `predict`, `explain`) → ML core
 //! (`model`, `text`) → data (`data`, `config`).
 
 pub mod bench;
@@ -10,6 +10,7 @@ pub mod config;
 pub mod data;
 pub mod device;
 pub mod error;
+pub mod explain;
 pub mod model;
 pub mod predict;
 pub mod remote;

@@ -502,3 +502,39 @@ fn peft_lora_adapter_logits_loss_and_gradients_match_peft() {
         assert!(rel < 1e-4, "{name}: gradient differs by {rel} (rel)");
     }
 }
+
+/// Integrated Gradients against Captum's LayerIntegratedGradients on the
+/// word embeddings (same baseline, 32 Gauss-Legendre steps, softmax
+/// probability of the target): per-token scores within 1e-4, and
+/// completeness (|delta| < 1e-3).
+#[test]
+fn integrated_gradients_match_captum() {
+    let want: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("bert").join("explain.json")).unwrap(),
+    )
+    .unwrap();
+    let p = Predictor::load(&fixture("bert").join("model"), &Device::Cpu).unwrap();
+    for case in want["cases"].as_array().unwrap() {
+        let text = case["text"].as_str().unwrap();
+        let target = p.model.labels.id(case["target"].as_str().unwrap());
+        let e =
+            tunebench::explain::integrated_gradients(&p.model, &p.text, text, target, 32).unwrap();
+        let tokens: Vec<&str> = e.tokens.iter().map(|t| t.token.as_str()).collect();
+        let want_tokens: Vec<&str> = case["tokens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap())
+            .collect();
+        assert_eq!(tokens, want_tokens);
+        assert_eq!(e.target, case["target"].as_str().unwrap());
+        for (got, want) in e.tokens.iter().zip(case["scores"].as_array().unwrap()) {
+            let d = (got.score as f64 - want.as_f64().unwrap()).abs();
+            assert!(d < 1e-4, "{text}: {} {} vs {want}", got.token, got.score);
+        }
+        assert!(e.delta.abs() < 1e-3, "{text}: delta {}", e.delta);
+        let sum: f32 = e.words.iter().map(|w| w.score).sum();
+        assert!((sum - (e.prob - e.baseline_prob)).abs() < 1e-3);
+        eprintln!("{text} → {}: delta {:.2e}", e.target, e.delta);
+    }
+}

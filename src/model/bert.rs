@@ -110,19 +110,26 @@ impl Bert {
         })
     }
 
-    /// input_ids (B, L) u32, attention_mask (B, L) f32 → logits (B, C).
-    pub fn forward(
+    /// input_ids (B, L) u32 → word embeddings (B, L, H).
+    pub fn word_embeddings(&self, input_ids: &Tensor) -> Result<Tensor> {
+        let (b, l) = input_ids.dims2()?;
+        super::fused::embedding(&self.word, &input_ids.flatten_all()?)?.reshape((
+            b,
+            l,
+            self.cfg.hidden,
+        ))
+    }
+
+    /// Word embeddings (B, L, H), attention_mask (B, L) f32 → logits (B, C).
+    pub fn forward_from_words(
         &self,
-        input_ids: &Tensor,
+        words: &Tensor,
         attention_mask: &Tensor,
         dtype: DType,
         mode: &mut Mode,
     ) -> Result<Tensor> {
         let cfg = &self.cfg;
-        let (b, l) = input_ids.dims2()?;
-        let h = cfg.hidden;
-        let words =
-            super::fused::embedding(&self.word, &input_ids.flatten_all()?)?.reshape((b, l, h))?;
+        let (_, l, _) = words.dims3()?;
         let positions = self.position.narrow(0, 0, l)?;
         // token_type_ids are all zero for single-sentence classification.
         let types = self.token_type.narrow(0, 0, 1)?;

@@ -163,9 +163,29 @@ impl Classifier {
         attention_mask: &Tensor,
         mode: &mut Mode,
     ) -> candle_core::Result<Tensor> {
+        let words = self.word_embeddings(input_ids)?;
+        self.forward_from_words(&words, attention_mask, mode)
+    }
+
+    /// input_ids (B, L) u32 → word embeddings (B, L, H), f32: the layer
+    /// attributions are taken at (the rest of the embeddings follow it).
+    pub fn word_embeddings(&self, input_ids: &Tensor) -> candle_core::Result<Tensor> {
+        match &self.net {
+            Net::Bert(m) => m.word_embeddings(input_ids),
+            Net::DistilBert(m) => m.word_embeddings(input_ids),
+        }
+    }
+
+    /// The forward pass from word embeddings (B, L, H) → logits (B, C), f32.
+    pub fn forward_from_words(
+        &self,
+        words: &Tensor,
+        attention_mask: &Tensor,
+        mode: &mut Mode,
+    ) -> candle_core::Result<Tensor> {
         let logits = match &self.net {
-            Net::Bert(m) => m.forward(input_ids, attention_mask, self.compute, mode),
-            Net::DistilBert(m) => m.forward(input_ids, attention_mask, self.compute, mode),
+            Net::Bert(m) => m.forward_from_words(words, attention_mask, self.compute, mode),
+            Net::DistilBert(m) => m.forward_from_words(words, attention_mask, self.compute, mode),
         }?;
         logits.to_dtype(DType::F32)
     }

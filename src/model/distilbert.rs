@@ -75,17 +75,26 @@ impl DistilBert {
         })
     }
 
-    pub fn forward(
+    /// input_ids (B, L) u32 → word embeddings (B, L, H).
+    pub fn word_embeddings(&self, input_ids: &Tensor) -> Result<Tensor> {
+        let (b, l) = input_ids.dims2()?;
+        super::fused::embedding(&self.word, &input_ids.flatten_all()?)?.reshape((
+            b,
+            l,
+            self.cfg.hidden,
+        ))
+    }
+
+    /// Word embeddings (B, L, H), attention_mask (B, L) f32 → logits (B, C).
+    pub fn forward_from_words(
         &self,
-        input_ids: &Tensor,
+        words: &Tensor,
         attention_mask: &Tensor,
         dtype: DType,
         mode: &mut Mode,
     ) -> Result<Tensor> {
         let cfg = &self.cfg;
-        let (b, l) = input_ids.dims2()?;
-        let words = super::fused::embedding(&self.word, &input_ids.flatten_all()?)?
-            .reshape((b, l, cfg.hidden))?;
+        let (_, l, _) = words.dims3()?;
         let x = super::fused::bias_add(&words, &self.position.narrow(0, 0, l)?)?;
         let mut x = dropout(
             &self.emb_norm.forward_to(&x, dtype)?,

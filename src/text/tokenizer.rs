@@ -20,6 +20,16 @@ type WordPieceTokenizer = TokenizerImpl<
 
 pub const SPECIAL_TOKENS: &[&str] = &["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
 
+/// A text's tokens with the words they make up (see `encode_tokens`).
+#[derive(Clone, Debug)]
+pub struct TokenizedText {
+    pub ids: Vec<u32>,
+    pub tokens: Vec<String>,
+    pub special: Vec<bool>,
+    pub word_of: Vec<Option<usize>>,
+    pub words: Vec<String>,
+}
+
 /// A tokenizer plus the truncation length every encoding respects.
 #[derive(Clone)]
 pub struct TextEncoder {
@@ -195,6 +205,50 @@ impl TextEncoder {
             Some(self.full_lengths(&[text])?[0])
         };
         Ok((e.get_ids().to_vec(), full))
+    }
+
+    /// One text as tokens for attributions: ids, each token's text, whether
+    /// it is a special token ([CLS], [SEP], [PAD]), and the word it belongs
+    /// to (index, and the word's text from the input).
+    pub fn encode_tokens(&self, text: &str) -> Result<TokenizedText> {
+        let e = self
+            .tokenizer
+            .encode(text, true)
+            .map_err(|e| tok_err("encoding", e))?;
+        // Word spans in the input (pieces of one word widen its span).
+        let mut spans: Vec<(usize, usize)> = Vec::new();
+        let mut word_of = Vec::with_capacity(e.len());
+        let mut last: Option<u32> = None;
+        for (w, &(start, end)) in e.get_word_ids().iter().zip(e.get_offsets()) {
+            match *w {
+                None => word_of.push(None),
+                Some(w) if last == Some(w) && !spans.is_empty() => {
+                    let n = spans.len() - 1;
+                    spans[n].1 = end;
+                    word_of.push(Some(n));
+                }
+                Some(w) => {
+                    spans.push((start, end));
+                    last = Some(w);
+                    word_of.push(Some(spans.len() - 1));
+                }
+            }
+        }
+        let words = spans
+            .iter()
+            .map(|&(a, b)| text.get(a..b).unwrap_or("").to_string())
+            .collect();
+        Ok(TokenizedText {
+            ids: e.get_ids().to_vec(),
+            tokens: e.get_tokens().to_vec(),
+            special: e
+                .get_special_tokens_mask()
+                .iter()
+                .map(|&m| m == 1)
+                .collect(),
+            word_of,
+            words,
+        })
     }
 
     /// Untruncated token counts (with special tokens), for length statistics.

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# LoRA training speed, tunebench vs PyTorch + peft, interleaved A/B pairs on
+# the first ROWS SST-2 rows (default 2000; batch 32, max_len 64, r 8,
+# query,value): median samples/s over the steps of each run.
+# usage: [ROWS=2000] [PAIRS=2] [TARGETS=query,value] bench/lora_speed_pairs.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${BIN:-target/release/tunebench}
+PY=${PY:-/tmp/pyenv/bin/python}
+MODEL=${MODEL:-/tmp/tunebench-models/all-MiniLM-L6-v2}
+SST2=${SST2:-../shared/data/sst2}
+ROWS=${ROWS:-2000}
+TARGETS=${TARGETS:-query,value}
+OUT=$(mktemp -d /tmp/tb-lora-XXXX)
+trap 'rm -rf "$OUT"' EXIT
+head -$((ROWS + 1)) "$SST2/train.tsv" > "$OUT/train.tsv"
+head -101 "$SST2/dev.tsv" > "$OUT/dev.tsv"
+mode=lora; [ "$TARGETS" = all-linear ] && mode=lora-all
+for i in $(seq "${PAIRS:-2}"); do
+  "$BIN" train --data "$OUT/train.tsv" --val "$OUT/dev.tsv" --model "$MODEL" --epochs 1 \
+    --set max_len=64 --set peft=lora --set "lora_targets=$TARGETS" --out "$OUT/run$i" > /dev/null
+  python3 -c '
+import json, statistics, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+sps = statistics.median(e["samples_per_s"] for e in ev if e["event"] == "step")
+print("tunebench %-9s %6.1f samples/s" % (sys.argv[2], sps))
+' "$OUT/run$i/metrics.jsonl" "$mode"
+  "$PY" bench/pytorch_peft_sst2.py --mode "$mode" --rows "$ROWS" --no-eval 2>/dev/null | grep torch- | awk '{printf "pytorch   %-9s %6.1f samples/s\n", $1, $(NF-5)}'
+done

@@ -1,0 +1,5 @@
+//! Why a model decided: token attributions by Integrated Gradients.
+
+pub mod attributions;
+
+pub use attributions::{integrated_gradients, Explanation};
