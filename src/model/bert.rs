@@ -133,7 +133,7 @@ impl Bert {
         let positions = self.position.narrow(0, 0, l)?;
         // token_type_ids are all zero for single-sentence classification.
         let types = self.token_type.narrow(0, 0, 1)?;
-        let x = super::fused::bias_add(&words, &positions)?;
+        let x = super::fused::bias_add(words, &positions)?;
         let x = super::fused::bias_add(&x, &types.squeeze(0)?)?;
         let mut x = dropout(
             &self.emb_norm.forward_to(&x, dtype)?,

@@ -95,7 +95,7 @@ impl DistilBert {
     ) -> Result<Tensor> {
         let cfg = &self.cfg;
         let (_, l, _) = words.dims3()?;
-        let x = super::fused::bias_add(&words, &self.position.narrow(0, 0, l)?)?;
+        let x = super::fused::bias_add(words, &self.position.narrow(0, 0, l)?)?;
         let mut x = dropout(
             &self.emb_norm.forward_to(&x, dtype)?,
             cfg.hidden_dropout,
