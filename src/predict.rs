@@ -62,11 +62,11 @@ impl Predictor {
         });
         let max_len = md.config.max_positions;
         let text = TextEncoder::from_file(&md.tokenizer, max_len)?;
-        let model = Classifier::build(
-            md.build_spec(labels, weights, true),
-            &mut crate::rng::Rng::seeded(0),
-            device,
-        )?;
+        // Nothing trains here: a frozen encoder holds plain tensors, so
+        // the input gradients of explanations skip every weight gradient.
+        let mut spec = md.build_spec(labels, weights, true);
+        spec.freeze = crate::config::Freeze::Encoder;
+        let model = Classifier::build(spec, &mut crate::rng::Rng::seeded(0), device)?;
         if model.fresh.iter().any(|n| n.starts_with("classifier")) {
             return Err(crate::model::ModelError::MissingTensor {
                 path: md.weights,

@@ -569,3 +569,86 @@ fn a_python_peft_adapter_predicts_evaluates_and_exports() {
         &["use_dora"],
     );
 }
+
+/// `predict --explain`: every row carries token attributions whose sum is
+/// p(target) − p(baseline) (small delta); a chosen --target is explained;
+/// bad explain settings exit 2.
+#[test]
+fn predict_explains_with_token_attributions() {
+    let model = fixture("bert").join("model");
+    let m = model.to_str().unwrap();
+    let out = succeed(tunebench().args([
+        "predict",
+        "--checkpoint",
+        m,
+        "--explain",
+        "--target",
+        "neutral",
+        "the movie was great",
+        "a very boring and slow film",
+    ]));
+    for line in out.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["explained"], "neutral");
+        let toks = v["attributions"].as_array().unwrap();
+        assert_eq!(toks.first().unwrap()["token"], "[CLS]");
+        assert_eq!(toks.first().unwrap()["score"], 0.0);
+        let words = v["words"].as_array().unwrap();
+        assert!(words.len() >= 4, "{v}");
+        assert!(words
+            .iter()
+            .any(|w| w["score"].as_f64().unwrap().abs() > 1e-4));
+        assert!(v["delta"].as_f64().unwrap().abs() < 1e-3, "{v}");
+    }
+    let table = succeed(tunebench().args([
+        "predict",
+        "--checkpoint",
+        m,
+        "--explain",
+        "--format",
+        "table",
+        "the movie was great",
+    ]));
+    assert!(table.contains("why "), "{table}");
+    assert!(table.contains('▲') || table.contains('▼'), "{table}");
+    bad_input(
+        &[
+            "predict",
+            "--checkpoint",
+            m,
+            "--explain",
+            "--target",
+            "nope",
+            "x",
+        ],
+        &["target", "nope", "neg, neutral, pos"],
+    );
+    bad_input(
+        &[
+            "predict",
+            "--checkpoint",
+            m,
+            "--explain",
+            "--steps",
+            "0",
+            "x",
+        ],
+        &["steps"],
+    );
+    bad_input(
+        &[
+            "predict",
+            "--checkpoint",
+            m,
+            "--explain",
+            "--format",
+            "csv",
+            "x",
+        ],
+        &["format"],
+    );
+    bad_input(
+        &["predict", "--checkpoint", m, "--target", "pos", "x"],
+        &["--explain"],
+    );
+}

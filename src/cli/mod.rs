@@ -241,8 +241,8 @@ enum Cmd {
         /// A file of texts: one per line (.txt) or a .csv/.tsv/.jsonl
         #[arg(long)]
         input: Option<PathBuf>,
-        #[arg(long, value_enum, default_value_t = PredictFormat::Jsonl)]
-        format: PredictFormat,
+        #[command(flatten)]
+        output: predict::OutputFlags,
         #[command(flatten)]
         compute: ComputeFlags,
         #[command(flatten)]
@@ -535,7 +535,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             base,
             texts,
             input,
-            format,
+            output,
             compute,
             data_flags,
         } => predict::predict_cmd(
@@ -543,7 +543,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             base.as_deref(),
             texts,
             input.as_deref(),
-            format,
+            &output,
             &compute,
             &data_flags,
         ),

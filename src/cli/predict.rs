@@ -4,14 +4,37 @@ use super::{load_opts, DataFlags, PredictFormat};
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
+use tunebench::config::{ConfigError, FieldError};
 use tunebench::data::load_file;
+
+fn invalid(field: &'static str, reason: String) -> anyhow::Error {
+    ConfigError::Invalid(vec![FieldError { field, reason }]).into()
+}
+
+/// How predictions are printed, and whether they are explained.
+#[derive(clap::Args)]
+pub(crate) struct OutputFlags {
+    #[arg(long, value_enum, default_value_t = PredictFormat::Jsonl)]
+    format: PredictFormat,
+    /// Token attributions (Integrated Gradients on the word embeddings):
+    /// JSONL rows gain "attributions", "words" and "delta"; the table
+    /// marks words ▲ (for the label) / ▼ (against)
+    #[arg(long)]
+    explain: bool,
+    /// Integration steps for --explain
+    #[arg(long, default_value_t = tunebench::explain::attributions::DEFAULT_STEPS)]
+    steps: usize,
+    /// Explain this label instead of the predicted one
+    #[arg(long)]
+    target: Option<String>,
+}
 
 pub(crate) fn predict_cmd(
     checkpoint: &Path,
     base: Option<&Path>,
     mut texts: Vec<String>,
     input: Option<&Path>,
-    format: PredictFormat,
+    output: &OutputFlags,
     compute: &super::ComputeFlags,
     flags: &DataFlags,
 ) -> anyhow::Result<ExitCode> {
@@ -48,19 +71,73 @@ pub(crate) fn predict_cmd(
             .into(),
         );
     }
+    let format = output.format;
+    if output.explain && matches!(format, PredictFormat::Csv) {
+        return Err(invalid(
+            "format",
+            "--explain writes jsonl or table (attributions do not fit CSV columns)".into(),
+        ));
+    }
+    if (output.target.is_some() || output.steps != tunebench::explain::attributions::DEFAULT_STEPS)
+        && !output.explain
+    {
+        return Err(invalid(
+            "explain",
+            "--target and --steps go with --explain".into(),
+        ));
+    }
+    if output.steps == 0 {
+        return Err(invalid("steps", "must be at least 1".into()));
+    }
     let predictor = compute.load(checkpoint, base)?;
+    let target = match &output.target {
+        Some(t) => Some(predictor.model.labels.id(t).ok_or_else(|| {
+            invalid(
+                "target",
+                format!(
+                    "'{t}' is not a label of this model ({})",
+                    predictor.model.labels.names().join(", ")
+                ),
+            )
+        })?),
+        None => None,
+    };
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let preds = predictor.predict(&refs)?;
+    let explanations = if output.explain {
+        texts
+            .iter()
+            .map(|t| {
+                tunebench::explain::integrated_gradients(
+                    &predictor.model,
+                    &predictor.text,
+                    t,
+                    target,
+                    output.steps,
+                )
+            })
+            .map(|e| e.map(Some))
+            .collect::<tunebench::Result<Vec<_>>>()?
+    } else {
+        vec![None; texts.len()]
+    };
     let mut stdout = std::io::stdout().lock();
     match format {
         PredictFormat::Jsonl => {
-            for (t, p) in texts.iter().zip(&preds) {
+            for ((t, p), e) in texts.iter().zip(&preds).zip(&explanations) {
                 let probs: serde_json::Map<String, serde_json::Value> = p
                     .probs
                     .iter()
                     .map(|(l, x)| (l.clone(), serde_json::json!(x)))
                     .collect();
-                let line = serde_json::json!({"text": t, "label": p.label, "score": p.score, "probs": probs, "logits": p.logits});
+                let mut line = serde_json::json!({"text": t, "label": p.label, "score": p.score, "probs": probs, "logits": p.logits});
+                if let Some(e) = e {
+                    line["explained"] = serde_json::json!(e.target);
+                    line["attributions"] = serde_json::json!(e.tokens);
+                    line["words"] = serde_json::json!(e.words);
+                    line["delta"] = serde_json::json!(e.delta);
+                    line["steps"] = serde_json::json!(e.steps);
+                }
                 writeln!(stdout, "{line}")?;
             }
         }
@@ -91,6 +168,19 @@ pub(crate) fn predict_cmd(
                     t.clone()
                 };
                 writeln!(stdout, "{shown:<60}  {:<16} {:.3}", p.label, p.score)?;
+            }
+            for (t, e) in texts.iter().zip(&explanations) {
+                if let Some(e) = e {
+                    writeln!(
+                        stdout,
+                        "\n{t}\n  why {} (p {:.3}, baseline {:.3}, delta {:.1e}): {}",
+                        e.target,
+                        e.prob,
+                        e.baseline_prob,
+                        e.delta,
+                        tunebench::explain::attributions::marked_words(&e.words)
+                    )?;
+                }
             }
         }
     }

@@ -46,6 +46,40 @@ pub struct Explanation {
     pub steps: usize,
 }
 
+/// A score's direction and strength (0–3) relative to the largest |score|
+/// of its sentence: 3 from 2/3 of it, 2 from 1/3, 1 from a tenth.
+pub fn strength(score: f32, max_abs: f32) -> (bool, u8) {
+    if max_abs <= 0.0 {
+        return (score >= 0.0, 0);
+    }
+    let r = score.abs() / max_abs;
+    let level = if r >= 2.0 / 3.0 {
+        3
+    } else if r >= 1.0 / 3.0 {
+        2
+    } else if r >= 0.1 {
+        1
+    } else {
+        0
+    };
+    (score >= 0.0, level)
+}
+
+/// The words marked without colour: ▲ for the label, ▼ against, repeated
+/// by strength ("great▲▲▲ but▼ slow▼▼").
+pub fn marked_words(words: &[WordScore]) -> String {
+    let max = words.iter().map(|w| w.score.abs()).fold(0.0, f32::max);
+    words
+        .iter()
+        .map(|w| {
+            let (up, level) = strength(w.score, max);
+            let mark = if up { "▲" } else { "▼" };
+            format!("{}{}", w.word, mark.repeat(level as usize))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Gauss–Legendre nodes and weights on [0, 1] (numpy's `leggauss`,
 /// mapped as Captum maps it: α = (x + 1)/2, w/2).
 pub fn gauss_legendre(n: usize) -> (Vec<f64>, Vec<f64>) {
@@ -188,6 +222,22 @@ pub fn integrated_gradients(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn words_are_marked_by_sign_and_strength() {
+        let w = |word: &str, score| WordScore {
+            word: word.into(),
+            score,
+        };
+        let words = [
+            w("great", 0.6),
+            w("but", -0.25),
+            w("slow", -0.4),
+            w("the", 0.01),
+        ];
+        assert_eq!(marked_words(&words), "great▲▲▲ but▼ slow▼▼ the");
+        assert_eq!(strength(0.0, 0.0), (true, 0));
+    }
 
     #[test]
     fn gauss_legendre_matches_numpy() {
