@@ -136,7 +136,34 @@ pub fn to_prediction(labels: &Labels, logits: Vec<f32>) -> Prediction {
         score: probs[best],
         probs: labels.names().iter().cloned().zip(probs).collect(),
         logits,
+        explanation: None,
     }
+}
+
+/// One text's prediction, with its token attributions when `explain` asks
+/// (the answer to `Command::Predict`, from the engine or a checkpoint).
+pub fn answer(
+    model: &Classifier,
+    text: &TextEncoder,
+    input: &str,
+    explain: Option<&crate::train::protocol::ExplainRequest>,
+) -> Result<Prediction> {
+    let mut p = predict_texts(model, text, &[input])?
+        .pop()
+        .ok_or_else(|| crate::Error::Run("no prediction".into()))?;
+    if let Some(req) = explain {
+        let target =
+            match &req.target {
+                Some(t) => Some(model.labels.id(t).ok_or_else(|| {
+                    crate::Error::Run(format!("'{t}' is not a label of this model"))
+                })?),
+                None => None,
+            };
+        p.explanation = Some(crate::explain::integrated_gradients(
+            model, text, input, target, req.steps,
+        )?);
+    }
+    Ok(p)
 }
 
 pub fn predict_texts(
@@ -250,17 +277,15 @@ pub fn spawn_predictor(
             }
         };
         for cmd in cmd_rx {
-            if let Command::Predict { id, text } = cmd {
+            if let Command::Predict { id, text, explain } = cmd {
                 let t0 = std::time::Instant::now();
-                let event = match predictor.predict(&[text.as_str()]) {
-                    Ok(mut p) => match p.pop() {
-                        Some(prediction) => Event::Prediction {
-                            id,
-                            text,
-                            prediction,
-                            latency_ms: t0.elapsed().as_secs_f64() * 1e3,
-                        },
-                        None => continue,
+                let event = match answer(&predictor.model, &predictor.text, &text, explain.as_ref())
+                {
+                    Ok(prediction) => Event::Prediction {
+                        id,
+                        text,
+                        prediction,
+                        latency_ms: t0.elapsed().as_secs_f64() * 1e3,
                     },
                     Err(e) => Event::Log {
                         level: "error".into(),

@@ -205,6 +205,7 @@ fn pause_predict_resume_and_checkpoint_commands_work_mid_run() {
                     .send(Command::Predict {
                         id: 41,
                         text: "The kettle is superb".into(),
+                        explain: None,
                     })
                     .unwrap();
                 handle.commands.send(Command::SaveCheckpoint).unwrap();
@@ -226,6 +227,54 @@ fn pause_predict_resume_and_checkpoint_commands_work_mid_run() {
     let total: f32 = p.probs.iter().map(|(_, x)| x).sum();
     assert!((total - 1.0).abs() < 1e-4);
     assert_eq!(p.probs.len(), 3);
+}
+
+/// Explaining sentences on the live weights between steps (input
+/// gradients, eval mode) leaves the training trajectory as it was: the
+/// same losses, bit for bit, as a run nobody asked anything.
+#[test]
+fn explanations_between_steps_do_not_change_training() {
+    let losses = |explain: bool| {
+        let out = tempfile::tempdir().unwrap();
+        let cfg = tunebench::config::RunConfig {
+            max_steps: 6,
+            ..quick_config("scratch:tiny")
+        };
+        let handle = train::spawn(train::prepare(cfg, out.path()).unwrap());
+        let (mut losses, mut explained) = (Vec::new(), 0);
+        for e in handle.events.iter() {
+            match e {
+                Event::Step { step, loss, .. } => {
+                    losses.push(loss);
+                    if explain && step < 5 {
+                        handle
+                            .commands
+                            .send(Command::Predict {
+                                id: step as u64,
+                                text: "The kettle is superb but loud".into(),
+                                explain: Some(tunebench::train::protocol::ExplainRequest {
+                                    target: None,
+                                    steps: 8,
+                                }),
+                            })
+                            .unwrap();
+                    }
+                }
+                Event::Prediction { prediction, .. } => {
+                    let e = prediction.explanation.expect("an explanation");
+                    assert!(e.delta.abs() < 0.05, "delta {}", e.delta);
+                    explained += 1;
+                }
+                _ => {}
+            }
+        }
+        handle.thread.join().unwrap();
+        (losses, explained)
+    };
+    let (plain, _) = losses(false);
+    let (asked, explained) = losses(true);
+    assert!(explained >= 3, "explanations answered mid-run: {explained}");
+    assert_eq!(plain, asked);
 }
 
 #[test]

@@ -211,9 +211,13 @@ fn playground_shows_live_probabilities_sorted() {
         actions.extend(app.on_key(key(c)));
     }
     actions.extend(app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
-    let Some(Action::Predict { id, text }) = actions.pop() else {
+    let Some(Action::Predict { id, text, explain }) = actions.pop() else {
         panic!("a predict action")
     };
+    assert_eq!(
+        explain, None,
+        "typing a sentence predicts, it does not explain"
+    );
     assert_eq!(text, "The tent is superb");
     app.on_engine(&Event::Prediction {
         id,
@@ -227,6 +231,7 @@ fn playground_shows_live_probabilities_sorted() {
                 ("positive".into(), 0.7),
             ],
             logits: vec![0.0, 0.7, 1.9],
+            explanation: None,
         },
         latency_ms: 4.2,
     });
@@ -251,6 +256,90 @@ fn playground_shows_live_probabilities_sorted() {
     assert!(rescore
         .iter()
         .any(|a| matches!(a, Action::Predict { text, .. } if text == "The tent is superb")));
+}
+
+#[test]
+fn playground_explains_a_sentence_word_by_word() {
+    use tunebench::explain::attributions::WordScore;
+    use tunebench::explain::Explanation;
+    let mut app = app();
+    inject_run(&mut app);
+    app.on_key(key('4'));
+    let mut actions = Vec::new();
+    for c in "The tent is superb".chars() {
+        actions.extend(app.on_key(key(c)));
+    }
+    actions.extend(app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+    let prediction = Prediction {
+        label: "positive".into(),
+        score: 0.7,
+        probs: vec![
+            ("negative".into(), 0.1),
+            ("neutral".into(), 0.2),
+            ("positive".into(), 0.7),
+        ],
+        logits: vec![0.0, 0.7, 1.9],
+        explanation: None,
+    };
+    app.on_engine(&Event::Prediction {
+        id: 1,
+        text: "The tent is superb".into(),
+        prediction: prediction.clone(),
+        latency_ms: 4.0,
+    });
+    assert!(screen(&app, 100, 30).contains("e: why"));
+    let asked = app.on_key(key('e'));
+    let Some(Action::Predict {
+        id,
+        explain: Some(req),
+        ..
+    }) = asked.first().cloned()
+    else {
+        panic!("e asks for an explanation: {asked:?}")
+    };
+    assert_eq!(req.target, None);
+    let words = [
+        ("The", 0.01),
+        ("tent", 0.05),
+        ("is", -0.12),
+        ("superb", 0.4),
+    ];
+    app.on_engine(&Event::Prediction {
+        id,
+        text: "The tent is superb".into(),
+        prediction: Prediction {
+            explanation: Some(Explanation {
+                target: "positive".into(),
+                prob: 0.7,
+                baseline_prob: 0.36,
+                tokens: vec![],
+                words: words
+                    .iter()
+                    .map(|(w, s)| WordScore {
+                        word: w.to_string(),
+                        score: *s,
+                    })
+                    .collect(),
+                delta: 1e-6,
+                steps: 32,
+            }),
+            ..prediction
+        },
+        latency_ms: 300.0,
+    });
+    let s = screen(&app, 100, 30);
+    assert!(s.contains("why positive"), "{s}");
+    assert!(s.contains("superb▲▲▲") && s.contains("is▼"), "{s}");
+    // t explains the next label.
+    let asked = app.on_key(key('t'));
+    assert!(
+        matches!(
+            asked.first(),
+            Some(Action::Predict { explain: Some(r), .. }) if r.target.as_deref() == Some("negative")
+        ),
+        "{asked:?}"
+    );
 }
 
 #[test]

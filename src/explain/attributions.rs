@@ -10,14 +10,14 @@ use crate::error::Result;
 use crate::model::{Classifier, Mode};
 use crate::text::TextEncoder;
 use candle_core::{DType, Tensor, Var, D};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Default number of integration steps.
 pub const DEFAULT_STEPS: usize = 32;
 /// Rows × tokens per forward/backward pass of the path batch.
 const TOKENS_PER_PASS: usize = 4096;
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct TokenScore {
     pub token: String,
     /// The word it is a piece of (None for special tokens).
@@ -25,13 +25,13 @@ pub struct TokenScore {
     pub score: f32,
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct WordScore {
     pub word: String,
     pub score: f32,
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Explanation {
     pub target: String,
     /// p(target | text) and p(target | baseline).
@@ -231,7 +231,7 @@ mod tests {
         };
         let words = [
             w("great", 0.6),
-            w("but", -0.25),
+            w("but", -0.15),
             w("slow", -0.4),
             w("the", 0.01),
         ];

@@ -381,7 +381,11 @@ fn handle_line(line: &[u8], id: u64, hub: &Mutex<Hub>, engine: &Sender<Command>)
             }
             return;
         }
-        ClientMsg::Command(Command::Predict { id: own_id, text }) => {
+        ClientMsg::Command(Command::Predict {
+            id: own_id,
+            text,
+            explain,
+        }) => {
             let mut h = lock(hub);
             let engine_id = h.next_prediction;
             h.next_prediction += 1;
@@ -389,6 +393,7 @@ fn handle_line(line: &[u8], id: u64, hub: &Mutex<Hub>, engine: &Sender<Command>)
             Command::Predict {
                 id: engine_id,
                 text,
+                explain,
             }
         }
         ClientMsg::Command(c) => c,
@@ -433,6 +438,7 @@ mod tests {
                 score: 1.0,
                 probs: vec![("a".into(), 1.0)],
                 logits: vec![0.0],
+                explanation: None,
             },
             latency_ms: 1.0,
         });

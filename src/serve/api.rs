@@ -223,7 +223,11 @@ mod tests {
         assert_eq!(parse(r#"{"inputs":[]}"#).unwrap_err().error_type, "Empty");
         assert_eq!(parse(r#"{"inputs":"  "}"#).unwrap_err().error_type, "Empty");
         assert!(serde_json::from_str::<PredictRequest>(r#"{"inputs":3}"#).is_err());
-        assert!(serde_json::from_str::<PredictRequest>(r#"{"inputs":["a","b","c"]}"#).is_err());
+        // Three strings cannot be a pair: a batch of three texts.
+        assert_eq!(
+            parse(r#"{"inputs":["a","b","c"]}"#).unwrap(),
+            (vec!["a".into(), "b".into(), "c".into()], true)
+        );
     }
 
     #[test]

@@ -223,8 +223,17 @@ mod tests {
         lens.extend(vec![120; 20]);
         assert_eq!(length_groups(&lens), vec![0..20, 20..40]);
         // Similar lengths stay together.
+        let lens: Vec<usize> = (30..40).collect();
+        assert_eq!(length_groups(&lens), vec![0..10]);
+        // A ramp is cut where padding would waste more than a third.
         let lens: Vec<usize> = (10..40).collect();
-        assert_eq!(length_groups(&lens), vec![0..30]);
+        let groups = length_groups(&lens);
+        assert_eq!(groups.len(), 2);
+        for g in groups {
+            let padded = g.len() * lens[g.end - 1];
+            let real: usize = lens[g.clone()].iter().sum();
+            assert!((padded - real) * 3 <= padded, "{g:?}");
+        }
         // A few tiny rows are not worth a pass of their own.
         assert_eq!(length_groups(&[3, 4, 100]), vec![0..3]);
         assert!(length_groups(&[]).is_empty());

@@ -14,7 +14,7 @@ use crate::data::Row;
 use crate::error::{Error, Result};
 use crate::model::checkpoint::{publish_dir, safetensors_bytes, write_atomic, write_model_files};
 use crate::model::Classifier;
-use crate::predict::{evaluate, predict_texts};
+use crate::predict::evaluate;
 use crate::rng::Rng;
 use crate::run_dir::RunDir;
 use crate::text::batch::make_batch;
@@ -351,21 +351,31 @@ impl Trainer {
                 return Ok(Some(FinishReason::Stopped));
             }
             Command::SaveCheckpoint => self.save_checkpoint(events, false)?,
-            Command::Predict { id, text } => {
+            Command::Predict { id, text, explain } => {
                 let t0 = Instant::now();
-                let prediction = predict_texts(&self.model, &self.text, &[text.as_str()])?
-                    .pop()
-                    .ok_or_else(|| Error::Run("no prediction".into()))?;
-                let latency_ms = t0.elapsed().as_secs_f64() * 1e3;
-                self.emit(
-                    events,
-                    Event::Prediction {
-                        id,
-                        text,
-                        prediction,
-                        latency_ms,
-                    },
-                );
+                // A request the model cannot answer (an unknown label to
+                // explain) is reported; the run goes on.
+                match crate::predict::answer(&self.model, &self.text, &text, explain.as_ref()) {
+                    Ok(prediction) => {
+                        let latency_ms = t0.elapsed().as_secs_f64() * 1e3;
+                        self.emit(
+                            events,
+                            Event::Prediction {
+                                id,
+                                text,
+                                prediction,
+                                latency_ms,
+                            },
+                        );
+                    }
+                    Err(e) => self.emit(
+                        events,
+                        Event::Log {
+                            level: "error".into(),
+                            message: format!("prediction {id} failed: {e}"),
+                        },
+                    ),
+                }
             }
             Command::Pause => {
                 let step = self.state.step;

@@ -17,11 +17,28 @@ pub enum Command {
         save: bool,
     },
     SaveCheckpoint,
-    /// Score `text` with the current weights (eval mode, between two steps).
+    /// Score `text` with the current weights (eval mode, between two steps),
+    /// and explain it when asked.
     Predict {
         id: u64,
         text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        explain: Option<ExplainRequest>,
     },
+}
+
+/// Token attributions wanted with a prediction.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExplainRequest {
+    /// The label to explain (None: the predicted one).
+    #[serde(default)]
+    pub target: Option<String>,
+    #[serde(default = "default_steps")]
+    pub steps: usize,
+}
+
+fn default_steps() -> usize {
+    crate::explain::attributions::DEFAULT_STEPS
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -31,6 +48,9 @@ pub struct Prediction {
     /// (label, probability) in label-id order.
     pub probs: Vec<(String, f32)>,
     pub logits: Vec<f32>,
+    /// Token attributions, when the request asked for them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<crate::explain::Explanation>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -165,6 +185,10 @@ mod tests {
         let c = Command::Predict {
             id: 9,
             text: "hi".into(),
+            explain: Some(ExplainRequest {
+                target: Some("pos".into()),
+                steps: 8,
+            }),
         };
         let line = serde_json::to_string(&c).unwrap();
         assert_eq!(serde_json::from_str::<Command>(&line).unwrap(), c);

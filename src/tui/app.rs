@@ -95,6 +95,7 @@ pub enum Action {
     Predict {
         id: u64,
         text: String,
+        explain: Option<crate::train::protocol::ExplainRequest>,
     },
     /// Read predictions.csv of the run into the dataset pane.
     LoadPredictions(PathBuf),
@@ -335,7 +336,7 @@ impl App {
                 self.playground
                     .on_key(key)
                     .into_iter()
-                    .map(|(id, text)| Action::Predict { id, text })
+                    .map(|(id, text, explain)| Action::Predict { id, text, explain })
                     .collect()
             }
         }
@@ -475,7 +476,7 @@ impl App {
         self.playground
             .rescore_all()
             .into_iter()
-            .map(|(id, text)| Action::Predict { id, text })
+            .map(|(id, text, explain)| Action::Predict { id, text, explain })
             .collect()
     }
 

@@ -200,7 +200,7 @@ impl Loop {
                     Some(tx) if tx.send(&cmd).is_ok() => {}
                     _ => self.app.on_start_failed("the engine is not running".into()),
                 },
-                Action::Predict { id, text } => self.predict(id, text),
+                Action::Predict { id, text, explain } => self.predict(id, text, explain),
                 Action::LoadPredictions(path) => self.app.set_predictions(read_predictions(&path)),
                 Action::ListRuns => self.list_runs(),
                 Action::OpenRun(dir) => self.open_run(&dir),
@@ -328,13 +328,19 @@ impl Loop {
         }
     }
 
-    fn predict(&mut self, id: u64, text: String) {
+    fn predict(
+        &mut self,
+        id: u64,
+        text: String,
+        explain: Option<crate::train::protocol::ExplainRequest>,
+    ) {
         let live = matches!(self.app.run.state, RunState::Running | RunState::Paused);
         if let (true, Some(engine)) = (live, &self.engine) {
             if engine
                 .send(&Command::Predict {
                     id,
                     text: text.clone(),
+                    explain: explain.clone(),
                 })
                 .is_ok()
             {
@@ -375,7 +381,7 @@ impl Loop {
             self.predictor = Some(cmd_tx);
         }
         if let Some(p) = &self.predictor {
-            if p.send(Command::Predict { id, text }).is_err() {
+            if p.send(Command::Predict { id, text, explain }).is_err() {
                 self.predictor = None;
                 self.app
                     .on_no_predictor("the checkpoint could not be loaded".into());

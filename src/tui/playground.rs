@@ -4,7 +4,9 @@
 
 use super::input::{InputOutcome, TextInput};
 use super::theme::Theme;
-use crate::train::protocol::Prediction;
+use crate::explain::attributions::{strength, DEFAULT_STEPS};
+use crate::explain::Explanation;
+use crate::train::protocol::{ExplainRequest, Prediction};
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -20,7 +22,12 @@ pub struct Tested {
     pub previous: Option<Prediction>,
     pub latency_ms: f64,
     pub waiting: bool,
+    /// The latest token attributions asked for (e), kept across re-scores.
+    pub explanation: Option<Explanation>,
 }
+
+/// A prediction to ask for: (id, text, explanation wanted).
+pub type Request = (u64, String, Option<ExplainRequest>);
 
 #[derive(Default)]
 pub struct PlaygroundPane {
@@ -39,15 +46,50 @@ impl PlaygroundPane {
         self.editing
     }
 
-    fn request(&mut self, index: usize) -> (u64, String) {
+    fn request(&mut self, index: usize) -> Request {
+        self.request_with(index, None)
+    }
+
+    fn request_with(&mut self, index: usize, explain: Option<ExplainRequest>) -> Request {
         self.next_id += 1;
         self.pending.insert(self.next_id, index);
         self.tested[index].waiting = true;
-        (self.next_id, self.tested[index].text.clone())
+        (self.next_id, self.tested[index].text.clone(), explain)
     }
 
-    /// Keys; returns the prediction requests (id, text) to send.
-    pub fn on_key(&mut self, key: KeyEvent) -> Vec<(u64, String)> {
+    /// Explain the shown sentence: for its predicted label (e), or for the
+    /// next label after the one last explained (t).
+    fn explain_shown(&mut self, next_target: bool) -> Vec<Request> {
+        let Some(i) = self.shown.filter(|&i| i < self.tested.len()) else {
+            return Vec::new();
+        };
+        let t = &self.tested[i];
+        let target = match (next_target, &t.current, &t.explanation) {
+            (true, Some(p), Some(e)) => {
+                let at = p
+                    .probs
+                    .iter()
+                    .position(|(l, _)| *l == e.target)
+                    .unwrap_or(0);
+                Some(p.probs[(at + 1) % p.probs.len()].0.clone())
+            }
+            (true, Some(p), None) => {
+                let at = p.probs.iter().position(|(l, _)| *l == p.label).unwrap_or(0);
+                Some(p.probs[(at + 1) % p.probs.len()].0.clone())
+            }
+            _ => None,
+        };
+        vec![self.request_with(
+            i,
+            Some(ExplainRequest {
+                target,
+                steps: DEFAULT_STEPS,
+            }),
+        )]
+    }
+
+    /// Keys; returns the prediction requests to send.
+    pub fn on_key(&mut self, key: KeyEvent) -> Vec<Request> {
         if !self.editing {
             match key.code {
                 KeyCode::Enter | KeyCode::Char('i') => self.editing = true,
@@ -60,6 +102,8 @@ impl PlaygroundPane {
                     self.shown = self.shown.map(|s| s.saturating_sub(1))
                 }
                 KeyCode::Char('r') => return self.rescore_all(),
+                KeyCode::Char('e') => return self.explain_shown(false),
+                KeyCode::Char('t') => return self.explain_shown(true),
                 _ => {}
             }
             return Vec::new();
@@ -76,6 +120,7 @@ impl PlaygroundPane {
                             previous: None,
                             latency_ms: 0.0,
                             waiting: false,
+                            explanation: None,
                         });
                         self.tested.len() - 1
                     }
@@ -92,7 +137,7 @@ impl PlaygroundPane {
     }
 
     /// Re-score every tested sentence (after an evaluation or checkpoint).
-    pub fn rescore_all(&mut self) -> Vec<(u64, String)> {
+    pub fn rescore_all(&mut self) -> Vec<Request> {
         (0..self.tested.len()).map(|i| self.request(i)).collect()
     }
 
@@ -101,9 +146,13 @@ impl PlaygroundPane {
             return;
         };
         let t = &mut self.tested[i];
-        if t.current.as_ref() != Some(prediction) {
+        let mut prediction = prediction.clone();
+        if let Some(e) = prediction.explanation.take() {
+            t.explanation = Some(e);
+        }
+        if t.current.as_ref() != Some(&prediction) {
             t.previous = t.current.take();
-            t.current = Some(prediction.clone());
+            t.current = Some(prediction);
         }
         t.latency_ms = latency_ms;
         t.waiting = self.pending.values().any(|&j| j == i);
@@ -190,9 +239,19 @@ impl PlaygroundPane {
                     format!("latency {:.1} ms", t.latency_ms),
                     theme.dim(),
                 ));
+                match &t.explanation {
+                    Some(e) => lines.extend(explanation_lines(e, theme)),
+                    None => lines.push(Line::styled(
+                        "e: why (token attributions)  t: why another label",
+                        theme.dim(),
+                    )),
+                }
             }
         }
-        f.render_widget(Paragraph::new(lines), area);
+        f.render_widget(
+            Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: false }),
+            area,
+        );
     }
 
     fn render_list(&self, f: &mut Frame, area: Rect, theme: &Theme) {
@@ -245,6 +304,33 @@ impl PlaygroundPane {
     }
 }
 
+/// The explained sentence, each word marked by sign and strength: colour
+/// (green for the label, red against, brighter when stronger) and, so it
+/// reads without colour too, ▲/▼ repeated 1–3 times.
+pub fn explanation_lines(e: &Explanation, theme: &Theme) -> Vec<Line<'static>> {
+    let max = e.words.iter().map(|w| w.score.abs()).fold(0.0, f32::max);
+    let mut spans = Vec::new();
+    for w in &e.words {
+        let (up, level) = strength(w.score, max);
+        let mark = if up { "▲" } else { "▼" }.repeat(level as usize);
+        spans.push(Span::styled(
+            format!("{}{mark}", w.word),
+            theme.attribution(up, level),
+        ));
+        spans.push(Span::raw(" "));
+    }
+    vec![
+        Line::styled(
+            format!(
+                "why {}: p {:.2} vs {:.2} without the words (delta {:.0e})  t: another label",
+                e.target, e.prob, e.baseline_prob, e.delta
+            ),
+            theme.header(),
+        ),
+        Line::from(spans),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,10 +345,11 @@ mod tests {
                 ("pos".into(), if label == "pos" { p } else { 1.0 - p }),
             ],
             logits: vec![0.0, 0.0],
+            explanation: None,
         }
     }
 
-    fn type_line(p: &mut PlaygroundPane, s: &str) -> Vec<(u64, String)> {
+    fn type_line(p: &mut PlaygroundPane, s: &str) -> Vec<Request> {
         for c in s.chars() {
             p.on_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
         }
@@ -276,7 +363,7 @@ mod tests {
             ..Default::default()
         };
         let reqs = type_line(&mut p, "great film");
-        assert_eq!(reqs, vec![(1, "great film".to_string())]);
+        assert_eq!(reqs, vec![(1, "great film".to_string(), None)]);
         p.on_prediction(1, &pred("pos", 0.8), 3.0);
         assert_eq!(p.tested[0].current.as_ref().unwrap().label, "pos");
         assert!(!p.tested[0].waiting);
@@ -303,5 +390,80 @@ mod tests {
         // The same text typed again re-uses its entry.
         type_line(&mut p, "a");
         assert_eq!(p.tested.len(), 2);
+    }
+}
+
+#[cfg(test)]
+mod explain_tests {
+    use super::*;
+    use crate::explain::attributions::WordScore;
+    use crossterm::event::KeyModifiers;
+
+    fn key(c: char) -> KeyEvent {
+        KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
+    }
+
+    fn explained(target: &str) -> Explanation {
+        Explanation {
+            target: target.into(),
+            prob: 0.9,
+            baseline_prob: 0.5,
+            tokens: vec![],
+            words: vec![
+                WordScore {
+                    word: "great".into(),
+                    score: 0.3,
+                },
+                WordScore {
+                    word: "not".into(),
+                    score: -0.15,
+                },
+            ],
+            delta: 0.0,
+            steps: 32,
+        }
+    }
+
+    #[test]
+    fn e_explains_the_shown_sentence_and_t_cycles_the_label() {
+        let mut p = PlaygroundPane {
+            editing: true,
+            ..Default::default()
+        };
+        for c in "great".chars() {
+            p.on_key(key(c));
+        }
+        p.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+        p.editing = false;
+        let mut first = Prediction {
+            label: "pos".into(),
+            score: 0.9,
+            probs: vec![("neg".into(), 0.1), ("pos".into(), 0.9)],
+            logits: vec![0.0, 2.0],
+            explanation: None,
+        };
+        p.on_prediction(1, &first, 1.0);
+        let reqs = p.on_key(key('e'));
+        assert_eq!(reqs.len(), 1);
+        let ask = reqs[0].2.clone().unwrap();
+        assert_eq!(ask.target, None, "e explains the predicted label");
+        first.explanation = Some(explained("pos"));
+        p.on_prediction(reqs[0].0, &first, 1.0);
+        assert_eq!(p.tested[0].explanation.as_ref().unwrap().target, "pos");
+        // t asks for the next label; a plain re-score keeps the explanation.
+        let reqs = p.on_key(key('t'));
+        assert_eq!(reqs[0].2.as_ref().unwrap().target.as_deref(), Some("neg"));
+        let again = p.rescore_all();
+        first.explanation = None;
+        p.on_prediction(again[0].0, &first, 1.0);
+        assert!(p.tested[0].explanation.is_some());
+    }
+
+    #[test]
+    fn explanation_reads_without_colour() {
+        let lines = explanation_lines(&explained("pos"), &Theme::plain());
+        let text: String = lines[1].spans.iter().map(|s| s.content.as_ref()).collect();
+        assert_eq!(text.trim(), "great▲▲▲ not▼▼");
+        assert!(lines[0].spans[0].content.contains("why pos"));
     }
 }

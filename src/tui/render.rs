@@ -235,6 +235,8 @@ fn hint_line(app: &App) -> Line<'static> {
                 ("Enter", "type"),
                 ("j/k", "pick"),
                 ("r", "re-score"),
+                ("e", "why"),
+                ("t", "why label"),
                 ("?", "help"),
                 ("q", "quit"),
             ],
@@ -291,6 +293,10 @@ pub const HELP: &[(&str, &str)] = &[
     (
         "Playground Esc j k r",
         "leave input, pick a tested sentence, re-score all",
+    ),
+    (
+        "Playground e t",
+        "why: word attributions (Integrated Gradients) for the label, or the next label",
     ),
 ];
 

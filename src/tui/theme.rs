@@ -78,6 +78,31 @@ impl Theme {
         self.fg(COLORS[i % COLORS.len()])
     }
 
+    /// A word's attribution: green for the label, red against; stronger is
+    /// brighter and bold (level 3). Without colour, bold marks the
+    /// strongest (the text carries ▲/▼ marks too).
+    pub fn attribution(&self, up: bool, level: u8) -> Style {
+        let base = match (up, level) {
+            (_, 0) => return self.dim(),
+            (true, 1) => self.fg(Color::Rgb(120, 170, 120)),
+            (true, 2) => self.fg(Color::Rgb(60, 200, 60)),
+            (true, _) => self.fg(Color::Rgb(0, 255, 0)),
+            (false, 1) => self.fg(Color::Rgb(190, 120, 120)),
+            (false, 2) => self.fg(Color::Rgb(220, 60, 60)),
+            (false, _) => self.fg(Color::Rgb(255, 0, 0)),
+        };
+        if level >= 3 {
+            base.add_modifier(Modifier::BOLD)
+        } else {
+            base
+        }
+    }
+
+    #[cfg(test)]
+    pub fn plain() -> Self {
+        Theme { color: false }
+    }
+
     pub fn bar(&self, i: usize) -> Style {
         const COLORS: [Color; 6] = [
             Color::Cyan,
