@@ -652,3 +652,55 @@ fn predict_explains_with_token_attributions() {
         &["--explain"],
     );
 }
+
+/// `inspect --label-issues-from RUN`: suspects from the run's out-of-sample
+/// predictions on --data, as a list and a CSV; another file is refused.
+#[test]
+fn inspect_lists_label_issues_from_a_runs_predictions() {
+    let d = tempfile::tempdir().unwrap();
+    let (train, heldout) = reviews();
+    let run = d.path().join("run");
+    succeed(tunebench().args([
+        "train",
+        "--data",
+        train.to_str().unwrap(),
+        "--val",
+        heldout.to_str().unwrap(),
+        "--model",
+        "scratch:tiny",
+        "--max-steps",
+        "6",
+        "--set",
+        "lr=5e-4",
+        "--out",
+        run.to_str().unwrap(),
+    ]));
+    let csv = d.path().join("issues.csv");
+    let out = succeed(tunebench().args([
+        "inspect",
+        "--data",
+        heldout.to_str().unwrap(),
+        "--label-issues-from",
+        run.to_str().unwrap(),
+        "--out",
+        csv.to_str().unwrap(),
+    ]));
+    assert!(out.contains("rows look mislabeled"), "{out}");
+    let written = std::fs::read_to_string(&csv).unwrap();
+    assert!(written.starts_with("line,text,given,suggested,confidence,p_suggested"));
+    assert_eq!(
+        written.lines().count() - 1,
+        out.lines().count() - 1,
+        "{out}"
+    );
+    bad_input(
+        &[
+            "inspect",
+            "--data",
+            train.to_str().unwrap(),
+            "--label-issues-from",
+            run.to_str().unwrap(),
+        ],
+        &["another file"],
+    );
+}

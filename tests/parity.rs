@@ -538,3 +538,31 @@ fn integrated_gradients_match_captum() {
         eprintln!("{text} → {}: delta {:.2e}", e.target, e.delta);
     }
 }
+
+/// Confident learning against cleanlab's `find_label_issues(labels,
+/// pred_probs, return_indices_ranked_by="self_confidence")` on seeded
+/// noisy cases: the same rows, in the same order.
+#[test]
+fn label_issues_match_cleanlab() {
+    let fx: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(common::root().join("tests/fixtures/label_issues.json")).unwrap(),
+    )
+    .unwrap();
+    for case in fx["cases"].as_array().unwrap() {
+        let labels: Vec<usize> = serde_json::from_value(case["labels"].clone()).unwrap();
+        let probs: Vec<Vec<f64>> = serde_json::from_value(case["probs"].clone()).unwrap();
+        let want: Vec<usize> = serde_json::from_value(case["issues"].clone()).unwrap();
+        let flipped: Vec<usize> = serde_json::from_value(case["flipped"].clone()).unwrap();
+        let got = tunebench::explain::label_issues::find_label_issues(&labels, &probs);
+        assert_eq!(got, want, "{} rows", labels.len());
+        let hits = got.iter().filter(|i| flipped.contains(i)).count();
+        eprintln!(
+            "{} rows, {} flipped: {} found, precision {:.2}, recall {:.2}",
+            labels.len(),
+            flipped.len(),
+            got.len(),
+            hits as f64 / got.len().max(1) as f64,
+            hits as f64 / flipped.len().max(1) as f64
+        );
+    }
+}

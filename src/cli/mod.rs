@@ -294,6 +294,14 @@ enum Cmd {
         max_len: usize,
         #[arg(long)]
         json: bool,
+        /// List rows whose label looks wrong (confident learning, as
+        /// cleanlab), from the out-of-sample predictions of a run that
+        /// evaluated on --data: RUN_DIR/predictions.csv
+        #[arg(long, value_name = "RUN_DIR")]
+        label_issues_from: Option<PathBuf>,
+        /// Write the suspect rows to this CSV
+        #[arg(long, requires = "label_issues_from")]
+        out: Option<PathBuf>,
         #[command(flatten)]
         data_flags: DataFlags,
     },
@@ -580,8 +588,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             model,
             max_len,
             json,
+            label_issues_from,
+            out,
             data_flags,
-        } => inspect::inspect_cmd(&data, model.as_deref(), max_len, json, &data_flags),
+        } => match label_issues_from {
+            Some(run) => inspect::label_issues_cmd(&data, &run, out.as_deref(), &data_flags),
+            None => inspect::inspect_cmd(&data, model.as_deref(), max_len, json, &data_flags),
+        },
     }
 }
 

@@ -1,0 +1,196 @@
+//! Which labels look wrong: confident learning as cleanlab's
+//! `find_label_issues(labels, pred_probs)` does it by default
+//! (`filter_by="prune_by_noise_rate"`), ranked by self-confidence.
+//! The probabilities must be out-of-sample (held-out predictions).
+
+/// cleanlab's FLOATING_POINT_COMPARISON.
+const EPS: f64 = 1e-6;
+
+/// Round each row to integers keeping its (rounded) total, as cleanlab's
+/// `round_preserving_row_totals` (numpy rounds half to even).
+fn round_preserving_sum(row: &[f64]) -> Vec<i64> {
+    let mut ints: Vec<f64> = row.iter().map(|x| x.round_ties_even()).collect();
+    let orig: f64 = row.iter().sum::<f64>().round_ties_even();
+    let mut sum: f64 = ints.iter().sum::<f64>().round_ties_even();
+    while (sum - orig).abs() > EPS {
+        let diff = (orig - sum).round_ties_even();
+        let inc = if diff < 0.0 { -1.0 } else { 1.0 };
+        let changes = (diff.abs() as usize).min(row.len());
+        // Indices by (float − int), largest first when adding, smallest when removing.
+        let mut idx: Vec<usize> = (0..row.len()).collect();
+        idx.sort_by(|&a, &b| (row[a] - ints[a]).total_cmp(&(row[b] - ints[b])));
+        if inc > 0.0 {
+            idx.reverse();
+        }
+        for &i in idx.iter().take(changes) {
+            ints[i] += inc;
+        }
+        sum = ints.iter().sum::<f64>().round_ties_even();
+    }
+    ints.into_iter().map(|x| x as i64).collect()
+}
+
+fn argmax(row: &[f64]) -> usize {
+    let mut best = 0;
+    for (i, &x) in row.iter().enumerate() {
+        if x > row[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// The calibrated confident joint C[given][true] (cleanlab's
+/// `compute_confident_joint(..., calibrate=True)`).
+pub fn confident_joint(labels: &[usize], probs: &[Vec<f64>], k: usize) -> Vec<Vec<i64>> {
+    let mut counts = vec![0usize; k];
+    let mut sums = vec![0.0; k];
+    for (&y, p) in labels.iter().zip(probs) {
+        counts[y] += 1;
+        sums[y] += p[y];
+    }
+    // Per-class threshold: mean self-confidence of the class (unreachable
+    // for an empty class).
+    let thresholds: Vec<f64> = (0..k)
+        .map(|c| {
+            if counts[c] > 0 {
+                sums[c] / counts[c] as f64
+            } else {
+                1e8
+            }
+        })
+        .collect();
+    let mut cj = vec![vec![0i64; k]; k];
+    for (&y, p) in labels.iter().zip(probs) {
+        let confident: Vec<bool> = (0..k).map(|c| p[c] >= thresholds[c] - EPS).collect();
+        let n = confident.iter().filter(|&&b| b).count();
+        if n == 0 {
+            continue;
+        }
+        let guess = if n > 1 {
+            argmax(p)
+        } else {
+            confident.iter().position(|&b| b).unwrap_or(0)
+        };
+        cj[y][guess] += 1;
+    }
+    for (c, row) in cj.iter_mut().enumerate() {
+        row[c] = row[c].max(1);
+    }
+    // Calibrate: each row sums to its label count, the whole to n.
+    let mut cal: Vec<Vec<f64>> = cj
+        .iter()
+        .enumerate()
+        .map(|(c, row)| {
+            let total: i64 = row.iter().sum();
+            row.iter()
+                .map(|&x| x as f64 / (total as f64).max(1e-100) * counts[c] as f64)
+                .collect()
+        })
+        .collect();
+    let all: f64 = cal.iter().flatten().sum();
+    let n = labels.len() as f64;
+    for x in cal.iter_mut().flatten() {
+        *x = *x / all.max(1e-100) * n;
+    }
+    cal.iter().map(|r| round_preserving_sum(r)).collect()
+}
+
+/// cleanlab's `_keep_at_least_n_per_class` on P = Cᵀ (P[true][given]),
+/// with frac_noise 1.
+fn prune_counts(cj: &[Vec<i64>], n: i64) -> Vec<Vec<i64>> {
+    let k = cj.len();
+    let p: Vec<Vec<f64>> = (0..k)
+        .map(|t| (0..k).map(|g| cj[g][t] as f64).collect())
+        .collect();
+    let mut new = p.clone();
+    for col in 0..k {
+        let diag = p[col][col];
+        let new_diag = diag.max(n as f64);
+        let diff = new_diag - diag;
+        let nonzero = (0..k).filter(|&r| p[r][col] != 0.0).count() as f64;
+        let per = diff / (nonzero - 1.0).max(1.0);
+        for r in 0..k {
+            new[r][col] = (p[r][col] - per).max(0.0);
+        }
+        new[col][col] = new_diag;
+    }
+    // _reduce_prune_counts (frac_noise 1) truncates to ints, then rows are
+    // rounded preserving their totals.
+    let truncated: Vec<Vec<f64>> = new
+        .iter()
+        .map(|r| r.iter().map(|x| x.trunc()).collect())
+        .collect();
+    truncated.iter().map(|r| round_preserving_sum(r)).collect()
+}
+
+/// Row indices whose given label is likely wrong, most suspect first
+/// (lowest p(given label)). `probs` rows sum to 1; labels < classes.
+pub fn find_label_issues(labels: &[usize], probs: &[Vec<f64>]) -> Vec<usize> {
+    let k = probs.first().map_or(0, Vec::len);
+    if k == 0 || labels.is_empty() {
+        return Vec::new();
+    }
+    let cj = confident_joint(labels, probs, k);
+    let pcm = prune_counts(&cj, 1);
+    let mut issue = vec![false; labels.len()];
+    for class in 0..k {
+        let rows: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == class).collect();
+        if rows.len() <= 1 {
+            continue;
+        }
+        for (true_label, counts) in pcm.iter().enumerate() {
+            let prune = counts[class];
+            if true_label == class || prune <= 0 {
+                continue;
+            }
+            // The rows of this class most likely to be `true_label`.
+            let mut order = rows.clone();
+            order.sort_by(|&a, &b| {
+                let ma = probs[a][true_label] - probs[a][class];
+                let mb = probs[b][true_label] - probs[b][class];
+                mb.total_cmp(&ma)
+            });
+            for &i in order.iter().take(prune as usize) {
+                issue[i] = true;
+            }
+        }
+    }
+    // Not an issue when the model (within 1e-6) agrees with the label.
+    for (i, (&y, p)) in labels.iter().zip(probs).enumerate() {
+        let mut q = p.clone();
+        q[y] += EPS;
+        if argmax(&q) == y {
+            issue[i] = false;
+        }
+    }
+    let mut found: Vec<usize> = (0..labels.len()).filter(|&i| issue[i]).collect();
+    found.sort_by(|&a, &b| probs[a][labels[a]].total_cmp(&probs[b][labels[b]]));
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounding_keeps_row_totals_as_numpy_does() {
+        assert_eq!(round_preserving_sum(&[0.5, 1.5, 2.0]), vec![0, 2, 2]);
+        assert_eq!(round_preserving_sum(&[1.4, 1.3, 1.3]), vec![2, 1, 1]);
+        assert_eq!(
+            round_preserving_sum(&[2.6, 2.6, 2.8]).iter().sum::<i64>(),
+            8
+        );
+    }
+
+    #[test]
+    fn a_confidently_contradicted_label_is_found() {
+        // Class 0 rows, one of which the model firmly calls class 1.
+        let mut labels = vec![0; 6];
+        labels.extend(vec![1; 6]);
+        let mut probs: Vec<Vec<f64>> = (0..6).map(|_| vec![0.9, 0.1]).collect();
+        probs.extend((0..6).map(|_| vec![0.1, 0.9]));
+        probs[2] = vec![0.05, 0.95];
+        assert_eq!(find_label_issues(&labels, &probs), vec![2]);
+    }
+}
