@@ -159,7 +159,12 @@ pub fn run_worker(rx: Receiver<Job>, current: Arc<Current>, limits: Limits, metr
         // A client that went away frees its work too.
         jobs.retain(|j| !j.reply.is_closed());
         if !jobs.is_empty() {
-            run_batch(jobs, &current, &metrics);
+            // A panic in a forward pass fails its batch (the dropped
+            // replies answer 500), never the worker.
+            let run = std::panic::AssertUnwindSafe(|| run_batch(jobs, &current, &metrics));
+            if std::panic::catch_unwind(run).is_err() {
+                tracing::error!("a forward pass panicked; its requests failed");
+            }
         }
     }
 }
