@@ -143,6 +143,13 @@ fn predict_info_health_metrics_and_classify_answer_like_tei() {
     );
     assert_eq!(st, 200, "{one}");
     assert_scores_match(&one, &want[0]);
+    // TEI's root route, as huggingface_hub's InferenceClient calls it.
+    let (st, root) = post(
+        &format!("{}/", s.url),
+        &json!({"inputs": TEXTS[0], "parameters": {"top_k": 3}}).to_string(),
+        None,
+    );
+    assert_eq!((st, &root), (200, &one));
 
     let batch = json!({"inputs": TEXTS.iter().map(|t| vec![*t]).collect::<Vec<_>>()});
     let (st, many) = post(&format!("{}/predict", s.url), &batch.to_string(), None);
@@ -193,9 +200,10 @@ fn predict_info_health_metrics_and_classify_answer_like_tei() {
     assert_eq!(st, 200);
     for needle in [
         r#"tunebench_requests_total{route="/predict",status="200"} 3"#,
+        r#"tunebench_requests_total{route="/",status="200"} 1"#,
         r#"tunebench_requests_total{route="/v1/classify",status="200"} 1"#,
         "tunebench_request_duration_seconds_bucket",
-        "tunebench_queue_duration_seconds_count 8",
+        "tunebench_queue_duration_seconds_count 9",
         "tunebench_batch_size_bucket",
         "tunebench_batch_tokens_sum",
         "tunebench_queue_depth 0",

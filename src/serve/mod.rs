@@ -191,6 +191,8 @@ async fn shutdown_signal() {
 fn router(state: Shared, max_body_bytes: usize) -> Router {
     let protected = Router::new()
         .route("/predict", post(predict))
+        // TEI's root route (what huggingface_hub's InferenceClient posts to).
+        .route("/", post(predict))
         .route("/v1/classify", post(classify))
         .route("/info", get(info))
         .route("/metrics", get(metrics_text))
