@@ -25,16 +25,10 @@ import time
 import torch
 from transformers import AutoTokenizer, BertForSequenceClassification, get_linear_schedule_with_warmup
 
+from pytorch_sst2_finetune import read  # the same GLUE TSV reader
+
 DEFAULT_LR = {"full": 5e-5, "lora": 2e-3, "lora-all": 2e-3, "probe": 1e-3}
 ALL_LINEAR = ["query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense"]
-
-
-def read(path, limit=None):
-    with open(path) as f:
-        next(f)
-        rows = [l.rstrip("\n").split("\t") for l in f if l.strip()]
-    rows = [(t.strip(), int(y)) for t, y in rows]
-    return rows[:limit] if limit else rows
 
 
 def build(mode, model_dir):

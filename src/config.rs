@@ -93,21 +93,26 @@ pub enum Peft {
 }
 
 /// Module names `lora_targets` may name (matched as peft does: the module's
-/// name equals it or ends with `.` + it), BERT's and DistilBERT's.
-pub const LORA_TARGETS: &[&str] = &[
+/// name equals it or ends with `.` + it): every linear of a BERT encoder
+/// layer, and of a DistilBERT one. Together they are `all-linear`.
+pub const BERT_LORA_TARGETS: &[&str] = &[
     "query",
     "key",
     "value",
     "attention.output.dense",
     "intermediate.dense",
     "output.dense",
-    "q_lin",
-    "k_lin",
-    "v_lin",
-    "out_lin",
-    "lin1",
-    "lin2",
 ];
+pub const DISTILBERT_LORA_TARGETS: &[&str] =
+    &["q_lin", "k_lin", "v_lin", "out_lin", "lin1", "lin2"];
+
+/// Every name `lora_targets` accepts.
+pub fn lora_targets() -> impl Iterator<Item = &'static str> {
+    BERT_LORA_TARGETS
+        .iter()
+        .chain(DISTILBERT_LORA_TARGETS)
+        .copied()
+}
 
 /// The dtype of the forward and backward passes. Master weights, optimizer
 /// moments and checkpoints stay f32 whatever this is.
@@ -195,7 +200,7 @@ pub struct RunConfig {
     pub lora_r: usize,
     pub lora_alpha: f64,
     pub lora_dropout: f64,
-    /// Comma-separated module names (see `LORA_TARGETS`) or `all-linear`.
+    /// Comma-separated module names (see `lora_targets()`) or `all-linear`.
     pub lora_targets: String,
     /// How many `checkpoints/step-N` to keep (best/ is kept apart).
     pub keep_checkpoints: usize,
@@ -447,10 +452,13 @@ impl RunConfig {
         if names.len() == 1 && names[0] == "all-linear" {
             return Ok(names);
         }
-        match names.iter().find(|n| !LORA_TARGETS.contains(&n.as_str())) {
+        match names
+            .iter()
+            .find(|n| !lora_targets().any(|t| t == n.as_str()))
+        {
             Some(n) => Err(format!(
                 "unknown module '{n}' (known: {}, or all-linear)",
-                LORA_TARGETS.join(", ")
+                lora_targets().collect::<Vec<_>>().join(", ")
             )),
             None => Ok(names),
         }

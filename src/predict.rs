@@ -140,6 +140,24 @@ pub fn to_prediction(labels: &Labels, logits: Vec<f32>) -> Prediction {
     }
 }
 
+/// The label id an explanation is for (None: the predicted label); an
+/// unknown label is a bad `target`, naming the model's labels.
+pub fn explain_target(labels: &Labels, target: Option<&str>) -> Result<Option<usize>> {
+    let Some(t) = target else {
+        return Ok(None);
+    };
+    labels.id(t).map(Some).ok_or_else(|| {
+        crate::config::ConfigError::Invalid(vec![crate::config::FieldError {
+            field: "target",
+            reason: format!(
+                "'{t}' is not a label of this model ({})",
+                labels.names().join(", ")
+            ),
+        }])
+        .into()
+    })
+}
+
 /// One text's prediction, with its token attributions when `explain` asks
 /// (the answer to `Command::Predict`, from the engine or a checkpoint).
 pub fn answer(
@@ -152,13 +170,7 @@ pub fn answer(
         .pop()
         .ok_or_else(|| crate::Error::Run("no prediction".into()))?;
     if let Some(req) = explain {
-        let target =
-            match &req.target {
-                Some(t) => Some(model.labels.id(t).ok_or_else(|| {
-                    crate::Error::Run(format!("'{t}' is not a label of this model"))
-                })?),
-                None => None,
-            };
+        let target = explain_target(&model.labels, req.target.as_deref())?;
         p.explanation = Some(crate::explain::integrated_gradients(
             model, text, input, target, req.steps,
         )?);

@@ -201,16 +201,23 @@ fn invalid_hyperparameter_is_shown_inline_and_blocks_start() {
     assert!(s.contains("cannot start: 1 invalid field(s)"), "{s}");
 }
 
-#[test]
-fn playground_shows_live_probabilities_sorted() {
-    let mut app = app();
-    inject_run(&mut app);
+/// A live run, the playground focused, `text` typed and entered: the
+/// actions that produced.
+fn type_in_playground(app: &mut App, text: &str) -> Vec<Action> {
+    inject_run(app);
     app.on_key(key('4'));
     let mut actions = Vec::new();
-    for c in "The tent is superb".chars() {
+    for c in text.chars() {
         actions.extend(app.on_key(key(c)));
     }
     actions.extend(app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    actions
+}
+
+#[test]
+fn playground_shows_live_probabilities_sorted() {
+    let mut app = app();
+    let mut actions = type_in_playground(&mut app, "The tent is superb");
     let Some(Action::Predict { id, text, explain }) = actions.pop() else {
         panic!("a predict action")
     };
@@ -263,13 +270,7 @@ fn playground_explains_a_sentence_word_by_word() {
     use tunebench::explain::attributions::WordScore;
     use tunebench::explain::Explanation;
     let mut app = app();
-    inject_run(&mut app);
-    app.on_key(key('4'));
-    let mut actions = Vec::new();
-    for c in "The tent is superb".chars() {
-        actions.extend(app.on_key(key(c)));
-    }
-    actions.extend(app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    type_in_playground(&mut app, "The tent is superb");
     app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
     let prediction = Prediction {
         label: "positive".into(),

@@ -134,7 +134,7 @@ pub(crate) fn label_issues_cmd(
         .iter()
         .map(|&i| {
             let p = &probs[i];
-            let best = (0..p.len()).fold(0, |b, c| if p[c] > p[b] { c } else { b });
+            let best = tunebench::explain::label_issues::argmax(p);
             Suspect {
                 line: rows[i].0,
                 text: rows[i].1.clone(),

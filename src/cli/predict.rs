@@ -90,18 +90,8 @@ pub(crate) fn predict_cmd(
         return Err(invalid("steps", "must be at least 1".into()));
     }
     let predictor = compute.load(checkpoint, base)?;
-    let target = match &output.target {
-        Some(t) => Some(predictor.model.labels.id(t).ok_or_else(|| {
-            invalid(
-                "target",
-                format!(
-                    "'{t}' is not a label of this model ({})",
-                    predictor.model.labels.names().join(", ")
-                ),
-            )
-        })?),
-        None => None,
-    };
+    let target =
+        tunebench::predict::explain_target(&predictor.model.labels, output.target.as_deref())?;
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let preds = predictor.predict(&refs)?;
     let explanations = if output.explain {

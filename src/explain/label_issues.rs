@@ -30,7 +30,8 @@ fn round_preserving_sum(row: &[f64]) -> Vec<i64> {
     ints.into_iter().map(|x| x as i64).collect()
 }
 
-fn argmax(row: &[f64]) -> usize {
+/// The first index of the largest entry (numpy's argmax).
+pub fn argmax(row: &[f64]) -> usize {
     let mut best = 0;
     for (i, &x) in row.iter().enumerate() {
         if x > row[best] {

@@ -129,8 +129,10 @@ impl Classifier {
                 return Err(crate::config::ConfigError::Invalid(vec![crate::config::FieldError {
                     field: "lora_targets",
                     reason: format!(
-                        "'{t}' matches no linear layer of this {:?} model (BERT: query, key, value, attention.output.dense, intermediate.dense, output.dense; DistilBERT: q_lin, k_lin, v_lin, out_lin, lin1, lin2)",
-                        spec.config.arch
+                        "'{t}' matches no linear layer of this {:?} model (BERT: {}; DistilBERT: {})",
+                        spec.config.arch,
+                        crate::config::BERT_LORA_TARGETS.join(", "),
+                        crate::config::DISTILBERT_LORA_TARGETS.join(", ")
                     ),
                 }])
                 .into());

@@ -44,16 +44,9 @@ pub fn adapter_config_json(arch: Arch, spec: &LoraSpec, base: &Path) -> Value {
         base
     };
     let targets: Vec<String> = if spec.targets.iter().any(|t| t == "all-linear") {
-        let names: &[&str] = match arch {
-            Arch::Bert => &[
-                "query",
-                "key",
-                "value",
-                "attention.output.dense",
-                "intermediate.dense",
-                "output.dense",
-            ],
-            Arch::DistilBert => &["q_lin", "k_lin", "v_lin", "out_lin", "lin1", "lin2"],
+        let names = match arch {
+            Arch::Bert => crate::config::BERT_LORA_TARGETS,
+            Arch::DistilBert => crate::config::DISTILBERT_LORA_TARGETS,
         };
         names.iter().map(|s| s.to_string()).collect()
     } else {

@@ -7,7 +7,7 @@
 use super::metrics::Metrics;
 use super::model::{Current, Loaded};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, Sender, TryRecvError};
+use std::sync::mpsc::{Receiver, TryRecvError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
@@ -182,8 +182,11 @@ fn run_batch(mut jobs: Vec<Job>, current: &Current, metrics: &Metrics) {
     let groups = length_groups(&lens);
     let mut jobs = jobs.into_iter();
     for g in groups {
-        let group: Vec<Job> = jobs.by_ref().take(g.len()).collect();
-        let rows: Vec<Vec<u32>> = group.iter().map(|j| j.ids.clone()).collect();
+        let (rows, replies): (Vec<Vec<u32>>, Vec<_>) = jobs
+            .by_ref()
+            .take(g.len())
+            .map(|j| (j.ids, j.reply))
+            .unzip();
         let longest = rows.last().map_or(0, Vec::len);
         metrics.batch_size.observe(rows.len() as f64);
         metrics.batch_tokens.observe((rows.len() * longest) as f64);
@@ -195,8 +198,8 @@ fn run_batch(mut jobs: Vec<Job>, current: &Current, metrics: &Metrics) {
             .observe(t0.elapsed().as_secs_f64());
         match out {
             Ok(logits) => {
-                for (j, l) in group.into_iter().zip(logits) {
-                    let _ = j.reply.send(Ok(Scored {
+                for (reply, l) in replies.into_iter().zip(logits) {
+                    let _ = reply.send(Ok(Scored {
                         logits: l,
                         model: model.clone(),
                     }));
@@ -204,17 +207,12 @@ fn run_batch(mut jobs: Vec<Job>, current: &Current, metrics: &Metrics) {
             }
             Err(e) => {
                 tracing::error!("forward pass failed: {e}");
-                for j in group {
-                    let _ = j.reply.send(Err(e.to_string()));
+                for reply in replies {
+                    let _ = reply.send(Err(e.to_string()));
                 }
             }
         }
     }
-}
-
-/// The handlers' side of the queue.
-pub struct Queue {
-    pub tx: Sender<Job>,
 }
 
 #[cfg(test)]
