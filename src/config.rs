@@ -163,6 +163,9 @@ pub struct RunConfig {
     pub model: String,
     pub train_file: Option<PathBuf>,
     pub val_file: Option<PathBuf>,
+    /// Label corrections applied to the training file on load
+    /// (`data::corrections`: relabel, keep or drop by line).
+    pub corrections: Option<PathBuf>,
     pub text_col: Option<String>,
     pub label_col: Option<String>,
     /// Share of the training file held out for validation when no val file.
@@ -219,6 +222,7 @@ impl Default for RunConfig {
             model: "scratch:mini".into(),
             train_file: None,
             val_file: None,
+            corrections: None,
             text_col: None,
             label_col: None,
             val_split: 0.1,
@@ -561,7 +565,7 @@ impl RunConfig {
     pub fn is_optional(key: &str) -> bool {
         matches!(
             key,
-            "train_file" | "val_file" | "text_col" | "label_col" | "dropout" | "lr"
+            "train_file" | "val_file" | "corrections" | "text_col" | "label_col" | "dropout" | "lr"
         )
     }
 }
@@ -571,6 +575,7 @@ pub const FIELD_NAMES: &[&str] = &[
     "model",
     "train_file",
     "val_file",
+    "corrections",
     "text_col",
     "label_col",
     "val_split",
@@ -674,6 +679,7 @@ mod tests {
         let t = toml::Value::try_from(RunConfig {
             train_file: Some("a".into()),
             val_file: Some("b".into()),
+            corrections: Some("c".into()),
             text_col: Some("t".into()),
             label_col: Some("l".into()),
             dropout: Some(0.1),

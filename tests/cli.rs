@@ -690,7 +690,7 @@ fn inspect_lists_label_issues_from_a_runs_predictions() {
     assert!(written.starts_with("line,text,given,suggested,confidence,p_suggested"));
     assert_eq!(
         written.lines().count() - 1,
-        out.lines().count() - 1,
+        out.lines().filter(|l| l.starts_with("line ")).count(),
         "{out}"
     );
     bad_input(
@@ -703,4 +703,156 @@ fn inspect_lists_label_issues_from_a_runs_predictions() {
         ],
         &["another file"],
     );
+}
+
+/// Two-word reviews whose label the words decide; rows 5, 23 and 41 (file
+/// lines 7, 25, 43) carry the wrong label.
+fn separable_corpus(dir: &Path) -> (String, Vec<u64>) {
+    let good = [
+        "great",
+        "lovely",
+        "superb",
+        "excellent",
+        "wonderful",
+        "fine",
+    ];
+    let bad = ["awful", "terrible", "broken", "poor", "useless", "bad"];
+    let things = ["lamp", "chair", "phone", "kettle", "bag", "desk"];
+    let mut body = String::from("text,label\n");
+    let flipped = [5usize, 23, 41];
+    for i in 0..60 {
+        let positive = i % 2 == 0;
+        let word = if positive {
+            good[i / 2 % 6]
+        } else {
+            bad[i / 2 % 6]
+        };
+        let mut label = if positive { "pos" } else { "neg" };
+        if flipped.contains(&i) {
+            label = if positive { "neg" } else { "pos" };
+        }
+        body.push_str(&format!("{word} {},{label}\n", things[i / 12 % 6]));
+    }
+    let path = write(dir, "noisy.csv", body.as_bytes());
+    (path, flipped.iter().map(|&i| i as u64 + 2).collect())
+}
+
+/// `inspect --label-issues --folds K`: K fold runs give every row a
+/// held-out probability; the flipped rows are found, the CSV feeds
+/// `--label-issues-from` and the TUI; bad fold counts exit 2.
+#[test]
+fn inspect_finds_flipped_labels_by_k_fold_cross_validation() {
+    let d = tempfile::tempdir().unwrap();
+    let (data, flipped) = separable_corpus(d.path());
+    let work = d.path().join("work");
+    let out = succeed(tunebench().args([
+        "inspect",
+        "--data",
+        &data,
+        "--label-issues",
+        "--folds",
+        "3",
+        "--model",
+        "scratch:tiny",
+        "--set",
+        "batch_size=8",
+        "--set",
+        "max_len=16",
+        "--work-dir",
+        work.to_str().unwrap(),
+    ]));
+    assert!(out.contains("3-fold cross-validation"), "{out}");
+    assert!(out.contains("fold 3/3: held-out accuracy"), "{out}");
+    // Each fold predicted its rows; only the predictions stay on disk.
+    let all = std::fs::read_to_string(work.join("predictions.csv")).unwrap();
+    assert_eq!(all.lines().count(), 61);
+    for f in 1..=3 {
+        let fold = work.join(format!("fold-{f}"));
+        assert!(fold.join("predictions.csv").is_file());
+        assert!(!fold.join("checkpoints").exists() && !fold.join("best").exists());
+    }
+    let issues = std::fs::read_to_string(work.join("label-issues.csv")).unwrap();
+    let lines: Vec<u64> = issues
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .collect();
+    for f in &flipped {
+        assert!(lines.contains(f), "line {f} not flagged: {issues}");
+    }
+    assert!(lines.len() <= 6, "too many suspects: {issues}");
+    // The work dir is a source of held-out predictions like a run.
+    let again = succeed(tunebench().args([
+        "inspect",
+        "--data",
+        &data,
+        "--label-issues-from",
+        work.to_str().unwrap(),
+    ]));
+    assert_eq!(
+        again.lines().filter(|l| l.starts_with("line ")).count(),
+        lines.len()
+    );
+    bad_input(
+        &["inspect", "--data", &data, "--label-issues", "--folds", "1"],
+        &["folds", "at least 2"],
+    );
+    bad_input(
+        &[
+            "inspect",
+            "--data",
+            &data,
+            "--label-issues",
+            "--folds",
+            "61",
+        ],
+        &["61 folds for 60 rows"],
+    );
+}
+
+/// A corrections file relabels, keeps and drops rows of the training file
+/// for `train` and `inspect`; an unknown line or label exits 2.
+#[test]
+fn corrections_apply_on_load_and_bad_ones_exit_2() {
+    let d = tempfile::tempdir().unwrap();
+    let (data, _) = separable_corpus(d.path());
+    let fixes = write(
+        d.path(),
+        "noisy.corrections.csv",
+        b"line,action,given,label,text\n7,relabel,pos,neg,broken lamp\n25,drop,pos,,bad chair\n8,keep,pos,,excellent lamp\n",
+    );
+    let report = succeed(tunebench().args(["inspect", "--data", &data, "--corrections", &fixes]));
+    assert!(
+        report.contains("1 relabeled, 1 kept as is, 1 dropped"),
+        "{report}"
+    );
+    assert!(report.contains("rows: 59"), "{report}");
+    let run = d.path().join("run");
+    let mut args = train_args(&data, run.to_str().unwrap());
+    args.extend(["--corrections", &fixes]);
+    succeed(tunebench().args(&args));
+    let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
+    assert!(config.contains("noisy.corrections.csv"), "{config}");
+    let events = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
+    let started: serde_json::Value = serde_json::from_str(events.lines().next().unwrap()).unwrap();
+    let rows = started["train_rows"].as_u64().unwrap() + started["val_rows"].as_u64().unwrap();
+    assert_eq!(rows, 59, "{started}");
+
+    let unknown_line = write(
+        d.path(),
+        "c1.csv",
+        b"line,action,given,label,text\n7,keep,pos,,broken lamp\n999,keep,neg,,x\n",
+    );
+    bad_input(
+        &["inspect", "--data", &data, "--corrections", &unknown_line],
+        &["c1.csv:3", "no data row at line 999"],
+    );
+    let unknown_label = write(
+        d.path(),
+        "c2.csv",
+        b"line,action,given,label,text\n7,relabel,pos,meh,broken lamp\n",
+    );
+    let mut args = train_args(&data, "unused");
+    args.extend(["--corrections", &unknown_label]);
+    bad_input(&args, &["c2.csv:2", "unknown label 'meh'", "neg, pos"]);
 }

@@ -185,7 +185,11 @@ fn plain_markers_and_log_scale_render_without_braille() {
 fn invalid_hyperparameter_is_shown_inline_and_blocks_start() {
     let mut app = app();
     app.on_key(key('2'));
-    for _ in 0..10 {
+    let lr = tunebench::config::FIELD_NAMES
+        .iter()
+        .position(|f| *f == "lr")
+        .unwrap();
+    for _ in 0..lr {
         app.on_key(key('j'));
     }
     assert_eq!(app.hparams.field(), "lr");

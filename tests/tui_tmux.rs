@@ -149,7 +149,11 @@ fn a_person_can_explore_configure_train_predict_and_quit() {
 
     // An invalid learning rate, then its fix.
     t.keys(&["2"]);
-    for _ in 0..10 {
+    let lr = tunebench::config::FIELD_NAMES
+        .iter()
+        .position(|f| *f == "lr")
+        .unwrap();
+    for _ in 0..lr {
         t.keys(&["j"]);
     }
     t.keys(&["Enter", "C-u"]);
@@ -336,4 +340,64 @@ fn a_run_outlives_its_terminal_and_is_attached_from_another_with_full_control() 
     assert!(has_checkpoint(&run));
     let summary = tunebench::runs::summarize(&run);
     assert_eq!(summary.status, tunebench::runs::RunStatus::Stopped);
+}
+
+/// Suspect labels from `inspect --label-issues` are listed by `i`; a
+/// person relabels one (and keeps another): the edits land in a
+/// corrections file beside the corpus, which the next run applies.
+#[test]
+fn a_person_relabels_a_suspect_row_into_a_corrections_file() {
+    if !have_tmux() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (train, _) = reviews();
+    let corpus = dir.path().join("reviews.csv");
+    std::fs::copy(&train, &corpus).unwrap();
+    // Line 2 says negative; pretend the detector doubts it, and line 3.
+    let suspects = dir.path().join("issues.csv");
+    std::fs::write(
+        &suspects,
+        "line,text,given,suggested,confidence,p_suggested\n\
+         2,Avoid this tent if you care at all about poles.,negative,neutral,0.02,0.97\n\
+         3,Adequate blender. The jug is neither good nor bad.,neutral,positive,0.10,0.85\n",
+    )
+    .unwrap();
+    let bin = env!("CARGO_BIN_EXE_tunebench");
+    let cmd = format!(
+        "cd {} && {bin} tui --data reviews.csv --suspects issues.csv ; sleep 60",
+        dir.path().display()
+    );
+    let t = start("tunebench-relabel", (100, 30), &cmd);
+    t.wait_for("the dataset pane", |s| s.contains("1 Dataset"), 30);
+    t.keys(&["i"]);
+    let s = t.wait_for("the suspect filter", |s| s.contains("suspect labels"), 10);
+    assert!(s.contains("Avoid this tent"), "{s}");
+    // Relabel the first suspect as positive (labels: negative, neutral,
+    // positive), keep the second.
+    t.keys(&["r"]);
+    t.wait_for("the label picker", |s| s.contains("relabel line 2 as"), 10);
+    t.keys(&["3"]);
+    t.wait_for("the saved note", |s| s.contains("corrections in"), 10);
+    t.keys(&["j", "K"]);
+    let file = dir.path().join("reviews.corrections.csv");
+    let start_wait = Instant::now();
+    let body = loop {
+        let body = std::fs::read_to_string(&file).unwrap_or_default();
+        if body.lines().count() == 3 || start_wait.elapsed() > Duration::from_secs(10) {
+            break body;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(
+        body,
+        "line,action,given,label,text\n\
+         2,relabel,negative,positive,Avoid this tent if you care at all about poles.\n\
+         3,keep,neutral,,Adequate blender. The jug is neither good nor bad.\n"
+    );
+    let s = t.screen();
+    assert!(s.contains("✎") && s.contains("✓"), "{s}");
+    // The form now names the file, so the next run applies it.
+    assert!(s.contains("reviews.corrections"), "{s}");
+    t.keys(&["q"]);
 }

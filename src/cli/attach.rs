@@ -50,6 +50,7 @@ pub(crate) fn attach_cmd(
             .map(Path::to_path_buf)
             .unwrap_or_else(|| runs_dir.to_path_buf()),
         attach: Some(dir),
+        suspects: None,
     })?;
     Ok(ExitCode::SUCCESS)
 }

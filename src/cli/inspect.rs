@@ -1,10 +1,17 @@
 //! `tunebench inspect`: the cleaning report of a corpus.
 
 use super::{load_opts, DataFlags};
-use std::path::Path;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use tunebench::config::RunConfig;
+use tunebench::data::corrections::load_and_apply;
 use tunebench::data::{load_file, stats};
+use tunebench::explain::cross_val::{check_folds, cross_validate, quick_epochs, FoldProgress};
+use tunebench::explain::label_issues::{suspects_csv, HeldOut};
+use tunebench::train::Event;
 
 pub(crate) fn inspect_cmd(
     data: &Path,
@@ -12,8 +19,15 @@ pub(crate) fn inspect_cmd(
     max_len: usize,
     json: bool,
     flags: &DataFlags,
+    corrections: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
-    let ds = load_file(data, &load_opts(flags, true))?;
+    let mut ds = load_file(data, &load_opts(flags, true))?;
+    let mut applied = None;
+    if let Some(c) = corrections {
+        let (rows, summary) = load_and_apply(c, data, std::mem::take(&mut ds.rows))?;
+        ds.rows = rows;
+        applied = Some(summary);
+    }
     let report = stats::report(&ds.rows, ds.empty_dropped);
     let mut tokens = None;
     if let Some(spec) = model {
@@ -42,8 +56,14 @@ pub(crate) fn inspect_cmd(
         if let Some((s, t)) = &tokens {
             v["tokens"] = serde_json::json!({"stats": s, "truncated": t, "max_len": max_len});
         }
+        if let Some(c) = &applied {
+            v["corrections"] = serde_json::to_value(c)?;
+        }
         println!("{v}");
     } else {
+        if let Some(c) = &applied {
+            println!("{c}");
+        }
         print!("{report}");
         if let Some((Some(s), t)) = tokens {
             println!(
@@ -55,135 +75,210 @@ pub(crate) fn inspect_cmd(
     Ok(ExitCode::SUCCESS)
 }
 
-/// One suspect row of `--label-issues-from`.
-struct Suspect {
-    line: u64,
-    text: String,
-    given: String,
-    suggested: String,
-    /// p(given label): the self-confidence the list is ranked by.
-    confidence: f64,
-    p_suggested: f64,
+/// Where the held-out probabilities of `inspect --label-issues` come from.
+pub(crate) enum IssueSource {
+    /// A run's predictions.csv on the validation rows.
+    Run(PathBuf),
+    /// Train K fold runs on the file (cross-validated probabilities).
+    Folds {
+        cfg: Box<RunConfig>,
+        folds: usize,
+        work_dir: PathBuf,
+        /// Whether the user chose the epochs (else a scratch model gets
+        /// `quick_epochs`).
+        epochs_set: bool,
+    },
 }
 
-/// Rows of `data` whose label looks wrong, from a run's out-of-sample
-/// predictions (its predictions.csv on the validation file).
+/// Rows of `data` whose label looks wrong (confident learning on
+/// out-of-sample probabilities), printed most suspect first and written to
+/// `out` (default for K folds: WORK_DIR/label-issues.csv).
 pub(crate) fn label_issues_cmd(
     data: &Path,
-    run: &Path,
+    source: IssueSource,
     out: Option<&Path>,
     flags: &DataFlags,
+    corrections: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
-    let bad = |reason: String| -> anyhow::Error {
-        tunebench::config::ConfigError::Invalid(vec![tunebench::config::FieldError {
-            field: "label_issues_from",
-            reason,
-        }])
-        .into()
-    };
-    let ds = load_file(data, &load_opts(flags, true))?;
-    let path = run.join("predictions.csv");
-    let mut rdr = csv::Reader::from_path(&path).map_err(|e| {
-        bad(format!(
-            "{}: {e} (a run writes it when it evaluates)",
-            path.display()
-        ))
-    })?;
-    let header = rdr.headers()?.clone();
-    let names: Vec<String> = header
-        .iter()
-        .filter_map(|h| h.strip_prefix("p_").map(String::from))
-        .collect();
-    let first_p = header.iter().position(|h| h.starts_with("p_")).unwrap_or(0);
-    if names.len() < 2 {
-        return Err(bad(format!("{}: no p_<label> columns", path.display())));
+    let mut ds = load_file(data, &load_opts(flags, true))?;
+    if let Some(c) = corrections {
+        let (rows, summary) = load_and_apply(c, data, std::mem::take(&mut ds.rows))?;
+        ds.rows = rows;
+        println!("{summary}");
     }
+    let (held_out, origin, default_out) = match source {
+        IssueSource::Run(run) => {
+            let path = run.join("predictions.csv");
+            (HeldOut::read(&path)?, path.display().to_string(), None)
+        }
+        IssueSource::Folds {
+            mut cfg,
+            folds,
+            work_dir,
+            epochs_set,
+        } => {
+            check_folds(folds, ds.rows.len())?;
+            if !epochs_set && cfg.model.starts_with("scratch:") {
+                cfg.epochs = quick_epochs(ds.rows.len(), folds, cfg.batch_size);
+            }
+            let held = cross_validate_with_progress(&cfg, folds, &work_dir, ds.rows.len())?;
+            (
+                held,
+                format!("{folds}-fold cross-validation in {}", work_dir.display()),
+                Some(work_dir.join("label-issues.csv")),
+            )
+        }
+    };
     let by_line: std::collections::HashMap<u64, &str> =
         ds.rows.iter().map(|r| (r.line, r.text.as_str())).collect();
-    let (mut rows, mut labels, mut probs) = (Vec::new(), Vec::new(), Vec::new());
-    for (i, rec) in rdr.records().enumerate() {
-        let rec = rec?;
-        let at = |c: usize| rec.get(c).unwrap_or("");
-        let line: u64 = at(0).parse().map_err(|_| {
-            bad(format!(
-                "{}: row {}: bad line number",
-                path.display(),
-                i + 2
-            ))
-        })?;
-        if by_line.get(&line) != Some(&at(1)) {
-            return Err(bad(format!(
-                "{} holds predictions for another file: line {line} of {} differs",
-                path.display(),
-                data.display()
-            )));
-        }
-        let given = names
-            .iter()
-            .position(|n| n == at(2))
-            .ok_or_else(|| bad(format!("{}: unknown label '{}'", path.display(), at(2))))?;
-        let p: Vec<f64> = (0..names.len())
-            .map(|c| at(first_p + c).parse().unwrap_or(0.0))
-            .collect();
-        rows.push((line, at(1).to_string()));
-        labels.push(given);
-        probs.push(p);
-    }
-    let found = tunebench::explain::label_issues::find_label_issues(&labels, &probs);
-    let suspects: Vec<Suspect> = found
+    if let Some(r) = held_out
+        .rows
         .iter()
-        .map(|&i| {
-            let p = &probs[i];
-            let best = tunebench::explain::label_issues::argmax(p);
-            Suspect {
-                line: rows[i].0,
-                text: rows[i].1.clone(),
-                given: names[labels[i]].clone(),
-                suggested: names[best].clone(),
-                confidence: p[labels[i]],
-                p_suggested: p[best],
+        .find(|r| by_line.get(&r.line) != Some(&r.text.as_str()))
+    {
+        anyhow::bail!(tunebench::config::ConfigError::Invalid(vec![
+            tunebench::config::FieldError {
+                field: "label_issues_from",
+                reason: format!(
+                    "{origin} holds predictions for another file: line {} of {} differs",
+                    r.line,
+                    data.display()
+                ),
             }
-        })
-        .collect();
-    println!(
-        "{} of {} rows look mislabeled (confident learning on the out-of-sample predictions in {}; most suspect first)",
+        ]));
+    }
+    let suspects = held_out.suspects();
+    say(&format!(
+        "{} of {} rows look mislabeled (confident learning on the out-of-sample predictions of {origin}; most suspect first)",
         suspects.len(),
-        labels.len(),
-        path.display()
-    );
+        held_out.rows.len(),
+    ));
     for s in &suspects {
         let text: String = if s.text.chars().count() > 60 {
             s.text.chars().take(59).chain(['…']).collect()
         } else {
             s.text.clone()
         };
-        println!(
+        say(&format!(
             "line {:>6}  {:<12} → {:<12} p(given) {:.3}  {text}",
             s.line, s.given, s.suggested, s.confidence
+        ));
+    }
+    if let Some(out) = out.map(Path::to_path_buf).or(default_out) {
+        tunebench::model::checkpoint::write_atomic(&out, &suspects_csv(&suspects))?;
+        println!("suspects written to {}", out.display());
+        println!(
+            "review them in the dataset pane (key i): tunebench tui --data {} --suspects {}",
+            data.display(),
+            out.display()
         );
     }
-    if let Some(out) = out {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record([
-            "line",
-            "text",
-            "given",
-            "suggested",
-            "confidence",
-            "p_suggested",
-        ])?;
-        for s in &suspects {
-            w.write_record([
-                s.line.to_string(),
-                s.text.clone(),
-                s.given.clone(),
-                s.suggested.clone(),
-                format!("{:.6}", s.confidence),
-                format!("{:.6}", s.p_suggested),
-            ])?;
-        }
-        let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
-        tunebench::model::checkpoint::write_atomic(out, &bytes)?;
-    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One line to stdout; a closed pipe (`| head`) ends the program quietly.
+fn say(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if writeln!(out, "{line}").and_then(|_| out.flush()).is_err() {
+        std::process::exit(0);
+    }
+}
+
+/// K-fold cross-validation with a bar on a terminal, lines otherwise;
+/// Ctrl-C stops it.
+fn cross_validate_with_progress(
+    cfg: &RunConfig,
+    folds: usize,
+    work_dir: &Path,
+    rows: usize,
+) -> anyhow::Result<HeldOut> {
+    let scratch = cfg.model.starts_with("scratch:");
+    let (lr, _) = cfg.auto_lr(scratch);
+    println!(
+        "label issues by {folds}-fold cross-validation: {folds} runs of {} ({} epochs, lr {lr:e}, batch {}, max_len {}, seed {}), each trained on {}/{folds} of the {rows} rows and predicting the rest; runs in {} (change the recipe with --model and --set)",
+        cfg.model,
+        cfg.epochs,
+        cfg.batch_size,
+        cfg.max_len,
+        cfg.seed,
+        folds - 1,
+        work_dir.display()
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let _ = ctrlc::set_handler(move || {
+        eprintln!("\nstopping the cross-validation");
+        flag.store(true, Ordering::SeqCst);
+    });
+    let tty = std::io::stdout().is_terminal();
+    let mut bar: Option<indicatif::ProgressBar> = None;
+    let mut done_steps = 0u64;
+    let log_every = cfg.log_every.max(1);
+    let mut fold_total = 0usize;
+    let held = cross_validate(cfg, folds, work_dir, |p| {
+        match p {
+            FoldProgress::Start {
+                fold,
+                folds,
+                held_out,
+            } => {
+                let line = format!(
+                    "fold {}/{folds}: training on {} rows, predicting {held_out} held-out rows",
+                    fold + 1,
+                    rows - held_out
+                );
+                match &bar {
+                    Some(b) => b.println(line),
+                    None => println!("{line}"),
+                }
+            }
+            FoldProgress::Event { fold, event } => match event {
+                Event::Started { total_steps, .. } => {
+                    fold_total = *total_steps;
+                    if tty && bar.is_none() {
+                        let b = indicatif::ProgressBar::new((total_steps * folds) as u64);
+                        b.set_style(
+                            indicatif::ProgressStyle::with_template(
+                                "{bar:30} {pos}/{len} steps {msg} eta {eta}",
+                            )
+                            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                        );
+                        bar = Some(b);
+                    }
+                }
+                Event::Step { step, loss, .. } => match &bar {
+                    Some(b) => {
+                        b.set_position(done_steps + *step as u64);
+                        b.set_message(format!("fold {}/{folds} loss {loss:.4}", fold + 1));
+                    }
+                    None if step % log_every == 0 => println!(
+                        "fold {}/{folds} step {step}/{fold_total} loss {loss:.4}",
+                        fold + 1
+                    ),
+                    None => {}
+                },
+                Event::Finished { step, .. } => {
+                    done_steps += *step as u64;
+                }
+                Event::Eval { accuracy, step, .. } if *step == fold_total => {
+                    let line = format!(
+                        "fold {}/{folds}: held-out accuracy {:.1}%",
+                        fold + 1,
+                        100.0 * accuracy
+                    );
+                    match &bar {
+                        Some(b) => b.println(line),
+                        None => println!("{line}"),
+                    }
+                }
+                _ => {}
+            },
+        }
+        !stop.load(Ordering::SeqCst)
+    });
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    Ok(held?)
 }

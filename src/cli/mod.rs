@@ -88,6 +88,10 @@ struct SourceFlags {
     /// A run.toml with hyperparameters (the TUI form's `w`/`L` save/load it)
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Label corrections (relabel/keep/drop by line) applied to --data on
+    /// load; the TUI's dataset pane writes them beside the corpus
+    #[arg(long, value_name = "FILE")]
+    corrections: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -109,6 +113,10 @@ enum Cmd {
         /// Where new runs go
         #[arg(long, default_value = "runs")]
         runs_dir: PathBuf,
+        /// Suspect labels for the dataset pane (key i), from
+        /// `inspect --label-issues` (its label-issues.csv)
+        #[arg(long, value_name = "CSV")]
+        suspects: Option<PathBuf>,
         #[command(flatten)]
         data_flags: DataFlags,
     },
@@ -141,7 +149,7 @@ enum Cmd {
         #[arg(long)]
         precision: Option<tunebench::config::Precision>,
         /// Continue the run in this directory from its latest checkpoint
-        #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["data", "val", "model", "config", "out"])]
+        #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["data", "val", "model", "config", "corrections", "out"])]
         resume: Option<PathBuf>,
         /// Start the run process and return at once (watch it with `attach`)
         #[arg(long)]
@@ -295,13 +303,31 @@ enum Cmd {
         #[arg(long)]
         json: bool,
         /// List rows whose label looks wrong (confident learning, as
-        /// cleanlab), from the out-of-sample predictions of a run that
-        /// evaluated on --data: RUN_DIR/predictions.csv
+        /// cleanlab) from K-fold cross-validated probabilities: trains
+        /// --folds runs of --model with the given --set recipe
+        #[arg(long, conflicts_with = "label_issues_from")]
+        label_issues: bool,
+        /// Folds of --label-issues (each row is predicted by the run that
+        /// did not train on it)
+        #[arg(long, default_value_t = 5, requires = "label_issues")]
+        folds: usize,
+        /// Override a hyperparameter of the fold runs, e.g. --set epochs=2
+        #[arg(long = "set", value_name = "KEY=VALUE", requires = "label_issues")]
+        set: Vec<String>,
+        /// Where the fold runs go (default: runs/<timestamp>-label-issues)
+        #[arg(long, requires = "label_issues")]
+        work_dir: Option<PathBuf>,
+        /// List rows whose label looks wrong from the out-of-sample
+        /// predictions of a run that evaluated on --data (its
+        /// predictions.csv), or of an earlier --label-issues work dir
         #[arg(long, value_name = "RUN_DIR")]
         label_issues_from: Option<PathBuf>,
         /// Write the suspect rows to this CSV
-        #[arg(long, requires = "label_issues_from")]
+        #[arg(long)]
         out: Option<PathBuf>,
+        /// Apply label corrections to --data first (as train does)
+        #[arg(long, value_name = "FILE")]
+        corrections: Option<PathBuf>,
         #[command(flatten)]
         data_flags: DataFlags,
     },
@@ -346,6 +372,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         base: None,
         plain_markers: false,
         runs_dir: PathBuf::from("runs"),
+        suspects: None,
         data_flags: DataFlags::default(),
     });
     match command {
@@ -356,11 +383,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     val,
                     model,
                     config,
+                    corrections,
                 },
             checkpoint,
             base,
             plain_markers,
             runs_dir,
+            suspects,
             data_flags,
         } => {
             let mut cfg = match &config {
@@ -375,6 +404,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             if let Some(m) = model {
                 cfg.model = m;
+            }
+            if corrections.is_some() {
+                cfg.corrections = corrections;
             }
             apply_data_flags(&mut cfg, &data_flags);
             let logs = tunebench::tui::LogSwitch::default();
@@ -395,6 +427,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 plain_markers,
                 runs_dir,
                 attach: None,
+                suspects,
             })?;
             Ok(ExitCode::SUCCESS)
         }
@@ -405,6 +438,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     val,
                     model,
                     config,
+                    corrections,
                 },
             set,
             out,
@@ -468,6 +502,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                     if let Some(m) = model {
                         cfg.model = m;
+                    }
+                    if corrections.is_some() {
+                        cfg.corrections = corrections;
                     }
                     apply_data_flags(&mut cfg, &data_flags);
                     overrides(&mut cfg)?;
@@ -588,13 +625,67 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             model,
             max_len,
             json,
+            label_issues,
+            folds,
+            set,
+            work_dir,
             label_issues_from,
             out,
+            corrections,
             data_flags,
-        } => match label_issues_from {
-            Some(run) => inspect::label_issues_cmd(&data, &run, out.as_deref(), &data_flags),
-            None => inspect::inspect_cmd(&data, model.as_deref(), max_len, json, &data_flags),
-        },
+        } => {
+            let source = if let Some(run) = label_issues_from {
+                Some(inspect::IssueSource::Run(run))
+            } else if label_issues {
+                let mut cfg = RunConfig {
+                    train_file: Some(data.clone()),
+                    corrections: corrections.clone(),
+                    ..RunConfig::default()
+                };
+                if let Some(m) = &model {
+                    cfg.model = m.clone();
+                }
+                apply_data_flags(&mut cfg, &data_flags);
+                for s in &set {
+                    cfg.set(s)?;
+                }
+                cfg.validate()?;
+                let work_dir = work_dir.unwrap_or_else(|| default_run_dir("label-issues"));
+                Some(inspect::IssueSource::Folds {
+                    cfg: Box::new(cfg),
+                    folds,
+                    work_dir,
+                    epochs_set: set.iter().any(|s| s.trim_start().starts_with("epochs")),
+                })
+            } else {
+                if out.is_some() {
+                    anyhow::bail!(tunebench::config::ConfigError::Invalid(vec![
+                        tunebench::config::FieldError {
+                            field: "out",
+                            reason: "--out writes suspect rows: add --label-issues or --label-issues-from".into(),
+                        }
+                    ]));
+                }
+                None
+            };
+            match source {
+                Some(source) => inspect::label_issues_cmd(
+                    &data,
+                    source,
+                    out.as_deref(),
+                    &data_flags,
+                    corrections.as_deref(),
+                ),
+                None => inspect::inspect_cmd(
+                    &data,
+                    model.as_deref(),
+                    max_len,
+                    json,
+                    &data_flags,
+                    corrections.as_deref(),
+                ),
+            }
+        }
     }
 }
 

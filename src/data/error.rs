@@ -63,6 +63,12 @@ pub enum DataError {
         label: String,
         known: String,
     },
+    #[error("{}:{line}: {message}", path.display())]
+    BadCorrection {
+        path: PathBuf,
+        line: u64,
+        message: String,
+    },
     #[error("{}: only one label ('{label}') in the training data; a classifier needs at least two", path.display())]
     SingleLabel { path: PathBuf, label: String },
 }

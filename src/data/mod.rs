@@ -1,5 +1,6 @@
 //! Rows and labels: reading corpora, splitting them, and describing them.
 
+pub mod corrections;
 mod error;
 pub mod load;
 pub mod split;

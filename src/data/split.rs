@@ -45,6 +45,32 @@ pub fn stratified_split(rows: &[Row], val_fraction: f64, seed: u64) -> (Vec<Row>
     (train, val)
 }
 
+/// Assign each row to one of `k` folds, each label spread evenly over the
+/// folds (stratified K-fold, seeded). Returns the fold of every row.
+pub fn stratified_folds(rows: &[Row], k: usize, seed: u64) -> Vec<usize> {
+    let k = k.max(1);
+    let mut by_label: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, r) in rows.iter().enumerate() {
+        by_label
+            .entry(r.label.as_deref().unwrap_or(""))
+            .or_default()
+            .push(i);
+    }
+    let mut rng = Rng::derived(seed, 0xf01d_5000);
+    let mut fold = vec![0; rows.len()];
+    // Each label starts where the last one stopped, so fold sizes differ
+    // by at most one row overall.
+    let mut next = 0;
+    for idx in by_label.values_mut() {
+        rng.shuffle(idx);
+        for &i in idx.iter() {
+            fold[i] = next % k;
+            next += 1;
+        }
+    }
+    fold
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,5 +106,25 @@ mod tests {
         assert_eq!((train, val), (train2, val2));
         let (_, val3) = stratified_split(&data, 0.1, 4);
         assert_ne!(val3, stratified_split(&data, 0.1, 3).1);
+    }
+
+    #[test]
+    fn folds_are_stratified_balanced_and_seeded() {
+        let data = rows(&[("a", 53), ("b", 21), ("c", 7)]);
+        let folds = stratified_folds(&data, 5, 1);
+        for f in 0..5 {
+            let size = folds.iter().filter(|&&x| x == f).count();
+            assert!((16..=17).contains(&size), "fold {f}: {size}");
+            for (label, n) in [("a", 53), ("b", 21), ("c", 7)] {
+                let in_fold = data
+                    .iter()
+                    .zip(&folds)
+                    .filter(|(r, &x)| x == f && r.label.as_deref() == Some(label))
+                    .count();
+                assert!(in_fold == n / 5 || in_fold == n / 5 + 1, "{label} in {f}");
+            }
+        }
+        assert_eq!(folds, stratified_folds(&data, 5, 1));
+        assert_ne!(folds, stratified_folds(&data, 5, 2));
     }
 }

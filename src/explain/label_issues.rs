@@ -170,6 +170,150 @@ pub fn find_label_issues(labels: &[usize], probs: &[Vec<f64>]) -> Vec<usize> {
     found
 }
 
+/// Out-of-sample predictions for labelled rows: a run's predictions.csv
+/// (its validation rows) or a cross-validation's (every row).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HeldOut {
+    pub labels: Vec<String>,
+    pub rows: Vec<HeldOutRow>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct HeldOutRow {
+    pub line: u64,
+    pub text: String,
+    pub given: usize,
+    pub probs: Vec<f64>,
+}
+
+/// One row whose label looks wrong.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Suspect {
+    pub line: u64,
+    pub text: String,
+    pub given: String,
+    pub suggested: String,
+    /// p(given label): the self-confidence the list is ranked by.
+    pub confidence: f64,
+    pub p_suggested: f64,
+}
+
+fn bad_file(path: &std::path::Path, reason: String) -> crate::Error {
+    crate::config::ConfigError::Invalid(vec![crate::config::FieldError {
+        field: "predictions",
+        reason: format!("{}: {reason}", path.display()),
+    }])
+    .into()
+}
+
+impl HeldOut {
+    /// Read a predictions.csv (`line,text,label,predicted,score,correct,p_<label>...`).
+    pub fn read(path: &std::path::Path) -> crate::Result<Self> {
+        let mut rdr = csv::Reader::from_path(path)
+            .map_err(|e| bad_file(path, format!("{e} (a run writes it when it evaluates)")))?;
+        let header = rdr
+            .headers()
+            .map_err(|e| bad_file(path, e.to_string()))?
+            .clone();
+        let labels: Vec<String> = header
+            .iter()
+            .filter_map(|h| h.strip_prefix("p_").map(String::from))
+            .collect();
+        let first_p = header.iter().position(|h| h.starts_with("p_")).unwrap_or(0);
+        if labels.len() < 2 {
+            return Err(bad_file(path, "no p_<label> columns".into()));
+        }
+        let mut rows = Vec::new();
+        for (i, rec) in rdr.records().enumerate() {
+            let rec = rec.map_err(|e| bad_file(path, e.to_string()))?;
+            let at = |c: usize| rec.get(c).unwrap_or("");
+            let row_err = |what: &str| bad_file(path, format!("row {}: {what}", i + 2));
+            let line: u64 = at(0).parse().map_err(|_| row_err("bad line number"))?;
+            let given = labels
+                .iter()
+                .position(|n| n == at(2))
+                .ok_or_else(|| row_err(&format!("unknown label '{}'", at(2))))?;
+            let probs = (0..labels.len())
+                .map(|c| at(first_p + c).parse::<f64>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| row_err("bad probability"))?;
+            rows.push(HeldOutRow {
+                line,
+                text: at(1).to_string(),
+                given,
+                probs,
+            });
+        }
+        Ok(HeldOut { labels, rows })
+    }
+
+    /// The rows whose label looks wrong, most suspect first.
+    pub fn suspects(&self) -> Vec<Suspect> {
+        let given: Vec<usize> = self.rows.iter().map(|r| r.given).collect();
+        let probs: Vec<Vec<f64>> = self.rows.iter().map(|r| r.probs.clone()).collect();
+        find_label_issues(&given, &probs)
+            .into_iter()
+            .map(|i| {
+                let r = &self.rows[i];
+                let best = argmax(&r.probs);
+                Suspect {
+                    line: r.line,
+                    text: r.text.clone(),
+                    given: self.labels[r.given].clone(),
+                    suggested: self.labels[best].clone(),
+                    confidence: r.probs[r.given],
+                    p_suggested: r.probs[best],
+                }
+            })
+            .collect()
+    }
+}
+
+/// Write suspects as CSV (`line,text,given,suggested,confidence,p_suggested`).
+pub fn suspects_csv(suspects: &[Suspect]) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    // Writing into a Vec cannot fail.
+    let _ = w.write_record([
+        "line",
+        "text",
+        "given",
+        "suggested",
+        "confidence",
+        "p_suggested",
+    ]);
+    for s in suspects {
+        let _ = w.write_record([
+            s.line.to_string(),
+            s.text.clone(),
+            s.given.clone(),
+            s.suggested.clone(),
+            format!("{:.6}", s.confidence),
+            format!("{:.6}", s.p_suggested),
+        ]);
+    }
+    w.into_inner().unwrap_or_default()
+}
+
+/// Read a suspects CSV written by `suspects_csv` (`inspect --out`).
+pub fn read_suspects(path: &std::path::Path) -> crate::Result<Vec<Suspect>> {
+    let mut rdr = csv::Reader::from_path(path).map_err(|e| bad_file(path, e.to_string()))?;
+    let mut out = Vec::new();
+    for (i, rec) in rdr.records().enumerate() {
+        let rec = rec.map_err(|e| bad_file(path, e.to_string()))?;
+        let at = |c: usize| rec.get(c).unwrap_or("");
+        let row_err = || bad_file(path, format!("row {}: not a suspects row", i + 2));
+        out.push(Suspect {
+            line: at(0).parse().map_err(|_| row_err())?,
+            text: at(1).into(),
+            given: at(2).into(),
+            suggested: at(3).into(),
+            confidence: at(4).parse().map_err(|_| row_err())?,
+            p_suggested: at(5).parse().map_err(|_| row_err())?,
+        });
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -136,6 +136,7 @@ fn with_absolute_paths(mut cfg: RunConfig) -> RunConfig {
     let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
     cfg.train_file = cfg.train_file.as_deref().map(abs);
     cfg.val_file = cfg.val_file.as_deref().map(abs);
+    cfg.corrections = cfg.corrections.as_deref().map(abs);
     if !cfg.model.starts_with("scratch:") && Path::new(&cfg.model).is_dir() {
         cfg.model = abs(Path::new(&cfg.model)).display().to_string();
     }

@@ -31,9 +31,15 @@ pub struct Corpus {
     pub train_info: FileInfo,
     pub val_info: Option<FileInfo>,
     pub empty_dropped: usize,
+    /// What `cfg.corrections` changed in the training file.
+    pub corrections: Option<crate::data::corrections::CorrectionSummary>,
 }
 
-pub fn load_corpus(cfg: &RunConfig) -> Result<Corpus> {
+/// The training file's rows, corrections applied, as a `FileInfo`-ready
+/// dataset; the second value says what the corrections changed.
+pub fn load_training_file(
+    cfg: &RunConfig,
+) -> Result<(Dataset, Option<crate::data::corrections::CorrectionSummary>)> {
     let train_path = cfg.train_file.clone().ok_or_else(|| {
         Error::Config(crate::config::ConfigError::Invalid(vec![
             crate::config::FieldError {
@@ -42,21 +48,43 @@ pub fn load_corpus(cfg: &RunConfig) -> Result<Corpus> {
             },
         ]))
     })?;
-    let opts = LoadOptions {
+    let mut train = load_file(&train_path, &load_options(cfg))?;
+    let mut corrections = None;
+    if let Some(file) = &cfg.corrections {
+        let (rows, summary) = crate::data::corrections::load_and_apply(
+            file,
+            &train_path,
+            std::mem::take(&mut train.rows),
+        )?;
+        train.rows = rows;
+        corrections = Some(summary);
+    }
+    Ok((train, corrections))
+}
+
+fn load_options(cfg: &RunConfig) -> LoadOptions {
+    LoadOptions {
         text_col: cfg.text_col.clone(),
         label_col: cfg.label_col.clone(),
         lossy_utf8: cfg.lossy_utf8,
         skip_empty: cfg.skip_empty,
         require_label: true,
-    };
-    let train = load_file(&train_path, &opts)?;
-    let info = |d: &Dataset| -> Result<FileInfo> {
-        Ok(FileInfo {
-            path: d.path.clone(),
-            sha256: sha256_file(&d.path)?,
-            rows: d.rows.len(),
-        })
-    };
+    }
+}
+
+/// What a run records about a data file.
+pub fn file_info(d: &Dataset) -> Result<FileInfo> {
+    Ok(FileInfo {
+        path: d.path.clone(),
+        sha256: sha256_file(&d.path)?,
+        rows: d.rows.len(),
+    })
+}
+
+pub fn load_corpus(cfg: &RunConfig) -> Result<Corpus> {
+    let (train, corrections) = load_training_file(cfg)?;
+    let opts = load_options(cfg);
+    let info = file_info;
     let train_info = info(&train)?;
     let mut empty_dropped = train.empty_dropped;
     let (train_rows, val_rows, val_info) = match &cfg.val_file {
@@ -76,6 +104,7 @@ pub fn load_corpus(cfg: &RunConfig) -> Result<Corpus> {
         train_info,
         val_info,
         empty_dropped,
+        corrections,
     })
 }
 
@@ -231,9 +260,21 @@ fn adam(cfg: &RunConfig, model: &Classifier) -> Result<AdamW> {
 /// Prepare a new run in `out` (created; must not hold a run already).
 pub fn prepare(cfg: RunConfig, out: &Path) -> Result<Trainer> {
     cfg.validate()?;
-    let device = crate::device::open(&cfg.device, cfg.seed)?;
     let corpus = load_corpus(&cfg)?;
-    let data_labels = Labels::from_rows(&corpus.train);
+    prepare_corpus(cfg, corpus, None, out)
+}
+
+/// Prepare a new run on rows already read (cross-validation folds):
+/// `labels` fixes the label set when a part of the corpus may lack one.
+pub fn prepare_corpus(
+    cfg: RunConfig,
+    corpus: Corpus,
+    labels: Option<Labels>,
+    out: &Path,
+) -> Result<Trainer> {
+    cfg.validate()?;
+    let device = crate::device::open(&cfg.device, cfg.seed)?;
+    let data_labels = labels.unwrap_or_else(|| Labels::from_rows(&corpus.train));
     if data_labels.len() < 2 {
         return Err(DataError::SingleLabel {
             path: corpus.train_info.path.clone(),

@@ -107,6 +107,11 @@ pub enum Action {
     CompareRuns(Vec<PathBuf>),
     /// Load a run's config into the form.
     ConfigFrom(PathBuf),
+    /// Write the dataset pane's label corrections to this file.
+    SaveCorrections {
+        path: PathBuf,
+        corrections: crate::data::corrections::Corrections,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -130,6 +135,10 @@ pub struct App {
     quit_after_stop: bool,
     pub should_quit: bool,
     pub theme: Theme,
+    /// Suspect labels from `--suspects FILE` (K-fold, every training row).
+    pub file_suspects: Vec<crate::explain::label_issues::Suspect>,
+    /// Suspect labels from the shown run's held-out predictions.
+    pub run_suspects: Vec<crate::explain::label_issues::Suspect>,
 }
 
 impl App {
@@ -156,7 +165,24 @@ impl App {
             quit_after_stop: false,
             should_quit: false,
             theme: Theme::from_env(),
+            file_suspects: Vec::new(),
+            run_suspects: Vec::new(),
         }
+    }
+
+    /// Give the dataset pane the suspects: the file's, then the run's for
+    /// lines the file does not name.
+    pub fn refresh_suspects(&mut self) {
+        let Some(d) = &mut self.dataset else { return };
+        let mut all = self.file_suspects.clone();
+        let named: std::collections::HashSet<u64> = all.iter().map(|s| s.line).collect();
+        all.extend(
+            self.run_suspects
+                .iter()
+                .filter(|s| !named.contains(&s.line))
+                .cloned(),
+        );
+        d.set_suspects(all);
     }
 
     pub fn is_active(&self) -> bool {
@@ -190,14 +216,14 @@ impl App {
         }
     }
 
-    fn info(&mut self, text: impl Into<String>) {
+    pub fn info(&mut self, text: impl Into<String>) {
         self.message = Some(Message {
             text: text.into(),
             error: false,
         });
     }
 
-    fn error(&mut self, text: impl Into<String>) {
+    pub fn error(&mut self, text: impl Into<String>) {
         self.message = Some(Message {
             text: text.into(),
             error: true,
@@ -317,12 +343,16 @@ impl App {
 
     fn pane_key(&mut self, key: KeyEvent) -> Vec<Action> {
         match self.focus {
-            Pane::Dataset => {
-                if let Some(d) = &mut self.dataset {
+            Pane::Dataset => match &mut self.dataset {
+                Some(d) => {
                     d.on_key(key);
+                    d.take_changed_corrections()
+                        .map(|(path, corrections)| Action::SaveCorrections { path, corrections })
+                        .into_iter()
+                        .collect()
                 }
-                vec![]
-            }
+                None => vec![],
+            },
             Pane::Hyper => {
                 self.hparams.on_key(key);
                 vec![]

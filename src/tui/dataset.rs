@@ -4,8 +4,10 @@
 
 use super::input::{InputOutcome, TextInput};
 use super::theme::Theme;
+use crate::data::corrections::{Correction, Corrections, Fix};
 use crate::data::stats::{report, CleaningReport};
 use crate::data::Row;
+use crate::explain::label_issues::Suspect;
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -13,10 +15,12 @@ use ratatui::widgets::{Block, Borders, Paragraph, Sparkline, Wrap};
 use ratatui::Frame;
 use std::cell::Cell;
 use std::collections::HashMap;
+use std::path::PathBuf;
 
 pub struct RowView {
     pub text: String,
     lower: String,
+    /// The label in use: the file's, or its correction.
     pub label: String,
     pub line: u64,
     pub chars: usize,
@@ -72,6 +76,21 @@ pub struct DatasetPane {
     pub predictions: HashMap<u64, RowPrediction>,
     pub status: Option<String>,
     tokenizer: Option<crate::text::TextEncoder>,
+    /// Rows whose label looks wrong, by line (from `inspect --label-issues`
+    /// or the run's held-out predictions).
+    pub suspects: HashMap<u64, Suspect>,
+    pub suspects_only: bool,
+    /// The user's label corrections of the training file, by line.
+    pub corrections: Corrections,
+    /// Where corrections are saved (beside the corpus by default).
+    pub corrections_path: Option<PathBuf>,
+    /// Whether the validation rows come from their own file (then their
+    /// lines are not the training file's and cannot be corrected).
+    pub val_is_separate: bool,
+    /// The line whose new label is being picked (`r`).
+    pub relabeling: Option<u64>,
+    /// Set when `corrections` changed and must be written.
+    pub corrections_changed: bool,
 }
 
 impl DatasetPane {
@@ -98,9 +117,122 @@ impl DatasetPane {
             predictions: HashMap::new(),
             status: None,
             tokenizer: None,
+            suspects: HashMap::new(),
+            suspects_only: false,
+            corrections: Corrections::default(),
+            corrections_path: None,
+            val_is_separate: false,
+            relabeling: None,
+            corrections_changed: false,
         };
         pane.refresh();
         pane
+    }
+
+    /// Show these suspects (replacing earlier ones).
+    pub fn set_suspects(&mut self, suspects: Vec<Suspect>) {
+        self.suspects = suspects.into_iter().map(|s| (s.line, s)).collect();
+        if self.suspects_only {
+            self.refresh();
+        }
+    }
+
+    fn is_suspect(&self, r: &RowView) -> bool {
+        self.suspects.contains_key(&r.line)
+    }
+
+    /// The selected row, when it is a training-file row that may be corrected.
+    fn correctable(&mut self) -> Option<(u64, String, String)> {
+        if self.showing_val && self.val_is_separate {
+            self.status = Some(
+                "corrections apply to the training file; this row is in the validation file".into(),
+            );
+            return None;
+        }
+        let r = self.selected_row()?;
+        Some((r.line, r.label.clone(), r.text.clone()))
+    }
+
+    /// Record `fix` for the selected row and show it in the table.
+    fn correct(&mut self, fix: Fix) {
+        let Some((line, label, text)) = self.correctable() else {
+            return;
+        };
+        // The file's label survives repeated edits of one row.
+        let given = self
+            .corrections
+            .entries
+            .get(&line)
+            .map_or(label, |c| c.given.clone());
+        let shown = match &fix {
+            Fix::Relabel(l) => l.clone(),
+            _ => given.clone(),
+        };
+        self.status = Some(match &fix {
+            Fix::Relabel(l) => format!("line {line}: {given} → {l}"),
+            Fix::Keep => format!("line {line}: {given} kept as is"),
+            Fix::Drop => format!("line {line}: dropped from training"),
+        });
+        self.corrections
+            .entries
+            .insert(line, Correction { fix, given, text });
+        self.set_label(line, shown);
+        self.corrections_changed = true;
+    }
+
+    /// Remove the selected row's correction.
+    fn undo(&mut self) {
+        let Some((line, _, _)) = self.correctable() else {
+            return;
+        };
+        match self.corrections.entries.remove(&line) {
+            Some(c) => {
+                self.status = Some(format!("line {line}: back to {}", c.given));
+                self.set_label(line, c.given);
+                self.corrections_changed = true;
+            }
+            None => self.status = Some(format!("line {line} has no correction")),
+        }
+    }
+
+    fn set_label(&mut self, line: u64, label: String) {
+        // A separate validation file has its own line numbers.
+        let val = if self.val_is_separate {
+            &mut [][..]
+        } else {
+            &mut self.val[..]
+        };
+        for r in self.train.iter_mut().chain(val.iter_mut()) {
+            if r.line == line {
+                r.label = label.clone();
+            }
+        }
+    }
+
+    /// The corrections to write, once per change.
+    pub fn take_changed_corrections(&mut self) -> Option<(PathBuf, Corrections)> {
+        if !std::mem::take(&mut self.corrections_changed) {
+            return None;
+        }
+        Some((self.corrections_path.clone()?, self.corrections.clone()))
+    }
+
+    fn on_relabel_key(&mut self, line: u64, key: KeyEvent) {
+        self.relabeling = None;
+        match key.code {
+            KeyCode::Char(c @ '1'..='9') => {
+                let i = c as usize - '1' as usize;
+                match self.labels.get(i).cloned() {
+                    Some(l) if self.selected_row().is_some_and(|r| r.line == line) => {
+                        self.correct(Fix::Relabel(l))
+                    }
+                    Some(_) => {}
+                    None => self.status = Some(format!("no label {c}")),
+                }
+            }
+            KeyCode::Char('d') => self.correct(Fix::Drop),
+            _ => self.status = Some("relabel cancelled".into()),
+        }
     }
 
     pub fn rows(&self) -> &[RowView] {
@@ -161,8 +293,14 @@ impl DatasetPane {
         let mut visible: Vec<usize> = (0..rows.len())
             .filter(|&i| label.is_none_or(|l| &rows[i].label == l))
             .filter(|&i| !self.misclassified_only || self.is_misclassified(&rows[i]))
+            .filter(|&i| !self.suspects_only || self.is_suspect(&rows[i]))
             .collect();
         match self.sort {
+            // Suspects come most suspect first (lowest p(given label)).
+            SortOrder::File if self.suspects_only => visible.sort_by(|&a, &b| {
+                let c = |i: usize| self.suspects[&rows[i].line].confidence;
+                c(a).total_cmp(&c(b))
+            }),
             SortOrder::File => {}
             SortOrder::Shortest => visible.sort_by_key(|&i| rows[i].chars),
             SortOrder::Longest => visible.sort_by_key(|&i| std::cmp::Reverse(rows[i].chars)),
@@ -217,7 +355,7 @@ impl DatasetPane {
 
     /// Whether the pane is taking typed text (so global keys are off).
     pub fn is_typing(&self) -> bool {
-        self.search.is_some()
+        self.search.is_some() || self.relabeling.is_some()
     }
 
     pub fn on_key(&mut self, key: KeyEvent) {
@@ -244,6 +382,11 @@ impl DatasetPane {
             }
             return;
         }
+        if let Some(line) = self.relabeling {
+            self.on_relabel_key(line, key);
+            return;
+        }
+        self.status = None;
         let page = self.page.get().max(1) as isize;
         match key.code {
             KeyCode::Char('j') | KeyCode::Down => self.move_by(1),
@@ -294,10 +437,39 @@ impl DatasetPane {
                     self.refresh();
                 }
             }
+            KeyCode::Char('i') => {
+                if self.suspects.is_empty() {
+                    self.status = Some("no suspect labels yet: run `tunebench inspect --data FILE --label-issues` and open with --suspects FILE, or wait for an evaluation".into());
+                } else {
+                    self.suspects_only = !self.suspects_only;
+                    if self.suspects_only && !self.rows().iter().any(|r| self.is_suspect(r)) {
+                        self.showing_val = !self.showing_val;
+                    }
+                    self.refresh();
+                }
+            }
+            KeyCode::Char('a') => {
+                let suggested = self
+                    .selected_row()
+                    .and_then(|r| self.suspects.get(&r.line))
+                    .map(|s| s.suggested.clone());
+                match suggested {
+                    Some(l) => self.correct(Fix::Relabel(l)),
+                    None => self.status = Some("not a suspect row: r relabels it".into()),
+                }
+            }
+            KeyCode::Char('r') => {
+                if let Some((line, _, _)) = self.correctable() {
+                    self.relabeling = Some(line);
+                }
+            }
+            KeyCode::Char('K') => self.correct(Fix::Keep),
+            KeyCode::Char('u') => self.undo(),
             KeyCode::Esc => {
                 self.query.clear();
                 self.label_filter = None;
                 self.misclassified_only = false;
+                self.suspects_only = false;
                 self.refresh();
             }
             _ => {}
@@ -325,6 +497,9 @@ impl DatasetPane {
         }
         if self.misclassified_only {
             title.push_str("misclassified ");
+        }
+        if self.suspects_only {
+            title.push_str("suspect labels ");
         }
         if self.sort != SortOrder::File {
             title.push_str(if self.sort == SortOrder::Shortest {
@@ -389,12 +564,21 @@ impl DatasetPane {
         for (k, &i) in self.visible.iter().enumerate().skip(offset).take(height) {
             let r = &self.rows()[i];
             let marker = if k == self.selected {
-                "▶ "
+                "▶"
             } else if !query.is_empty() && r.lower.contains(&query) {
-                "* "
+                "*"
             } else {
-                "  "
+                " "
             };
+            // Corrected rows and suspects are marked by a sign, not colour.
+            let flag = match self.corrections.entries.get(&r.line).map(|c| &c.fix) {
+                Some(Fix::Relabel(_)) => "✎",
+                Some(Fix::Keep) => "✓",
+                Some(Fix::Drop) => "✗",
+                None if self.is_suspect(r) => "?",
+                None => " ",
+            };
+            let marker = format!("{marker}{flag}");
             let label = truncate(&r.label, label_w);
             let text = truncate(&r.text.replace('\n', " "), text_w);
             let s = format!("{marker}{:<line_w$} {label:<label_w$} {text}", r.line);
@@ -478,6 +662,22 @@ impl DatasetPane {
             self.report.conflicts.len(),
             self.report.empty_dropped
         )));
+        if !self.suspects.is_empty() || !self.corrections.entries.is_empty() {
+            let count = |a: &str| {
+                self.corrections
+                    .entries
+                    .values()
+                    .filter(|c| c.fix.action() == a)
+                    .count()
+            };
+            lines.push(Line::raw(format!(
+                "suspect {} · fixed {} · kept {} · drop {}",
+                self.suspects.len(),
+                count("relabel"),
+                count("keep"),
+                count("drop")
+            )));
+        }
         let hist = self.histogram();
         let text_h = (lines.len() as u16).min(inner.height);
         let [text_area, rest] =
@@ -504,6 +704,21 @@ impl DatasetPane {
 
     fn render_detail(&self, f: &mut Frame, area: Rect, theme: &Theme) {
         let mut lines = Vec::new();
+        if let Some(line) = self.relabeling {
+            let mut spans = vec![Span::styled(
+                format!("relabel line {line} as: "),
+                theme.key(),
+            )];
+            for (i, l) in self.labels.iter().enumerate().take(9) {
+                spans.push(Span::styled(format!("{} ", i + 1), theme.key()));
+                spans.push(Span::raw(format!("{l}  ")));
+            }
+            spans.push(Span::styled("d ", theme.key()));
+            spans.push(Span::raw("drop  "));
+            spans.push(Span::styled("Esc ", theme.key()));
+            spans.push(Span::raw("cancel"));
+            lines.push(Line::from(spans));
+        }
         if let Some(input) = &self.search {
             lines.push(Line::from(vec![
                 Span::styled("search: ", theme.key()),
@@ -532,6 +747,24 @@ impl DatasetPane {
                     ));
                 }
                 lines.push(Line::from(head));
+                if let Some(c) = self.corrections.entries.get(&r.line) {
+                    lines.push(Line::styled(
+                        match &c.fix {
+                            Fix::Relabel(l) => format!("corrected: {} → {l} (u undoes)", c.given),
+                            Fix::Keep => format!("reviewed: {} kept (u undoes)", c.given),
+                            Fix::Drop => "dropped from training (u undoes)".to_string(),
+                        },
+                        theme.good(),
+                    ));
+                } else if let Some(s) = self.suspects.get(&r.line) {
+                    lines.push(Line::styled(
+                        format!(
+                            "suspect label: p({}) {:.2}, the model says {} ({:.2}) · a accept · r relabel · K keep",
+                            s.given, s.confidence, s.suggested, s.p_suggested
+                        ),
+                        theme.error(),
+                    ));
+                }
                 lines.push(Line::raw(r.text.clone()));
                 if let Some((line, pieces)) = &self.pieces {
                     if *line == r.line {
@@ -658,5 +891,88 @@ mod tests {
     fn truncates_with_an_ellipsis() {
         assert_eq!(truncate("abcdef", 4), "abc…");
         assert_eq!(truncate("abc", 4), "abc");
+    }
+
+    fn suspect(line: u64, given: &str, suggested: &str, confidence: f64) -> Suspect {
+        Suspect {
+            line,
+            text: String::new(),
+            given: given.into(),
+            suggested: suggested.into(),
+            confidence,
+            p_suggested: 1.0 - confidence,
+        }
+    }
+
+    #[test]
+    fn suspect_filter_lists_suspects_most_suspect_first() {
+        let mut p = DatasetPane::new(&rows(30), &[], 0, 64);
+        press(&mut p, "i");
+        assert!(!p.suspects_only, "no suspects yet");
+        assert!(p.status.as_deref().unwrap().contains("--label-issues"));
+        p.set_suspects(vec![
+            suspect(5, "neg", "pos", 0.2),
+            suspect(12, "neg", "pos", 0.05),
+        ]);
+        press(&mut p, "i");
+        assert!(p.suspects_only);
+        let lines: Vec<u64> = p.visible.iter().map(|&i| p.rows()[i].line).collect();
+        assert_eq!(lines, vec![12, 5]);
+        p.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+        assert_eq!(p.visible_len(), 30);
+    }
+
+    #[test]
+    fn relabel_accept_keep_and_undo_edit_the_corrections() {
+        let mut p = DatasetPane::new(&rows(30), &[], 0, 64);
+        p.corrections_path = Some("c.csv".into());
+        p.set_suspects(vec![suspect(12, "neg", "pos", 0.05)]);
+        press(&mut p, "i");
+        // Accept the suggestion for line 12.
+        press(&mut p, "a");
+        assert_eq!(p.selected_row().unwrap().label, "pos");
+        let (path, c) = p.take_changed_corrections().unwrap();
+        assert_eq!(path, PathBuf::from("c.csv"));
+        assert_eq!(c.entries[&12].fix, Fix::Relabel("pos".into()));
+        assert_eq!(c.entries[&12].given, "neg");
+        assert!(p.take_changed_corrections().is_none(), "written once");
+        // Relabel another row through the picker: digits pick a label
+        // (labels: neg, pos), not a pane.
+        p.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+        press(&mut p, "gjr");
+        assert!(p.is_typing());
+        press(&mut p, "2");
+        assert!(!p.is_typing());
+        assert_eq!(p.corrections.entries[&3].fix, Fix::Relabel("pos".into()));
+        // Keep, drop, undo.
+        press(&mut p, "jK");
+        assert_eq!(p.corrections.entries[&4].fix, Fix::Keep);
+        press(&mut p, "jrd");
+        assert_eq!(p.corrections.entries[&5].fix, Fix::Drop);
+        press(&mut p, "ku");
+        assert!(!p.corrections.entries.contains_key(&4));
+        press(&mut p, "k");
+        // Undo restores the file's label, even after two edits.
+        press(&mut p, "r1u");
+        assert!(!p.corrections.entries.contains_key(&3));
+        assert_eq!(p.selected_row().unwrap().label, "neg");
+        // A suggestion exists only for suspects; Esc cancels the picker.
+        press(&mut p, "a");
+        assert!(p.status.as_deref().unwrap().contains("not a suspect"));
+        press(&mut p, "r");
+        p.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+        assert!(!p.is_typing() && !p.corrections.entries.contains_key(&3));
+    }
+
+    #[test]
+    fn rows_of_a_separate_validation_file_are_not_corrected() {
+        let mut p = DatasetPane::new(&rows(10), &rows(5), 0, 64);
+        p.val_is_separate = true;
+        press(&mut p, "vK");
+        assert!(p.corrections.entries.is_empty());
+        assert!(p.status.as_deref().unwrap().contains("validation file"));
+        // The training row with the same line number keeps its label.
+        press(&mut p, "vK");
+        assert_eq!(p.corrections.entries.len(), 1);
     }
 }

@@ -21,6 +21,7 @@ pub fn preset(name: &str, base: &RunConfig) -> RunConfig {
         model: base.model.clone(),
         train_file: base.train_file.clone(),
         val_file: base.val_file.clone(),
+        corrections: base.corrections.clone(),
         text_col: base.text_col.clone(),
         label_col: base.label_col.clone(),
         device: base.device.clone(),

@@ -72,6 +72,8 @@ pub struct TuiOptions {
     /// Open on this run (`tunebench attach`): live when its process
     /// answers, otherwise read-only from its history.
     pub attach: Option<PathBuf>,
+    /// Suspect labels for the dataset pane (`inspect --label-issues` CSV).
+    pub suspects: Option<PathBuf>,
 }
 
 type TokenizerResult = Result<(crate::text::TextEncoder, Vec<usize>, Vec<usize>), String>;
@@ -94,14 +96,15 @@ enum AppEvent {
 /// The data fields of a config: the dataset pane reloads when they change.
 fn data_key(cfg: &RunConfig) -> String {
     format!(
-        "{:?}|{:?}|{:?}|{:?}|{}|{}|{}",
+        "{:?}|{:?}|{:?}|{:?}|{}|{}|{}|{:?}",
         cfg.train_file,
         cfg.val_file,
         cfg.text_col,
         cfg.label_col,
         cfg.val_split,
         cfg.seed,
-        cfg.skip_empty
+        cfg.skip_empty,
+        cfg.corrections
     )
 }
 
@@ -111,12 +114,43 @@ fn tokenizer_key(cfg: &RunConfig) -> String {
 
 pub fn load_dataset(cfg: &RunConfig) -> Result<DatasetPane, String> {
     let corpus = crate::train::prepare::load_corpus(cfg).map_err(|e| e.to_string())?;
-    Ok(DatasetPane::new(
+    let mut pane = DatasetPane::new(
         &corpus.train,
         &corpus.val,
         corpus.empty_dropped,
         cfg.max_len,
-    ))
+    );
+    pane.val_is_separate = cfg.val_file.is_some();
+    // Edits go to the configured file (already applied to the rows), or
+    // to a new one beside the corpus.
+    pane.corrections_path = match (&cfg.corrections, &cfg.train_file) {
+        (Some(c), _) => {
+            pane.corrections =
+                crate::data::corrections::Corrections::read(c).map_err(|e| e.to_string())?;
+            Some(c.clone())
+        }
+        (None, Some(t)) => Some(crate::data::corrections::Corrections::default_path(t)),
+        (None, None) => None,
+    };
+    Ok(pane)
+}
+
+/// Write the pane's corrections. A file beside the corpus that the run
+/// does not use yet is merged into, never overwritten.
+fn save_corrections(
+    cfg: &RunConfig,
+    path: &Path,
+    corrections: crate::data::corrections::Corrections,
+) -> crate::Result<usize> {
+    use crate::data::corrections::Corrections;
+    let mut out = corrections;
+    if cfg.corrections.as_deref() != Some(path) && path.is_file() {
+        let mut merged = Corrections::read(path)?;
+        merged.entries.append(&mut out.entries);
+        out = merged;
+    }
+    out.write(path)?;
+    Ok(out.entries.len())
 }
 
 /// Build the model's tokenizer (learned for scratch models, exactly as
@@ -201,7 +235,24 @@ impl Loop {
                     _ => self.app.on_start_failed("the engine is not running".into()),
                 },
                 Action::Predict { id, text, explain } => self.predict(id, text, explain),
-                Action::LoadPredictions(path) => self.app.set_predictions(read_predictions(&path)),
+                Action::LoadPredictions(path) => self.load_predictions(&path),
+                Action::SaveCorrections { path, corrections } => {
+                    match save_corrections(&self.app.hparams.cfg, &path, corrections) {
+                        Ok(n) => {
+                            let cfg = &mut self.app.hparams.cfg;
+                            if cfg.corrections.as_deref() != Some(path.as_path()) {
+                                // The rows shown already carry the edits: no reload.
+                                cfg.corrections = Some(path.clone());
+                                self.data_key = data_key(cfg);
+                            }
+                            self.app.info(format!(
+                                "{n} corrections in {}; the next run applies them",
+                                path.display()
+                            ));
+                        }
+                        Err(e) => self.app.error(format!("corrections not saved: {e}")),
+                    }
+                }
                 Action::ListRuns => self.list_runs(),
                 Action::OpenRun(dir) => self.open_run(&dir),
                 Action::CompareRuns(dirs) => self.compare_runs(&dirs),
@@ -319,7 +370,7 @@ impl Loop {
                     }
                 }
                 if let Some(p) = predictions {
-                    self.app.set_predictions(read_predictions(&p));
+                    self.load_predictions(&p);
                 }
                 let summary = crate::runs::summarize(dir);
                 self.app.run.run_dir = Some(dir.to_path_buf());
@@ -424,9 +475,19 @@ impl Loop {
         }
     }
 
+    /// A run's held-out predictions: the dataset pane's model column and
+    /// its suspect labels.
+    fn load_predictions(&mut self, path: &Path) {
+        self.app.set_predictions(read_predictions(path));
+        self.app.run_suspects = crate::explain::label_issues::HeldOut::read(path)
+            .map(|h| h.suspects())
+            .unwrap_or_default();
+        self.app.refresh_suspects();
+    }
+
     /// Reload the dataset or tokenizer when their settings changed.
     fn sync_data(&mut self) {
-        let cfg = &self.app.hparams.cfg;
+        let cfg = &self.app.hparams.cfg.clone();
         if !self.app.hparams.pending.is_empty() || self.app.hparams.is_typing() {
             return;
         }
@@ -437,6 +498,7 @@ impl Loop {
                 Ok(d) => {
                     self.app.dataset = Some(d);
                     self.app.data_error = None;
+                    self.app.refresh_suspects();
                 }
                 Err(e) => {
                     self.app.dataset = None;
@@ -503,6 +565,20 @@ async fn event_loop(
         generation: 0,
         last_runs_listing: None,
     };
+    if let Some(path) = lp.opts.suspects.clone() {
+        match crate::explain::label_issues::read_suspects(&path) {
+            Ok(s) => {
+                lp.app.info(format!(
+                    "{} suspect labels from {}: key i in the dataset pane lists them",
+                    s.len(),
+                    path.display()
+                ));
+                lp.app.file_suspects = s;
+                lp.app.refresh_suspects();
+            }
+            Err(e) => lp.app.error(e.to_string()),
+        }
+    }
     lp.sync_data();
     if let Some(dir) = lp.opts.attach.clone() {
         lp.attach(&dir);

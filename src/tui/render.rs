@@ -208,6 +208,8 @@ fn hint_line(app: &App) -> Line<'static> {
                 ("o", "sort"),
                 ("v", "train/val"),
                 ("m", "misclassified"),
+                ("i", "suspects"),
+                ("a/r/K", "fix"),
                 ("s", "start"),
                 ("?", "help"),
                 ("q", "quit"),
@@ -276,6 +278,10 @@ pub const HELP: &[(&str, &str)] = &[
     (
         "Dataset f F o v m Esc",
         "label filter, sort by length, train/val, misclassified, clear",
+    ),
+    (
+        "Dataset i a r K u",
+        "suspect labels (inspect --label-issues, or the run's held-out rows); accept the suggestion, relabel (1-9, d drop), keep, undo: saved to a corrections file beside the corpus",
     ),
     (
         "Hyper j/k Enter",
