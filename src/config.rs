@@ -166,6 +166,10 @@ pub struct RunConfig {
     /// Label corrections applied to the training file on load
     /// (`data::corrections`: relabel, keep or drop by line).
     pub corrections: Option<PathBuf>,
+    /// The split of an `hf:` training dataset (default `train`).
+    pub hf_split: Option<String>,
+    /// Validate on this split of the `hf:` training dataset.
+    pub hf_val_split: Option<String>,
     pub text_col: Option<String>,
     pub label_col: Option<String>,
     /// Share of the training file held out for validation when no val file.
@@ -214,6 +218,8 @@ pub struct RunConfig {
     pub precision: Precision,
     pub lossy_utf8: bool,
     pub skip_empty: bool,
+    /// The data files have no header row: columns by 0-based index.
+    pub no_header: bool,
 }
 
 impl Default for RunConfig {
@@ -223,6 +229,8 @@ impl Default for RunConfig {
             train_file: None,
             val_file: None,
             corrections: None,
+            hf_split: None,
+            hf_val_split: None,
             text_col: None,
             label_col: None,
             val_split: 0.1,
@@ -257,6 +265,7 @@ impl Default for RunConfig {
             precision: Precision::F32,
             lossy_utf8: false,
             skip_empty: false,
+            no_header: false,
         }
     }
 }
@@ -396,7 +405,7 @@ impl RunConfig {
         bad("val_split", unit(self.val_split), "must be in [0, 1)");
         bad(
             "val_split",
-            self.val_split > 0.0 || self.val_file.is_some(),
+            self.val_split > 0.0 || self.val_file.is_some() || self.hf_val_split.is_some(),
             "is 0 and no val file is given: nothing to evaluate on",
         );
         bad("log_every", self.log_every >= 1, "must be >= 1");
@@ -565,7 +574,15 @@ impl RunConfig {
     pub fn is_optional(key: &str) -> bool {
         matches!(
             key,
-            "train_file" | "val_file" | "corrections" | "text_col" | "label_col" | "dropout" | "lr"
+            "train_file"
+                | "val_file"
+                | "corrections"
+                | "hf_split"
+                | "hf_val_split"
+                | "text_col"
+                | "label_col"
+                | "dropout"
+                | "lr"
         )
     }
 }
@@ -576,6 +593,8 @@ pub const FIELD_NAMES: &[&str] = &[
     "train_file",
     "val_file",
     "corrections",
+    "hf_split",
+    "hf_val_split",
     "text_col",
     "label_col",
     "val_split",
@@ -610,6 +629,7 @@ pub const FIELD_NAMES: &[&str] = &[
     "precision",
     "lossy_utf8",
     "skip_empty",
+    "no_header",
 ];
 
 /// A device spec: `None` when malformed, else the CUDA ordinal (if any).
@@ -680,6 +700,8 @@ mod tests {
             train_file: Some("a".into()),
             val_file: Some("b".into()),
             corrections: Some("c".into()),
+            hf_split: Some("train".into()),
+            hf_val_split: Some("test".into()),
             text_col: Some("t".into()),
             label_col: Some("l".into()),
             dropout: Some(0.1),

@@ -856,3 +856,100 @@ fn corrections_apply_on_load_and_bad_ones_exit_2() {
     args.extend(["--corrections", &unknown_label]);
     bad_input(&args, &["c2.csv:2", "unknown label 'meh'", "neg, pos"]);
 }
+
+/// `--data hf:ORG/NAME[:CONFIG][@REV]` reads a dataset's Parquet split from
+/// an HF cache laid out here as huggingface_hub lays it out; a missing
+/// split or config is an error listing the cached ones.
+#[test]
+fn hf_datasets_load_offline_from_the_hub_cache() {
+    let cache = tempfile::tempdir().unwrap();
+    let repo = cache.path().join("datasets--acme--reviews");
+    let fixtures = root().join("tests/fixtures/parquet");
+    let snap = |rev: &str, files: &[(&str, &str)]| {
+        for (from, to) in files {
+            let dest = repo.join("snapshots").join(rev).join(to);
+            std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+            std::fs::copy(fixtures.join(from), dest).unwrap();
+        }
+    };
+    snap(
+        "1111",
+        &[
+            ("hf_train.parquet", "data/train-00000-of-00002.parquet"),
+            ("hf_train.parquet", "data/train-00001-of-00002.parquet"),
+            ("hf_train.parquet", "data/validation-00000-of-00001.parquet"),
+        ],
+    );
+    snap(
+        "2222",
+        &[("plain.parquet", "data/train-00000-of-00001.parquet")],
+    );
+    std::fs::create_dir_all(repo.join("refs")).unwrap();
+    std::fs::write(repo.join("refs/main"), "1111\n").unwrap();
+    let hf = |args: &[&str]| {
+        let mut c = tunebench();
+        c.env("HF_HUB_CACHE", cache.path()).args(args);
+        c
+    };
+    let report = succeed(&mut hf(&["inspect", "--data", "hf:acme/reviews"]));
+    assert!(report.contains("rows: 8"), "two shards of 4: {report}");
+    assert!(
+        report.contains("positive") && report.contains("negative"),
+        "{report}"
+    );
+    let old = succeed(&mut hf(&["inspect", "--data", "hf:acme/reviews@2222"]));
+    assert!(old.contains("rows: 4") && old.contains("pos "), "{old}");
+
+    let d = tempfile::tempdir().unwrap();
+    let run = d.path().join("run");
+    succeed(&mut hf(&[
+        "train",
+        "--data",
+        "hf:acme/reviews",
+        "--val-split",
+        "validation",
+        "--model",
+        "scratch:tiny",
+        "--max-steps",
+        "1",
+        "--out",
+        run.to_str().unwrap(),
+    ]));
+    let events = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
+    let started: serde_json::Value = serde_json::from_str(events.lines().next().unwrap()).unwrap();
+    assert_eq!(started["train_rows"], 8, "{started}");
+    assert_eq!(started["val_rows"], 4, "{started}");
+    assert_eq!(
+        started["labels"],
+        serde_json::json!(["negative", "positive"])
+    );
+
+    let bad = |args: &[&str], needles: &[&str]| {
+        let out = hf(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        for n in needles {
+            assert!(err.contains(n), "{args:?}: {err} lacks {n}");
+        }
+    };
+    bad(
+        &[
+            "train",
+            "--data",
+            "hf:acme/reviews",
+            "--split",
+            "test",
+            "--model",
+            "scratch:tiny",
+        ],
+        &["no split 'test'", "cached splits: train, validation"],
+    );
+    bad(
+        &["inspect", "--data", "hf:acme/reviews:sst2"],
+        &["no config 'sst2'", "default"],
+    );
+    bad(
+        &["inspect", "--data", "hf:acme/missing"],
+        &["not in the HuggingFace cache", "does not download"],
+    );
+}

@@ -154,14 +154,13 @@ pub(crate) fn label_issues_cmd(
         held_out.rows.len(),
     ));
     for s in &suspects {
-        let text: String = if s.text.chars().count() > 60 {
-            s.text.chars().take(59).chain(['…']).collect()
-        } else {
-            s.text.clone()
-        };
         say(&format!(
-            "line {:>6}  {:<12} → {:<12} p(given) {:.3}  {text}",
-            s.line, s.given, s.suggested, s.confidence
+            "line {:>6}  {} → {} p(given) {:.3}  {}",
+            s.line,
+            super::fit_width(&s.given, 12),
+            super::fit_width(&s.suggested, 12),
+            s.confidence,
+            super::fit_width(&s.text, 60).trim_end()
         ));
     }
     if let Some(out) = out.map(Path::to_path_buf).or(default_out) {

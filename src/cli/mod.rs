@@ -45,6 +45,13 @@ pub(crate) struct DataFlags {
     /// Drop rows with empty text instead of failing
     #[arg(long)]
     skip_empty: bool,
+    /// The files have no header row: name columns by 0-based index
+    /// (--text-col 2 --label-col 0; --text-col 1,2 joins two columns)
+    #[arg(long)]
+    no_header: bool,
+    /// The split of an hf:ORG/NAME dataset to read (default train)
+    #[arg(long)]
+    split: Option<String>,
 }
 
 /// The device and compute dtype of eval, predict and bench.
@@ -137,8 +144,10 @@ enum Cmd {
         #[arg(long)]
         max_steps: Option<usize>,
         /// Share of --data held out for validation when no --val is given
+        /// (e.g. 0.1), or the split of an hf: dataset to validate on
+        /// (e.g. validation)
         #[arg(long)]
-        val_split: Option<f64>,
+        val_split: Option<String>,
         /// Seed for init, dropout, data order and the split
         #[arg(long)]
         seed: Option<u64>,
@@ -459,8 +468,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 if let Some(m) = max_steps {
                     cfg.max_steps = m;
                 }
-                if let Some(v) = val_split {
-                    cfg.val_split = v;
+                if let Some(v) = &val_split {
+                    match v.parse::<f64>() {
+                        Ok(share) => cfg.val_split = share,
+                        Err(_) => cfg.hf_val_split = Some(v.clone()),
+                    }
                 }
                 if let Some(s) = seed {
                     cfg.seed = s;
@@ -745,7 +757,13 @@ fn apply_data_flags(cfg: &mut RunConfig, f: &DataFlags) {
     }
     cfg.lossy_utf8 |= f.lossy_utf8;
     cfg.skip_empty |= f.skip_empty;
+    cfg.no_header |= f.no_header;
+    if f.split.is_some() {
+        cfg.hf_split = f.split.clone();
+    }
 }
+
+pub(crate) use tunebench::data::fit_width;
 
 pub(crate) fn load_opts(f: &DataFlags, require_label: bool) -> LoadOptions {
     LoadOptions {
@@ -754,6 +772,8 @@ pub(crate) fn load_opts(f: &DataFlags, require_label: bool) -> LoadOptions {
         lossy_utf8: f.lossy_utf8,
         skip_empty: f.skip_empty,
         require_label,
+        no_header: f.no_header,
+        hf_split: f.split.clone(),
     }
 }
 

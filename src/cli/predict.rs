@@ -152,12 +152,13 @@ pub(crate) fn predict_cmd(
         }
         PredictFormat::Table => {
             for (t, p) in texts.iter().zip(&preds) {
-                let shown: String = if t.chars().count() > 60 {
-                    t.chars().take(59).chain(['…']).collect()
-                } else {
-                    t.clone()
-                };
-                writeln!(stdout, "{shown:<60}  {:<16} {:.3}", p.label, p.score)?;
+                writeln!(
+                    stdout,
+                    "{}  {} {:.3}",
+                    super::fit_width(t, 60),
+                    super::fit_width(&p.label, 16),
+                    p.score
+                )?;
             }
             for (t, e) in texts.iter().zip(&explanations) {
                 if let Some(e) = e {

@@ -170,8 +170,8 @@ impl Corrections {
                 return Err(bad(format!(
                     "line {line} of {} now reads \"{}\", not \"{}\" (the corpus changed since the correction)",
                     corpus.display(),
-                    clip(&row.text),
-                    clip(&c.text)
+                    super::clip(&row.text, 60),
+                    super::clip(&c.text, 60)
                 )));
             }
             if let Fix::Relabel(new) = &c.fix {
@@ -252,14 +252,6 @@ pub fn load_and_apply(
     let c = Corrections::read(path)?;
     c.check(path, corpus, &rows)?;
     Ok(c.apply(rows, path))
-}
-
-fn clip(s: &str) -> String {
-    if s.chars().count() > 60 {
-        s.chars().take(59).chain(['…']).collect()
-    } else {
-        s.to_string()
-    }
 }
 
 #[cfg(test)]

@@ -14,15 +14,17 @@ pub enum DataError {
     EmptyFile { path: PathBuf },
     #[error("{}: no data rows (the corpus is empty)", path.display())]
     NoRows { path: PathBuf },
-    #[error("{}: unknown file type '{ext}'; use .csv, .tsv or .jsonl", path.display())]
+    #[error("{}: unknown file type '{ext}'; use .csv, .tsv, .jsonl or .parquet (or hf:ORG/NAME for a cached HF dataset)", path.display())]
     UnknownFormat { path: PathBuf, ext: String },
-    #[error("{}: no {role} column: looked for {looked_for}, the file has {available}; choose one with --{flag}", path.display())]
+    #[error("{}: no {role} column: looked for {looked_for}, the file has {available}; choose one with --{role}-col{hint}", path.display())]
     MissingColumn {
         path: PathBuf,
+        /// "text" or "label" (the flag is --<role>-col).
         role: &'static str,
         looked_for: String,
         available: String,
-        flag: &'static str,
+        /// Extra advice ("; ..."), or empty.
+        hint: String,
     },
     #[error("{}:{line}: empty text (pass --skip-empty to drop such rows)", path.display())]
     EmptyText { path: PathBuf, line: u64 },
@@ -63,6 +65,8 @@ pub enum DataError {
         label: String,
         known: String,
     },
+    #[error("{spec}: {message}")]
+    HfDataset { spec: String, message: String },
     #[error("{}:{line}: {message}", path.display())]
     BadCorrection {
         path: PathBuf,

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 /// Column names tried, in order, when none is given.
 pub const TEXT_COLUMNS: &[&str] = &[
     "text",
+    "text_a",
     "sentence",
     "review",
     "content",
@@ -25,6 +26,8 @@ pub const LABEL_COLUMNS: &[&str] = &[
 
 #[derive(Clone, Debug, Default)]
 pub struct LoadOptions {
+    /// A column name or 0-based index; several (`title,text` or `1,2`) are
+    /// joined into one text.
     pub text_col: Option<String>,
     pub label_col: Option<String>,
     /// Replace invalid UTF-8 with U+FFFD instead of failing.
@@ -34,6 +37,10 @@ pub struct LoadOptions {
     /// Whether a label column must exist (training/eval) or may be absent
     /// (prediction input).
     pub require_label: bool,
+    /// The first row is data: columns are named by 0-based index.
+    pub no_header: bool,
+    /// The split of an `hf:` dataset (default `train`).
+    pub hf_split: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,6 +48,7 @@ enum Format {
     Csv,
     Tsv,
     Jsonl,
+    Parquet,
 }
 
 fn format_of(path: &Path) -> Result<Format, DataError> {
@@ -53,6 +61,7 @@ fn format_of(path: &Path) -> Result<Format, DataError> {
         "csv" => Ok(Format::Csv),
         "tsv" | "tab" => Ok(Format::Tsv),
         "jsonl" | "ndjson" => Ok(Format::Jsonl),
+        "parquet" => Ok(Format::Parquet),
         _ => Err(DataError::UnknownFormat {
             path: path.to_path_buf(),
             ext,
@@ -60,9 +69,57 @@ fn format_of(path: &Path) -> Result<Format, DataError> {
     }
 }
 
-/// Read a corpus file; the format comes from the extension.
+/// Read a corpus file (the format comes from the extension), or the
+/// split `opts.hf_split` of a cached HF dataset (`hf:ORG/NAME[:CONFIG][@REV]`).
 pub fn load_file(path: &Path, opts: &LoadOptions) -> Result<Dataset, DataError> {
+    let spec = path.to_string_lossy();
+    if spec.starts_with("hf:") {
+        let split = opts.hf_split.as_deref().unwrap_or("train");
+        let shards = super::hf::resolve_split(&spec, split)?;
+        let mut builder = RowBuilder {
+            path: path.to_path_buf(),
+            opts,
+            rows: Vec::new(),
+            empty_dropped: 0,
+        };
+        let mut row = 0;
+        for shard in &shards {
+            builder.path = shard.clone();
+            row = super::parquet::read_parquet(shard, &mut builder, row)?;
+        }
+        if builder.rows.is_empty() {
+            return Err(DataError::NoRows {
+                path: path.to_path_buf(),
+            });
+        }
+        return Ok(Dataset {
+            path: path.to_path_buf(),
+            rows: builder.rows,
+            empty_dropped: builder.empty_dropped,
+            files: shards,
+        });
+    }
     let format = format_of(path)?;
+    if format == Format::Parquet {
+        let mut builder = RowBuilder {
+            path: path.to_path_buf(),
+            opts,
+            rows: Vec::new(),
+            empty_dropped: 0,
+        };
+        super::parquet::read_parquet(path, &mut builder, 0)?;
+        if builder.rows.is_empty() {
+            return Err(DataError::NoRows {
+                path: path.to_path_buf(),
+            });
+        }
+        return Ok(Dataset {
+            path: path.to_path_buf(),
+            rows: builder.rows,
+            empty_dropped: builder.empty_dropped,
+            files: vec![path.to_path_buf()],
+        });
+    }
     let bytes = std::fs::read(path).map_err(|source| DataError::Io {
         path: path.to_path_buf(),
         source,
@@ -82,6 +139,7 @@ pub fn load_file(path: &Path, opts: &LoadOptions) -> Result<Dataset, DataError> 
         Format::Csv => read_delimited(&bytes, b',', true, &mut builder)?,
         Format::Tsv => read_delimited(&bytes, b'\t', false, &mut builder)?,
         Format::Jsonl => read_jsonl(&bytes, &mut builder)?,
+        Format::Parquet => unreachable!("read above"),
     }
     if builder.rows.is_empty() {
         return Err(DataError::NoRows {
@@ -92,19 +150,25 @@ pub fn load_file(path: &Path, opts: &LoadOptions) -> Result<Dataset, DataError> 
         path: path.to_path_buf(),
         rows: builder.rows,
         empty_dropped: builder.empty_dropped,
+        files: vec![path.to_path_buf()],
     })
 }
 
 /// Collects rows and applies the rules every format shares.
-struct RowBuilder<'a> {
-    path: PathBuf,
+pub(super) struct RowBuilder<'a> {
+    pub(super) path: PathBuf,
     opts: &'a LoadOptions,
     rows: Vec<Row>,
     empty_dropped: usize,
 }
 
 impl RowBuilder<'_> {
-    fn push(&mut self, line: u64, text: String, label: Option<String>) -> Result<(), DataError> {
+    pub(super) fn push(
+        &mut self,
+        line: u64,
+        text: String,
+        label: Option<String>,
+    ) -> Result<(), DataError> {
         let text = text.trim().to_string();
         if text.is_empty() {
             if self.opts.skip_empty {
@@ -145,7 +209,8 @@ impl RowBuilder<'_> {
     }
 }
 
-/// Find a column: the one asked for, or the first known name present.
+/// Find a column: the one asked for (a name, or a 0-based index that is
+/// not also a name), or the first known name present.
 fn pick_column(
     names: &[String],
     wanted: Option<&str>,
@@ -153,9 +218,24 @@ fn pick_column(
 ) -> Result<Option<usize>, String> {
     let find = |n: &str| names.iter().position(|h| h.eq_ignore_ascii_case(n));
     match wanted {
-        Some(w) => find(w).map(Some).ok_or_else(|| format!("'{w}'")),
+        Some(w) => find(w)
+            .or_else(|| w.parse::<usize>().ok().filter(|&i| i < names.len()))
+            .map(Some)
+            .ok_or_else(|| format!("'{w}'")),
         None => Ok(candidates.iter().find_map(|c| find(c))),
     }
+}
+
+/// A header that is really a data row: a bare number, or a long sentence,
+/// as a column name (AG News, Yelp and DBpedia ship without headers).
+fn looks_like_data(names: &[String]) -> Option<&str> {
+    names
+        .iter()
+        .find(|n| {
+            let n = n.trim();
+            (!n.is_empty() && n.parse::<f64>().is_ok()) || n.split_whitespace().count() > 4
+        })
+        .map(String::as_str)
 }
 
 fn missing_column(
@@ -163,44 +243,96 @@ fn missing_column(
     role: &'static str,
     looked_for: String,
     names: &[String],
+    no_header: bool,
 ) -> DataError {
+    let hint = match looks_like_data(names) {
+        Some(cell) if !no_header => format!(
+            "; the first row looks like data ('{}' as a column name): pass --no-header and name columns by 0-based index, e.g. --text-col 1 --label-col 0",
+            super::clip(cell, 30)
+        ),
+        _ if no_header => "; without a header, name columns by 0-based index".into(),
+        _ => String::new(),
+    };
     DataError::MissingColumn {
         path: path.to_path_buf(),
         role,
         looked_for,
         available: if names.is_empty() {
             "no columns".into()
+        } else if no_header {
+            format!("{} columns (0-{})", names.len(), names.len() - 1)
         } else {
             names.join(", ")
         },
-        flag: if role == "text" {
-            "text-col"
-        } else {
-            "label-col"
-        },
+        hint,
     }
 }
 
-struct Columns {
-    text: usize,
-    label: Option<usize>,
+pub(super) struct Columns {
+    /// One or more text columns, joined in this order.
+    pub(super) text: Vec<usize>,
+    pub(super) label: Option<usize>,
 }
 
-fn resolve_columns(b: &RowBuilder, names: &[String]) -> Result<Columns, DataError> {
-    let text = pick_column(names, b.opts.text_col.as_deref(), TEXT_COLUMNS)
-        .map_err(|w| missing_column(&b.path, "text", w, names))?
-        .ok_or_else(|| missing_column(&b.path, "text", TEXT_COLUMNS.join("/"), names))?;
-    let label = pick_column(names, b.opts.label_col.as_deref(), LABEL_COLUMNS)
-        .map_err(|w| missing_column(&b.path, "label", w, names))?;
+pub(super) fn resolve_columns(b: &RowBuilder, names: &[String]) -> Result<Columns, DataError> {
+    let no_header = b.opts.no_header;
+    let missing = |role, w, names: &[String]| missing_column(&b.path, role, w, names, no_header);
+    let text = match b.opts.text_col.as_deref() {
+        Some(spec) => spec
+            .split(',')
+            .map(|w| {
+                pick_column(names, Some(w.trim()), &[])
+                    .map_err(|w| missing("text", w, names))
+                    .map(|c| c.expect("a wanted column is found or an error"))
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        None if no_header => {
+            return Err(missing(
+                "text",
+                "a column index (--no-header needs --text-col N)".into(),
+                names,
+            ))
+        }
+        None => vec![pick_column(names, None, TEXT_COLUMNS)
+            .ok()
+            .flatten()
+            .ok_or_else(|| missing("text", TEXT_COLUMNS.join("/"), names))?],
+    };
+    let label = match b.opts.label_col.as_deref() {
+        None if no_header => None,
+        wanted => {
+            pick_column(names, wanted, LABEL_COLUMNS).map_err(|w| missing("label", w, names))?
+        }
+    };
     if label.is_none() && b.opts.require_label {
-        return Err(missing_column(
-            &b.path,
-            "label",
-            LABEL_COLUMNS.join("/"),
-            names,
-        ));
+        let looked_for = if no_header {
+            "a column index (--no-header needs --label-col N)".into()
+        } else {
+            LABEL_COLUMNS.join("/")
+        };
+        return Err(missing("label", looked_for, names));
     }
     Ok(Columns { text, label })
+}
+
+/// Several text fields as one text: "title. body" (no extra full stop
+/// after one that ends a sentence already).
+pub(super) fn join_fields(parts: Vec<String>) -> String {
+    let mut out = String::new();
+    for p in parts {
+        let p = p.trim();
+        if p.is_empty() {
+            continue;
+        }
+        if !out.is_empty() {
+            if !out.ends_with(['.', '!', '?', '。', '！', '？', ':', ';']) {
+                out.push('.');
+            }
+            out.push(' ');
+        }
+        out.push_str(p);
+    }
+    out
 }
 
 fn read_delimited(
@@ -214,7 +346,7 @@ fn read_delimited(
         .delimiter(delimiter)
         .quoting(quoting)
         .flexible(true)
-        .has_headers(true)
+        .has_headers(!b.opts.no_header)
         .from_reader(bytes);
     // Line numbers from byte offsets: the csv crate's own line count is off
     // by one for files with CRLF line endings.
@@ -235,15 +367,19 @@ fn read_delimited(
         }
     };
     let headers = reader.byte_headers().map_err(|e| malformed(b, e))?.clone();
-    let names: Vec<String> = headers
-        .iter()
-        .map(|h| {
-            String::from_utf8_lossy(h)
-                .trim()
-                .trim_start_matches('\u{feff}')
-                .to_string()
-        })
-        .collect();
+    let names: Vec<String> = if b.opts.no_header {
+        (0..headers.len()).map(|i| i.to_string()).collect()
+    } else {
+        headers
+            .iter()
+            .map(|h| {
+                String::from_utf8_lossy(h)
+                    .trim()
+                    .trim_start_matches('\u{feff}')
+                    .to_string()
+            })
+            .collect()
+    };
     let cols = resolve_columns(b, &names)?;
     let mut record = csv::ByteRecord::new();
     loop {
@@ -264,7 +400,16 @@ fn read_delimited(
                 found: record.len(),
             });
         }
-        let text = b.decode(&record[cols.text], line, &names[cols.text])?;
+        let text = cols
+            .text
+            .iter()
+            .map(|&c| b.decode(&record[c], line, &names[c]))
+            .collect::<Result<Vec<_>, _>>()?;
+        let text = if text.len() == 1 {
+            text.into_iter().next().unwrap_or_default()
+        } else {
+            join_fields(text)
+        };
         let label = match cols.label {
             Some(i) => Some(b.decode(&record[i], line, &names[i])?),
             None => None,
@@ -286,7 +431,15 @@ fn json_type(v: &serde_json::Value) -> &'static str {
 }
 
 fn read_jsonl(bytes: &[u8], b: &mut RowBuilder) -> Result<(), DataError> {
-    let mut columns: Option<(String, Option<String>)> = None;
+    if b.opts.no_header {
+        return Err(DataError::Malformed {
+            path: b.path.clone(),
+            line: 1,
+            format: "JSONL",
+            message: "--no-header is for CSV/TSV; JSONL names its fields".into(),
+        });
+    }
+    let mut columns: Option<(Vec<String>, Option<String>)> = None;
     for (i, raw) in bytes.split(|&c| c == b'\n').enumerate() {
         let line = i as u64 + 1;
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
@@ -313,11 +466,11 @@ fn read_jsonl(bytes: &[u8], b: &mut RowBuilder) -> Result<(), DataError> {
             let names: Vec<String> = obj.keys().cloned().collect();
             let cols = resolve_columns(b, &names)?;
             columns = Some((
-                names[cols.text].clone(),
+                cols.text.iter().map(|&i| names[i].clone()).collect(),
                 cols.label.map(|i| names[i].clone()),
             ));
         }
-        let (text_key, label_key) = columns.as_ref().expect("set above");
+        let (text_keys, label_key) = columns.as_ref().expect("set above");
         let field = |key: &str| -> Result<Option<String>, DataError> {
             match obj.get(key) {
                 None | Some(serde_json::Value::Null) => Ok(None),
@@ -339,7 +492,15 @@ fn read_jsonl(bytes: &[u8], b: &mut RowBuilder) -> Result<(), DataError> {
                 }),
             }
         };
-        let text = field(text_key)?.unwrap_or_default();
+        let text = text_keys
+            .iter()
+            .map(|k| Ok(field(k)?.unwrap_or_default()))
+            .collect::<Result<Vec<_>, DataError>>()?;
+        let text = if text.len() == 1 {
+            text.into_iter().next().unwrap_or_default()
+        } else {
+            join_fields(text)
+        };
         let label = match label_key {
             Some(k) => field(k)?,
             None => None,
@@ -513,5 +674,85 @@ mod tests {
         let (_d, p) = write("a.csv", b"text\nhello\n");
         let ds = load_file(&p, &LoadOptions::default()).unwrap();
         assert_eq!(ds.rows[0].label, None);
+    }
+
+    fn headerless(text: &str, label: &str) -> LoadOptions {
+        LoadOptions {
+            require_label: true,
+            no_header: true,
+            text_col: Some(text.into()),
+            label_col: Some(label.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn headerless_csv_and_tsv_by_index_with_joined_columns() {
+        // AG News: "class","title","description", no header.
+        let (_d, p) = write(
+            "ag.csv",
+            b"\"3\",\"Wall St. Bears Claw Back\",\"Short-sellers are seeing green again.\"\n\"4\",\"New chip?\",\"Faster, cheaper\"\n",
+        );
+        let ds = load_file(&p, &headerless("1,2", "0")).unwrap();
+        assert_eq!(ds.rows.len(), 2);
+        assert_eq!(ds.rows[0].line, 1);
+        assert_eq!(
+            ds.rows[0].text,
+            "Wall St. Bears Claw Back. Short-sellers are seeing green again."
+        );
+        assert_eq!(ds.rows[1].text, "New chip? Faster, cheaper");
+        assert_eq!(ds.rows[1].label.as_deref(), Some("4"));
+        let (_d, p) = write("yelp.tsv", b"1\tterrible food\n2\tlovely\n");
+        let ds = load_file(&p, &headerless("1", "0")).unwrap();
+        assert_eq!(ds.rows[1].text, "lovely");
+        // An index past the last column, or none at all, is refused.
+        let e = load_file(&p, &headerless("5", "0"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("'5'") && e.contains("2 columns (0-1)"), "{e}");
+        let e = load_file(
+            &p,
+            &LoadOptions {
+                require_label: true,
+                no_header: true,
+                ..Default::default()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("--no-header needs --text-col N"), "{e}");
+    }
+
+    #[test]
+    fn a_data_row_read_as_a_header_suggests_no_header() {
+        let (_d, p) = write(
+            "ag.csv",
+            b"\"3\",\"Title\",\"Some text here\"\n\"1\",\"b\",\"c\"\n",
+        );
+        let e = load_file(&p, &labelled()).unwrap_err().to_string();
+        assert!(e.contains("the first row looks like data ('3'"), "{e}");
+        assert!(e.contains("--no-header"), "{e}");
+    }
+
+    #[test]
+    fn clue_style_text_a_and_named_joined_columns() {
+        let (_d, p) = write(
+            "clue.tsv",
+            "label\ttext_a\n1\t这家店很好\n0\t太差了\n".as_bytes(),
+        );
+        let ds = load_file(&p, &labelled()).unwrap();
+        assert_eq!(ds.rows[0].text, "这家店很好");
+        let (_d, p) = write(
+            "t.jsonl",
+            b"{\"title\":\"Great\",\"body\":\"works well\",\"label\":1}\n",
+        );
+        let opts = LoadOptions {
+            text_col: Some("title, body".into()),
+            ..labelled()
+        };
+        assert_eq!(
+            load_file(&p, &opts).unwrap().rows[0].text,
+            "Great. works well"
+        );
     }
 }

@@ -2,7 +2,9 @@
 
 pub mod corrections;
 mod error;
+pub mod hf;
 pub mod load;
+mod parquet;
 pub mod split;
 pub mod stats;
 
@@ -27,6 +29,8 @@ pub struct Dataset {
     pub rows: Vec<Row>,
     /// Rows dropped because their text was empty (only with `skip_empty`).
     pub empty_dropped: usize,
+    /// The files read: `path` itself, or an `hf:` dataset's Parquet shards.
+    pub files: Vec<PathBuf>,
 }
 
 /// An ordered set of label names; a label's id is its index.
@@ -99,5 +103,59 @@ impl Labels {
                 })
             })
             .collect()
+    }
+}
+
+/// `s` cut to `n` characters, with an ellipsis when cut (for messages).
+pub(crate) fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() > n {
+        s.chars().take(n.saturating_sub(1)).chain(['…']).collect()
+    } else {
+        s.to_string()
+    }
+}
+
+/// `s` on one line, cut or padded to exactly `width` terminal columns
+/// (CJK characters take two).
+pub fn fit_width(s: &str, width: usize) -> String {
+    use unicode_width::UnicodeWidthChar;
+    let mut out = String::new();
+    let mut used = 0;
+    let total: usize = s
+        .chars()
+        .map(|c| if c == '\n' { 1 } else { c.width().unwrap_or(0) })
+        .sum();
+    let room = if total > width {
+        width.saturating_sub(1)
+    } else {
+        width
+    };
+    for c in s.chars() {
+        let c = if c == '\n' { ' ' } else { c };
+        let w = c.width().unwrap_or(0);
+        if used + w > room {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    if total > width {
+        out.push('…');
+        used += 1;
+    }
+    out.push_str(&" ".repeat(width.saturating_sub(used)));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fit_width_counts_cjk_as_two_columns() {
+        use super::fit_width;
+        assert_eq!(fit_width("好评", 6), "好评  ");
+        assert_eq!(fit_width("ok", 4), "ok  ");
+        assert_eq!(fit_width("这家餐厅很好", 7), "这家餐…");
+        assert_eq!(fit_width("这家餐厅很好", 8), "这家餐… ");
+        assert_eq!(fit_width("abcdefgh", 5), "abcd…");
     }
 }

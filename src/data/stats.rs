@@ -61,6 +61,38 @@ fn normalise(text: &str) -> String {
         .join(" ")
 }
 
+/// Whether `c` is a CJK ideograph: BERT's `_is_chinese_char` ranges.
+pub fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x4E00..=0x9FFF | 0x3400..=0x4DBF | 0x20000..=0x2A6DF | 0x2A700..=0x2B73F
+        | 0x2B740..=0x2B81F | 0x2B820..=0x2CEAF | 0xF900..=0xFAFF | 0x2F800..=0x2FA1F)
+}
+
+/// Words in `text`, each CJK ideograph counting as one (Chinese and
+/// Japanese are written without spaces; BERT splits them per character).
+pub fn word_count(text: &str) -> usize {
+    text.split_whitespace()
+        .map(|w| {
+            let mut n = 0;
+            let mut in_run = false;
+            for c in w.chars() {
+                if is_cjk(c) {
+                    n += 1;
+                    in_run = false;
+                } else if !in_run && !c.is_ascii_punctuation() && !is_cjk_punctuation(c) {
+                    n += 1;
+                    in_run = true;
+                }
+            }
+            n
+        })
+        .sum()
+}
+
+fn is_cjk_punctuation(c: char) -> bool {
+    matches!(c as u32, 0x3000..=0x303F | 0xFF00..=0xFF0F | 0xFF1A..=0xFF20)
+}
+
 pub fn report(rows: &[Row], empty_dropped: usize) -> CleaningReport {
     let labels = Labels::from_rows(rows);
     let mut counts: HashMap<&str, usize> = HashMap::new();
@@ -110,11 +142,7 @@ pub fn report(rows: &[Row], empty_dropped: usize) -> CleaningReport {
         label_counts,
         duplicate_rows,
         conflicts,
-        words: LengthStats::of(
-            rows.iter()
-                .map(|r| r.text.split_whitespace().count())
-                .collect(),
-        ),
+        words: LengthStats::of(rows.iter().map(|r| word_count(&r.text)).collect()),
     }
 }
 
@@ -135,7 +163,11 @@ impl std::fmt::Display for CleaningReport {
         for (label, count) in &self.label_counts {
             let bar = "#".repeat((count * 30).div_ceil(widest));
             let share = 100.0 * *count as f64 / self.rows.max(1) as f64;
-            writeln!(f, "  {label:<20} {count:>7} {share:>5.1}% {bar}")?;
+            writeln!(
+                f,
+                "  {} {count:>7} {share:>5.1}% {bar}",
+                super::fit_width(label, 20)
+            )?;
         }
         writeln!(f, "duplicate rows: {}", self.duplicate_rows)?;
         writeln!(f, "texts with conflicting labels: {}", self.conflicts.len())?;
@@ -152,7 +184,7 @@ impl std::fmt::Display for CleaningReport {
         if let Some(w) = &self.words {
             writeln!(
                 f,
-                "words per text: min {} median {} mean {:.1} p95 {} max {}",
+                "words per text (a CJK character counts as one): min {} median {} mean {:.1} p95 {} max {}",
                 w.min, w.median, w.mean, w.p95, w.max
             )?;
         }
@@ -187,5 +219,13 @@ mod tests {
         assert_eq!(r.label_counts, vec![("neg".into(), 2), ("pos".into(), 2)]);
         assert_eq!(r.words.as_ref().unwrap().max, 2);
         assert!(r.to_string().contains("conflicting labels: 1"));
+    }
+
+    #[test]
+    fn cjk_characters_count_as_words() {
+        assert_eq!(word_count("这家餐厅的菜很好吃"), 9);
+        assert_eq!(word_count("我爱 BERT 模型!"), 5);
+        assert_eq!(word_count("it's fine, really"), 3);
+        assert_eq!(word_count("很好，推荐。"), 4);
     }
 }

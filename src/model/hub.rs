@@ -15,22 +15,7 @@ pub enum ModelSource {
     Dir(PathBuf),
 }
 
-/// The hub cache directory, as huggingface_hub computes it.
-pub fn cache_dir() -> Option<PathBuf> {
-    let env = |k: &str| {
-        std::env::var_os(k)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    if let Some(d) = env("HF_HUB_CACHE").or_else(|| env("HUGGINGFACE_HUB_CACHE")) {
-        return Some(d);
-    }
-    if let Some(home) = env("HF_HOME") {
-        return Some(home.join("hub"));
-    }
-    let base = env("XDG_CACHE_HOME").or_else(|| env("HOME").map(|h| h.join(".cache")))?;
-    Some(base.join("huggingface").join("hub"))
-}
+pub use crate::data::hf::cache_dir;
 
 /// A snapshot directory for `org/name` (optionally `org/name@revision`).
 pub fn find_in_cache(cache: &Path, id: &str) -> Option<PathBuf> {
@@ -38,26 +23,7 @@ pub fn find_in_cache(cache: &Path, id: &str) -> Option<PathBuf> {
         Some((r, rev)) => (r, Some(rev)),
         None => (id, None),
     };
-    let root = cache.join(format!("models--{}", repo.replace('/', "--")));
-    let snapshots = root.join("snapshots");
-    let rev = match revision {
-        Some(r) => std::fs::read_to_string(root.join("refs").join(r))
-            .map(|s| s.trim().to_string())
-            .unwrap_or_else(|_| r.to_string()),
-        None => match std::fs::read_to_string(root.join("refs").join("main")) {
-            Ok(s) => s.trim().to_string(),
-            // No ref: accept a single snapshot.
-            Err(_) => {
-                let mut dirs: Vec<_> = std::fs::read_dir(&snapshots).ok()?.flatten().collect();
-                if dirs.len() != 1 {
-                    return None;
-                }
-                dirs.pop()?.file_name().to_string_lossy().into_owned()
-            }
-        },
-    };
-    let dir = snapshots.join(rev);
-    dir.is_dir().then_some(dir)
+    crate::data::hf::find_snapshot(cache, "models", repo, revision)
 }
 
 pub fn resolve(spec: &str) -> Result<ModelSource, ModelError> {

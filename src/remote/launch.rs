@@ -133,7 +133,13 @@ fn launch_new_process(
 /// run started from another: data files and a local model dir are recorded
 /// as absolute paths.
 fn with_absolute_paths(mut cfg: RunConfig) -> RunConfig {
-    let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    // An hf: dataset spec is a name, not a path.
+    let abs = |p: &Path| {
+        if p.to_string_lossy().starts_with("hf:") {
+            return p.to_path_buf();
+        }
+        std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+    };
     cfg.train_file = cfg.train_file.as_deref().map(abs);
     cfg.val_file = cfg.val_file.as_deref().map(abs);
     cfg.corrections = cfg.corrections.as_deref().map(abs);

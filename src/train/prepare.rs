@@ -48,7 +48,9 @@ pub fn load_training_file(
             },
         ]))
     })?;
-    let mut train = load_file(&train_path, &load_options(cfg))?;
+    let mut opts = load_options(cfg);
+    opts.hf_split = cfg.hf_split.clone();
+    let mut train = load_file(&train_path, &opts)?;
     let mut corrections = None;
     if let Some(file) = &cfg.corrections {
         let (rows, summary) = crate::data::corrections::load_and_apply(
@@ -69,25 +71,56 @@ fn load_options(cfg: &RunConfig) -> LoadOptions {
         lossy_utf8: cfg.lossy_utf8,
         skip_empty: cfg.skip_empty,
         require_label: true,
+        no_header: cfg.no_header,
+        hf_split: None,
     }
 }
 
 /// What a run records about a data file.
 pub fn file_info(d: &Dataset) -> Result<FileInfo> {
+    let sha256 = match d.files.as_slice() {
+        [one] => sha256_file(one)?,
+        // An hf: dataset's shards: the digest of their digests, in order.
+        many => {
+            use sha2::Digest;
+            let mut h = sha2::Sha256::new();
+            for f in many {
+                h.update(sha256_file(f)?.as_bytes());
+            }
+            format!("{:x}", h.finalize())
+        }
+    };
     Ok(FileInfo {
         path: d.path.clone(),
-        sha256: sha256_file(&d.path)?,
+        sha256,
         rows: d.rows.len(),
     })
 }
 
 pub fn load_corpus(cfg: &RunConfig) -> Result<Corpus> {
     let (train, corrections) = load_training_file(cfg)?;
-    let opts = load_options(cfg);
+    let mut opts = load_options(cfg);
     let info = file_info;
     let train_info = info(&train)?;
     let mut empty_dropped = train.empty_dropped;
-    let (train_rows, val_rows, val_info) = match &cfg.val_file {
+    // A split of the training hf: dataset validates when no val file is given.
+    let val_file = match (&cfg.val_file, &cfg.hf_val_split) {
+        (Some(p), _) => Some(p.clone()),
+        (None, Some(_)) if train.path.to_string_lossy().starts_with("hf:") => {
+            Some(train.path.clone())
+        }
+        (None, Some(s)) => {
+            return Err(Error::Config(ConfigError::Invalid(vec![FieldError {
+                field: "hf_val_split",
+                reason: format!(
+                    "'{s}' names a split of an hf: dataset, but the training data is a file"
+                ),
+            }])))
+        }
+        (None, None) => None,
+    };
+    opts.hf_split = cfg.hf_val_split.clone().or(Some("validation".into()));
+    let (train_rows, val_rows, val_info) = match &val_file {
         Some(p) => {
             let val = load_file(p, &opts)?;
             empty_dropped += val.empty_dropped;
@@ -114,6 +147,7 @@ fn label_ids(labels: &Labels, rows: &[Row], path: &Path) -> Result<Vec<u32>> {
         path: path.to_path_buf(),
         rows: rows.to_vec(),
         empty_dropped: 0,
+        files: vec![path.to_path_buf()],
     };
     Ok(labels.ids_of(&ds)?.into_iter().map(|i| i as u32).collect())
 }

@@ -24,6 +24,7 @@ pub fn preset(name: &str, base: &RunConfig) -> RunConfig {
         corrections: base.corrections.clone(),
         text_col: base.text_col.clone(),
         label_col: base.label_col.clone(),
+        no_header: base.no_header,
         device: base.device.clone(),
         ..RunConfig::default()
     };

@@ -96,7 +96,7 @@ enum AppEvent {
 /// The data fields of a config: the dataset pane reloads when they change.
 fn data_key(cfg: &RunConfig) -> String {
     format!(
-        "{:?}|{:?}|{:?}|{:?}|{}|{}|{}|{:?}",
+        "{:?}|{:?}|{:?}|{:?}|{}|{}|{}|{:?}|{}|{:?}",
         cfg.train_file,
         cfg.val_file,
         cfg.text_col,
@@ -104,7 +104,9 @@ fn data_key(cfg: &RunConfig) -> String {
         cfg.val_split,
         cfg.seed,
         cfg.skip_empty,
-        cfg.corrections
+        cfg.corrections,
+        cfg.no_header,
+        (&cfg.hf_split, &cfg.hf_val_split)
     )
 }
 
