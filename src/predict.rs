@@ -35,7 +35,7 @@ impl Predictor {
         let adapter_only = !dir.join("model.safetensors").is_file() || base.is_some();
         if peft::is_adapter_dir(dir) && adapter_only {
             let (spec, tokenizer) = peft::load_spec(dir, base)?;
-            let text = TextEncoder::from_file(&tokenizer, spec.config.max_positions)?;
+            let text = TextEncoder::from_file(&tokenizer, spec.config.max_tokens())?;
             let model = Classifier::build(spec, &mut crate::rng::Rng::seeded(0), device)?;
             peft::check_complete(&model, dir)?;
             return Ok(Predictor { model, text });
@@ -60,7 +60,7 @@ impl Predictor {
                 .unwrap_or(2);
             Labels::new((0..n).map(|i| format!("LABEL_{i}")).collect())
         });
-        let max_len = md.config.max_positions;
+        let max_len = md.config.max_tokens();
         let text = TextEncoder::from_file(&md.tokenizer, max_len)?;
         // Nothing trains here: a frozen encoder holds plain tensors, so
         // the input gradients of explanations skip every weight gradient.

@@ -187,6 +187,19 @@ fn distilbert_logits_loss_grad_norm_and_adamw_step_match_pytorch() {
     check_training_step("distilbert", None);
 }
 
+/// RoBERTa: positions from pad_token_id + 1, one token type, the two-layer
+/// head; byte-level BPE tokenizer.
+#[test]
+fn roberta_logits_loss_grad_norm_and_adamw_step_match_pytorch() {
+    check_training_step("roberta", None);
+}
+
+/// XLM-RoBERTa: RoBERTa's network with a SentencePiece-Unigram tokenizer.
+#[test]
+fn xlm_roberta_logits_loss_grad_norm_and_adamw_step_match_pytorch() {
+    check_training_step("xlm-roberta", None);
+}
+
 /// Mixed precision against the same f32 reference, at bf16's tolerances.
 #[test]
 fn bf16_logits_loss_and_grad_norm_stay_near_pytorch_f32() {
@@ -196,7 +209,7 @@ fn bf16_logits_loss_and_grad_norm_stay_near_pytorch_f32() {
 
 #[test]
 fn hf_checkpoint_with_tokenizer_predicts_like_transformers() {
-    for arch in ["bert", "distilbert"] {
+    for arch in ["bert", "distilbert", "roberta", "xlm-roberta"] {
         let exp = expected(arch);
         let (device, precision) = test_device();
         let tol = Tolerance::for_precision(precision);

@@ -1,4 +1,7 @@
-//! BertForSequenceClassification, trainable, with HuggingFace tensor names.
+//! BertForSequenceClassification and RobertaForSequenceClassification
+//! (XLM-R's too), trainable, with HuggingFace tensor names. RoBERTa is
+//! BERT's encoder with positions numbered from `pad_token_id + 1`, one
+//! token type, and a two-layer head on `<s>` instead of the pooler.
 
 use super::config::EncoderConfig;
 use super::layers::{activate, attention, dropout, mask_bias, query_rows, LayerNorm, Linear, Mode};
@@ -16,6 +19,14 @@ struct Layer {
     out_norm: LayerNorm,
 }
 
+/// What turns the first token's hidden state into logits.
+enum Head {
+    /// BERT: pooler (dense + tanh), dropout, classifier.
+    Pooled { pooler: Linear, classifier: Linear },
+    /// RoBERTa: dropout, classifier.dense + tanh, dropout, classifier.out_proj.
+    Roberta { dense: Linear, out_proj: Linear },
+}
+
 pub struct Bert {
     cfg: EncoderConfig,
     word: Tensor,
@@ -23,8 +34,7 @@ pub struct Bert {
     token_type: Tensor,
     emb_norm: LayerNorm,
     layers: Vec<Layer>,
-    pooler: Linear,
-    classifier: Linear,
+    head: Head,
 }
 
 impl Bert {
@@ -35,7 +45,8 @@ impl Bert {
     ) -> crate::Result<Self> {
         let (h, std, eps) = (cfg.hidden, cfg.init_range, cfg.layer_norm_eps);
         let enc = Need::Encoder;
-        let e = "bert.embeddings";
+        let prefix = cfg.arch.prefix();
+        let e = format!("{prefix}.embeddings");
         let word = pb.take(
             &format!("{e}.word_embeddings.weight"),
             &[cfg.vocab_size, h],
@@ -57,7 +68,7 @@ impl Bert {
         let emb_norm = LayerNorm::build(pb, &format!("{e}.LayerNorm"), h, eps, enc)?;
         let mut layers = Vec::with_capacity(cfg.layers);
         for i in 0..cfg.layers {
-            let p = format!("bert.encoder.layer.{i}");
+            let p = format!("{prefix}.encoder.layer.{i}");
             layers.push(Layer {
                 query: Linear::build(pb, &format!("{p}.attention.self.query"), h, h, std, enc)?,
                 key: Linear::build(pb, &format!("{p}.attention.self.key"), h, h, std, enc)?,
@@ -96,8 +107,24 @@ impl Bert {
                 out_norm: LayerNorm::build(pb, &format!("{p}.output.LayerNorm"), h, eps, enc)?,
             });
         }
-        let pooler = Linear::build(pb, "bert.pooler.dense", h, h, std, Need::Head)?;
-        let classifier = Linear::build(pb, "classifier", h, num_labels, std, Need::Head)?;
+        let head = if cfg.arch.is_roberta() {
+            Head::Roberta {
+                dense: Linear::build(pb, "classifier.dense", h, h, std, Need::Head)?,
+                out_proj: Linear::build(pb, "classifier.out_proj", h, num_labels, std, Need::Head)?,
+            }
+        } else {
+            Head::Pooled {
+                pooler: Linear::build(
+                    pb,
+                    &format!("{prefix}.pooler.dense"),
+                    h,
+                    h,
+                    std,
+                    Need::Head,
+                )?,
+                classifier: Linear::build(pb, "classifier", h, num_labels, std, Need::Head)?,
+            }
+        };
         Ok(Bert {
             cfg: cfg.clone(),
             word,
@@ -105,8 +132,7 @@ impl Bert {
             token_type,
             emb_norm,
             layers,
-            pooler,
-            classifier,
+            head,
         })
     }
 
@@ -130,7 +156,9 @@ impl Bert {
     ) -> Result<Tensor> {
         let cfg = &self.cfg;
         let (_, l, _) = words.dims3()?;
-        let positions = self.position.narrow(0, 0, l)?;
+        // Right padding: real tokens sit at offset, offset + 1, ... as HF's
+        // position ids give them (pads differ, but attend to nothing used).
+        let positions = self.position.narrow(0, cfg.position_offset, l)?;
         // token_type_ids are all zero for single-sentence classification.
         let types = self.token_type.narrow(0, 0, 1)?;
         let x = super::fused::bias_add(words, &positions)?;
@@ -156,8 +184,18 @@ impl Bert {
             x = layer.out_norm.forward(&(o + a)?)?;
         }
         let cls = x.narrow(1, 0, 1)?.squeeze(1)?;
-        let pooled = self.pooler.forward_t(&cls, mode)?.tanh()?;
-        let pooled = dropout(&pooled, cfg.classifier_dropout, mode)?;
-        self.classifier.forward(&pooled)
+        match &self.head {
+            Head::Pooled { pooler, classifier } => {
+                let pooled = pooler.forward_t(&cls, mode)?.tanh()?;
+                let pooled = dropout(&pooled, cfg.classifier_dropout, mode)?;
+                classifier.forward(&pooled)
+            }
+            Head::Roberta { dense, out_proj } => {
+                let x = dropout(&cls, cfg.classifier_dropout, mode)?;
+                let x = dense.forward_t(&x, mode)?.tanh()?;
+                let x = dropout(&x, cfg.classifier_dropout, mode)?;
+                out_proj.forward(&x)
+            }
+        }
     }
 }

@@ -138,6 +138,7 @@ pub fn read_weights(path: &Path, arch: Arch) -> Result<HashMap<String, Tensor>> 
     let (prefix, roots): (&str, &[&str]) = match arch {
         Arch::Bert => ("bert.", &["embeddings.", "encoder.", "pooler."]),
         Arch::DistilBert => ("distilbert.", &["embeddings.", "transformer."]),
+        Arch::Roberta | Arch::XlmRoberta => ("roberta.", &["embeddings.", "encoder.", "pooler."]),
     };
     let mut out = HashMap::new();
     for (name, tensor) in raw {
@@ -217,16 +218,33 @@ pub fn write_plain_model_files(dir: &Path, model: &Classifier, text: &TextEncode
         &safetensors_bytes(&model.named_tensors()?)?,
     )?;
     write_atomic(&dir.join("tokenizer.json"), text.to_json()?.as_bytes())?;
-    let tok_config = json!({
-        "tokenizer_class": "BertTokenizer",
-        "do_lower_case": true,
-        "model_max_length": model.config.max_positions,
-        "cls_token": "[CLS]",
-        "sep_token": "[SEP]",
-        "pad_token": "[PAD]",
-        "unk_token": "[UNK]",
-        "mask_token": "[MASK]",
-    });
+    let tok_config = match model.config.arch {
+        Arch::Roberta | Arch::XlmRoberta => json!({
+            "tokenizer_class": if model.config.arch == Arch::Roberta {
+                "RobertaTokenizer"
+            } else {
+                "XLMRobertaTokenizer"
+            },
+            "model_max_length": model.config.max_tokens(),
+            "bos_token": "<s>",
+            "eos_token": "</s>",
+            "cls_token": "<s>",
+            "sep_token": "</s>",
+            "pad_token": "<pad>",
+            "unk_token": "<unk>",
+            "mask_token": "<mask>",
+        }),
+        _ => json!({
+            "tokenizer_class": "BertTokenizer",
+            "do_lower_case": true,
+            "model_max_length": model.config.max_tokens(),
+            "cls_token": "[CLS]",
+            "sep_token": "[SEP]",
+            "pad_token": "[PAD]",
+            "unk_token": "[UNK]",
+            "mask_token": "[MASK]",
+        }),
+    };
     write_atomic(&dir.join("tokenizer_config.json"), &pretty(&tok_config))
 }
 

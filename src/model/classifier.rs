@@ -112,7 +112,9 @@ impl Classifier {
 
         let n = spec.labels.len();
         let net = match spec.config.arch {
-            Arch::Bert => Net::Bert(Bert::build(&mut pb, &spec.config, n)?),
+            Arch::Bert | Arch::Roberta | Arch::XlmRoberta => {
+                Net::Bert(Bert::build(&mut pb, &spec.config, n)?)
+            }
             Arch::DistilBert => Net::DistilBert(DistilBert::build(&mut pb, &spec.config, n)?),
         };
         if let Some(l) = &spec.lora {

@@ -1,5 +1,5 @@
 //! The encoder hyperparameters we need, read from and written to an HF
-//! `config.json` (BERT or DistilBERT field names).
+//! `config.json` (BERT, RoBERTa/XLM-R or DistilBERT field names).
 
 use super::ModelError;
 use crate::data::Labels;
@@ -10,6 +10,36 @@ use std::path::Path;
 pub enum Arch {
     Bert,
     DistilBert,
+    /// BERT's network with RoBERTa's names, positions and head.
+    Roberta,
+    /// RoBERTa's network, XLM-R's name (a SentencePiece vocabulary).
+    XlmRoberta,
+}
+
+impl Arch {
+    /// Whether the network is RoBERTa's (positions offset past the
+    /// padding index, a two-layer head on `<s>`, no pooler).
+    pub fn is_roberta(self) -> bool {
+        matches!(self, Arch::Roberta | Arch::XlmRoberta)
+    }
+
+    /// The tensor-name prefix of the encoder in a classifier checkpoint.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Arch::Bert => "bert",
+            Arch::DistilBert => "distilbert",
+            Arch::Roberta | Arch::XlmRoberta => "roberta",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::Bert => "BERT",
+            Arch::DistilBert => "DistilBERT",
+            Arch::Roberta => "RoBERTa",
+            Arch::XlmRoberta => "XLM-RoBERTa",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,6 +66,9 @@ pub struct EncoderConfig {
     pub layer_norm_eps: f64,
     pub init_range: f64,
     pub pad_token_id: usize,
+    /// The first position id: RoBERTa numbers positions from
+    /// `pad_token_id + 1`; BERT and DistilBERT from 0.
+    pub position_offset: usize,
 }
 
 /// `scratch:<size>` shapes: Google's BERT-tiny/mini/small (L, H, A).
@@ -62,6 +95,7 @@ pub fn scratch_config(size: &str, vocab_size: usize) -> Option<EncoderConfig> {
         layer_norm_eps: 1e-12,
         init_range: 0.02,
         pad_token_id: 0,
+        position_offset: 0,
     })
 }
 
@@ -96,11 +130,13 @@ impl EncoderConfig {
         let arch = match model_type {
             "bert" => Arch::Bert,
             "distilbert" => Arch::DistilBert,
+            "roberta" => Arch::Roberta,
+            "xlm-roberta" => Arch::XlmRoberta,
             "" if archs.contains("DistilBert") || v.get("dim").is_some() => Arch::DistilBert,
             "" => Arch::Bert,
             other => {
                 return Err(bad(format!(
-                    "model_type '{other}' is not supported (bert and distilbert are)"
+                    "model_type '{other}' is not supported (bert, distilbert, roberta and xlm-roberta are)"
                 )))
             }
         };
@@ -116,8 +152,9 @@ impl EncoderConfig {
             activation(name).ok_or_else(|| bad(format!("activation '{name}' is not supported")))
         };
         let cfg = match arch {
-            Arch::Bert => {
+            Arch::Bert | Arch::Roberta | Arch::XlmRoberta => {
                 let hidden_dropout = float("hidden_dropout_prob", 0.1);
+                let pad_token_id = int("pad_token_id").unwrap_or(usize::from(arch.is_roberta()));
                 EncoderConfig {
                     arch,
                     vocab_size: int("vocab_size")?,
@@ -133,7 +170,12 @@ impl EncoderConfig {
                     classifier_dropout: float("classifier_dropout", hidden_dropout),
                     layer_norm_eps: float("layer_norm_eps", 1e-12),
                     init_range: float("initializer_range", 0.02),
-                    pad_token_id: int("pad_token_id").unwrap_or(0),
+                    pad_token_id,
+                    position_offset: if arch.is_roberta() {
+                        pad_token_id + 1
+                    } else {
+                        0
+                    },
                 }
             }
             Arch::DistilBert => EncoderConfig {
@@ -152,8 +194,15 @@ impl EncoderConfig {
                 layer_norm_eps: 1e-12,
                 init_range: float("initializer_range", 0.02),
                 pad_token_id: int("pad_token_id").unwrap_or(0),
+                position_offset: 0,
             },
         };
+        if cfg.max_positions <= cfg.position_offset {
+            return Err(bad(format!(
+                "max_position_embeddings {} leaves no positions after the offset {}",
+                cfg.max_positions, cfg.position_offset
+            )));
+        }
         if cfg.heads == 0 || cfg.hidden % cfg.heads != 0 {
             return Err(bad(format!(
                 "hidden size {} is not a multiple of the {} attention heads",
@@ -182,6 +231,11 @@ impl EncoderConfig {
         (ok && !pairs.is_empty()).then(|| Labels::new(pairs.into_iter().map(|p| p.1).collect()))
     }
 
+    /// The longest input (special tokens included) the positions allow.
+    pub fn max_tokens(&self) -> usize {
+        self.max_positions - self.position_offset
+    }
+
     pub fn set_dropout(&mut self, p: f64) {
         self.hidden_dropout = p;
         self.attention_dropout = p;
@@ -193,10 +247,15 @@ impl EncoderConfig {
     pub fn to_json(&self, labels: &Labels, base: Option<&Value>) -> Value {
         let mut v = base.cloned().unwrap_or_else(|| json!({}));
         let obj = v.as_object_mut().expect("config is an object");
+        let (architecture, model_type) = match self.arch {
+            Arch::Roberta => ("RobertaForSequenceClassification", "roberta"),
+            Arch::XlmRoberta => ("XLMRobertaForSequenceClassification", "xlm-roberta"),
+            _ => ("BertForSequenceClassification", "bert"),
+        };
         let fields = match self.arch {
-            Arch::Bert => json!({
-                "architectures": ["BertForSequenceClassification"],
-                "model_type": "bert",
+            Arch::Bert | Arch::Roberta | Arch::XlmRoberta => json!({
+                "architectures": [architecture],
+                "model_type": model_type,
                 "vocab_size": self.vocab_size,
                 "hidden_size": self.hidden,
                 "num_hidden_layers": self.layers,

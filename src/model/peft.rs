@@ -30,6 +30,9 @@ pub fn head_modules(arch: Arch) -> Vec<&'static str> {
     match arch {
         Arch::Bert => vec!["classifier", "pooler"],
         Arch::DistilBert => vec!["classifier", "pre_classifier"],
+        // RoBERTa's head (classifier.dense + classifier.out_proj) is all
+        // under `classifier`; it has no pooler.
+        Arch::Roberta | Arch::XlmRoberta => vec!["classifier"],
     }
 }
 
@@ -45,7 +48,7 @@ pub fn adapter_config_json(arch: Arch, spec: &LoraSpec, base: &Path) -> Value {
     };
     let targets: Vec<String> = if spec.targets.iter().any(|t| t == "all-linear") {
         let names = match arch {
-            Arch::Bert => crate::config::BERT_LORA_TARGETS,
+            Arch::Bert | Arch::Roberta | Arch::XlmRoberta => crate::config::BERT_LORA_TARGETS,
             Arch::DistilBert => crate::config::DISTILBERT_LORA_TARGETS,
         };
         names.iter().map(|s| s.to_string()).collect()

@@ -216,7 +216,7 @@ fn load_model(
         ModelSource::Dir(dir) => {
             let md = ModelDir::open(dir)?;
             let text =
-                TextEncoder::from_file(&md.tokenizer, cfg.max_len.min(md.config.max_positions))?;
+                TextEncoder::from_file(&md.tokenizer, cfg.max_len.min(md.config.max_tokens()))?;
             // Keep a classifier's own label order (and head) when the data fits it.
             let (labels, keep_head) = match &md.labels {
                 Some(l) if data_labels.names().iter().all(|n| l.id(n).is_some()) => {
