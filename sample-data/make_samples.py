@@ -5,6 +5,8 @@ files.
 
   reviews/   product and service reviews, labels negative/neutral/positive (CSV)
   tickets/   customer-support messages, eight intents (JSONL)
+  chinese/   Chinese product reviews, 正面/中性/负面, CLUE-style TSV
+             (label<TAB>text_a), some with English words and emoji
 
 Each has a training file and a held-out file that shares no sentence with it.
 """
@@ -191,6 +193,57 @@ def tickets():
     return out[:512], out[512:]
 
 
+# --- chinese ---------------------------------------------------------------
+ZH_THINGS = [
+    ("手机", ["电池", "屏幕", "信号", "拍照", "系统"]),
+    ("耳机", ["音质", "降噪", "续航", "佩戴", "麦克风"]),
+    ("酒店", ["床", "早餐", "服务", "隔音", "位置"]),
+    ("餐厅", ["味道", "环境", "上菜速度", "服务员", "价格"]),
+    ("外卖", ["包装", "送餐", "分量", "口味", "温度"]),
+    ("笔记本电脑", ["键盘", "散热", "重量", "屏幕", "续航"]),
+    ("运动鞋", ["鞋底", "尺码", "透气性", "做工", "颜色"]),
+    ("小说", ["情节", "结局", "人物", "文笔", "节奏"]),
+    ("咖啡机", ["咖啡", "噪音", "清洗", "水箱", "操作"]),
+    ("扫地机器人", ["吸力", "噪音", "避障", "App", "电池"]),
+]
+ZH_POS = ["很好", "非常棒", "超出预期", "让人满意", "特别好用", "无可挑剔", "相当出色", "很赞"]
+ZH_NEG = ["太差了", "让人失望", "很糟糕", "问题很多", "完全不行", "非常难用", "质量很差", "令人生气"]
+ZH_MID = ["还行", "一般", "中规中矩", "没什么特别", "马马虎虎", "说得过去"]
+ZH_TEMPLATES = [
+    "这个{t}的{a}{j}。", "买了这款{t}，{a}{j}。", "{t}收到了，{a}{j}！", "用了一个月，{t}的{a}{j}。",
+    "朋友推荐的{t}，{a}{j}。", "总的来说，{a}{j}，{t}{o}。", "{a}{j}，这家的{t}{o}。",
+]
+ZH_OVERALL = {"正面": ["值得买", "会回购", "推荐 👍", "五星好评"],
+              "负面": ["不推荐", "不会再买", "差评 👎", "退货了"],
+              "中性": ["看个人需要", "可以考虑", "不好不坏", "价格合适就行"]}
+ZH_EXTRAS = ["", "", "", " OK", " 😀", " iPhone 用户", " 618 买的", " Wi-Fi 正常"]
+
+
+def chinese():
+    zh = random.Random(20261202)
+    seen, out = set(), []
+    labels = ["正面", "负面", "中性"]
+    while len(out) < 450:
+        label = labels[len(out) % 3]
+        thing, aspects = zh.choice(ZH_THINGS)
+        adj = zh.choice({"正面": ZH_POS, "负面": ZH_NEG, "中性": ZH_MID}[label])
+        text = zh.choice(ZH_TEMPLATES).format(
+            t=thing, a=zh.choice(aspects), j=adj, o=zh.choice(ZH_OVERALL[label]))
+        text += zh.choice(ZH_EXTRAS)
+        if text not in seen:
+            seen.add(text)
+            out.append((label, text))
+    zh.shuffle(out)
+    return out[:360], out[360:]
+
+
+def write_tsv(path, rows):
+    with open(path, "w", newline="") as f:
+        f.write("label\ttext_a\n")
+        for label, text in rows:
+            f.write(f"{label}\t{text}\n")
+
+
 def write_csv(path, rows):
     with open(path, "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
@@ -213,3 +266,7 @@ if __name__ == "__main__":
     train, held = tickets()
     write_jsonl(HERE / "tickets" / "train.jsonl", train)
     write_jsonl(HERE / "tickets" / "heldout.jsonl", held)
+    (HERE / "chinese").mkdir(exist_ok=True)
+    train, held = chinese()
+    write_tsv(HERE / "chinese" / "train.tsv", train)
+    write_tsv(HERE / "chinese" / "heldout.tsv", held)

@@ -88,10 +88,20 @@ impl TextEncoder {
         }
         let pieces =
             super::vocab::learn(&counts, vocab_size.saturating_sub(SPECIAL_TOKENS.len()), 2);
-        let ordered: std::collections::HashMap<String, u32> = SPECIAL_TOKENS
+        let vocab: Vec<String> = SPECIAL_TOKENS
             .iter()
             .map(|t| t.to_string())
             .chain(pieces)
+            .collect();
+        Self::wordpiece(vocab, max_len)
+    }
+
+    /// BERT's uncased WordPiece tokenizer over `vocab` (a vocab.txt's
+    /// lines: id = index, SPECIAL_TOKENS among them). CJK ideographs are
+    /// split into single characters, as BERT's basic tokenizer does.
+    pub fn wordpiece(vocab: Vec<String>, max_len: usize) -> Result<Self> {
+        let ordered: std::collections::HashMap<String, u32> = vocab
+            .into_iter()
             .enumerate()
             .map(|(i, t)| (t, i as u32))
             .collect();
@@ -330,5 +340,44 @@ mod tests {
         let a = enc.encode_all(&["battery died"]).unwrap();
         assert_eq!(a, again.encode_all(&["battery died"]).unwrap());
         assert_eq!(a[0].len(), 4);
+    }
+
+    /// Our uncased WordPiece pipeline gives BertTokenizerFast's ids
+    /// (tokenize_chinese_chars) on mixed Chinese/English/emoji text.
+    #[test]
+    fn chinese_text_tokenizes_as_bert_tokenizer_fast() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let fixture: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(root.join("tests/fixtures/chinese_tokens.json")).unwrap(),
+        )
+        .unwrap();
+        let vocab: Vec<String> = serde_json::from_value(fixture["vocab"].clone()).unwrap();
+        let texts: Vec<String> = serde_json::from_value(fixture["texts"].clone()).unwrap();
+        let want: Vec<Vec<u32>> = serde_json::from_value(fixture["ids"].clone()).unwrap();
+        let enc = TextEncoder::wordpiece(vocab, 128).unwrap();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        assert_eq!(enc.encode_all(&refs).unwrap(), want);
+    }
+
+    /// A scratch vocabulary learned on Chinese text splits it into single
+    /// characters (no multi-character pieces across ideographs).
+    #[test]
+    fn scratch_vocab_splits_chinese_into_characters() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let body = std::fs::read_to_string(root.join("sample-data/chinese/train.tsv")).unwrap();
+        let texts: Vec<String> = body
+            .lines()
+            .skip(1)
+            .map(|l| l.split_once('\t').unwrap().1.to_string())
+            .collect();
+        let enc = TextEncoder::train_wordpiece(&texts, 2000, 64).unwrap();
+        let pieces = enc.pieces("这个手机的电池很好，推荐 OK").unwrap();
+        assert_eq!(
+            pieces,
+            [
+                "[CLS]", "这", "个", "手", "机", "的", "电", "池", "很", "好", "，", "推", "荐",
+                "ok", "[SEP]"
+            ]
+        );
     }
 }
