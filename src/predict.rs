@@ -36,7 +36,8 @@ impl Predictor {
         if peft::is_adapter_dir(dir) && adapter_only {
             let (spec, tokenizer) = peft::load_spec(dir, base)?;
             let text = TextEncoder::from_file(&tokenizer, spec.config.max_tokens())?;
-            let model = Classifier::build(spec, &mut crate::rng::Rng::seeded(0), device)?;
+            let model = Classifier::build(spec, &mut crate::rng::Rng::seeded(0), device)?
+                .with_pair_separator(text.sep_id());
             peft::check_complete(&model, dir)?;
             return Ok(Predictor { model, text });
         }
@@ -66,7 +67,8 @@ impl Predictor {
         // the input gradients of explanations skip every weight gradient.
         let mut spec = md.build_spec(labels, weights, true);
         spec.freeze = crate::config::Freeze::Encoder;
-        let model = Classifier::build(spec, &mut crate::rng::Rng::seeded(0), device)?;
+        let model = Classifier::build(spec, &mut crate::rng::Rng::seeded(0), device)?
+            .with_pair_separator(text.sep_id());
         if model.fresh.iter().any(|n| n.starts_with("classifier")) {
             return Err(crate::model::ModelError::MissingTensor {
                 path: md.weights,
@@ -86,6 +88,15 @@ impl Predictor {
 
     pub fn predict(&self, texts: &[&str]) -> Result<Vec<Prediction>> {
         predict_texts(&self.model, &self.text, texts)
+    }
+
+    /// Predictions for rows, sentence pairs (`text_b`) included.
+    pub fn predict_rows(&self, rows: &[crate::data::Row]) -> Result<Vec<Prediction>> {
+        let ids = self.text.encode_rows(rows)?;
+        Ok(logits_for(&self.model, self.text.pad_id(), &ids)?
+            .into_iter()
+            .map(|l| to_prediction(&self.model.labels, l))
+            .collect())
     }
 }
 

@@ -953,3 +953,57 @@ fn hf_datasets_load_offline_from_the_hub_cache() {
         &["not in the HuggingFace cache", "does not download"],
     );
 }
+
+/// A sentence-pair corpus (text_a/text_b) trains a BERT classifier and
+/// `predict --input` scores pairs; `--explain` refuses them clearly.
+#[test]
+fn sentence_pair_tasks_train_and_predict_end_to_end() {
+    let d = tempfile::tempdir().unwrap();
+    let mut body = String::from("text_a\ttext_b\tlabel\n");
+    for i in 0..24 {
+        let (b, label) = if i % 2 == 0 {
+            ("the movie was great", "pos")
+        } else {
+            ("a very boring and slow film", "neg")
+        };
+        body.push_str(&format!("review {i}\t{b}\t{label}\n"));
+    }
+    let data = write(d.path(), "pairs.tsv", body.as_bytes());
+    let run = d.path().join("run");
+    let model = fixture("bert").join("model");
+    succeed(tunebench().args([
+        "train",
+        "--data",
+        &data,
+        "--model",
+        model.to_str().unwrap(),
+        "--max-steps",
+        "2",
+        "--out",
+        run.to_str().unwrap(),
+    ]));
+    let out = succeed(tunebench().args([
+        "predict",
+        "--checkpoint",
+        run.join("best").to_str().unwrap(),
+        "--input",
+        &data,
+        "--format",
+        "jsonl",
+    ]));
+    let first: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(first["text"], "review 0");
+    assert_eq!(first["text_b"], "the movie was great");
+    assert_eq!(out.lines().count(), 24);
+    bad_input(
+        &[
+            "predict",
+            "--checkpoint",
+            run.join("best").to_str().unwrap(),
+            "--input",
+            &data,
+            "--explain",
+        ],
+        &["sentence pairs"],
+    );
+}

@@ -229,6 +229,46 @@ fn hf_checkpoint_with_tokenizer_predicts_like_transformers() {
     }
 }
 
+/// Sentence pairs: [CLS] a [SEP] b [SEP] with token type ids 0 then 1,
+/// as transformers runs GLUE/CLUE pair tasks.
+#[test]
+fn sentence_pairs_use_token_types_as_transformers() {
+    let fx: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("bert").join("pairs.json")).unwrap())
+            .unwrap();
+    let p = Predictor::load(&fixture("bert").join("model"), &Device::Cpu).unwrap();
+    let rows: Vec<tunebench::data::Row> = fx["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|pair| tunebench::data::Row {
+            text: pair[0].as_str().unwrap().into(),
+            text_b: Some(pair[1].as_str().unwrap().into()),
+            label: None,
+            line: 0,
+        })
+        .collect();
+    let ids = p.text.encode_rows(&rows).unwrap();
+    let want_ids: Vec<Vec<u32>> = serde_json::from_value(fx["input_ids"].clone()).unwrap();
+    for (got, want) in ids.iter().zip(&want_ids) {
+        assert_eq!(got[..], want[..got.len()], "pair encoding");
+    }
+    let want: Vec<Vec<f32>> = serde_json::from_value(fx["logits"].clone()).unwrap();
+    let preds = p.predict_rows(&rows).unwrap();
+    for (pred, w) in preds.iter().zip(&want) {
+        for (a, b) in pred.logits.iter().zip(w) {
+            assert!((a - b).abs() < 1e-4, "{:?} vs {w:?}", pred.logits);
+        }
+    }
+    // The types matter: all-zero types give other logits.
+    let untyped: Vec<Vec<f32>> =
+        serde_json::from_value(fx["logits_without_types"].clone()).unwrap();
+    assert!(untyped
+        .iter()
+        .zip(&want)
+        .any(|(u, w)| (u[0] - w[0]).abs() > 1e-3));
+}
+
 #[test]
 fn bare_encoder_gets_fresh_head_and_keeps_encoder_weights() {
     let md = ModelDir::open(&fixture("bert").join("encoder")).unwrap();

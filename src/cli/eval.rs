@@ -19,8 +19,7 @@ pub(crate) fn eval_cmd(
     let ds = load_file(data, &load_opts(flags, true))?;
     let labels: &Labels = &predictor.model.labels;
     let ids: Vec<u32> = labels.ids_of(&ds)?.into_iter().map(|i| i as u32).collect();
-    let texts: Vec<&str> = ds.rows.iter().map(|r| r.text.as_str()).collect();
-    let encoded = predictor.text.encode_all(&texts)?;
+    let encoded = predictor.text.encode_rows(&ds.rows)?;
     let out = evaluate(&predictor.model, predictor.text.pad_id(), &encoded, &ids)?;
     let truth: Vec<usize> = ids.iter().map(|&i| i as usize).collect();
     let scores = tunebench::train::metrics::score(labels.names(), &truth, &out.predicted);

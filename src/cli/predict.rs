@@ -32,12 +32,22 @@ pub(crate) struct OutputFlags {
 pub(crate) fn predict_cmd(
     checkpoint: &Path,
     base: Option<&Path>,
-    mut texts: Vec<String>,
+    texts: Vec<String>,
     input: Option<&Path>,
     output: &OutputFlags,
     compute: &super::ComputeFlags,
     flags: &DataFlags,
 ) -> anyhow::Result<ExitCode> {
+    let mut rows: Vec<tunebench::data::Row> = texts
+        .into_iter()
+        .map(|text| tunebench::data::Row {
+            text,
+            text_b: None,
+            label: None,
+            line: 0,
+        })
+        .collect();
+    let mut texts: Vec<String> = Vec::new();
     if let Some(path) = input {
         let is_plain = !matches!(
             path.extension().and_then(|e| e.to_str()),
@@ -57,9 +67,17 @@ pub(crate) fn predict_cmd(
             );
         } else {
             let ds = load_file(path, &load_opts(flags, false))?;
-            texts.extend(ds.rows.into_iter().map(|r| r.text));
+            rows.extend(ds.rows);
         }
     }
+    rows.extend(texts.into_iter().map(|text| tunebench::data::Row {
+        text,
+        text_b: None,
+        label: None,
+        line: 0,
+    }));
+    let texts: Vec<String> = rows.iter().map(|r| r.text.clone()).collect();
+    let pairs = rows.iter().any(|r| r.text_b.is_some());
     if texts.is_empty() {
         return Err(
             tunebench::Error::Config(tunebench::config::ConfigError::Invalid(vec![
@@ -89,11 +107,16 @@ pub(crate) fn predict_cmd(
     if output.steps == 0 {
         return Err(invalid("steps", "must be at least 1".into()));
     }
+    if output.explain && pairs {
+        return Err(invalid(
+            "explain",
+            "--explain explains single texts, and this input holds sentence pairs (text_b)".into(),
+        ));
+    }
     let predictor = compute.load(checkpoint, base)?;
     let target =
         tunebench::predict::explain_target(&predictor.model.labels, output.target.as_deref())?;
-    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let preds = predictor.predict(&refs)?;
+    let preds = predictor.predict_rows(&rows)?;
     let explanations = if output.explain {
         texts
             .iter()
@@ -114,13 +137,16 @@ pub(crate) fn predict_cmd(
     let mut stdout = std::io::stdout().lock();
     match format {
         PredictFormat::Jsonl => {
-            for ((t, p), e) in texts.iter().zip(&preds).zip(&explanations) {
+            for (((t, p), e), row) in texts.iter().zip(&preds).zip(&explanations).zip(&rows) {
                 let probs: serde_json::Map<String, serde_json::Value> = p
                     .probs
                     .iter()
                     .map(|(l, x)| (l.clone(), serde_json::json!(x)))
                     .collect();
                 let mut line = serde_json::json!({"text": t, "label": p.label, "score": p.score, "probs": probs, "logits": p.logits});
+                if let Some(b) = &row.text_b {
+                    line["text_b"] = serde_json::json!(b);
+                }
                 if let Some(e) = e {
                     line["explained"] = serde_json::json!(e.target);
                     line["attributions"] = serde_json::json!(e.tokens);

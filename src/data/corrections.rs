@@ -265,6 +265,7 @@ mod tests {
             .map(|(i, s)| {
                 let (t, l) = s.split_once(',').unwrap();
                 Row {
+                    text_b: None,
                     text: t.into(),
                     label: Some(l.into()),
                     line: i as u64 + 2,

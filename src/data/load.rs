@@ -3,10 +3,24 @@
 use super::{DataError, Dataset, Row};
 use std::path::{Path, PathBuf};
 
+/// Second-text columns that make a sentence-pair task (GLUE/CLUE names),
+/// found when the text column is the matching first one.
+pub const PAIR_COLUMNS: &[(&str, &str)] = &[
+    ("text_a", "text_b"),
+    ("sentence1", "sentence2"),
+    ("question1", "question2"),
+    ("premise", "hypothesis"),
+    ("question", "sentence"),
+];
+
 /// Column names tried, in order, when none is given.
 pub const TEXT_COLUMNS: &[&str] = &[
     "text",
     "text_a",
+    "sentence1",
+    "question1",
+    "premise",
+    "question",
     "sentence",
     "review",
     "content",
@@ -163,10 +177,12 @@ pub(super) struct RowBuilder<'a> {
 }
 
 impl RowBuilder<'_> {
-    pub(super) fn push(
+    /// A row; `text_b` is the second text of a sentence-pair task.
+    pub(super) fn push_pair(
         &mut self,
         line: u64,
         text: String,
+        text_b: Option<String>,
         label: Option<String>,
     ) -> Result<(), DataError> {
         let text = text.trim().to_string();
@@ -188,6 +204,7 @@ impl RowBuilder<'_> {
             });
         }
         self.rows.push(Row {
+            text_b: text_b.map(|t| t.trim().to_string()),
             text,
             label: label.filter(|l| !l.is_empty()),
             line,
@@ -271,6 +288,8 @@ fn missing_column(
 pub(super) struct Columns {
     /// One or more text columns, joined in this order.
     pub(super) text: Vec<usize>,
+    /// The second text of a pair task.
+    pub(super) text_b: Option<usize>,
     pub(super) label: Option<usize>,
 }
 
@@ -312,7 +331,22 @@ pub(super) fn resolve_columns(b: &RowBuilder, names: &[String]) -> Result<Column
         };
         return Err(missing("label", looked_for, names));
     }
-    Ok(Columns { text, label })
+    // A pair task when the text column is a pair's first and its second
+    // exists (text_a + text_b, sentence1 + sentence2, ...).
+    let text_b = match text.as_slice() {
+        [one] => PAIR_COLUMNS.iter().find_map(|(a, b)| {
+            names[*one]
+                .eq_ignore_ascii_case(a)
+                .then(|| names.iter().position(|n| n.eq_ignore_ascii_case(b)))
+                .flatten()
+        }),
+        _ => None,
+    };
+    Ok(Columns {
+        text,
+        text_b,
+        label,
+    })
 }
 
 /// Several text fields as one text: "title. body" (no extra full stop
@@ -414,7 +448,11 @@ fn read_delimited(
             Some(i) => Some(b.decode(&record[i], line, &names[i])?),
             None => None,
         };
-        b.push(line, text, label)?;
+        let text_b = match cols.text_b {
+            Some(i) => Some(b.decode(&record[i], line, &names[i])?),
+            None => None,
+        };
+        b.push_pair(line, text, text_b, label)?;
     }
     Ok(())
 }
@@ -439,7 +477,7 @@ fn read_jsonl(bytes: &[u8], b: &mut RowBuilder) -> Result<(), DataError> {
             message: "--no-header is for CSV/TSV; JSONL names its fields".into(),
         });
     }
-    let mut columns: Option<(Vec<String>, Option<String>)> = None;
+    let mut columns: Option<(Vec<String>, Option<String>, Option<String>)> = None;
     for (i, raw) in bytes.split(|&c| c == b'\n').enumerate() {
         let line = i as u64 + 1;
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
@@ -468,9 +506,10 @@ fn read_jsonl(bytes: &[u8], b: &mut RowBuilder) -> Result<(), DataError> {
             columns = Some((
                 cols.text.iter().map(|&i| names[i].clone()).collect(),
                 cols.label.map(|i| names[i].clone()),
+                cols.text_b.map(|i| names[i].clone()),
             ));
         }
-        let (text_keys, label_key) = columns.as_ref().expect("set above");
+        let (text_keys, label_key, pair_key) = columns.as_ref().expect("set above");
         let field = |key: &str| -> Result<Option<String>, DataError> {
             match obj.get(key) {
                 None | Some(serde_json::Value::Null) => Ok(None),
@@ -505,7 +544,11 @@ fn read_jsonl(bytes: &[u8], b: &mut RowBuilder) -> Result<(), DataError> {
             Some(k) => field(k)?,
             None => None,
         };
-        b.push(line, text, label)?;
+        let text_b = match pair_key {
+            Some(k) => Some(field(k)?.unwrap_or_default()),
+            None => None,
+        };
+        b.push_pair(line, text, text_b, label)?;
     }
     Ok(())
 }
@@ -754,5 +797,28 @@ mod tests {
             load_file(&p, &opts).unwrap().rows[0].text,
             "Great. works well"
         );
+    }
+
+    #[test]
+    fn pair_columns_make_sentence_pair_rows() {
+        let (_d, p) = write(
+            "afqmc.tsv",
+            "label\ttext_a\ttext_b\n1\t花呗怎么还款\t花呗如何还钱\n0\t借呗额度\t天气\n".as_bytes(),
+        );
+        let ds = load_file(&p, &labelled()).unwrap();
+        assert_eq!(ds.rows[0].text, "花呗怎么还款");
+        assert_eq!(ds.rows[0].text_b.as_deref(), Some("花呗如何还钱"));
+        let (_d, p) = write(
+            "mrpc.jsonl",
+            b"{\"sentence1\":\"a cat\",\"sentence2\":\"the cat\",\"label\":1}\n",
+        );
+        let ds = load_file(&p, &labelled()).unwrap();
+        assert_eq!(
+            (ds.rows[0].text.as_str(), ds.rows[0].text_b.as_deref()),
+            ("a cat", Some("the cat"))
+        );
+        // A lone text column stays a single-text task.
+        let (_d, p) = write("a.csv", b"text,label\nhi,1\n");
+        assert_eq!(load_file(&p, &labelled()).unwrap().rows[0].text_b, None);
     }
 }

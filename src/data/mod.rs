@@ -17,6 +17,8 @@ use std::path::PathBuf;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Row {
     pub text: String,
+    /// The second text of a sentence-pair task (a `text_b` column).
+    pub text_b: Option<String>,
     pub label: Option<String>,
     /// 1-based line in the source file, for error messages.
     pub line: u64,

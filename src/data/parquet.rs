@@ -129,8 +129,12 @@ pub(super) fn read_parquet(
         None => None,
     };
     // Decode only the columns used.
+    if let Some(c) = cols.text_b {
+        check(c, "second text", &[Kind::String])?;
+    }
     let mut wanted: Vec<usize> = cols.text.clone();
     wanted.extend(cols.label);
+    wanted.extend(cols.text_b);
     wanted.sort_unstable();
     wanted.dedup();
     let projection = Type::group_type_builder(schema.root_schema().name())
@@ -142,13 +146,18 @@ pub(super) fn read_parquet(
         .map_err(|e| malformed(path, 0, e.to_string()))?;
     let text_names: Vec<&str> = cols.text.iter().map(|&i| names[i].as_str()).collect();
     let label_name = cols.label.map(|i| names[i].as_str());
+    let pair_name = cols.text_b.map(|i| names[i].as_str());
     let mut n = first_row;
     for row in rows {
         n += 1;
         let row = row.map_err(|e| malformed(path, n, e.to_string()))?;
         let mut texts = vec![String::new(); text_names.len()];
         let mut label = None;
+        let mut text_b = pair_name.map(|_| String::new());
         for (name, value) in row.get_column_iter() {
+            if Some(name.as_str()) == pair_name {
+                text_b = Some(field_text(value).unwrap_or_default());
+            }
             if let Some(k) = text_names.iter().position(|t| t == name) {
                 texts[k] = field_text(value).unwrap_or_default();
             }
@@ -184,7 +193,7 @@ pub(super) fn read_parquet(
         } else {
             super::load::join_fields(texts)
         };
-        b.push(n, text, label)?;
+        b.push_pair(n, text, text_b, label)?;
     }
     Ok(n)
 }

@@ -80,6 +80,7 @@ mod tests {
         for (label, n) in spec {
             for i in 0..*n {
                 out.push(Row {
+                    text_b: None,
                     text: format!("{label} {i}"),
                     label: Some(label.to_string()),
                     line: out.len() as u64 + 2,

@@ -198,6 +198,7 @@ mod tests {
 
     fn row(text: &str, label: &str, line: u64) -> Row {
         Row {
+            text_b: None,
             text: text.into(),
             label: Some(label.into()),
             line,

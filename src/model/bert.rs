@@ -146,23 +146,33 @@ impl Bert {
         ))
     }
 
-    /// Word embeddings (B, L, H), attention_mask (B, L) f32 → logits (B, C).
+    /// Word embeddings (B, L, H), token type ids (B, L) u32 of a sentence
+    /// pair (None: all 0), attention_mask (B, L) f32 → logits (B, C).
     pub fn forward_from_words(
         &self,
         words: &Tensor,
+        token_types: Option<&Tensor>,
         attention_mask: &Tensor,
         dtype: DType,
         mode: &mut Mode,
     ) -> Result<Tensor> {
         let cfg = &self.cfg;
-        let (_, l, _) = words.dims3()?;
+        let (b, l, _) = words.dims3()?;
         // Right padding: real tokens sit at offset, offset + 1, ... as HF's
         // position ids give them (pads differ, but attend to nothing used).
         let positions = self.position.narrow(0, cfg.position_offset, l)?;
-        // token_type_ids are all zero for single-sentence classification.
-        let types = self.token_type.narrow(0, 0, 1)?;
         let x = super::fused::bias_add(words, &positions)?;
-        let x = super::fused::bias_add(&x, &types.squeeze(0)?)?;
+        let x = match token_types {
+            Some(t) => {
+                let e = super::fused::embedding(&self.token_type, &t.flatten_all()?)?;
+                (x + e.reshape((b, l, cfg.hidden))?)?
+            }
+            // token_type_ids are all zero for single-sentence classification.
+            None => {
+                let types = self.token_type.narrow(0, 0, 1)?;
+                super::fused::bias_add(&x, &types.squeeze(0)?)?
+            }
+        };
         let mut x = dropout(
             &self.emb_norm.forward_to(&x, dtype)?,
             cfg.hidden_dropout,

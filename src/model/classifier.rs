@@ -35,6 +35,9 @@ pub struct Classifier {
     base_config: Option<Value>,
     /// LoRA's settings, and the base model it adapts.
     pub lora: Option<(LoraSpec, PathBuf)>,
+    /// The token that ends a pair's first sentence: BERT's token type ids
+    /// are 1 after it (None: every token is type 0).
+    pair_sep: Option<u32>,
 }
 
 /// Prefixes of the parameters that depend on the label set.
@@ -151,7 +154,28 @@ impl Classifier {
             compute: DType::F32,
             net,
             base_config: spec.base_config,
+            pair_sep: None,
         })
+    }
+
+    /// Give sentence pairs BERT's token type ids: 0 up to the first `sep`,
+    /// 1 after it. A single text ends at its only `sep`, so its types stay
+    /// 0 (what follows are pads).
+    pub fn with_pair_separator(mut self, sep: Option<u32>) -> Self {
+        let uses_types = matches!(self.config.arch, Arch::Bert) && self.config.type_vocab >= 2;
+        self.pair_sep = sep.filter(|_| uses_types);
+        self
+    }
+
+    /// Token type ids (B, L) u32 of `input_ids`, when pairs are typed.
+    fn token_types(&self, input_ids: &Tensor) -> candle_core::Result<Option<Tensor>> {
+        let Some(sep) = self.pair_sep else {
+            return Ok(None);
+        };
+        let is_sep = input_ids.eq(sep)?.to_dtype(DType::F32)?;
+        // Seps strictly before each position: 0 in the first sentence.
+        let before = (is_sep.cumsum(1)? - &is_sep)?;
+        Ok(Some(before.gt(0f32)?.to_dtype(DType::U32)?))
     }
 
     /// Run the forward pass in `dtype` (f32, bf16, f16) from now on.
@@ -168,7 +192,8 @@ impl Classifier {
         mode: &mut Mode,
     ) -> candle_core::Result<Tensor> {
         let words = self.word_embeddings(input_ids)?;
-        self.forward_from_words(&words, attention_mask, mode)
+        let types = self.token_types(input_ids)?;
+        self.forward_typed(&words, types.as_ref(), attention_mask, mode)
     }
 
     /// input_ids (B, L) u32 → word embeddings (B, L, H), f32: the layer
@@ -187,8 +212,20 @@ impl Classifier {
         attention_mask: &Tensor,
         mode: &mut Mode,
     ) -> candle_core::Result<Tensor> {
+        self.forward_typed(words, None, attention_mask, mode)
+    }
+
+    fn forward_typed(
+        &self,
+        words: &Tensor,
+        token_types: Option<&Tensor>,
+        attention_mask: &Tensor,
+        mode: &mut Mode,
+    ) -> candle_core::Result<Tensor> {
         let logits = match &self.net {
-            Net::Bert(m) => m.forward_from_words(words, attention_mask, self.compute, mode),
+            Net::Bert(m) => {
+                m.forward_from_words(words, token_types, attention_mask, self.compute, mode)
+            }
             Net::DistilBert(m) => m.forward_from_words(words, attention_mask, self.compute, mode),
         }?;
         logits.to_dtype(DType::F32)

@@ -184,6 +184,37 @@ impl TextEncoder {
             .collect())
     }
 
+    /// Token ids of each row: its text, or its text pair (`text_b`) as
+    /// the model's template joins two sentences ([CLS] a [SEP] b [SEP]).
+    pub fn encode_rows(&self, rows: &[crate::data::Row]) -> Result<Vec<Vec<u32>>> {
+        if rows.iter().all(|r| r.text_b.is_none()) {
+            let texts: Vec<&str> = rows.iter().map(|r| r.text.as_str()).collect();
+            return self.encode_all(&texts);
+        }
+        let inputs: Vec<tokenizers::EncodeInput> = rows
+            .iter()
+            .map(|r| match &r.text_b {
+                Some(b) => (r.text.as_str(), b.as_str()).into(),
+                None => r.text.as_str().into(),
+            })
+            .collect();
+        let encodings = self
+            .tokenizer
+            .encode_batch(inputs, true)
+            .map_err(|e| tok_err("encoding", e))?;
+        Ok(encodings
+            .into_iter()
+            .map(|e| e.get_ids().to_vec())
+            .collect())
+    }
+
+    /// The id that ends the first sentence of a pair ([SEP] or </s>).
+    pub fn sep_id(&self) -> Option<u32> {
+        ["[SEP]", "</s>"]
+            .iter()
+            .find_map(|t| self.tokenizer.token_to_id(t))
+    }
+
     /// Ids without special tokens or truncation (for packing text).
     pub fn encode_plain(&self, texts: &[&str]) -> Result<Vec<Vec<u32>>> {
         let mut t = self.tokenizer.clone();

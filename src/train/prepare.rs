@@ -236,8 +236,9 @@ fn load_model(
     spec.lora = lora;
     spec.overrides = overrides;
     let scratch = spec.scratch;
-    let model =
-        Classifier::build(spec, &mut init_rng, device)?.with_compute_dtype(cfg.precision.dtype());
+    let model = Classifier::build(spec, &mut init_rng, device)?
+        .with_compute_dtype(cfg.precision.dtype())
+        .with_pair_separator(text.sep_id());
     if !scratch && !model.fresh.is_empty() {
         notes.push(format!("initialised fresh: {}", model.fresh.join(", ")));
     }
@@ -252,8 +253,7 @@ fn load_model(
 }
 
 fn encode(text: &TextEncoder, rows: &[Row]) -> Result<Vec<Vec<u32>>> {
-    let texts: Vec<&str> = rows.iter().map(|r| r.text.as_str()).collect();
-    text.encode_all(&texts)
+    text.encode_rows(rows)
 }
 
 /// Token ids and label ids of both splits, checked against the model's labels.

@@ -800,6 +800,7 @@ mod tests {
     fn rows(n: usize) -> Vec<Row> {
         (0..n)
             .map(|i| Row {
+                text_b: None,
                 text: format!(
                     "{} review number {i}",
                     if i % 3 == 0 { "Great" } else { "meh" }
