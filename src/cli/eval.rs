@@ -54,25 +54,29 @@ pub(crate) fn eval_cmd(
             );
             for c in &scores.per_class {
                 println!(
-                    "{:<20} {:>9.4} {:>9.4} {:>9.4} {:>8}",
-                    c.label, c.precision, c.recall, c.f1, c.support
+                    "{} {:>9.4} {:>9.4} {:>9.4} {:>8}",
+                    super::fit_width(&c.label, 20),
+                    c.precision,
+                    c.recall,
+                    c.f1,
+                    c.support
                 );
             }
             println!("confusion (rows: true, columns: predicted)");
             let w = labels
                 .names()
                 .iter()
-                .map(|l| l.len())
+                .map(|l| tunebench::data::display_width(l))
                 .max()
                 .unwrap_or(4)
                 .max(6);
             print!("{:<w$}", "");
             for l in labels.names() {
-                print!(" {l:>w$}");
+                print!(" {}", tunebench::data::pad_left(l, w));
             }
             println!();
             for (l, row) in labels.names().iter().zip(&scores.confusion) {
-                print!("{l:<w$}");
+                print!("{}", super::fit_width(l, w));
                 for c in row {
                     print!(" {c:>w$}");
                 }

@@ -117,6 +117,16 @@ pub(crate) fn clip(s: &str, n: usize) -> String {
     }
 }
 
+/// Terminal columns `s` takes (CJK characters take two).
+pub fn display_width(s: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(s)
+}
+
+/// `s` right-aligned in `width` columns (never cut).
+pub fn pad_left(s: &str, width: usize) -> String {
+    format!("{}{s}", " ".repeat(width.saturating_sub(display_width(s))))
+}
+
 /// `s` on one line, cut or padded to exactly `width` terminal columns
 /// (CJK characters take two).
 pub fn fit_width(s: &str, width: usize) -> String {

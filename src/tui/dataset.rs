@@ -550,7 +550,7 @@ impl DatasetPane {
         let label_w = self
             .labels
             .iter()
-            .map(|l| l.chars().count())
+            .map(|l| crate::data::display_width(l))
             .max()
             .unwrap_or(5)
             .clamp(5, 16);
@@ -579,9 +579,10 @@ impl DatasetPane {
                 None => " ",
             };
             let marker = format!("{marker}{flag}");
-            let label = truncate(&r.label, label_w);
-            let text = truncate(&r.text.replace('\n', " "), text_w);
-            let s = format!("{marker}{:<line_w$} {label:<label_w$} {text}", r.line);
+            // Cut and pad by display width: CJK characters take two columns.
+            let label = crate::data::fit_width(&r.label, label_w);
+            let text = crate::data::fit_width(&r.text, text_w);
+            let s = format!("{marker}{:<line_w$} {label} {}", r.line, text.trim_end());
             lines.push(if k == self.selected {
                 Line::styled(s, theme.selected())
             } else {
