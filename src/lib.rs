@@ -6,6 +6,7 @@
 //! (`model`, `text`) → data (`data`, `config`).
 
 pub mod bench;
+pub mod build_info;
 pub mod config;
 pub mod data;
 pub mod device;

@@ -1007,3 +1007,36 @@ fn sentence_pair_tasks_train_and_predict_end_to_end() {
         &["sentence pairs"],
     );
 }
+
+/// `doctor` reports on one screen and exits 0 when usable, 1 with the fix
+/// when the runs dir cannot be written; `--version` names the commit and
+/// CPU path; completions and the man page come from the clap definitions.
+#[test]
+fn doctor_version_completions_and_man_page() {
+    let out = succeed(tunebench().args(["doctor"]));
+    for part in ["cpu", "cuda", "runs", "disk", "hf cache", "usable"] {
+        assert!(out.contains(part), "{part}: {out}");
+    }
+    let d = tempfile::tempdir().unwrap();
+    let file = write(d.path(), "not-a-dir", b"x");
+    let out = tunebench()
+        .args(["doctor", "--runs-dir", &format!("{file}/runs")])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("FAIL") && text.contains("not usable yet"),
+        "{text}"
+    );
+
+    let version = succeed(tunebench().arg("--version"));
+    assert!(version.contains(env!("CARGO_PKG_VERSION")) && version.contains("commit"));
+    assert!(version.contains("kernels use"), "{version}");
+    let bash = succeed(tunebench().args(["completions", "bash"]));
+    assert!(bash.contains("_tunebench") && bash.contains("inspect"));
+    let zsh = succeed(tunebench().args(["completions", "zsh"]));
+    assert!(zsh.contains("#compdef tunebench"));
+    let man = succeed(tunebench().arg("man"));
+    assert!(man.contains(".TH tunebench 1") && man.contains("doctor"));
+}

@@ -204,6 +204,11 @@ fn cross_validate_with_progress(
         folds - 1,
         work_dir.display()
     );
+    if scratch {
+        println!(
+            "note: a scratch model learns small, clear-cut corpora (the bundled reviews); on real text (SST-2: chance after an epoch) pass --model with a pretrained encoder"
+        );
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     let _ = ctrlc::set_handler(move || {

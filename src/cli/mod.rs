@@ -3,6 +3,7 @@
 
 mod attach;
 mod bench;
+mod doctor;
 mod eval;
 mod export;
 mod inspect;
@@ -300,6 +301,16 @@ enum Cmd {
         #[arg(long, hide = true)]
         case: Option<String>,
     },
+    /// Check this setup (terminal, CPU, CUDA, runs dir, disk, HF cache)
+    /// and say what to fix
+    Doctor {
+        #[arg(long, default_value = "runs")]
+        runs_dir: PathBuf,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff) to stdout
+    Man,
     /// Describe a corpus: label balance, duplicates, conflicts, lengths
     Inspect {
         #[arg(long)]
@@ -355,8 +366,19 @@ pub(crate) enum PredictFormat {
     Table,
 }
 
+/// The clap command with `--version`'s long text (commit, features, CPU).
+pub(crate) fn cli_command() -> clap::Command {
+    use clap::CommandFactory;
+    let long: &'static str = Box::leak(tunebench::build_info::long_version().into_boxed_str());
+    Cli::command().long_version(long)
+}
+
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    use clap::FromArgMatches;
+    let cli = match Cli::from_arg_matches(&cli_command().get_matches()) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -632,6 +654,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             bench::bench_cmd(&models, &lens, case.as_deref(), &opts)
         }
+        Cmd::Doctor { runs_dir } => doctor::doctor_cmd(&runs_dir),
+        Cmd::Completions { shell } => {
+            let mut cmd = cli_command();
+            clap_complete::generate(shell, &mut cmd, "tunebench", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Man => {
+            clap_mangen::Man::new(cli_command()).render(&mut std::io::stdout())?;
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Inspect {
             data,
             model,
@@ -736,17 +768,16 @@ fn sample_corpus() -> anyhow::Result<(PathBuf, PathBuf)> {
 /// TUI's "quick look" preset stretched to three epochs.
 fn demo_config() -> anyhow::Result<RunConfig> {
     let (train, heldout) = sample_corpus()?;
+    let demo: RunConfig = toml::from_str(DEMO_CONFIG).context("assets/presets/demo.toml")?;
     Ok(RunConfig {
-        model: "scratch:mini".into(),
         train_file: Some(train),
         val_file: Some(heldout),
-        epochs: 3,
-        max_len: 64,
-        lr: Some(5e-4),
-        log_every: 5,
-        ..RunConfig::default()
+        ..demo
     })
 }
+
+/// The demo's settings (compiled in, so the binary works anywhere).
+const DEMO_CONFIG: &str = include_str!("../../assets/presets/demo.toml");
 
 fn apply_data_flags(cfg: &mut RunConfig, f: &DataFlags) {
     if f.text_col.is_some() {

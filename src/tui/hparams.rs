@@ -16,38 +16,39 @@ use std::path::PathBuf;
 /// Named starting points.
 pub const PRESETS: &[&str] = &["quick look", "full fine-tune"];
 
+/// The presets' settings (assets/presets/*.toml, compiled in).
+pub const PRESET_FILES: &[(&str, &str)] = &[
+    (
+        "quick look",
+        include_str!("../../assets/presets/quick-look.toml"),
+    ),
+    (
+        "full fine-tune",
+        include_str!("../../assets/presets/full-fine-tune.toml"),
+    ),
+];
+
+/// `name`'s settings over the defaults, keeping `base`'s data, model and
+/// device.
 pub fn preset(name: &str, base: &RunConfig) -> RunConfig {
-    let keep = RunConfig {
+    let text = PRESET_FILES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or(PRESET_FILES[0].1, |(_, t)| t);
+    // The files are compiled in and parsed by a test: they cannot fail here.
+    let settings: RunConfig = toml::from_str(text).unwrap_or_default();
+    RunConfig {
         model: base.model.clone(),
         train_file: base.train_file.clone(),
         val_file: base.val_file.clone(),
         corrections: base.corrections.clone(),
+        hf_split: base.hf_split.clone(),
+        hf_val_split: base.hf_val_split.clone(),
         text_col: base.text_col.clone(),
         label_col: base.label_col.clone(),
         no_header: base.no_header,
         device: base.device.clone(),
-        ..RunConfig::default()
-    };
-    match name {
-        // Minutes on a laptop CPU: short rows, one pass, a high rate that
-        // suits small or scratch models.
-        "quick look" => RunConfig {
-            epochs: 1,
-            max_len: 64,
-            lr: None,
-            eval_every: 0,
-            ..keep
-        },
-        // The usual BERT fine-tuning recipe.
-        _ => RunConfig {
-            epochs: 3,
-            max_len: 128,
-            lr: None,
-            warmup_ratio: 0.1,
-            weight_decay: 0.01,
-            patience: 2,
-            ..keep
-        },
+        ..settings
     }
 }
 
@@ -304,6 +305,30 @@ impl HyperPane {
 mod tests {
     use super::*;
     use crossterm::event::KeyModifiers;
+
+    #[test]
+    fn preset_files_parse_validate_and_keep_the_data() {
+        assert_eq!(PRESETS.len(), PRESET_FILES.len());
+        for (name, text) in PRESET_FILES {
+            let settings: RunConfig = toml::from_str(text).expect(name);
+            assert!(PRESETS.contains(name));
+            let base = RunConfig {
+                model: "some/model".into(),
+                train_file: Some("t.csv".into()),
+                val_split: 0.2,
+                ..Default::default()
+            };
+            let p = preset(name, &base);
+            assert_eq!(p.epochs, settings.epochs);
+            assert_eq!(
+                (p.model.as_str(), p.train_file.clone()),
+                ("some/model", base.train_file.clone())
+            );
+            assert!(p.problems().is_empty(), "{name}: {:?}", p.problems());
+        }
+        assert_eq!(preset("quick look", &RunConfig::default()).max_len, 64);
+        assert_eq!(preset("full fine-tune", &RunConfig::default()).patience, 2);
+    }
 
     fn key(c: KeyCode) -> KeyEvent {
         KeyEvent::new(c, KeyModifiers::NONE)

@@ -15,6 +15,7 @@ mod logfile;
 pub mod playground;
 pub mod render;
 pub mod runs_view;
+pub mod svg;
 pub mod theme;
 
 use crate::config::RunConfig;

@@ -319,15 +319,20 @@ pub fn explanation_lines(e: &Explanation, theme: &Theme) -> Vec<Line<'static>> {
         ));
         spans.push(Span::raw(" "));
     }
+    // The words right under a short header, so a narrow pane shows them.
     vec![
         Line::styled(
             format!(
-                "why {}: p {:.2} vs {:.2} without the words (delta {:.0e})  t: another label",
-                e.target, e.prob, e.baseline_prob, e.delta
+                "why {}: p {:.2}, {:.2} without the words",
+                e.target, e.prob, e.baseline_prob
             ),
             theme.header(),
         ),
         Line::from(spans),
+        Line::styled(
+            format!("delta {:.0e} · t: another label", e.delta),
+            theme.dim(),
+        ),
     ]
 }
 

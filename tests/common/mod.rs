@@ -1,6 +1,8 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
+
+pub mod tui;
 use tunebench::config::RunConfig;
 
 /// The repository root: where the test was built, unless TUNEBENCH_ROOT

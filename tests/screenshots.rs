@@ -1,0 +1,145 @@
+//! The README's screenshots are drawn by the real renderer: the TUI on
+//! ratatui's TestBackend at 120×36, fed a real recorded run
+//! (assets/screenshots/demo-run.jsonl: `tunebench train` of the demo config
+//! on the bundled reviews) and a real prediction with its explanation
+//! (demo-prediction.json: `predict --explain` on that run's checkpoint),
+//! written as SVG. A committed screenshot that no longer matches what the
+//! renderer draws fails this test; regenerate them all with
+//!
+//!     TUNEBENCH_UPDATE_SCREENSHOTS=1 cargo test --release --test screenshots
+
+mod common;
+
+use common::root;
+use common::tui::key;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use tunebench::config::RunConfig;
+use tunebench::explain::attributions::WordScore;
+use tunebench::explain::Explanation;
+use tunebench::train::protocol::Prediction;
+use tunebench::train::Event;
+use tunebench::tui::app::{Action, App};
+use tunebench::tui::load_dataset;
+use tunebench::tui::theme::Theme;
+
+const SIZE: (u16, u16) = (120, 36);
+
+fn svg(app: &App) -> String {
+    let mut t = Terminal::new(TestBackend::new(SIZE.0, SIZE.1)).unwrap();
+    t.draw(|f| tunebench::tui::render::draw(app, f)).unwrap();
+    tunebench::tui::svg::buffer_to_svg(t.backend().buffer())
+}
+
+/// The app on the sample reviews, with paths as a user in the repository
+/// types them (cargo runs tests there), in colour whatever NO_COLOR says,
+/// so the pictures are the same on every machine.
+fn coloured_app() -> App {
+    let cfg = RunConfig {
+        train_file: Some("sample-data/reviews/train.csv".into()),
+        val_file: Some("sample-data/reviews/heldout.csv".into()),
+        ..Default::default()
+    };
+    let mut a = App::new(cfg.clone(), load_dataset(&cfg), "run.toml".into());
+    a.theme = Theme { color: true };
+    a
+}
+
+fn replay_demo_run(app: &mut App) {
+    let body = std::fs::read_to_string(root().join("assets/screenshots/demo-run.jsonl")).unwrap();
+    for line in body.lines() {
+        let event: Event = serde_json::from_str(line).unwrap();
+        app.on_engine(&event);
+    }
+}
+
+/// The recorded `predict --explain` answer as the engine would send it.
+fn demo_prediction() -> (String, Prediction) {
+    let v: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("assets/screenshots/demo-prediction.json")).unwrap(),
+    )
+    .unwrap();
+    let labels = ["negative", "neutral", "positive"];
+    let probs: Vec<(String, f32)> = labels
+        .iter()
+        .map(|l| (l.to_string(), v["probs"][l].as_f64().unwrap() as f32))
+        .collect();
+    let words: Vec<WordScore> = serde_json::from_value(v["words"].clone()).unwrap();
+    let prob = v["score"].as_f64().unwrap() as f32;
+    let delta = v["delta"].as_f64().unwrap() as f32;
+    let prediction = Prediction {
+        label: v["label"].as_str().unwrap().into(),
+        score: prob,
+        probs,
+        logits: serde_json::from_value(v["logits"].clone()).unwrap(),
+        explanation: Some(Explanation {
+            target: v["explained"].as_str().unwrap().into(),
+            prob,
+            // The integral's completeness: Σ scores = prob − baseline + delta.
+            baseline_prob: prob - words.iter().map(|w| w.score).sum::<f32>() + delta,
+            tokens: serde_json::from_value(v["attributions"].clone()).unwrap(),
+            words,
+            delta,
+            steps: v["steps"].as_u64().unwrap() as usize,
+        }),
+    };
+    (v["text"].as_str().unwrap().into(), prediction)
+}
+
+fn check(name: &str, svg: &str, failures: &mut Vec<String>) {
+    let path = root()
+        .join("assets/screenshots")
+        .join(format!("{name}.svg"));
+    if std::env::var_os("TUNEBENCH_UPDATE_SCREENSHOTS").is_some() {
+        std::fs::write(&path, svg).unwrap();
+        return;
+    }
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(svg) {
+        failures.push(path.display().to_string());
+    }
+}
+
+#[test]
+fn committed_screenshots_match_the_renderer() {
+    let mut failures = Vec::new();
+
+    // 1. Browsing the corpus.
+    let mut a = coloured_app();
+    for _ in 0..3 {
+        a.on_key(key('j'));
+    }
+    check("dataset", &svg(&a), &mut failures);
+
+    // 2. The recorded run: curves, confusion matrix, status bar.
+    let mut a = coloured_app();
+    replay_demo_run(&mut a);
+    a.on_key(key('3'));
+    check("training", &svg(&a), &mut failures);
+
+    // 3. The playground: a sentence scored and explained word by word.
+    let (text, prediction) = demo_prediction();
+    a.on_key(key('4'));
+    let mut id = None;
+    for c in text.chars() {
+        a.on_key(key(c));
+    }
+    for action in a.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)) {
+        if let Action::Predict { id: i, .. } = action {
+            id = Some(i);
+        }
+    }
+    a.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+    a.on_engine(&Event::Prediction {
+        id: id.expect("typing a sentence asks for a prediction"),
+        text,
+        prediction,
+        latency_ms: 3.1,
+    });
+    check("playground", &svg(&a), &mut failures);
+
+    assert!(
+        failures.is_empty(),
+        "screenshots differ from what the renderer draws: {failures:?}; regenerate with TUNEBENCH_UPDATE_SCREENSHOTS=1 cargo test --release --test screenshots"
+    );
+}
