@@ -401,3 +401,38 @@ fn a_person_relabels_a_suspect_row_into_a_corrections_file() {
     assert!(s.contains("reviews.corrections"), "{s}");
     t.keys(&["q"]);
 }
+
+/// An installed binary (`cargo install --path .` copies this one) opens the
+/// workbench from any directory: the sample corpus and the demo config are
+/// compiled in, the corpus written once to the user's data directory.
+#[test]
+fn the_binary_opens_the_demo_from_any_directory() {
+    if !have_tmux() {
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let installed = home.path().join("tunebench");
+    std::fs::copy(env!("CARGO_BIN_EXE_tunebench"), &installed).unwrap();
+    let cmd = format!(
+        "cd {} && HOME={} XDG_DATA_HOME={}/data {} ; sleep 60",
+        elsewhere.path().display(),
+        home.path().display(),
+        home.path().display(),
+        installed.display()
+    );
+    let t = start("tunebench-anywhere", (100, 30), &cmd);
+    let s = t.wait_for(
+        "the demo on the embedded corpus",
+        |s| s.contains("1 Dataset") && s.contains("Avoid this tent"),
+        30,
+    );
+    assert!(!s.contains("error"), "{s}");
+    t.keys(&["2"]);
+    t.wait_for("the demo config", |s| s.contains("scratch:mini"), 10);
+    assert!(home
+        .path()
+        .join("data/tunebench/sample-data/reviews/train.csv")
+        .is_file());
+    t.keys(&["q"]);
+}
