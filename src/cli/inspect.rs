@@ -148,13 +148,13 @@ pub(crate) fn label_issues_cmd(
         ]));
     }
     let suspects = held_out.suspects();
-    say(&format!(
+    super::train::print_line(&format!(
         "{} of {} rows look mislabeled (confident learning on the out-of-sample predictions of {origin}; most suspect first)",
         suspects.len(),
         held_out.rows.len(),
     ));
     for s in &suspects {
-        say(&format!(
+        super::train::print_line(&format!(
             "line {:>6}  {} → {} p(given) {:.3}  {}",
             s.line,
             super::fit_width(&s.given, 12),
@@ -173,15 +173,6 @@ pub(crate) fn label_issues_cmd(
         );
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// One line to stdout; a closed pipe (`| head`) ends the program quietly.
-fn say(line: &str) {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    if writeln!(out, "{line}").and_then(|_| out.flush()).is_err() {
-        std::process::exit(0);
-    }
 }
 
 /// K-fold cross-validation with a bar on a terminal, lines otherwise;

@@ -50,7 +50,7 @@ pub(crate) fn follow(
 }
 
 /// One line to stdout; a closed pipe (`| head`) ends the program quietly.
-fn print_line(line: &str) {
+pub(crate) fn print_line(line: &str) {
     let mut out = std::io::stdout().lock();
     if writeln!(out, "{line}").and_then(|_| out.flush()).is_err() {
         std::process::exit(0);

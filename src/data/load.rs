@@ -90,49 +90,11 @@ pub fn load_file(path: &Path, opts: &LoadOptions) -> Result<Dataset, DataError> 
     if spec.starts_with("hf:") {
         let split = opts.hf_split.as_deref().unwrap_or("train");
         let shards = super::hf::resolve_split(&spec, split)?;
-        let mut builder = RowBuilder {
-            path: path.to_path_buf(),
-            opts,
-            rows: Vec::new(),
-            empty_dropped: 0,
-        };
-        let mut row = 0;
-        for shard in &shards {
-            builder.path = shard.clone();
-            row = super::parquet::read_parquet(shard, &mut builder, row)?;
-        }
-        if builder.rows.is_empty() {
-            return Err(DataError::NoRows {
-                path: path.to_path_buf(),
-            });
-        }
-        return Ok(Dataset {
-            path: path.to_path_buf(),
-            rows: builder.rows,
-            empty_dropped: builder.empty_dropped,
-            files: shards,
-        });
+        return read_parquet_files(path, shards, opts);
     }
     let format = format_of(path)?;
     if format == Format::Parquet {
-        let mut builder = RowBuilder {
-            path: path.to_path_buf(),
-            opts,
-            rows: Vec::new(),
-            empty_dropped: 0,
-        };
-        super::parquet::read_parquet(path, &mut builder, 0)?;
-        if builder.rows.is_empty() {
-            return Err(DataError::NoRows {
-                path: path.to_path_buf(),
-            });
-        }
-        return Ok(Dataset {
-            path: path.to_path_buf(),
-            rows: builder.rows,
-            empty_dropped: builder.empty_dropped,
-            files: vec![path.to_path_buf()],
-        });
+        return read_parquet_files(path, vec![path.to_path_buf()], opts);
     }
     let bytes = std::fs::read(path).map_err(|source| DataError::Io {
         path: path.to_path_buf(),
@@ -165,6 +127,37 @@ pub fn load_file(path: &Path, opts: &LoadOptions) -> Result<Dataset, DataError> 
         rows: builder.rows,
         empty_dropped: builder.empty_dropped,
         files: vec![path.to_path_buf()],
+    })
+}
+
+/// The rows of Parquet `files` read in order (an `hf:` dataset's shards,
+/// or one file), numbered on across them.
+fn read_parquet_files(
+    path: &Path,
+    files: Vec<PathBuf>,
+    opts: &LoadOptions,
+) -> Result<Dataset, DataError> {
+    let mut builder = RowBuilder {
+        path: path.to_path_buf(),
+        opts,
+        rows: Vec::new(),
+        empty_dropped: 0,
+    };
+    let mut row = 0;
+    for file in &files {
+        builder.path = file.clone();
+        row = super::parquet::read_parquet(file, &mut builder, row)?;
+    }
+    if builder.rows.is_empty() {
+        return Err(DataError::NoRows {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(Dataset {
+        path: path.to_path_buf(),
+        rows: builder.rows,
+        empty_dropped: builder.empty_dropped,
+        files,
     })
 }
 

@@ -4,11 +4,8 @@ use super::Row;
 use crate::rng::Rng;
 use std::collections::BTreeMap;
 
-/// Split `rows` into (train, val): each label keeps its share in both parts.
-/// Same rows, fraction and seed always give the same split. A label with at
-/// least two rows gives at least one to each side; a single row stays in
-/// training.
-pub fn stratified_split(rows: &[Row], val_fraction: f64, seed: u64) -> (Vec<Row>, Vec<Row>) {
+/// Row indices of each label, in label order.
+fn indices_by_label(rows: &[Row]) -> BTreeMap<&str, Vec<usize>> {
     let mut by_label: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, r) in rows.iter().enumerate() {
         by_label
@@ -16,6 +13,15 @@ pub fn stratified_split(rows: &[Row], val_fraction: f64, seed: u64) -> (Vec<Row>
             .or_default()
             .push(i);
     }
+    by_label
+}
+
+/// Split `rows` into (train, val): each label keeps its share in both parts.
+/// Same rows, fraction and seed always give the same split. A label with at
+/// least two rows gives at least one to each side; a single row stays in
+/// training.
+pub fn stratified_split(rows: &[Row], val_fraction: f64, seed: u64) -> (Vec<Row>, Vec<Row>) {
+    let mut by_label = indices_by_label(rows);
     let mut rng = Rng::derived(seed, 0x5911_7000);
     let mut val_idx = Vec::new();
     for idx in by_label.values_mut() {
@@ -49,13 +55,7 @@ pub fn stratified_split(rows: &[Row], val_fraction: f64, seed: u64) -> (Vec<Row>
 /// folds (stratified K-fold, seeded). Returns the fold of every row.
 pub fn stratified_folds(rows: &[Row], k: usize, seed: u64) -> Vec<usize> {
     let k = k.max(1);
-    let mut by_label: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for (i, r) in rows.iter().enumerate() {
-        by_label
-            .entry(r.label.as_deref().unwrap_or(""))
-            .or_default()
-            .push(i);
-    }
+    let mut by_label = indices_by_label(rows);
     let mut rng = Rng::derived(seed, 0xf01d_5000);
     let mut fold = vec![0; rows.len()];
     // Each label starts where the last one stopped, so fold sizes differ
