@@ -19,6 +19,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A write found the disk (quota, file-size limit) full.
+    #[error(transparent)]
+    OutOfSpace(crate::disk::OutOfSpace),
     #[error("tensor error: {0}")]
     Candle(#[from] candle_core::Error),
     #[error("tokenizer error: {0}")]

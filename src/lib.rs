@@ -3,13 +3,15 @@
 //! Layers (an arrow only points down, see DESIGN.md):
 //! front ends (`cli`, `tui`, `serve`) → engine (`train`, `run_dir`, `runs`, `remote`,
 //! `predict`, `explain`) → ML core
-//! (`model`, `text`) → data (`data`, `config`).
+//! (`model`, `text`) → data (`data`, `config`); `disk` and `error` serve
+//! every layer.
 
 pub mod bench;
 pub mod build_info;
 pub mod config;
 pub mod data;
 pub mod device;
+pub mod disk;
 pub mod error;
 pub mod explain;
 pub mod model;

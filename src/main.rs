@@ -23,5 +23,6 @@ fn main() -> std::process::ExitCode {
     if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
         std::env::set_var("CANDLE_NUM_THREADS", "1");
     }
+    tunebench::disk::survive_file_size_limit();
     cli::main()
 }

@@ -112,7 +112,7 @@ impl RunDir {
     pub fn write_config(&self, resolved: &ResolvedConfig) -> Result<()> {
         let text = toml::to_string_pretty(resolved)
             .map_err(|e| Error::Run(format!("config.toml: {e}")))?;
-        crate::model::checkpoint::write_atomic(&self.root.join("config.toml"), text.as_bytes())
+        crate::disk::write_atomic(&self.root.join("config.toml"), text.as_bytes())
     }
 
     pub fn read_config(dir: &Path) -> Result<ResolvedConfig> {
@@ -138,7 +138,9 @@ impl RunDir {
         self.metrics
             .write_all(&line)
             .and_then(|_| self.metrics.flush())
-            .map_err(|e| Error::io("metrics.jsonl", e))
+            .map_err(|e| {
+                crate::disk::write_error(&self.root.join("metrics.jsonl"), line.len() as u64, e)
+            })
     }
 
     /// Keep only the events up to `step` (used on resume, so the curve
@@ -166,7 +168,7 @@ impl RunDir {
             })
             .map(|l| format!("{l}\n"))
             .collect();
-        crate::model::checkpoint::write_atomic(&path, kept.as_bytes())?;
+        crate::disk::write_atomic(&path, kept.as_bytes())?;
         *self = Self::open(&self.root)?;
         Ok(())
     }

@@ -1040,3 +1040,135 @@ fn doctor_version_completions_and_man_page() {
     let man = succeed(tunebench().arg("man"));
     assert!(man.contains(".TH tunebench 1") && man.contains("doctor"));
 }
+
+/// `cmd` run through `sh -c` with the test's offline environment.
+fn shell(script: &str) -> std::process::Output {
+    std::process::Command::new("sh")
+        .args(["-c", script])
+        .env("HF_HUB_OFFLINE", "1")
+        .env_remove("HF_HOME")
+        .env("HF_HUB_CACHE", "/nonexistent-hf-cache")
+        .output()
+        .unwrap()
+}
+
+/// A disk that fills up mid-run (a 10 MB tmpfs in a user+mount
+/// namespace; skipped, saying why, where those are not allowed): the
+/// checkpoint that does not fit is refused naming its path and the space
+/// it needs, the previous checkpoint stays whole and loads, and the run
+/// stops with exit 1 and a `failed` event.
+#[test]
+fn a_full_disk_stops_the_run_and_keeps_the_last_checkpoint() {
+    let bin = assert_cmd::cargo::cargo_bin("tunebench");
+    let (train, heldout) = reviews();
+    let d = tempfile::tempdir().unwrap();
+    let (disk, kept) = (d.path().join("small-disk"), d.path().join("kept"));
+    std::fs::create_dir_all(&disk).unwrap();
+    std::fs::create_dir_all(&kept).unwrap();
+    let mount = format!(
+        "unshare --user --map-root-user --mount sh -c 'mount -t tmpfs -o size=10m none {} && df -k {} >/dev/null'",
+        disk.display(),
+        disk.display()
+    );
+    let probe = shell(&mount);
+    if !probe.status.success() {
+        eprintln!(
+            "skipped: cannot mount a small tmpfs here ({})",
+            String::from_utf8_lossy(&probe.stderr).trim()
+        );
+        return;
+    }
+    // Each scratch:tiny checkpoint takes 6.9 MB: the first fits, the
+    // second does not. What the namespace wrote is copied out before it
+    // goes away.
+    let run = disk.join("run");
+    let script = format!(
+        "unshare --user --map-root-user --mount sh -c 'mount -t tmpfs -o size=10m none {disk} && \
+         {bin} train --data {train} --model scratch:tiny --max-steps 6 --set eval_every=2 --out {run}; \
+         echo $? > {kept}/rc; cp -r {run}/checkpoints {run}/metrics.jsonl {kept}/'",
+        disk = disk.display(),
+        bin = bin.display(),
+        train = train.display(),
+        run = run.display(),
+        kept = kept.display(),
+    );
+    let out = shell(&script);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let rc = std::fs::read_to_string(kept.join("rc")).unwrap();
+    assert_eq!(rc.trim(), "1", "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let tmp_step = run.join("checkpoints").join(".tmp-step-4");
+    assert!(
+        err.contains(&format!("disk full writing {}/", tmp_step.display())),
+        "{err}"
+    );
+    assert!(
+        err.contains(": it needs ") && err.contains(" free there"),
+        "{err}"
+    );
+    let last = run.join("checkpoints").join("step-2");
+    assert!(
+        err.contains(&format!(
+            "the last good checkpoint is intact: {} (step 2)",
+            last.display()
+        )),
+        "{err}"
+    );
+    // Only the whole checkpoint is left: the partial one was removed.
+    assert_eq!(names_in(&kept.join("checkpoints")), ["step-2"], "{err}");
+    let metrics = std::fs::read_to_string(kept.join("metrics.jsonl")).unwrap();
+    let end: serde_json::Value = serde_json::from_str(metrics.lines().last().unwrap()).unwrap();
+    assert_eq!(end["event"], "failed");
+    assert_eq!(end["step"], 4);
+    // The kept checkpoint loads and evaluates.
+    let ckpt = kept.join("checkpoints").join("step-2");
+    let stdout = succeed(tunebench().args([
+        "eval",
+        "--checkpoint",
+        ckpt.to_str().unwrap(),
+        "--data",
+        heldout.to_str().unwrap(),
+        "--format",
+        "json",
+    ]));
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["rows"], 180);
+}
+
+/// `ulimit -f` below a checkpoint's size: the write fails with a message
+/// naming the file and the limit (SIGXFSZ does not kill the process) and
+/// the run stops with exit 1.
+#[test]
+fn a_file_size_limit_stops_the_run_with_a_clear_error() {
+    let bin = assert_cmd::cargo::cargo_bin("tunebench");
+    let (train, _) = reviews();
+    let d = tempfile::tempdir().unwrap();
+    let run = d.path().join("run");
+    // 1 MB (sh counts 512-byte blocks, bash 1 KiB ones: either is far
+    // below the 2.3 MB model file).
+    let out = shell(&format!(
+        "ulimit -f 1024 && exec {} train --data {} --model scratch:tiny --max-steps 2 --set eval_every=2 --out {}",
+        bin.display(),
+        train.display(),
+        run.display()
+    ));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.contains("file size limit reached writing "), "{err}");
+    assert!(err.contains("safetensors: it needs "), "{err}");
+    assert!(err.contains("raise `ulimit -f`"), "{err}");
+    assert!(err.contains("no checkpoint was written yet"), "{err}");
+    assert!(names_in(&run.join("checkpoints")).is_empty());
+}
+
+/// The names in `dir` (none when it does not exist).
+fn names_in(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}

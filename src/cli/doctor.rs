@@ -101,16 +101,6 @@ fn cuda() -> Check {
     }
 }
 
-/// Free bytes on the filesystem holding `dir`.
-fn free_bytes(dir: &Path) -> Option<u64> {
-    use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: `c` is a NUL-terminated path and `st` a valid out-pointer.
-    let rc = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
-    (rc == 0).then(|| st.f_bavail as u64 * st.f_frsize as u64)
-}
-
 fn runs_dir(dir: &Path) -> Vec<Check> {
     let shown = dir.display().to_string();
     let existing = dir
@@ -143,7 +133,7 @@ fn runs_dir(dir: &Path) -> Vec<Check> {
             )
         }
     }];
-    if let Some(free) = free_bytes(existing) {
+    if let Some(free) = tunebench::disk::free_bytes(existing) {
         let gib = free as f64 / (1u64 << 30) as f64;
         let ok = gib >= 1.0;
         out.push(Check {
@@ -152,6 +142,22 @@ fn runs_dir(dir: &Path) -> Vec<Check> {
                 "free disk space: each checkpoint of a base-size model takes ~0.5 GB".to_string()
             }),
             ..check("disk", ok, format!("{gib:.1} GiB free"))
+        });
+    }
+    if let Some(limit) = tunebench::disk::file_size_limit() {
+        // A checkpoint is one file of the model's size (~0.5 GB for base).
+        let ok = limit >= 1 << 30;
+        out.push(Check {
+            blocking: !ok,
+            fix: (!ok).then(|| "raise the file size limit: `ulimit -f unlimited`".to_string()),
+            ..check(
+                "file size",
+                ok,
+                format!(
+                    "ulimit -f caps each file at {}",
+                    tunebench::disk::human_bytes(limit)
+                ),
+            )
         });
     }
     out

@@ -25,7 +25,7 @@ pub(crate) fn eval_cmd(
     let scores = tunebench::train::metrics::score(labels.names(), &truth, &out.predicted);
     if let Some(path) = predictions {
         let bytes = tunebench::predict::predictions_csv(&ds.rows, labels, &truth, &out.logits)?;
-        tunebench::model::checkpoint::write_atomic(path, &bytes)?;
+        tunebench::disk::write_atomic(path, &bytes)?;
     }
     match format {
         EvalFormat::Json => println!(

@@ -64,7 +64,7 @@ pub(crate) fn export_cmd(
         let src = checkpoint.join(f);
         if src.is_file() {
             let bytes = std::fs::read(&src).with_context(|| src.display().to_string())?;
-            tunebench::model::checkpoint::write_atomic(&out.join(f), &bytes)?;
+            tunebench::disk::write_atomic(&out.join(f), &bytes)?;
         }
     }
     println!(

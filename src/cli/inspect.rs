@@ -164,7 +164,7 @@ pub(crate) fn label_issues_cmd(
         ));
     }
     if let Some(out) = out.map(Path::to_path_buf).or(default_out) {
-        tunebench::model::checkpoint::write_atomic(&out, &suspects_csv(&suspects))?;
+        tunebench::disk::write_atomic(&out, &suspects_csv(&suspects))?;
         println!("suspects written to {}", out.display());
         println!(
             "review them in the dataset pane (key i): tunebench tui --data {} --suspects {}",

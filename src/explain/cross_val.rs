@@ -162,7 +162,7 @@ pub fn cross_validate(
         labels: names,
         rows: all,
     };
-    crate::model::checkpoint::write_atomic(&work.join("predictions.csv"), &held_out_csv(&out)?)?;
+    crate::disk::write_atomic(&work.join("predictions.csv"), &held_out_csv(&out)?)?;
     Ok(out)
 }
 

@@ -5,12 +5,12 @@ use super::classifier::{BuildSpec, Classifier};
 use super::config::{Arch, EncoderConfig};
 use super::ModelError;
 use crate::data::Labels;
+use crate::disk::write_atomic;
 use crate::error::{Error, Result};
 use crate::text::TextEncoder;
 use candle_core::{DType, Device, Tensor};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// What a model directory holds, before any weights are read.
@@ -162,20 +162,6 @@ pub fn read_weights(path: &Path, arch: Arch) -> Result<HashMap<String, Tensor>> 
         out.insert(n, tensor);
     }
     Ok(out)
-}
-
-/// Write `bytes` to `path` through a temp file and a rename, so a reader
-/// never sees half a file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension(format!(
-        "{}.tmp",
-        path.extension().and_then(|e| e.to_str()).unwrap_or("")
-    ));
-    let ctx = || path.display().to_string();
-    let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(ctx(), e))?;
-    f.write_all(bytes).map_err(|e| Error::io(ctx(), e))?;
-    f.sync_all().map_err(|e| Error::io(ctx(), e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(ctx(), e))
 }
 
 pub fn safetensors_bytes(tensors: &[(String, Tensor)]) -> Result<Vec<u8>> {

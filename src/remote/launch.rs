@@ -44,7 +44,7 @@ impl LaunchError {
 
     pub fn write(&self, run_dir: &Path) {
         if let Ok(json) = serde_json::to_vec(self) {
-            let _ = crate::model::checkpoint::write_atomic(&run_dir.join(LAUNCH_ERROR_FILE), &json);
+            let _ = crate::disk::write_atomic(&run_dir.join(LAUNCH_ERROR_FILE), &json);
         }
     }
 }
@@ -153,7 +153,7 @@ fn start(exe: &Path, run_dir: &Path, spec: &LaunchSpec) -> Result<Client, Launch
     let io_err =
         |what: &Path, e: std::io::Error| LaunchError::other(format!("{}: {e}", what.display()));
     let json = serde_json::to_vec_pretty(spec).map_err(|e| LaunchError::other(e.to_string()))?;
-    crate::model::checkpoint::write_atomic(&run_dir.join(LAUNCH_FILE), &json)
+    crate::disk::write_atomic(&run_dir.join(LAUNCH_FILE), &json)
         .map_err(|e| LaunchError::other(e.to_string()))?;
     let _ = std::fs::remove_file(run_dir.join(LAUNCH_ERROR_FILE));
     let _ = std::fs::remove_file(run_dir.join(super::endpoint::ENGINE_FILE));

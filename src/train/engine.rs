@@ -11,8 +11,9 @@ use super::state::TrainerState;
 use super::step::train_step;
 use crate::config::{BestMetric, RunConfig};
 use crate::data::Row;
+use crate::disk::{link_or_copy, write_atomic};
 use crate::error::{Error, Result};
-use crate::model::checkpoint::{publish_dir, safetensors_bytes, write_atomic, write_model_files};
+use crate::model::checkpoint::{publish_dir, safetensors_bytes, write_model_files};
 use crate::model::Classifier;
 use crate::predict::evaluate;
 use crate::rng::Rng;
@@ -20,6 +21,7 @@ use crate::run_dir::RunDir;
 use crate::text::batch::make_batch;
 use crate::text::TextEncoder;
 use std::collections::VecDeque;
+use std::path::Path;
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::time::Instant;
 
@@ -40,6 +42,9 @@ pub struct Trainer {
     pub device_name: String,
     /// Messages from preparation, sent as Log events when the run starts.
     pub notes: Vec<String>,
+    /// A failed metrics.jsonl write (a full disk): the run stops on it
+    /// rather than train on with a log that silently lost events.
+    pub log_error: Option<Error>,
 }
 
 pub struct EngineHandle {
@@ -113,6 +118,7 @@ impl Trainer {
     fn emit(&mut self, events: &Sender<Event>, event: Event) {
         if let Err(e) = self.run.append_event(&event) {
             tracing::error!("cannot write metrics.jsonl: {e}");
+            self.log_error.get_or_insert(e);
         }
         match &event {
             Event::Log { message, .. } => tracing::info!("{message}"),
@@ -166,7 +172,7 @@ impl Trainer {
         }
         let outcome = match self.train_loop(&commands, &events, total) {
             Ok(o) => o,
-            Err(e) => Outcome::Failed(e.to_string()),
+            Err(e) => Outcome::Failed(self.failure_message(&e)),
         };
         let step = self.state.step;
         let event = match outcome {
@@ -201,6 +207,9 @@ impl Trainer {
             let order = epoch_order(self.train_ids.len(), cfg.seed, self.state.epoch);
             let batches: Vec<&[usize]> = order.chunks(cfg.batch_size).collect();
             while self.state.batch_in_epoch < batches.len() {
+                if let Some(e) = self.log_error.take() {
+                    return Err(e);
+                }
                 if let Some(reason) = self.poll_commands(commands, events)? {
                     return Ok(Outcome::Finished(reason));
                 }
@@ -402,6 +411,19 @@ impl Trainer {
         Ok(None)
     }
 
+    /// The error, and what is left to resume from: the last checkpoint
+    /// that was completely written (a failed one is never published).
+    fn failure_message(&self, e: &Error) -> String {
+        match RunDir::checkpoints(&self.run.root).last() {
+            Some((step, dir)) => format!(
+                "{e}\nthe last good checkpoint is intact: {} (step {step}); resume with `tunebench train --resume {}`",
+                dir.display(),
+                self.run.root.display()
+            ),
+            None => format!("{e}\nno checkpoint was written yet"),
+        }
+    }
+
     fn last_checkpoint_step(&self) -> Option<usize> {
         RunDir::checkpoints(&self.run.root).last().map(|(s, _)| *s)
     }
@@ -467,35 +489,23 @@ impl Trainer {
         let dir = self.run.checkpoints_dir();
         let tmp = dir.join(format!(".tmp-step-{step}"));
         let _ = std::fs::remove_dir_all(&tmp);
-        write_model_files(&tmp, &self.model, &self.text)?;
-        write_atomic(
-            &tmp.join("training_state.safetensors"),
-            &safetensors_bytes(&self.optimizer.state_tensors()?)?,
-        )?;
-        let state_json =
-            serde_json::to_vec_pretty(&self.state).map_err(|e| Error::Run(e.to_string()))?;
-        write_atomic(&tmp.join("trainer_state.json"), &state_json)?;
+        // A failed write (a full disk) removes the partial copy, so its
+        // space comes back and the previous checkpoint stays the last one.
+        let written = self.write_checkpoint_files(&tmp);
+        if written.is_err() {
+            let _ = std::fs::remove_dir_all(&tmp);
+        }
+        written?;
         let dest = dir.join(format!("step-{step}"));
         publish_dir(&tmp, &dest)?;
         if best {
             let best_tmp = self.run.root.join(".tmp-best");
             let _ = std::fs::remove_dir_all(&best_tmp);
-            std::fs::create_dir_all(&best_tmp).map_err(|e| Error::io("best/", e))?;
-            for f in [
-                "config.json",
-                "model.safetensors",
-                "tokenizer.json",
-                "tokenizer_config.json",
-                "trainer_state.json",
-                "adapter_config.json",
-                "adapter_model.safetensors",
-            ] {
-                if f.starts_with("adapter_") && !dest.join(f).is_file() {
-                    continue;
-                }
-                std::fs::copy(dest.join(f), best_tmp.join(f))
-                    .map_err(|e| Error::io(format!("best/{f}"), e))?;
+            let linked = link_best_files(&dest, &best_tmp);
+            if linked.is_err() {
+                let _ = std::fs::remove_dir_all(&best_tmp);
             }
+            linked?;
             publish_dir(&best_tmp, &self.run.best_dir())?;
         }
         let all = RunDir::checkpoints(&self.run.root);
@@ -514,6 +524,18 @@ impl Trainer {
         Ok(())
     }
 
+    /// Everything a checkpoint holds, written into the unpublished `dir`.
+    fn write_checkpoint_files(&self, dir: &Path) -> Result<()> {
+        write_model_files(dir, &self.model, &self.text)?;
+        write_atomic(
+            &dir.join("training_state.safetensors"),
+            &safetensors_bytes(&self.optimizer.state_tensors()?)?,
+        )?;
+        let state_json =
+            serde_json::to_vec_pretty(&self.state).map_err(|e| Error::Run(e.to_string()))?;
+        write_atomic(&dir.join("trainer_state.json"), &state_json)
+    }
+
     /// Run synchronously to the end, collecting events (tests, scripts).
     pub fn run_to_end(self) -> Vec<Event> {
         let (_tx, rx) = mpsc::channel();
@@ -521,4 +543,25 @@ impl Trainer {
         self.run(rx, etx);
         erx.try_iter().collect()
     }
+}
+
+/// best/ as hard links to the checkpoint's files (copies across
+/// filesystems): the same bytes, without a second copy on disk.
+fn link_best_files(checkpoint: &Path, best_tmp: &Path) -> Result<()> {
+    std::fs::create_dir_all(best_tmp).map_err(|e| Error::io(best_tmp.display().to_string(), e))?;
+    for f in [
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "trainer_state.json",
+        "adapter_config.json",
+        "adapter_model.safetensors",
+    ] {
+        if f.starts_with("adapter_") && !checkpoint.join(f).is_file() {
+            continue;
+        }
+        link_or_copy(&checkpoint.join(f), &best_tmp.join(f))?;
+    }
+    Ok(())
 }

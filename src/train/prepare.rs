@@ -366,6 +366,7 @@ pub fn prepare_corpus(
         optimizer,
         run,
         notes,
+        log_error: None,
         device_name: crate::device::describe(&device),
         cfg,
     })
@@ -459,6 +460,7 @@ pub fn resume(dir: &Path, adjust: impl FnOnce(&mut RunConfig) -> Result<()>) -> 
         optimizer,
         run,
         notes,
+        log_error: None,
         device_name: crate::device::describe(&device),
         cfg,
     })

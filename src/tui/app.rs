@@ -224,8 +224,10 @@ impl App {
     }
 
     pub fn error(&mut self, text: impl Into<String>) {
+        // The hint line is one line: a multi-line error (a failed run's
+        // cause and its last good checkpoint) reads as clauses.
         self.message = Some(Message {
-            text: text.into(),
+            text: text.into().replace('\n', "; "),
             error: true,
         });
     }
