@@ -139,6 +139,32 @@ fn committed_screenshots_match_the_renderer() {
     });
     check("playground", &svg(&a), &mut failures);
 
+    // 4. The runs view over the recorded run: three real runs of the demo
+    //    config at three learning rates (assets/screenshots/runs), two
+    //    marked for comparison.
+    let mut a = coloured_app();
+    replay_demo_run(&mut a);
+    a.on_key(key('3'));
+    assert_eq!(a.on_key(key('R')), vec![Action::ListRuns]);
+    let runs_dir = std::path::Path::new("assets/screenshots/runs");
+    let runs: Vec<_> = ["demo-lr5e-4", "demo-lr2e-4", "demo-lr5e-5"]
+        .iter()
+        .map(|name| tunebench::runs::registry::summarize(&runs_dir.join(name)))
+        .collect();
+    a.runs_view.set_runs(runs);
+    a.on_key(key(' '));
+    a.on_key(key('k'));
+    a.on_key(key(' '));
+    check("runs", &svg(&a), &mut failures);
+
+    // 5. Their curves compared with the shown run's.
+    let dirs = match a.on_key(key('c')).as_slice() {
+        [Action::CompareRuns(dirs)] => dirs.clone(),
+        other => panic!("c compares the marked runs: {other:?}"),
+    };
+    tunebench::tui::compare_runs(&mut a, &dirs);
+    check("compare", &svg(&a), &mut failures);
+
     assert!(
         failures.is_empty(),
         "screenshots differ from what the renderer draws: {failures:?}; regenerate with TUNEBENCH_UPDATE_SCREENSHOTS=1 cargo test --release --test screenshots"

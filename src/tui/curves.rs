@@ -72,13 +72,19 @@ impl ComparedRun {
     }
 }
 
-/// Compared runs are told apart by marker, not only by colour (NO_COLOR):
-/// the symbol shown in the chart titles, and the marker that draws it.
-const COMPARE_MARKERS: [(&str, Marker); 3] =
+/// Without colour (NO_COLOR), compared runs are told apart by marker: the
+/// symbol shown in the title, and the marker that draws the curve.
+const PLAIN_COMPARE_MARKERS: [(&str, Marker); 3] =
     [("█", Marker::Block), ("▄", Marker::Bar), ("•", Marker::Dot)];
 
-fn compare_marker(i: usize) -> (&'static str, Marker) {
-    COMPARE_MARKERS[i % COMPARE_MARKERS.len()]
+/// The title symbol and line marker of compared run `i`: in colour, a thin
+/// line of its own colour (as the shown run's); without, a block shape.
+fn compare_marker(i: usize, theme: &Theme, line: Marker) -> (&'static str, Marker) {
+    if theme.color {
+        ("━", line)
+    } else {
+        PLAIN_COMPARE_MARKERS[i % PLAIN_COMPARE_MARKERS.len()]
+    }
 }
 
 /// TensorBoard-style debiased exponential moving average.
@@ -268,18 +274,20 @@ impl CurvesPane {
         ]
     }
 
-    /// " · vs █ run-a ▄ run-b" for chart titles.
-    fn compare_key(&self) -> String {
+    /// " · vs █ run-a ▄ run-b" for the loss chart's title, each symbol
+    /// in its run's colour.
+    fn compare_key(&self, theme: &Theme) -> Vec<Span<'static>> {
         if self.compare.is_empty() {
-            return String::new();
+            return Vec::new();
         }
-        let names: Vec<String> = self
-            .compare
-            .iter()
-            .enumerate()
-            .map(|(i, r)| format!("{} {}", compare_marker(i).0, r.name))
-            .collect();
-        format!(" · vs {}", names.join(" "))
+        let mut spans = vec![Span::raw(" · vs")];
+        for (i, r) in self.compare.iter().enumerate() {
+            let (symbol, _) = compare_marker(i, theme, self.marker());
+            spans.push(Span::raw(" "));
+            spans.push(Span::styled(symbol, theme.compare(i)));
+            spans.push(Span::raw(format!(" {}", r.name)));
+        }
+        spans
     }
 
     fn render_loss(&self, f: &mut Frame, area: Rect, theme: &Theme) {
@@ -338,22 +346,22 @@ impl CurvesPane {
             );
         }
         for (i, (train, val)) in others.iter().enumerate() {
-            let (_, marker) = compare_marker(i);
+            let (_, marker) = compare_marker(i, theme, self.marker());
             let name = &self.compare[i].name;
             sets.push(
                 Dataset::default()
                     .name(format!("{name} ema"))
                     .marker(marker)
                     .graph_type(GraphType::Line)
-                    .style(theme.bar(i + 1))
+                    .style(theme.compare(i))
                     .data(train),
             );
             sets.push(
                 Dataset::default()
                     .name(format!("{name} val"))
-                    .marker(marker)
+                    .marker(compare_marker(i, theme, Marker::Dot).1)
                     .graph_type(GraphType::Scatter)
-                    .style(theme.bar(i + 1))
+                    .style(theme.compare(i))
                     .data(val),
             );
         }
@@ -367,10 +375,15 @@ impl CurvesPane {
         };
         let chart = Chart::new(sets)
             .block(
-                ratatui::widgets::Block::default().title(match self.lr.last() {
-                    Some(lr) => format!("loss {last:.4} · lr {:.2e}{}", lr.1, self.compare_key()),
-                    None => format!("loss{}", self.compare_key()),
-                }),
+                ratatui::widgets::Block::default().title(Line::from(
+                    [Span::raw(match self.lr.last() {
+                        Some(lr) => format!("loss {last:.4} · lr {:.2e}", lr.1),
+                        None => "loss".to_string(),
+                    })]
+                    .into_iter()
+                    .chain(self.compare_key(theme))
+                    .collect::<Vec<_>>(),
+                )),
             )
             .x_axis(Axis::default().bounds(x).labels(vec![
                 Span::raw("0"),
@@ -416,9 +429,9 @@ impl CurvesPane {
             sets.push(
                 Dataset::default()
                     .name(format!("{} F1", r.name))
-                    .marker(compare_marker(i).1)
+                    .marker(compare_marker(i, theme, Marker::Dot).1)
                     .graph_type(GraphType::Line)
-                    .style(theme.bar(i + 1))
+                    .style(theme.compare(i))
                     .data(&r.val_f1),
             );
         }
@@ -427,10 +440,7 @@ impl CurvesPane {
         let y = bounds(&all).unwrap_or([0.0, 1.0]);
         let y = [y[0].max(0.0), y[1].min(1.0)];
         let chart = Chart::new(sets)
-            .block(
-                ratatui::widgets::Block::default()
-                    .title(format!("val accuracy / macro-F1{}", self.compare_key())),
-            )
+            .block(ratatui::widgets::Block::default().title("val accuracy / macro-F1"))
             .x_axis(Axis::default().bounds(self.x_bounds()))
             .y_axis(Axis::default().bounds(y).labels(vec![
                 Span::raw(format!("{:.2}", y[0])),

@@ -115,6 +115,32 @@ fn tokenizer_key(cfg: &RunConfig) -> String {
     format!("{}|{}|{}", data_key(cfg), cfg.model, cfg.max_len)
 }
 
+/// Overlay the curves of the runs in `dirs` (read from their
+/// metrics.jsonl) on the curves pane; none clears the overlay.
+pub fn compare_runs(app: &mut App, dirs: &[PathBuf]) {
+    app.curves.compare = dirs
+        .iter()
+        .map(|d| {
+            let name = d
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            curves::ComparedRun::from_events(name, &crate::runs::read_events(d))
+        })
+        .collect();
+    app.message = Some(app::Message {
+        text: if dirs.is_empty() {
+            "comparison cleared".into()
+        } else {
+            format!(
+                "comparing with {} run(s); R, c with none marked clears",
+                dirs.len()
+            )
+        },
+        error: false,
+    });
+}
+
 pub fn load_dataset(cfg: &RunConfig) -> Result<DatasetPane, String> {
     let corpus = crate::train::prepare::load_corpus(cfg).map_err(|e| e.to_string())?;
     let mut pane = DatasetPane::new(
@@ -258,7 +284,7 @@ impl Loop {
                 }
                 Action::ListRuns => self.list_runs(),
                 Action::OpenRun(dir) => self.open_run(&dir),
-                Action::CompareRuns(dirs) => self.compare_runs(&dirs),
+                Action::CompareRuns(dirs) => compare_runs(&mut self.app, &dirs),
                 Action::ConfigFrom(dir) => match crate::run_dir::RunDir::read_config(&dir) {
                     Ok(r) => {
                         self.app.hparams.cfg = r.config;
@@ -297,30 +323,6 @@ impl Loop {
         self.app.hparams.locked = true;
         self.attach(dir);
         self.sync_data();
-    }
-
-    fn compare_runs(&mut self, dirs: &[PathBuf]) {
-        self.app.curves.compare = dirs
-            .iter()
-            .map(|d| {
-                let name = d
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                curves::ComparedRun::from_events(name, &crate::runs::read_events(d))
-            })
-            .collect();
-        self.app.message = Some(app::Message {
-            text: if dirs.is_empty() {
-                "comparison cleared".into()
-            } else {
-                format!(
-                    "comparing with {} run(s); R, c with none marked clears",
-                    dirs.len()
-                )
-            },
-            error: false,
-        });
     }
 
     fn start_run(&mut self, cfg: RunConfig) {

@@ -103,6 +103,12 @@ impl Theme {
         Theme { color: false }
     }
 
+    /// Compared runs' curves: colours the shown run's series do not use.
+    pub fn compare(&self, i: usize) -> Style {
+        const COLORS: [Color; 3] = [Color::LightRed, Color::LightBlue, Color::White];
+        self.fg(COLORS[i % COLORS.len()])
+    }
+
     pub fn bar(&self, i: usize) -> Style {
         const COLORS: [Color; 6] = [
             Color::Cyan,
