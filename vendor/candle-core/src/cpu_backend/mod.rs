@@ -1478,7 +1478,11 @@ impl Map2 for MatMul {
         let dst_rs = dst_strides[0];
         let dst_cs = dst_strides[1];
 
-        let mut dst = vec![T::zero(); b * m * n];
+        // tunebench: gemm writes every element of dst (read_dst = false),
+        // so it is not zeroed first; it is only written through raw
+        // pointers until its length is set after the last gemm.
+        let mut dst: Vec<T> = Vec::with_capacity(b * m * n);
+        let dst_len = b * m * n;
         let num_threads = crate::utils::get_num_threads();
         let parallelism = if num_threads > 1 {
             Parallelism::Rayon(num_threads)
@@ -1502,13 +1506,13 @@ impl Map2 for MatMul {
         for step in 0..b {
             let lhs_p = &lhs[step * a_skip..];
             let rhs_p = &rhs[step * b_skip..];
-            let dst_p = &mut dst[step * c_skip..];
             unsafe {
+                let dst_p = dst.as_mut_ptr().add(step * c_skip);
                 gemm(
                     /* m: usize = */ m,
                     /* n: usize = */ n,
                     /* k: usize = */ k,
-                    /* dst: *mut T = */ dst_p.as_mut_ptr(),
+                    /* dst: *mut T = */ dst_p,
                     /* dst_cs: isize = */ dst_cs as isize,
                     /* dst_rs: isize = */ dst_rs as isize,
                     /* read_dst: bool = */ false,
@@ -1527,6 +1531,9 @@ impl Map2 for MatMul {
                 )
             }
         }
+        // SAFETY: the gemm calls above wrote all b·m·n elements (when k is
+        // 0, gemm with read_dst = false writes zeros).
+        unsafe { dst.set_len(dst_len) };
         Ok(dst)
     }
 
