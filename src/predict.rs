@@ -237,26 +237,52 @@ pub fn predictions_csv(
     truth: &[usize],
     logits: &[Vec<f32>],
 ) -> Result<Vec<u8>> {
+    let scored: Vec<ScoredRow> = rows
+        .iter()
+        .zip(logits)
+        .zip(truth)
+        .map(|((row, l), &t)| ScoredRow {
+            line: row.line,
+            text: &row.text,
+            label: t,
+            probs: softmax(l).into_iter().map(f64::from).collect(),
+        })
+        .collect();
+    probabilities_csv(labels.names(), &scored)
+}
+
+/// One row of a predictions CSV: its label and the model's probabilities.
+pub struct ScoredRow<'a> {
+    pub line: u64,
+    pub text: &'a str,
+    pub label: usize,
+    pub probs: Vec<f64>,
+}
+
+/// The predictions CSV layout every writer shares (a run's held-out
+/// predictions, `eval --predictions`, cross-validation's out-of-fold
+/// probabilities): `line,text,label,predicted,score,correct,p_<label>…`.
+pub fn probabilities_csv(labels: &[String], rows: &[ScoredRow]) -> Result<Vec<u8>> {
     let err = |e: csv::Error| crate::Error::Run(format!("predictions CSV: {e}"));
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header: Vec<String> = ["line", "text", "label", "predicted", "score", "correct"]
         .iter()
         .map(|s| s.to_string())
         .collect();
-    header.extend(labels.names().iter().map(|l| format!("p_{l}")));
+    header.extend(labels.iter().map(|l| format!("p_{l}")));
     w.write_record(&header).map_err(err)?;
-    for ((row, l), &t) in rows.iter().zip(logits).zip(truth) {
-        let probs = softmax(l);
-        let p = argmax(&probs);
+    for r in rows {
+        // The first of equal maxima, as `argmax` picks them.
+        let p = (0..r.probs.len()).fold(0, |b, i| if r.probs[i] > r.probs[b] { i } else { b });
         let mut rec = vec![
-            row.line.to_string(),
-            row.text.clone(),
-            labels.name(t).to_string(),
-            labels.name(p).to_string(),
-            format!("{:.6}", probs[p]),
-            (t == p).to_string(),
+            r.line.to_string(),
+            r.text.to_string(),
+            labels[r.label].clone(),
+            labels[p].clone(),
+            format!("{:.6}", r.probs[p]),
+            (r.label == p).to_string(),
         ];
-        rec.extend(probs.iter().map(|x| format!("{x:.6}")));
+        rec.extend(r.probs.iter().map(|x| format!("{x:.6}")));
         w.write_record(&rec).map_err(err)?;
     }
     w.into_inner()

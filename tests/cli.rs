@@ -1029,7 +1029,10 @@ fn doctor_version_completions_and_man_page() {
         text.contains("FAIL") && text.contains("not usable yet"),
         "{text}"
     );
-    assert!(text.contains(&format!("{file}/runs: cannot write")), "{text}");
+    assert!(
+        text.contains(&format!("{file}/runs: cannot write")),
+        "{text}"
+    );
 
     let version = succeed(tunebench().arg("--version"));
     assert!(version.contains(env!("CARGO_PKG_VERSION")) && version.contains("commit"));

@@ -376,3 +376,41 @@ fn runs_view_lists_runs_and_compared_curves_are_told_apart_without_colour() {
     assert!(s.contains("vs █ lr-high ▄ lr-low"), "{s}");
     assert!(s.contains('█') && s.contains('▄'), "{s}");
 }
+
+/// Chinese labels take two columns each: the confusion matrix's counts
+/// stay right under their labels.
+#[test]
+fn cjk_labels_keep_the_confusion_matrix_and_bars_aligned() {
+    let mut app = app();
+    inject_run_labelled(&mut app, &["负面", "中性", "正面评价"]);
+    app.on_key(key('3'));
+    let s = screen(&app, 120, 36);
+    // In the screen text every cell is one char (a wide char's second
+    // cell is a blank), so char positions are columns.
+    let lines: Vec<Vec<char>> = s.lines().map(|l| l.chars().collect()).collect();
+    let find = |line: &[char], needle: &str| -> Option<usize> {
+        let n: Vec<char> = needle.chars().collect();
+        line.windows(n.len()).position(|w| w == n.as_slice())
+    };
+    let header = lines
+        .iter()
+        .find(|l| find(l, "负 面").is_some() && find(l, "中 性").is_some())
+        .unwrap_or_else(|| panic!("no confusion header: {s}"));
+    // The header's label columns end where each row's counts end.
+    let end_of =
+        |line: &[char], needle: &str| find(line, needle).map(|i| i + needle.chars().count());
+    let col_ends = [
+        end_of(header, "负 面 ").unwrap(),
+        end_of(header, "中 性 ").unwrap(),
+    ];
+    for (name, counts) in [("负 面", ["51", "7"]), ("中 性", ["4", "47"])] {
+        let row = lines
+            .iter()
+            .find(|l| find(l, name).is_some_and(|i| i < col_ends[0] - 6))
+            .unwrap_or_else(|| panic!("no row {name}: {s}"));
+        for (count, end) in counts.iter().zip(col_ends) {
+            let cell: String = row[end - count.len()..end].iter().collect();
+            assert_eq!(&cell, count, "{name}: {s}");
+        }
+    }
+}

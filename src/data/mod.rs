@@ -108,15 +108,6 @@ impl Labels {
     }
 }
 
-/// `s` cut to `n` characters, with an ellipsis when cut (for messages).
-pub(crate) fn clip(s: &str, n: usize) -> String {
-    if s.chars().count() > n {
-        s.chars().take(n.saturating_sub(1)).chain(['…']).collect()
-    } else {
-        s.to_string()
-    }
-}
-
 /// Terminal columns `s` takes (CJK characters take two).
 pub fn display_width(s: &str) -> usize {
     unicode_width::UnicodeWidthStr::width(s)
@@ -127,36 +118,38 @@ pub fn pad_left(s: &str, width: usize) -> String {
     format!("{}{s}", " ".repeat(width.saturating_sub(display_width(s))))
 }
 
-/// `s` on one line, cut or padded to exactly `width` terminal columns
-/// (CJK characters take two).
-pub fn fit_width(s: &str, width: usize) -> String {
+/// `s` on one line, cut to at most `width` terminal columns with an
+/// ellipsis when cut (CJK characters take two; newlines become spaces).
+pub fn clip(s: &str, width: usize) -> String {
     use unicode_width::UnicodeWidthChar;
+    let columns = |c: char| if c == '\n' { 1 } else { c.width().unwrap_or(0) };
+    let total: usize = s.chars().map(columns).sum();
+    if total <= width {
+        return s.replace('\n', " ");
+    }
+    let room = width.saturating_sub(1);
     let mut out = String::new();
     let mut used = 0;
-    let total: usize = s
-        .chars()
-        .map(|c| if c == '\n' { 1 } else { c.width().unwrap_or(0) })
-        .sum();
-    let room = if total > width {
-        width.saturating_sub(1)
-    } else {
-        width
-    };
     for c in s.chars() {
-        let c = if c == '\n' { ' ' } else { c };
-        let w = c.width().unwrap_or(0);
+        let w = columns(c);
         if used + w > room {
             break;
         }
-        out.push(c);
+        out.push(if c == '\n' { ' ' } else { c });
         used += w;
     }
-    if total > width {
+    if width > 0 {
         out.push('…');
-        used += 1;
     }
-    out.push_str(&" ".repeat(width.saturating_sub(used)));
     out
+}
+
+/// `s` on one line, cut or padded to exactly `width` terminal columns
+/// (CJK characters take two).
+pub fn fit_width(s: &str, width: usize) -> String {
+    let cut = clip(s, width);
+    let pad = width.saturating_sub(display_width(&cut));
+    cut + &" ".repeat(pad)
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use crate::config::{ConfigError, FieldError, RunConfig};
 use crate::data::split::stratified_folds;
 use crate::data::Labels;
 use crate::error::{Error, Result};
+use crate::predict::{probabilities_csv, ScoredRow};
 use crate::train::prepare::{file_info, load_training_file, prepare_corpus, Corpus};
 use crate::train::{Command, Event};
 use std::path::Path;
@@ -168,27 +169,15 @@ pub fn cross_validate(
 
 /// The same CSV a run writes (`predict::predictions_csv`), from probabilities.
 fn held_out_csv(h: &HeldOut) -> Result<Vec<u8>> {
-    let err = |e: csv::Error| Error::Run(format!("predictions CSV: {e}"));
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let mut header: Vec<String> = ["line", "text", "label", "predicted", "score", "correct"]
+    let rows: Vec<ScoredRow> = h
+        .rows
         .iter()
-        .map(|s| s.to_string())
+        .map(|r| ScoredRow {
+            line: r.line,
+            text: &r.text,
+            label: r.given,
+            probs: r.probs.clone(),
+        })
         .collect();
-    header.extend(h.labels.iter().map(|l| format!("p_{l}")));
-    w.write_record(&header).map_err(err)?;
-    for r in &h.rows {
-        let p = super::label_issues::argmax(&r.probs);
-        let mut rec = vec![
-            r.line.to_string(),
-            r.text.clone(),
-            h.labels[r.given].clone(),
-            h.labels[p].clone(),
-            format!("{:.6}", r.probs[p]),
-            (p == r.given).to_string(),
-        ];
-        rec.extend(r.probs.iter().map(|x| format!("{x:.6}")));
-        w.write_record(&rec).map_err(err)?;
-    }
-    w.into_inner()
-        .map_err(|e| Error::Run(format!("predictions CSV: {e}")))
+    probabilities_csv(&h.labels, &rows)
 }

@@ -476,7 +476,7 @@ impl CurvesPane {
         let label_w = self
             .labels
             .iter()
-            .map(|l| l.chars().count())
+            .map(|l| crate::data::display_width(l))
             .max()
             .unwrap_or(3)
             .min(8);
@@ -491,7 +491,7 @@ impl CurvesPane {
         let name_w = self
             .labels
             .iter()
-            .map(|l| l.chars().count())
+            .map(|l| crate::data::display_width(l))
             .max()
             .unwrap_or(4)
             .min(10);
@@ -501,16 +501,19 @@ impl CurvesPane {
         )];
         let mut head = format!("{:name_w$} ", "");
         for l in &self.labels {
-            head.push_str(&format!(" {:>w$}", super::dataset::truncate(l, w)));
+            head.push_str(&format!(
+                " {}",
+                crate::data::pad_left(&crate::data::clip(l, w), w)
+            ));
         }
         lines.push(Line::styled(head, theme.dim()));
         for (i, row) in cm.iter().enumerate() {
             let name = self
                 .labels
                 .get(i)
-                .map(|l| super::dataset::truncate(l, name_w))
-                .unwrap_or_default();
-            let mut spans = vec![Span::raw(format!("{name:name_w$} "))];
+                .map(|l| crate::data::fit_width(l, name_w))
+                .unwrap_or_else(|| " ".repeat(name_w));
+            let mut spans = vec![Span::raw(format!("{name} "))];
             for (j, c) in row.iter().enumerate() {
                 let style = if i == j {
                     theme.good()

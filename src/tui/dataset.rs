@@ -644,7 +644,7 @@ impl DatasetPane {
         let label_w = self
             .labels
             .iter()
-            .map(|l| l.chars().count())
+            .map(|l| crate::data::display_width(l))
             .max()
             .unwrap_or(5)
             .min(14);
@@ -652,7 +652,7 @@ impl DatasetPane {
         for (i, (label, count)) in self.report.label_counts.iter().enumerate() {
             let n = (count * bar_w).div_ceil(widest);
             lines.push(Line::from(vec![
-                Span::raw(format!("{:<label_w$} ", truncate(label, label_w))),
+                Span::raw(format!("{} ", crate::data::fit_width(label, label_w))),
                 Span::styled("█".repeat(n), theme.bar(i)),
                 Span::raw(format!(" {count}")),
             ]));
@@ -782,17 +782,6 @@ impl DatasetPane {
     }
 }
 
-/// Cut `s` to `width` characters, ending with an ellipsis when cut.
-pub fn truncate(s: &str, width: usize) -> String {
-    if s.chars().count() <= width {
-        s.to_string()
-    } else if width == 0 {
-        String::new()
-    } else {
-        s.chars().take(width - 1).chain(['…']).collect()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -891,8 +880,9 @@ mod tests {
 
     #[test]
     fn truncates_with_an_ellipsis() {
-        assert_eq!(truncate("abcdef", 4), "abc…");
-        assert_eq!(truncate("abc", 4), "abc");
+        assert_eq!(crate::data::clip("abcdef", 4), "abc…");
+        assert_eq!(crate::data::clip("abc", 4), "abc");
+        assert_eq!(crate::data::clip("好评如潮", 5), "好评…");
     }
 
     fn suspect(line: u64, given: &str, suggested: &str, confidence: f64) -> Suspect {

@@ -19,6 +19,7 @@ pub mod svg;
 pub mod theme;
 
 use crate::config::RunConfig;
+use crate::explain::label_issues::HeldOut;
 use crate::train::{Command, Event};
 use app::{Action, App, Pane, RunState};
 use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
@@ -218,27 +219,23 @@ fn spawn_tokenizer(cfg: RunConfig, tx: UnboundedSender<AppEvent>) {
     });
 }
 
-/// Read a run's predictions.csv into line → prediction.
-pub fn read_predictions(path: &Path) -> HashMap<u64, RowPrediction> {
-    let mut out = HashMap::new();
-    let Ok(mut reader) = csv::Reader::from_path(path) else {
-        return out;
-    };
-    for rec in reader.records().flatten() {
-        let (Some(line), Some(pred), Some(score)) = (rec.get(0), rec.get(3), rec.get(4)) else {
-            continue;
-        };
-        if let (Ok(line), Ok(score)) = (line.parse(), score.parse()) {
-            out.insert(
-                line,
+/// line → the model's label and its probability, from a run's held-out
+/// predictions (the dataset pane's model column).
+pub fn row_predictions(held_out: &HeldOut) -> HashMap<u64, RowPrediction> {
+    held_out
+        .rows
+        .iter()
+        .filter_map(|r| {
+            let best = crate::explain::label_issues::argmax(&r.probs);
+            Some((
+                r.line,
                 RowPrediction {
-                    label: pred.to_string(),
-                    score,
+                    label: held_out.labels.get(best)?.clone(),
+                    score: *r.probs.get(best)? as f32,
                 },
-            );
-        }
-    }
-    out
+            ))
+        })
+        .collect()
 }
 
 struct Loop {
@@ -483,10 +480,12 @@ impl Loop {
     /// A run's held-out predictions: the dataset pane's model column and
     /// its suspect labels.
     fn load_predictions(&mut self, path: &Path) {
-        self.app.set_predictions(read_predictions(path));
-        self.app.run_suspects = crate::explain::label_issues::HeldOut::read(path)
-            .map(|h| h.suspects())
-            .unwrap_or_default();
+        // Read once: a run mid-write is caught whole or not at all (the
+        // file is replaced atomically), so both views agree.
+        let held_out = HeldOut::read(path).ok();
+        self.app
+            .set_predictions(held_out.as_ref().map(row_predictions).unwrap_or_default());
+        self.app.run_suspects = held_out.map(|h| h.suspects()).unwrap_or_default();
         self.app.refresh_suspects();
     }
 

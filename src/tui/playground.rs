@@ -209,7 +209,7 @@ impl PlaygroundPane {
             return;
         };
         let mut lines = vec![Line::styled(
-            super::dataset::truncate(&t.text, area.width as usize),
+            crate::data::clip(&t.text, area.width as usize),
             theme.header(),
         )];
         match &t.current {
@@ -219,7 +219,7 @@ impl PlaygroundPane {
                 probs.sort_by(|a, b| b.1.total_cmp(&a.1));
                 let name_w = probs
                     .iter()
-                    .map(|(l, _)| l.chars().count())
+                    .map(|(l, _)| crate::data::display_width(l))
                     .max()
                     .unwrap_or(4)
                     .min(16);
@@ -227,10 +227,7 @@ impl PlaygroundPane {
                 for (i, (label, prob)) in probs.iter().enumerate() {
                     let n = (prob * bar_w as f32).round() as usize;
                     lines.push(Line::from(vec![
-                        Span::raw(format!(
-                            "{:<name_w$} ",
-                            super::dataset::truncate(label, name_w)
-                        )),
+                        Span::raw(format!("{} ", crate::data::fit_width(label, name_w))),
                         Span::styled("█".repeat(n), theme.bar(i)),
                         Span::raw(format!(" {:5.1}%", prob * 100.0)),
                     ]));
@@ -294,7 +291,7 @@ impl PlaygroundPane {
             lines.push(Line::styled(
                 format!(
                     "{marker}{:<text_w$} {now}{change}{}",
-                    super::dataset::truncate(&t.text, text_w),
+                    crate::data::clip(&t.text, text_w),
                     if t.waiting { " ⟳" } else { "" }
                 ),
                 style,

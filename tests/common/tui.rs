@@ -41,10 +41,12 @@ pub fn screen(app: &App, w: u16, h: u16) -> String {
 }
 
 pub fn inject_run(app: &mut App) {
-    let labels: Vec<String> = ["negative", "neutral", "positive"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    inject_run_labelled(app, &["negative", "neutral", "positive"]);
+}
+
+/// A run with three labels of the caller's: 12 steps and one evaluation.
+pub fn inject_run_labelled(app: &mut App, names: &[&str; 3]) {
+    let labels: Vec<String> = names.iter().map(|s| s.to_string()).collect();
     app.on_engine(&Event::Started {
         run_dir: "runs/test".into(),
         total_steps: 40,
