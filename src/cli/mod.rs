@@ -661,7 +661,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Man => {
-            clap_mangen::Man::new(cli_command()).render(&mut std::io::stdout())?;
+            let mut page = Vec::new();
+            clap_mangen::Man::new(cli_command()).render(&mut page)?;
+            page.extend_from_slice(tunebench::tui::keymap::man_section().as_bytes());
+            std::io::Write::write_all(&mut std::io::stdout(), &page)?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Inspect {

@@ -11,6 +11,7 @@ pub mod curves;
 pub mod dataset;
 pub mod hparams;
 pub mod input;
+pub mod keymap;
 mod logfile;
 pub mod playground;
 pub mod render;

@@ -190,58 +190,15 @@ fn hint_line(app: &App) -> Line<'static> {
         Pane::Playground => app.playground.is_typing(),
         Pane::Curves => false,
     };
-    let keys: &[(&str, &str)] = if typing {
-        &[
-            ("Enter", "submit"),
-            ("Esc", "leave input"),
-            ("←→", "move"),
-            ("↑↓", "history"),
-            ("Tab", "next pane"),
-        ]
+    let hints = &super::keymap::keymap().hints;
+    let keys = if typing {
+        &hints.typing
     } else {
         match app.focus {
-            Pane::Dataset => &[
-                ("j/k", "move"),
-                ("/", "search"),
-                ("n/N", "next"),
-                ("f", "label"),
-                ("o", "sort"),
-                ("v", "train/val"),
-                ("m", "misclassified"),
-                ("i", "suspects"),
-                ("a/r/K", "fix"),
-                ("s", "start"),
-                ("?", "help"),
-                ("q", "quit"),
-            ],
-            Pane::Hyper => &[
-                ("j/k", "move"),
-                ("Enter", "edit"),
-                ("P", "preset"),
-                ("w/L", "save/load"),
-                ("s", "start"),
-                ("?", "help"),
-                ("q", "quit"),
-            ],
-            Pane::Curves => &[
-                ("l", "log"),
-                ("+/-", "smoothing"),
-                ("b", "markers"),
-                ("p", "pause"),
-                ("x", "stop"),
-                ("c", "checkpoint"),
-                ("?", "help"),
-                ("q", "quit"),
-            ],
-            Pane::Playground => &[
-                ("Enter", "type"),
-                ("j/k", "pick"),
-                ("r", "re-score"),
-                ("e", "why"),
-                ("t", "why label"),
-                ("?", "help"),
-                ("q", "quit"),
-            ],
+            Pane::Dataset => &hints.dataset,
+            Pane::Hyper => &hints.hyper,
+            Pane::Curves => &hints.curves,
+            Pane::Playground => &hints.playground,
         }
     };
     let mut spans = Vec::new();
@@ -251,60 +208,6 @@ fn hint_line(app: &App) -> Line<'static> {
     }
     Line::from(spans)
 }
-
-pub const HELP: &[(&str, &str)] = &[
-    (
-        "1-4, Tab, Shift-Tab",
-        "focus Dataset / Hyperparameters / Curves / Playground",
-    ),
-    ("s", "start a run with the current hyperparameters"),
-    ("p", "pause / resume the run"),
-    ("x", "stop the run (writes a checkpoint)"),
-    ("c", "write a checkpoint now"),
-    (
-        "q, Ctrl-C",
-        "quit; with a run active: leave it running, or stop it",
-    ),
-    (
-        "R",
-        "runs: open one, mark (Space) and compare curves (c), new run from one (n)",
-    ),
-    ("?", "this help"),
-    ("Dataset j/k PgUp/PgDn g/G", "move through rows"),
-    (
-        "Dataset / n N",
-        "search (case-insensitive), next, previous match",
-    ),
-    (
-        "Dataset f F o v m Esc",
-        "label filter, sort by length, train/val, misclassified, clear",
-    ),
-    (
-        "Dataset i a r K u",
-        "suspect labels (inspect --label-issues, or the run's held-out rows); accept the suggestion, relabel (1-9, d drop), keep, undo: saved to a corrections file beside the corpus",
-    ),
-    (
-        "Hyper j/k Enter",
-        "pick a field, edit it (Enter applies, Esc cancels)",
-    ),
-    ("Hyper P w L", "next preset, save / load the TOML config"),
-    (
-        "Curves l + - b",
-        "log-scale loss, smoothing up/down, braille/plain markers",
-    ),
-    (
-        "Playground Enter, ↑↓",
-        "predict the sentence, input history",
-    ),
-    (
-        "Playground Esc j k r",
-        "leave input, pick a tested sentence, re-score all",
-    ),
-    (
-        "Playground e t",
-        "why: word attributions (Integrated Gradients) for the label, or the next label",
-    ),
-];
 
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let [v] = Layout::vertical([Constraint::Length(h.min(area.height))])
@@ -317,12 +220,13 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
 }
 
 fn draw_help(app: &App, f: &mut Frame, area: Rect) {
-    let rect = centered(area, 78, HELP.len() as u16 + 4);
+    let help = &super::keymap::keymap().help;
+    let rect = centered(area, 78, help.len() as u16 + 4);
     let mut lines = Vec::new();
-    for (k, what) in HELP {
+    for k in help {
         lines.push(Line::from(vec![
-            Span::styled(format!("{k:<27}"), app.theme.key()),
-            Span::raw(*what),
+            Span::styled(format!("{:<27}", k.keys), app.theme.key()),
+            Span::raw(k.does.clone()),
         ]));
     }
     lines.push(Line::styled("any key closes this help", app.theme.dim()));
