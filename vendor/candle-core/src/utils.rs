@@ -418,7 +418,11 @@ fn candle_num_threads() -> usize {
 
 pub fn get_num_threads() -> usize {
     // Respond to the same environment variable as rayon.
-    rayon_num_threads()
+    // tunebench: computed once. Without RAYON_NUM_THREADS (and without
+    // cpu_capacity files, as on most x86 servers) this parsed /proc/cpuinfo
+    // through num_cpus on every matmul.
+    static THREADS: OnceLock<usize> = OnceLock::new();
+    *THREADS.get_or_init(rayon_num_threads)
 }
 
 /// On Apple Silicon: P-core count via `hw.perflevel0.logicalcpu`.
