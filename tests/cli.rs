@@ -1044,7 +1044,10 @@ fn doctor_version_completions_and_man_page() {
     let man = succeed(tunebench().arg("man"));
     assert!(man.contains(".TH tunebench 1") && man.contains("doctor"));
     // The TUI's keys, from assets/keys.toml.
-    assert!(man.contains(".SH \"TUI KEYS\"") && man.contains("\\fBR\\fR"), "{man}");
+    assert!(
+        man.contains(".SH \"TUI KEYS\"") && man.contains("\\fBR\\fR"),
+        "{man}"
+    );
 }
 
 /// `cmd` run through `sh -c` with the test's offline environment.
