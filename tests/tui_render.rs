@@ -414,3 +414,46 @@ fn cjk_labels_keep_the_confusion_matrix_and_bars_aligned() {
         }
     }
 }
+
+/// The help overlay shows every description whole, wrapped under its own
+/// column, at the screenshot size; and it still draws on a small screen.
+#[test]
+fn help_wraps_descriptions_instead_of_cutting_them() {
+    let mut app = app();
+    app.on_key(key('?'));
+    let s = screen(&app, 120, 36);
+    let help = &tunebench::tui::keymap::keymap().help;
+    for k in help {
+        // Every description's last word ends a line inside the box (a cut
+        // line loses it at the border).
+        let last = k.does.split_whitespace().last().unwrap();
+        let ends_a_line = s.lines().any(|l| {
+            l.rfind(&format!(" {last} "))
+                .is_some_and(|i| l[i + last.len() + 1..].trim_start().starts_with('│'))
+        });
+        assert!(
+            ends_a_line,
+            "{:?}: no line ends with {last:?}:\n{s}",
+            k.keys
+        );
+    }
+    assert!(s.contains("any key closes this help"), "{s}");
+    // On 80×24 it does not fit: j scrolls to the end, any other key closes.
+    let small = screen(&app, 80, 24);
+    assert!(
+        small.contains("j/k scroll (") && !small.contains("Integrated"),
+        "{small}"
+    );
+    for _ in 0..40 {
+        app.on_key(key('j'));
+    }
+    let end = screen(&app, 80, 24);
+    assert!(
+        end.contains("(0 more below,") && end.contains("Integrated"),
+        "{end}"
+    );
+    app.on_key(key('k'));
+    assert!(screen(&app, 80, 24).contains("(1 more below,"));
+    app.on_key(key('x'));
+    assert!(!app.help && app.help_scroll.get() == 0);
+}

@@ -130,6 +130,9 @@ pub struct App {
     pub run: RunStatus,
     pub message: Option<Message>,
     pub help: bool,
+    /// Lines the help overlay is scrolled by; the renderer clamps it to
+    /// what overflows the screen (hence a Cell: drawing takes `&App`).
+    pub help_scroll: std::cell::Cell<u16>,
     pub runs_view: RunsView,
     pub confirm_quit: bool,
     quit_after_stop: bool,
@@ -160,6 +163,7 @@ impl App {
             },
             playground: PlaygroundPane::default(),
             help: false,
+            help_scroll: std::cell::Cell::new(0),
             runs_view: RunsView::default(),
             confirm_quit: false,
             quit_after_stop: false,
@@ -263,7 +267,17 @@ impl App {
             return self.request_quit();
         }
         if self.help {
-            self.help = false;
+            // j/k (↓/↑) scroll a help taller than the screen; any other
+            // key closes it.
+            let scroll = self.help_scroll.get();
+            match key.code {
+                KeyCode::Char('j') | KeyCode::Down => self.help_scroll.set(scroll + 1),
+                KeyCode::Char('k') | KeyCode::Up => self.help_scroll.set(scroll.saturating_sub(1)),
+                _ => {
+                    self.help = false;
+                    self.help_scroll.set(0);
+                }
+            }
             return vec![];
         }
         if self.runs_view.visible {

@@ -219,17 +219,47 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
     r
 }
 
+/// Width of the help overlay's key column.
+const HELP_KEYS_W: usize = 27;
+
 fn draw_help(app: &App, f: &mut Frame, area: Rect) {
     let help = &super::keymap::keymap().help;
-    let rect = centered(area, 78, help.len() as u16 + 4);
+    // As wide as the screen allows (up to 104), descriptions wrapped under
+    // their own column rather than cut at the border.
+    let width = area.width.saturating_sub(4).clamp(40, 104);
+    let does_w = (width as usize).saturating_sub(2 + HELP_KEYS_W).max(10);
     let mut lines = Vec::new();
     for k in help {
-        lines.push(Line::from(vec![
-            Span::styled(format!("{:<27}", k.keys), app.theme.key()),
-            Span::raw(k.does.clone()),
-        ]));
+        for (i, part) in wrap_words(&k.does, does_w).into_iter().enumerate() {
+            let keys = if i == 0 { k.keys.as_str() } else { "" };
+            lines.push(Line::from(vec![
+                Span::styled(crate::data::fit_width(keys, HELP_KEYS_W), app.theme.key()),
+                Span::raw(part),
+            ]));
+        }
     }
-    lines.push(Line::styled("any key closes this help", app.theme.dim()));
+    let rect = centered(area, width, lines.len() as u16 + 3);
+    // What does not fit scrolls; the last line says how.
+    let shown = rect.height.saturating_sub(3);
+    let hidden = (lines.len() as u16).saturating_sub(shown);
+    let scroll = app.help_scroll.get().min(hidden);
+    app.help_scroll.set(scroll);
+    let mut lines: Vec<Line> = lines
+        .into_iter()
+        .skip(scroll as usize)
+        .take(shown as usize)
+        .collect();
+    lines.push(Line::styled(
+        if hidden > 0 {
+            format!(
+                "j/k scroll ({} more below, {scroll} above) · any other key closes this help",
+                hidden - scroll
+            )
+        } else {
+            "any key closes this help".to_string()
+        },
+        app.theme.dim(),
+    ));
     f.render_widget(Clear, rect);
     f.render_widget(
         Paragraph::new(lines).block(
@@ -240,6 +270,25 @@ fn draw_help(app: &App, f: &mut Frame, area: Rect) {
         ),
         rect,
     );
+}
+
+/// `text` broken at spaces into lines of at most `width` columns (a word
+/// longer than that gets a line of its own).
+fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for word in text.split_whitespace() {
+        let line = lines.last_mut().expect("starts with one line");
+        let needed = crate::data::display_width(line) + usize::from(!line.is_empty());
+        if !line.is_empty() && needed + crate::data::display_width(word) > width {
+            lines.push(word.to_string());
+        } else {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+    }
+    lines
 }
 
 fn draw_confirm(app: &App, f: &mut Frame, area: Rect) {
