@@ -35,18 +35,19 @@ impl std::fmt::Display for OutOfSpace {
             .free
             .map(|b| format!(", {} free there", human_bytes(b)))
             .unwrap_or_default();
+        let what = match self.why {
+            NoRoom::DiskFull => "disk full",
+            NoRoom::Quota => "disk quota exceeded",
+            NoRoom::FileSizeLimit => "file size limit reached",
+        };
         match self.why {
-            NoRoom::DiskFull => write!(
+            NoRoom::DiskFull | NoRoom::Quota => write!(
                 f,
-                "disk full writing {path}: it needs {needed}{free}; free some space or write runs elsewhere (--out, TUNEBENCH_RUNS_DIR)"
-            ),
-            NoRoom::Quota => write!(
-                f,
-                "disk quota exceeded writing {path}: it needs {needed}{free}; free some space or write runs elsewhere (--out, TUNEBENCH_RUNS_DIR)"
+                "{what} writing {path}: it needs {needed}{free}; free some space or write runs elsewhere (--out, TUNEBENCH_RUNS_DIR)"
             ),
             NoRoom::FileSizeLimit => write!(
                 f,
-                "file size limit reached writing {path}: it needs {needed}; raise `ulimit -f` (now {})",
+                "{what} writing {path}: it needs {needed}; raise `ulimit -f` (now {})",
                 file_size_limit()
                     .map(human_bytes)
                     .unwrap_or_else(|| "unknown".into())

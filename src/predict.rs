@@ -272,8 +272,7 @@ pub fn probabilities_csv(labels: &[String], rows: &[ScoredRow]) -> Result<Vec<u8
     header.extend(labels.iter().map(|l| format!("p_{l}")));
     w.write_record(&header).map_err(err)?;
     for r in rows {
-        // The first of equal maxima, as `argmax` picks them.
-        let p = (0..r.probs.len()).fold(0, |b, i| if r.probs[i] > r.probs[b] { i } else { b });
+        let p = crate::explain::label_issues::argmax(&r.probs);
         let mut rec = vec![
             r.line.to_string(),
             r.text.to_string(),

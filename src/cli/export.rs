@@ -5,14 +5,6 @@ use anyhow::Context;
 use std::path::Path;
 use std::process::ExitCode;
 
-/// The files of a plain HF classifier directory.
-const PLAIN: &[&str] = &[
-    "config.json",
-    "model.safetensors",
-    "tokenizer.json",
-    "tokenizer_config.json",
-];
-
 pub(crate) fn export_cmd(
     checkpoint: &Path,
     merge: bool,
@@ -60,7 +52,7 @@ pub(crate) fn export_cmd(
         return Ok(ExitCode::SUCCESS);
     }
     std::fs::create_dir_all(out).with_context(|| out.display().to_string())?;
-    for f in PLAIN {
+    for f in tunebench::model::checkpoint::PLAIN_MODEL_FILES {
         let src = checkpoint.join(f);
         if src.is_file() {
             let bytes = std::fs::read(&src).with_context(|| src.display().to_string())?;

@@ -105,29 +105,14 @@ pub fn load_file(path: &Path, opts: &LoadOptions) -> Result<Dataset, DataError> 
             path: path.to_path_buf(),
         });
     }
-    let mut builder = RowBuilder {
-        path: path.to_path_buf(),
-        opts,
-        rows: Vec::new(),
-        empty_dropped: 0,
-    };
+    let mut builder = RowBuilder::new(path, opts);
     match format {
         Format::Csv => read_delimited(&bytes, b',', true, &mut builder)?,
         Format::Tsv => read_delimited(&bytes, b'\t', false, &mut builder)?,
         Format::Jsonl => read_jsonl(&bytes, &mut builder)?,
         Format::Parquet => unreachable!("read above"),
     }
-    if builder.rows.is_empty() {
-        return Err(DataError::NoRows {
-            path: path.to_path_buf(),
-        });
-    }
-    Ok(Dataset {
-        path: path.to_path_buf(),
-        rows: builder.rows,
-        empty_dropped: builder.empty_dropped,
-        files: vec![path.to_path_buf()],
-    })
+    builder.finish(path, vec![path.to_path_buf()])
 }
 
 /// The rows of Parquet `files` read in order (an `hf:` dataset's shards,
@@ -137,28 +122,13 @@ fn read_parquet_files(
     files: Vec<PathBuf>,
     opts: &LoadOptions,
 ) -> Result<Dataset, DataError> {
-    let mut builder = RowBuilder {
-        path: path.to_path_buf(),
-        opts,
-        rows: Vec::new(),
-        empty_dropped: 0,
-    };
+    let mut builder = RowBuilder::new(path, opts);
     let mut row = 0;
     for file in &files {
         builder.path = file.clone();
         row = super::parquet::read_parquet(file, &mut builder, row)?;
     }
-    if builder.rows.is_empty() {
-        return Err(DataError::NoRows {
-            path: path.to_path_buf(),
-        });
-    }
-    Ok(Dataset {
-        path: path.to_path_buf(),
-        rows: builder.rows,
-        empty_dropped: builder.empty_dropped,
-        files,
-    })
+    builder.finish(path, files)
 }
 
 /// Collects rows and applies the rules every format shares.
@@ -169,7 +139,31 @@ pub(super) struct RowBuilder<'a> {
     empty_dropped: usize,
 }
 
-impl RowBuilder<'_> {
+impl<'a> RowBuilder<'a> {
+    fn new(path: &Path, opts: &'a LoadOptions) -> Self {
+        RowBuilder {
+            path: path.to_path_buf(),
+            opts,
+            rows: Vec::new(),
+            empty_dropped: 0,
+        }
+    }
+
+    /// The dataset read from `files` (named `path`); no rows is an error.
+    fn finish(self, path: &Path, files: Vec<PathBuf>) -> Result<Dataset, DataError> {
+        if self.rows.is_empty() {
+            return Err(DataError::NoRows {
+                path: path.to_path_buf(),
+            });
+        }
+        Ok(Dataset {
+            path: path.to_path_buf(),
+            rows: self.rows,
+            empty_dropped: self.empty_dropped,
+            files,
+        })
+    }
+
     /// A row; `text_b` is the second text of a sentence-pair task.
     pub(super) fn push_pair(
         &mut self,

@@ -194,6 +194,15 @@ pub fn write_model_files(dir: &Path, model: &Classifier, text: &TextEncoder) -> 
     Ok(())
 }
 
+/// The files of a plain HF classifier directory, as
+/// [`write_plain_model_files`] writes them.
+pub const PLAIN_MODEL_FILES: [&str; 4] = [
+    "config.json",
+    "model.safetensors",
+    "tokenizer.json",
+    "tokenizer_config.json",
+];
+
 /// A plain HF classifier directory (LoRA updates merged, no adapter files).
 pub fn write_plain_model_files(dir: &Path, model: &Classifier, text: &TextEncoder) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display().to_string(), e))?;

@@ -13,7 +13,10 @@ use crate::config::{BestMetric, RunConfig};
 use crate::data::Row;
 use crate::disk::{link_or_copy, write_atomic};
 use crate::error::{Error, Result};
-use crate::model::checkpoint::{publish_dir, safetensors_bytes, write_model_files};
+use crate::model::checkpoint::{
+    publish_dir, safetensors_bytes, write_model_files, PLAIN_MODEL_FILES,
+};
+use crate::model::peft;
 use crate::model::Classifier;
 use crate::predict::evaluate;
 use crate::rng::Rng;
@@ -549,18 +552,14 @@ impl Trainer {
 /// filesystems): the same bytes, without a second copy on disk.
 fn link_best_files(checkpoint: &Path, best_tmp: &Path) -> Result<()> {
     std::fs::create_dir_all(best_tmp).map_err(|e| Error::io(best_tmp.display().to_string(), e))?;
-    for f in [
-        "config.json",
-        "model.safetensors",
-        "tokenizer.json",
-        "tokenizer_config.json",
-        "trainer_state.json",
-        "adapter_config.json",
-        "adapter_model.safetensors",
-    ] {
-        if f.starts_with("adapter_") && !checkpoint.join(f).is_file() {
-            continue;
-        }
+    let adapter = [peft::CONFIG_FILE, peft::WEIGHTS_FILE]
+        .into_iter()
+        .filter(|f| checkpoint.join(f).is_file());
+    for f in PLAIN_MODEL_FILES
+        .into_iter()
+        .chain(["trainer_state.json"])
+        .chain(adapter)
+    {
         link_or_copy(&checkpoint.join(f), &best_tmp.join(f))?;
     }
     Ok(())
