@@ -2,15 +2,16 @@
 """Explain latency, tunebench vs Captum, one run: Integrated Gradients
 (32 Gauss-Legendre steps, word embeddings, softmax of the predicted label)
 for one ~20-token sentence on a fine-tuned MiniLM-L6, median of N.
-tunebench's time is `predict --explain` on N copies minus `predict` on the
-same N (model load and tokenization cancel out), divided by N.
+Both are timed in process after two untimed runs: Captum here, tunebench
+by `tunebench bench-explain` (median of N).
 
     /tmp/pyenv/bin/python bench/explain_latency.py --checkpoint DIR [--n 10] [--threads 2]
 """
 import argparse
 import statistics
+import json
+import os
 import subprocess
-import tempfile
 import time
 
 import torch
@@ -45,18 +46,12 @@ def main():
         times.append(time.perf_counter() - t0)
     captum_ms = statistics.median(times[2:]) * 1e3
 
-    with tempfile.NamedTemporaryFile("w", suffix=".txt") as f:
-        f.write((SENTENCE + "\n") * args.n)
-        f.flush()
-        def run(*extra):
-            t0 = time.perf_counter()
-            subprocess.run([args.bin, "predict", "--checkpoint", args.checkpoint, "--input", f.name, *extra],
-                           check=True, stdout=subprocess.DEVNULL)
-            return time.perf_counter() - t0
-        run()  # warm the page cache
-        plain = statistics.median(run() for _ in range(3))
-        explained = statistics.median(run("--explain") for _ in range(3))
-    ours_ms = (explained - plain) / args.n * 1e3
+    out = subprocess.run([args.bin, "bench-explain", "--checkpoint", args.checkpoint, "--text", SENTENCE,
+                          "--runs", str(args.n)], check=True, capture_output=True, text=True,
+                         env={**os.environ, "RAYON_NUM_THREADS": str(args.threads)}).stdout
+    ours = json.loads(out)
+    ours_ms = ours["explain_ms_median"]
+    assert ours["tokens"] == ids.shape[1], (ours, ids.shape)
     print(f"tokens {ids.shape[1]}  steps 32  tunebench {ours_ms:.1f} ms  captum {captum_ms:.1f} ms  "
           f"captum/tunebench {captum_ms / ours_ms:.2f}")
 

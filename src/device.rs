@@ -90,6 +90,22 @@ pub fn sync(device: &Device) -> crate::Result<()> {
     Ok(device.synchronize()?)
 }
 
+/// Run `f`, a piece of tensor work on `device`, from one of rayon's worker
+/// threads when the device is the CPU (in place when already on one).
+/// Every parallel CPU op (gemm, the fused kernels) runs on that pool: from
+/// a thread outside it, each op is injected into the pool and the caller
+/// sleeps on a lock until it is done, a futex wake and wait per op (~1,200
+/// futex calls per explanation, 40 from inside the pool; `strace -c`).
+/// From a worker, the caller takes its share of the op and the rest is
+/// stolen. GPU work stays on the calling thread (its CUDA context).
+pub fn on_compute_threads<R: Send>(device: &Device, f: impl FnOnce() -> R + Send) -> R {
+    if device.is_cpu() {
+        rayon::scope(|_| f())
+    } else {
+        f()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

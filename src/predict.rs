@@ -103,6 +103,14 @@ impl Predictor {
 /// Class probabilities for each encoded row, in input order. Rows are
 /// batched by length so little padding is computed.
 pub fn logits_for(model: &Classifier, pad_id: u32, ids: &[Vec<u32>]) -> Result<Vec<Vec<f32>>> {
+    crate::device::on_compute_threads(&model.device, || logits_on_this_thread(model, pad_id, ids))
+}
+
+fn logits_on_this_thread(
+    model: &Classifier,
+    pad_id: u32,
+    ids: &[Vec<u32>],
+) -> Result<Vec<Vec<f32>>> {
     let mut order: Vec<usize> = (0..ids.len()).collect();
     order.sort_by_key(|&i| ids[i].len());
     let mut out = vec![Vec::new(); ids.len()];

@@ -1181,3 +1181,41 @@ fn names_in(dir: &Path) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// `bench-explain` times Integrated Gradients in process and reports the
+/// sentence's token count, the steps and a convergence delta; zero runs or
+/// steps are refused.
+#[test]
+fn bench_explain_reports_latency_as_json() {
+    let model = fixture("bert").join("model");
+    let m = model.to_str().unwrap();
+    let out = succeed(tunebench().args([
+        "bench-explain",
+        "--checkpoint",
+        m,
+        "--text",
+        "the movie was great",
+        "--runs",
+        "3",
+        "--steps",
+        "8",
+    ]));
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["steps"], 8);
+    assert_eq!(v["runs"], 3);
+    assert!(v["tokens"].as_u64().unwrap() >= 6, "{v}");
+    let (min, median) = (
+        v["explain_ms_min"].as_f64().unwrap(),
+        v["explain_ms_median"].as_f64().unwrap(),
+    );
+    assert!(min > 0.0 && min <= median, "{v}");
+    assert!(v["delta"].as_f64().unwrap().abs() < 1e-2, "{v}");
+    bad_input(
+        &["bench-explain", "--checkpoint", m, "--runs", "0"],
+        &["runs"],
+    );
+    bad_input(
+        &["bench-explain", "--checkpoint", m, "--steps", "0"],
+        &["steps"],
+    );
+}

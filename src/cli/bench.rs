@@ -82,3 +82,80 @@ pub(crate) fn bench_cmd(
         ExitCode::SUCCESS
     })
 }
+
+/// `tunebench bench-explain`: the latency of one sentence's Integrated
+/// Gradients on a checkpoint, timed in this process (model load and
+/// tokenizer warm-up excluded), as bench/explain_latency.py compares it
+/// with Captum.
+#[derive(clap::Args)]
+pub(crate) struct BenchExplainArgs {
+    /// A fine-tuned classifier directory (or LoRA adapter)
+    #[arg(long)]
+    checkpoint: std::path::PathBuf,
+    /// Base model of a peft LoRA adapter directory
+    #[arg(long)]
+    base: Option<std::path::PathBuf>,
+    /// The sentence to explain
+    #[arg(
+        long,
+        default_value = "a gorgeous , moving film whose quiet middle act drags a little before a fine ending"
+    )]
+    text: String,
+    /// Integration steps
+    #[arg(long, default_value_t = tunebench::explain::attributions::DEFAULT_STEPS as u16, value_parser = clap::value_parser!(u16).range(1..))]
+    steps: u16,
+    /// Timed runs (after 2 untimed ones)
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..))]
+    runs: u16,
+    #[command(flatten)]
+    compute: super::ComputeFlags,
+}
+
+#[derive(serde::Serialize)]
+struct ExplainLatency {
+    implementation: &'static str,
+    tokens: usize,
+    steps: usize,
+    runs: usize,
+    threads: usize,
+    explain_ms_median: f64,
+    explain_ms_min: f64,
+    explain_ms_p90: f64,
+    delta: f32,
+}
+
+pub(crate) fn bench_explain_cmd(args: BenchExplainArgs) -> anyhow::Result<ExitCode> {
+    let predictor = args.compute.load(&args.checkpoint, args.base.as_deref())?;
+    let explain = || {
+        tunebench::explain::integrated_gradients(
+            &predictor.model,
+            &predictor.text,
+            &args.text,
+            None,
+            args.steps.into(),
+        )
+    };
+    let mut last = explain()?;
+    explain()?;
+    let mut times = Vec::with_capacity(args.runs.into());
+    for _ in 0..args.runs {
+        let t0 = std::time::Instant::now();
+        last = explain()?;
+        times.push(t0.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+    let result = ExplainLatency {
+        implementation: "tunebench",
+        tokens: last.tokens.len(),
+        steps: last.steps,
+        runs: args.runs.into(),
+        threads: rayon::current_num_threads(),
+        explain_ms_median: at(0.5),
+        explain_ms_min: times[0],
+        explain_ms_p90: at(0.9),
+        delta: last.delta,
+    };
+    println!("{}", serde_json::to_string(&result)?);
+    Ok(ExitCode::SUCCESS)
+}

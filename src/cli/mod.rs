@@ -246,6 +246,9 @@ enum Cmd {
     /// Load-test a running server: req/s and p50/p90/p99 latency at
     /// several concurrencies, short and long texts (loopback only)
     BenchServe(serve::BenchServeArgs),
+    /// Time one sentence's token attributions (Integrated Gradients) on
+    /// a checkpoint, in process (JSON)
+    BenchExplain(bench::BenchExplainArgs),
     /// Predict labels for texts
     Predict {
         #[arg(long)]
@@ -609,6 +612,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => export::export_cmd(&checkpoint, merge, base.as_deref(), &out),
         Cmd::Serve(args) => serve::serve_cmd(args),
         Cmd::BenchServe(args) => serve::bench_serve_cmd(args),
+        Cmd::BenchExplain(args) => bench::bench_explain_cmd(args),
         Cmd::Predict {
             checkpoint,
             base,

@@ -125,6 +125,18 @@ pub fn integrated_gradients(
     target: Option<usize>,
     steps: usize,
 ) -> Result<Explanation> {
+    crate::device::on_compute_threads(&model.device, || {
+        explain_on_this_thread(model, text, input, target, steps)
+    })
+}
+
+fn explain_on_this_thread(
+    model: &Classifier,
+    text: &TextEncoder,
+    input: &str,
+    target: Option<usize>,
+    steps: usize,
+) -> Result<Explanation> {
     let steps = steps.max(1);
     let tt = text.encode_tokens(input)?;
     let l = tt.ids.len();

@@ -82,6 +82,20 @@ pub fn train_step(
     max_grad_norm: f64,
     scaler: Option<&mut LossScaler>,
 ) -> Result<std::result::Result<StepStats, NonFinite>> {
+    crate::device::on_compute_threads(&model.device, || {
+        step_on_this_thread(model, optimizer, rng, micro, lr, max_grad_norm, scaler)
+    })
+}
+
+fn step_on_this_thread(
+    model: &Classifier,
+    optimizer: &mut AdamW,
+    rng: &mut Rng,
+    micro: &[Batch],
+    lr: f64,
+    max_grad_norm: f64,
+    scaler: Option<&mut LossScaler>,
+) -> Result<std::result::Result<StepStats, NonFinite>> {
     let loss_scale = scaler.as_ref().map_or(1.0, |s| s.scale);
     let mut grads: Option<Grads> = None;
     let (mut loss_sum, mut samples, mut tokens) = (0f64, 0, 0);

@@ -1503,11 +1503,17 @@ impl Map2 for MatMul {
             // over itself, so a stride-zero batch on lhs goes through the loop below.
             (b, m, n, k)
         };
-        for step in 0..b {
+        // tunebench: gemm runs a product below its threading threshold on
+        // one thread, so a batch of small products (attention: batch ×
+        // heads products of L×L×head_dim) ran serially; those batches are
+        // spread over the threads instead, each gemm single-threaded.
+        let small = m * n * k < gemm::get_threading_threshold();
+        let dst_addr = dst.as_mut_ptr() as usize;
+        let one = |step: usize, parallelism: Parallelism| {
             let lhs_p = &lhs[step * a_skip..];
             let rhs_p = &rhs[step * b_skip..];
             unsafe {
-                let dst_p = dst.as_mut_ptr().add(step * c_skip);
+                let dst_p = (dst_addr as *mut T).add(step * c_skip);
                 gemm(
                     /* m: usize = */ m,
                     /* n: usize = */ n,
@@ -1529,6 +1535,18 @@ impl Map2 for MatMul {
                     /* conj_rhs: bool = */ false,
                     parallelism,
                 )
+            }
+        };
+        if b > 1 && num_threads > 1 && small {
+            use rayon::prelude::*;
+            // Each step writes its own c_skip-long slice of dst.
+            (0..b)
+                .into_par_iter()
+                .with_min_len(b.div_ceil(num_threads * 4))
+                .for_each(|step| one(step, Parallelism::None));
+        } else {
+            for step in 0..b {
+                one(step, parallelism);
             }
         }
         // SAFETY: the gemm calls above wrote all b·m·n elements (when k is
