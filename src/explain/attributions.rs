@@ -155,15 +155,12 @@ fn explain_on_this_thread(
         .detach()
         .to_dtype(DType::F32)?;
     let mask = Tensor::ones((1, l), DType::F32, device)?;
-    let probs_at = |e: &Tensor| -> Result<Vec<f32>> {
-        let logits = model.forward_from_words(e, &mask, &mut Mode::Eval)?;
-        Ok(candle_nn::ops::softmax(&logits, D::Minus1)?
-            .squeeze(0)?
-            .to_vec1::<f32>()?)
-    };
-    let p_x = probs_at(&ex)?;
-    let p_b = probs_at(&eb)?;
-    let target = target.unwrap_or_else(|| crate::predict::argmax(&p_x));
+    // p(input) and p(baseline) in one two-row forward.
+    let ends = Tensor::cat(&[&ex, &eb], 0)?;
+    let logits = model.forward_from_words(&ends, &mask.repeat((2, 1))?, &mut Mode::Eval)?;
+    let probs = candle_nn::ops::softmax(&logits, D::Minus1)?.to_vec2::<f32>()?;
+    let (p_x, p_b) = (&probs[0], &probs[1]);
+    let target = target.unwrap_or_else(|| crate::predict::argmax(p_x));
 
     let (alphas, weights) = gauss_legendre(steps);
     let diff = (&ex - &eb)?;

@@ -61,6 +61,19 @@ fn map_chunks<F: Fn(usize, &[f32], &mut [f32]) + Sync + Send>(x: &[f32], f: F) -
     y
 }
 
+/// The element-wise sum of per-chunk partial sums, added in chunk order.
+/// Chunks are cut by size, not by thread, and rayon's `reduce` would
+/// group the additions by how work was stolen, so the same step could
+/// round differently from run to run; this keeps seeded runs bit-exact.
+fn sum_in_order(parts: Vec<Vec<f32>>) -> Vec<f32> {
+    let mut parts = parts.into_iter();
+    let mut total = parts.next().unwrap_or_default();
+    for p in parts {
+        total.iter_mut().zip(p).for_each(|(t, v)| *t += v);
+    }
+    total
+}
+
 /// Rows per parallel task: enough work to amortise scheduling.
 fn rows_per_task(rows: usize, width: usize) -> usize {
     (16_384 / width.max(1)).clamp(1, rows.max(1))
@@ -178,19 +191,16 @@ impl CustomOp3 for LayerNormGrad {
             }
             (dg, db)
         };
-        let sum = |(mut a, mut b): (Vec<f32>, Vec<f32>), (c, d): (Vec<f32>, Vec<f32>)| {
-            a.iter_mut().zip(c).for_each(|(x, y)| *x += y);
-            b.iter_mut().zip(d).for_each(|(x, y)| *x += y);
-            (a, b)
-        };
-        let zero = || (vec![0f32; h], vec![0f32; h]);
         let (dg, db) = if n < PAR_MIN {
             work((dx, (x, dy)))
         } else {
-            dx.par_chunks_mut(chunk)
+            let parts: Vec<(Vec<f32>, Vec<f32>)> = dx
+                .par_chunks_mut(chunk)
                 .zip(x.par_chunks(chunk).zip(dy.par_chunks(chunk)))
                 .map(work)
-                .reduce(zero, sum)
+                .collect();
+            let (dg, db): (Vec<_>, Vec<_>) = parts.into_iter().unzip();
+            (sum_in_order(dg), sum_in_order(db))
         };
         out[n..n + h].copy_from_slice(&dg);
         out[n + h..].copy_from_slice(&db);
@@ -476,16 +486,10 @@ impl CustomOp1 for ColumnSum {
             }
             acc
         };
-        let add = |mut a: Vec<f32>, b: Vec<f32>| {
-            a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
-            a
-        };
         let out = if x.len() < PAR_MIN {
             sum_rows(x)
         } else {
-            x.par_chunks(chunk)
-                .map(sum_rows)
-                .reduce(|| vec![0f32; n], add)
+            sum_in_order(x.par_chunks(chunk).map(sum_rows).collect())
         };
         Ok((CpuStorage::F32(out), Shape::from(n)))
     }

@@ -341,10 +341,13 @@ fn sum_of_squares(g: &Tensor) -> Result<f64> {
         if let (candle_core::Storage::Cpu(CpuStorage::F32(data)), Some((a, b))) =
             (&*storage, layout.contiguous_offsets())
         {
-            return Ok(data[a..b]
+            // Partial sums added in chunk order (rayon's sum groups them
+            // by how work was stolen): seeded runs stay bit-exact.
+            let parts: Vec<f64> = data[a..b]
                 .par_chunks(1 << 14)
                 .map(|c| c.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>())
-                .sum());
+                .collect();
+            return Ok(parts.iter().sum());
         }
     }
     g.sqr()?.sum_all()?.to_dtype(DType::F64)?.to_scalar::<f64>()
