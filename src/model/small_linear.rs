@@ -112,6 +112,43 @@ unsafe fn dot4_avx2(x: &[f32], w: [&[f32]; 4]) -> [f32; 4] {
     out
 }
 
+/// Two x rows against four W rows (eight accumulators): each W load serves
+/// both rows, 6 loads per 8 FMAs instead of 5 per 4. Each row's sums are
+/// added in the same order as `dot4_avx2`'s, so a row's result does not
+/// depend on whether it was paired.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dot2x4_avx2(x0: &[f32], x1: &[f32], w: [&[f32]; 4]) -> [[f32; 4]; 2] {
+    use std::arch::x86_64::*;
+    let k = x0.len();
+    let body = k / 8 * 8;
+    let mut a = [[_mm256_setzero_ps(); 4]; 2];
+    let mut o = 0;
+    while o < body {
+        let xv0 = _mm256_loadu_ps(x0.as_ptr().add(o));
+        let xv1 = _mm256_loadu_ps(x1.as_ptr().add(o));
+        for r in 0..4 {
+            let wv = _mm256_loadu_ps(w[r].as_ptr().add(o));
+            a[0][r] = _mm256_fmadd_ps(xv0, wv, a[0][r]);
+            a[1][r] = _mm256_fmadd_ps(xv1, wv, a[1][r]);
+        }
+        o += 8;
+    }
+    let mut out = [[0f32; 4]; 2];
+    for (i, x) in [x0, x1].into_iter().enumerate() {
+        for r in 0..4 {
+            let mut lanes = [0f32; 8];
+            _mm256_storeu_ps(lanes.as_mut_ptr(), a[i][r]);
+            let mut s: f32 = lanes.iter().sum();
+            for t in body..k {
+                s += x[t] * w[r][t];
+            }
+            out[i][r] = s;
+        }
+    }
+    out
+}
+
 type Dot4 = fn(&[f32], [&[f32]; 4]) -> [f32; 4];
 type Dot2x4 = fn(&[f32], &[f32], [&[f32]; 4]) -> [[f32; 4]; 2];
 
@@ -138,7 +175,7 @@ fn kernels() -> Kernels {
             // Safety (both): as above, with AVX2 and FMA.
             return Kernels {
                 dot4: |x, w| unsafe { dot4_avx2(x, w) },
-                dot2x4: |x0, x1, w| unsafe { [dot4_avx2(x0, w), dot4_avx2(x1, w)] },
+                dot2x4: |x0, x1, w| unsafe { dot2x4_avx2(x0, x1, w) },
             };
         }
     }
@@ -338,6 +375,9 @@ mod kernel_tests {
                 // Safety: the features were detected.
                 let got = unsafe { dot4_avx2(&x0, w) };
                 assert!(close(&got, &want[0]), "avx2, k {k}");
+                // Paired rows give bit for bit what each row gives alone.
+                let pair = unsafe { dot2x4_avx2(&x0, &x1, w) };
+                assert_eq!(pair, unsafe { [dot4_avx2(&x0, w), dot4_avx2(&x1, w)] });
             }
         }
     }
