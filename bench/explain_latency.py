@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""Explain latency, tunebench vs Captum, one run: Integrated Gradients
+"""Explain latency, tunebench vs Captum, in alternating rounds: Integrated Gradients
 (32 Gauss-Legendre steps, word embeddings, softmax of the predicted label)
 for one ~20-token sentence on a fine-tuned MiniLM-L6, median of N.
 Both are timed in process after two untimed runs: Captum here, tunebench
 by `tunebench bench-explain` (median of N).
 
-    /tmp/pyenv/bin/python bench/explain_latency.py --checkpoint DIR [--n 10] [--threads 2]
+    /tmp/pyenv/bin/python bench/explain_latency.py --checkpoint DIR [--n 10] [--threads 2] [--rounds 4]
 """
 import argparse
 import statistics
@@ -27,6 +27,7 @@ def main():
     ap.add_argument("--bin", default="target/release/tunebench")
     ap.add_argument("--n", type=int, default=10)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=4)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     tok = AutoTokenizer.from_pretrained(args.checkpoint)
@@ -38,23 +39,35 @@ def main():
     fwd = lambda i, m: model(input_ids=i, attention_mask=m).logits.softmax(-1)
     lig = LayerIntegratedGradients(fwd, model.base_model.embeddings.word_embeddings)
     target = int(fwd(ids, mask).argmax())
-    times = []
-    for _ in range(args.n + 2):
-        t0 = time.perf_counter()
-        lig.attribute(ids, baselines=base, additional_forward_args=(mask,), target=target,
-                      n_steps=32, method="gausslegendre")
-        times.append(time.perf_counter() - t0)
-    captum_ms = statistics.median(times[2:]) * 1e3
 
-    out = subprocess.run([args.bin, "bench-explain", "--checkpoint", args.checkpoint, "--text", SENTENCE,
-                          "--runs", str(args.n)], check=True, capture_output=True, text=True,
-                         env={**os.environ, "RAYON_NUM_THREADS": str(args.threads)}).stdout
-    ours = json.loads(out)
-    ours_ms = ours["explain_ms_median"]
-    assert ours["tokens"] == ids.shape[1], (ours, ids.shape)
-    print(f"tokens {ids.shape[1]}  steps 32  tunebench {ours_ms:.1f} ms  captum {captum_ms:.1f} ms  "
-          f"captum/tunebench {captum_ms / ours_ms:.2f}")
+    def captum_ms():
+        times = []
+        for _ in range(args.n + 2):
+            t0 = time.perf_counter()
+            lig.attribute(ids, baselines=base, additional_forward_args=(mask,), target=target,
+                          n_steps=32, method="gausslegendre")
+            times.append(time.perf_counter() - t0)
+        return statistics.median(times[2:]) * 1e3
 
+    def ours_ms():
+        out = subprocess.run([args.bin, "bench-explain", "--checkpoint", args.checkpoint, "--text", SENTENCE,
+                              "--runs", str(args.n)], check=True, capture_output=True, text=True,
+                             env={**os.environ, "RAYON_NUM_THREADS": str(args.threads)}).stdout
+        ours = json.loads(out)
+        assert ours["tokens"] == ids.shape[1], (ours, ids.shape)
+        return ours["explain_ms_median"]
+
+    # Rounds alternate which side goes first; this machine's speed drifts
+    # within minutes, so only a round's own ratio compares like with like.
+    ratios = []
+    for r in range(args.rounds):
+        first, second = (captum_ms, ours_ms) if r % 2 == 0 else (ours_ms, captum_ms)
+        a, b = first(), second()
+        theirs, ours = (a, b) if r % 2 == 0 else (b, a)
+        ratios.append(theirs / ours)
+        print(f"round {r + 1}: tokens {ids.shape[1]}  steps 32  tunebench {ours:.1f} ms  captum {theirs:.1f} ms  "
+              f"captum/tunebench {theirs / ours:.2f}", flush=True)
+    print(f"median captum/tunebench over {args.rounds} rounds: {statistics.median(ratios):.2f}")
 
 if __name__ == "__main__":
     main()
