@@ -63,6 +63,18 @@ pub fn timestamp() -> String {
     format!("{year:04}{month:02}{day:02}-{h:02}{m:02}{s:02}")
 }
 
+/// Where runs go unless a flag says otherwise: `$TUNEBENCH_RUNS_DIR`, else
+/// `runs` in the working directory (so `train`, `attach` and `runs` agree
+/// when started from different directories).
+pub const RUNS_DIR_ENV: &str = "TUNEBENCH_RUNS_DIR";
+
+pub fn default_runs_dir() -> PathBuf {
+    std::env::var_os(RUNS_DIR_ENV)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("runs"))
+}
+
 /// A new run's directory name: timestamp and the model's last path part.
 pub fn run_name(model: &str) -> String {
     let slug: String = model

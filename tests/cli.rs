@@ -11,7 +11,8 @@ fn tunebench() -> Command {
     let mut c = Command::cargo_bin("tunebench").unwrap();
     c.env("HF_HUB_OFFLINE", "1")
         .env_remove("HF_HOME")
-        .env("HF_HUB_CACHE", "/nonexistent-hf-cache");
+        .env("HF_HUB_CACHE", "/nonexistent-hf-cache")
+        .env_remove("TUNEBENCH_RUNS_DIR");
     c
 }
 
@@ -1218,4 +1219,37 @@ fn bench_explain_reports_latency_as_json() {
         &["bench-explain", "--checkpoint", m, "--steps", "0"],
         &["steps"],
     );
+}
+
+/// TUNEBENCH_RUNS_DIR moves the default runs directory for every command:
+/// a `train` without --out writes there, and `runs` started from another
+/// directory lists it.
+#[test]
+fn runs_dir_comes_from_the_environment() {
+    let d = tempfile::tempdir().unwrap();
+    let runs = d.path().join("my-runs");
+    let elsewhere = d.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let data = std::env::current_dir()
+        .unwrap()
+        .join("sample-data/reviews/train.csv");
+    succeed(
+        tunebench()
+            .current_dir(&elsewhere)
+            .env("TUNEBENCH_RUNS_DIR", &runs)
+            .args(["train", "--data", data.to_str().unwrap()])
+            .args(["--model", "scratch:tiny", "--max-steps", "2"]),
+    );
+    let made: Vec<_> = std::fs::read_dir(&runs).unwrap().flatten().collect();
+    assert_eq!(made.len(), 1, "{made:?}");
+    assert!(made[0].path().join("config.toml").is_file());
+    assert!(!elsewhere.join("runs").exists());
+    let listed = succeed(
+        tunebench()
+            .current_dir(&elsewhere)
+            .env("TUNEBENCH_RUNS_DIR", &runs)
+            .args(["runs", "--json"]),
+    );
+    let name = made[0].file_name().to_string_lossy().into_owned();
+    assert!(listed.contains(&name), "{listed}");
 }

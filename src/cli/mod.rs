@@ -119,7 +119,7 @@ enum Cmd {
         #[arg(long)]
         plain_markers: bool,
         /// Where new runs go
-        #[arg(long, default_value = "runs")]
+        #[arg(long, default_value = "runs", env = "TUNEBENCH_RUNS_DIR")]
         runs_dir: PathBuf,
         /// Suspect labels for the dataset pane (key i), from
         /// `inspect --label-issues` (its label-issues.csv)
@@ -135,7 +135,7 @@ enum Cmd {
         /// Override one hyperparameter, e.g. --set lr=3e-5 (repeatable)
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
-        /// Run directory (default: runs/<timestamp>-<model>)
+        /// Run directory (default: runs/<timestamp>-<model>, under $TUNEBENCH_RUNS_DIR if set)
         #[arg(long)]
         out: Option<PathBuf>,
         /// Passes over the training data
@@ -175,7 +175,7 @@ enum Cmd {
         /// Print progress lines instead of opening the TUI
         #[arg(long)]
         plain: bool,
-        #[arg(long, default_value = "runs")]
+        #[arg(long, default_value = "runs", env = "TUNEBENCH_RUNS_DIR")]
         runs_dir: PathBuf,
         /// Plain chart markers for fonts without braille
         #[arg(long)]
@@ -183,7 +183,7 @@ enum Cmd {
     },
     /// List runs: status, progress, best metric, start time, duration
     Runs {
-        #[arg(long, default_value = "runs")]
+        #[arg(long, default_value = "runs", env = "TUNEBENCH_RUNS_DIR")]
         runs_dir: PathBuf,
         /// One JSON object per run
         #[arg(long)]
@@ -307,7 +307,7 @@ enum Cmd {
     /// Check this setup (terminal, CPU, CUDA, runs dir, disk, HF cache)
     /// and say what to fix
     Doctor {
-        #[arg(long, default_value = "runs")]
+        #[arg(long, default_value = "runs", env = "TUNEBENCH_RUNS_DIR")]
         runs_dir: PathBuf,
     },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
@@ -405,7 +405,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         checkpoint: None,
         base: None,
         plain_markers: false,
-        runs_dir: PathBuf::from("runs"),
+        runs_dir: tunebench::run_dir::default_runs_dir(),
         suspects: None,
         data_flags: DataFlags::default(),
     });
@@ -816,7 +816,7 @@ pub(crate) fn load_opts(f: &DataFlags, require_label: bool) -> LoadOptions {
 }
 
 fn default_run_dir(model: &str) -> PathBuf {
-    PathBuf::from("runs").join(tunebench::run_dir::run_name(model))
+    tunebench::run_dir::default_runs_dir().join(tunebench::run_dir::run_name(model))
 }
 
 pub(crate) fn init_file_logging(path: &Path) {
