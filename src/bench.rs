@@ -152,8 +152,9 @@ pub fn peak_rss_mb() -> f64 {
         .unwrap_or(0.0)
 }
 
-/// NaN (null in the JSON) when nothing was measured.
-fn percentile(sorted: &[f64], q: f64) -> f64 {
+/// The q-quantile of sorted values (nearest rank); NaN (null in the
+/// JSON) when nothing was measured.
+pub fn percentile(sorted: &[f64], q: f64) -> f64 {
     match sorted.len() {
         0 => f64::NAN,
         n => sorted[((n - 1) as f64 * q).round() as usize],

@@ -66,7 +66,7 @@ pub fn timestamp() -> String {
 /// Where runs go unless a flag says otherwise: `$TUNEBENCH_RUNS_DIR`, else
 /// `runs` in the working directory (so `train`, `attach` and `runs` agree
 /// when started from different directories).
-pub const RUNS_DIR_ENV: &str = "TUNEBENCH_RUNS_DIR";
+const RUNS_DIR_ENV: &str = "TUNEBENCH_RUNS_DIR";
 
 pub fn default_runs_dir() -> PathBuf {
     std::env::var_os(RUNS_DIR_ENV)

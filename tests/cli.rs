@@ -1252,4 +1252,12 @@ fn runs_dir_comes_from_the_environment() {
     );
     let name = made[0].file_name().to_string_lossy().into_owned();
     assert!(listed.contains(&name), "{listed}");
+    // Set but empty means unset, for every command alike.
+    let listed = succeed(
+        tunebench()
+            .current_dir(&elsewhere)
+            .env("TUNEBENCH_RUNS_DIR", "")
+            .arg("runs"),
+    );
+    assert!(listed.contains("no runs in runs"), "{listed}");
 }

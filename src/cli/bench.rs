@@ -144,16 +144,15 @@ pub(crate) fn bench_explain_cmd(args: BenchExplainArgs) -> anyhow::Result<ExitCo
         times.push(t0.elapsed().as_secs_f64() * 1e3);
     }
     times.sort_by(f64::total_cmp);
-    let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
     let result = ExplainLatency {
         implementation: "tunebench",
         tokens: last.tokens.len(),
         steps: last.steps,
         runs: args.runs.into(),
         threads: rayon::current_num_threads(),
-        explain_ms_median: at(0.5),
+        explain_ms_median: tunebench::bench::percentile(&times, 0.5),
         explain_ms_min: times[0],
-        explain_ms_p90: at(0.9),
+        explain_ms_p90: tunebench::bench::percentile(&times, 0.9),
         delta: last.delta,
     };
     println!("{}", serde_json::to_string(&result)?);

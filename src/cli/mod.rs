@@ -118,8 +118,8 @@ enum Cmd {
         /// Plain chart markers for fonts without braille
         #[arg(long)]
         plain_markers: bool,
-        /// Where new runs go
-        #[arg(long, default_value = "runs", env = "TUNEBENCH_RUNS_DIR")]
+        /// Where new runs go ($TUNEBENCH_RUNS_DIR, else runs)
+        #[arg(long, default_value_os_t = tunebench::run_dir::default_runs_dir())]
         runs_dir: PathBuf,
         /// Suspect labels for the dataset pane (key i), from
         /// `inspect --label-issues` (its label-issues.csv)
@@ -175,7 +175,8 @@ enum Cmd {
         /// Print progress lines instead of opening the TUI
         #[arg(long)]
         plain: bool,
-        #[arg(long, default_value = "runs", env = "TUNEBENCH_RUNS_DIR")]
+        /// The runs directory ($TUNEBENCH_RUNS_DIR, else runs)
+        #[arg(long, default_value_os_t = tunebench::run_dir::default_runs_dir())]
         runs_dir: PathBuf,
         /// Plain chart markers for fonts without braille
         #[arg(long)]
@@ -183,7 +184,8 @@ enum Cmd {
     },
     /// List runs: status, progress, best metric, start time, duration
     Runs {
-        #[arg(long, default_value = "runs", env = "TUNEBENCH_RUNS_DIR")]
+        /// The runs directory ($TUNEBENCH_RUNS_DIR, else runs)
+        #[arg(long, default_value_os_t = tunebench::run_dir::default_runs_dir())]
         runs_dir: PathBuf,
         /// One JSON object per run
         #[arg(long)]
@@ -307,7 +309,8 @@ enum Cmd {
     /// Check this setup (terminal, CPU, CUDA, runs dir, disk, HF cache)
     /// and say what to fix
     Doctor {
-        #[arg(long, default_value = "runs", env = "TUNEBENCH_RUNS_DIR")]
+        /// The runs directory ($TUNEBENCH_RUNS_DIR, else runs)
+        #[arg(long, default_value_os_t = tunebench::run_dir::default_runs_dir())]
         runs_dir: PathBuf,
     },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
