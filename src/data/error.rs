@@ -44,6 +44,14 @@ pub enum DataError {
         expected: usize,
         found: usize,
     },
+    #[error("{}:{line}: a quoted field runs over {lines} lines and leaves the row with {found} fields where the header has {expected}: an unclosed or stray \" (quote a text that holds one and double it inside: \"say \"\"hi\"\"\")", path.display())]
+    UnclosedQuote {
+        path: PathBuf,
+        line: u64,
+        lines: usize,
+        expected: usize,
+        found: usize,
+    },
     #[error("{}:{line}: malformed {format}: {message}", path.display())]
     Malformed {
         path: PathBuf,

@@ -413,6 +413,23 @@ fn read_delimited(
         if record.len() == 1 && record.get(0).is_some_and(|f| f.is_empty()) {
             continue; // a blank line
         }
+        // A quote left open swallows the following lines into one field,
+        // so the row comes up short; say that rather than "ragged".
+        let spanned = record
+            .iter()
+            .map(|f| f.iter().filter(|&&c| c == b'\n').count())
+            .sum::<usize>()
+            // (an open quote at the end of the file keeps its last newline)
+            - usize::from(record.iter().next_back().is_some_and(|f| f.ends_with(b"\n")));
+        if record.len() != names.len() && spanned > 0 {
+            return Err(DataError::UnclosedQuote {
+                path: b.path.clone(),
+                line,
+                lines: spanned + 1,
+                expected: names.len(),
+                found: record.len(),
+            });
+        }
         if record.len() != names.len() {
             return Err(DataError::RaggedRow {
                 path: b.path.clone(),
@@ -608,6 +625,32 @@ mod tests {
         let ds = load_file(&p, &labelled()).unwrap();
         assert_eq!(ds.rows[1].label.as_deref(), Some("1"));
         assert_eq!(ds.rows[1].line, 3);
+    }
+
+    #[test]
+    fn an_unclosed_quote_is_named_not_called_ragged() {
+        let (_d, p) = write(
+            "a.csv",
+            b"text,label\nfine,pos\n\"unterminated,pos\nfine,neg\nok,neg\n",
+        );
+        let e = load_file(&p, &labelled()).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                DataError::UnclosedQuote {
+                    line: 3,
+                    lines: 3,
+                    found: 1,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(
+            e.to_string()
+                .contains("a.csv:3: a quoted field runs over 3 lines"),
+            "{e}"
+        );
     }
 
     #[test]
