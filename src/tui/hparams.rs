@@ -125,25 +125,47 @@ impl HyperPane {
         self.editing.is_some()
     }
 
-    fn commit(&mut self, text: String) {
+    /// The config with `text` applied to the selected field, or why it
+    /// cannot be (the text does not parse, or the value is out of range).
+    fn apply(&self, text: &str) -> Result<RunConfig, String> {
         let key = self.field();
         let trimmed = text.trim();
+        let mut cfg = self.cfg.clone();
         let result = if trimmed.is_empty() && RunConfig::is_optional(key) {
-            self.cfg.unset(key)
+            cfg.unset(key)
         } else {
-            self.cfg.set(&format!("{key}={trimmed}"))
+            cfg.set(&format!("{key}={trimmed}"))
         };
-        match result {
-            Ok(()) => {
+        result.map(|()| cfg).map_err(|e| match e {
+            crate::config::ConfigError::BadOverride { message, .. } => friendly(&message),
+            other => other.to_string(),
+        })
+    }
+
+    /// What is wrong with the text being typed, checked on every key: the
+    /// parse, then the field's own range check.
+    fn typing_error(&self) -> Option<String> {
+        let input = self.editing.as_ref()?;
+        match self.apply(&input.text) {
+            Err(reason) => Some(reason),
+            Ok(cfg) => cfg
+                .problems()
+                .into_iter()
+                .find(|p| p.field == self.field())
+                .map(|p| p.reason),
+        }
+    }
+
+    fn commit(&mut self, text: String) {
+        let key = self.field();
+        match self.apply(&text) {
+            Ok(cfg) => {
+                self.cfg = cfg;
                 self.pending.remove(key);
                 self.status = None;
             }
-            Err(e) => {
-                let reason = match e {
-                    crate::config::ConfigError::BadOverride { message, .. } => friendly(&message),
-                    other => other.to_string(),
-                };
-                self.pending.insert(key, (trimmed.to_string(), reason));
+            Err(reason) => {
+                self.pending.insert(key, (text.trim().to_string(), reason));
             }
         }
     }
@@ -277,7 +299,12 @@ impl HyperPane {
                     Default::default()
                 },
             )];
-            if let Some(e) = errors.get(key) {
+            let error = if selected && self.editing.is_some() {
+                self.typing_error()
+            } else {
+                errors.get(key).cloned()
+            };
+            if let Some(e) = error {
                 spans.push(Span::styled(format!("  ✗ {e}"), theme.error()));
             }
             lines.push(Line::from(spans));
@@ -379,6 +406,31 @@ mod tests {
         edit(&mut p, "lr", "3e-4");
         assert!(p.can_start(), "{:?}", p.errors());
         assert_eq!(p.cfg.lr, Some(3e-4));
+    }
+
+    #[test]
+    fn the_text_being_typed_is_checked_on_every_key() {
+        let mut p = pane();
+        p.selected = FIELD_NAMES.iter().position(|f| *f == "batch_size").unwrap();
+        p.on_key(key(KeyCode::Enter));
+        for _ in 0..4 {
+            p.on_key(key(KeyCode::Backspace));
+        }
+        let typed = |p: &mut HyperPane, c: char| {
+            p.on_key(key(KeyCode::Char(c)));
+            p.typing_error()
+        };
+        assert!(typed(&mut p, 'x').unwrap().contains("whole number"));
+        p.on_key(key(KeyCode::Backspace));
+        assert_eq!(typed(&mut p, '0').as_deref(), Some("must be 1..=4096"));
+        p.on_key(key(KeyCode::Backspace));
+        assert_eq!(typed(&mut p, '1'), None);
+        assert_eq!(typed(&mut p, '6'), None);
+        // Nothing is applied until Enter; Esc leaves the value as it was.
+        assert_eq!(p.cfg.batch_size, RunConfig::default().batch_size);
+        p.on_key(key(KeyCode::Esc));
+        assert_eq!(p.typing_error(), None);
+        assert!(p.can_start());
     }
 
     #[test]
