@@ -1049,6 +1049,27 @@ fn doctor_version_completions_and_man_page() {
         man.contains(".SH \"TUI KEYS\"") && man.contains("\\fBR\\fR"),
         "{man}"
     );
+    // --dir: the main page and the subcommand pages it names.
+    let pages = d.path().join("man1");
+    let out = succeed(tunebench().args(["man", "--dir"]).arg(&pages));
+    assert!(out.contains("pages to"), "{out}");
+    let main = std::fs::read_to_string(pages.join("tunebench.1")).unwrap();
+    assert_eq!(main, man);
+    let train = std::fs::read_to_string(pages.join("tunebench-train.1")).unwrap();
+    assert!(
+        train.contains(".TH tunebench-train 1") && train.contains("\\-\\-resume"),
+        "{train}"
+    );
+    for named in ["tunebench\\-serve(1)", "tunebench\\-attach(1)"] {
+        assert!(main.contains(named), "{named} not in the main page");
+    }
+    for file in [
+        "tunebench-serve.1",
+        "tunebench-attach.1",
+        "tunebench-inspect.1",
+    ] {
+        assert!(pages.join(file).is_file(), "{file}");
+    }
 }
 
 /// `cmd` run through `sh -c` with the test's offline environment.

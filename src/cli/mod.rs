@@ -7,6 +7,7 @@ mod doctor;
 mod eval;
 mod export;
 mod inspect;
+mod man;
 mod predict;
 mod runs;
 mod serve;
@@ -84,7 +85,8 @@ impl ComputeFlags {
 /// Where a run's data, model and hyperparameters come from.
 #[derive(clap::Args, Clone, Default)]
 struct SourceFlags {
-    /// Training data: .csv, .tsv or .jsonl (the TUI defaults to the bundled reviews)
+    /// Training data: .csv, .tsv, .jsonl, .parquet or
+    /// hf:ORG/NAME[:CONFIG] from the HF cache (the TUI defaults to the bundled reviews)
     #[arg(long)]
     data: Option<PathBuf>,
     /// Validation data (default: a stratified split of --data)
@@ -315,8 +317,13 @@ enum Cmd {
     },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions { shell: clap_complete::Shell },
-    /// Print the man page (roff) to stdout
-    Man,
+    /// Print the man page (roff) to stdout; with --dir, write it and one
+    /// page per subcommand (tunebench-train.1, ...) there
+    Man {
+        /// Where to write every page, e.g. ~/.local/share/man/man1
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Describe a corpus: label balance, duplicates, conflicts, lengths
     Inspect {
         #[arg(long)]
@@ -667,13 +674,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             clap_complete::generate(shell, &mut cmd, "tunebench", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Man => {
-            let mut page = Vec::new();
-            clap_mangen::Man::new(cli_command()).render(&mut page)?;
-            page.extend_from_slice(tunebench::tui::keymap::man_section().as_bytes());
-            std::io::Write::write_all(&mut std::io::stdout(), &page)?;
-            Ok(ExitCode::SUCCESS)
-        }
+        Cmd::Man { dir } => man::man_pages(dir.as_deref()),
         Cmd::Inspect {
             data,
             model,
