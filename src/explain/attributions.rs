@@ -138,6 +138,15 @@ fn explain_on_this_thread(
     steps: usize,
 ) -> Result<Explanation> {
     let steps = steps.max(1);
+    // On a training run's live weights, explain with a frozen copy: the
+    // backward then skips every weight gradient (a third of the work).
+    let copy;
+    let model = if model.trains_encoder() {
+        copy = model.frozen_copy()?;
+        &copy
+    } else {
+        model
+    };
     let tt = text.encode_tokens(input)?;
     let l = tt.ids.len();
     let device = &model.device;

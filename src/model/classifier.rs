@@ -5,7 +5,8 @@ use super::bert::Bert;
 use super::config::{Arch, EncoderConfig};
 use super::distilbert::DistilBert;
 use super::lora::LoraSpec;
-use super::params::{ParamBuilder, Params};
+use super::params::{is_frozen, ParamBuilder, Params};
+use crate::config::Freeze;
 use crate::data::Labels;
 use candle_core::{DType, Device, Tensor};
 use serde_json::Value;
@@ -262,6 +263,45 @@ impl Classifier {
             .collect()
     }
 
+    /// Whether a backward pass through this model computes gradients of
+    /// encoder weights (a training run's model; a loaded checkpoint's
+    /// encoder is frozen, only its pooler and head are `Var`s).
+    pub fn trains_encoder(&self) -> bool {
+        self.params
+            .vars
+            .iter()
+            .any(|(name, _)| is_frozen(Freeze::Encoder, name))
+    }
+
+    /// The same classifier over the same weights (LoRA merged in) with a
+    /// frozen encoder, for input gradients only. candle's backward computes
+    /// the gradient of every `Var` it reaches, so an explanation on a
+    /// training model's `Var`s would also compute every weight gradient.
+    /// The encoder shares the weights' storage; pooler and head are copied.
+    pub fn frozen_copy(&self) -> crate::Result<Classifier> {
+        let weights = self
+            .named_tensors()?
+            .into_iter()
+            .map(|(name, t)| (name, t.detach()))
+            .collect();
+        let spec = BuildSpec {
+            config: self.config.clone(),
+            labels: self.labels.clone(),
+            weights,
+            source: PathBuf::from("(the model's current weights)"),
+            scratch: false,
+            keep_head: true,
+            base_config: self.base_config.clone(),
+            freeze: Freeze::Encoder,
+            lora: None,
+            overrides: HashMap::new(),
+        };
+        let mut copy = Classifier::build(spec, &mut crate::rng::Rng::seeded(0), &self.device)?;
+        copy.compute = self.compute;
+        copy.pair_sep = self.pair_sep;
+        Ok(copy)
+    }
+
     /// A LoRA model's adapter in peft's layout: `lora_A`/`lora_B` of every
     /// adapted module and the trained head and pooler (`modules_to_save`),
     /// named `base_model.model.<HF name>`. None for other models.
@@ -274,5 +314,59 @@ impl Classifier {
                 .map(|(n, v)| (format!("base_model.model.{n}"), v.as_tensor().clone()))
                 .collect(),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::config::scratch_config;
+    use crate::rng::Rng;
+    use candle_core::{Var, D};
+
+    /// The frozen copy computes what the training model computes, and its
+    /// backward reaches the input but no encoder weight.
+    #[test]
+    fn frozen_copy_gives_the_same_input_gradients_without_weight_gradients() {
+        let labels = Labels::new(vec!["a".into(), "b".into(), "c".into()]);
+        let spec = BuildSpec::scratch(scratch_config("tiny", 50).unwrap(), labels, "test");
+        let model = Classifier::build(spec, &mut Rng::seeded(3), &Device::Cpu).unwrap();
+        assert!(model.trains_encoder());
+        let copy = model.frozen_copy().unwrap();
+        assert!(!copy.trains_encoder());
+        assert_eq!(copy.params.total(), model.params.total());
+
+        let ids = Tensor::new(&[[1u32, 7, 11, 13, 2]], &Device::Cpu).unwrap();
+        let mask = Tensor::ones((1, 5), DType::F32, &Device::Cpu).unwrap();
+        let input_grad = |m: &Classifier| {
+            let words = Var::from_tensor(&m.word_embeddings(&ids).unwrap().detach()).unwrap();
+            let logits = m
+                .forward_from_words(words.as_tensor(), &mask, &mut Mode::Eval)
+                .unwrap();
+            let p = candle_nn::ops::softmax(&logits, D::Minus1).unwrap();
+            let grads = p
+                .narrow(1, 1, 1)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            let vars = m.params.vars.iter().map(|(n, v)| (n, v.as_tensor()));
+            let frozen = m.params.frozen.iter().map(|(n, t)| (n, t));
+            let encoder_grads = vars
+                .chain(frozen)
+                .filter(|(n, t)| is_frozen(Freeze::Encoder, n) && grads.get(t).is_some())
+                .count();
+            (grads.get(&words).unwrap().clone(), logits, encoder_grads)
+        };
+        let (g_model, logits_model, weight_grads) = input_grad(&model);
+        let (g_copy, logits_copy, copy_weight_grads) = input_grad(&copy);
+        assert!(
+            weight_grads > 0,
+            "the training model's backward reaches its weights"
+        );
+        assert_eq!(copy_weight_grads, 0);
+        assert!(crate::test_util::max_diff(&logits_model, &logits_copy) < 1e-6);
+        assert!(crate::test_util::max_diff(&g_model, &g_copy) < 1e-6);
     }
 }

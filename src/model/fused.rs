@@ -147,6 +147,11 @@ impl CustomOp3 for LayerNorm {
             .narrow(0, 0, n)?
             .reshape(x.shape())?
             .to_dtype(x.dtype())?;
+        // γ and β of a frozen model get none (their sums come with dx's
+        // pass, but nothing should find them as gradients).
+        if !g.track_op() {
+            return Ok((Some(dx), None, None));
+        }
         let dg = packed.narrow(0, n, h)?;
         let db = packed.narrow(0, n + h, h)?;
         Ok((Some(dx), Some(dg), Some(db)))
