@@ -1232,6 +1232,25 @@ fn bench_explain_reports_latency_as_json() {
     );
     assert!(min > 0.0 && min <= median, "{v}");
     assert!(v["delta"].as_f64().unwrap().abs() < 1e-2, "{v}");
+    assert_eq!(v["live"], false);
+    // On the weights as a run holds them: the same explanation.
+    let live = succeed(tunebench().args([
+        "bench-explain",
+        "--checkpoint",
+        m,
+        "--text",
+        "the movie was great",
+        "--runs",
+        "1",
+        "--steps",
+        "8",
+        "--live",
+    ]));
+    let l: serde_json::Value = serde_json::from_str(live.trim()).unwrap();
+    assert_eq!(l["live"], true);
+    assert_eq!(l["tokens"], v["tokens"]);
+    let gap = (l["delta"].as_f64().unwrap() - v["delta"].as_f64().unwrap()).abs();
+    assert!(gap < 1e-6, "{l} vs {v}");
     bad_input(
         &["bench-explain", "--checkpoint", m, "--runs", "0"],
         &["runs"],

@@ -107,6 +107,10 @@ pub(crate) struct BenchExplainArgs {
     /// Timed runs (after 2 untimed ones)
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..))]
     runs: u16,
+    /// Explain on the weights as a training run holds them (every one
+    /// trainable), as the playground does during a run
+    #[arg(long, conflicts_with = "base")]
+    live: bool,
     #[command(flatten)]
     compute: super::ComputeFlags,
 }
@@ -118,6 +122,7 @@ struct ExplainLatency {
     steps: usize,
     runs: usize,
     threads: usize,
+    live: bool,
     explain_ms_median: f64,
     explain_ms_min: f64,
     explain_ms_p90: f64,
@@ -125,7 +130,10 @@ struct ExplainLatency {
 }
 
 pub(crate) fn bench_explain_cmd(args: BenchExplainArgs) -> anyhow::Result<ExitCode> {
-    let predictor = args.compute.load(&args.checkpoint, args.base.as_deref())?;
+    let mut predictor = args.compute.load(&args.checkpoint, args.base.as_deref())?;
+    if args.live {
+        predictor.model = trainable(&args.checkpoint, &predictor)?;
+    }
     let explain = || {
         tunebench::explain::integrated_gradients(
             &predictor.model,
@@ -150,6 +158,7 @@ pub(crate) fn bench_explain_cmd(args: BenchExplainArgs) -> anyhow::Result<ExitCo
         steps: last.steps,
         runs: args.runs.into(),
         threads: rayon::current_num_threads(),
+        live: args.live,
         explain_ms_median: tunebench::bench::percentile(&times, 0.5),
         explain_ms_min: times[0],
         explain_ms_p90: tunebench::bench::percentile(&times, 0.9),
@@ -157,4 +166,22 @@ pub(crate) fn bench_explain_cmd(args: BenchExplainArgs) -> anyhow::Result<ExitCo
     };
     println!("{}", serde_json::to_string(&result)?);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The checkpoint built as a training run builds it (no frozen weight),
+/// on the loaded predictor's device, dtype and labels.
+fn trainable(
+    dir: &std::path::Path,
+    loaded: &tunebench::predict::Predictor,
+) -> anyhow::Result<tunebench::model::Classifier> {
+    let md = tunebench::model::checkpoint::ModelDir::open(dir)?;
+    let spec = md.build_spec(loaded.model.labels.clone(), md.read_weights()?, true);
+    let model = tunebench::model::Classifier::build(
+        spec,
+        &mut tunebench::rng::Rng::seeded(0),
+        &loaded.model.device,
+    )?;
+    Ok(model
+        .with_compute_dtype(loaded.model.compute)
+        .with_pair_separator(loaded.text.sep_id()))
 }
