@@ -513,7 +513,7 @@ impl RunConfig {
             .ok_or_else(|| bad("expected key=value".into()))?;
         let key = key.trim();
         let raw = raw.trim();
-        let mut table = match toml::Value::try_from(&*self) {
+        let table = match toml::Value::try_from(&*self) {
             Ok(toml::Value::Table(t)) => t,
             _ => return Err(bad("cannot represent the config".into())),
         };
@@ -524,15 +524,41 @@ impl RunConfig {
                 known.join(", ")
             )));
         }
-        let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+        let typed = toml::from_str::<toml::Table>(&format!("v = {raw}"))
             .ok()
             .and_then(|mut t| t.remove("v"))
-            .unwrap_or_else(|| toml::Value::String(raw.to_string()));
-        table.insert(key.to_string(), value);
-        *self = toml::Value::Table(table)
-            .try_into()
-            .map_err(|e: toml::de::Error| bad(e.message().to_string()))?;
-        Ok(())
+            .unwrap_or_else(|| lenient_number(raw));
+        // As typed first; then as text, for a string field whose value
+        // looks like a number (a column named 2017).
+        let mut first_error = None;
+        for value in [typed, toml::Value::String(raw.to_string())] {
+            let mut candidate = table.clone();
+            candidate.insert(key.to_string(), value);
+            match toml::Value::Table(candidate).try_into::<RunConfig>() {
+                Ok(cfg) => {
+                    *self = cfg;
+                    return Ok(());
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        Err(bad(first_error
+            .map(|e| e.message().to_string())
+            .unwrap_or_default()))
+    }
+}
+
+/// A value TOML does not read as one: numbers as people type them (`.001`,
+/// `1.e-3`, `08`) are numbers, anything else a string.
+fn lenient_number(raw: &str) -> toml::Value {
+    if let Ok(i) = raw.parse::<i64>() {
+        toml::Value::Integer(i)
+    } else if let Ok(x) = raw.parse::<f64>() {
+        toml::Value::Float(x)
+    } else {
+        toml::Value::String(raw.to_string())
     }
 }
 
@@ -681,6 +707,18 @@ mod tests {
         assert_eq!(cfg.freeze, Freeze::Encoder);
         let e = cfg.set("freeze=half").unwrap_err().to_string();
         assert!(e.contains("unknown freeze 'half'"), "{e}");
+        // Numbers as people type them, which TOML does not read.
+        cfg.set("lr=.001").unwrap();
+        assert_eq!(cfg.lr, Some(0.001));
+        cfg.set("dropout=1.e-1").unwrap();
+        assert_eq!(cfg.dropout, Some(0.1));
+        cfg.set("batch_size=08").unwrap();
+        assert_eq!(cfg.batch_size, 8);
+        // A string field keeps a number-like value as text.
+        cfg.set("text_col=2017").unwrap();
+        assert_eq!(cfg.text_col.as_deref(), Some("2017"));
+        let e = cfg.set("batch_size=8.5").unwrap_err().to_string();
+        assert!(e.contains("--set batch_size=8.5"), "{e}");
     }
 
     #[test]
