@@ -1301,3 +1301,59 @@ fn runs_dir_comes_from_the_environment() {
     );
     assert!(listed.contains("no runs in runs"), "{listed}");
 }
+
+/// Ctrl-C in a foreground `train` stops the run with a checkpoint and exits
+/// 130 (interrupted), so a script's `train && export` does not go on.
+#[test]
+fn ctrl_c_stops_a_foreground_run_with_a_checkpoint_and_exit_130() {
+    use std::io::BufRead;
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("run");
+    let data = std::env::current_dir()
+        .unwrap()
+        .join("sample-data/reviews/train.csv");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("tunebench"))
+        .env("HF_HUB_OFFLINE", "1")
+        .env_remove("TUNEBENCH_RUNS_DIR")
+        .args(["train", "--data", data.to_str().unwrap()])
+        .args([
+            "--model",
+            "scratch:tiny",
+            "--epochs",
+            "200",
+            "--set",
+            "log_every=1",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    // Wait for the first step, then interrupt.
+    let first = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find(|l| l.starts_with("step "));
+    assert!(first.is_some(), "no step line");
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{rest:?}");
+    assert!(
+        rest.iter().any(|l| l.contains("finished (Stopped)")),
+        "{rest:?}"
+    );
+    let checkpoints: Vec<_> = std::fs::read_dir(out.join("checkpoints"))
+        .unwrap()
+        .flatten()
+        .collect();
+    assert!(!checkpoints.is_empty(), "a checkpoint was written");
+    let listed = succeed(
+        tunebench()
+            .args(["runs", "--json", "--runs-dir"])
+            .arg(d.path()),
+    );
+    assert!(listed.contains("stopped"), "{listed}");
+}

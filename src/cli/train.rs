@@ -18,8 +18,10 @@ fn fmt_secs(s: f64) -> String {
 
 /// Ctrl-C sends a stop (with a checkpoint) to the run process; a second
 /// one leaves at once, the run process finishing its checkpoint alone.
-fn stop_on_ctrl_c(commands: Commander) {
-    let hits = std::sync::atomic::AtomicUsize::new(0);
+/// Returns whether Ctrl-C was pressed.
+fn stop_on_ctrl_c(commands: Commander) -> std::sync::Arc<std::sync::atomic::AtomicUsize> {
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let pressed = hits.clone();
     let _ = ctrlc::set_handler(move || {
         if hits.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
             eprintln!("\nstopping: writing a checkpoint (Ctrl-C again to leave; the run process finishes it)");
@@ -28,6 +30,7 @@ fn stop_on_ctrl_c(commands: Commander) {
             std::process::exit(130);
         }
     });
+    pressed
 }
 
 /// Follow a run from its first event: print its progress until it ends.
@@ -42,11 +45,15 @@ pub(crate) fn follow(
         .map(|r| r.config.log_every)
         .unwrap_or(10)
         .max(1);
-    if control {
-        stop_on_ctrl_c(client.commander());
-    }
+    let pressed = control.then(|| stop_on_ctrl_c(client.commander()));
     client.subscribe(0)?;
-    Ok(print_progress(client.events().map(|(_, e)| e), log_every))
+    let code = print_progress(client.events().map(|(_, e)| e), log_every);
+    // Interrupted, as the shell's convention says (128 + SIGINT), so that
+    // `train && export` does not go on; the run kept its checkpoint.
+    if pressed.is_some_and(|p| p.load(std::sync::atomic::Ordering::SeqCst) > 0) {
+        return Ok(ExitCode::from(130));
+    }
+    Ok(code)
 }
 
 /// One line to stdout; a closed pipe (`| head`) ends the program quietly.
