@@ -52,7 +52,8 @@ pub enum DataError {
         expected: usize,
         found: usize,
     },
-    #[error("{}:{line}: malformed {format}: {message}", path.display())]
+    /// `line` 0: a problem of the whole file (its schema), no line named.
+    #[error("{}{}: malformed {format}: {message}", path.display(), at_line(*line))]
     Malformed {
         path: PathBuf,
         line: u64,
@@ -83,4 +84,13 @@ pub enum DataError {
     },
     #[error("{}: only one label ('{label}') in the training data; a classifier needs at least two", path.display())]
     SingleLabel { path: PathBuf, label: String },
+}
+
+/// `:N` for a line, nothing for 0 (the whole file).
+fn at_line(line: u64) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!(":{line}")
+    }
 }

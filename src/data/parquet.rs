@@ -27,6 +27,7 @@ fn malformed(path: &Path, row: u64, message: String) -> DataError {
 enum Kind {
     String,
     Integer,
+    Float,
 }
 
 /// The column's kind, or why tunebench cannot read it.
@@ -41,10 +42,7 @@ fn kind_of(t: &Type) -> Result<Kind, String> {
         Physical::BYTE_ARRAY if stringy => Ok(Kind::String),
         Physical::BYTE_ARRAY => Err("binary (not UTF-8 string) data".into()),
         Physical::INT32 | Physical::INT64 => Ok(Kind::Integer),
-        Physical::FLOAT | Physical::DOUBLE => Err(format!(
-            "floating-point numbers ({})",
-            t.get_physical_type()
-        )),
+        Physical::FLOAT | Physical::DOUBLE => Ok(Kind::Float),
         other => Err(format!("{other} values")),
     }
 }
@@ -81,6 +79,29 @@ fn field_text(f: &Field) -> Option<String> {
     }
 }
 
+/// A label cell as text: strings and integers as they are, a whole float
+/// as its integer (pandas writes an integer column with gaps as float64:
+/// 1.0 is class 1); null and NaN are no label.
+fn label_text(f: &Field) -> Result<Option<String>, String> {
+    let whole = |x: f64| {
+        if x.is_nan() {
+            Ok(None)
+        } else if x.is_finite() && x.fract() == 0.0 {
+            Ok(Some(format!("{}", x as i64)))
+        } else {
+            Err(format!(
+                "label {x} is not a whole number: a floating-point label column must hold class numbers (0.0, 1.0, ...)"
+            ))
+        }
+    };
+    match f {
+        Field::Null => Ok(None),
+        Field::Float(x) => whole(f64::from(*x)),
+        Field::Double(x) => whole(*x),
+        other => Ok(field_text(other)),
+    }
+}
+
 /// Append the rows of one Parquet file; `first_row` numbers them on from
 /// earlier shards of the same split (rows are numbered from 1).
 pub(super) fn read_parquet(
@@ -110,10 +131,14 @@ pub(super) fn read_parquet(
             )
         })?;
         if !ok.contains(&kind) {
+            let held = match kind {
+                Kind::Float => "floating-point numbers",
+                _ => "integers",
+            };
             return Err(malformed(
                 path,
                 0,
-                format!("the {role} column '{}' holds integers, not text", names[i]),
+                format!("the {role} column '{}' holds {held}, not text", names[i]),
             ));
         }
         Ok(kind)
@@ -123,7 +148,7 @@ pub(super) fn read_parquet(
     }
     let label_names = match cols.label {
         Some(c) => {
-            check(c, "label", &[Kind::String, Kind::Integer])?;
+            check(c, "label", &[Kind::String, Kind::Integer, Kind::Float])?;
             class_names(&reader, &names[c])
         }
         None => None,
@@ -162,10 +187,10 @@ pub(super) fn read_parquet(
                 texts[k] = field_text(value).unwrap_or_default();
             }
             if Some(name.as_str()) == label_name {
-                label = match (value, &label_names) {
-                    (Field::Null, _) => None,
-                    (v, Some(names)) => {
-                        let raw = field_text(v).unwrap_or_default();
+                let raw = label_text(value).map_err(|why| malformed(path, n, why))?;
+                label = match (raw, &label_names) {
+                    (None, _) => None,
+                    (Some(raw), Some(names)) => {
                         match raw.parse::<i64>() {
                             // HF marks unlabelled rows (test splits) with -1.
                             Ok(-1) => None,
@@ -184,7 +209,7 @@ pub(super) fn read_parquet(
                             }
                         }
                     }
-                    (v, None) => field_text(v),
+                    (Some(raw), None) => Some(raw),
                 };
             }
         }
@@ -250,15 +275,27 @@ mod tests {
     }
 
     #[test]
+    fn whole_float_labels_are_class_numbers_and_nan_is_no_label() {
+        // pandas: an integer label column with a gap is written as float64.
+        let ds = load_file(&fixture("float_label.parquet"), &LoadOptions::default()).unwrap();
+        let labels: Vec<Option<&str>> = ds.rows.iter().map(|r| r.label.as_deref()).collect();
+        assert_eq!(labels, vec![Some("1"), Some("0"), None]);
+        let e = load_file(&fixture("float_label.parquet"), &labelled()).unwrap_err();
+        assert!(matches!(e, DataError::MissingLabel { line: 3, .. }), "{e}");
+    }
+
+    #[test]
     fn bad_parquet_columns_are_named() {
         let err = |name: &str| {
             load_file(&fixture(name), &labelled())
                 .unwrap_err()
                 .to_string()
         };
-        let e = err("float_label.parquet");
+        let e = err("fraction_label.parquet");
         assert!(
-            e.contains("label column 'label' holds floating-point numbers (DOUBLE)"),
+            e.contains(
+                "fraction_label.parquet:2: malformed Parquet: label 0.5 is not a whole number"
+            ),
             "{e}"
         );
         let e = err("nested.parquet");
