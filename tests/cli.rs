@@ -116,6 +116,14 @@ fn bad_data_files_exit_2_naming_file_and_line() {
         &train_args("/no/such/file.csv", &out),
         &["/no/such/file.csv", "cannot read"],
     );
+    // The OS's reason is said once, not once per link of the error chain.
+    let err = tunebench()
+        .args(train_args("/no/such/file.csv", &out))
+        .output()
+        .unwrap()
+        .stderr;
+    let err = String::from_utf8_lossy(&err);
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
 }
 
 #[test]

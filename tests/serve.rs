@@ -420,6 +420,18 @@ fn bad_serve_settings_exit_2() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/run"));
+    // A port another program holds: said once, with what to do.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let out = Command::new(bin())
+        .args(["serve", "--port", &port, "--checkpoint"])
+        .arg(model())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("pick another --port"), "{err}");
+    assert_eq!(err.matches("Address already in use").count(), 1, "{err}");
 }
 
 fn copy_dir(from: &Path, to: &Path) {

@@ -403,10 +403,28 @@ pub fn main() -> ExitCode {
                     || c.downcast_ref::<tunebench::remote::LaunchError>()
                         .is_some_and(|e| e.bad_input)
             });
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_text(&e));
             ExitCode::from(if bad_input { 2 } else { 1 })
         }
     }
+}
+
+/// The error and its causes joined by ": ", each said once: our errors
+/// already print their I/O cause ("x.csv: cannot read: No such file"), which
+/// anyhow's `{:#}` repeated as the next link of the chain.
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {

@@ -136,9 +136,15 @@ pub fn serve(opts: ServeOptions) -> crate::Result<()> {
         .map_err(|e| crate::Error::io("starting the HTTP runtime", e))?;
     let addr = format!("{}:{}", opts.host, opts.port);
     let result = rt.block_on(async {
-        let listener = tokio::net::TcpListener::bind(&addr)
-            .await
-            .map_err(|e| crate::Error::io(format!("binding {addr}"), e))?;
+        let listener = tokio::net::TcpListener::bind(&addr).await.map_err(|e| {
+            let hint = match e.kind() {
+                std::io::ErrorKind::AddrInUse => {
+                    " (another program listens there: pick another --port)"
+                }
+                _ => "",
+            };
+            crate::Error::io(format!("binding {addr}{hint}"), e)
+        })?;
         let local = listener
             .local_addr()
             .map_err(|e| crate::Error::io("listening address", e))?;
