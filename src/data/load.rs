@@ -413,29 +413,30 @@ fn read_delimited(
         if record.len() == 1 && record.get(0).is_some_and(|f| f.is_empty()) {
             continue; // a blank line
         }
-        // A quote left open swallows the following lines into one field,
-        // so the row comes up short; say that rather than "ragged".
-        let spanned = record
-            .iter()
-            .map(|f| f.iter().filter(|&&c| c == b'\n').count())
-            .sum::<usize>()
-            // (an open quote at the end of the file keeps its last newline)
-            - usize::from(record.iter().next_back().is_some_and(|f| f.ends_with(b"\n")));
-        if record.len() != names.len() && spanned > 0 {
-            return Err(DataError::UnclosedQuote {
-                path: b.path.clone(),
-                line,
-                lines: spanned + 1,
-                expected: names.len(),
-                found: record.len(),
-            });
-        }
         if record.len() != names.len() {
-            return Err(DataError::RaggedRow {
-                path: b.path.clone(),
-                line,
-                expected: names.len(),
-                found: record.len(),
+            // A quote left open swallows the following lines into one
+            // field, so the row comes up short; say that, not "ragged".
+            let spanned = record
+                .iter()
+                .map(|f| f.iter().filter(|&&c| c == b'\n').count())
+                .sum::<usize>()
+                // (an open quote at the end of the file keeps its last newline)
+                - usize::from(record.iter().next_back().is_some_and(|f| f.ends_with(b"\n")));
+            return Err(if spanned > 0 {
+                DataError::UnclosedQuote {
+                    path: b.path.clone(),
+                    line,
+                    lines: spanned + 1,
+                    expected: names.len(),
+                    found: record.len(),
+                }
+            } else {
+                DataError::RaggedRow {
+                    path: b.path.clone(),
+                    line,
+                    expected: names.len(),
+                    found: record.len(),
+                }
             });
         }
         let text = cols
