@@ -527,11 +527,12 @@ impl RunConfig {
         let typed = toml::from_str::<toml::Table>(&format!("v = {raw}"))
             .ok()
             .and_then(|mut t| t.remove("v"))
-            .unwrap_or_else(|| lenient_number(raw));
+            .or_else(|| lenient_number(raw));
         // As typed first; then as text, for a string field whose value
         // looks like a number (a column named 2017).
         let mut first_error = None;
-        for value in [typed, toml::Value::String(raw.to_string())] {
+        let text = toml::Value::String(raw.to_string());
+        for value in typed.into_iter().chain([text]) {
             let mut candidate = table.clone();
             candidate.insert(key.to_string(), value);
             match toml::Value::Table(candidate).try_into::<RunConfig>() {
@@ -550,15 +551,13 @@ impl RunConfig {
     }
 }
 
-/// A value TOML does not read as one: numbers as people type them (`.001`,
-/// `1.e-3`, `08`) are numbers, anything else a string.
-fn lenient_number(raw: &str) -> toml::Value {
+/// A number as people type it that TOML does not read as one (`.001`,
+/// `1.e-3`, `08`).
+fn lenient_number(raw: &str) -> Option<toml::Value> {
     if let Ok(i) = raw.parse::<i64>() {
-        toml::Value::Integer(i)
-    } else if let Ok(x) = raw.parse::<f64>() {
-        toml::Value::Float(x)
+        Some(toml::Value::Integer(i))
     } else {
-        toml::Value::String(raw.to_string())
+        raw.parse::<f64>().ok().map(toml::Value::Float)
     }
 }
 
