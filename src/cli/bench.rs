@@ -132,7 +132,8 @@ struct ExplainLatency {
 pub(crate) fn bench_explain_cmd(args: BenchExplainArgs) -> anyhow::Result<ExitCode> {
     let mut predictor = args.compute.load(&args.checkpoint, args.base.as_deref())?;
     if args.live {
-        predictor.model = trainable(&args.checkpoint, &predictor)?;
+        // As a training run holds it: every weight trainable.
+        predictor.model = predictor.model.rebuilt(tunebench::config::Freeze::None)?;
     }
     let explain = || {
         tunebench::explain::integrated_gradients(
@@ -166,22 +167,4 @@ pub(crate) fn bench_explain_cmd(args: BenchExplainArgs) -> anyhow::Result<ExitCo
     };
     println!("{}", serde_json::to_string(&result)?);
     Ok(ExitCode::SUCCESS)
-}
-
-/// The checkpoint built as a training run builds it (no frozen weight),
-/// on the loaded predictor's device, dtype and labels.
-fn trainable(
-    dir: &std::path::Path,
-    loaded: &tunebench::predict::Predictor,
-) -> anyhow::Result<tunebench::model::Classifier> {
-    let md = tunebench::model::checkpoint::ModelDir::open(dir)?;
-    let spec = md.build_spec(loaded.model.labels.clone(), md.read_weights()?, true);
-    let model = tunebench::model::Classifier::build(
-        spec,
-        &mut tunebench::rng::Rng::seeded(0),
-        &loaded.model.device,
-    )?;
-    Ok(model
-        .with_compute_dtype(loaded.model.compute)
-        .with_pair_separator(loaded.text.sep_id()))
 }

@@ -279,6 +279,12 @@ impl Classifier {
     /// training model's `Var`s would also compute every weight gradient.
     /// The encoder shares the weights' storage; pooler and head are copied.
     pub fn frozen_copy(&self) -> crate::Result<Classifier> {
+        self.rebuilt(Freeze::Encoder)
+    }
+
+    /// The same classifier over its current weights (LoRA merged in), with
+    /// `freeze` deciding which are plain tensors and which `Var`s (copied).
+    pub fn rebuilt(&self, freeze: Freeze) -> crate::Result<Classifier> {
         let weights = self
             .named_tensors()?
             .into_iter()
@@ -292,7 +298,7 @@ impl Classifier {
             scratch: false,
             keep_head: true,
             base_config: self.base_config.clone(),
-            freeze: Freeze::Encoder,
+            freeze,
             lora: None,
             overrides: HashMap::new(),
         };
@@ -335,6 +341,8 @@ mod tests {
         let copy = model.frozen_copy().unwrap();
         assert!(!copy.trains_encoder());
         assert_eq!(copy.params.total(), model.params.total());
+        // And back: every weight trainable again (bench-explain --live).
+        assert!(copy.rebuilt(Freeze::None).unwrap().trains_encoder());
 
         let ids = Tensor::new(&[[1u32, 7, 11, 13, 2]], &Device::Cpu).unwrap();
         let mask = Tensor::ones((1, 5), DType::F32, &Device::Cpu).unwrap();
