@@ -63,11 +63,11 @@ pub fn timestamp() -> String {
     format!("{year:04}{month:02}{day:02}-{h:02}{m:02}{s:02}")
 }
 
-/// Where runs go unless a flag says otherwise: `$TUNEBENCH_RUNS_DIR`, else
-/// `runs` in the working directory (so `train`, `attach` and `runs` agree
-/// when started from different directories).
 const RUNS_DIR_ENV: &str = "TUNEBENCH_RUNS_DIR";
 
+/// Where runs go unless a flag says otherwise: `$TUNEBENCH_RUNS_DIR` (set
+/// and not empty), else `runs` in the working directory (so `train`,
+/// `attach` and `runs` agree when started from different directories).
 pub fn default_runs_dir() -> PathBuf {
     std::env::var_os(RUNS_DIR_ENV)
         .filter(|v| !v.is_empty())

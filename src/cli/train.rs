@@ -18,7 +18,7 @@ fn fmt_secs(s: f64) -> String {
 
 /// Ctrl-C sends a stop (with a checkpoint) to the run process; a second
 /// one leaves at once, the run process finishing its checkpoint alone.
-/// Returns whether Ctrl-C was pressed.
+/// Returns the count of Ctrl-C presses (0: not interrupted).
 fn stop_on_ctrl_c(commands: Commander) -> std::sync::Arc<std::sync::atomic::AtomicUsize> {
     let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let pressed = hits.clone();
