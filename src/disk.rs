@@ -1,10 +1,26 @@
 //! Writing files so that a crash or a full disk never leaves half a file:
 //! atomic writes (temp file + rename), and errors that say which path ran
-//! out of space and how much it needed. Used by every layer.
+//! out of space and how much it needed. Used by every layer, so it depends
+//! on none: its errors are its own, and the layers' errors convert from them.
 
-use crate::error::{Error, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+/// A write that failed: for lack of space (with what it needed), or for
+/// another I/O reason, naming the path either way.
+#[derive(Debug, thiserror::Error)]
+pub enum DiskError {
+    #[error(transparent)]
+    OutOfSpace(OutOfSpace),
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+pub type Result<T, E = DiskError> = std::result::Result<T, E>;
 
 /// Why a write found no room.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,18 +84,21 @@ pub fn no_room(e: &std::io::Error) -> Option<NoRoom> {
     }
 }
 
-/// The crate error for a failed write of `needed` bytes to `path`:
-/// `Error::OutOfSpace` when the disk (or quota, or file-size limit) is
-/// the cause, a plain I/O error naming the path otherwise.
-pub fn write_error(path: &Path, needed: u64, e: std::io::Error) -> Error {
+/// The error for a failed write of `needed` bytes to `path`:
+/// `OutOfSpace` when the disk (or quota, or file-size limit) is the cause,
+/// a plain I/O error naming the path otherwise.
+pub fn write_error(path: &Path, needed: u64, e: std::io::Error) -> DiskError {
     match no_room(&e) {
-        Some(why) => Error::OutOfSpace(OutOfSpace {
+        Some(why) => DiskError::OutOfSpace(OutOfSpace {
             path: path.to_path_buf(),
             needed,
             free: path.ancestors().find(|a| a.is_dir()).and_then(free_bytes),
             why,
         }),
-        None => Error::io(path.display().to_string(), e),
+        None => DiskError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        },
     }
 }
 
@@ -99,9 +118,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = std::fs::remove_file(&tmp);
         return Err(write_error(path, bytes.len() as u64, e));
     }
-    std::fs::rename(&tmp, path).map_err(|e| {
+    std::fs::rename(&tmp, path).map_err(|source| {
         let _ = std::fs::remove_file(&tmp);
-        Error::io(path.display().to_string(), e)
+        DiskError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     })
 }
 
@@ -182,7 +204,7 @@ mod tests {
             std::io::Error::from_raw_os_error(libc::ENOSPC),
         );
         let text = e.to_string();
-        assert!(matches!(e, Error::OutOfSpace(_)), "{text}");
+        assert!(matches!(e, DiskError::OutOfSpace(_)), "{text}");
         assert!(text.starts_with("disk full writing "), "{text}");
         assert!(
             text.contains("model.safetensors: it needs 45.3 MB, "),
@@ -191,7 +213,7 @@ mod tests {
         assert!(text.contains(" free there"), "{text}");
         // Other I/O errors stay plain I/O errors naming the path.
         let other = write_error(&path, 1, std::io::Error::from_raw_os_error(libc::EACCES));
-        assert!(matches!(other, Error::Io { .. }));
+        assert!(matches!(other, DiskError::Io { .. }));
         assert!(other.to_string().contains("model.safetensors"));
     }
 

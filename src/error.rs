@@ -3,6 +3,7 @@
 
 use crate::config::ConfigError;
 use crate::data::DataError;
+use crate::disk::DiskError;
 use crate::model::ModelError;
 
 #[derive(Debug, thiserror::Error)]
@@ -34,13 +35,27 @@ impl Error {
     /// True when the user can fix the error by changing their input
     /// (files, flags, config): the CLI exits with code 2 for these.
     pub fn is_bad_input(&self) -> bool {
-        matches!(self, Error::Data(_) | Error::Config(_) | Error::Model(_))
+        match self {
+            // A data file that could not be written is the machine's fault.
+            Error::Data(DataError::Disk(_)) => false,
+            Error::Data(_) | Error::Config(_) | Error::Model(_) => true,
+            _ => false,
+        }
     }
 
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io {
             context: context.into(),
             source,
+        }
+    }
+}
+
+impl From<DiskError> for Error {
+    fn from(e: DiskError) -> Self {
+        match e {
+            DiskError::OutOfSpace(o) => Error::OutOfSpace(o),
+            DiskError::Io { path, source } => Error::io(path.display().to_string(), source),
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod error;
 pub mod explain;
 pub mod model;
 pub mod predict;
+pub mod protocol;
 pub mod remote;
 pub mod rng;
 pub mod run_dir;

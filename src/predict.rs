@@ -5,10 +5,11 @@ use crate::data::Labels;
 use crate::error::Result;
 use crate::model::checkpoint::ModelDir;
 use crate::model::peft;
+use crate::model::probs::{argmax, softmax};
 use crate::model::{Classifier, Mode};
+use crate::protocol::Prediction;
 use crate::text::batch::make_batch;
 use crate::text::TextEncoder;
-use crate::train::protocol::Prediction;
 use candle_core::Device;
 use std::path::Path;
 
@@ -34,11 +35,7 @@ impl Predictor {
     pub fn load_with_base(dir: &Path, base: Option<&Path>, device: &Device) -> Result<Self> {
         let adapter_only = !dir.join("model.safetensors").is_file() || base.is_some();
         if peft::is_adapter_dir(dir) && adapter_only {
-            let (spec, tokenizer) = peft::load_spec(dir, base)?;
-            let text = TextEncoder::from_file(&tokenizer, spec.config.max_tokens())?;
-            let model = Classifier::build(spec, &mut crate::rng::Rng::seeded(0), device)?
-                .with_pair_separator(text.sep_id());
-            peft::check_complete(&model, dir)?;
+            let (model, text) = peft::build(dir, base, device)?;
             return Ok(Predictor { model, text });
         }
         if let Some(b) = base {
@@ -127,26 +124,6 @@ fn logits_on_this_thread(
     Ok(out)
 }
 
-pub fn softmax(logits: &[f32]) -> Vec<f32> {
-    let max = logits.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
-    let exps: Vec<f32> = logits.iter().map(|l| (l - max).exp()).collect();
-    let sum: f32 = exps.iter().sum();
-    exps.iter().map(|e| e / sum).collect()
-}
-
-pub fn argmax(xs: &[f32]) -> usize {
-    xs.iter()
-        .enumerate()
-        .fold((0, f32::NEG_INFINITY), |best, (i, &x)| {
-            if x > best.1 {
-                (i, x)
-            } else {
-                best
-            }
-        })
-        .0
-}
-
 pub fn to_prediction(labels: &Labels, logits: Vec<f32>) -> Prediction {
     let probs = softmax(&logits);
     let best = argmax(&probs);
@@ -183,7 +160,7 @@ pub fn answer(
     model: &Classifier,
     text: &TextEncoder,
     input: &str,
-    explain: Option<&crate::train::protocol::ExplainRequest>,
+    explain: Option<&crate::protocol::ExplainRequest>,
 ) -> Result<Prediction> {
     let mut p = predict_texts(model, text, &[input])?
         .pop()
@@ -280,7 +257,7 @@ pub fn probabilities_csv(labels: &[String], rows: &[ScoredRow]) -> Result<Vec<u8
     header.extend(labels.iter().map(|l| format!("p_{l}")));
     w.write_record(&header).map_err(err)?;
     for r in rows {
-        let p = crate::explain::label_issues::argmax(&r.probs);
+        let p = argmax(&r.probs);
         let mut rec = vec![
             r.line.to_string(),
             r.text.to_string(),
@@ -306,10 +283,10 @@ pub fn spawn_predictor(
     device: String,
     precision: crate::config::Precision,
 ) -> (
-    std::sync::mpsc::Sender<crate::train::Command>,
-    std::sync::mpsc::Receiver<crate::train::Event>,
+    std::sync::mpsc::Sender<crate::protocol::Command>,
+    std::sync::mpsc::Receiver<crate::protocol::Event>,
 ) {
-    use crate::train::{Command, Event};
+    use crate::protocol::{Command, Event};
     let (cmd_tx, cmd_rx) = std::sync::mpsc::channel::<Command>();
     let (ev_tx, ev_rx) = std::sync::mpsc::channel::<Event>();
     std::thread::spawn(move || {

@@ -3,7 +3,7 @@
 
 use crate::config::RunConfig;
 use crate::error::{Error, Result};
-use crate::train::Event;
+use crate::protocol::Event;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::io::Write;
@@ -124,7 +124,10 @@ impl RunDir {
     pub fn write_config(&self, resolved: &ResolvedConfig) -> Result<()> {
         let text = toml::to_string_pretty(resolved)
             .map_err(|e| Error::Run(format!("config.toml: {e}")))?;
-        crate::disk::write_atomic(&self.root.join("config.toml"), text.as_bytes())
+        Ok(crate::disk::write_atomic(
+            &self.root.join("config.toml"),
+            text.as_bytes(),
+        )?)
     }
 
     pub fn read_config(dir: &Path) -> Result<ResolvedConfig> {
@@ -152,6 +155,7 @@ impl RunDir {
             .and_then(|_| self.metrics.flush())
             .map_err(|e| {
                 crate::disk::write_error(&self.root.join("metrics.jsonl"), line.len() as u64, e)
+                    .into()
             })
     }
 

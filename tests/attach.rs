@@ -13,9 +13,9 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::mpsc::{channel, Receiver};
 use std::time::{Duration, Instant};
+use tunebench::protocol::{Command as Cmd, Event, FinishReason};
 use tunebench::remote::client::socket_of;
 use tunebench::remote::{Client, Commander};
-use tunebench::train::{Command as Cmd, Event, FinishReason};
 
 fn tunebench() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_tunebench"));

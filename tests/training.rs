@@ -5,7 +5,8 @@ mod common;
 use candle_core::Device;
 use common::*;
 use tunebench::predict::{evaluate, Predictor};
-use tunebench::train::{self, Command, Event, FinishReason};
+use tunebench::protocol::{Command, Event, FinishReason};
+use tunebench::train;
 
 fn step_losses(events: &[Event]) -> Vec<(usize, f64)> {
     events
@@ -281,7 +282,7 @@ fn explanations_between_steps_do_not_change_training() {
                             .send(Command::Predict {
                                 id: step as u64,
                                 text: "The kettle is superb but loud".into(),
-                                explain: Some(tunebench::train::protocol::ExplainRequest {
+                                explain: Some(tunebench::protocol::ExplainRequest {
                                     target: None,
                                     steps: 8,
                                 }),

@@ -5,8 +5,8 @@ mod common;
 
 use common::tui::*;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use tunebench::train::protocol::Prediction;
-use tunebench::train::Event;
+use tunebench::protocol::Event;
+use tunebench::protocol::Prediction;
 use tunebench::tui::app::{Action, App, Pane};
 
 #[test]
@@ -182,8 +182,8 @@ fn playground_shows_live_probabilities_sorted() {
 
 #[test]
 fn playground_explains_a_sentence_word_by_word() {
-    use tunebench::explain::attributions::WordScore;
-    use tunebench::explain::Explanation;
+    use tunebench::protocol::Explanation;
+    use tunebench::protocol::WordScore;
     let mut app = app();
     type_in_playground(&mut app, "The tent is superb");
     app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
@@ -291,13 +291,13 @@ fn help_lists_keys_and_quit_asks_to_leave_or_stop_a_running_run() {
     let actions = app.on_key(key('s'));
     assert_eq!(
         actions,
-        vec![Action::Engine(tunebench::train::Command::Stop {
+        vec![Action::Engine(tunebench::protocol::Command::Stop {
             save: true
         })]
     );
     assert!(!app.should_quit, "waits for the engine to finish");
     app.on_engine(&Event::Finished {
-        reason: tunebench::train::FinishReason::Stopped,
+        reason: tunebench::protocol::FinishReason::Stopped,
         step: 12,
         best_step: Some(12),
         best_metric: Some(0.8),

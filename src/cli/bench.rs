@@ -102,7 +102,7 @@ pub(crate) struct BenchExplainArgs {
     )]
     text: String,
     /// Integration steps
-    #[arg(long, default_value_t = tunebench::explain::attributions::DEFAULT_STEPS as u16, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, default_value_t = tunebench::protocol::DEFAULT_STEPS as u16, value_parser = clap::value_parser!(u16).range(1..))]
     steps: u16,
     /// Timed runs (after 2 untimed ones)
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..))]

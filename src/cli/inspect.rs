@@ -9,9 +9,9 @@ use std::sync::Arc;
 use tunebench::config::RunConfig;
 use tunebench::data::corrections::load_and_apply;
 use tunebench::data::{load_file, stats};
-use tunebench::explain::cross_val::{check_folds, cross_validate, quick_epochs, FoldProgress};
 use tunebench::explain::label_issues::{suspects_csv, HeldOut};
-use tunebench::train::Event;
+use tunebench::protocol::Event;
+use tunebench::train::cross_val::{check_folds, cross_validate, quick_epochs, FoldProgress};
 
 pub(crate) fn inspect_cmd(
     data: &Path,
@@ -31,21 +31,14 @@ pub(crate) fn inspect_cmd(
     let report = stats::report(&ds.rows, ds.empty_dropped);
     let mut tokens = None;
     if let Some(spec) = model {
-        let enc = match tunebench::model::hub::resolve(spec)? {
-            tunebench::model::hub::ModelSource::Dir(dir) => {
-                let md = tunebench::model::checkpoint::ModelDir::open(&dir)?;
-                tunebench::text::TextEncoder::from_file(&md.tokenizer, max_len)?
-            }
-            // A scratch model's vocabulary is learned from the data, as train does.
-            tunebench::model::hub::ModelSource::Scratch(_) => {
-                let texts: Vec<String> = ds.rows.iter().map(|r| r.text.clone()).collect();
-                tunebench::text::TextEncoder::train_wordpiece(
-                    &texts,
-                    RunConfig::default().scratch_vocab,
-                    max_len,
-                )?
-            }
-        };
+        // A scratch model's vocabulary is learned from the data, as train does.
+        let texts: Vec<String> = ds.rows.iter().map(|r| r.text.clone()).collect();
+        let enc = tunebench::train::prepare::tokenizer_for(
+            spec,
+            RunConfig::default().scratch_vocab,
+            max_len,
+            &texts,
+        )?;
         let texts: Vec<&str> = ds.rows.iter().map(|r| r.text.as_str()).collect();
         let lens = enc.full_lengths(&texts)?;
         let truncated = lens.iter().filter(|&&l| l > max_len).count();

@@ -605,11 +605,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             plain_markers,
         } => attach::attach_cmd(run_dir, plain, &runs_dir, plain_markers),
         Cmd::Runs { runs_dir, json } => runs::runs_cmd(&runs_dir, json),
-        Cmd::Stop { run_dir, no_save } => {
-            runs::send_cmd(&run_dir, tunebench::train::Command::Stop { save: !no_save })
-        }
-        Cmd::Pause { run_dir } => runs::send_cmd(&run_dir, tunebench::train::Command::Pause),
-        Cmd::Resume { run_dir } => runs::send_cmd(&run_dir, tunebench::train::Command::Resume),
+        Cmd::Stop { run_dir, no_save } => runs::send_cmd(
+            &run_dir,
+            tunebench::protocol::Command::Stop { save: !no_save },
+        ),
+        Cmd::Pause { run_dir } => runs::send_cmd(&run_dir, tunebench::protocol::Command::Pause),
+        Cmd::Resume { run_dir } => runs::send_cmd(&run_dir, tunebench::protocol::Command::Resume),
         Cmd::RunEngine { run_dir } => {
             init_file_logging(&run_dir.join("train.log"));
             let code = tunebench::remote::process::run_engine(&run_dir);

@@ -22,7 +22,7 @@ pub(crate) struct OutputFlags {
     #[arg(long)]
     explain: bool,
     /// Integration steps for --explain
-    #[arg(long, default_value_t = tunebench::explain::attributions::DEFAULT_STEPS)]
+    #[arg(long, default_value_t = tunebench::protocol::DEFAULT_STEPS)]
     steps: usize,
     /// Explain this label instead of the predicted one
     #[arg(long)]
@@ -96,7 +96,7 @@ pub(crate) fn predict_cmd(
             "--explain writes jsonl or table (attributions do not fit CSV columns)".into(),
         ));
     }
-    if (output.target.is_some() || output.steps != tunebench::explain::attributions::DEFAULT_STEPS)
+    if (output.target.is_some() || output.steps != tunebench::protocol::DEFAULT_STEPS)
         && !output.explain
     {
         return Err(invalid(
@@ -195,7 +195,7 @@ pub(crate) fn predict_cmd(
                         e.prob,
                         e.baseline_prob,
                         e.delta,
-                        tunebench::explain::attributions::marked_words(&e.words)
+                        tunebench::protocol::marked_words(&e.words)
                     )?;
                 }
             }

@@ -3,10 +3,10 @@
 
 use std::path::Path;
 use std::process::ExitCode;
+use tunebench::protocol::{Command, Event};
 use tunebench::remote::wire::ServerMsg;
 use tunebench::remote::Client;
 use tunebench::runs::{RunStatus, RunSummary};
-use tunebench::train::{Command, Event};
 
 fn fmt_duration(s: u64) -> String {
     match s {

@@ -4,8 +4,8 @@
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
+use tunebench::protocol::{Command, Event};
 use tunebench::remote::{Client, Commander};
-use tunebench::train::{Command, Event};
 
 fn fmt_secs(s: f64) -> String {
     let s = s.max(0.0).round() as u64;

@@ -231,15 +231,9 @@ impl Corrections {
         w.into_inner().unwrap_or_default()
     }
 
-    /// Write the file atomically (temp file + rename).
+    /// Write the file atomically (temp file, fsync, rename).
     pub fn write(&self, path: &Path) -> Result<(), DataError> {
-        let io = |source| DataError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let tmp = path.with_extension("csv.tmp");
-        std::fs::write(&tmp, self.to_csv()).map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(io)
+        Ok(crate::disk::write_atomic(path, &self.to_csv())?)
     }
 }
 

@@ -84,6 +84,9 @@ pub enum DataError {
     },
     #[error("{}: only one label ('{label}') in the training data; a classifier needs at least two", path.display())]
     SingleLabel { path: PathBuf, label: String },
+    /// Writing a data file (corrections) failed: out of space or I/O.
+    #[error(transparent)]
+    Disk(#[from] crate::disk::DiskError),
 }
 
 /// `:N` for a line, nothing for 0 (the whole file).

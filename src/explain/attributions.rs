@@ -8,77 +8,12 @@
 
 use crate::error::Result;
 use crate::model::{Classifier, Mode};
+use crate::protocol::{Explanation, TokenScore, WordScore};
 use crate::text::TextEncoder;
 use candle_core::{DType, Tensor, Var, D};
-use serde::{Deserialize, Serialize};
 
-/// Default number of integration steps.
-pub const DEFAULT_STEPS: usize = 32;
 /// Rows × tokens per forward/backward pass of the path batch.
 const TOKENS_PER_PASS: usize = 4096;
-
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct TokenScore {
-    pub token: String,
-    /// The word it is a piece of (None for special tokens).
-    pub word: Option<String>,
-    pub score: f32,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct WordScore {
-    pub word: String,
-    pub score: f32,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct Explanation {
-    pub target: String,
-    /// p(target | text) and p(target | baseline).
-    pub prob: f32,
-    pub baseline_prob: f32,
-    /// Every token of the input, special tokens included (their score is 0:
-    /// the baseline keeps them).
-    pub tokens: Vec<TokenScore>,
-    pub words: Vec<WordScore>,
-    /// Σ scores − (prob − baseline_prob): the integral's error.
-    pub delta: f32,
-    pub steps: usize,
-}
-
-/// A score's direction and strength (0–3) relative to the largest |score|
-/// of its sentence: 3 from 2/3 of it, 2 from 1/3, 1 from a tenth.
-pub fn strength(score: f32, max_abs: f32) -> (bool, u8) {
-    if max_abs <= 0.0 {
-        return (score >= 0.0, 0);
-    }
-    let r = score.abs() / max_abs;
-    let level = if r >= 2.0 / 3.0 {
-        3
-    } else if r >= 1.0 / 3.0 {
-        2
-    } else if r >= 0.1 {
-        1
-    } else {
-        0
-    };
-    (score >= 0.0, level)
-}
-
-/// The words marked without colour: ▲ for the label, ▼ against, repeated
-/// by strength ("great▲▲▲ but▼ slow▼▼").
-pub fn marked_words(words: &[WordScore]) -> String {
-    let max = words.iter().map(|w| w.score.abs()).fold(0.0, f32::max);
-    words
-        .iter()
-        .map(|w| {
-            let (up, level) = strength(w.score, max);
-            let mark = if up { "▲" } else { "▼" };
-            format!("{}{}", w.word, mark.repeat(level as usize))
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
 
 /// Gauss–Legendre nodes and weights on [0, 1] (numpy's `leggauss`,
 /// mapped as Captum maps it: α = (x + 1)/2, w/2).
@@ -169,7 +104,7 @@ fn explain_on_this_thread(
     let logits = model.forward_from_words(&ends, &mask.repeat((2, 1))?, &mut Mode::Eval)?;
     let probs = candle_nn::ops::softmax(&logits, D::Minus1)?.to_vec2::<f32>()?;
     let (p_x, p_b) = (&probs[0], &probs[1]);
-    let target = target.unwrap_or_else(|| crate::predict::argmax(p_x));
+    let target = target.unwrap_or_else(|| crate::model::probs::argmax(p_x));
 
     let (alphas, weights) = gauss_legendre(steps);
     let diff = (&ex - &eb)?;
@@ -240,22 +175,6 @@ fn explain_on_this_thread(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn words_are_marked_by_sign_and_strength() {
-        let w = |word: &str, score| WordScore {
-            word: word.into(),
-            score,
-        };
-        let words = [
-            w("great", 0.6),
-            w("but", -0.15),
-            w("slow", -0.4),
-            w("the", 0.01),
-        ];
-        assert_eq!(marked_words(&words), "great▲▲▲ but▼ slow▼▼ the");
-        assert_eq!(strength(0.0, 0.0), (true, 0));
-    }
 
     #[test]
     fn gauss_legendre_matches_numpy() {

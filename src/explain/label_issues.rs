@@ -3,6 +3,8 @@
 //! (`filter_by="prune_by_noise_rate"`), ranked by self-confidence.
 //! The probabilities must be out-of-sample (held-out predictions).
 
+use crate::model::probs::argmax;
+
 /// cleanlab's FLOATING_POINT_COMPARISON.
 const EPS: f64 = 1e-6;
 
@@ -28,17 +30,6 @@ fn round_preserving_sum(row: &[f64]) -> Vec<i64> {
         sum = ints.iter().sum::<f64>().round_ties_even();
     }
     ints.into_iter().map(|x| x as i64).collect()
-}
-
-/// The first index of the largest entry (numpy's argmax).
-pub fn argmax(row: &[f64]) -> usize {
-    let mut best = 0;
-    for (i, &x) in row.iter().enumerate() {
-        if x > row[best] {
-            best = i;
-        }
-    }
-    best
 }
 
 /// The calibrated confident joint C[given][true] (cleanlab's

@@ -2,7 +2,7 @@
 //! which labels look wrong (confident learning).
 
 pub mod attributions;
-pub mod cross_val;
 pub mod label_issues;
 
-pub use attributions::{integrated_gradients, Explanation};
+pub use crate::protocol::Explanation;
+pub use attributions::integrated_gradients;

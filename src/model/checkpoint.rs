@@ -240,7 +240,8 @@ pub fn write_plain_model_files(dir: &Path, model: &Classifier, text: &TextEncode
             "mask_token": "[MASK]",
         }),
     };
-    write_atomic(&dir.join("tokenizer_config.json"), &pretty(&tok_config))
+    write_atomic(&dir.join("tokenizer_config.json"), &pretty(&tok_config))?;
+    Ok(())
 }
 
 /// Move a fully written `tmp` directory to `dest`, replacing what was

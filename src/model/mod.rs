@@ -8,6 +8,7 @@ pub mod config;
 mod cpu_kernels;
 pub mod distilbert;
 mod error;
+pub mod export;
 pub mod fused;
 #[cfg(feature = "cuda")]
 mod fused_cuda;
@@ -16,6 +17,7 @@ pub mod layers;
 pub mod lora;
 pub mod params;
 pub mod peft;
+pub mod probs;
 pub mod small_linear;
 
 pub use classifier::{Classifier, Mode};

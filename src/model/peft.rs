@@ -10,6 +10,7 @@ use super::lora::LoraSpec;
 use super::ModelError;
 use crate::data::Labels;
 use crate::error::{Error, Result};
+use crate::text::TextEncoder;
 use candle_core::{Device, Tensor};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -296,6 +297,21 @@ pub fn load_spec(adapter: &Path, base: Option<&Path>) -> Result<(BuildSpec, Path
 /// Refuse a model loaded from an adapter that left weights at random
 /// (a head module the adapter did not save, on a bare-encoder base): its
 /// predictions would mean nothing.
+/// The classifier an adapter directory describes: its base model with the
+/// adapter's weights, and the base's tokenizer.
+pub fn build(
+    adapter: &Path,
+    base: Option<&Path>,
+    device: &Device,
+) -> Result<(Classifier, TextEncoder)> {
+    let (spec, tokenizer) = load_spec(adapter, base)?;
+    let text = TextEncoder::from_file(&tokenizer, spec.config.max_tokens())?;
+    let model = Classifier::build(spec, &mut crate::rng::Rng::seeded(0), device)?
+        .with_pair_separator(text.sep_id());
+    check_complete(&model, adapter)?;
+    Ok((model, text))
+}
+
 pub fn check_complete(model: &Classifier, adapter: &Path) -> Result<()> {
     if model.fresh.is_empty() {
         return Ok(());

@@ -8,8 +8,8 @@ use super::endpoint::{authorize, peer_uid};
 use super::wire::{
     event_line, read_bounded_line, BoundedLine, ClientMsg, Hello, ServerMsg, MAX_LINE, PROTOCOL,
 };
-use crate::train::progress::RunProgress;
-use crate::train::{Command, Event};
+use crate::protocol::RunProgress;
+use crate::protocol::{Command, Event};
 use std::collections::HashMap;
 use std::io::{BufReader, BufWriter, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -433,7 +433,7 @@ mod tests {
         hub.publish(&Event::Prediction {
             id: 5,
             text: "x".into(),
-            prediction: crate::train::protocol::Prediction {
+            prediction: crate::protocol::Prediction {
                 label: "a".into(),
                 score: 1.0,
                 probs: vec![("a".into(), 1.0)],
@@ -467,10 +467,7 @@ mod tests {
         }
         let mut hub = Hub::load(dir.path());
         assert_eq!(hub.next_seq(), 4);
-        assert_eq!(
-            hub.progress().status,
-            crate::train::progress::RunStatus::Paused
-        );
+        assert_eq!(hub.progress().status, crate::protocol::RunStatus::Paused);
         let rx = client(&mut hub, 4, false);
         hub.subscribe(1, 2).unwrap();
         assert!(hub.subscribe(1, 0).is_err(), "one subscription per client");

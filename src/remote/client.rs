@@ -4,7 +4,7 @@
 use super::endpoint::{EngineInfo, SOCKET_NAME};
 use super::wire::{ClientMsg, Hello, ServerMsg};
 use super::RemoteError;
-use crate::train::{Command, Event};
+use crate::protocol::{Command, Event};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};

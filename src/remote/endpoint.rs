@@ -34,7 +34,10 @@ impl EngineInfo {
     pub fn write(&self, run_dir: &Path) -> crate::Result<()> {
         let json = serde_json::to_vec_pretty(self)
             .map_err(|e| crate::Error::Run(format!("{ENGINE_FILE}: {e}")))?;
-        crate::disk::write_atomic(&run_dir.join(ENGINE_FILE), &json)
+        Ok(crate::disk::write_atomic(
+            &run_dir.join(ENGINE_FILE),
+            &json,
+        )?)
     }
 }
 

@@ -5,7 +5,7 @@
 use super::bridge::{Bridge, Hub};
 use super::endpoint::{now_unix, own_uid, socket_path_for, EngineInfo};
 use super::launch::{LaunchError, LaunchSpec};
-use crate::train::{Command, Event};
+use crate::protocol::{Command, Event};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixListener;
 use std::path::Path;

@@ -4,8 +4,8 @@
 //! engine's `Command`s as they serialize, plus
 //! `{"command":"subscribe","from_seq":N}`.
 
-use crate::train::progress::RunProgress;
-use crate::train::{Command, Event};
+use crate::protocol::RunProgress;
+use crate::protocol::{Command, Event};
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, ErrorKind};
 use std::path::PathBuf;

@@ -4,5 +4,5 @@
 
 pub mod registry;
 
-pub use crate::train::progress::{BestEval, RunProgress, RunStatus};
+pub use crate::protocol::{BestEval, RunProgress, RunStatus};
 pub use registry::{list, newest_live, read_events, summarize, RunSummary};

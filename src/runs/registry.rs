@@ -3,11 +3,11 @@
 //! behind it crashed; its stale socket is removed and the newest complete
 //! checkpoint is where `train --resume` continues.
 
+use crate::protocol::Event;
+use crate::protocol::{BestEval, RunProgress, RunStatus};
 use crate::remote::client::{socket_of, Client};
 use crate::remote::endpoint::{now_unix, pid_alive, EngineInfo};
 use crate::run_dir::RunDir;
-use crate::train::progress::{BestEval, RunProgress, RunStatus};
-use crate::train::Event;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 

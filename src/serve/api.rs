@@ -90,7 +90,7 @@ pub fn ranked(labels: &[String], logits: &[f32], raw: bool) -> Vec<LabelScore> {
     let scores = if raw {
         logits.to_vec()
     } else {
-        crate::predict::softmax(logits)
+        crate::model::probs::softmax(logits)
     };
     let mut v: Vec<LabelScore> = labels
         .iter()

@@ -5,7 +5,6 @@
 
 use super::metrics::score;
 use super::optim::AdamW;
-use super::protocol::{Command, Event, FinishReason};
 use super::schedule::LrSchedule;
 use super::state::TrainerState;
 use super::step::train_step;
@@ -19,6 +18,7 @@ use crate::model::checkpoint::{
 use crate::model::peft;
 use crate::model::Classifier;
 use crate::predict::evaluate;
+use crate::protocol::{Command, Event, FinishReason};
 use crate::rng::Rng;
 use crate::run_dir::RunDir;
 use crate::text::batch::make_batch;
@@ -482,7 +482,10 @@ impl Trainer {
         let truth: Vec<usize> = self.val_labels.iter().map(|&l| l as usize).collect();
         let bytes =
             crate::predict::predictions_csv(&self.val_rows, &self.model.labels, &truth, logits)?;
-        write_atomic(&self.run.root.join("predictions.csv"), &bytes)
+        Ok(write_atomic(
+            &self.run.root.join("predictions.csv"),
+            &bytes,
+        )?)
     }
 
     /// Write checkpoints/step-N (and best/ when `best`) atomically, then
@@ -536,7 +539,7 @@ impl Trainer {
         )?;
         let state_json =
             serde_json::to_vec_pretty(&self.state).map_err(|e| Error::Run(e.to_string()))?;
-        write_atomic(&dir.join("trainer_state.json"), &state_json)
+        Ok(write_atomic(&dir.join("trainer_state.json"), &state_json)?)
     }
 
     /// Run synchronously to the end, collecting events (tests, scripts).

@@ -1,16 +1,8 @@
 //! Classification metrics: accuracy, per-class precision/recall/F1,
 //! macro-F1 and the confusion matrix.
 
+pub use crate::protocol::ClassMetrics;
 use serde::{Deserialize, Serialize};
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ClassMetrics {
-    pub label: String,
-    pub precision: f64,
-    pub recall: f64,
-    pub f1: f64,
-    pub support: usize,
-}
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Scores {

@@ -1,18 +1,16 @@
 //! The training engine: a loop on its own thread, driven by `Command`s and
-//! reporting `Event`s (see `protocol`).
+//! reporting `Event`s (see `crate::protocol`).
 
+pub mod cross_val;
 pub mod engine;
 pub mod metrics;
 pub mod optim;
 #[cfg(feature = "cuda")]
 mod optim_cuda;
 pub mod prepare;
-pub mod progress;
-pub mod protocol;
 pub mod schedule;
 pub mod state;
 pub mod step;
 
 pub use engine::{spawn, EngineHandle, Trainer};
 pub use prepare::prepare;
-pub use protocol::{Command, Event, FinishReason};

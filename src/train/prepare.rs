@@ -180,6 +180,35 @@ fn lora_spec(cfg: &RunConfig) -> Result<Option<LoraSpec>> {
     }))
 }
 
+/// The tokenizer a run of `model` uses: the model directory's own, or for
+/// a scratch model a WordPiece vocabulary learned from `train_texts` —
+/// the one function behind training, the TUI's length column and `inspect`.
+pub fn tokenizer_for(
+    model: &str,
+    scratch_vocab: usize,
+    max_len: usize,
+    train_texts: &[String],
+) -> Result<TextEncoder> {
+    match resolve(model)? {
+        ModelSource::Dir(dir) => dir_tokenizer(&ModelDir::open(&dir)?, max_len),
+        ModelSource::Scratch(_) => scratch_tokenizer(train_texts, scratch_vocab, max_len),
+    }
+}
+
+/// A model directory's tokenizer, truncating at `max_len` or the model's
+/// position limit, whichever is smaller.
+fn dir_tokenizer(md: &ModelDir, max_len: usize) -> Result<TextEncoder> {
+    TextEncoder::from_file(&md.tokenizer, max_len.min(md.config.max_tokens()))
+}
+
+fn scratch_tokenizer(
+    train_texts: &[String],
+    scratch_vocab: usize,
+    max_len: usize,
+) -> Result<TextEncoder> {
+    TextEncoder::train_wordpiece(train_texts, scratch_vocab, max_len)
+}
+
 fn load_model(
     cfg: &RunConfig,
     source: &ModelSource,
@@ -199,7 +228,7 @@ fn load_model(
     }
     let (spec, text) = match source {
         ModelSource::Scratch(size) => {
-            let text = TextEncoder::train_wordpiece(train_texts, cfg.scratch_vocab, cfg.max_len)?;
+            let text = scratch_tokenizer(train_texts, cfg.scratch_vocab, cfg.max_len)?;
             let config = scratch_config(size, text.vocab_size()).ok_or_else(|| {
                 crate::model::ModelError::NotFound {
                     spec: cfg.model.clone(),
@@ -215,8 +244,7 @@ fn load_model(
         }
         ModelSource::Dir(dir) => {
             let md = ModelDir::open(dir)?;
-            let text =
-                TextEncoder::from_file(&md.tokenizer, cfg.max_len.min(md.config.max_tokens()))?;
+            let text = dir_tokenizer(&md, cfg.max_len)?;
             // Keep a classifier's own label order (and head) when the data fits it.
             let (labels, keep_head) = match &md.labels {
                 Some(l) if data_labels.names().iter().all(|n| l.id(n).is_some()) => {

@@ -9,7 +9,7 @@ use super::playground::PlaygroundPane;
 use super::runs_view::{RunsAction, RunsView};
 use super::theme::Theme;
 use crate::config::RunConfig;
-use crate::train::{Command, Event, FinishReason};
+use crate::protocol::{Command, Event, FinishReason};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -95,7 +95,7 @@ pub enum Action {
     Predict {
         id: u64,
         text: String,
-        explain: Option<crate::train::protocol::ExplainRequest>,
+        explain: Option<crate::protocol::ExplainRequest>,
     },
     /// Read predictions.csv of the run into the dataset pane.
     LoadPredictions(PathBuf),

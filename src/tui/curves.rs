@@ -4,7 +4,7 @@
 //! draw as fast as short ones.
 
 use super::theme::Theme;
-use crate::train::Event;
+use crate::protocol::Event;
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::symbols::Marker;

@@ -21,7 +21,7 @@ pub mod theme;
 
 use crate::config::RunConfig;
 use crate::explain::label_issues::HeldOut;
-use crate::train::{Command, Event};
+use crate::protocol::{Command, Event};
 use app::{Action, App, Pane, RunState};
 use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
 use dataset::{DatasetPane, RowPrediction};
@@ -191,20 +191,13 @@ fn spawn_tokenizer(cfg: RunConfig, tx: UnboundedSender<AppEvent>) {
         let key = tokenizer_key(&cfg);
         let result = (|| -> crate::Result<_> {
             let corpus = crate::train::prepare::load_corpus(&cfg)?;
-            let enc = match crate::model::hub::resolve(&cfg.model)? {
-                crate::model::hub::ModelSource::Dir(dir) => {
-                    let md = crate::model::checkpoint::ModelDir::open(&dir)?;
-                    crate::text::TextEncoder::from_file(&md.tokenizer, cfg.max_len)?
-                }
-                crate::model::hub::ModelSource::Scratch(_) => {
-                    let texts: Vec<String> = corpus.train.iter().map(|r| r.text.clone()).collect();
-                    crate::text::TextEncoder::train_wordpiece(
-                        &texts,
-                        cfg.scratch_vocab,
-                        cfg.max_len,
-                    )?
-                }
-            };
+            let texts: Vec<String> = corpus.train.iter().map(|r| r.text.clone()).collect();
+            let enc = crate::train::prepare::tokenizer_for(
+                &cfg.model,
+                cfg.scratch_vocab,
+                cfg.max_len,
+                &texts,
+            )?;
             let lens = |rows: &[crate::data::Row]| {
                 let texts: Vec<&str> = rows.iter().map(|r| r.text.as_str()).collect();
                 enc.full_lengths(&texts)
@@ -227,7 +220,7 @@ pub fn row_predictions(held_out: &HeldOut) -> HashMap<u64, RowPrediction> {
         .rows
         .iter()
         .filter_map(|r| {
-            let best = crate::explain::label_issues::argmax(&r.probs);
+            let best = crate::model::probs::argmax(&r.probs);
             Some((
                 r.line,
                 RowPrediction {
@@ -382,12 +375,7 @@ impl Loop {
         }
     }
 
-    fn predict(
-        &mut self,
-        id: u64,
-        text: String,
-        explain: Option<crate::train::protocol::ExplainRequest>,
-    ) {
+    fn predict(&mut self, id: u64, text: String, explain: Option<crate::protocol::ExplainRequest>) {
         let live = matches!(self.app.run.state, RunState::Running | RunState::Paused);
         if let (true, Some(engine)) = (live, &self.engine) {
             if engine

@@ -4,9 +4,9 @@
 
 use super::input::{InputOutcome, TextInput};
 use super::theme::Theme;
-use crate::explain::attributions::{strength, DEFAULT_STEPS};
-use crate::explain::Explanation;
-use crate::train::protocol::{ExplainRequest, Prediction};
+use crate::protocol::Explanation;
+use crate::protocol::{strength, DEFAULT_STEPS};
+use crate::protocol::{ExplainRequest, Prediction};
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -398,7 +398,7 @@ mod tests {
 #[cfg(test)]
 mod explain_tests {
     use super::*;
-    use crate::explain::attributions::WordScore;
+    use crate::protocol::WordScore;
     use crossterm::event::KeyModifiers;
 
     fn key(c: char) -> KeyEvent {

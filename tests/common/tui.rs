@@ -6,8 +6,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use tunebench::config::RunConfig;
+use tunebench::protocol::Event;
 use tunebench::train::metrics::ClassMetrics;
-use tunebench::train::Event;
 use tunebench::tui::app::App;
 use tunebench::tui::{load_dataset, render};
 

@@ -3,7 +3,6 @@
 //! the attach socket. A prediction's answer is an `Event::Prediction`
 //! carrying the request id, so it crosses a socket like any other event.
 
-use super::metrics::ClassMetrics;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -38,7 +37,7 @@ pub struct ExplainRequest {
 }
 
 fn default_steps() -> usize {
-    crate::explain::attributions::DEFAULT_STEPS
+    super::explanation::DEFAULT_STEPS
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -50,7 +49,7 @@ pub struct Prediction {
     pub logits: Vec<f32>,
     /// Token attributions, when the request asked for them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub explanation: Option<crate::explain::Explanation>,
+    pub explanation: Option<super::Explanation>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,6 +63,16 @@ pub enum FinishReason {
     EarlyStopped,
     /// Stopped by a command.
     Stopped,
+}
+
+/// One label's scores in an evaluation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClassMetrics {
+    pub label: String,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    pub support: usize,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -1,7 +1,7 @@
 //! Where a run stands, folded from its events: the same fold serves the run
 //! process (the hello a client gets) and `tunebench runs` (metrics.jsonl).
 
-use super::protocol::{Event, FinishReason};
+use super::messages::{Event, FinishReason};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

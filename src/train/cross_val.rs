@@ -3,14 +3,14 @@
 //! evaluated on the one it did not see. Confident learning needs these
 //! (a model's probabilities on its own training rows are over-confident).
 
-use super::label_issues::{HeldOut, HeldOutRow};
+use super::prepare::{file_info, load_training_file, prepare_corpus, Corpus};
 use crate::config::{ConfigError, FieldError, RunConfig};
 use crate::data::split::stratified_folds;
 use crate::data::Labels;
 use crate::error::{Error, Result};
+use crate::explain::label_issues::{HeldOut, HeldOutRow};
 use crate::predict::{probabilities_csv, ScoredRow};
-use crate::train::prepare::{file_info, load_training_file, prepare_corpus, Corpus};
-use crate::train::{Command, Event};
+use crate::protocol::{Command, Event};
 use std::path::Path;
 
 /// What the caller hears during cross-validation.
@@ -120,7 +120,7 @@ pub fn cross_validate(
         };
         let dir = work.join(format!("fold-{}", fold + 1));
         let trainer = prepare_corpus(fold_cfg.clone(), corpus, Some(labels.clone()), &dir)?;
-        let handle = crate::train::spawn(trainer);
+        let handle = super::spawn(trainer);
         let mut failure = None;
         let mut stopped = false;
         for event in handle.events.iter() {
