@@ -4,7 +4,7 @@
 use crate::config::ConfigError;
 use crate::data::DataError;
 use crate::disk::DiskError;
-use crate::model::ModelError;
+use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -61,3 +61,35 @@ impl From<DiskError> for Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What is wrong with a model: its directory, config, weights or device.
+/// Defined here, not in `model/`, so this crate-wide error depends on no
+/// layer above the data.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("model '{spec}' not found: {hint}")]
+    NotFound { spec: String, hint: String },
+    #[error("{}: missing {file}{hint}", dir.display())]
+    MissingFile {
+        dir: PathBuf,
+        file: &'static str,
+        hint: &'static str,
+    },
+    #[error("{}: only pytorch_model.bin (a pickle) is present; tunebench reads safetensors only. Convert it in Python: AutoModel.from_pretrained(dir).save_pretrained(dir, safe_serialization=True)", dir.display())]
+    PickleOnly { dir: PathBuf },
+    #[error("{}: {message}", path.display())]
+    BadConfig { path: PathBuf, message: String },
+    #[error("{}: tensor '{name}' is missing", path.display())]
+    MissingTensor { path: PathBuf, name: String },
+    #[error("{}: tensor '{name}' has shape {found:?}, the config implies {expected:?}", path.display())]
+    ShapeMismatch {
+        path: PathBuf,
+        name: String,
+        expected: Vec<usize>,
+        found: Vec<usize>,
+    },
+    #[error("{}: cannot read weights: {message}", path.display())]
+    BadWeights { path: PathBuf, message: String },
+    #[error("device '{spec}': {reason}")]
+    Device { spec: String, reason: String },
+}

@@ -7,7 +7,6 @@ pub mod classifier;
 pub mod config;
 mod cpu_kernels;
 pub mod distilbert;
-mod error;
 pub mod export;
 pub mod fused;
 #[cfg(feature = "cuda")]
@@ -20,6 +19,6 @@ pub mod peft;
 pub mod probs;
 pub mod small_linear;
 
+pub use crate::error::ModelError;
 pub use classifier::{Classifier, Mode};
 pub use config::{Arch, EncoderConfig};
-pub use error::ModelError;
