@@ -7,7 +7,7 @@ use common::tui::*;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tunebench::protocol::Event;
 use tunebench::protocol::Prediction;
-use tunebench::tui::app::{Action, App, Pane};
+use tunebench::tui::app::{Action, App, PaneId};
 
 #[test]
 fn status_bar_chart_and_confusion_show_injected_values_at_80x24() {
@@ -303,7 +303,7 @@ fn help_lists_keys_and_quit_asks_to_leave_or_stop_a_running_run() {
         best_metric: Some(0.8),
     });
     assert!(app.should_quit);
-    assert_eq!(app.focus, Pane::Dataset);
+    assert_eq!(app.focus, PaneId::Dataset);
 }
 
 #[test]
@@ -347,7 +347,7 @@ fn runs_view_lists_runs_and_compared_curves_are_told_apart_without_colour() {
         actions,
         vec![Action::CompareRuns(vec!["runs/new-run".into()])]
     );
-    assert_eq!(app.focus, Pane::Curves);
+    assert_eq!(app.focus, PaneId::Curves);
 
     // The overlay: each compared run has its own marker, named in the title.
     inject_run(&mut app);

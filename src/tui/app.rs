@@ -2,31 +2,40 @@
 //! every side effect (starting a run, sending a command, reading a file)
 //! is returned as an [`Action`] for the event loop to carry out.
 
+pub use super::action::Action;
 use super::curves::{ema, CurvesPane};
 use super::dataset::{DatasetPane, RowPrediction};
 use super::hparams::HyperPane;
+use super::keymap::{command, Cmd, Scope};
+use super::pane::Pane;
 use super::playground::PlaygroundPane;
 use super::runs_view::{RunsAction, RunsView};
 use super::theme::Theme;
 use crate::config::RunConfig;
-use crate::protocol::{Command, Event, FinishReason};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crate::protocol::{Command, Event, FinishReason, RunProgress};
+use crossterm::event::KeyEvent;
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+/// The four panes, by place (focus, tabs, the grid).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Pane {
+pub enum PaneId {
     Dataset,
     Hyper,
     Curves,
     Playground,
 }
 
-impl Pane {
-    pub const ALL: [Pane; 4] = [Pane::Dataset, Pane::Hyper, Pane::Curves, Pane::Playground];
+impl PaneId {
+    pub const ALL: [PaneId; 4] = [
+        PaneId::Dataset,
+        PaneId::Hyper,
+        PaneId::Curves,
+        PaneId::Playground,
+    ];
 
     pub fn index(self) -> usize {
-        Pane::ALL.iter().position(|p| *p == self).unwrap_or(0)
+        PaneId::ALL.iter().position(|p| *p == self).unwrap_or(0)
     }
 
     pub fn title(self) -> &'static str {
@@ -34,6 +43,7 @@ impl Pane {
     }
 }
 
+/// What the status bar says of the shown run.
 #[derive(Clone, Debug, PartialEq)]
 pub enum RunState {
     Idle,
@@ -47,11 +57,17 @@ pub enum RunState {
     Crashed,
 }
 
+/// The shown run: the engine's own fold of its events (`RunProgress`, as
+/// the run process and `tunebench runs` keep it) plus what only the screen
+/// shows.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunStatus {
-    pub state: RunState,
-    pub step: usize,
-    pub total: usize,
+    /// None: no run started or shown yet.
+    pub progress: Option<RunProgress>,
+    /// A stop was asked for and the run has not ended yet.
+    pub stopping: bool,
+    /// Why the run ended, when it did.
+    pub finish: Option<FinishReason>,
     pub epoch: f64,
     pub val_acc: Option<f64>,
     pub samples_per_s: f64,
@@ -71,9 +87,9 @@ impl RunStatus {
     /// No run yet, on the config's device.
     pub fn idle(cfg: &RunConfig) -> Self {
         RunStatus {
-            state: RunState::Idle,
-            step: 0,
-            total: 0,
+            progress: None,
+            stopping: false,
+            finish: None,
             epoch: 0.0,
             val_acc: None,
             samples_per_s: 0.0,
@@ -86,32 +102,89 @@ impl RunStatus {
             last_eval_step: None,
         }
     }
-}
 
-#[derive(Clone, Debug, PartialEq)]
-pub enum Action {
-    StartRun(Box<RunConfig>),
-    Engine(Command),
-    Predict {
-        id: u64,
-        text: String,
-        explain: Option<crate::protocol::ExplainRequest>,
-    },
-    /// Read predictions.csv of the run into the dataset pane.
-    LoadPredictions(PathBuf),
-    /// List the runs directory for the runs view.
-    ListRuns,
-    /// Leave the current run (it goes on) and show this one.
-    OpenRun(PathBuf),
-    /// Overlay these runs' curves (empty: clear the overlay).
-    CompareRuns(Vec<PathBuf>),
-    /// Load a run's config into the form.
-    ConfigFrom(PathBuf),
-    /// Write the dataset pane's label corrections to this file.
-    SaveCorrections {
-        path: PathBuf,
-        corrections: crate::data::corrections::Corrections,
-    },
+    pub fn state(&self) -> RunState {
+        use crate::protocol::RunStatus as S;
+        let Some(p) = &self.progress else {
+            return RunState::Idle;
+        };
+        match p.status {
+            S::Preparing => RunState::Starting,
+            S::Running | S::Paused if self.stopping => RunState::Stopping,
+            S::Running => RunState::Running,
+            S::Paused => RunState::Paused,
+            S::Finished => RunState::Finished(self.finish.unwrap_or(FinishReason::Completed)),
+            S::Stopped => RunState::Finished(FinishReason::Stopped),
+            S::Failed => RunState::Failed,
+            S::Crashed => RunState::Crashed,
+        }
+    }
+
+    pub fn step(&self) -> usize {
+        self.progress.as_ref().map_or(0, |p| p.step)
+    }
+
+    pub fn total(&self) -> usize {
+        self.progress.as_ref().map_or(0, |p| p.total_steps)
+    }
+
+    /// A run is starting or being shown; its events will follow.
+    fn begin(&mut self) {
+        self.progress = Some(RunProgress::default());
+        self.stopping = false;
+        self.finish = None;
+    }
+
+    /// The run is gone without ending (its process died).
+    fn crash(&mut self) {
+        if let Some(p) = &mut self.progress {
+            p.status = crate::protocol::RunStatus::Crashed;
+        }
+    }
+
+    /// Fold one event: the engine's progress, then the screen's fields.
+    fn observe(&mut self, event: &Event) {
+        self.progress
+            .get_or_insert_with(RunProgress::default)
+            .observe(event);
+        match event {
+            Event::Started {
+                run_dir,
+                device,
+                precision,
+                params,
+                trainable,
+                ..
+            } => {
+                self.trainable = Some((if *trainable > 0 { *trainable } else { *params }, *params));
+                self.device = device.clone();
+                self.precision = precision.clone();
+                self.run_dir = Some(run_dir.clone());
+            }
+            Event::Step {
+                epoch,
+                samples_per_s,
+                eta_s,
+                device_mem_mib,
+                ..
+            } => {
+                self.device_mem_mib = *device_mem_mib;
+                self.epoch = *epoch;
+                self.samples_per_s = *samples_per_s;
+                self.eta_s = *eta_s;
+            }
+            Event::Eval { step, accuracy, .. } => {
+                self.val_acc = Some(*accuracy);
+                self.last_eval_step = Some(*step);
+            }
+            Event::Finished { reason, .. } => {
+                self.finish = Some(*reason);
+                self.stopping = false;
+            }
+            Event::Failed { .. } => self.stopping = false,
+            _ => {}
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -121,7 +194,7 @@ pub struct Message {
 }
 
 pub struct App {
-    pub focus: Pane,
+    pub focus: PaneId,
     pub dataset: Option<DatasetPane>,
     pub data_error: Option<String>,
     pub hparams: HyperPane,
@@ -151,7 +224,7 @@ impl App {
             Err(e) => (None, Some(e)),
         };
         App {
-            focus: Pane::Dataset,
+            focus: PaneId::Dataset,
             message: data_error.clone().map(|text| Message { text, error: true }),
             dataset,
             data_error,
@@ -191,9 +264,28 @@ impl App {
 
     pub fn is_active(&self) -> bool {
         matches!(
-            self.run.state,
+            self.run.state(),
             RunState::Starting | RunState::Running | RunState::Paused | RunState::Stopping
         )
+    }
+
+    /// The pane in a place (None: the dataset could not be loaded).
+    pub fn pane(&self, id: PaneId) -> Option<&dyn Pane> {
+        match id {
+            PaneId::Dataset => self.dataset.as_ref().map(|d| d as &dyn Pane),
+            PaneId::Hyper => Some(&self.hparams),
+            PaneId::Curves => Some(&self.curves),
+            PaneId::Playground => Some(&self.playground),
+        }
+    }
+
+    fn pane_mut(&mut self, id: PaneId) -> Option<&mut dyn Pane> {
+        match id {
+            PaneId::Dataset => self.dataset.as_mut().map(|d| d as &mut dyn Pane),
+            PaneId::Hyper => Some(&mut self.hparams),
+            PaneId::Curves => Some(&mut self.curves),
+            PaneId::Playground => Some(&mut self.playground),
+        }
     }
 
     /// The training-loss EMA the status bar shows.
@@ -203,19 +295,15 @@ impl App {
             .map(|p| p.1)
     }
 
-    fn typing(&self) -> bool {
-        match self.focus {
-            Pane::Dataset => self.dataset.as_ref().is_some_and(|d| d.is_typing()),
-            Pane::Hyper => self.hparams.is_typing(),
-            Pane::Playground => self.playground.is_typing(),
-            Pane::Curves => false,
-        }
+    /// Whether the focused pane takes typed text.
+    pub fn typing(&self) -> bool {
+        self.pane(self.focus).is_some_and(|p| p.is_typing())
     }
 
-    fn focus_on(&mut self, pane: Pane) {
+    fn focus_on(&mut self, pane: PaneId) {
         self.focus = pane;
         // The playground is for typing: focusing it opens the input.
-        if pane == Pane::Playground {
+        if pane == PaneId::Playground {
             self.playground.editing = true;
         }
     }
@@ -246,16 +334,15 @@ impl App {
     }
 
     pub fn on_key(&mut self, key: KeyEvent) -> Vec<Action> {
-        let ctrl_c =
-            key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c');
+        let global = command(Scope::Global, &key);
         if self.confirm_quit {
             self.confirm_quit = false;
-            match key.code {
+            match command(Scope::ConfirmQuit, &key) {
                 // Leave: the run process goes on; `tunebench attach` returns to it.
-                KeyCode::Char('d') | KeyCode::Char('D') => self.should_quit = true,
-                KeyCode::Char('s') | KeyCode::Char('S') => {
+                Some(Cmd::Leave) => self.should_quit = true,
+                Some(Cmd::StopAndQuit) => {
                     self.quit_after_stop = true;
-                    self.run.state = RunState::Stopping;
+                    self.run.stopping = true;
                     self.info("stopping the run and saving a checkpoint…");
                     return vec![Action::Engine(Command::Stop { save: true })];
                 }
@@ -263,16 +350,16 @@ impl App {
             }
             return vec![];
         }
-        if ctrl_c {
+        if global == Some(Cmd::Interrupt) {
             return self.request_quit();
         }
         if self.help {
             // j/k (↓/↑) scroll a help taller than the screen; any other
             // key closes it.
             let scroll = self.help_scroll.get();
-            match key.code {
-                KeyCode::Char('j') | KeyCode::Down => self.help_scroll.set(scroll + 1),
-                KeyCode::Char('k') | KeyCode::Up => self.help_scroll.set(scroll.saturating_sub(1)),
+            match command(Scope::Help, &key) {
+                Some(Cmd::Down) => self.help_scroll.set(scroll + 1),
+                Some(Cmd::Up) => self.help_scroll.set(scroll.saturating_sub(1)),
                 _ => {
                     self.help = false;
                     self.help_scroll.set(0);
@@ -281,59 +368,49 @@ impl App {
             return vec![];
         }
         if self.runs_view.visible {
-            return match self.runs_view.on_key(key) {
-                Some(RunsAction::Open(dir)) => vec![Action::OpenRun(dir)],
-                Some(RunsAction::Compare(dirs)) => {
-                    self.focus = Pane::Curves;
-                    vec![Action::CompareRuns(dirs)]
-                }
-                Some(RunsAction::NewFrom(dir)) => {
-                    if self.is_active() {
-                        self.error(
-                            "a run is active here: leave or stop it before starting another",
-                        );
-                        vec![]
-                    } else {
-                        vec![Action::ConfigFrom(dir)]
-                    }
-                }
-                Some(RunsAction::Refresh) => vec![Action::ListRuns],
-                None => vec![],
-            };
+            return self.runs_key(key);
         }
-        let tab = matches!(key.code, KeyCode::Tab | KeyCode::BackTab);
-        if self.typing() && !tab {
-            return self.pane_key(key);
-        }
-        if self.typing() && tab {
+        let switch_pane = matches!(global, Some(Cmd::NextPane | Cmd::PrevPane));
+        if self.typing() {
+            if !switch_pane {
+                return self.pane_key(key);
+            }
             // Leave the input and move on.
             self.playground.editing = false;
         }
         self.message = None;
-        match key.code {
-            KeyCode::Char(c @ '1'..='4') => {
-                self.focus_on(Pane::ALL[c as usize - '1' as usize]);
+        let Some(cmd) = global else {
+            return self.pane_key(key);
+        };
+        match cmd {
+            Cmd::Focus => {
+                if let crossterm::event::KeyCode::Char(c) = key.code {
+                    let i = (c as usize).saturating_sub('1' as usize);
+                    if let Some(&pane) = PaneId::ALL.get(i) {
+                        self.focus_on(pane);
+                    }
+                }
                 vec![]
             }
-            KeyCode::Tab => {
-                self.focus_on(Pane::ALL[(self.focus.index() + 1) % 4]);
+            Cmd::NextPane => {
+                self.focus_on(PaneId::ALL[(self.focus.index() + 1) % 4]);
                 vec![]
             }
-            KeyCode::BackTab => {
-                self.focus_on(Pane::ALL[(self.focus.index() + 3) % 4]);
+            Cmd::PrevPane => {
+                self.focus_on(PaneId::ALL[(self.focus.index() + 3) % 4]);
                 vec![]
             }
-            KeyCode::Char('?') => {
+            Cmd::Help => {
                 self.help = true;
                 vec![]
             }
-            KeyCode::Char('R') => {
+            Cmd::Runs => {
                 self.runs_view.open();
                 vec![Action::ListRuns]
             }
-            KeyCode::Char('q') => self.request_quit(),
-            KeyCode::Char('s') => self.start(),
-            KeyCode::Char('p') => match self.run.state {
+            Cmd::Quit => self.request_quit(),
+            Cmd::Start => self.start(),
+            Cmd::Pause => match self.run.state() {
                 RunState::Running => vec![Action::Engine(Command::Pause)],
                 RunState::Paused => vec![Action::Engine(Command::Resume)],
                 _ => {
@@ -341,50 +418,42 @@ impl App {
                     vec![]
                 }
             },
-            KeyCode::Char('x')
-                if matches!(self.run.state, RunState::Running | RunState::Paused) =>
-            {
-                self.run.state = RunState::Stopping;
+            Cmd::Stop if matches!(self.run.state(), RunState::Running | RunState::Paused) => {
+                self.run.stopping = true;
                 self.info("stopping: writing a checkpoint…");
                 vec![Action::Engine(Command::Stop { save: true })]
             }
-            KeyCode::Char('c')
-                if matches!(self.run.state, RunState::Running | RunState::Paused) =>
-            {
+            Cmd::Checkpoint if matches!(self.run.state(), RunState::Running | RunState::Paused) => {
                 vec![Action::Engine(Command::SaveCheckpoint)]
             }
             _ => self.pane_key(key),
         }
     }
 
-    fn pane_key(&mut self, key: KeyEvent) -> Vec<Action> {
-        match self.focus {
-            Pane::Dataset => match &mut self.dataset {
-                Some(d) => {
-                    d.on_key(key);
-                    d.take_changed_corrections()
-                        .map(|(path, corrections)| Action::SaveCorrections { path, corrections })
-                        .into_iter()
-                        .collect()
+    fn runs_key(&mut self, key: KeyEvent) -> Vec<Action> {
+        match self.runs_view.on_key(key) {
+            Some(RunsAction::Open(dir)) => vec![Action::OpenRun(dir)],
+            Some(RunsAction::Compare(dirs)) => {
+                self.focus = PaneId::Curves;
+                vec![Action::CompareRuns(dirs)]
+            }
+            Some(RunsAction::NewFrom(dir)) => {
+                if self.is_active() {
+                    self.error("a run is active here: leave or stop it before starting another");
+                    vec![]
+                } else {
+                    vec![Action::ConfigFrom(dir)]
                 }
-                None => vec![],
-            },
-            Pane::Hyper => {
-                self.hparams.on_key(key);
-                vec![]
             }
-            Pane::Curves => {
-                self.curves.on_key(key);
-                vec![]
-            }
-            Pane::Playground => {
-                self.playground.status = None;
-                self.playground
-                    .on_key(key)
-                    .into_iter()
-                    .map(|(id, text, explain)| Action::Predict { id, text, explain })
-                    .collect()
-            }
+            Some(RunsAction::Refresh) => vec![Action::ListRuns],
+            None => vec![],
+        }
+    }
+
+    fn pane_key(&mut self, key: KeyEvent) -> Vec<Action> {
+        match self.pane_mut(self.focus) {
+            Some(pane) => pane.on_key(key),
+            None => vec![],
         }
     }
 
@@ -404,10 +473,10 @@ impl App {
                 "cannot start: {} invalid field(s), e.g. {first}",
                 errors.len()
             ));
-            self.focus = Pane::Hyper;
+            self.focus = PaneId::Hyper;
             return vec![];
         }
-        self.run.state = RunState::Starting;
+        self.run.begin();
         self.hparams.locked = true;
         self.info("preparing the run (loading data and model)…");
         vec![Action::StartRun(Box::new(self.hparams.cfg.clone()))]
@@ -415,53 +484,21 @@ impl App {
 
     /// The run could not be prepared (bad data, model, config).
     pub fn on_start_failed(&mut self, error: String) {
-        self.run.state = RunState::Idle;
+        self.run.progress = None;
         self.hparams.locked = false;
         self.error(format!("cannot start: {error}"));
     }
 
     pub fn on_engine(&mut self, event: &Event) -> Vec<Action> {
         self.curves.on_event(event);
+        self.run.observe(event);
         let mut actions = Vec::new();
         match event {
-            Event::Started {
-                run_dir,
-                total_steps,
-                start_step,
-                device,
-                precision,
-                params,
-                trainable,
-                ..
-            } => {
-                self.run.trainable =
-                    Some((if *trainable > 0 { *trainable } else { *params }, *params));
-                self.run.state = RunState::Running;
-                self.run.total = *total_steps;
-                self.run.step = *start_step;
-                self.run.device = device.clone();
-                self.run.precision = precision.clone();
-                self.run.run_dir = Some(run_dir.clone());
+            Event::Started { run_dir, .. } => {
                 self.hparams.locked = true;
                 self.info(format!("training: {}", run_dir.display()));
             }
-            Event::Step {
-                step,
-                epoch,
-                samples_per_s,
-                eta_s,
-                device_mem_mib,
-                ..
-            } => {
-                self.run.device_mem_mib = *device_mem_mib;
-                self.run.step = *step;
-                self.run.epoch = *epoch;
-                self.run.samples_per_s = *samples_per_s;
-                self.run.eta_s = *eta_s;
-            }
-            Event::Eval { step, accuracy, .. } => {
-                self.run.val_acc = Some(*accuracy);
-                self.run.last_eval_step = Some(*step);
+            Event::Eval { .. } => {
                 if let Some(dir) = &self.run.run_dir {
                     actions.push(Action::LoadPredictions(dir.join("predictions.csv")));
                 }
@@ -477,8 +514,6 @@ impl App {
                     actions.extend(self.rescore());
                 }
             }
-            Event::Paused { .. } => self.run.state = RunState::Paused,
-            Event::Resumed { .. } => self.run.state = RunState::Running,
             Event::Prediction {
                 id,
                 prediction,
@@ -488,8 +523,6 @@ impl App {
                 self.playground.on_prediction(*id, prediction, *latency_ms);
             }
             Event::Finished { reason, step, .. } => {
-                self.run.state = RunState::Finished(*reason);
-                self.run.step = *step;
                 self.hparams.locked = false;
                 self.info(format!("run finished ({reason:?}) at step {step}"));
                 if self.quit_after_stop {
@@ -497,7 +530,6 @@ impl App {
                 }
             }
             Event::Failed { error, .. } => {
-                self.run.state = RunState::Failed;
                 self.hparams.locked = false;
                 self.playground.clear_pending();
                 self.error(format!("run failed: {error}"));
@@ -514,6 +546,7 @@ impl App {
                     self.info(message.clone());
                 }
             }
+            Event::Step { .. } | Event::Paused { .. } | Event::Resumed { .. } => {}
         }
         actions
     }
@@ -537,9 +570,10 @@ impl App {
 
     /// A run with no process behind it has had its history replayed: show
     /// it read-only, as crashed when the history does not end the run.
-    pub fn on_history_end(&mut self, run_dir: &std::path::Path, resume_command: Option<String>) {
+    pub fn on_history_end(&mut self, run_dir: &Path, resume_command: Option<String>) {
+        self.run.run_dir = Some(run_dir.to_path_buf());
         if self.is_active() {
-            self.run.state = RunState::Crashed;
+            self.run.crash();
             self.hparams.locked = false;
             self.error(format!(
                 "read-only: the run process of {} is gone (crashed){}",
@@ -572,7 +606,7 @@ impl App {
     /// The connection to a live run closed before the run ended.
     pub fn on_run_process_lost(&mut self) {
         if self.is_active() {
-            self.run.state = RunState::Crashed;
+            self.run.crash();
             self.hparams.locked = false;
             self.playground.clear_pending();
             self.error("the run process is gone without finishing; `tunebench runs` shows where it can resume");
@@ -583,5 +617,39 @@ impl App {
     pub fn on_no_predictor(&mut self, why: String) {
         self.playground.clear_pending();
         self.playground.status = Some(why);
+    }
+
+    /// Show another run (its process goes on, or its history is read):
+    /// the form holds that run's config, read-only.
+    pub fn show_run(&mut self, cfg: RunConfig) {
+        self.clear_run(cfg);
+        self.hparams.locked = true;
+    }
+
+    /// The shown run's process answered; its events follow.
+    pub fn on_attached(&mut self) {
+        self.run.begin();
+    }
+
+    /// The corrections file was written (`Ok(number of corrections)`); the
+    /// next run applies it.
+    pub fn on_corrections_saved(&mut self, path: &Path, written: Result<usize, String>) {
+        match written {
+            Ok(n) => {
+                // The rows shown already carry the edits: no reload.
+                self.hparams.cfg.corrections = Some(path.to_path_buf());
+                self.info(format!(
+                    "{n} corrections in {}; the next run applies them",
+                    path.display()
+                ));
+            }
+            Err(e) => self.error(format!("corrections not saved: {e}")),
+        }
+    }
+
+    /// A run's config arrived for a new run: into the form, focused.
+    pub fn on_run_config(&mut self, dir: &Path, cfg: RunConfig) {
+        self.hparams.config_from_run(dir, cfg);
+        self.focus = PaneId::Hyper;
     }
 }

@@ -3,9 +3,12 @@
 //! Series are downsampled to the chart width before drawing, so long runs
 //! draw as fast as short ones.
 
+use super::action::Action;
+use super::keymap::{command, Cmd, Scope};
+use super::pane::Pane;
 use super::theme::Theme;
 use crate::protocol::Event;
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
@@ -177,14 +180,12 @@ impl CurvesPane {
         }
     }
 
-    pub fn on_key(&mut self, key: KeyEvent) {
-        match key.code {
-            KeyCode::Char('l') => self.log_scale = !self.log_scale,
-            KeyCode::Char('+') | KeyCode::Char('=') => {
-                self.smoothing = (self.smoothing + 0.1).min(0.99)
-            }
-            KeyCode::Char('-') => self.smoothing = (self.smoothing - 0.1).max(0.0),
-            KeyCode::Char('b') => self.plain_markers = !self.plain_markers,
+    fn handle_key(&mut self, key: KeyEvent) {
+        match command(Scope::Curves, &key) {
+            Some(Cmd::LogScale) => self.log_scale = !self.log_scale,
+            Some(Cmd::SmoothingUp) => self.smoothing = (self.smoothing + 0.1).min(0.99),
+            Some(Cmd::SmoothingDown) => self.smoothing = (self.smoothing - 0.1).max(0.0),
+            Some(Cmd::Markers) => self.plain_markers = !self.plain_markers,
             _ => {}
         }
         self.smoothing = (self.smoothing * 100.0).round() / 100.0;
@@ -209,7 +210,7 @@ impl CurvesPane {
         }
     }
 
-    pub fn render(&self, f: &mut Frame, area: Rect, focused: bool, theme: &Theme) {
+    fn draw(&self, f: &mut Frame, area: Rect, focused: bool, theme: &Theme) {
         let title = format!(
             " 3 Curves · smoothing {:.2}{} ",
             self.smoothing,
@@ -530,10 +531,25 @@ impl CurvesPane {
     }
 }
 
+impl Pane for CurvesPane {
+    fn on_key(&mut self, key: KeyEvent) -> Vec<Action> {
+        self.handle_key(key);
+        vec![]
+    }
+
+    fn render(&self, f: &mut Frame, area: Rect, focused: bool, theme: &Theme) {
+        self.draw(f, area, focused, theme)
+    }
+
+    fn scope(&self) -> Scope {
+        Scope::Curves
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crossterm::event::KeyModifiers;
+    use crossterm::event::{KeyCode, KeyModifiers};
 
     #[test]
     fn ema_is_debiased_and_smooths() {

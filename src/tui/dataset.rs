@@ -2,7 +2,10 @@
 //! filter, length sort, train/val toggle, the cleaning report and the
 //! selected row's detail (word pieces, the model's prediction).
 
+use super::action::Action;
 use super::input::{InputOutcome, TextInput};
+use super::keymap::{command, Cmd, Scope};
+use super::pane::Pane;
 use super::theme::Theme;
 use crate::data::corrections::{Correction, Corrections, Fix};
 use crate::data::stats::{report, CleaningReport};
@@ -219,8 +222,8 @@ impl DatasetPane {
 
     fn on_relabel_key(&mut self, line: u64, key: KeyEvent) {
         self.relabeling = None;
-        match key.code {
-            KeyCode::Char(c @ '1'..='9') => {
+        match (command(Scope::Relabel, &key), key.code) {
+            (Some(Cmd::PickLabel), KeyCode::Char(c)) => {
                 let i = c as usize - '1' as usize;
                 match self.labels.get(i).cloned() {
                     Some(l) if self.selected_row().is_some_and(|r| r.line == line) => {
@@ -230,7 +233,7 @@ impl DatasetPane {
                     None => self.status = Some(format!("no label {c}")),
                 }
             }
-            KeyCode::Char('d') => self.correct(Fix::Drop),
+            (Some(Cmd::Drop), _) => self.correct(Fix::Drop),
             _ => self.status = Some("relabel cancelled".into()),
         }
     }
@@ -353,12 +356,7 @@ impl DatasetPane {
         }
     }
 
-    /// Whether the pane is taking typed text (so global keys are off).
-    pub fn is_typing(&self) -> bool {
-        self.search.is_some() || self.relabeling.is_some()
-    }
-
-    pub fn on_key(&mut self, key: KeyEvent) {
+    fn handle_key(&mut self, key: KeyEvent) {
         if let Some(input) = &mut self.search {
             match input.handle(key) {
                 InputOutcome::Submitted(q) => {
@@ -388,20 +386,23 @@ impl DatasetPane {
         }
         self.status = None;
         let page = self.page.get().max(1) as isize;
-        match key.code {
-            KeyCode::Char('j') | KeyCode::Down => self.move_by(1),
-            KeyCode::Char('k') | KeyCode::Up => self.move_by(-1),
-            KeyCode::PageDown | KeyCode::Char(' ') => self.move_by(page),
-            KeyCode::PageUp => self.move_by(-page),
-            KeyCode::Char('g') | KeyCode::Home => self.move_by(-(self.visible.len() as isize)),
-            KeyCode::Char('G') | KeyCode::End => self.move_by(self.visible.len() as isize),
-            KeyCode::Char('/') => self.search = Some(TextInput::default()),
-            KeyCode::Char(c @ ('n' | 'N')) if !self.jump(c == 'n') => {
+        let Some(cmd) = command(Scope::Dataset, &key) else {
+            return;
+        };
+        match cmd {
+            Cmd::Down => self.move_by(1),
+            Cmd::Up => self.move_by(-1),
+            Cmd::PageDown => self.move_by(page),
+            Cmd::PageUp => self.move_by(-page),
+            Cmd::Top => self.move_by(-(self.visible.len() as isize)),
+            Cmd::Bottom => self.move_by(self.visible.len() as isize),
+            Cmd::Search => self.search = Some(TextInput::default()),
+            Cmd::NextMatch | Cmd::PrevMatch if !self.jump(cmd == Cmd::NextMatch) => {
                 self.status = Some("no match".into());
             }
-            KeyCode::Char('f') | KeyCode::Char('F') => {
+            Cmd::NextLabel | Cmd::PrevLabel => {
                 let n = self.labels.len();
-                let forward = key.code == KeyCode::Char('f');
+                let forward = cmd == Cmd::NextLabel;
                 self.label_filter = match (self.label_filter, forward) {
                     (None, true) => (n > 0).then_some(0),
                     (Some(i), true) => (i + 1 < n).then_some(i + 1),
@@ -410,7 +411,7 @@ impl DatasetPane {
                 };
                 self.refresh();
             }
-            KeyCode::Char('o') => {
+            Cmd::Sort => {
                 self.sort = match self.sort {
                     SortOrder::File => SortOrder::Shortest,
                     SortOrder::Shortest => SortOrder::Longest,
@@ -418,7 +419,7 @@ impl DatasetPane {
                 };
                 self.refresh();
             }
-            KeyCode::Char('v') => {
+            Cmd::Split => {
                 self.showing_val = !self.showing_val;
                 if !self.showing_val {
                     self.misclassified_only = false;
@@ -427,7 +428,7 @@ impl DatasetPane {
                 self.refresh();
                 self.selected = 0;
             }
-            KeyCode::Char('m') => {
+            Cmd::Misclassified => {
                 if self.predictions.is_empty() {
                     self.status =
                         Some("no predictions yet: they arrive with the first evaluation".into());
@@ -437,7 +438,7 @@ impl DatasetPane {
                     self.refresh();
                 }
             }
-            KeyCode::Char('i') => {
+            Cmd::Suspects => {
                 if self.suspects.is_empty() {
                     self.status = Some("no suspect labels yet: run `tunebench inspect --data FILE --label-issues` and open with --suspects FILE, or wait for an evaluation".into());
                 } else {
@@ -448,7 +449,7 @@ impl DatasetPane {
                     self.refresh();
                 }
             }
-            KeyCode::Char('a') => {
+            Cmd::Accept => {
                 let suggested = self
                     .selected_row()
                     .and_then(|r| self.suspects.get(&r.line))
@@ -458,14 +459,14 @@ impl DatasetPane {
                     None => self.status = Some("not a suspect row: r relabels it".into()),
                 }
             }
-            KeyCode::Char('r') => {
+            Cmd::Relabel => {
                 if let Some((line, _, _)) = self.correctable() {
                     self.relabeling = Some(line);
                 }
             }
-            KeyCode::Char('K') => self.correct(Fix::Keep),
-            KeyCode::Char('u') => self.undo(),
-            KeyCode::Esc => {
+            Cmd::Keep => self.correct(Fix::Keep),
+            Cmd::Undo => self.undo(),
+            Cmd::Clear => {
                 self.query.clear();
                 self.label_filter = None;
                 self.misclassified_only = false;
@@ -485,7 +486,7 @@ impl DatasetPane {
         self.refresh();
     }
 
-    pub fn render(&self, f: &mut Frame, area: Rect, focused: bool, theme: &Theme) {
+    fn draw(&self, f: &mut Frame, area: Rect, focused: bool, theme: &Theme) {
         let split = if self.showing_val { "val" } else { "train" };
         let mut title = format!(
             " 1 Dataset [{split}] {}/{} ",
@@ -782,6 +783,34 @@ impl DatasetPane {
     }
 }
 
+impl Pane for DatasetPane {
+    /// A key; a changed label asks for the corrections file to be written.
+    fn on_key(&mut self, key: KeyEvent) -> Vec<Action> {
+        self.handle_key(key);
+        self.take_changed_corrections()
+            .map(|(path, corrections)| Action::SaveCorrections { path, corrections })
+            .into_iter()
+            .collect()
+    }
+
+    fn render(&self, f: &mut Frame, area: Rect, focused: bool, theme: &Theme) {
+        self.draw(f, area, focused, theme)
+    }
+
+    fn scope(&self) -> Scope {
+        if self.relabeling.is_some() {
+            Scope::Relabel
+        } else {
+            Scope::Dataset
+        }
+    }
+
+    /// Searching and relabelling take typed keys (global keys are off).
+    fn is_typing(&self) -> bool {
+        self.search.is_some() || self.relabeling.is_some()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -801,10 +830,11 @@ mod tests {
             .collect()
     }
 
-    fn press(p: &mut DatasetPane, keys: &str) {
-        for c in keys.chars() {
-            p.on_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
-        }
+    /// Type `keys`; the actions they asked for.
+    fn press(p: &mut DatasetPane, keys: &str) -> Vec<Action> {
+        keys.chars()
+            .flat_map(|c| p.on_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)))
+            .collect()
     }
 
     #[test]
@@ -921,10 +951,16 @@ mod tests {
         p.set_suspects(vec![suspect(12, "neg", "pos", 0.05)]);
         press(&mut p, "i");
         // Accept the suggestion for line 12.
-        press(&mut p, "a");
+        let saved = press(&mut p, "a");
         assert_eq!(p.selected_row().unwrap().label, "pos");
-        let (path, c) = p.take_changed_corrections().unwrap();
-        assert_eq!(path, PathBuf::from("c.csv"));
+        let [Action::SaveCorrections {
+            path,
+            corrections: c,
+        }] = saved.as_slice()
+        else {
+            panic!("{saved:?}")
+        };
+        assert_eq!(path, &PathBuf::from("c.csv"));
         assert_eq!(c.entries[&12].fix, Fix::Relabel("pos".into()));
         assert_eq!(c.entries[&12].given, "neg");
         assert!(p.take_changed_corrections().is_none(), "written once");

@@ -1,17 +1,20 @@
 //! Hyperparameters pane: a form over every `RunConfig` field (the same
 //! field list `--set` uses), edited in place with per-field validation.
 
+use super::action::Action;
 use super::input::{InputOutcome, TextInput};
+use super::keymap::{command, Cmd, Scope};
+use super::pane::Pane;
 use super::theme::Theme;
 use crate::config::{RunConfig, FIELD_NAMES};
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 use std::cell::Cell;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Named starting points.
 pub const PRESETS: &[&str] = &["quick look", "full fine-tune"];
@@ -121,10 +124,6 @@ impl HyperPane {
         self.errors().is_empty()
     }
 
-    pub fn is_typing(&self) -> bool {
-        self.editing.is_some()
-    }
-
     /// The config with `text` applied to the selected field, or why it
     /// cannot be (the text does not parse, or the value is out of range).
     fn apply(&self, text: &str) -> Result<RunConfig, String> {
@@ -170,7 +169,7 @@ impl HyperPane {
         }
     }
 
-    pub fn on_key(&mut self, key: KeyEvent) {
+    fn handle_key(&mut self, key: KeyEvent) -> Vec<Action> {
         if let Some(input) = &mut self.editing {
             match input.handle(key) {
                 InputOutcome::Submitted(text) => {
@@ -180,15 +179,15 @@ impl HyperPane {
                 InputOutcome::Cancelled => self.editing = None,
                 _ => {}
             }
-            return;
+            return vec![];
         }
         let n = FIELD_NAMES.len();
-        match key.code {
-            KeyCode::Char('j') | KeyCode::Down => self.selected = (self.selected + 1).min(n - 1),
-            KeyCode::Char('k') | KeyCode::Up => self.selected = self.selected.saturating_sub(1),
-            KeyCode::Char('g') | KeyCode::Home => self.selected = 0,
-            KeyCode::Char('G') | KeyCode::End => self.selected = n - 1,
-            KeyCode::Enter | KeyCode::Char('e') => {
+        match command(Scope::Hyper, &key) {
+            Some(Cmd::Down) => self.selected = (self.selected + 1).min(n - 1),
+            Some(Cmd::Up) => self.selected = self.selected.saturating_sub(1),
+            Some(Cmd::Top) => self.selected = 0,
+            Some(Cmd::Bottom) => self.selected = n - 1,
+            Some(Cmd::Edit) => {
                 if self.locked {
                     self.status = Some("read-only while a run is active".into());
                 } else {
@@ -199,32 +198,54 @@ impl HyperPane {
                     self.editing = Some(TextInput::with_text(&current));
                 }
             }
-            KeyCode::Char('P') if !self.locked => {
+            Some(Cmd::Preset) if !self.locked => {
                 self.preset = (self.preset + 1) % PRESETS.len();
                 self.cfg = preset(PRESETS[self.preset], &self.cfg);
                 self.pending.clear();
                 self.status = Some(format!("preset: {}", PRESETS[self.preset]));
             }
-            KeyCode::Char('w') => {
-                self.status = Some(
-                    match std::fs::write(&self.config_path, self.cfg.to_toml()) {
-                        Ok(()) => format!("saved {}", self.config_path.display()),
-                        Err(e) => format!("cannot save {}: {e}", self.config_path.display()),
-                    },
-                );
+            Some(Cmd::SaveConfig) => {
+                return vec![Action::SaveConfig {
+                    path: self.config_path.clone(),
+                    toml: self.cfg.to_toml(),
+                }]
             }
-            KeyCode::Char('L') if !self.locked => {
-                self.status = Some(match RunConfig::from_toml_file(&self.config_path) {
-                    Ok(cfg) => {
-                        self.cfg = cfg;
-                        self.pending.clear();
-                        format!("loaded {}", self.config_path.display())
-                    }
-                    Err(e) => e.to_string(),
-                });
+            Some(Cmd::LoadConfig) if !self.locked => {
+                return vec![Action::LoadConfig(self.config_path.clone())]
             }
             _ => {}
         }
+        vec![]
+    }
+
+    /// The config file was written (or not).
+    pub fn config_saved(&mut self, path: &Path, result: Result<(), String>) {
+        self.status = Some(match result {
+            Ok(()) => format!("saved {}", path.display()),
+            Err(e) => format!("cannot save {}: {e}", path.display()),
+        });
+    }
+
+    /// A config file was read into the form (or could not be).
+    pub fn config_loaded(&mut self, path: &Path, result: Result<RunConfig, String>) {
+        self.status = Some(match result {
+            Ok(cfg) => {
+                self.cfg = cfg;
+                self.pending.clear();
+                format!("loaded {}", path.display())
+            }
+            Err(e) => e,
+        });
+    }
+
+    /// A run's config, to start a new run from.
+    pub fn config_from_run(&mut self, dir: &Path, cfg: RunConfig) {
+        self.cfg = cfg;
+        self.pending.clear();
+        self.status = Some(format!(
+            "config of {} loaded: s starts a new run",
+            dir.display()
+        ));
     }
 
     /// The `tunebench train` command line for the current values.
@@ -252,7 +273,7 @@ impl HyperPane {
         parts.join(" ")
     }
 
-    pub fn render(&self, f: &mut Frame, area: Rect, focused: bool, theme: &Theme) {
+    fn draw(&self, f: &mut Frame, area: Rect, focused: bool, theme: &Theme) {
         let title = if self.locked {
             " 2 Hyperparameters (read-only: run active) "
         } else {
@@ -328,10 +349,28 @@ impl HyperPane {
     }
 }
 
+impl Pane for HyperPane {
+    fn on_key(&mut self, key: KeyEvent) -> Vec<Action> {
+        self.handle_key(key)
+    }
+
+    fn render(&self, f: &mut Frame, area: Rect, focused: bool, theme: &Theme) {
+        self.draw(f, area, focused, theme)
+    }
+
+    fn scope(&self) -> Scope {
+        Scope::Hyper
+    }
+
+    fn is_typing(&self) -> bool {
+        self.editing.is_some()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crossterm::event::KeyModifiers;
+    use crossterm::event::{KeyCode, KeyModifiers};
 
     #[test]
     fn preset_files_parse_validate_and_keep_the_data() {
@@ -466,11 +505,30 @@ mod tests {
     #[test]
     fn saves_and_loads_toml() {
         let d = tempfile::tempdir().unwrap();
-        let mut p = HyperPane::new(RunConfig::default(), d.path().join("run.toml"));
+        let path = d.path().join("run.toml");
+        let mut p = HyperPane::new(RunConfig::default(), path.clone());
         p.cfg.epochs = 9;
-        p.on_key(key(KeyCode::Char('w')));
+        // The pane asks; the event loop writes and reads (as mod.rs does).
+        let saved = p.on_key(key(KeyCode::Char('w')));
+        let [Action::SaveConfig { path: to, toml }] = saved.as_slice() else {
+            panic!("{saved:?}")
+        };
+        assert_eq!(to, &path);
+        crate::disk::write_atomic(to, toml.as_bytes()).unwrap();
+        p.config_saved(to, Ok(()));
+        assert!(p.status.as_deref().unwrap().starts_with("saved "));
         p.cfg.epochs = 1;
-        p.on_key(key(KeyCode::Char('L')));
+        let load = p.on_key(key(KeyCode::Char('L')));
+        assert_eq!(load, vec![Action::LoadConfig(path.clone())]);
+        p.config_loaded(
+            &path,
+            RunConfig::from_toml_file(&path).map_err(|e| e.to_string()),
+        );
         assert_eq!(p.cfg.epochs, 9);
+        p.locked = true;
+        assert!(
+            p.on_key(key(KeyCode::Char('L'))).is_empty(),
+            "no load while a run holds the form"
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! A one-line text input with a cursor (in characters) and history.
 
+use super::keymap::{command, Cmd, Scope};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -48,11 +49,12 @@ impl TextInput {
         &self.history
     }
 
+    /// A key, as the key table's `input` scope names it; any other
+    /// character is typed.
     pub fn handle(&mut self, key: KeyEvent) -> InputOutcome {
         let len = self.text.chars().count();
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        match key.code {
-            KeyCode::Enter => {
+        match command(Scope::Input, &key) {
+            Some(Cmd::Submit) => {
                 let line = std::mem::take(&mut self.text);
                 self.cursor = 0;
                 self.browsing = None;
@@ -61,56 +63,45 @@ impl TextInput {
                 }
                 InputOutcome::Submitted(line)
             }
-            KeyCode::Esc => InputOutcome::Cancelled,
-            KeyCode::Char('a') if ctrl => {
+            Some(Cmd::Cancel) => InputOutcome::Cancelled,
+            Some(Cmd::LineStart) => {
                 self.cursor = 0;
                 InputOutcome::Edited
             }
-            KeyCode::Char('e') if ctrl => {
+            Some(Cmd::LineEnd) => {
                 self.cursor = len;
                 InputOutcome::Edited
             }
-            KeyCode::Char('u') if ctrl => {
+            Some(Cmd::KillToStart) => {
                 let b = self.byte_at(self.cursor);
                 self.text.replace_range(..b, "");
                 self.cursor = 0;
                 InputOutcome::Edited
             }
-            KeyCode::Char(c) if !ctrl => {
-                let b = self.byte_at(self.cursor);
-                self.text.insert(b, c);
-                self.cursor += 1;
+            Some(Cmd::Backspace) => {
+                if self.cursor > 0 {
+                    let b = self.byte_at(self.cursor - 1);
+                    self.text.remove(b);
+                    self.cursor -= 1;
+                }
                 InputOutcome::Edited
             }
-            KeyCode::Backspace if self.cursor > 0 => {
-                let b = self.byte_at(self.cursor - 1);
-                self.text.remove(b);
-                self.cursor -= 1;
+            Some(Cmd::Delete) => {
+                if self.cursor < len {
+                    let b = self.byte_at(self.cursor);
+                    self.text.remove(b);
+                }
                 InputOutcome::Edited
             }
-            KeyCode::Delete if self.cursor < len => {
-                let b = self.byte_at(self.cursor);
-                self.text.remove(b);
-                InputOutcome::Edited
-            }
-            KeyCode::Backspace | KeyCode::Delete => InputOutcome::Edited,
-            KeyCode::Left => {
+            Some(Cmd::Left) => {
                 self.cursor = self.cursor.saturating_sub(1);
                 InputOutcome::Edited
             }
-            KeyCode::Right => {
+            Some(Cmd::Right) => {
                 self.cursor = (self.cursor + 1).min(len);
                 InputOutcome::Edited
             }
-            KeyCode::Home => {
-                self.cursor = 0;
-                InputOutcome::Edited
-            }
-            KeyCode::End => {
-                self.cursor = len;
-                InputOutcome::Edited
-            }
-            KeyCode::Up if !self.history.is_empty() => {
+            Some(Cmd::HistoryPrev) if !self.history.is_empty() => {
                 let i = match self.browsing {
                     Some(i) => i.saturating_sub(1),
                     None => self.history.len() - 1,
@@ -120,7 +111,7 @@ impl TextInput {
                 self.set(&t);
                 InputOutcome::Edited
             }
-            KeyCode::Down if self.browsing.is_some() => {
+            Some(Cmd::HistoryNext) if self.browsing.is_some() => {
                 let next = self
                     .browsing
                     .map(|i| i + 1)
@@ -130,7 +121,16 @@ impl TextInput {
                 self.set(&t);
                 InputOutcome::Edited
             }
-            _ => InputOutcome::Ignored,
+            Some(_) => InputOutcome::Ignored,
+            None => match key.code {
+                KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                    let b = self.byte_at(self.cursor);
+                    self.text.insert(b, c);
+                    self.cursor += 1;
+                    InputOutcome::Edited
+                }
+                _ => InputOutcome::Ignored,
+            },
         }
     }
 }

@@ -6,6 +6,7 @@
 //! handled before drawing once, at most 10 frames a second and only when
 //! something changed (4 frames a second for streamed events).
 
+pub mod action;
 pub mod app;
 pub mod curves;
 pub mod dataset;
@@ -13,6 +14,7 @@ pub mod hparams;
 pub mod input;
 pub mod keymap;
 mod logfile;
+pub mod pane;
 pub mod playground;
 pub mod render;
 pub mod runs_view;
@@ -22,10 +24,11 @@ pub mod theme;
 use crate::config::RunConfig;
 use crate::explain::label_issues::HeldOut;
 use crate::protocol::{Command, Event};
-use app::{Action, App, Pane, RunState};
+use app::{Action, App, RunState};
 use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
 use dataset::{DatasetPane, RowPrediction};
 use futures_util::StreamExt;
+use pane::Pane;
 use ratatui::widgets::{Block, BorderType, Borders};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -257,34 +260,35 @@ impl Loop {
                 Action::Predict { id, text, explain } => self.predict(id, text, explain),
                 Action::LoadPredictions(path) => self.load_predictions(&path),
                 Action::SaveCorrections { path, corrections } => {
-                    match save_corrections(&self.app.hparams.cfg, &path, corrections) {
-                        Ok(n) => {
-                            let cfg = &mut self.app.hparams.cfg;
-                            if cfg.corrections.as_deref() != Some(path.as_path()) {
-                                // The rows shown already carry the edits: no reload.
-                                cfg.corrections = Some(path.clone());
-                                self.data_key = data_key(cfg);
-                            }
-                            self.app.info(format!(
-                                "{n} corrections in {}; the next run applies them",
-                                path.display()
-                            ));
-                        }
-                        Err(e) => self.app.error(format!("corrections not saved: {e}")),
+                    let written = save_corrections(&self.app.hparams.cfg, &path, corrections)
+                        .map_err(|e| e.to_string());
+                    let new_file = self.app.hparams.cfg.corrections.as_deref() != Some(&path);
+                    self.app.on_corrections_saved(&path, written);
+                    if new_file {
+                        // The rows shown already carry the edits: no reload.
+                        self.data_key = data_key(&self.app.hparams.cfg);
                     }
+                }
+                Action::SaveConfig { path, toml } => {
+                    let written =
+                        crate::disk::write_atomic(&path, toml.as_bytes()).map_err(|e| match e {
+                            // The hparams status already names the path.
+                            crate::disk::DiskError::Io { source, .. } => source.to_string(),
+                            other => other.to_string(),
+                        });
+                    self.app.hparams.config_saved(&path, written);
+                }
+                Action::LoadConfig(path) => {
+                    let loaded = RunConfig::from_toml_file(&path).map_err(|e| e.to_string());
+                    self.app.hparams.config_loaded(&path, loaded);
+                    self.sync_data();
                 }
                 Action::ListRuns => self.list_runs(),
                 Action::OpenRun(dir) => self.open_run(&dir),
                 Action::CompareRuns(dirs) => compare_runs(&mut self.app, &dirs),
                 Action::ConfigFrom(dir) => match crate::run_dir::RunDir::read_config(&dir) {
                     Ok(r) => {
-                        self.app.hparams.cfg = r.config;
-                        self.app.hparams.pending.clear();
-                        self.app.hparams.status = Some(format!(
-                            "config of {} loaded: s starts a new run",
-                            dir.display()
-                        ));
-                        self.app.focus = Pane::Hyper;
+                        self.app.on_run_config(&dir, r.config);
                         self.sync_data();
                     }
                     Err(e) => self.app.on_start_failed(e.to_string()),
@@ -310,8 +314,7 @@ impl Loop {
         let cfg = crate::run_dir::RunDir::read_config(dir)
             .map(|r| r.config)
             .unwrap_or_else(|_| self.app.hparams.cfg.clone());
-        self.app.clear_run(cfg);
-        self.app.hparams.locked = true;
+        self.app.show_run(cfg);
         self.attach(dir);
         self.sync_data();
     }
@@ -345,7 +348,7 @@ impl Loop {
     fn attach(&mut self, dir: &Path) {
         match crate::remote::Client::connect(dir) {
             Ok(client) => {
-                self.app.run.state = RunState::Starting;
+                self.app.on_attached();
                 let tx = self.tx.clone();
                 let generation = self.generation;
                 std::thread::spawn(move || stream_run(client, tx, generation));
@@ -369,14 +372,13 @@ impl Loop {
                     self.load_predictions(&p);
                 }
                 let summary = crate::runs::summarize(dir);
-                self.app.run.run_dir = Some(dir.to_path_buf());
                 self.app.on_history_end(dir, summary.resume_command);
             }
         }
     }
 
     fn predict(&mut self, id: u64, text: String, explain: Option<crate::protocol::ExplainRequest>) {
-        let live = matches!(self.app.run.state, RunState::Running | RunState::Paused);
+        let live = matches!(self.app.run.state(), RunState::Running | RunState::Paused);
         if let (true, Some(engine)) = (live, &self.engine) {
             if engine
                 .send(&Command::Predict {

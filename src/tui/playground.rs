@@ -2,12 +2,15 @@
 //! weights (or a checkpoint), and watch every tested sentence get re-scored
 //! as training goes on.
 
+use super::action::Action;
 use super::input::{InputOutcome, TextInput};
+use super::keymap::{command, Cmd, Scope};
+use super::pane::Pane;
 use super::theme::Theme;
 use crate::protocol::Explanation;
 use crate::protocol::{strength, DEFAULT_STEPS};
 use crate::protocol::{ExplainRequest, Prediction};
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
@@ -42,10 +45,6 @@ pub struct PlaygroundPane {
 }
 
 impl PlaygroundPane {
-    pub fn is_typing(&self) -> bool {
-        self.editing
-    }
-
     fn request(&mut self, index: usize) -> Request {
         self.request_with(index, None)
     }
@@ -89,21 +88,19 @@ impl PlaygroundPane {
     }
 
     /// Keys; returns the prediction requests to send.
-    pub fn on_key(&mut self, key: KeyEvent) -> Vec<Request> {
+    fn handle_key(&mut self, key: KeyEvent) -> Vec<Request> {
         if !self.editing {
-            match key.code {
-                KeyCode::Enter | KeyCode::Char('i') => self.editing = true,
-                KeyCode::Char('j') | KeyCode::Down => {
+            match command(Scope::Playground, &key) {
+                Some(Cmd::Type) => self.editing = true,
+                Some(Cmd::Down) => {
                     self.shown = self
                         .shown
                         .map(|s| (s + 1).min(self.tested.len().saturating_sub(1)));
                 }
-                KeyCode::Char('k') | KeyCode::Up => {
-                    self.shown = self.shown.map(|s| s.saturating_sub(1))
-                }
-                KeyCode::Char('r') => return self.rescore_all(),
-                KeyCode::Char('e') => return self.explain_shown(false),
-                KeyCode::Char('t') => return self.explain_shown(true),
+                Some(Cmd::Up) => self.shown = self.shown.map(|s| s.saturating_sub(1)),
+                Some(Cmd::Rescore) => return self.rescore_all(),
+                Some(Cmd::Explain) => return self.explain_shown(false),
+                Some(Cmd::ExplainNext) => return self.explain_shown(true),
                 _ => {}
             }
             return Vec::new();
@@ -166,7 +163,7 @@ impl PlaygroundPane {
         }
     }
 
-    pub fn render(&self, f: &mut Frame, area: Rect, focused: bool, theme: &Theme) {
+    fn draw(&self, f: &mut Frame, area: Rect, focused: bool, theme: &Theme) {
         let block = super::pane_block(" 4 Playground ", focused, theme);
         let inner = block.inner(area);
         f.render_widget(block, area);
@@ -333,10 +330,32 @@ pub fn explanation_lines(e: &Explanation, theme: &Theme) -> Vec<Line<'static>> {
     ]
 }
 
+impl Pane for PlaygroundPane {
+    fn on_key(&mut self, key: KeyEvent) -> Vec<Action> {
+        self.status = None;
+        self.handle_key(key)
+            .into_iter()
+            .map(|(id, text, explain)| Action::Predict { id, text, explain })
+            .collect()
+    }
+
+    fn render(&self, f: &mut Frame, area: Rect, focused: bool, theme: &Theme) {
+        self.draw(f, area, focused, theme)
+    }
+
+    fn scope(&self) -> Scope {
+        Scope::Playground
+    }
+
+    fn is_typing(&self) -> bool {
+        self.editing
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crossterm::event::KeyModifiers;
+    use crossterm::event::{KeyCode, KeyModifiers};
 
     fn pred(label: &str, p: f32) -> Prediction {
         Prediction {
@@ -353,9 +372,9 @@ mod tests {
 
     fn type_line(p: &mut PlaygroundPane, s: &str) -> Vec<Request> {
         for c in s.chars() {
-            p.on_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+            p.handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
         }
-        p.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE))
+        p.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE))
     }
 
     #[test]
@@ -399,7 +418,7 @@ mod tests {
 mod explain_tests {
     use super::*;
     use crate::protocol::WordScore;
-    use crossterm::event::KeyModifiers;
+    use crossterm::event::{KeyCode, KeyModifiers};
 
     fn key(c: char) -> KeyEvent {
         KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
@@ -433,9 +452,9 @@ mod explain_tests {
             ..Default::default()
         };
         for c in "great".chars() {
-            p.on_key(key(c));
+            p.handle_key(key(c));
         }
-        p.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+        p.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
         p.editing = false;
         let mut first = Prediction {
             label: "pos".into(),
@@ -445,7 +464,7 @@ mod explain_tests {
             explanation: None,
         };
         p.on_prediction(1, &first, 1.0);
-        let reqs = p.on_key(key('e'));
+        let reqs = p.handle_key(key('e'));
         assert_eq!(reqs.len(), 1);
         let ask = reqs[0].2.clone().unwrap();
         assert_eq!(ask.target, None, "e explains the predicted label");
@@ -453,7 +472,7 @@ mod explain_tests {
         p.on_prediction(reqs[0].0, &first, 1.0);
         assert_eq!(p.tested[0].explanation.as_ref().unwrap().target, "pos");
         // t asks for the next label; a plain re-score keeps the explanation.
-        let reqs = p.on_key(key('t'));
+        let reqs = p.handle_key(key('t'));
         assert_eq!(reqs[0].2.as_ref().unwrap().target.as_deref(), Some("neg"));
         let again = p.rescore_all();
         first.explanation = None;

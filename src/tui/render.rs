@@ -1,7 +1,7 @@
 //! Drawing the whole screen: a 2×2 grid on large terminals, tabs on small
 //! ones, then the status bar, the message/key-hint line and the help.
 
-use super::app::{App, Pane, RunState};
+use super::app::{App, PaneId, RunState};
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
@@ -27,17 +27,17 @@ pub fn draw(app: &App, f: &mut Frame) {
         let [c, d] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
             .areas(bottom);
         for (pane, rect) in [
-            (Pane::Dataset, a),
-            (Pane::Hyper, b),
-            (Pane::Curves, c),
-            (Pane::Playground, d),
+            (PaneId::Dataset, a),
+            (PaneId::Hyper, b),
+            (PaneId::Curves, c),
+            (PaneId::Playground, d),
         ] {
             draw_pane(app, f, pane, rect);
         }
     } else {
         let [tabs_area, pane_area] =
             Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(main);
-        let titles: Vec<Line> = Pane::ALL
+        let titles: Vec<Line> = PaneId::ALL
             .iter()
             .map(|p| Line::raw(format!("{} {}", p.index() + 1, p.title())))
             .collect();
@@ -61,27 +61,23 @@ pub fn draw(app: &App, f: &mut Frame) {
     }
 }
 
-fn draw_pane(app: &App, f: &mut Frame, pane: Pane, area: Rect) {
+fn draw_pane(app: &App, f: &mut Frame, pane: PaneId, area: Rect) {
     let focused = app.focus == pane;
     let theme = &app.theme;
-    match pane {
-        Pane::Dataset => match &app.dataset {
-            Some(d) => d.render(f, area, focused, theme),
-            None => {
-                let block = super::pane_block(" 1 Dataset ", focused, theme);
-                let text = app.data_error.clone().unwrap_or_else(|| "no data".into());
-                f.render_widget(
-                    Paragraph::new(text)
-                        .style(theme.error())
-                        .block(block)
-                        .wrap(ratatui::widgets::Wrap { trim: true }),
-                    area,
-                );
-            }
-        },
-        Pane::Hyper => app.hparams.render(f, area, focused, theme),
-        Pane::Curves => app.curves.render(f, area, focused, theme),
-        Pane::Playground => app.playground.render(f, area, focused, theme),
+    match app.pane(pane) {
+        Some(p) => p.render(f, area, focused, theme),
+        // The dataset could not be loaded: say why in its place.
+        None => {
+            let block = super::pane_block(" 1 Dataset ", focused, theme);
+            let text = app.data_error.clone().unwrap_or_else(|| "no data".into());
+            f.render_widget(
+                Paragraph::new(text)
+                    .style(theme.error())
+                    .block(block)
+                    .wrap(ratatui::widgets::Wrap { trim: true }),
+                area,
+            );
+        }
     }
 }
 
@@ -99,7 +95,8 @@ pub fn fmt_eta(s: f64) -> String {
 pub fn status_line(app: &App, width: u16) -> Line<'static> {
     let r = &app.run;
     let compact = width < 120;
-    let state = match &r.state {
+    let run_state = r.state();
+    let state = match &run_state {
         RunState::Idle => "IDLE".to_string(),
         RunState::Starting => "STARTING".into(),
         RunState::Running => "RUNNING".into(),
@@ -112,12 +109,12 @@ pub fn status_line(app: &App, width: u16) -> Line<'static> {
     let mut parts = if compact {
         vec![
             format!("ep {:.2}", r.epoch),
-            format!("{}/{}", r.step, r.total),
+            format!("{}/{}", r.step(), r.total()),
         ]
     } else {
         vec![
             format!("epoch {:.2}", r.epoch),
-            format!("step {}/{}", r.step, r.total),
+            format!("step {}/{}", r.step(), r.total()),
         ]
     };
     // Narrow terminals leave the loss to the Curves pane's title.
@@ -138,7 +135,7 @@ pub fn status_line(app: &App, width: u16) -> Line<'static> {
             if compact { "/s" } else { " samples/s" }
         ));
     }
-    if matches!(r.state, RunState::Running) {
+    if matches!(run_state, RunState::Running) {
         parts.push(format!("ETA {}", fmt_eta(r.eta_s)));
     }
     if let Some((trainable, total)) = r.trainable.filter(|(t, all)| t < all) {
@@ -184,23 +181,11 @@ fn hint_line(app: &App) -> Line<'static> {
         };
         return Line::styled(m.text.clone(), style);
     }
-    let typing = match app.focus {
-        Pane::Dataset => app.dataset.as_ref().is_some_and(|d| d.is_typing()),
-        Pane::Hyper => app.hparams.is_typing(),
-        Pane::Playground => app.playground.is_typing(),
-        Pane::Curves => false,
-    };
-    let hints = &super::keymap::keymap().hints;
-    let keys = if typing {
-        &hints.typing
-    } else {
-        match app.focus {
-            Pane::Dataset => &hints.dataset,
-            Pane::Hyper => &hints.hyper,
-            Pane::Curves => &hints.curves,
-            Pane::Playground => &hints.playground,
-        }
-    };
+    // No dataset pane (it failed to load): its place shows the dataset's keys.
+    let keys = app
+        .pane(app.focus)
+        .map(|p| p.hints())
+        .unwrap_or(&super::keymap::keymap().hints.dataset);
     let mut spans = Vec::new();
     for (k, what) in keys {
         spans.push(Span::styled(format!(" {k}"), app.theme.key()));
@@ -219,21 +204,28 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
     r
 }
 
-/// Width of the help overlay's key column.
-const HELP_KEYS_W: usize = 27;
+/// Most width the help overlay's key column takes (it is as wide as its
+/// longest entry, up to this).
+const HELP_KEYS_W: usize = 32;
 
 fn draw_help(app: &App, f: &mut Frame, area: Rect) {
     let help = &super::keymap::keymap().help;
     // As wide as the screen allows (up to 104), descriptions wrapped under
     // their own column rather than cut at the border.
     let width = area.width.saturating_sub(4).clamp(40, 104);
-    let does_w = (width as usize).saturating_sub(2 + HELP_KEYS_W).max(10);
+    let keys_w = help
+        .iter()
+        .map(|k| crate::data::display_width(&k.keys) + 2)
+        .max()
+        .unwrap_or(0)
+        .min(HELP_KEYS_W);
+    let does_w = (width as usize).saturating_sub(2 + keys_w).max(10);
     let mut lines = Vec::new();
     for k in help {
         for (i, part) in wrap_words(&k.does, does_w).into_iter().enumerate() {
             let keys = if i == 0 { k.keys.as_str() } else { "" };
             lines.push(Line::from(vec![
-                Span::styled(crate::data::fit_width(keys, HELP_KEYS_W), app.theme.key()),
+                Span::styled(crate::data::fit_width(keys, keys_w), app.theme.key()),
                 Span::raw(part),
             ]));
         }

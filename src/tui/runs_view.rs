@@ -3,9 +3,10 @@
 //! their curves, or start a new run from one's config. Pure state: the
 //! event loop lists the runs and carries out what `on_key` returns.
 
+use super::keymap::{command, Cmd, Scope};
 use super::theme::Theme;
 use crate::runs::{RunStatus, RunSummary};
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
@@ -56,13 +57,13 @@ impl RunsView {
     }
 
     pub fn on_key(&mut self, key: KeyEvent) -> Option<RunsAction> {
-        match key.code {
-            KeyCode::Esc | KeyCode::Char('R') | KeyCode::Char('q') => self.visible = false,
-            KeyCode::Char('j') | KeyCode::Down => {
+        match command(Scope::Runs, &key) {
+            Some(Cmd::Close) => self.visible = false,
+            Some(Cmd::Down) => {
                 self.selected = (self.selected + 1).min(self.runs.len().saturating_sub(1))
             }
-            KeyCode::Char('k') | KeyCode::Up => self.selected = self.selected.saturating_sub(1),
-            KeyCode::Char(' ') => {
+            Some(Cmd::Up) => self.selected = self.selected.saturating_sub(1),
+            Some(Cmd::Mark) => {
                 if let Some(d) = self.current() {
                     match self.marked.iter().position(|m| *m == d) {
                         Some(i) => {
@@ -72,19 +73,19 @@ impl RunsView {
                     }
                 }
             }
-            KeyCode::Enter => {
+            Some(Cmd::Open) => {
                 self.visible = false;
                 return self.current().map(RunsAction::Open);
             }
-            KeyCode::Char('c') => {
+            Some(Cmd::Compare) => {
                 self.visible = false;
                 return Some(RunsAction::Compare(self.marked.clone()));
             }
-            KeyCode::Char('n') => {
+            Some(Cmd::NewFrom) => {
                 self.visible = false;
                 return self.current().map(RunsAction::NewFrom);
             }
-            KeyCode::Char('r') => return Some(RunsAction::Refresh),
+            Some(Cmd::Refresh) => return Some(RunsAction::Refresh),
             _ => {}
         }
         None
@@ -168,7 +169,7 @@ impl RunsView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crossterm::event::KeyModifiers;
+    use crossterm::event::{KeyCode, KeyModifiers};
 
     fn run(name: &str) -> RunSummary {
         RunSummary {
