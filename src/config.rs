@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -293,6 +294,16 @@ pub enum ConfigError {
     },
 }
 
+impl ConfigError {
+    /// One invalid field and why.
+    pub fn field(field: &'static str, reason: impl Into<String>) -> Self {
+        ConfigError::Invalid(vec![FieldError {
+            field,
+            reason: reason.into(),
+        }])
+    }
+}
+
 pub const SCRATCH_SIZES: &[&str] = &["tiny", "mini", "small"];
 
 /// Learning rates that train, when the user sets none. Measured on the
@@ -517,7 +528,7 @@ impl RunConfig {
             Ok(toml::Value::Table(t)) => t,
             _ => return Err(bad("cannot represent the config".into())),
         };
-        let known: Vec<&str> = FIELD_NAMES.to_vec();
+        let known = keys();
         if !known.contains(&key) {
             return Err(bad(format!(
                 "unknown key '{key}'; known keys: {}",
@@ -568,7 +579,7 @@ impl RunConfig {
             assignment: key.to_string(),
             message,
         };
-        if !FIELD_NAMES.contains(&key) {
+        if !keys().contains(&key) {
             return Err(bad(format!("unknown key '{key}'")));
         }
         let mut table = match toml::Value::try_from(&*self) {
@@ -595,67 +606,32 @@ impl RunConfig {
         }
     }
 
-    /// Whether a key may be left empty.
+    /// Whether a key may be left empty: the `Option` fields, which are the
+    /// ones the default config leaves unset.
     pub fn is_optional(key: &str) -> bool {
-        matches!(
-            key,
-            "train_file"
-                | "val_file"
-                | "corrections"
-                | "hf_split"
-                | "hf_val_split"
-                | "text_col"
-                | "label_col"
-                | "dropout"
-                | "lr"
-        )
+        static UNSET: OnceLock<Vec<&'static str>> = OnceLock::new();
+        UNSET
+            .get_or_init(|| {
+                let set = match toml::Value::try_from(RunConfig::default()) {
+                    Ok(toml::Value::Table(t)) => t,
+                    _ => toml::Table::new(),
+                };
+                keys()
+                    .iter()
+                    .copied()
+                    .filter(|k| !set.contains_key(*k))
+                    .collect()
+            })
+            .contains(&key)
     }
 }
 
-/// The keys `--set` accepts (and the TUI form shows), in display order.
-pub const FIELD_NAMES: &[&str] = &[
-    "model",
-    "train_file",
-    "val_file",
-    "corrections",
-    "hf_split",
-    "hf_val_split",
-    "text_col",
-    "label_col",
-    "val_split",
-    "max_len",
-    "batch_size",
-    "epochs",
-    "max_steps",
-    "lr",
-    "warmup_ratio",
-    "schedule",
-    "weight_decay",
-    "adam_beta1",
-    "adam_beta2",
-    "adam_eps",
-    "max_grad_norm",
-    "grad_accum",
-    "seed",
-    "eval_every",
-    "log_every",
-    "patience",
-    "best_metric",
-    "dropout",
-    "freeze",
-    "peft",
-    "lora_r",
-    "lora_alpha",
-    "lora_dropout",
-    "lora_targets",
-    "keep_checkpoints",
-    "scratch_vocab",
-    "device",
-    "precision",
-    "lossy_utf8",
-    "skip_empty",
-    "no_header",
-];
+/// The keys `--set` accepts (and the TUI form shows), in display order:
+/// `RunConfig`'s fields as serde reads them, so a new field is a new key.
+pub fn keys() -> &'static [&'static str] {
+    static KEYS: OnceLock<&'static [&'static str]> = OnceLock::new();
+    KEYS.get_or_init(serde_aux::serde_introspection::serde_introspect::<RunConfig>)
+}
 
 /// A device spec: `None` when malformed, else the CUDA ordinal (if any).
 pub fn parse_device(spec: &str) -> Option<Option<usize>> {
@@ -721,6 +697,34 @@ mod tests {
     }
 
     #[test]
+    fn the_optional_keys_are_the_option_fields() {
+        let optional: Vec<_> = keys()
+            .iter()
+            .filter(|k| RunConfig::is_optional(k))
+            .copied()
+            .collect();
+        assert_eq!(
+            optional,
+            [
+                "train_file",
+                "val_file",
+                "corrections",
+                "hf_split",
+                "hf_val_split",
+                "text_col",
+                "label_col",
+                "lr",
+                "dropout"
+            ]
+        );
+        assert_eq!(
+            keys()[0],
+            "model",
+            "the form shows fields in declaration order"
+        );
+    }
+
+    #[test]
     fn toml_round_trips() {
         let cfg = RunConfig {
             dropout: Some(0.2),
@@ -747,7 +751,7 @@ mod tests {
         })
         .unwrap();
         let mut keys: Vec<_> = t.as_table().unwrap().keys().cloned().collect();
-        let mut names: Vec<_> = FIELD_NAMES.iter().map(|s| s.to_string()).collect();
+        let mut names: Vec<_> = super::keys().iter().map(|s| s.to_string()).collect();
         keys.sort();
         names.sort();
         assert_eq!(keys, names);

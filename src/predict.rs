@@ -39,14 +39,11 @@ impl Predictor {
             return Ok(Predictor { model, text });
         }
         if let Some(b) = base {
-            return Err(crate::config::ConfigError::Invalid(vec![crate::config::FieldError {
-                field: "base",
-                reason: format!(
+            return Err(crate::config::ConfigError::field("base", format!(
                     "--base {} applies to a LoRA adapter directory; {} holds no adapter_config.json",
                     b.display(),
                     dir.display()
-                ),
-            }])
+                ))
             .into());
         }
         let md = ModelDir::open(dir)?;
@@ -143,13 +140,13 @@ pub fn explain_target(labels: &Labels, target: Option<&str>) -> Result<Option<us
         return Ok(None);
     };
     labels.id(t).map(Some).ok_or_else(|| {
-        crate::config::ConfigError::Invalid(vec![crate::config::FieldError {
-            field: "target",
-            reason: format!(
+        crate::config::ConfigError::field(
+            "target",
+            format!(
                 "'{t}' is not a label of this model ({})",
                 labels.names().join(", ")
             ),
-        }])
+        )
         .into()
     })
 }

@@ -96,7 +96,7 @@ fn plain_markers_and_log_scale_render_without_braille() {
 fn invalid_hyperparameter_is_shown_inline_and_blocks_start() {
     let mut app = app();
     app.on_key(key('2'));
-    let lr = tunebench::config::FIELD_NAMES
+    let lr = tunebench::config::keys()
         .iter()
         .position(|f| *f == "lr")
         .unwrap();

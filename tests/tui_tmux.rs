@@ -149,7 +149,7 @@ fn a_person_can_explore_configure_train_predict_and_quit() {
 
     // An invalid learning rate, then its fix.
     t.keys(&["2"]);
-    let lr = tunebench::config::FIELD_NAMES
+    let lr = tunebench::config::keys()
         .iter()
         .position(|f| *f == "lr")
         .unwrap();

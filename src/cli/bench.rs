@@ -13,19 +13,17 @@ pub(crate) fn bench_cmd(
     for (what, path) in [("--data", &opts.data), ("--minilm-dir", &opts.minilm_dir)] {
         if !path.exists() {
             return Err(
-                tunebench::Error::Config(tunebench::config::ConfigError::Invalid(vec![
-                    tunebench::config::FieldError {
-                        field: if what == "--data" {
-                            "data"
-                        } else {
-                            "minilm_dir"
-                        },
-                        reason: format!(
-                            "{what} {} does not exist (models: ../shared/tools/get-models.sh)",
-                            path.display()
-                        ),
+                tunebench::Error::Config(tunebench::config::ConfigError::field(
+                    if what == "--data" {
+                        "data"
+                    } else {
+                        "minilm_dir"
                     },
-                ]))
+                    format!(
+                        "{what} {} does not exist (models: ../shared/tools/get-models.sh)",
+                        path.display()
+                    ),
+                ))
                 .into(),
             );
         }

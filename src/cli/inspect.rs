@@ -129,16 +129,14 @@ pub(crate) fn label_issues_cmd(
         .iter()
         .find(|r| by_line.get(&r.line) != Some(&r.text.as_str()))
     {
-        anyhow::bail!(tunebench::config::ConfigError::Invalid(vec![
-            tunebench::config::FieldError {
-                field: "label_issues_from",
-                reason: format!(
-                    "{origin} holds predictions for another file: line {} of {} differs",
-                    r.line,
-                    data.display()
-                ),
-            }
-        ]));
+        anyhow::bail!(tunebench::config::ConfigError::field(
+            "label_issues_from",
+            format!(
+                "{origin} holds predictions for another file: line {} of {} differs",
+                r.line,
+                data.display()
+            )
+        ));
     }
     let suspects = held_out.suspects();
     super::train::print_line(&format!(

@@ -733,12 +733,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 })
             } else {
                 if out.is_some() {
-                    anyhow::bail!(tunebench::config::ConfigError::Invalid(vec![
-                        tunebench::config::FieldError {
-                            field: "out",
-                            reason: "--out writes suspect rows: add --label-issues or --label-issues-from".into(),
-                        }
-                    ]));
+                    anyhow::bail!(tunebench::config::ConfigError::field(
+                        "out",
+                        "--out writes suspect rows: add --label-issues or --label-issues-from"
+                    ));
                 }
                 None
             };

@@ -4,11 +4,11 @@ use super::{load_opts, DataFlags, PredictFormat};
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
-use tunebench::config::{ConfigError, FieldError};
+use tunebench::config::ConfigError;
 use tunebench::data::load_file;
 
 fn invalid(field: &'static str, reason: String) -> anyhow::Error {
-    ConfigError::Invalid(vec![FieldError { field, reason }]).into()
+    ConfigError::field(field, reason).into()
 }
 
 /// How predictions are printed, and whether they are explained.
@@ -80,12 +80,10 @@ pub(crate) fn predict_cmd(
     let pairs = rows.iter().any(|r| r.text_b.is_some());
     if texts.is_empty() {
         return Err(
-            tunebench::Error::Config(tunebench::config::ConfigError::Invalid(vec![
-                tunebench::config::FieldError {
-                    field: "texts",
-                    reason: "nothing to predict: give TEXT arguments or --input FILE".into(),
-                },
-            ]))
+            tunebench::Error::Config(tunebench::config::ConfigError::field(
+                "texts",
+                "nothing to predict: give TEXT arguments or --input FILE",
+            ))
             .into(),
         );
     }

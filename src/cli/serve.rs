@@ -5,7 +5,7 @@ use super::ComputeFlags;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
-use tunebench::config::{ConfigError, FieldError};
+use tunebench::config::ConfigError;
 
 #[derive(clap::Args)]
 pub(crate) struct ServeArgs {
@@ -55,11 +55,7 @@ pub(crate) struct ServeArgs {
 }
 
 fn invalid(field: &'static str, reason: &str) -> anyhow::Error {
-    ConfigError::Invalid(vec![FieldError {
-        field,
-        reason: reason.into(),
-    }])
-    .into()
+    ConfigError::field(field, reason).into()
 }
 
 pub(crate) fn serve_cmd(a: ServeArgs) -> anyhow::Result<ExitCode> {

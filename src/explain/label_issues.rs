@@ -190,11 +190,7 @@ pub struct Suspect {
 }
 
 fn bad_file(path: &std::path::Path, reason: String) -> crate::Error {
-    crate::config::ConfigError::Invalid(vec![crate::config::FieldError {
-        field: "predictions",
-        reason: format!("{}: {reason}", path.display()),
-    }])
-    .into()
+    crate::config::ConfigError::field("predictions", format!("{}: {reason}", path.display())).into()
 }
 
 impl HeldOut {

@@ -95,16 +95,14 @@ impl Classifier {
         }
         if let crate::config::Freeze::Layers(n) = spec.freeze {
             if n > spec.config.layers {
-                return Err(
-                    crate::config::ConfigError::Invalid(vec![crate::config::FieldError {
-                        field: "freeze",
-                        reason: format!(
-                            "layers:{n}, but the model has {} encoder layers",
-                            spec.config.layers
-                        ),
-                    }])
-                    .into(),
-                );
+                return Err(crate::config::ConfigError::field(
+                    "freeze",
+                    format!(
+                        "layers:{n}, but the model has {} encoder layers",
+                        spec.config.layers
+                    ),
+                )
+                .into());
             }
         }
         pb.freeze = spec.freeze;
@@ -132,15 +130,12 @@ impl Classifier {
             if let Some(t) =
                 unmatched.or_else(|| l.targets.first().filter(|_| pb.adapted.is_empty()))
             {
-                return Err(crate::config::ConfigError::Invalid(vec![crate::config::FieldError {
-                    field: "lora_targets",
-                    reason: format!(
+                return Err(crate::config::ConfigError::field("lora_targets", format!(
                         "'{t}' matches no linear layer of this {:?} model (BERT: {}; DistilBERT: {})",
                         spec.config.arch,
                         crate::config::BERT_LORA_TARGETS.join(", "),
                         crate::config::DISTILBERT_LORA_TARGETS.join(", ")
-                    ),
-                }])
+                    ))
                 .into());
             }
         }

@@ -4,7 +4,7 @@
 //! (a model's probabilities on its own training rows are over-confident).
 
 use super::prepare::{file_info, load_training_file, prepare_corpus, Corpus};
-use crate::config::{ConfigError, FieldError, RunConfig};
+use crate::config::{ConfigError, RunConfig};
 use crate::data::split::stratified_folds;
 use crate::data::Labels;
 use crate::error::{Error, Result};
@@ -39,10 +39,7 @@ pub fn quick_epochs(rows: usize, folds: usize, batch_size: usize) -> usize {
 }
 
 fn bad(reason: String) -> Error {
-    Error::Config(ConfigError::Invalid(vec![FieldError {
-        field: "folds",
-        reason,
-    }]))
+    Error::Config(ConfigError::field("folds", reason))
 }
 
 /// Whether `folds` can split `rows` rows.

@@ -7,7 +7,7 @@ use super::engine::Trainer;
 use super::optim::{AdamW, AdamWConfig};
 use super::state::TrainerState;
 use super::step::LossScaler;
-use crate::config::{ConfigError, FieldError, Peft, RunConfig};
+use crate::config::{ConfigError, Peft, RunConfig};
 use crate::data::split::stratified_split;
 use crate::data::{load_file, DataError, Dataset, Labels, LoadOptions, Row};
 use crate::error::{Error, Result};
@@ -41,12 +41,10 @@ pub fn load_training_file(
     cfg: &RunConfig,
 ) -> Result<(Dataset, Option<crate::data::corrections::CorrectionSummary>)> {
     let train_path = cfg.train_file.clone().ok_or_else(|| {
-        Error::Config(crate::config::ConfigError::Invalid(vec![
-            crate::config::FieldError {
-                field: "train_file",
-                reason: "no training data given (--data FILE)".into(),
-            },
-        ]))
+        Error::Config(crate::config::ConfigError::field(
+            "train_file",
+            "no training data given (--data FILE)",
+        ))
     })?;
     let mut opts = load_options(cfg);
     opts.hf_split = cfg.hf_split.clone();
@@ -110,12 +108,10 @@ pub fn load_corpus(cfg: &RunConfig) -> Result<Corpus> {
             Some(train.path.clone())
         }
         (None, Some(s)) => {
-            return Err(Error::Config(ConfigError::Invalid(vec![FieldError {
-                field: "hf_val_split",
-                reason: format!(
-                    "'{s}' names a split of an hf: dataset, but the training data is a file"
-                ),
-            }])))
+            return Err(Error::Config(ConfigError::field(
+                "hf_val_split",
+                format!("'{s}' names a split of an hf: dataset, but the training data is a file"),
+            )))
         }
         (None, None) => None,
     };
@@ -165,12 +161,9 @@ fn lora_spec(cfg: &RunConfig) -> Result<Option<LoraSpec>> {
     if cfg.peft != Peft::Lora {
         return Ok(None);
     }
-    let targets = cfg.lora_target_list().map_err(|reason| {
-        Error::Config(ConfigError::Invalid(vec![FieldError {
-            field: "lora_targets",
-            reason,
-        }]))
-    })?;
+    let targets = cfg
+        .lora_target_list()
+        .map_err(|reason| Error::Config(ConfigError::field("lora_targets", reason)))?;
     Ok(Some(LoraSpec {
         r: cfg.lora_r,
         alpha: cfg.lora_alpha,
@@ -221,10 +214,7 @@ fn load_model(
     let mut notes = Vec::new();
     let lora = lora_spec(cfg)?;
     if lora.is_some() && matches!(source, ModelSource::Scratch(_)) {
-        return Err(Error::Config(ConfigError::Invalid(vec![FieldError {
-            field: "peft",
-            reason: "LoRA adapts a pretrained encoder kept frozen; a scratch model has no pretrained weights (use peft = \"none\", or a pretrained --model)".into(),
-        }])));
+        return Err(Error::Config(ConfigError::field("peft", "LoRA adapts a pretrained encoder kept frozen; a scratch model has no pretrained weights (use peft = \"none\", or a pretrained --model)")));
     }
     let (spec, text) = match source {
         ModelSource::Scratch(size) => {

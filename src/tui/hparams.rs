@@ -6,7 +6,7 @@ use super::input::{InputOutcome, TextInput};
 use super::keymap::{command, Cmd, Scope};
 use super::pane::Pane;
 use super::theme::Theme;
-use crate::config::{RunConfig, FIELD_NAMES};
+use crate::config::{keys, RunConfig};
 use crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -100,7 +100,7 @@ impl HyperPane {
     }
 
     pub fn field(&self) -> &'static str {
-        FIELD_NAMES[self.selected]
+        keys()[self.selected]
     }
 
     /// Every problem by field: unparsable text first, then validation.
@@ -181,7 +181,7 @@ impl HyperPane {
             }
             return vec![];
         }
-        let n = FIELD_NAMES.len();
+        let n = keys().len();
         match command(Scope::Hyper, &key) {
             Some(Cmd::Down) => self.selected = (self.selected + 1).min(n - 1),
             Some(Cmd::Up) => self.selected = self.selected.saturating_sub(1),
@@ -261,7 +261,7 @@ impl HyperPane {
         if self.cfg.model != defaults.model {
             parts.push(format!("--model {}", self.cfg.model));
         }
-        for key in FIELD_NAMES {
+        for key in keys() {
             if matches!(*key, "train_file" | "val_file" | "model") {
                 continue;
             }
@@ -295,7 +295,7 @@ impl HyperPane {
         self.offset.set(offset);
         let key_w = 17;
         let mut lines = Vec::new();
-        for (i, key) in FIELD_NAMES.iter().enumerate().skip(offset).take(height) {
+        for (i, key) in keys().iter().enumerate().skip(offset).take(height) {
             let selected = i == self.selected;
             let marker = if selected { "▶ " } else { "  " };
             let value = match (&self.editing, self.pending.get(key)) {
@@ -401,7 +401,7 @@ mod tests {
     }
 
     fn edit(p: &mut HyperPane, field: &str, text: &str) {
-        p.selected = FIELD_NAMES.iter().position(|f| *f == field).unwrap();
+        p.selected = keys().iter().position(|f| *f == field).unwrap();
         p.on_key(key(KeyCode::Enter));
         p.on_key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
         p.on_key(key(KeyCode::End));
@@ -450,7 +450,7 @@ mod tests {
     #[test]
     fn the_text_being_typed_is_checked_on_every_key() {
         let mut p = pane();
-        p.selected = FIELD_NAMES.iter().position(|f| *f == "batch_size").unwrap();
+        p.selected = keys().iter().position(|f| *f == "batch_size").unwrap();
         p.on_key(key(KeyCode::Enter));
         for _ in 0..4 {
             p.on_key(key(KeyCode::Backspace));
