@@ -3,6 +3,7 @@
 
 use super::ModelError;
 use crate::data::Labels;
+use serde::Deserialize;
 use serde_json::{json, Value};
 use std::path::Path;
 
@@ -116,23 +117,135 @@ fn activation_name(a: Activation) -> &'static str {
     }
 }
 
+/// What picks the architecture in a config.json.
+#[derive(Deserialize)]
+struct ArchFields {
+    #[serde(default)]
+    model_type: Option<String>,
+    #[serde(default)]
+    architectures: Option<Value>,
+    #[serde(default)]
+    dim: Option<Value>,
+}
+
+/// transformers' `BertConfig` fields (RoBERTa and XLM-R share them).
+#[derive(Deserialize)]
+struct BertJson {
+    vocab_size: usize,
+    hidden_size: usize,
+    num_hidden_layers: usize,
+    num_attention_heads: usize,
+    intermediate_size: usize,
+    max_position_embeddings: usize,
+    type_vocab_size: Option<usize>,
+    hidden_act: Option<String>,
+    hidden_dropout_prob: Option<f64>,
+    attention_probs_dropout_prob: Option<f64>,
+    /// null in most configs: the hidden dropout then.
+    classifier_dropout: Option<f64>,
+    layer_norm_eps: Option<f64>,
+    initializer_range: Option<f64>,
+    pad_token_id: Option<usize>,
+}
+
+/// transformers' `DistilBertConfig` fields.
+#[derive(Deserialize)]
+struct DistilBertJson {
+    vocab_size: usize,
+    dim: usize,
+    n_layers: usize,
+    n_heads: usize,
+    hidden_dim: usize,
+    max_position_embeddings: usize,
+    activation: Option<String>,
+    dropout: Option<f64>,
+    attention_dropout: Option<f64>,
+    seq_classif_dropout: Option<f64>,
+    initializer_range: Option<f64>,
+    pad_token_id: Option<usize>,
+    sinusoidal_pos_embds: Option<bool>,
+}
+
+fn activation_of(name: Option<&str>) -> Result<Activation, String> {
+    let name = name.unwrap_or("gelu");
+    activation(name).ok_or_else(|| format!("activation '{name}' is not supported"))
+}
+
+impl BertJson {
+    fn into_config(self, arch: Arch) -> Result<EncoderConfig, String> {
+        let hidden_dropout = self.hidden_dropout_prob.unwrap_or(0.1);
+        let pad_token_id = self.pad_token_id.unwrap_or(usize::from(arch.is_roberta()));
+        Ok(EncoderConfig {
+            arch,
+            vocab_size: self.vocab_size,
+            hidden: self.hidden_size,
+            layers: self.num_hidden_layers,
+            heads: self.num_attention_heads,
+            intermediate: self.intermediate_size,
+            max_positions: self.max_position_embeddings,
+            type_vocab: self.type_vocab_size.unwrap_or(2),
+            activation: activation_of(self.hidden_act.as_deref())?,
+            hidden_dropout,
+            attention_dropout: self.attention_probs_dropout_prob.unwrap_or(0.1),
+            classifier_dropout: self.classifier_dropout.unwrap_or(hidden_dropout),
+            layer_norm_eps: self.layer_norm_eps.unwrap_or(1e-12),
+            init_range: self.initializer_range.unwrap_or(0.02),
+            pad_token_id,
+            position_offset: if arch.is_roberta() {
+                pad_token_id + 1
+            } else {
+                0
+            },
+        })
+    }
+}
+
+impl DistilBertJson {
+    fn into_config(self) -> Result<EncoderConfig, String> {
+        if self.sinusoidal_pos_embds == Some(true) {
+            return Err("sinusoidal position embeddings are not supported".into());
+        }
+        Ok(EncoderConfig {
+            arch: Arch::DistilBert,
+            vocab_size: self.vocab_size,
+            hidden: self.dim,
+            layers: self.n_layers,
+            heads: self.n_heads,
+            intermediate: self.hidden_dim,
+            max_positions: self.max_position_embeddings,
+            type_vocab: 0,
+            activation: activation_of(self.activation.as_deref())?,
+            hidden_dropout: self.dropout.unwrap_or(0.1),
+            attention_dropout: self.attention_dropout.unwrap_or(0.1),
+            classifier_dropout: self.seq_classif_dropout.unwrap_or(0.2),
+            layer_norm_eps: 1e-12,
+            init_range: self.initializer_range.unwrap_or(0.02),
+            pad_token_id: self.pad_token_id.unwrap_or(0),
+            position_offset: 0,
+        })
+    }
+}
+
 impl EncoderConfig {
+    /// Read an HF config.json (already parsed): the architecture from
+    /// `model_type` (or `architectures`), then that architecture's fields.
     pub fn from_json(path: &Path, v: &Value) -> Result<Self, ModelError> {
         let bad = |message: String| ModelError::BadConfig {
             path: path.to_path_buf(),
             message,
         };
-        let model_type = v.get("model_type").and_then(Value::as_str).unwrap_or("");
-        let archs = v
-            .get("architectures")
+        let fields = |e: serde_json::Error| bad(e.to_string());
+        let head = ArchFields::deserialize(v).map_err(fields)?;
+        let archs = head
+            .architectures
             .map(|a| a.to_string())
             .unwrap_or_default();
-        let arch = match model_type {
+        let arch = match head.model_type.as_deref().unwrap_or("") {
             "bert" => Arch::Bert,
             "distilbert" => Arch::DistilBert,
             "roberta" => Arch::Roberta,
             "xlm-roberta" => Arch::XlmRoberta,
-            "" if archs.contains("DistilBert") || v.get("dim").is_some() => Arch::DistilBert,
+            "" if archs.contains("DistilBert") || head.dim.is_some() => Arch::DistilBert,
             "" => Arch::Bert,
             other => {
                 return Err(bad(format!(
@@ -140,63 +253,13 @@ impl EncoderConfig {
                 )))
             }
         };
-        let int = |k: &str| -> Result<usize, ModelError> {
-            v.get(k)
-                .and_then(Value::as_u64)
-                .map(|x| x as usize)
-                .ok_or_else(|| bad(format!("missing or non-integer field '{k}'")))
-        };
-        let float = |k: &str, default: f64| v.get(k).and_then(Value::as_f64).unwrap_or(default);
-        let act = |k: &str| -> Result<Activation, ModelError> {
-            let name = v.get(k).and_then(Value::as_str).unwrap_or("gelu");
-            activation(name).ok_or_else(|| bad(format!("activation '{name}' is not supported")))
-        };
         let cfg = match arch {
-            Arch::Bert | Arch::Roberta | Arch::XlmRoberta => {
-                let hidden_dropout = float("hidden_dropout_prob", 0.1);
-                let pad_token_id = int("pad_token_id").unwrap_or(usize::from(arch.is_roberta()));
-                EncoderConfig {
-                    arch,
-                    vocab_size: int("vocab_size")?,
-                    hidden: int("hidden_size")?,
-                    layers: int("num_hidden_layers")?,
-                    heads: int("num_attention_heads")?,
-                    intermediate: int("intermediate_size")?,
-                    max_positions: int("max_position_embeddings")?,
-                    type_vocab: int("type_vocab_size").unwrap_or(2),
-                    activation: act("hidden_act")?,
-                    hidden_dropout,
-                    attention_dropout: float("attention_probs_dropout_prob", 0.1),
-                    classifier_dropout: float("classifier_dropout", hidden_dropout),
-                    layer_norm_eps: float("layer_norm_eps", 1e-12),
-                    init_range: float("initializer_range", 0.02),
-                    pad_token_id,
-                    position_offset: if arch.is_roberta() {
-                        pad_token_id + 1
-                    } else {
-                        0
-                    },
-                }
-            }
-            Arch::DistilBert => EncoderConfig {
-                arch,
-                vocab_size: int("vocab_size")?,
-                hidden: int("dim")?,
-                layers: int("n_layers")?,
-                heads: int("n_heads")?,
-                intermediate: int("hidden_dim")?,
-                max_positions: int("max_position_embeddings")?,
-                type_vocab: 0,
-                activation: act("activation")?,
-                hidden_dropout: float("dropout", 0.1),
-                attention_dropout: float("attention_dropout", 0.1),
-                classifier_dropout: float("seq_classif_dropout", 0.2),
-                layer_norm_eps: 1e-12,
-                init_range: float("initializer_range", 0.02),
-                pad_token_id: int("pad_token_id").unwrap_or(0),
-                position_offset: 0,
-            },
-        };
+            Arch::DistilBert => DistilBertJson::deserialize(v)
+                .map_err(fields)?
+                .into_config(),
+            _ => BertJson::deserialize(v).map_err(fields)?.into_config(arch),
+        }
+        .map_err(bad)?;
         if cfg.max_positions <= cfg.position_offset {
             return Err(bad(format!(
                 "max_position_embeddings {} leaves no positions after the offset {}",
@@ -208,13 +271,6 @@ impl EncoderConfig {
                 "hidden size {} is not a multiple of the {} attention heads",
                 cfg.hidden, cfg.heads
             )));
-        }
-        if cfg.arch == Arch::DistilBert
-            && v.get("sinusoidal_pos_embds").and_then(Value::as_bool) == Some(true)
-        {
-            return Err(bad(
-                "sinusoidal position embeddings are not supported".into()
-            ));
         }
         Ok(cfg)
     }
@@ -315,5 +371,58 @@ impl EncoderConfig {
 
     fn dropout_hidden_json(&self) -> f64 {
         self.hidden_dropout
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(v: Value) -> Result<EncoderConfig, String> {
+        EncoderConfig::from_json(Path::new("config.json"), &v).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn bert_fields_with_transformers_defaults() {
+        let cfg = read(json!({
+            "model_type": "bert", "vocab_size": 100, "hidden_size": 32,
+            "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 64,
+            "max_position_embeddings": 64, "hidden_dropout_prob": 0.2,
+            "classifier_dropout": null, "pad_token_id": null
+        }))
+        .unwrap();
+        assert_eq!((cfg.arch, cfg.hidden, cfg.type_vocab), (Arch::Bert, 32, 2));
+        assert_eq!(cfg.classifier_dropout, 0.2, "null: the hidden dropout");
+        assert_eq!((cfg.pad_token_id, cfg.activation), (0, Activation::GeluErf));
+        let roberta = read(json!({
+            "model_type": "roberta", "vocab_size": 100, "hidden_size": 32,
+            "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 64,
+            "max_position_embeddings": 66, "pad_token_id": 1
+        }))
+        .unwrap();
+        assert_eq!((roberta.position_offset, roberta.max_tokens()), (2, 64));
+    }
+
+    #[test]
+    fn distilbert_is_found_by_its_fields_and_bad_configs_are_named() {
+        let distil = json!({
+            "vocab_size": 100, "dim": 32, "n_layers": 2, "n_heads": 4,
+            "hidden_dim": 64, "max_position_embeddings": 64
+        });
+        let cfg = read(distil.clone()).unwrap();
+        assert_eq!((cfg.arch, cfg.classifier_dropout), (Arch::DistilBert, 0.2));
+        let mut sinus = distil.clone();
+        sinus["sinusoidal_pos_embds"] = json!(true);
+        assert!(read(sinus).unwrap_err().contains("sinusoidal"));
+        let e = read(json!({"model_type": "bert", "hidden_size": 32})).unwrap_err();
+        assert!(
+            e.starts_with("config.json: missing field `vocab_size`"),
+            "{e}"
+        );
+        let e = read(json!({"model_type": "gpt2"})).unwrap_err();
+        assert!(e.contains("model_type 'gpt2' is not supported"), "{e}");
+        let mut odd = distil;
+        odd["n_heads"] = json!(5);
+        assert!(read(odd).unwrap_err().contains("not a multiple"));
     }
 }
