@@ -30,14 +30,7 @@ pub(crate) fn attach_cmd(
     }
     let logs = tunebench::tui::LogSwitch::default();
     logs.switch_to(&dir.parent().unwrap_or(Path::new(".")).join("tui.log"));
-    let _ = tracing_subscriber::fmt()
-        .with_writer(logs)
-        .with_ansi(false)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TUNEBENCH_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .try_init();
+    super::logging::init(logs, false);
     let cfg: RunConfig = resolved.config;
     tunebench::tui::run(tunebench::tui::TuiOptions {
         cfg,

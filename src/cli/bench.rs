@@ -1,10 +1,65 @@
 //! `tunebench bench`: the speed suite, each case in its own process.
 
+use super::ComputeFlags;
 use anyhow::Context;
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-pub(crate) fn bench_cmd(
+#[derive(clap::Args)]
+pub(crate) struct BenchArgs {
+    /// Models: tiny, mini (BERT-tiny/mini shapes), minilm (all-MiniLM-L6-v2)
+    #[arg(long, value_delimiter = ',', default_values_t = tunebench::bench::MODELS.iter().map(|s| s.to_string()))]
+    models: Vec<String>,
+    #[arg(long, value_delimiter = ',', default_values_t = tunebench::bench::LENGTHS.to_vec())]
+    lens: Vec<usize>,
+    #[arg(long, default_value_t = 32)]
+    batch: usize,
+    /// Threads for matmuls and elementwise ops (RAYON_NUM_THREADS)
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+    /// Sentences to pack into rows (GLUE TSV)
+    #[arg(long, default_value = "../shared/data/sst2/train.tsv")]
+    data: PathBuf,
+    /// all-MiniLM-L6-v2 directory (../shared/tools/get-models.sh)
+    #[arg(long, default_value = "/tmp/tunebench-models/all-MiniLM-L6-v2")]
+    minilm_dir: PathBuf,
+    #[arg(long, default_value_t = 3)]
+    warmup: usize,
+    #[arg(long, default_value_t = 10)]
+    steps: usize,
+    /// Batches timed for evaluation (0: skip)
+    #[arg(long, default_value_t = 8)]
+    eval_batches: usize,
+    /// Single sentences timed for latency (0: skip)
+    #[arg(long, default_value_t = 50)]
+    predict_runs: usize,
+    #[command(flatten)]
+    compute: ComputeFlags,
+    /// Run one case (MODEL:LEN) in this process; the suite runs each
+    /// case in its own process so peak memory is per case
+    #[arg(long, hide = true)]
+    case: Option<String>,
+}
+
+/// `tunebench bench`: the speed suite, one process per case.
+pub(crate) fn bench_suite_cmd(a: BenchArgs) -> anyhow::Result<ExitCode> {
+    let opts = tunebench::bench::BenchOptions {
+        data: a.data,
+        minilm_dir: a.minilm_dir,
+        batch: a.batch,
+        threads: a.threads,
+        warmup_steps: a.warmup,
+        steps: a.steps,
+        eval_batches: a.eval_batches,
+        predict_runs: a.predict_runs,
+        device: a.compute.device,
+        precision: a.compute.precision,
+    };
+    bench_cmd(&a.models, &a.lens, a.case.as_deref(), &opts)
+}
+
+fn bench_cmd(
     models: &[String],
     lens: &[usize],
     case: Option<&str>,

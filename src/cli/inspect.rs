@@ -1,6 +1,6 @@
 //! `tunebench inspect`: the cleaning report of a corpus.
 
-use super::{load_opts, DataFlags};
+use super::{apply_data_flags, default_run_dir, load_opts, DataFlags};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -13,7 +13,116 @@ use tunebench::explain::label_issues::{suspects_csv, HeldOut};
 use tunebench::protocol::Event;
 use tunebench::train::cross_val::{check_folds, cross_validate, quick_epochs, FoldProgress};
 
-pub(crate) fn inspect_cmd(
+#[derive(clap::Args)]
+pub(crate) struct InspectArgs {
+    #[arg(long)]
+    data: PathBuf,
+    /// Also report token lengths with this model's tokenizer
+    #[arg(long)]
+    model: Option<String>,
+    #[arg(long, default_value_t = 128)]
+    max_len: usize,
+    #[arg(long)]
+    json: bool,
+    /// List rows whose label looks wrong (confident learning, as
+    /// cleanlab) from K-fold cross-validated probabilities: trains
+    /// --folds runs of --model with the given --set recipe
+    #[arg(long, conflicts_with = "label_issues_from")]
+    label_issues: bool,
+    /// Folds of --label-issues (each row is predicted by the run that
+    /// did not train on it)
+    #[arg(long, default_value_t = 5, requires = "label_issues")]
+    folds: usize,
+    /// Override a hyperparameter of the fold runs, e.g. --set epochs=2
+    #[arg(long = "set", value_name = "KEY=VALUE", requires = "label_issues")]
+    set: Vec<String>,
+    /// Where the fold runs go (default: runs/<timestamp>-label-issues)
+    #[arg(long, requires = "label_issues")]
+    work_dir: Option<PathBuf>,
+    /// List rows whose label looks wrong from the out-of-sample
+    /// predictions of a run that evaluated on --data (its
+    /// predictions.csv), or of an earlier --label-issues work dir
+    #[arg(long, value_name = "RUN_DIR")]
+    label_issues_from: Option<PathBuf>,
+    /// Write the suspect rows to this CSV
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Apply label corrections to --data first (as train does)
+    #[arg(long, value_name = "FILE")]
+    corrections: Option<PathBuf>,
+    #[command(flatten)]
+    data_flags: DataFlags,
+}
+
+/// `tunebench inspect`: describe a corpus, or list the rows whose label
+/// looks wrong.
+pub(crate) fn inspect_args_cmd(args: InspectArgs) -> anyhow::Result<ExitCode> {
+    let InspectArgs {
+        data,
+        model,
+        max_len,
+        json,
+        label_issues,
+        folds,
+        set,
+        work_dir,
+        label_issues_from,
+        out,
+        corrections,
+        data_flags,
+    } = args;
+    let source = if let Some(run) = label_issues_from {
+        Some(IssueSource::Run(run))
+    } else if label_issues {
+        let mut cfg = RunConfig {
+            train_file: Some(data.clone()),
+            corrections: corrections.clone(),
+            ..RunConfig::default()
+        };
+        if let Some(m) = &model {
+            cfg.model = m.clone();
+        }
+        apply_data_flags(&mut cfg, &data_flags);
+        for s in &set {
+            cfg.set(s)?;
+        }
+        cfg.validate()?;
+        let work_dir = work_dir.unwrap_or_else(|| default_run_dir("label-issues"));
+        Some(IssueSource::Folds {
+            cfg: Box::new(cfg),
+            folds,
+            work_dir,
+            epochs_set: set.iter().any(|s| s.trim_start().starts_with("epochs")),
+        })
+    } else {
+        if out.is_some() {
+            anyhow::bail!(tunebench::config::ConfigError::field(
+                "out",
+                "--out writes suspect rows: add --label-issues or --label-issues-from"
+            ));
+        }
+        None
+    };
+    match source {
+        Some(source) => label_issues_cmd(
+            &data,
+            source,
+            out.as_deref(),
+            &data_flags,
+            corrections.as_deref(),
+        ),
+        None => inspect_cmd(
+            &data,
+            model.as_deref(),
+            max_len,
+            json,
+            &data_flags,
+            corrections.as_deref(),
+        ),
+    }
+}
+
+fn inspect_cmd(
     data: &Path,
     model: Option<&str>,
     max_len: usize,
@@ -69,7 +178,7 @@ pub(crate) fn inspect_cmd(
 }
 
 /// Where the held-out probabilities of `inspect --label-issues` come from.
-pub(crate) enum IssueSource {
+enum IssueSource {
     /// A run's predictions.csv on the validation rows.
     Run(PathBuf),
     /// Train K fold runs on the file (cross-validated probabilities).
@@ -86,7 +195,7 @@ pub(crate) enum IssueSource {
 /// Rows of `data` whose label looks wrong (confident learning on
 /// out-of-sample probabilities), printed most suspect first and written to
 /// `out` (default for K folds: WORK_DIR/label-issues.csv).
-pub(crate) fn label_issues_cmd(
+fn label_issues_cmd(
     data: &Path,
     source: IssueSource,
     out: Option<&Path>,

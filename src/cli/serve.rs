@@ -73,14 +73,7 @@ pub(crate) fn serve_cmd(a: ServeArgs) -> anyhow::Result<ExitCode> {
     if a.api_key.as_deref().is_some_and(|k| k.trim().is_empty()) {
         return Err(invalid("api_key", "is empty"));
     }
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TUNEBENCH_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .try_init();
+    super::logging::to_stderr();
     tunebench::serve::serve(tunebench::serve::ServeOptions {
         source: tunebench::serve::model::Source {
             path: a.checkpoint,

@@ -1,11 +1,162 @@
 //! `tunebench train` and `attach --plain`: a run's progress as a bar on a
 //! terminal or plain lines otherwise, read from its run process.
 
+use super::{apply_data_flags, default_run_dir, DataFlags, SourceFlags};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use tunebench::config::RunConfig;
 use tunebench::protocol::{Command, Event};
-use tunebench::remote::{Client, Commander};
+use tunebench::remote::{Client, Commander, LaunchSpec};
+
+#[derive(clap::Args)]
+pub(crate) struct TrainArgs {
+    #[command(flatten)]
+    source: SourceFlags,
+    /// Override one hyperparameter, e.g. --set lr=3e-5 (repeatable)
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Run directory (default: runs/<timestamp>-<model>, under $TUNEBENCH_RUNS_DIR if set)
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Passes over the training data
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Stop after this many optimizer steps (0: no limit)
+    #[arg(long)]
+    max_steps: Option<usize>,
+    /// Share of --data held out for validation when no --val is given
+    /// (e.g. 0.1), or the split of an hf: dataset to validate on
+    /// (e.g. validation)
+    #[arg(long)]
+    val_split: Option<String>,
+    /// Seed for init, dropout, data order and the split
+    #[arg(long)]
+    seed: Option<u64>,
+    /// cpu, cuda or cuda:N (same as --set device=...)
+    #[arg(long)]
+    device: Option<String>,
+    /// f32, bf16 or f16 mixed precision (same as --set precision=...)
+    #[arg(long)]
+    precision: Option<tunebench::config::Precision>,
+    /// Continue the run in this directory from its latest checkpoint
+    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["data", "val", "model", "config", "corrections", "out"])]
+    resume: Option<PathBuf>,
+    /// Start the run process and return at once (watch it with `attach`)
+    #[arg(long)]
+    detach: bool,
+    #[command(flatten)]
+    data_flags: DataFlags,
+}
+
+/// `tunebench train`: start a run process (or resume one) and follow it.
+pub(crate) fn train_cmd(args: TrainArgs) -> anyhow::Result<ExitCode> {
+    let TrainArgs {
+        source:
+            SourceFlags {
+                data,
+                val,
+                model,
+                config,
+                corrections,
+            },
+        set,
+        out,
+        epochs,
+        max_steps,
+        val_split,
+        seed,
+        device,
+        precision,
+        resume,
+        detach,
+        data_flags,
+    } = args;
+    let overrides = |cfg: &mut RunConfig| -> tunebench::Result<()> {
+        if let Some(e) = epochs {
+            cfg.epochs = e;
+        }
+        if let Some(m) = max_steps {
+            cfg.max_steps = m;
+        }
+        if let Some(v) = &val_split {
+            match v.parse::<f64>() {
+                Ok(share) => cfg.val_split = share,
+                Err(_) => cfg.hf_val_split = Some(v.clone()),
+            }
+        }
+        if let Some(s) = seed {
+            cfg.seed = s;
+        }
+        if let Some(d) = &device {
+            cfg.device = d.clone();
+        }
+        if let Some(p) = precision {
+            cfg.precision = p;
+        }
+        for s in &set {
+            cfg.set(s)?;
+        }
+        Ok(())
+    };
+    let (run_dir, spec) = match resume {
+        Some(dir) => {
+            let mut cfg = tunebench::run_dir::RunDir::read_config(&dir)?.config;
+            overrides(&mut cfg)?;
+            cfg.validate()?;
+            (
+                dir,
+                LaunchSpec {
+                    resume: true,
+                    config: cfg,
+                },
+            )
+        }
+        None => {
+            let mut cfg = match &config {
+                Some(p) => RunConfig::from_toml_file(p)?,
+                None => RunConfig::default(),
+            };
+            if data.is_some() {
+                cfg.train_file = data;
+            }
+            if val.is_some() {
+                cfg.val_file = val;
+            }
+            if let Some(m) = model {
+                cfg.model = m;
+            }
+            if corrections.is_some() {
+                cfg.corrections = corrections;
+            }
+            apply_data_flags(&mut cfg, &data_flags);
+            overrides(&mut cfg)?;
+            cfg.validate()?;
+            let out = out.unwrap_or_else(|| default_run_dir(&cfg.model));
+            (
+                out,
+                LaunchSpec {
+                    resume: false,
+                    config: cfg,
+                },
+            )
+        }
+    };
+    let exe = tunebench::remote::launch::current_exe()?;
+    let client = tunebench::remote::launch(&exe, &run_dir, &spec)?;
+    if detach {
+        println!(
+            "run {} started (pid {})",
+            run_dir.display(),
+            client.hello.pid
+        );
+        println!("watch it:  tunebench attach {}", run_dir.display());
+        println!("stop it:   tunebench stop {}", run_dir.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    follow(client, &run_dir, true)
+}
 
 fn fmt_secs(s: f64) -> String {
     let s = s.max(0.0).round() as u64;

@@ -1,0 +1,240 @@
+//! The command line's shape: every subcommand and flag, as clap reads them
+//! (`--help`, completions and man pages come from here too).
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "tunebench",
+    version,
+    about = "Fine-tune BERT-family text classifiers with candle"
+)]
+pub(crate) struct Cli {
+    /// Without a subcommand: the TUI on the bundled sample corpus.
+    #[command(subcommand)]
+    pub(crate) command: Option<Cmd>,
+}
+
+#[derive(clap::Args, Clone, Default)]
+pub(crate) struct DataFlags {
+    /// Column holding the text (default: text, sentence, review, content...)
+    #[arg(long)]
+    pub(crate) text_col: Option<String>,
+    /// Column holding the label (default: label, labels, class, sentiment...)
+    #[arg(long)]
+    pub(crate) label_col: Option<String>,
+    /// Replace invalid UTF-8 bytes instead of failing
+    #[arg(long)]
+    pub(crate) lossy_utf8: bool,
+    /// Drop rows with empty text instead of failing
+    #[arg(long)]
+    pub(crate) skip_empty: bool,
+    /// The files have no header row: name columns by 0-based index
+    /// (--text-col 2 --label-col 0; --text-col 1,2 joins two columns)
+    #[arg(long)]
+    pub(crate) no_header: bool,
+    /// The split of an hf:ORG/NAME dataset to read (default train)
+    #[arg(long)]
+    pub(crate) split: Option<String>,
+}
+
+/// The device and compute dtype of eval, predict and bench.
+#[derive(clap::Args, Clone)]
+pub(crate) struct ComputeFlags {
+    /// cpu, cuda or cuda:N
+    #[arg(long, default_value = "cpu")]
+    pub(crate) device: String,
+    /// Compute dtype: f32, bf16 or f16
+    #[arg(long, default_value = "f32")]
+    pub(crate) precision: tunebench::config::Precision,
+}
+
+impl ComputeFlags {
+    /// A checkpoint (or a LoRA adapter on `base`) on this device and dtype.
+    pub(crate) fn load(
+        &self,
+        checkpoint: &std::path::Path,
+        base: Option<&std::path::Path>,
+    ) -> anyhow::Result<tunebench::predict::Predictor> {
+        let device = tunebench::device::open(&self.device, 0)?;
+        Ok(
+            tunebench::predict::Predictor::load_with_base(checkpoint, base, &device)?
+                .with_precision(self.precision),
+        )
+    }
+}
+
+/// Where a run's data, model and hyperparameters come from.
+#[derive(clap::Args, Clone, Default)]
+pub(crate) struct SourceFlags {
+    /// Training data: .csv, .tsv, .jsonl, .parquet or
+    /// hf:ORG/NAME[:CONFIG] from the HF cache (the TUI defaults to the bundled reviews)
+    #[arg(long)]
+    pub(crate) data: Option<PathBuf>,
+    /// Validation data (default: a stratified split of --data)
+    #[arg(long)]
+    pub(crate) val: Option<PathBuf>,
+    /// Local HF dir, hub id (from the HF cache) or scratch:tiny|mini|small
+    #[arg(long)]
+    pub(crate) model: Option<String>,
+    /// A run.toml with hyperparameters (the TUI form's `w`/`L` save/load it)
+    #[arg(long)]
+    pub(crate) config: Option<PathBuf>,
+    /// Label corrections (relabel/keep/drop by line) applied to --data on
+    /// load; the TUI's dataset pane writes them beside the corpus
+    #[arg(long, value_name = "FILE")]
+    pub(crate) corrections: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum Cmd {
+    /// The interactive workbench (the default)
+    Tui(super::tui::TuiArgs),
+    /// Fine-tune a classifier (headless)
+    Train(super::train::TrainArgs),
+    /// Open a run's TUI from any shell: live with full control, or
+    /// read-only when the run is over or crashed
+    Attach {
+        /// The run (default: the newest live run in --runs-dir)
+        run_dir: Option<PathBuf>,
+        /// Print progress lines instead of opening the TUI
+        #[arg(long)]
+        plain: bool,
+        /// The runs directory ($TUNEBENCH_RUNS_DIR, else runs)
+        #[arg(long, default_value_os_t = tunebench::run_dir::default_runs_dir())]
+        runs_dir: PathBuf,
+        /// Plain chart markers for fonts without braille
+        #[arg(long)]
+        plain_markers: bool,
+    },
+    /// List runs: status, progress, best metric, start time, duration
+    Runs {
+        /// The runs directory ($TUNEBENCH_RUNS_DIR, else runs)
+        #[arg(long, default_value_os_t = tunebench::run_dir::default_runs_dir())]
+        runs_dir: PathBuf,
+        /// One JSON object per run
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop a live run, writing a checkpoint first
+    Stop {
+        run_dir: PathBuf,
+        /// Stop without writing a checkpoint
+        #[arg(long)]
+        no_save: bool,
+    },
+    /// Pause a live run (it waits, holding its weights, until resumed)
+    Pause { run_dir: PathBuf },
+    /// Resume a paused run
+    Resume { run_dir: PathBuf },
+    /// The run process (started by train/tui; not for direct use)
+    #[command(hide = true)]
+    RunEngine { run_dir: PathBuf },
+    /// Evaluate a checkpoint on labelled data
+    Eval {
+        /// Any HF BERT/DistilBERT classifier directory, or a peft LoRA adapter
+        #[arg(long)]
+        checkpoint: PathBuf,
+        /// Base model of a peft LoRA adapter directory (default: the
+        /// adapter's base_model_name_or_path)
+        #[arg(long)]
+        base: Option<PathBuf>,
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long, value_enum, default_value_t = EvalFormat::Table)]
+        format: EvalFormat,
+        /// Write every row's prediction to this CSV
+        #[arg(long)]
+        predictions: Option<PathBuf>,
+        #[command(flatten)]
+        compute: ComputeFlags,
+        #[command(flatten)]
+        data_flags: DataFlags,
+    },
+    /// Write a checkpoint as a plain HF classifier dir (LoRA merged in)
+    Export {
+        #[arg(long)]
+        checkpoint: PathBuf,
+        /// Merge LoRA adapters into the weights (a LoRA checkpoint's
+        /// model.safetensors already holds them merged; the adapter files
+        /// are left out)
+        #[arg(long)]
+        merge: bool,
+        /// Base model of a peft LoRA adapter directory (default: the
+        /// adapter's base_model_name_or_path)
+        #[arg(long)]
+        base: Option<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Serve a checkpoint over HTTP (TEI-compatible /predict, /info,
+    /// /health, /metrics, and /v1/classify)
+    Serve(super::serve::ServeArgs),
+    /// Load-test a running server: req/s and p50/p90/p99 latency at
+    /// several concurrencies, short and long texts (loopback only)
+    BenchServe(super::serve::BenchServeArgs),
+    /// Time one sentence's token attributions (Integrated Gradients) on
+    /// a checkpoint, in process (JSON)
+    BenchExplain(super::bench::BenchExplainArgs),
+    /// Predict labels for texts
+    Predict {
+        #[arg(long)]
+        checkpoint: PathBuf,
+        /// Base model of a peft LoRA adapter directory (default: the
+        /// adapter's base_model_name_or_path)
+        #[arg(long)]
+        base: Option<PathBuf>,
+        /// Texts to classify
+        texts: Vec<String>,
+        /// A file of texts: one per line (.txt) or a .csv/.tsv/.jsonl
+        #[arg(long)]
+        input: Option<PathBuf>,
+        #[command(flatten)]
+        output: super::predict::OutputFlags,
+        #[command(flatten)]
+        compute: ComputeFlags,
+        #[command(flatten)]
+        data_flags: DataFlags,
+    },
+    /// Benchmark training, evaluation and prediction speed (JSON lines)
+    Bench(super::bench::BenchArgs),
+    /// Check this setup (terminal, CPU, CUDA, runs dir, disk, HF cache)
+    /// and say what to fix
+    Doctor {
+        /// The runs directory ($TUNEBENCH_RUNS_DIR, else runs)
+        #[arg(long, default_value_os_t = tunebench::run_dir::default_runs_dir())]
+        runs_dir: PathBuf,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff) to stdout; with --dir, write it and one
+    /// page per subcommand (tunebench-train.1, ...) there
+    Man {
+        /// Where to write every page, e.g. ~/.local/share/man/man1
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Describe a corpus: label balance, duplicates, conflicts, lengths
+    Inspect(super::inspect::InspectArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum EvalFormat {
+    Table,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum PredictFormat {
+    Jsonl,
+    Csv,
+    Table,
+}
+
+/// The clap command with `--version`'s long text (commit, features, CPU).
+pub(crate) fn cli_command() -> clap::Command {
+    use clap::CommandFactory;
+    let long: &'static str = Box::leak(tunebench::build_info::long_version().into_boxed_str());
+    Cli::command().long_version(long)
+}

@@ -1,0 +1,97 @@
+//! `tunebench tui` (and `tunebench` alone): the workbench, on the bundled
+//! sample corpus unless told otherwise.
+
+use super::{apply_data_flags, logging, sample, DataFlags, SourceFlags};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tunebench::config::RunConfig;
+
+#[derive(clap::Args)]
+pub(crate) struct TuiArgs {
+    #[command(flatten)]
+    source: SourceFlags,
+    /// Checkpoint the playground uses when no run is active
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    /// Base model of a peft LoRA adapter directory (default: the
+    /// adapter's base_model_name_or_path)
+    #[arg(long)]
+    base: Option<PathBuf>,
+    /// Plain chart markers for fonts without braille
+    #[arg(long)]
+    plain_markers: bool,
+    /// Where new runs go ($TUNEBENCH_RUNS_DIR, else runs)
+    #[arg(long, default_value_os_t = tunebench::run_dir::default_runs_dir())]
+    runs_dir: PathBuf,
+    /// Suspect labels for the dataset pane (key i), from
+    /// `inspect --label-issues` (its label-issues.csv)
+    #[arg(long, value_name = "CSV")]
+    suspects: Option<PathBuf>,
+    #[command(flatten)]
+    data_flags: DataFlags,
+}
+
+impl Default for TuiArgs {
+    /// `tunebench` with no subcommand.
+    fn default() -> Self {
+        TuiArgs {
+            source: SourceFlags::default(),
+            checkpoint: None,
+            base: None,
+            plain_markers: false,
+            runs_dir: tunebench::run_dir::default_runs_dir(),
+            suspects: None,
+            data_flags: DataFlags::default(),
+        }
+    }
+}
+
+pub(crate) fn tui_cmd(args: TuiArgs) -> anyhow::Result<ExitCode> {
+    let TuiArgs {
+        source:
+            SourceFlags {
+                data,
+                val,
+                model,
+                config,
+                corrections,
+            },
+        checkpoint,
+        base,
+        plain_markers,
+        runs_dir,
+        suspects,
+        data_flags,
+    } = args;
+    let mut cfg = match &config {
+        Some(p) => RunConfig::from_toml_file(p)?,
+        None => sample::demo_config()?,
+    };
+    if let Some(d) = data {
+        cfg.train_file = Some(d);
+        cfg.val_file = val;
+    } else if val.is_some() {
+        cfg.val_file = val;
+    }
+    if let Some(m) = model {
+        cfg.model = m;
+    }
+    if corrections.is_some() {
+        cfg.corrections = corrections;
+    }
+    apply_data_flags(&mut cfg, &data_flags);
+    let logs = tunebench::tui::LogSwitch::default();
+    logs.switch_to(&runs_dir.join("tui.log"));
+    logging::init(logs, false);
+    tunebench::tui::run(tunebench::tui::TuiOptions {
+        cfg,
+        config_path: config.unwrap_or_else(|| PathBuf::from("run.toml")),
+        checkpoint,
+        base,
+        plain_markers,
+        runs_dir,
+        attach: None,
+        suspects,
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
