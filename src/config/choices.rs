@@ -1,0 +1,157 @@
+//! The values a setting chooses among: schedules, the best-checkpoint
+//! metric, what to freeze, the PEFT mode and its target modules, and the
+//! compute precision.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Schedule {
+    Linear,
+    Cosine,
+    Constant,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BestMetric {
+    MacroF1,
+    Accuracy,
+    Loss,
+}
+
+impl BestMetric {
+    pub fn name(self) -> &'static str {
+        match self {
+            BestMetric::MacroF1 => "macro_f1",
+            BestMetric::Accuracy => "accuracy",
+            BestMetric::Loss => "loss",
+        }
+    }
+}
+
+/// Which pretrained weights stay fixed. The classifier head (and pooler)
+/// always train.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Freeze {
+    #[default]
+    None,
+    /// Word, position and token-type embeddings.
+    Embeddings,
+    /// The whole encoder: a linear probe (head and pooler train).
+    Encoder,
+    /// The embeddings and the first N encoder layers.
+    Layers(usize),
+}
+
+impl std::str::FromStr for Freeze {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "none" | "" => Ok(Freeze::None),
+            "embeddings" => Ok(Freeze::Embeddings),
+            "encoder" => Ok(Freeze::Encoder),
+            other => other
+                .strip_prefix("layers:")
+                .and_then(|n| n.trim().parse().ok())
+                .map(Freeze::Layers)
+                .ok_or_else(|| {
+                    format!("unknown freeze '{other}' (none, embeddings, encoder or layers:N)")
+                }),
+        }
+    }
+}
+
+impl TryFrom<String> for Freeze {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl From<Freeze> for String {
+    fn from(f: Freeze) -> String {
+        match f {
+            Freeze::None => "none".into(),
+            Freeze::Embeddings => "embeddings".into(),
+            Freeze::Encoder => "encoder".into(),
+            Freeze::Layers(n) => format!("layers:{n}"),
+        }
+    }
+}
+
+/// Parameter-efficient fine-tuning mode.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Peft {
+    /// Train the weights themselves (see `freeze`).
+    #[default]
+    None,
+    /// Low-rank adapters on the target linears; the encoder stays frozen.
+    Lora,
+}
+
+/// Module names `lora_targets` may name (matched as peft does: the module's
+/// name equals it or ends with `.` + it): every linear of a BERT encoder
+/// layer, and of a DistilBERT one. Together they are `all-linear`.
+pub const BERT_LORA_TARGETS: &[&str] = &[
+    "query",
+    "key",
+    "value",
+    "attention.output.dense",
+    "intermediate.dense",
+    "output.dense",
+];
+pub const DISTILBERT_LORA_TARGETS: &[&str] =
+    &["q_lin", "k_lin", "v_lin", "out_lin", "lin1", "lin2"];
+
+/// Every name `lora_targets` accepts.
+pub fn lora_targets() -> impl Iterator<Item = &'static str> {
+    BERT_LORA_TARGETS
+        .iter()
+        .chain(DISTILBERT_LORA_TARGETS)
+        .copied()
+}
+
+/// The dtype of the forward and backward passes. Master weights, optimizer
+/// moments and checkpoints stay f32 whatever this is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Precision {
+    #[default]
+    F32,
+    Bf16,
+    /// Half precision with dynamic loss scaling.
+    F16,
+}
+
+impl Precision {
+    pub fn dtype(self) -> candle_core::DType {
+        match self {
+            Precision::F32 => candle_core::DType::F32,
+            Precision::Bf16 => candle_core::DType::BF16,
+            Precision::F16 => candle_core::DType::F16,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::Bf16 => "bf16",
+            Precision::F16 => "f16",
+        }
+    }
+}
+
+impl std::str::FromStr for Precision {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "f32" => Ok(Precision::F32),
+            "bf16" => Ok(Precision::Bf16),
+            "f16" => Ok(Precision::F16),
+            other => Err(format!("unknown precision '{other}' (f32, bf16 or f16)")),
+        }
+    }
+}
