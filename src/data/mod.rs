@@ -1,10 +1,14 @@
 //! Rows and labels: reading corpora, splitting them, and describing them.
 
+mod columns;
 pub mod corrections;
+mod delimited;
 mod error;
 pub mod hf;
+mod jsonl;
 pub mod load;
 mod parquet;
+mod rows;
 pub mod split;
 pub mod stats;
 

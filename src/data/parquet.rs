@@ -4,7 +4,8 @@
 //! labels read `negative/positive`, not 0/1. Rows stream from the file one
 //! record batch at a time; only the text and label columns are decoded.
 
-use super::load::{resolve_columns, RowBuilder};
+use super::columns::resolve_columns;
+use super::rows::RowBuilder;
 use super::DataError;
 use parquet::basic::{ConvertedType, LogicalType, Type as Physical};
 use parquet::file::reader::{FileReader, SerializedFileReader};
@@ -216,7 +217,7 @@ pub(super) fn read_parquet(
         let text = if texts.len() == 1 {
             texts.pop().unwrap_or_default()
         } else {
-            super::load::join_fields(texts)
+            super::columns::join_fields(texts)
         };
         b.push_pair(n, text, text_b, label)?;
     }

@@ -1,0 +1,92 @@
+//! The rules every corpus format shares, applied row by row: decoding,
+//! empty texts, missing labels, sentence pairs.
+
+use super::{DataError, Dataset, LoadOptions, Row};
+use std::path::{Path, PathBuf};
+
+/// Collects rows and applies the rules every format shares.
+pub(super) struct RowBuilder<'a> {
+    pub(super) path: PathBuf,
+    pub(super) opts: &'a LoadOptions,
+    rows: Vec<Row>,
+    empty_dropped: usize,
+}
+
+impl<'a> RowBuilder<'a> {
+    pub(super) fn new(path: &Path, opts: &'a LoadOptions) -> Self {
+        RowBuilder {
+            path: path.to_path_buf(),
+            opts,
+            rows: Vec::new(),
+            empty_dropped: 0,
+        }
+    }
+
+    /// The dataset read from `files` (named `path`); no rows is an error.
+    pub(super) fn finish(self, path: &Path, files: Vec<PathBuf>) -> Result<Dataset, DataError> {
+        if self.rows.is_empty() {
+            return Err(DataError::NoRows {
+                path: path.to_path_buf(),
+            });
+        }
+        Ok(Dataset {
+            path: path.to_path_buf(),
+            rows: self.rows,
+            empty_dropped: self.empty_dropped,
+            files,
+        })
+    }
+
+    /// A row; `text_b` is the second text of a sentence-pair task.
+    pub(super) fn push_pair(
+        &mut self,
+        line: u64,
+        text: String,
+        text_b: Option<String>,
+        label: Option<String>,
+    ) -> Result<(), DataError> {
+        let text = text.trim().to_string();
+        if text.is_empty() {
+            if self.opts.skip_empty {
+                self.empty_dropped += 1;
+                return Ok(());
+            }
+            return Err(DataError::EmptyText {
+                path: self.path.clone(),
+                line,
+            });
+        }
+        let label = label.map(|l| l.trim().to_string());
+        if self.opts.require_label && label.as_deref().is_none_or(str::is_empty) {
+            return Err(DataError::MissingLabel {
+                path: self.path.clone(),
+                line,
+            });
+        }
+        self.rows.push(Row {
+            text_b: text_b.map(|t| t.trim().to_string()),
+            text,
+            label: label.filter(|l| !l.is_empty()),
+            line,
+        });
+        Ok(())
+    }
+
+    pub(super) fn decode(
+        &self,
+        bytes: &[u8],
+        line: u64,
+        column: &str,
+    ) -> Result<String, DataError> {
+        match std::str::from_utf8(bytes) {
+            Ok(s) => Ok(s.to_string()),
+            Err(_) if self.opts.lossy_utf8 => Ok(String::from_utf8_lossy(bytes).into_owned()),
+            Err(e) => Err(DataError::InvalidUtf8 {
+                path: self.path.clone(),
+                line,
+                column: column.to_string(),
+                byte: e.valid_up_to(),
+            }),
+        }
+    }
+}
