@@ -3,6 +3,7 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+use tunebench::config::RunConfig;
 
 #[derive(Parser)]
 #[command(
@@ -85,6 +86,28 @@ pub(crate) struct SourceFlags {
     /// load; the TUI's dataset pane writes them beside the corpus
     #[arg(long, value_name = "FILE")]
     pub(crate) corrections: Option<PathBuf>,
+}
+
+impl SourceFlags {
+    /// Put the flags into `cfg` (a config file's, or the default). With
+    /// `data_drops_val`, `--data` without `--val` also drops the config's
+    /// validation file (the TUI's demo names one for its own corpus).
+    pub(crate) fn apply(self, cfg: &mut RunConfig, data_flags: &DataFlags, data_drops_val: bool) {
+        let new_data = self.data.is_some();
+        if new_data {
+            cfg.train_file = self.data;
+        }
+        if self.val.is_some() || (new_data && data_drops_val) {
+            cfg.val_file = self.val;
+        }
+        if let Some(m) = self.model {
+            cfg.model = m;
+        }
+        if self.corrections.is_some() {
+            cfg.corrections = self.corrections;
+        }
+        super::apply_data_flags(cfg, data_flags);
+    }
 }
 
 #[derive(Subcommand)]

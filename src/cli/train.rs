@@ -1,7 +1,7 @@
 //! `tunebench train` and `attach --plain`: a run's progress as a bar on a
 //! terminal or plain lines otherwise, read from its run process.
 
-use super::{apply_data_flags, default_run_dir, DataFlags, SourceFlags};
+use super::{default_run_dir, DataFlags, SourceFlags};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::path::PathBuf;
@@ -53,14 +53,7 @@ pub(crate) struct TrainArgs {
 /// `tunebench train`: start a run process (or resume one) and follow it.
 pub(crate) fn train_cmd(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let TrainArgs {
-        source:
-            SourceFlags {
-                data,
-                val,
-                model,
-                config,
-                corrections,
-            },
+        source,
         set,
         out,
         epochs,
@@ -114,23 +107,11 @@ pub(crate) fn train_cmd(args: TrainArgs) -> anyhow::Result<ExitCode> {
             )
         }
         None => {
-            let mut cfg = match &config {
+            let mut cfg = match &source.config {
                 Some(p) => RunConfig::from_toml_file(p)?,
                 None => RunConfig::default(),
             };
-            if data.is_some() {
-                cfg.train_file = data;
-            }
-            if val.is_some() {
-                cfg.val_file = val;
-            }
-            if let Some(m) = model {
-                cfg.model = m;
-            }
-            if corrections.is_some() {
-                cfg.corrections = corrections;
-            }
-            apply_data_flags(&mut cfg, &data_flags);
+            source.apply(&mut cfg, &data_flags, false);
             overrides(&mut cfg)?;
             cfg.validate()?;
             let out = out.unwrap_or_else(|| default_run_dir(&cfg.model));

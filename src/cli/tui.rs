@@ -1,7 +1,7 @@
 //! `tunebench tui` (and `tunebench` alone): the workbench, on the bundled
 //! sample corpus unless told otherwise.
 
-use super::{apply_data_flags, logging, sample, DataFlags, SourceFlags};
+use super::{logging, sample, DataFlags, SourceFlags};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tunebench::config::RunConfig;
@@ -48,14 +48,7 @@ impl Default for TuiArgs {
 
 pub(crate) fn tui_cmd(args: TuiArgs) -> anyhow::Result<ExitCode> {
     let TuiArgs {
-        source:
-            SourceFlags {
-                data,
-                val,
-                model,
-                config,
-                corrections,
-            },
+        source,
         checkpoint,
         base,
         plain_markers,
@@ -63,23 +56,12 @@ pub(crate) fn tui_cmd(args: TuiArgs) -> anyhow::Result<ExitCode> {
         suspects,
         data_flags,
     } = args;
+    let config = source.config.clone();
     let mut cfg = match &config {
         Some(p) => RunConfig::from_toml_file(p)?,
         None => sample::demo_config()?,
     };
-    if let Some(d) = data {
-        cfg.train_file = Some(d);
-        cfg.val_file = val;
-    } else if val.is_some() {
-        cfg.val_file = val;
-    }
-    if let Some(m) = model {
-        cfg.model = m;
-    }
-    if corrections.is_some() {
-        cfg.corrections = corrections;
-    }
-    apply_data_flags(&mut cfg, &data_flags);
+    source.apply(&mut cfg, &data_flags, true);
     let logs = tunebench::tui::LogSwitch::default();
     logs.switch_to(&runs_dir.join("tui.log"));
     logging::init(logs, false);

@@ -275,6 +275,44 @@ fn encode(text: &TextEncoder, rows: &[Row]) -> Result<Vec<Vec<u32>>> {
 }
 
 /// Token ids and label ids of both splits, checked against the model's labels.
+/// A run's state at its first step: fresh, or read back from a checkpoint.
+struct Started {
+    rng: Rng,
+    state: TrainerState,
+    optimizer: AdamW,
+    run: RunDir,
+    notes: Vec<String>,
+}
+
+impl Trainer {
+    fn assemble(
+        cfg: RunConfig,
+        started: Started,
+        encoded: Encoded,
+        val_rows: Vec<Row>,
+        loaded: Loaded,
+        device: &candle_core::Device,
+    ) -> Trainer {
+        Trainer {
+            rng: started.rng,
+            state: started.state,
+            train_ids: encoded.train_ids,
+            val_ids: encoded.val_ids,
+            train_labels: encoded.train_labels,
+            val_labels: encoded.val_labels,
+            val_rows,
+            model: loaded.model,
+            text: loaded.text,
+            optimizer: started.optimizer,
+            run: started.run,
+            notes: started.notes,
+            log_error: None,
+            device_name: crate::device::describe(device),
+            cfg,
+        }
+    }
+}
+
 struct Encoded {
     train_ids: Vec<Vec<u32>>,
     train_labels: Vec<u32>,
@@ -342,7 +380,7 @@ pub fn prepare_corpus(
         ..cfg
     };
     let train_texts: Vec<String> = corpus.train.iter().map(|r| r.text.clone()).collect();
-    let loaded = load_model(
+    let mut loaded = load_model(
         &cfg,
         &source,
         &data_labels,
@@ -365,29 +403,26 @@ pub fn prepare_corpus(
     })?;
     let optimizer = adam(&cfg, &loaded.model)?;
     let rng = Rng::seeded(cfg.seed);
-    let mut notes = loaded.notes;
+    let mut notes = std::mem::take(&mut loaded.notes);
     if let Some(why) = lr_note {
         notes.insert(0, why);
     }
     let mut state = TrainerState::new(rng.state(cfg.seed));
     state.loss_scaler = LossScaler::for_precision(cfg.precision);
-    Ok(Trainer {
-        state,
-        rng,
-        train_ids: encoded.train_ids,
-        val_ids: encoded.val_ids,
-        train_labels: encoded.train_labels,
-        val_labels: encoded.val_labels,
-        val_rows: corpus.val,
-        model: loaded.model,
-        text: loaded.text,
-        optimizer,
-        run,
-        notes,
-        log_error: None,
-        device_name: crate::device::describe(&device),
+    Ok(Trainer::assemble(
         cfg,
-    })
+        Started {
+            rng,
+            state,
+            optimizer,
+            run,
+            notes,
+        },
+        encoded,
+        corpus.val,
+        loaded,
+        &device,
+    ))
 }
 
 /// Prepare to continue the run in `dir` from its latest checkpoint.
@@ -418,7 +453,7 @@ pub fn resume(dir: &Path, adjust: impl FnOnce(&mut RunConfig) -> Result<()>) -> 
     }
     // A LoRA run continues from its base model plus the checkpoint's
     // adapters and head (its model.safetensors holds merged weights).
-    let loaded = if cfg.peft == Peft::Lora {
+    let mut loaded = if cfg.peft == Peft::Lora {
         load_model(
             &cfg,
             &resolve(&cfg.model)?,
@@ -464,22 +499,19 @@ pub fn resume(dir: &Path, adjust: impl FnOnce(&mut RunConfig) -> Result<()>) -> 
         config: cfg.clone(),
         ..resolved
     })?;
-    notes.extend(loaded.notes);
-    Ok(Trainer {
-        rng,
-        state,
-        train_ids: encoded.train_ids,
-        val_ids: encoded.val_ids,
-        train_labels: encoded.train_labels,
-        val_labels: encoded.val_labels,
-        val_rows: corpus.val,
-        model: loaded.model,
-        text: loaded.text,
-        optimizer,
-        run,
-        notes,
-        log_error: None,
-        device_name: crate::device::describe(&device),
+    notes.extend(std::mem::take(&mut loaded.notes));
+    Ok(Trainer::assemble(
         cfg,
-    })
+        Started {
+            rng,
+            state,
+            optimizer,
+            run,
+            notes,
+        },
+        encoded,
+        corpus.val,
+        loaded,
+        &device,
+    ))
 }

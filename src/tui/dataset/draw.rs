@@ -10,6 +10,15 @@ use ratatui::widgets::{Block, Borders, Paragraph, Sparkline, Wrap};
 use ratatui::Frame;
 
 impl DatasetPane {
+    /// Columns of the longest label name (5 when there is none).
+    fn widest_label(&self) -> usize {
+        self.labels
+            .iter()
+            .map(|l| crate::data::display_width(l))
+            .max()
+            .unwrap_or(5)
+    }
+
     pub(super) fn draw(&self, f: &mut Frame, area: Rect, focused: bool, theme: &Theme) {
         let split = if self.showing_val { "val" } else { "train" };
         let mut title = format!(
@@ -72,13 +81,7 @@ impl DatasetPane {
         }
         offset = offset.min(self.visible.len().saturating_sub(height.max(1)));
         self.offset.set(offset);
-        let label_w = self
-            .labels
-            .iter()
-            .map(|l| crate::data::display_width(l))
-            .max()
-            .unwrap_or(5)
-            .clamp(5, 16);
+        let label_w = self.widest_label().clamp(5, 16);
         let line_w = 6;
         let text_w = (area.width as usize).saturating_sub(label_w + line_w + 4);
         let mut lines = vec![Line::styled(
@@ -166,13 +169,7 @@ impl DatasetPane {
             .max()
             .unwrap_or(1)
             .max(1);
-        let label_w = self
-            .labels
-            .iter()
-            .map(|l| crate::data::display_width(l))
-            .max()
-            .unwrap_or(5)
-            .min(14);
+        let label_w = self.widest_label().min(14);
         let bar_w = (inner.width as usize).saturating_sub(label_w + 8).max(1);
         for (i, (label, count)) in self.report.label_counts.iter().enumerate() {
             let n = (count * bar_w).div_ceil(widest);
