@@ -457,3 +457,93 @@ fn help_wraps_descriptions_instead_of_cutting_them() {
     app.on_key(key('x'));
     assert!(!app.help && app.help_scroll.get() == 0);
 }
+
+/// The confusion matrix fits the Curves pane at the README's size and at
+/// 80×24, with 3 and with 6 labels: every count is on screen, under a
+/// header (names or numbers) it lines up with.
+#[test]
+fn every_count_of_the_confusion_matrix_is_on_screen() {
+    let three = ["negative", "neutral", "positive"];
+    let six = [
+        "billing",
+        "refund",
+        "shipping",
+        "account",
+        "technical",
+        "complaint",
+    ];
+    for names in [&three[..], &six[..]] {
+        for (w, h) in [(120, 36), (80, 24)] {
+            let mut app = app();
+            inject_steps(&mut app, names);
+            let n = names.len();
+            // 100 + 10·true + predicted: each count is its own word.
+            let cm: Vec<Vec<usize>> = (0..n)
+                .map(|i| (0..n).map(|j| 100 + 10 * i + j).collect())
+                .collect();
+            inject_eval(&mut app, names, cm.clone());
+            app.on_key(key('3'));
+            let s = screen(&app, w, h);
+            let words: Vec<&str> = s
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .collect();
+            for row in &cm {
+                for c in row {
+                    assert!(
+                        words.contains(&c.to_string().as_str()),
+                        "{n} labels at {w}x{h}: count {c} is not on screen:\n{s}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Before the first evaluation the two placeholders read as two texts.
+#[test]
+fn curves_placeholders_do_not_run_together() {
+    for (w, h) in [(120, 36), (80, 24)] {
+        let mut app = app();
+        inject_steps(&mut app, &["negative", "neutral", "positive"]);
+        app.on_key(key('3'));
+        let s = screen(&app, w, h);
+        let flat: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(flat.contains("val metrics after the first"), "{s}");
+        assert!(flat.contains("confusion matrix after the first"), "{s}");
+        for line in s.lines() {
+            if let Some(i) = line.find("confusion") {
+                let before = line[..i].chars().last().unwrap_or(' ');
+                assert!(
+                    before == ' ' || "│┃".contains(before),
+                    "{w}x{h}: placeholder glued to its neighbour: {line:?}"
+                );
+            }
+        }
+    }
+}
+
+/// Many labels: a note says how to see the matrix, and z shows it whole.
+#[test]
+fn a_matrix_too_big_for_the_pane_is_one_key_away() {
+    let names: Vec<String> = (0..14).map(|i| format!("topic-{i}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut app = app();
+    inject_steps(&mut app, &names);
+    let cm: Vec<Vec<usize>> = (0..14)
+        .map(|i| (0..14).map(|j| usize::from(i == j) * (500 + i)).collect())
+        .collect();
+    inject_eval(&mut app, &names, cm);
+    app.on_key(key('3'));
+    let s = screen(&app, 120, 36);
+    assert!(s.contains("z shows it"), "{s}");
+    app.on_key(key('z'));
+    let s = screen(&app, 120, 36);
+    for i in 0..14 {
+        assert!(s.contains(&format!("{}", 500 + i)), "{s}");
+    }
+    // Numbered columns; each row names its label (cut to the room left).
+    assert!(s.contains("14 topi"), "{s}");
+    app.on_key(key('z'));
+    assert!(screen(&app, 120, 36).contains("z shows it"));
+}

@@ -12,7 +12,7 @@ use crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph};
+use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph, Wrap};
 use ratatui::Frame;
 
 #[derive(Default)]
@@ -31,6 +31,8 @@ pub struct CurvesPane {
     pub total_steps: usize,
     /// Other runs overlaid for comparison (from the runs view).
     pub compare: Vec<ComparedRun>,
+    /// The confusion matrix across the whole pane (z).
+    pub zoom_confusion: bool,
 }
 
 type Series = Vec<(f64, f64)>;
@@ -186,6 +188,7 @@ impl CurvesPane {
             Some(Cmd::SmoothingUp) => self.smoothing = (self.smoothing + 0.1).min(0.99),
             Some(Cmd::SmoothingDown) => self.smoothing = (self.smoothing - 0.1).max(0.0),
             Some(Cmd::Markers) => self.plain_markers = !self.plain_markers,
+            Some(Cmd::Zoom) => self.zoom_confusion = !self.zoom_confusion,
             _ => {}
         }
         self.smoothing = (self.smoothing * 100.0).round() / 100.0;
@@ -229,12 +232,22 @@ impl CurvesPane {
             );
             return;
         }
+        if self.zoom_confusion {
+            self.render_confusion(f, inner, theme);
+            return;
+        }
         let wide = inner.width >= 100;
+        // The matrix's rows: a title, a header and one per label, kept
+        // whole when the pane has room for them.
+        let matrix_rows = self.labels.len() as u16 + 2;
         let [left, right] = if wide {
             Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)])
+                .spacing(1)
                 .areas(inner)
         } else {
-            Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(inner)
+            // The loss chart keeps at least 6 rows.
+            let lower = (inner.height * 2 / 5).max(matrix_rows.min(inner.height.saturating_sub(6)));
+            Layout::vertical([Constraint::Min(3), Constraint::Length(lower)]).areas(inner)
         };
         let [loss_area, metric_area] = if wide {
             Layout::vertical([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(left)
@@ -242,16 +255,18 @@ impl CurvesPane {
             [left, Rect::default()]
         };
         let [cm_area, lr_area] = Layout::vertical([
-            Constraint::Min(3),
+            Constraint::Min(matrix_rows.min(right.height)),
             Constraint::Length(if wide { 8 } else { 0 }),
         ])
         .areas(right);
         let (metric_area, cm_area) = if wide {
             (metric_area, cm_area)
         } else {
-            let [m, c] =
-                Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
-                    .areas(right);
+            // The matrix takes what its columns need, the metrics the rest.
+            let cm_w = self.confusion_width().min(right.width * 3 / 5);
+            let [m, c] = Layout::horizontal([Constraint::Min(10), Constraint::Length(cm_w)])
+                .spacing(1)
+                .areas(right);
             (m, c)
         };
         self.render_loss(f, loss_area, theme);
@@ -386,12 +401,13 @@ impl CurvesPane {
                     .collect::<Vec<_>>(),
                 )),
             )
-            .x_axis(Axis::default().bounds(x).labels(vec![
+            .x_axis(Axis::default().title("step").bounds(x).labels(vec![
                 Span::raw("0"),
                 Span::raw(format!("{}", x[1] as usize)),
             ]))
             .y_axis(
                 Axis::default()
+                    .title(if self.log_scale { "log10 loss" } else { "loss" })
                     .bounds(y)
                     .labels(vec![Span::raw(ylab(y[0])), Span::raw(ylab(y[1]))]),
             );
@@ -404,7 +420,9 @@ impl CurvesPane {
         }
         if self.val_acc.is_empty() && self.compare.is_empty() {
             f.render_widget(
-                Paragraph::new("val metrics after the first evaluation").style(theme.dim()),
+                Paragraph::new("val metrics after the first evaluation")
+                    .style(theme.dim())
+                    .wrap(Wrap { trim: true }),
                 area,
             );
             return;
@@ -442,8 +460,8 @@ impl CurvesPane {
         let y = [y[0].max(0.0), y[1].min(1.0)];
         let chart = Chart::new(sets)
             .block(ratatui::widgets::Block::default().title("val accuracy / macro-F1"))
-            .x_axis(Axis::default().bounds(self.x_bounds()))
-            .y_axis(Axis::default().bounds(y).labels(vec![
+            .x_axis(Axis::default().title("step").bounds(self.x_bounds()))
+            .y_axis(Axis::default().title("metric").bounds(y).labels(vec![
                 Span::raw(format!("{:.2}", y[0])),
                 Span::raw(format!("{:.2}", y[1])),
             ]));
@@ -465,56 +483,69 @@ impl CurvesPane {
         f.render_widget(chart, area);
     }
 
+    /// Columns the full matrix needs: row names, then one column a label.
+    fn confusion_width(&self) -> u16 {
+        let layout = MatrixLayout::fit(&self.labels, self.confusion.as_deref(), u16::MAX);
+        layout.width() as u16
+    }
+
     fn render_confusion(&self, f: &mut Frame, area: Rect, theme: &Theme) {
         let Some(cm) = &self.confusion else {
             f.render_widget(
-                Paragraph::new("confusion matrix after the first evaluation").style(theme.dim()),
+                Paragraph::new("confusion matrix after the first evaluation")
+                    .style(theme.dim())
+                    .wrap(Wrap { trim: true }),
                 area,
             );
             return;
         };
-        // Columns as wide as the labels (up to 8) so they stay tellable apart.
-        let label_w = self
-            .labels
-            .iter()
-            .map(|l| crate::data::display_width(l))
-            .max()
-            .unwrap_or(3)
-            .min(8);
-        let w = cm
-            .iter()
-            .flatten()
-            .max()
-            .map(|m| m.to_string().len())
-            .unwrap_or(1)
-            .max(label_w)
-            .max(3);
-        let name_w = self
-            .labels
-            .iter()
-            .map(|l| crate::data::display_width(l))
-            .max()
-            .unwrap_or(4)
-            .min(10);
-        let mut lines = vec![Line::styled(
+        let layout = MatrixLayout::fit(&self.labels, Some(cm), area.width);
+        // Title, header and a row a label; the title goes first when short.
+        let with_title = self.labels.len() + 2 <= area.height as usize;
+        let fits =
+            layout.width() <= area.width as usize && self.labels.len() < area.height as usize;
+        if !fits && !self.zoom_confusion {
+            f.render_widget(
+                Paragraph::new(format!(
+                    "confusion matrix: {} labels do not fit here; z shows it across the pane",
+                    self.labels.len()
+                ))
+                .style(theme.dim())
+                .wrap(Wrap { trim: true }),
+                area,
+            );
+            return;
+        }
+        let title = [
             "confusion (row: true, col: predicted)",
-            theme.header(),
-        )];
-        let mut head = format!("{:name_w$} ", "");
-        for l in &self.labels {
-            head.push_str(&format!(
-                " {}",
-                crate::data::pad_left(&crate::data::clip(l, w), w)
-            ));
+            "confusion (true ↓ predicted →)",
+            "confusion",
+        ]
+        .into_iter()
+        .find(|t| crate::data::display_width(t) <= area.width as usize)
+        .unwrap_or("");
+        let mut lines = Vec::new();
+        if with_title {
+            lines.push(Line::styled(title, theme.header()));
+        }
+        let (name_w, w) = (layout.name_w, layout.cell_w);
+        let mut head = " ".repeat(layout.row_head_w());
+        for (j, l) in self.labels.iter().enumerate() {
+            let name = if layout.numbered {
+                (j + 1).to_string()
+            } else {
+                crate::data::clip(l, w)
+            };
+            head.push_str(&format!(" {}", crate::data::pad_left(&name, w)));
         }
         lines.push(Line::styled(head, theme.dim()));
         for (i, row) in cm.iter().enumerate() {
-            let name = self
-                .labels
-                .get(i)
-                .map(|l| crate::data::fit_width(l, name_w))
-                .unwrap_or_else(|| " ".repeat(name_w));
-            let mut spans = vec![Span::raw(format!("{name} "))];
+            let name = self.labels.get(i).map(String::as_str).unwrap_or("");
+            let mut row_head = crate::data::fit_width(name, name_w);
+            if layout.numbered {
+                row_head = format!("{:>2} {row_head}", i + 1);
+            }
+            let mut spans = vec![Span::raw(row_head)];
             for (j, c) in row.iter().enumerate() {
                 let style = if i == j {
                     theme.good()
@@ -528,6 +559,67 @@ impl CurvesPane {
             lines.push(Line::from(spans));
         }
         f.render_widget(Paragraph::new(lines), area);
+    }
+}
+
+/// How the confusion matrix fits a width: label names as column headers
+/// when they fit, else numbered columns (each row says its number and
+/// name, so the numbers need no separate legend).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct MatrixLayout {
+    numbered: bool,
+    /// Columns of the row names.
+    name_w: usize,
+    /// Columns of each count column.
+    cell_w: usize,
+    labels: usize,
+}
+
+impl MatrixLayout {
+    fn fit(labels: &[String], cm: Option<&[Vec<usize>]>, width: u16) -> MatrixLayout {
+        let width = width as usize;
+        let widest = labels
+            .iter()
+            .map(|l| crate::data::display_width(l))
+            .max()
+            .unwrap_or(3);
+        let digits = cm
+            .into_iter()
+            .flatten()
+            .flatten()
+            .max()
+            .map_or(1, |m| m.to_string().len());
+        let n = labels.len();
+        // Names as headers (up to 8 columns each), rows named up to 10.
+        let named = MatrixLayout {
+            numbered: false,
+            name_w: widest.min(10),
+            cell_w: widest.min(8).max(digits).max(3),
+            labels: n,
+        };
+        if named.width() <= width {
+            return named;
+        }
+        // Numbered columns as wide as the counts; names cut to what is left
+        // (at least 3 columns of them).
+        let mut numbered = MatrixLayout {
+            numbered: true,
+            name_w: 3,
+            cell_w: digits.max(n.to_string().len()),
+            labels: n,
+        };
+        let spare = width.saturating_sub(numbered.width());
+        numbered.name_w = (3 + spare).min(widest.max(3)).min(10);
+        numbered
+    }
+
+    /// Columns before the first count: the row number (numbered) and name.
+    fn row_head_w(&self) -> usize {
+        self.name_w + if self.numbered { 3 } else { 0 }
+    }
+
+    fn width(&self) -> usize {
+        self.row_head_w() + self.labels * (self.cell_w + 1)
     }
 }
 

@@ -100,6 +100,7 @@ pub enum Cmd {
     SmoothingUp,
     SmoothingDown,
     Markers,
+    Zoom,
     // playground
     Type,
     Rescore,

@@ -64,16 +64,71 @@ fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// The buffer as a standalone SVG document.
+/// Arms of a box-drawing character: (left, right, up, down), each 0
+/// (none), 1 (light) or 2 (heavy). None for any other character.
+fn box_arms(c: char) -> Option<[u8; 4]> {
+    Some(match c {
+        '─' => [1, 1, 0, 0],
+        '━' => [2, 2, 0, 0],
+        '│' => [0, 0, 1, 1],
+        '┃' => [0, 0, 2, 2],
+        '┌' | '╭' => [0, 1, 0, 1],
+        '┐' | '╮' => [1, 0, 0, 1],
+        '└' | '╰' => [0, 1, 1, 0],
+        '┘' | '╯' => [1, 0, 1, 0],
+        '┏' => [0, 2, 0, 2],
+        '┓' => [2, 0, 0, 2],
+        '┗' => [0, 2, 2, 0],
+        '┛' => [2, 0, 2, 0],
+        '├' => [0, 1, 1, 1],
+        '┤' => [1, 0, 1, 1],
+        '┬' => [1, 1, 0, 1],
+        '┴' => [1, 1, 1, 0],
+        '┼' => [1, 1, 1, 1],
+        '┣' => [0, 2, 2, 2],
+        '┫' => [2, 0, 2, 2],
+        '┳' => [2, 2, 0, 2],
+        '┻' => [2, 2, 2, 0],
+        '╋' => [2, 2, 2, 2],
+        _ => return None,
+    })
+}
+
+/// Whether `c` is drawn as lines rather than text.
+pub fn is_box_drawing(c: char) -> bool {
+    box_arms(c).is_some()
+}
+
+/// The colour a cell's background is painted in (`#rrggbb`).
+pub fn cell_background(buf: &Buffer, x: u16, y: u16) -> String {
+    hex(buf[(x, y)].bg, BACKGROUND)
+}
+
+/// Stroke width of a light (1) or heavy (2) line.
+fn stroke(weight: u8) -> f64 {
+    if weight == 2 {
+        2.4
+    } else {
+        1.2
+    }
+}
+
+/// The buffer as a standalone SVG document that reads the same in every
+/// renderer (browsers, librsvg): each run of same-styled text is one
+/// `<text>` placed where the run starts, spaces kept, stretched to its
+/// cells (`textLength`) so a font with another advance still lines up;
+/// box-drawing characters are drawn as lines (fonts and renderers differ
+/// on them), so borders show everywhere; braille stays text.
 pub fn buffer_to_svg(buf: &Buffer) -> String {
     let (w, h) = (buf.area.width, buf.area.height);
     let mut out = String::new();
     let _ = writeln!(
         out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{:.0}" height="{:.0}" font-family="'DejaVu Sans Mono', 'Menlo', 'Consolas', monospace" font-size="14">"#,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{:.0}" height="{:.0}" font-family="'DejaVu Sans Mono', 'Noto Sans Mono', 'Liberation Mono', 'Menlo', 'Consolas', 'DejaVu Sans', monospace" font-size="14" xml:space="preserve">"#,
         w as f64 * CELL_W,
         h as f64 * CELL_H
     );
+    let _ = writeln!(out, "<style>text {{ white-space: pre; }}</style>");
     let _ = writeln!(
         out,
         r#"<rect width="100%" height="100%" fill="{BACKGROUND}"/>"#
@@ -98,45 +153,132 @@ pub fn buffer_to_svg(buf: &Buffer) -> String {
                 );
             }
         }
-        // Text: each cell at its own column (wide characters span two),
-        // grouped into one <text> per run of the same style.
-        let mut x = 0;
-        while x < w {
-            let cell = &buf[(x, y)];
-            let (fg, bold) = (cell.fg, cell.modifier.contains(Modifier::BOLD));
-            let start = x;
-            let mut xs = Vec::new();
-            let mut text = String::new();
-            while x < w {
-                let c = &buf[(x, y)];
-                if c.fg != fg || c.modifier.contains(Modifier::BOLD) != bold {
-                    break;
-                }
-                let sym = c.symbol();
-                if !sym.is_empty() && sym != " " {
-                    for ch in sym.chars() {
-                        xs.push(format!("{:.1}", x as f64 * CELL_W));
-                        text.push(ch);
-                    }
-                }
-                x += 1;
-            }
-            if !text.is_empty() {
-                let _ = writeln!(
-                    out,
-                    r#"<text x="{}" y="{:.1}" fill="{}"{}>{}</text>"#,
-                    xs.join(" "),
-                    y as f64 * CELL_H + CELL_H * 0.78,
-                    hex(fg, FOREGROUND),
-                    if bold { r#" font-weight="bold""# } else { "" },
-                    escape(&text)
-                );
-            }
-            debug_assert!(x > start);
-        }
+        write_box_lines(&mut out, buf, y);
+        write_text_runs(&mut out, buf, y);
     }
     out.push_str("</svg>\n");
     out
+}
+
+/// The box-drawing cells of row `y` as lines from each cell's centre to
+/// its edges; horizontal arms of neighbouring cells join into one line.
+fn write_box_lines(out: &mut String, buf: &Buffer, y: u16) {
+    let cy = y as f64 * CELL_H + CELL_H / 2.0;
+    let arms = |x: u16| {
+        let c = &buf[(x, y)];
+        let mut chars = c.symbol().chars();
+        match (chars.next().and_then(box_arms), chars.next()) {
+            (Some(a), None) => Some((a, c.fg)),
+            _ => None,
+        }
+    };
+    // Horizontal: runs of half-cell segments with the same weight and colour.
+    let mut segments: Vec<(f64, f64, u8, Color)> = Vec::new();
+    for x in 0..buf.area.width {
+        let Some(([left, right, _, _], fg)) = arms(x) else {
+            continue;
+        };
+        let x0 = x as f64 * CELL_W;
+        for (from, to, weight) in [
+            (x0, x0 + CELL_W / 2.0, left),
+            (x0 + CELL_W / 2.0, x0 + CELL_W, right),
+        ] {
+            if weight == 0 {
+                continue;
+            }
+            match segments.last_mut() {
+                Some(last) if (last.1 - from).abs() < 1e-6 && last.2 == weight && last.3 == fg => {
+                    last.1 = to
+                }
+                _ => segments.push((from, to, weight, fg)),
+            }
+        }
+    }
+    for (from, to, weight, fg) in segments {
+        let _ = writeln!(
+            out,
+            r#"<path d="M{from:.1} {cy:.1}H{to:.1}" stroke="{}" stroke-width="{}"/>"#,
+            hex(fg, FOREGROUND),
+            stroke(weight)
+        );
+    }
+    // Vertical arms, cell by cell.
+    for x in 0..buf.area.width {
+        let Some(([_, _, up, down], fg)) = arms(x) else {
+            continue;
+        };
+        let cx = x as f64 * CELL_W + CELL_W / 2.0;
+        let y0 = y as f64 * CELL_H;
+        for (from, to, weight) in [(y0, cy, up), (cy, y0 + CELL_H, down)] {
+            if weight > 0 {
+                let _ = writeln!(
+                    out,
+                    r#"<path d="M{cx:.1} {from:.1}V{to:.1}" stroke="{}" stroke-width="{}"/>"#,
+                    hex(fg, FOREGROUND),
+                    stroke(weight)
+                );
+            }
+        }
+    }
+}
+
+/// The text of row `y`: one `<text>` per run of cells with the same colour
+/// and weight, from its first to its last visible character.
+fn write_text_runs(out: &mut String, buf: &Buffer, y: u16) {
+    let w = buf.area.width;
+    // (symbol, fg, bold) per cell; box-drawing cells count as blanks, and
+    // the cell after a wide character holds nothing of its own.
+    let mut cells: Vec<(String, Color, bool)> = Vec::with_capacity(w as usize);
+    let mut x = 0;
+    while x < w {
+        let c = &buf[(x, y)];
+        let sym = c.symbol();
+        let is_box = sym.chars().count() == 1 && sym.chars().next().and_then(box_arms).is_some();
+        let shown = if is_box || sym.is_empty() { " " } else { sym };
+        cells.push((shown.to_string(), c.fg, c.modifier.contains(Modifier::BOLD)));
+        let wide = unicode_width::UnicodeWidthStr::width(shown) > 1;
+        x += 1;
+        if wide && x < w {
+            cells.push((String::new(), c.fg, c.modifier.contains(Modifier::BOLD)));
+            x += 1;
+        }
+    }
+    let blank = |s: &str| s.is_empty() || s == " ";
+    let mut i = 0;
+    while i < cells.len() {
+        if blank(&cells[i].0) {
+            i += 1;
+            continue;
+        }
+        let (fg, bold) = (cells[i].1, cells[i].2);
+        let start = i;
+        let mut end = i;
+        let mut j = i;
+        // Spaces do not end a run (their colour does not show); a visible
+        // character of another style does.
+        while j < cells.len() {
+            let (sym, cfg, cbold) = &cells[j];
+            if !blank(sym) {
+                if (*cfg, *cbold) != (fg, bold) {
+                    break;
+                }
+                end = j;
+            }
+            j += 1;
+        }
+        let text: String = cells[start..=end].iter().map(|c| c.0.as_str()).collect();
+        let _ = writeln!(
+            out,
+            r#"<text x="{:.1}" y="{:.1}" textLength="{:.1}" lengthAdjust="spacingAndGlyphs" fill="{}"{}>{}</text>"#,
+            start as f64 * CELL_W,
+            y as f64 * CELL_H + CELL_H * 0.78,
+            (end + 1 - start) as f64 * CELL_W,
+            hex(fg, FOREGROUND),
+            if bold { r#" font-weight="bold""# } else { "" },
+            escape(&text)
+        );
+        i = end + 1;
+    }
 }
 
 #[cfg(test)]
@@ -146,17 +288,32 @@ mod tests {
     use ratatui::style::Style;
 
     #[test]
-    fn cells_become_positioned_escaped_text_with_colours() {
-        let mut buf = Buffer::empty(Rect::new(0, 0, 6, 2));
-        buf.set_string(0, 0, "a<b", Style::default().fg(Color::Red));
-        buf.set_string(0, 1, "中", Style::default().bg(Color::Blue));
+    fn runs_keep_spaces_and_borders_become_lines() {
+        let mut buf = Buffer::empty(Rect::new(0, 0, 8, 3));
+        buf.set_string(0, 0, "│a<b c│", Style::default().fg(Color::Red));
+        buf.set_string(0, 1, "中x", Style::default().bg(Color::Blue));
+        buf.set_string(0, 2, "└──────┘", Style::default().fg(Color::Red));
         let svg = buffer_to_svg(&buf);
+        // One run from its first to its last character, spaces kept,
+        // stretched over its 5 cells.
         assert!(
-            svg.contains(r##"<text x="0.0 8.4 16.8" y="13.3" fill="#cc6666">a&lt;b</text>"##),
+            svg.contains(r##"<text x="8.4" y="13.3" textLength="42.0" lengthAdjust="spacingAndGlyphs" fill="#cc6666">a&lt;b c</text>"##),
+            "{svg}"
+        );
+        // The wide character spans two cells; the next run starts after.
+        assert!(
+            svg.contains(r##"textLength="25.2""##) && svg.contains(">中x</text>"),
             "{svg}"
         );
         assert!(svg.contains(r##"fill="#81a2be""##), "{svg}");
-        assert!(svg.contains(">中</text>"), "{svg}");
+        // Borders: vertical arms at the cell centre, the bottom edge one
+        // horizontal line from the corner's centre to the other's.
+        assert!(
+            svg.contains(r##"<path d="M4.2 0.0V8.5" stroke="#cc6666""##),
+            "{svg}"
+        );
+        assert!(svg.contains(r##"<path d="M4.2 42.5H63.0""##), "{svg}");
+        assert!(!svg.contains('│') && !svg.contains('─'), "{svg}");
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));
     }
 }

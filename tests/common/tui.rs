@@ -46,6 +46,16 @@ pub fn inject_run(app: &mut App) {
 
 /// A run with three labels of the caller's: 12 steps and one evaluation.
 pub fn inject_run_labelled(app: &mut App, names: &[&str; 3]) {
+    inject_steps(app, names);
+    inject_eval(
+        app,
+        names,
+        vec![vec![51, 7, 2], vec![4, 47, 9], vec![0, 12, 48]],
+    );
+}
+
+/// A run's start and 12 steps (no evaluation yet).
+pub fn inject_steps(app: &mut App, names: &[&str]) {
     let labels: Vec<String> = names.iter().map(|s| s.to_string()).collect();
     app.on_engine(&Event::Started {
         run_dir: "runs/test".into(),
@@ -74,6 +84,11 @@ pub fn inject_run_labelled(app: &mut App, names: &[&str; 3]) {
             device_mem_mib: Some(3584.0),
         });
     }
+}
+
+/// One evaluation with this confusion matrix.
+pub fn inject_eval(app: &mut App, names: &[&str], confusion: Vec<Vec<usize>>) {
+    let labels: Vec<String> = names.iter().map(|s| s.to_string()).collect();
     let per_class = labels
         .iter()
         .map(|l| ClassMetrics {
@@ -92,7 +107,7 @@ pub fn inject_run_labelled(app: &mut App, names: &[&str; 3]) {
         accuracy: 0.8125,
         macro_f1: 0.8,
         per_class,
-        confusion: vec![vec![51, 7, 2], vec![4, 47, 9], vec![0, 12, 48]],
+        confusion,
         since_best: 0,
     });
 }

@@ -1,0 +1,246 @@
+//! The README's pictures read right in more than one SVG engine: each is
+//! rasterised by headless Chromium (what a code-hosting page shows) and by
+//! librsvg (`rsvg-convert`: GNOME's viewers, many Markdown previewers), and
+//! every cell is checked against the TestBackend buffer it was drawn from:
+//! borders drawn, text cells inked, blank cells blank (a renderer that
+//! drops spaces shifts text into them). Skipped, saying why, where an
+//! engine is not installed (`.ci/run` installs both).
+
+mod common;
+
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::Terminal;
+use std::path::Path;
+use std::process::Command;
+use tunebench::config::RunConfig;
+use tunebench::protocol::Event;
+use tunebench::tui::app::App;
+use tunebench::tui::theme::Theme;
+
+const CELL_W: f64 = 8.4;
+const CELL_H: f64 = 17.0;
+const SIZE: (u16, u16) = (120, 36);
+
+fn found(cmd: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {cmd}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn chromium() -> Option<&'static str> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|c| found(c))
+}
+
+/// An RGB image.
+struct Image {
+    w: usize,
+    h: usize,
+    rgb: Vec<[u8; 3]>,
+}
+
+fn read_png(path: &Path) -> Image {
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut data = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut data).unwrap();
+    let step = info.color_type.samples();
+    let rgb = data[..info.buffer_size()]
+        .chunks(step)
+        .map(|p| [p[0], p[1], p[2]])
+        .collect();
+    Image {
+        w: info.width as usize,
+        h: info.height as usize,
+        rgb,
+    }
+}
+
+fn rasterise(engine: &str, svg: &Path, png: &Path) {
+    let (w, h) = (
+        (SIZE.0 as f64 * CELL_W).round() as u32,
+        (SIZE.1 as f64 * CELL_H).round() as u32,
+    );
+    let status = if engine == "rsvg-convert" {
+        Command::new(engine)
+            .arg(svg)
+            .arg("-o")
+            .arg(png)
+            .status()
+            .unwrap()
+    } else {
+        Command::new(engine)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--hide-scrollbars",
+                &format!("--window-size={w},{h}"),
+                &format!("--screenshot={}", png.display()),
+            ])
+            .arg(format!("file://{}", svg.display()))
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap()
+    };
+    assert!(status.success(), "{engine} failed on {}", svg.display());
+}
+
+/// The cell's background as the SVG paints it.
+fn bg_of(buf: &Buffer, x: u16, y: u16) -> [u8; 3] {
+    let hex = tunebench::tui::svg::cell_background(buf, x, y);
+    let v = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).unwrap();
+    [v(1), v(3), v(5)]
+}
+
+/// Pixels of the box (fractions of the cell) that differ from `bg`.
+fn ink(img: &Image, x: u16, y: u16, bg: [u8; 3], fx: (f64, f64), fy: (f64, f64)) -> usize {
+    let (x0, y0) = (x as f64 * CELL_W, y as f64 * CELL_H);
+    let xs = (x0 + fx.0 * CELL_W).floor() as usize..(x0 + fx.1 * CELL_W).ceil() as usize;
+    let ys = (y0 + fy.0 * CELL_H).floor() as usize..(y0 + fy.1 * CELL_H).ceil() as usize;
+    let mut n = 0;
+    for py in ys.clone() {
+        for px in xs.clone() {
+            if px >= img.w || py >= img.h {
+                continue;
+            }
+            let p = img.rgb[py * img.w + px];
+            let d: i32 = (0..3).map(|i| (p[i] as i32 - bg[i] as i32).abs()).sum();
+            if d > 90 {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+#[derive(Default, Debug)]
+struct Tally {
+    borders: (usize, usize),
+    glyphs: (usize, usize),
+    blanks: (usize, usize),
+}
+
+fn check(img: &Image, buf: &Buffer) -> Tally {
+    let mut t = Tally::default();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            let sym = buf[(x, y)].symbol();
+            let bg = bg_of(buf, x, y);
+            let c = sym.chars().next().unwrap_or(' ');
+            if tunebench::tui::svg::is_box_drawing(c) {
+                t.borders.0 += 1;
+                // A line crosses the cell's centre.
+                if ink(img, x, y, bg, (0.3, 0.7), (0.3, 0.7)) > 0 {
+                    t.borders.1 += 1;
+                }
+            } else if sym.trim().is_empty() || c == '\u{2800}' {
+                // A blank cell between two blanks stays blank in its middle
+                // (text shifted by dropped spaces would land here).
+                let blank_at = |x: i32| {
+                    x < 0
+                        || x >= buf.area.width as i32
+                        || buf[(x as u16, y)].symbol().trim().is_empty()
+                };
+                if blank_at(x as i32 - 1) && blank_at(x as i32 + 1) {
+                    t.blanks.0 += 1;
+                    if ink(img, x, y, bg, (0.25, 0.75), (0.2, 0.8)) == 0 {
+                        t.blanks.1 += 1;
+                    }
+                }
+            } else if c.is_alphanumeric() {
+                t.glyphs.0 += 1;
+                if ink(img, x, y, bg, (0.0, 1.0), (0.0, 1.0)) > 0 {
+                    t.glyphs.1 += 1;
+                }
+            }
+        }
+    }
+    t
+}
+
+fn pictures() -> Vec<(&'static str, Buffer)> {
+    let draw = |app: &App| {
+        let mut t = Terminal::new(TestBackend::new(SIZE.0, SIZE.1)).unwrap();
+        t.draw(|f| tunebench::tui::render::draw(app, f)).unwrap();
+        t.backend().buffer().clone()
+    };
+    let cfg = RunConfig {
+        train_file: Some("sample-data/reviews/train.csv".into()),
+        val_file: Some("sample-data/reviews/heldout.csv".into()),
+        ..Default::default()
+    };
+    let app = || {
+        let mut a = App::new(
+            cfg.clone(),
+            tunebench::tui::load_dataset(&cfg),
+            "run.toml".into(),
+        );
+        a.theme = Theme { color: true };
+        a
+    };
+    // As tests/screenshots.rs draws them.
+    let mut a = app();
+    for _ in 0..3 {
+        a.on_key(common::tui::key('j'));
+    }
+    let dataset = draw(&a);
+    let mut a = app();
+    let body =
+        std::fs::read_to_string(common::root().join("assets/screenshots/demo-run.jsonl")).unwrap();
+    for line in body.lines() {
+        a.on_engine(&serde_json::from_str::<Event>(line).unwrap());
+    }
+    a.on_key(common::tui::key('3'));
+    vec![("dataset", dataset), ("training", draw(&a))]
+}
+
+#[test]
+fn the_readme_pictures_read_the_same_in_chromium_and_librsvg() {
+    let mut engines: Vec<&str> = Vec::new();
+    match chromium() {
+        Some(c) => engines.push(c),
+        None => eprintln!("skipped Chromium: not installed (apt-get install chromium)"),
+    }
+    if found("rsvg-convert") {
+        engines.push("rsvg-convert");
+    } else {
+        eprintln!("skipped librsvg: rsvg-convert not installed (apt-get install librsvg2-bin)");
+    }
+    if engines.is_empty() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for (name, buf) in pictures() {
+        // The committed picture is this buffer's SVG (tests/screenshots.rs
+        // keeps them equal); render the committed file itself.
+        let svg_path = common::root().join(format!("assets/screenshots/{name}.svg"));
+        let svg = std::fs::read_to_string(&svg_path).unwrap();
+        assert!(
+            svg == tunebench::tui::svg::buffer_to_svg(&buf),
+            "{name}.svg is stale: regenerate the screenshots (tests/screenshots.rs)"
+        );
+        for engine in &engines {
+            let png = dir.path().join(format!("{name}-{engine}.png"));
+            rasterise(engine, &svg_path, &png);
+            let t = check(&read_png(&png), &buf);
+            eprintln!("{name} in {engine}: {t:?}");
+            let share = |(n, ok): (usize, usize)| ok as f64 / n.max(1) as f64;
+            assert!(
+                t.borders.0 > 100 && share(t.borders) == 1.0,
+                "{name}, {engine}: borders missing: {t:?}"
+            );
+            assert!(
+                share(t.glyphs) >= 0.99,
+                "{name}, {engine}: text cells without ink: {t:?}"
+            );
+            assert!(
+                share(t.blanks) >= 0.99,
+                "{name}, {engine}: ink in blank cells (spaces dropped?): {t:?}"
+            );
+        }
+    }
+}
