@@ -4,7 +4,8 @@
 //! on the bundled reviews) and a real prediction with its explanation
 //! (demo-prediction.json: `predict --explain` on that run's checkpoint),
 //! written as SVG. A committed screenshot that no longer matches what the
-//! renderer draws fails this test; regenerate them all with
+//! renderer draws, or that Chromium or librsvg draws wrong
+//! (`common::engines`), fails this test; regenerate them all with
 //!
 //!     TUNEBENCH_UPDATE_SCREENSHOTS=1 cargo test --release --test screenshots
 
@@ -14,6 +15,7 @@ use common::root;
 use common::tui::key;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
 use ratatui::Terminal;
 use tunebench::config::RunConfig;
 use tunebench::protocol::Event;
@@ -26,10 +28,11 @@ use tunebench::tui::theme::Theme;
 
 const SIZE: (u16, u16) = (120, 36);
 
-fn svg(app: &App) -> String {
+/// The screen as the renderer draws it.
+fn svg(app: &App) -> Buffer {
     let mut t = Terminal::new(TestBackend::new(SIZE.0, SIZE.1)).unwrap();
     t.draw(|f| tunebench::tui::render::draw(app, f)).unwrap();
-    tunebench::tui::svg::buffer_to_svg(t.backend().buffer())
+    t.backend().buffer().clone()
 }
 
 /// The app on the sample reviews, with paths as a user in the repository
@@ -87,35 +90,43 @@ fn demo_prediction() -> (String, Prediction) {
     (v["text"].as_str().unwrap().into(), prediction)
 }
 
-fn check(name: &str, svg: &str, failures: &mut Vec<String>) {
+/// The committed picture is this screen's SVG, and it reads right in the
+/// SVG engines installed here (`common::engines`).
+fn check(name: &str, buf: Buffer, engines: &[&str], failures: &mut Vec<String>) {
+    let svg = tunebench::tui::svg::buffer_to_svg(&buf);
     let path = root()
         .join("assets/screenshots")
         .join(format!("{name}.svg"));
     if std::env::var_os("TUNEBENCH_UPDATE_SCREENSHOTS").is_some() {
-        std::fs::write(&path, svg).unwrap();
+        std::fs::write(&path, &svg).unwrap();
+    }
+    if std::fs::read_to_string(&path).ok() != Some(svg) {
+        failures.push(format!(
+            "{} differs from what the renderer draws",
+            path.display()
+        ));
         return;
     }
-    if std::fs::read_to_string(&path).ok().as_deref() != Some(svg) {
-        failures.push(path.display().to_string());
-    }
+    failures.extend(common::engines::check_picture(&path, &buf, engines));
 }
 
 #[test]
 fn committed_screenshots_match_the_renderer() {
     let mut failures = Vec::new();
+    let engines = common::engines::engines();
 
     // 1. Browsing the corpus.
     let mut a = coloured_app();
     for _ in 0..3 {
         a.on_key(key('j'));
     }
-    check("dataset", &svg(&a), &mut failures);
+    check("dataset", svg(&a), &engines, &mut failures);
 
     // 2. The recorded run: curves, confusion matrix, status bar.
     let mut a = coloured_app();
     replay_demo_run(&mut a);
     a.on_key(key('3'));
-    check("training", &svg(&a), &mut failures);
+    check("training", svg(&a), &engines, &mut failures);
 
     // 3. The playground: a sentence scored and explained word by word.
     let (text, prediction) = demo_prediction();
@@ -137,7 +148,7 @@ fn committed_screenshots_match_the_renderer() {
         // As the playground showed it for this checkpoint (AMD EPYC, 2 cores).
         latency_ms: 8.6,
     });
-    check("playground", &svg(&a), &mut failures);
+    check("playground", svg(&a), &engines, &mut failures);
 
     // 4. The runs view over the recorded run: three real runs of the demo
     //    config at three learning rates (assets/screenshots/runs), two
@@ -155,7 +166,7 @@ fn committed_screenshots_match_the_renderer() {
     a.on_key(key(' '));
     a.on_key(key('k'));
     a.on_key(key(' '));
-    check("runs", &svg(&a), &mut failures);
+    check("runs", svg(&a), &engines, &mut failures);
 
     // 5. Their curves compared with the shown run's.
     let dirs = match a.on_key(key('c')).as_slice() {
@@ -163,10 +174,10 @@ fn committed_screenshots_match_the_renderer() {
         other => panic!("c compares the marked runs: {other:?}"),
     };
     tunebench::tui::compare_runs(&mut a, &dirs);
-    check("compare", &svg(&a), &mut failures);
+    check("compare", svg(&a), &engines, &mut failures);
 
     assert!(
         failures.is_empty(),
-        "screenshots differ from what the renderer draws: {failures:?}; regenerate with TUNEBENCH_UPDATE_SCREENSHOTS=1 cargo test --release --test screenshots"
+        "{failures:#?}; regenerate with TUNEBENCH_UPDATE_SCREENSHOTS=1 cargo test --release --test screenshots"
     );
 }

@@ -114,9 +114,10 @@ fn stroke(weight: u8) -> f64 {
 }
 
 /// The buffer as a standalone SVG document that reads the same in every
-/// renderer (browsers, librsvg): each run of same-styled text is one
+/// renderer (browsers, librsvg): each run of same-styled ASCII text is one
 /// `<text>` placed where the run starts, spaces kept, stretched to its
 /// cells (`textLength`) so a font with another advance still lines up;
+/// every other character is a `<text>` at its own cell;
 /// box-drawing characters are drawn as lines (fonts and renderers differ
 /// on them), so borders show everywhere; braille stays text.
 pub fn buffer_to_svg(buf: &Buffer) -> String {
@@ -244,6 +245,10 @@ fn write_text_runs(out: &mut String, buf: &Buffer, y: u16) {
         }
     }
     let blank = |s: &str| s.is_empty() || s == " ";
+    // Only ASCII is sure to come from the monospace font at one cell's
+    // advance; librsvg honours neither per-glyph x nor textLength, so any
+    // other character (braille, arrows, CJK) is placed in a text of its own.
+    let own_text = |s: &str| !s.is_ascii();
     let mut i = 0;
     while i < cells.len() {
         if blank(&cells[i].0) {
@@ -253,18 +258,22 @@ fn write_text_runs(out: &mut String, buf: &Buffer, y: u16) {
         let (fg, bold) = (cells[i].1, cells[i].2);
         let start = i;
         let mut end = i;
-        let mut j = i;
+        let mut j = i + 1;
         // Spaces do not end a run (their colour does not show); a visible
-        // character of another style does.
-        while j < cells.len() {
+        // character of another style, or one placed on its own, does.
+        while j < cells.len() && !own_text(&cells[start].0) {
             let (sym, cfg, cbold) = &cells[j];
             if !blank(sym) {
-                if (*cfg, *cbold) != (fg, bold) {
+                if (*cfg, *cbold) != (fg, bold) || own_text(sym) {
                     break;
                 }
                 end = j;
             }
             j += 1;
+        }
+        // A wide character's cells.
+        if own_text(&cells[start].0) && cells.get(start + 1).is_some_and(|c| c.0.is_empty()) {
+            end = start + 1;
         }
         let text: String = cells[start..=end].iter().map(|c| c.0.as_str()).collect();
         let _ = writeln!(
@@ -300,9 +309,14 @@ mod tests {
             svg.contains(r##"<text x="8.4" y="13.3" textLength="42.0" lengthAdjust="spacingAndGlyphs" fill="#cc6666">a&lt;b c</text>"##),
             "{svg}"
         );
-        // The wide character spans two cells; the next run starts after.
+        // A non-ASCII character stands alone at its cells (two for a wide
+        // one); the next run starts after it.
         assert!(
-            svg.contains(r##"textLength="25.2""##) && svg.contains(">中x</text>"),
+            svg.contains(r##"<text x="0.0" y="30.3" textLength="16.8" lengthAdjust="spacingAndGlyphs" fill="#d5d8d6">中</text>"##),
+            "{svg}"
+        );
+        assert!(
+            svg.contains(r##"<text x="16.8" y="30.3" textLength="8.4""##),
             "{svg}"
         );
         assert!(svg.contains(r##"fill="#81a2be""##), "{svg}");
