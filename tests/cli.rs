@@ -1365,3 +1365,99 @@ fn ctrl_c_stops_a_foreground_run_with_a_checkpoint_and_exit_130() {
     );
     assert!(listed.contains("stopped"), "{listed}");
 }
+
+/// A run is named as `tunebench runs` lists it — by name, by directory,
+/// with @best, @latest or @step-N — by every command that reads a model or
+/// a run, and each form scores as the checkpoint directory it resolves to.
+#[test]
+fn runs_are_named_the_same_way_by_every_command() {
+    let d = tempfile::tempdir().unwrap();
+    let runs = d.path().join("runs");
+    let run = runs.join("demo");
+    let (train, heldout) = tickets();
+    let train = train.to_str().unwrap().to_string();
+    succeed(
+        tunebench()
+            .args(["train", "--data", &train, "--model", "scratch:tiny"])
+            .args([
+                "--out",
+                run.to_str().unwrap(),
+                "--max-steps",
+                "4",
+                "--set",
+                "eval_every=2",
+                "--set",
+                "max_len=32",
+            ]),
+    );
+    let runs_env = runs.to_str().unwrap();
+    let predict = |checkpoint: &str| {
+        let out = tunebench()
+            .env("TUNEBENCH_RUNS_DIR", runs_env)
+            .args(["predict", "--checkpoint", checkpoint, "--format", "jsonl"])
+            .args(["the invoice was charged twice", "my parcel never arrived"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{checkpoint}: {err}");
+        (String::from_utf8_lossy(&out.stdout).into_owned(), err)
+    };
+    let at = |p: &Path| p.to_str().unwrap().to_string();
+    let (best, quiet) = predict(&at(&run.join("best")));
+    assert!(
+        quiet.is_empty(),
+        "a model directory resolves silently: {quiet}"
+    );
+    for (reference, dir) in [
+        ("demo", run.join("best")),
+        ("demo@best", run.join("best")),
+        (run.to_str().unwrap(), run.join("best")),
+        ("demo@latest", run.join("checkpoints/step-4")),
+        ("demo@step-2", run.join("checkpoints/step-2")),
+    ] {
+        let (by_name, said) = predict(reference);
+        let (by_dir, _) = predict(&at(&dir));
+        assert_eq!(by_name, by_dir, "{reference}");
+        assert!(
+            said.contains(&format!("{reference} → {}", dir.display())),
+            "{reference}: {said}"
+        );
+    }
+    assert_eq!(predict("demo").0, best);
+    // eval, export and attach take the same names.
+    succeed(
+        tunebench()
+            .env("TUNEBENCH_RUNS_DIR", runs_env)
+            .args(["eval", "--checkpoint", "demo@latest", "--data"])
+            .arg(&heldout),
+    );
+    let exported = d.path().join("exported");
+    succeed(
+        tunebench()
+            .env("TUNEBENCH_RUNS_DIR", runs_env)
+            .args(["export", "--checkpoint", "demo", "--out"])
+            .arg(&exported),
+    );
+    assert_eq!(predict(&at(&exported)).0, best);
+    let replay = succeed(
+        tunebench()
+            .env("TUNEBENCH_RUNS_DIR", runs_env)
+            .args(["attach", "--plain", "demo"]),
+    );
+    assert!(replay.contains("step 4/4"), "{replay}");
+    // Errors that help (exit 2).
+    for (reference, needle) in [
+        ("dmeo", "did you mean demo?"),
+        ("demo@step-3", "it has steps 2, 4"),
+        ("demo@soon", "unknown suffix @soon"),
+    ] {
+        let out = tunebench()
+            .env("TUNEBENCH_RUNS_DIR", runs_env)
+            .args(["predict", "--checkpoint", reference, "hello"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{reference}: {err}");
+        assert!(err.contains(needle), "{reference}: {err}");
+    }
+}

@@ -238,7 +238,14 @@ fn bad_requests_get_tei_json_errors_with_their_status() {
             413,
             "Validation",
         ),
-        (json!({"inputs": ["a", "b"]}).to_string(), 422, "Validation"),
+        // A "pair" of three, or with a number in it, is no TEI shape.
+        (
+            json!({"inputs": [["a", "b", "c"]]}).to_string(),
+            422,
+            "Validation",
+        ),
+        (json!({"inputs": [["a", 5]]}).to_string(), 422, "Validation"),
+        (json!({"inputs": ["a", ""]}).to_string(), 400, "Empty"),
     ];
     for (body, status, kind) in &cases {
         let (st, err) = post(&url, body, None);
@@ -246,6 +253,18 @@ fn bad_requests_get_tei_json_errors_with_their_status() {
         assert_eq!(err["error_type"], *kind, "{body:.80}: {err}");
         assert!(err["error"].as_str().is_some_and(|e| !e.is_empty()));
     }
+    let (_, err) = post(
+        &url,
+        &json!({"inputs": [["a", "b", "c"]]}).to_string(),
+        None,
+    );
+    assert!(
+        err["error"]
+            .as_str()
+            .unwrap()
+            .contains("a sentence pair ([\"a\", \"b\"])"),
+        "{err}"
+    );
     // The over-long text names the limit; with truncate it is scored.
     let (_, err) = post(&url, &json!({"inputs": long}).to_string(), None);
     assert!(err["error"].as_str().unwrap().contains("40"), "{err}");
@@ -441,5 +460,76 @@ fn copy_dir(from: &Path, to: &Path) {
         if e.file_type().unwrap().is_file() {
             std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
         }
+    }
+}
+
+const PAIRS: [(&str, &str); 2] = [
+    ("the movie was great", "i loved the ending !"),
+    ("a very boring and slow film", "the movie was great"),
+];
+
+/// TEI's pair shapes (one pair, a batch of pairs) and `/v1/classify`'s
+/// `text_pair` score as `predict --input` scores the same pairs from a file.
+#[test]
+fn sentence_pairs_score_as_predict_scores_them() {
+    let d = tempfile::tempdir().unwrap();
+    let file = d.path().join("pairs.tsv");
+    let mut body = String::from("sentence1\tsentence2\n");
+    for (a, b) in PAIRS {
+        body.push_str(&format!("{a}\t{b}\n"));
+    }
+    std::fs::write(&file, body).unwrap();
+    let out = Command::new(bin())
+        .args(["predict", "--checkpoint"])
+        .arg(model())
+        .arg("--input")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let want: Vec<serde_json::Map<String, Value>> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["probs"]
+                .as_object()
+                .unwrap()
+                .clone()
+        })
+        .collect();
+    assert_eq!(want.len(), 2);
+    let s = Server::start(&model(), &[]);
+    let url = format!("{}/predict", s.url);
+    let (st, one) = post(
+        &url,
+        &json!({"inputs": [PAIRS[0].0, PAIRS[0].1]}).to_string(),
+        None,
+    );
+    assert_eq!(st, 200, "{one}");
+    assert_scores_match(&one, &want[0]);
+    let batch: Vec<[&str; 2]> = PAIRS.iter().map(|(a, b)| [*a, *b]).collect();
+    let (st, many) = post(&url, &json!({ "inputs": batch }).to_string(), None);
+    assert_eq!(st, 200, "{many}");
+    for (answer, probs) in many.as_array().unwrap().iter().zip(&want) {
+        assert_scores_match(answer, probs);
+    }
+    // A pair scores differently from its first text alone.
+    let (_, alone) = post(&url, &json!({"inputs": PAIRS[0].0}).to_string(), None);
+    assert_ne!(alone, one);
+    let (st, rows) = post(
+        &format!("{}/v1/classify", s.url),
+        &json!({"texts": [{"text": PAIRS[1].0, "text_pair": PAIRS[1].1}, "plain text"]})
+            .to_string(),
+        None,
+    );
+    assert_eq!(st, 200, "{rows}");
+    assert_eq!(rows[0]["text_pair"], PAIRS[1].1);
+    assert!(rows[1].get("text_pair").is_none());
+    for (label, p) in rows[0]["probs"].as_object().unwrap() {
+        let d = (p.as_f64().unwrap() - want[1][label].as_f64().unwrap()).abs();
+        assert!(d < 1e-4, "{label}: {p} vs {}", want[1][label]);
     }
 }

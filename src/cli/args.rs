@@ -119,7 +119,8 @@ pub(crate) enum Cmd {
     /// Open a run's TUI from any shell: live with full control, or
     /// read-only when the run is over or crashed
     Attach {
-        /// The run (default: the newest live run in --runs-dir)
+        /// The run: its directory, or its name in --runs-dir (default: the
+        /// newest live run there)
         run_dir: Option<PathBuf>,
         /// Print progress lines instead of opening the TUI
         #[arg(long)]
@@ -142,21 +143,34 @@ pub(crate) enum Cmd {
     },
     /// Stop a live run, writing a checkpoint first
     Stop {
+        /// The run: its directory, or its name in $TUNEBENCH_RUNS_DIR (else
+        /// runs), as `tunebench runs` lists it
         run_dir: PathBuf,
         /// Stop without writing a checkpoint
         #[arg(long)]
         no_save: bool,
     },
     /// Pause a live run (it waits, holding its weights, until resumed)
-    Pause { run_dir: PathBuf },
+    Pause {
+        /// The run: its directory, or its name in $TUNEBENCH_RUNS_DIR (else
+        /// runs), as `tunebench runs` lists it
+        run_dir: PathBuf,
+    },
     /// Resume a paused run
-    Resume { run_dir: PathBuf },
+    Resume {
+        /// The run: its directory, or its name in $TUNEBENCH_RUNS_DIR (else
+        /// runs), as `tunebench runs` lists it
+        run_dir: PathBuf,
+    },
     /// The run process (started by train/tui; not for direct use)
     #[command(hide = true)]
     RunEngine { run_dir: PathBuf },
     /// Evaluate a checkpoint on labelled data
     Eval {
-        /// Any HF BERT/DistilBERT classifier directory, or a peft LoRA adapter
+        /// The model: a checkpoint or HF classifier directory, a peft LoRA
+        /// adapter, a run directory or a run name (as `tunebench runs` lists
+        /// it; its best/, else its newest checkpoint), each with an optional
+        /// @best, @latest or @step-N
         #[arg(long)]
         checkpoint: PathBuf,
         /// Base model of a peft LoRA adapter directory (default: the
@@ -177,6 +191,10 @@ pub(crate) enum Cmd {
     },
     /// Write a checkpoint as a plain HF classifier dir (LoRA merged in)
     Export {
+        /// The model: a checkpoint or HF classifier directory, a peft LoRA
+        /// adapter, a run directory or a run name (as `tunebench runs` lists
+        /// it; its best/, else its newest checkpoint), each with an optional
+        /// @best, @latest or @step-N
         #[arg(long)]
         checkpoint: PathBuf,
         /// Merge LoRA adapters into the weights (a LoRA checkpoint's
@@ -202,6 +220,10 @@ pub(crate) enum Cmd {
     BenchExplain(super::bench::BenchExplainArgs),
     /// Predict labels for texts
     Predict {
+        /// The model: a checkpoint or HF classifier directory, a peft LoRA
+        /// adapter, a run directory or a run name (as `tunebench runs` lists
+        /// it; its best/, else its newest checkpoint), each with an optional
+        /// @best, @latest or @step-N
         #[arg(long)]
         checkpoint: PathBuf,
         /// Base model of a peft LoRA adapter directory (default: the

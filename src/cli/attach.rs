@@ -12,7 +12,7 @@ pub(crate) fn attach_cmd(
     plain_markers: bool,
 ) -> anyhow::Result<ExitCode> {
     let dir = match run_dir {
-        Some(d) => d,
+        Some(d) => tunebench::runs::reference::resolve_run(&d.to_string_lossy(), runs_dir)?,
         None => tunebench::runs::newest_live(runs_dir).ok_or_else(|| {
             anyhow::anyhow!(
                 "no live run in {}; `tunebench runs` lists them, and `tunebench attach RUN_DIR` opens a finished one",

@@ -142,7 +142,8 @@ fn bench_cmd(
 /// with Captum.
 #[derive(clap::Args)]
 pub(crate) struct BenchExplainArgs {
-    /// A fine-tuned classifier directory (or LoRA adapter)
+    /// The model: a classifier or LoRA adapter directory, a run directory
+    /// or a run name, each with an optional @best, @latest or @step-N
     #[arg(long)]
     checkpoint: std::path::PathBuf,
     /// Base model of a peft LoRA adapter directory
@@ -183,7 +184,8 @@ struct ExplainLatency {
 }
 
 pub(crate) fn bench_explain_cmd(args: BenchExplainArgs) -> anyhow::Result<ExitCode> {
-    let mut predictor = args.compute.load(&args.checkpoint, args.base.as_deref())?;
+    let checkpoint = super::checkpoint_dir(&args.checkpoint)?;
+    let mut predictor = args.compute.load(&checkpoint, args.base.as_deref())?;
     if args.live {
         // As a training run holds it: every weight trainable.
         predictor.model = predictor.model.rebuilt(tunebench::config::Freeze::None)?;

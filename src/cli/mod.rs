@@ -83,11 +83,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => attach::attach_cmd(run_dir, plain, &runs_dir, plain_markers),
         Cmd::Runs { runs_dir, json } => runs::runs_cmd(&runs_dir, json),
         Cmd::Stop { run_dir, no_save } => runs::send_cmd(
-            &run_dir,
+            &run_dir_of(&run_dir)?,
             tunebench::protocol::Command::Stop { save: !no_save },
         ),
-        Cmd::Pause { run_dir } => runs::send_cmd(&run_dir, tunebench::protocol::Command::Pause),
-        Cmd::Resume { run_dir } => runs::send_cmd(&run_dir, tunebench::protocol::Command::Resume),
+        Cmd::Pause { run_dir } => {
+            runs::send_cmd(&run_dir_of(&run_dir)?, tunebench::protocol::Command::Pause)
+        }
+        Cmd::Resume { run_dir } => {
+            runs::send_cmd(&run_dir_of(&run_dir)?, tunebench::protocol::Command::Resume)
+        }
         Cmd::RunEngine { run_dir } => {
             logging::to_file(&run_dir.join("train.log"));
             let code = tunebench::remote::process::run_engine(&run_dir);
@@ -102,7 +106,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             compute,
             data_flags,
         } => eval::eval_cmd(
-            &checkpoint,
+            &checkpoint_dir(&checkpoint)?,
             base.as_deref(),
             &data,
             format,
@@ -115,7 +119,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             merge,
             base,
             out,
-        } => export::export_cmd(&checkpoint, merge, base.as_deref(), &out),
+        } => export::export_cmd(&checkpoint_dir(&checkpoint)?, merge, base.as_deref(), &out),
         Cmd::Serve(args) => serve::serve_cmd(args),
         Cmd::BenchServe(args) => serve::bench_serve_cmd(args),
         Cmd::BenchExplain(args) => bench::bench_explain_cmd(args),
@@ -128,7 +132,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             compute,
             data_flags,
         } => predict::predict_cmd(
-            &checkpoint,
+            &checkpoint_dir(&checkpoint)?,
             base.as_deref(),
             texts,
             input.as_deref(),
@@ -179,4 +183,26 @@ pub(crate) fn load_opts(f: &DataFlags, require_label: bool) -> LoadOptions {
 
 pub(crate) fn default_run_dir(model: &str) -> PathBuf {
     tunebench::run_dir::default_runs_dir().join(tunebench::run_dir::run_name(model))
+}
+
+/// A `--checkpoint` as the user named it (a directory, a run, a name, a
+/// suffix), resolved; what it resolved to goes to stderr.
+pub(crate) fn checkpoint_dir(spec: &std::path::Path) -> anyhow::Result<PathBuf> {
+    let r = tunebench::runs::reference::resolve_model(
+        &spec.to_string_lossy(),
+        &tunebench::run_dir::default_runs_dir(),
+    )?;
+    if let Some(note) = &r.note {
+        eprintln!("{note}");
+    }
+    Ok(r.dir)
+}
+
+/// A run as the user named it: its directory, or its name in the runs
+/// directory.
+pub(crate) fn run_dir_of(spec: &std::path::Path) -> anyhow::Result<PathBuf> {
+    Ok(tunebench::runs::reference::resolve_run(
+        &spec.to_string_lossy(),
+        &tunebench::run_dir::default_runs_dir(),
+    )?)
 }

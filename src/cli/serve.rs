@@ -9,8 +9,10 @@ use tunebench::config::ConfigError;
 
 #[derive(clap::Args)]
 pub(crate) struct ServeArgs {
-    /// A checkpoint directory, a peft LoRA adapter directory, or a run
-    /// directory (serves its best/, else its newest checkpoint)
+    /// The model: a checkpoint or HF classifier directory, a peft LoRA
+    /// adapter, a run directory or a run name (serves its best/, else its
+    /// newest checkpoint, and follows the run), each with an optional
+    /// @best, @latest or @step-N (that checkpoint only)
     #[arg(long)]
     checkpoint: PathBuf,
     /// Base model of a peft LoRA adapter directory
@@ -73,10 +75,24 @@ pub(crate) fn serve_cmd(a: ServeArgs) -> anyhow::Result<ExitCode> {
     if a.api_key.as_deref().is_some_and(|k| k.trim().is_empty()) {
         return Err(invalid("api_key", "is empty"));
     }
+    // A run (by directory or name, no suffix) is served as a run: its
+    // best/, swapped as newer ones are published; anything else resolves
+    // to one checkpoint.
+    let spec = a.checkpoint.to_string_lossy().to_string();
+    let runs_dir = tunebench::run_dir::default_runs_dir();
+    let path = match tunebench::runs::reference::resolve_run(&spec, &runs_dir) {
+        Ok(run) if !spec.contains('@') => {
+            if run != a.checkpoint {
+                eprintln!("{spec} → {}", run.display());
+            }
+            run
+        }
+        _ => super::checkpoint_dir(&a.checkpoint)?,
+    };
     super::logging::to_stderr();
     tunebench::serve::serve(tunebench::serve::ServeOptions {
         source: tunebench::serve::model::Source {
-            path: a.checkpoint,
+            path,
             base: a.base,
             device: a.compute.device,
             precision: a.compute.precision,

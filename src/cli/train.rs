@@ -40,7 +40,8 @@ pub(crate) struct TrainArgs {
     /// f32, bf16 or f16 mixed precision (same as --set precision=...)
     #[arg(long)]
     precision: Option<tunebench::config::Precision>,
-    /// Continue the run in this directory from its latest checkpoint
+    /// Continue this run (its directory, or its name as `tunebench runs`
+    /// lists it) from its latest checkpoint
     #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["data", "val", "model", "config", "corrections", "out"])]
     resume: Option<PathBuf>,
     /// Start the run process and return at once (watch it with `attach`)
@@ -95,6 +96,7 @@ pub(crate) fn train_cmd(args: TrainArgs) -> anyhow::Result<ExitCode> {
     };
     let (run_dir, spec) = match resume {
         Some(dir) => {
+            let dir = super::run_dir_of(&dir)?;
             let mut cfg = tunebench::run_dir::RunDir::read_config(&dir)?.config;
             overrides(&mut cfg)?;
             cfg.validate()?;

@@ -2,6 +2,7 @@
 //! stands (live, finished, crashed...), read from their run dirs and by
 //! probing their sockets.
 
+pub mod reference;
 pub mod registry;
 
 pub use crate::protocol::{BestEval, RunProgress, RunStatus};

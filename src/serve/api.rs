@@ -39,10 +39,51 @@ pub struct PredictRequest {
 /// tunebench's own route: the rows of `predict --format jsonl`.
 #[derive(Debug, Deserialize)]
 pub struct ClassifyRequest {
-    pub texts: Vec<String>,
+    pub texts: Vec<ClassifyItem>,
     #[serde(default)]
     pub truncate: Option<bool>,
 }
+
+/// One text of `/v1/classify`: a string, or a pair as the transformers
+/// pipeline names it (`{"text": "a", "text_pair": "b"}`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum ClassifyItem {
+    Text(String),
+    Pair { text: String, text_pair: String },
+}
+
+impl From<ClassifyItem> for Input {
+    fn from(item: ClassifyItem) -> Input {
+        match item {
+            ClassifyItem::Text(text) => Input { text, pair: None },
+            ClassifyItem::Pair { text, text_pair } => Input {
+                text,
+                pair: Some(text_pair),
+            },
+        }
+    }
+}
+
+/// One input to score: a text, or a sentence pair (encoded as the model's
+/// tokenizer joins two sentences, as `predict --input` does).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    pub text: String,
+    pub pair: Option<String>,
+}
+
+impl Input {
+    pub fn text(text: &str) -> Input {
+        Input {
+            text: text.into(),
+            pair: None,
+        }
+    }
+}
+
+/// TEI's request shapes, for the answer to a malformed `inputs`.
+const SHAPES: &str = "`inputs` must be a text (\"a\"), a sentence pair ([\"a\", \"b\"]), or a batch of them ([\"t1\", \"t2\", \"t3\"], [[\"t1\"], [\"t2\"]], [[\"a\", \"b\"], [\"c\", \"d\"]])";
 
 /// One `{label, score}` of TEI's answer.
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
@@ -51,9 +92,9 @@ pub struct LabelScore {
     pub score: f32,
 }
 
-/// The texts of a request, and whether TEI's batch form was used (the
-/// answer is then a list per text).
-pub fn texts_of(input: PredictInput) -> Result<(Vec<String>, bool), ApiError> {
+/// The inputs of a request (texts and pairs), and whether TEI's batch form
+/// was used (the answer is then a list per input).
+pub fn texts_of(input: PredictInput) -> Result<(Vec<Input>, bool), ApiError> {
     let (seqs, batch) = match input {
         PredictInput::Single(s) => (vec![s], false),
         PredictInput::Batch(v) => (v, true),
@@ -61,25 +102,30 @@ pub fn texts_of(input: PredictInput) -> Result<(Vec<String>, bool), ApiError> {
     if seqs.is_empty() {
         return Err(ApiError::empty("`inputs` cannot be empty"));
     }
-    let texts = seqs
+    let inputs: Vec<Input> = seqs
         .into_iter()
         .map(|s| match s {
-            Sequence::Text(t) | Sequence::One([t]) => Ok(t),
-            Sequence::Pair(..) => Err(ApiError::validation(
-                "sentence pairs are not supported: tunebench classifiers are trained on single texts (send [[\"text\"], ...] for a batch)",
-            )),
+            Sequence::Text(text) | Sequence::One([text]) => Input { text, pair: None },
+            Sequence::Pair(text, b) => Input {
+                text,
+                pair: Some(b),
+            },
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    check_texts(&texts)?;
-    Ok((texts, batch))
+        .collect();
+    check_texts(&inputs)?;
+    Ok((inputs, batch))
 }
 
 /// Refuse empty lists and empty strings, as TEI does.
-pub fn check_texts(texts: &[String]) -> Result<(), ApiError> {
-    if texts.is_empty() {
+pub fn check_texts(inputs: &[Input]) -> Result<(), ApiError> {
+    if inputs.is_empty() {
         return Err(ApiError::empty("the list of texts cannot be empty"));
     }
-    if let Some(i) = texts.iter().position(|t| t.trim().is_empty()) {
+    let empty = |t: &str| t.trim().is_empty();
+    if let Some(i) = inputs
+        .iter()
+        .position(|t| empty(&t.text) || t.pair.as_deref().is_some_and(empty))
+    {
         return Err(ApiError::empty(format!("input {i} is an empty string")));
     }
     Ok(())
@@ -173,7 +219,17 @@ impl IntoResponse for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
-        ApiError::new(r.status(), "Validation", r.body_text())
+        let text = r.body_text();
+        // serde's "did not match any variant of untagged enum" says nothing
+        // a client can act on: name the shapes instead.
+        let message = if text.contains("enum PredictInput") {
+            format!("{SHAPES}: {text}")
+        } else if text.contains("enum ClassifyItem") {
+            format!("`texts` holds strings or {{\"text\": …, \"text_pair\": …}} objects: {text}")
+        } else {
+            text
+        };
+        ApiError::new(r.status(), "Validation", message)
     }
 }
 
@@ -198,35 +254,56 @@ where
 mod tests {
     use super::*;
 
-    fn parse(s: &str) -> Result<(Vec<String>, bool), ApiError> {
+    fn parse(s: &str) -> Result<(Vec<Input>, bool), ApiError> {
         texts_of(serde_json::from_str::<PredictRequest>(s).unwrap().inputs)
+    }
+
+    fn texts(v: &[&str]) -> Vec<Input> {
+        v.iter().map(|t| Input::text(t)).collect()
+    }
+
+    fn pair(a: &str, b: &str) -> Input {
+        Input {
+            text: a.into(),
+            pair: Some(b.into()),
+        }
     }
 
     #[test]
     fn tei_input_shapes_keep_their_meaning() {
         assert_eq!(
             parse(r#"{"inputs":"hi"}"#).unwrap(),
-            (vec!["hi".into()], false)
+            (texts(&["hi"]), false)
         );
         assert_eq!(
             parse(r#"{"inputs":[["a"],["b"]]}"#).unwrap(),
-            (vec!["a".into(), "b".into()], true)
+            (texts(&["a", "b"]), true)
         );
         assert_eq!(
             parse(r#"{"inputs":["a"]}"#).unwrap(),
-            (vec!["a".into()], false)
+            (texts(&["a"]), false)
         );
         // ["a", "b"] is one sentence pair in TEI, not two texts.
-        let pair = parse(r#"{"inputs":["a","b"]}"#).unwrap_err();
-        assert_eq!(pair.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(pair.message.contains("pairs"));
+        assert_eq!(
+            parse(r#"{"inputs":["a","b"]}"#).unwrap(),
+            (vec![pair("a", "b")], false)
+        );
+        assert_eq!(
+            parse(r#"{"inputs":[["a","b"],["c","d"]]}"#).unwrap(),
+            (vec![pair("a", "b"), pair("c", "d")], true)
+        );
         assert_eq!(parse(r#"{"inputs":[]}"#).unwrap_err().error_type, "Empty");
         assert_eq!(parse(r#"{"inputs":"  "}"#).unwrap_err().error_type, "Empty");
+        assert_eq!(
+            parse(r#"{"inputs":["a", " "]}"#).unwrap_err().error_type,
+            "Empty"
+        );
         assert!(serde_json::from_str::<PredictRequest>(r#"{"inputs":3}"#).is_err());
+        assert!(serde_json::from_str::<PredictRequest>(r#"{"inputs":[["a","b","c"]]}"#).is_err());
         // Three strings cannot be a pair: a batch of three texts.
         assert_eq!(
             parse(r#"{"inputs":["a","b","c"]}"#).unwrap(),
-            (vec!["a".into(), "b".into(), "c".into()], true)
+            (texts(&["a", "b", "c"]), true)
         );
     }
 

@@ -300,7 +300,11 @@ async fn metrics_text(State(s): State<Shared>) -> Response {
 }
 
 /// Tokenize, queue and await `texts`; bounded by the admission slots.
-async fn score(s: &AppState, texts: &[String], truncate: bool) -> Result<Vec<Scored>, ApiError> {
+async fn score(
+    s: &AppState,
+    texts: &[api::Input],
+    truncate: bool,
+) -> Result<Vec<Scored>, ApiError> {
     if texts.len() > s.max_client_batch_size {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -320,7 +324,7 @@ async fn score(s: &AppState, texts: &[String], truncate: bool) -> Result<Vec<Sco
     let text = &loaded.predictor.text;
     let mut waiting = Vec::with_capacity(texts.len());
     for t in texts {
-        let (ids, full) = text.encode_one(t).map_err(|e| {
+        let (ids, full) = text.encode_input(&t.text, t.pair.as_deref()).map_err(|e| {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "Tokenizer", e.to_string())
         })?;
         if let (Some(full), false) = (full, truncate) {
@@ -377,17 +381,21 @@ async fn classify(
     State(s): State<Shared>,
     ApiJson(req): ApiJson<ClassifyRequest>,
 ) -> Result<Json<Value>, ApiError> {
-    api::check_texts(&req.texts)?;
-    let scored = score(&s, &req.texts, req.truncate.unwrap_or(s.auto_truncate)).await?;
-    let rows: Vec<Value> = req
-        .texts
+    let inputs: Vec<api::Input> = req.texts.into_iter().map(api::Input::from).collect();
+    api::check_texts(&inputs)?;
+    let scored = score(&s, &inputs, req.truncate.unwrap_or(s.auto_truncate)).await?;
+    let rows: Vec<Value> = inputs
         .iter()
         .zip(scored)
         .map(|(t, sc)| {
             let p = crate::predict::to_prediction(&sc.model.predictor.model.labels, sc.logits);
             let probs: serde_json::Map<String, Value> =
                 p.probs.iter().map(|(l, x)| (l.clone(), json!(x))).collect();
-            json!({"text": t, "label": p.label, "score": p.score, "probs": probs, "logits": p.logits})
+            let mut row = json!({"text": t.text, "label": p.label, "score": p.score, "probs": probs, "logits": p.logits});
+            if let Some(b) = &t.pair {
+                row["text_pair"] = json!(b);
+            }
+            row
         })
         .collect();
     Ok(Json(Value::Array(rows)))

@@ -233,6 +233,36 @@ impl TextEncoder {
         self.tokenizer.token_to_id(token)
     }
 
+    /// One text's or sentence pair's ids, joined as the model's template
+    /// joins two sentences (cut at `max_len`), and the untruncated length
+    /// when it had to be cut (None when it fits).
+    pub fn encode_input(
+        &self,
+        text: &str,
+        pair: Option<&str>,
+    ) -> Result<(Vec<u32>, Option<usize>)> {
+        let Some(b) = pair else {
+            return self.encode_one(text);
+        };
+        let e = self
+            .tokenizer
+            .encode((text, b), true)
+            .map_err(|e| tok_err("encoding", e))?;
+        let full = if e.get_overflowing().is_empty() {
+            None
+        } else {
+            let mut whole = self.tokenizer.clone();
+            whole
+                .with_truncation(None)
+                .map_err(|e| tok_err("truncation", e))?;
+            let all = whole
+                .encode((text, b), true)
+                .map_err(|e| tok_err("encoding", e))?;
+            Some(all.get_ids().len())
+        };
+        Ok((e.get_ids().to_vec(), full))
+    }
+
     /// One text's ids (cut at `max_len`), and its untruncated length when
     /// it had to be cut (None when it fits).
     pub fn encode_one(&self, text: &str) -> Result<(Vec<u32>, Option<usize>)> {
