@@ -157,11 +157,24 @@ pub fn answer(
     model: &Classifier,
     text: &TextEncoder,
     input: &str,
+    pair: Option<&str>,
     explain: Option<&crate::protocol::ExplainRequest>,
 ) -> Result<Prediction> {
-    let mut p = predict_texts(model, text, &[input])?
-        .pop()
-        .ok_or_else(|| crate::Error::Run("no prediction".into()))?;
+    let mut p = match pair {
+        None => predict_texts(model, text, &[input])?.pop(),
+        Some(b) => {
+            let (ids, _) = text.encode_input(input, Some(b))?;
+            logits_for(model, text.pad_id(), &[ids])?
+                .pop()
+                .map(|l| to_prediction(&model.labels, l))
+        }
+    }
+    .ok_or_else(|| crate::Error::Run("no prediction".into()))?;
+    if explain.is_some() && pair.is_some() {
+        return Err(crate::Error::Run(
+            "word attributions are for single texts; this is a sentence pair".into(),
+        ));
+    }
     if let Some(req) = explain {
         let target = explain_target(&model.labels, req.target.as_deref())?;
         p.explanation = Some(crate::explain::integrated_gradients(
@@ -307,10 +320,21 @@ pub fn spawn_predictor(
             }
         };
         for cmd in cmd_rx {
-            if let Command::Predict { id, text, explain } = cmd {
+            if let Command::Predict {
+                id,
+                text,
+                text_pair,
+                explain,
+            } = cmd
+            {
                 let t0 = std::time::Instant::now();
-                let event = match answer(&predictor.model, &predictor.text, &text, explain.as_ref())
-                {
+                let event = match answer(
+                    &predictor.model,
+                    &predictor.text,
+                    &text,
+                    text_pair.as_deref(),
+                    explain.as_ref(),
+                ) {
                     Ok(prediction) => Event::Prediction {
                         id,
                         text,

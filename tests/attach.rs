@@ -213,6 +213,7 @@ fn clients_get_history_then_live_events_and_steer_the_run() {
     a.send(Cmd::Predict {
         id: 42,
         text: "great tent, love it".into(),
+        text_pair: None,
         explain: None,
     });
     let answer = a.wait_for("prediction", |e| matches!(e, Event::Prediction { .. }));

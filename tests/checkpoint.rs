@@ -157,3 +157,41 @@ fn publishing_replaces_a_directory_whole() {
     assert!(dest.join("new.txt").is_file() && !dest.join("old.txt").exists());
     assert!(!tmp.exists() && !d.path().join(".old-best").exists());
 }
+
+/// A sentence pair asked of a checkpoint (the playground's "a || b", the
+/// engine's `Command::Predict` with `text_pair`) scores as the same pair
+/// read from a file; attributions are refused for pairs, not faked.
+#[test]
+fn a_pair_prediction_scores_as_the_same_pair_from_a_file() {
+    let p = Predictor::load(&fixture("bert").join("model"), &Device::Cpu).unwrap();
+    let (a, b) = ("the movie was great", "i loved the ending !");
+    let asked = tunebench::predict::answer(&p.model, &p.text, a, Some(b), None).unwrap();
+    let from_file = p
+        .predict_rows(&[tunebench::data::Row {
+            text: a.into(),
+            text_b: Some(b.into()),
+            label: None,
+            line: 1,
+        }])
+        .unwrap()
+        .remove(0);
+    assert_eq!(asked.logits, from_file.logits);
+    let single = tunebench::predict::answer(&p.model, &p.text, a, None, None).unwrap();
+    assert_ne!(single.logits, asked.logits);
+    let explain = tunebench::protocol::ExplainRequest {
+        target: None,
+        steps: 4,
+    };
+    let e = tunebench::predict::answer(&p.model, &p.text, a, Some(b), Some(&explain))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("single texts"), "{e}");
+    assert_eq!(
+        tunebench::tui::playground::split_pair(" premise || hypothesis "),
+        ("premise".to_string(), Some("hypothesis".to_string()))
+    );
+    assert_eq!(
+        tunebench::tui::playground::split_pair("a || "),
+        ("a || ".to_string(), None)
+    );
+}

@@ -235,6 +235,7 @@ fn pause_predict_resume_and_checkpoint_commands_work_mid_run() {
                     .send(Command::Predict {
                         id: 41,
                         text: "The kettle is superb".into(),
+                        text_pair: None,
                         explain: None,
                     })
                     .unwrap();
@@ -282,6 +283,7 @@ fn explanations_between_steps_do_not_change_training() {
                             .send(Command::Predict {
                                 id: step as u64,
                                 text: "The kettle is superb but loud".into(),
+                                text_pair: None,
                                 explain: Some(tunebench::protocol::ExplainRequest {
                                     target: None,
                                     steps: 8,

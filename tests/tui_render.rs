@@ -547,3 +547,16 @@ fn a_matrix_too_big_for_the_pane_is_one_key_away() {
     app.on_key(key('z'));
     assert!(screen(&app, 120, 36).contains("z shows it"));
 }
+
+/// Typing in the playground, the hint line says how to type a pair.
+#[test]
+fn the_playground_hint_line_shows_the_pair_separator_while_typing() {
+    let mut app = app();
+    app.on_key(key('4'));
+    let s = screen(&app, 120, 36);
+    let hint = s.lines().last().unwrap();
+    assert!(hint.contains("a || b sentence pair"), "{hint}");
+    app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+    let hint = screen(&app, 120, 36).lines().last().unwrap().to_string();
+    assert!(!hint.contains("||") && hint.contains("why"), "{hint}");
+}

@@ -21,6 +21,9 @@ pub enum Command {
     Predict {
         id: u64,
         text: String,
+        /// The second text of a sentence pair.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text_pair: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         explain: Option<ExplainRequest>,
     },
@@ -194,6 +197,7 @@ mod tests {
         let c = Command::Predict {
             id: 9,
             text: "hi".into(),
+            text_pair: Some("there".into()),
             explain: Some(ExplainRequest {
                 target: Some("pos".into()),
                 steps: 8,

@@ -384,6 +384,7 @@ fn handle_line(line: &[u8], id: u64, hub: &Mutex<Hub>, engine: &Sender<Command>)
         ClientMsg::Command(Command::Predict {
             id: own_id,
             text,
+            text_pair,
             explain,
         }) => {
             let mut h = lock(hub);
@@ -393,6 +394,7 @@ fn handle_line(line: &[u8], id: u64, hub: &Mutex<Hub>, engine: &Sender<Command>)
             Command::Predict {
                 id: engine_id,
                 text,
+                text_pair,
                 explain,
             }
         }

@@ -104,6 +104,11 @@ fn resolve_run_from(spec: &str, runs_dir: &Path, cwd: &Path) -> Result<PathBuf, 
     if !spec.contains('/') && is_run_dir(&named) {
         return Ok(named);
     }
+    if spec.contains('/') && !path.exists() {
+        return Err(bad(format!(
+            "{spec} is not a run directory: no such directory"
+        )));
+    }
     if path.is_dir() {
         return Err(bad(format!(
             "{spec} is neither a model (no config.json or adapter_config.json) nor a run directory (no metrics.jsonl, config.toml, checkpoints/ or best/)"

@@ -363,11 +363,22 @@ impl Trainer {
                 return Ok(Some(FinishReason::Stopped));
             }
             Command::SaveCheckpoint => self.save_checkpoint(events, false)?,
-            Command::Predict { id, text, explain } => {
+            Command::Predict {
+                id,
+                text,
+                text_pair,
+                explain,
+            } => {
                 let t0 = Instant::now();
                 // A request the model cannot answer (an unknown label to
                 // explain) is reported; the run goes on.
-                match crate::predict::answer(&self.model, &self.text, &text, explain.as_ref()) {
+                match crate::predict::answer(
+                    &self.model,
+                    &self.text,
+                    &text,
+                    text_pair.as_deref(),
+                    explain.as_ref(),
+                ) {
                     Ok(prediction) => {
                         let latency_ms = t0.elapsed().as_secs_f64() * 1e3;
                         self.emit(

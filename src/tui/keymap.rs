@@ -209,6 +209,8 @@ pub struct KeyHelp {
 #[derive(Clone, Debug, Default)]
 pub struct Hints {
     pub typing: Vec<(String, String)>,
+    /// Typing a sentence in the playground (a pair's separator too).
+    pub playground_typing: Vec<(String, String)>,
     pub dataset: Vec<(String, String)>,
     pub hyper: Vec<(String, String)>,
     pub curves: Vec<(String, String)>,
@@ -247,6 +249,7 @@ struct FileGroup {
 #[derive(Deserialize)]
 struct FileHints {
     input: Vec<(String, String)>,
+    playground_input: Vec<(String, String)>,
     dataset: Vec<(String, String)>,
     hyper: Vec<(String, String)>,
     curves: Vec<(String, String)>,
@@ -309,6 +312,7 @@ impl KeyMap {
         let h = &file.hints;
         map.hints = Hints {
             typing: map.hint_keys(Scope::Input, &h.input)?,
+            playground_typing: map.hint_keys(Scope::Input, &h.playground_input)?,
             dataset: map.hint_keys(Scope::Dataset, &h.dataset)?,
             hyper: map.hint_keys(Scope::Hyper, &h.hyper)?,
             curves: map.hint_keys(Scope::Curves, &h.curves)?,
@@ -334,7 +338,8 @@ impl KeyMap {
             .ok_or_else(|| format!("hints: '{name}' has no key in {scope:?} or global"))
     }
 
-    /// "down up" → "j/k": the first keys of the named commands.
+    /// "down up" → "j/k": the first keys of the named commands ("key:X"
+    /// shows X, for what is typed rather than pressed).
     fn hint_keys(
         &self,
         scope: Scope,
@@ -343,6 +348,9 @@ impl KeyMap {
         hints
             .iter()
             .map(|(cmds, what)| {
+                if let Some(text) = cmds.strip_prefix("key:") {
+                    return Ok((text.to_string(), what.clone()));
+                }
                 let keys = cmds
                     .split_whitespace()
                     .map(|name| Ok(self.binding(scope, name)?.chords[0].label.clone()))
@@ -439,7 +447,7 @@ mod tests {
 
     #[test]
     fn a_bad_table_names_what_is_wrong() {
-        let base = "[hints]\ninput=[]\ndataset=[]\nhyper=[]\ncurves=[]\nplayground=[]\n";
+        let base = "[hints]\ninput=[]\nplayground_input=[]\ndataset=[]\nhyper=[]\ncurves=[]\nplayground=[]\n";
         let bad_cmd = format!("[[keys]]\nscope=\"global\"\nbind=[[\"fly\",\"f\"]]\n{base}");
         assert!(KeyMap::parse(&bad_cmd)
             .unwrap_err()
@@ -448,7 +456,7 @@ mod tests {
         assert!(KeyMap::parse(&bad_key)
             .unwrap_err()
             .contains("unknown key 'Hyper'"));
-        let no_key = "[[keys]]\nscope=\"global\"\nbind=[[\"quit\",\"q\"]]\n[hints]\ninput=[[\"stop\",\"stop\"]]\ndataset=[]\nhyper=[]\ncurves=[]\nplayground=[]\n";
+        let no_key = "[[keys]]\nscope=\"global\"\nbind=[[\"quit\",\"q\"]]\n[hints]\ninput=[[\"stop\",\"stop\"]]\nplayground_input=[]\ndataset=[]\nhyper=[]\ncurves=[]\nplayground=[]\n";
         assert!(KeyMap::parse(no_key)
             .unwrap_err()
             .contains("'stop' has no key"));

@@ -379,11 +379,14 @@ impl Loop {
 
     fn predict(&mut self, id: u64, text: String, explain: Option<crate::protocol::ExplainRequest>) {
         let live = matches!(self.app.run.state(), RunState::Running | RunState::Paused);
+        // "first || second" is a sentence pair.
+        let (text, text_pair) = playground::split_pair(&text);
         if let (true, Some(engine)) = (live, &self.engine) {
             if engine
                 .send(&Command::Predict {
                     id,
                     text: text.clone(),
+                    text_pair: text_pair.clone(),
                     explain: explain.clone(),
                 })
                 .is_ok()
@@ -425,7 +428,14 @@ impl Loop {
             self.predictor = Some(cmd_tx);
         }
         if let Some(p) = &self.predictor {
-            if p.send(Command::Predict { id, text, explain }).is_err() {
+            if p.send(Command::Predict {
+                id,
+                text,
+                text_pair,
+                explain,
+            })
+            .is_err()
+            {
                 self.predictor = None;
                 self.app
                     .on_no_predictor("the checkpoint could not be loaded".into());

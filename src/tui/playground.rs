@@ -29,6 +29,19 @@ pub struct Tested {
     pub explanation: Option<Explanation>,
 }
 
+/// What separates the two texts of a sentence pair typed in the playground.
+pub const PAIR_SEPARATOR: &str = "||";
+
+/// "first || second" → ("first", Some("second")); a single text as it is.
+pub fn split_pair(typed: &str) -> (String, Option<String>) {
+    match typed.split_once(PAIR_SEPARATOR) {
+        Some((a, b)) if !a.trim().is_empty() && !b.trim().is_empty() => {
+            (a.trim().to_string(), Some(b.trim().to_string()))
+        }
+        _ => (typed.to_string(), None),
+    }
+}
+
 /// A prediction to ask for: (id, text, explanation wanted).
 pub type Request = (u64, String, Option<ExplainRequest>);
 
@@ -349,6 +362,15 @@ impl Pane for PlaygroundPane {
 
     fn is_typing(&self) -> bool {
         self.editing
+    }
+
+    fn hints(&self) -> &'static [(String, String)] {
+        let hints = &super::keymap::keymap().hints;
+        if self.editing {
+            &hints.playground_typing
+        } else {
+            &hints.playground
+        }
     }
 }
 
