@@ -1445,10 +1445,52 @@ fn runs_are_named_the_same_way_by_every_command() {
             .args(["attach", "--plain", "demo"]),
     );
     assert!(replay.contains("step 4/4"), "{replay}");
+    // stop, pause and resume find the run by name (it is over: not live).
+    for verb in ["stop", "pause", "resume"] {
+        let out = tunebench()
+            .env("TUNEBENCH_RUNS_DIR", runs_env)
+            .args([verb, "demo"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("{} is finished, not live", run.display())),
+            "{verb}: {err}"
+        );
+    }
+    // train --resume by name continues the same run directory.
+    let resumed = succeed(tunebench().env("TUNEBENCH_RUNS_DIR", runs_env).args([
+        "train",
+        "--resume",
+        "demo",
+        "--max-steps",
+        "6",
+    ]));
+    assert!(
+        resumed.contains("resuming at 4") && resumed.contains("step 6/"),
+        "{resumed}"
+    );
+    let latest = predict("demo@latest").1;
+    assert!(latest.contains("checkpoints/step-6"), "{latest}");
+    let timed = succeed(
+        tunebench()
+            .env("TUNEBENCH_RUNS_DIR", runs_env)
+            .args([
+                "bench-explain",
+                "--checkpoint",
+                "demo",
+                "--runs",
+                "1",
+                "--steps",
+                "4",
+            ])
+            .args(["--text", "the invoice was charged twice"]),
+    );
+    assert!(timed.contains("explain_ms_median"), "{timed}");
     // Errors that help (exit 2).
     for (reference, needle) in [
         ("dmeo", "did you mean demo?"),
-        ("demo@step-3", "it has steps 2, 4"),
+        ("demo@step-3", "it has steps 4, 6"),
         ("demo@soon", "unknown suffix @soon"),
     ] {
         let out = tunebench()

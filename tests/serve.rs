@@ -21,10 +21,15 @@ struct Server {
 
 impl Server {
     fn start(checkpoint: &Path, extra: &[&str]) -> Server {
+        Self::start_with(checkpoint, extra, &[])
+    }
+
+    fn start_with(checkpoint: &Path, extra: &[&str], env: &[(&str, &Path)]) -> Server {
         let mut child = Command::new(bin())
             .args(["serve", "--port", "0", "--checkpoint"])
             .arg(checkpoint)
             .args(extra)
+            .envs(env.iter().map(|(k, v)| (*k, *v)))
             .env_remove("TUNEBENCH_API_KEY")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -532,4 +537,22 @@ fn sentence_pairs_score_as_predict_scores_them() {
         let d = (p.as_f64().unwrap() - want[1][label].as_f64().unwrap()).abs();
         assert!(d < 1e-4, "{label}: {p} vs {}", want[1][label]);
     }
+}
+
+/// A run is served by its name, as `tunebench runs` lists it.
+#[test]
+fn a_run_is_served_by_its_name() {
+    let d = tempfile::tempdir().unwrap();
+    let runs = d.path().join("runs");
+    copy_dir(&model(), &runs.join("demo/best"));
+    std::fs::write(runs.join("demo/config.toml"), "").unwrap();
+    let s = Server::start_with(Path::new("demo"), &[], &[("TUNEBENCH_RUNS_DIR", &runs)]);
+    let want = cli_probs(&model());
+    let (st, answer) = post(
+        &format!("{}/predict", s.url),
+        &json!({"inputs": TEXTS[0]}).to_string(),
+        None,
+    );
+    assert_eq!(st, 200, "{answer}");
+    assert_scores_match(&answer, &want[0]);
 }
