@@ -104,13 +104,22 @@ const TEXTS: [&str; 3] = [
 
 /// `tunebench predict`'s probabilities, per text, by label.
 fn cli_probs(checkpoint: &Path) -> Vec<serde_json::Map<String, Value>> {
-    let out = Command::new(bin())
-        .args(["predict", "--checkpoint"])
-        .arg(checkpoint)
-        .args(TEXTS)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    predict_probs(
+        Command::new(bin())
+            .args(["predict", "--checkpoint"])
+            .arg(checkpoint)
+            .args(TEXTS),
+    )
+}
+
+/// The probabilities by label of each row `predict` prints.
+fn predict_probs(cmd: &mut Command) -> Vec<serde_json::Map<String, Value>> {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| {
@@ -137,17 +146,23 @@ fn assert_scores_match(answer: &Value, probs: &serde_json::Map<String, Value>) {
     }
 }
 
-#[test]
-fn predict_info_health_metrics_and_classify_answer_like_tei() {
-    let s = Server::start(&model(), &[]);
-    let want = cli_probs(&model());
-    let (st, one) = post(
+/// POST the first text to /predict: 200, scored as `predict` scores it.
+fn predict_first_text(s: &Server, want: &serde_json::Map<String, Value>) -> Value {
+    let (st, answer) = post(
         &format!("{}/predict", s.url),
         &json!({"inputs": TEXTS[0]}).to_string(),
         None,
     );
-    assert_eq!(st, 200, "{one}");
-    assert_scores_match(&one, &want[0]);
+    assert_eq!(st, 200, "{answer}");
+    assert_scores_match(&answer, want);
+    answer
+}
+
+#[test]
+fn predict_info_health_metrics_and_classify_answer_like_tei() {
+    let s = Server::start(&model(), &[]);
+    let want = cli_probs(&model());
+    let one = predict_first_text(&s, &want[0]);
     // TEI's root route, as huggingface_hub's InferenceClient calls it.
     let (st, root) = post(
         &format!("{}/", s.url),
@@ -484,27 +499,13 @@ fn sentence_pairs_score_as_predict_scores_them() {
         body.push_str(&format!("{a}\t{b}\n"));
     }
     std::fs::write(&file, body).unwrap();
-    let out = Command::new(bin())
-        .args(["predict", "--checkpoint"])
-        .arg(model())
-        .arg("--input")
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let want = predict_probs(
+        Command::new(bin())
+            .args(["predict", "--checkpoint"])
+            .arg(model())
+            .arg("--input")
+            .arg(&file),
     );
-    let want: Vec<serde_json::Map<String, Value>> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["probs"]
-                .as_object()
-                .unwrap()
-                .clone()
-        })
-        .collect();
     assert_eq!(want.len(), 2);
     let s = Server::start(&model(), &[]);
     let url = format!("{}/predict", s.url);
@@ -548,11 +549,5 @@ fn a_run_is_served_by_its_name() {
     std::fs::write(runs.join("demo/config.toml"), "").unwrap();
     let s = Server::start_with(Path::new("demo"), &[], &[("TUNEBENCH_RUNS_DIR", &runs)]);
     let want = cli_probs(&model());
-    let (st, answer) = post(
-        &format!("{}/predict", s.url),
-        &json!({"inputs": TEXTS[0]}).to_string(),
-        None,
-    );
-    assert_eq!(st, 200, "{answer}");
-    assert_scores_match(&answer, &want[0]);
+    predict_first_text(&s, &want[0]);
 }

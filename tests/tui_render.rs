@@ -118,6 +118,21 @@ fn invalid_hyperparameter_is_shown_inline_and_blocks_start() {
 
 /// A live run, the playground focused, `text` typed and entered: the
 /// actions that produced.
+/// A confident "positive" over three labels.
+fn positive_prediction() -> Prediction {
+    Prediction {
+        label: "positive".into(),
+        score: 0.7,
+        probs: vec![
+            ("negative".into(), 0.1),
+            ("neutral".into(), 0.2),
+            ("positive".into(), 0.7),
+        ],
+        logits: vec![0.0, 0.7, 1.9],
+        explanation: None,
+    }
+}
+
 fn type_in_playground(app: &mut App, text: &str) -> Vec<Action> {
     inject_run(app);
     app.on_key(key('4'));
@@ -144,17 +159,7 @@ fn playground_shows_live_probabilities_sorted() {
     app.on_engine(&Event::Prediction {
         id,
         text,
-        prediction: Prediction {
-            label: "positive".into(),
-            score: 0.7,
-            probs: vec![
-                ("negative".into(), 0.1),
-                ("neutral".into(), 0.2),
-                ("positive".into(), 0.7),
-            ],
-            logits: vec![0.0, 0.7, 1.9],
-            explanation: None,
-        },
+        prediction: positive_prediction(),
         latency_ms: 4.2,
     });
     let s = screen(&app, 80, 24);
@@ -187,17 +192,7 @@ fn playground_explains_a_sentence_word_by_word() {
     let mut app = app();
     type_in_playground(&mut app, "The tent is superb");
     app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
-    let prediction = Prediction {
-        label: "positive".into(),
-        score: 0.7,
-        probs: vec![
-            ("negative".into(), 0.1),
-            ("neutral".into(), 0.2),
-            ("positive".into(), 0.7),
-        ],
-        logits: vec![0.0, 0.7, 1.9],
-        explanation: None,
-    };
+    let prediction = positive_prediction();
     app.on_engine(&Event::Prediction {
         id: 1,
         text: "The tent is superb".into(),
@@ -315,21 +310,11 @@ fn runs_view_lists_runs_and_compared_curves_are_told_apart_without_colour() {
     let actions = app.on_key(key('R'));
     assert_eq!(actions, vec![Action::ListRuns]);
     let summary = |name: &str, status| RunSummary {
-        name: name.into(),
-        dir: format!("runs/{name}").into(),
         model: "scratch:tiny".into(),
-        data: None,
         status,
         step: 7,
         total_steps: 40,
-        best_metric: "macro_f1".into(),
-        best: None,
-        started_unix: None,
-        duration_s: None,
-        pid: None,
-        last_checkpoint: None,
-        resume_command: None,
-        error: None,
+        ..RunSummary::unknown(name, format!("runs/{name}").into())
     };
     app.runs_view.set_runs(vec![
         summary("old-run", RunStatus::Crashed),

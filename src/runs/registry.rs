@@ -34,6 +34,29 @@ pub struct RunSummary {
     pub error: Option<String>,
 }
 
+impl RunSummary {
+    /// A run that has told nothing yet: only its name and directory.
+    pub fn unknown(name: &str, dir: PathBuf) -> Self {
+        RunSummary {
+            name: name.into(),
+            dir,
+            model: String::new(),
+            data: None,
+            status: RunStatus::Preparing,
+            step: 0,
+            total_steps: 0,
+            best_metric: "macro_f1".into(),
+            best: None,
+            started_unix: None,
+            duration_s: None,
+            pid: None,
+            last_checkpoint: None,
+            resume_command: None,
+            error: None,
+        }
+    }
+}
+
 /// Every event of a run (metrics.jsonl), skipping lines that do not parse
 /// (a line cut by a crash).
 pub fn read_events(run_dir: &Path) -> Vec<Event> {

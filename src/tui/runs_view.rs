@@ -173,21 +173,11 @@ mod tests {
 
     fn run(name: &str) -> RunSummary {
         RunSummary {
-            name: name.into(),
-            dir: PathBuf::from("runs").join(name),
             model: "scratch:tiny".into(),
-            data: None,
             status: RunStatus::Finished,
             step: 10,
             total_steps: 10,
-            best_metric: "macro_f1".into(),
-            best: None,
-            started_unix: None,
-            duration_s: None,
-            pid: None,
-            last_checkpoint: None,
-            resume_command: None,
-            error: None,
+            ..RunSummary::unknown(name, PathBuf::from("runs").join(name))
         }
     }
 
