@@ -1004,6 +1004,11 @@ fn sentence_pair_tasks_train_and_predict_end_to_end() {
     assert_eq!(first["text"], "review 0");
     assert_eq!(first["text_b"], "the movie was great");
     assert_eq!(out.lines().count(), 24);
+    // The checkpoint says what it was fine-tuned on (serve's /info shows it).
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("best/config.json")).unwrap())
+            .unwrap();
+    assert_eq!(config["tunebench_input"], "sentence_pairs");
     bad_input(
         &[
             "predict",
@@ -1403,6 +1408,10 @@ fn runs_are_named_the_same_way_by_every_command() {
         (String::from_utf8_lossy(&out.stdout).into_owned(), err)
     };
     let at = |p: &Path| p.to_str().unwrap().to_string();
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("best/config.json")).unwrap())
+            .unwrap();
+    assert_eq!(config["tunebench_input"], "single_texts");
     let (best, quiet) = predict(&at(&run.join("best")));
     assert!(
         quiet.is_empty(),

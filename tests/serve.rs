@@ -213,6 +213,8 @@ fn predict_info_health_metrics_and_classify_answer_like_tei() {
     assert_eq!(info["model_type"]["classifier"]["label2id"]["neg"], 0);
     assert_eq!(info["max_input_length"], 40);
     assert_eq!(info["model_dtype"], "float32");
+    // A model made by transformers does not say what it was trained on.
+    assert_eq!(info["tunebench"]["trained_on"], "unknown");
     assert!(info["max_client_batch_size"].as_u64().unwrap() > 0);
     assert_eq!(get(&format!("{}/health", s.url), None).0, 200);
 

@@ -39,10 +39,23 @@ pub struct Classifier {
     /// The token that ends a pair's first sentence: BERT's token type ids
     /// are 1 after it (None: every token is type 0).
     pair_sep: Option<u32>,
+    /// Whether it was fine-tuned on sentence pairs (None: not known, e.g. a
+    /// model made elsewhere); written to config.json as `tunebench_input`.
+    pub trained_on_pairs: Option<bool>,
 }
 
 /// Prefixes of the parameters that depend on the label set.
 pub const HEAD_PREFIX: &str = "classifier.";
+
+/// What a model was fine-tuned on, as config.json's `tunebench_input` and
+/// serve's `/info` name it.
+pub fn input_name(pairs: bool) -> &'static str {
+    if pairs {
+        "sentence_pairs"
+    } else {
+        "single_texts"
+    }
+}
 
 pub struct BuildSpec {
     pub config: EncoderConfig,
@@ -151,6 +164,7 @@ impl Classifier {
             net,
             base_config: spec.base_config,
             pair_sep: None,
+            trained_on_pairs: None,
         })
     }
 
@@ -228,7 +242,11 @@ impl Classifier {
     }
 
     pub fn config_json(&self) -> Value {
-        self.config.to_json(&self.labels, self.base_config.as_ref())
+        let mut v = self.config.to_json(&self.labels, self.base_config.as_ref());
+        if let Some(pairs) = self.trained_on_pairs {
+            v["tunebench_input"] = serde_json::json!(input_name(pairs));
+        }
+        v
     }
 
     /// Every weight by HF name, as a plain checkpoint holds them: LoRA
@@ -300,6 +318,7 @@ impl Classifier {
         let mut copy = Classifier::build(spec, &mut crate::rng::Rng::seeded(0), &self.device)?;
         copy.compute = self.compute;
         copy.pair_sep = self.pair_sep;
+        copy.trained_on_pairs = self.trained_on_pairs;
         Ok(copy)
     }
 

@@ -279,7 +279,19 @@ async fn info(State(s): State<Shared>) -> Json<Value> {
         .map(|(i, l)| (l.clone(), json!(i)))
         .collect();
     v["model_type"] = json!({"classifier": {"id2label": id2label, "label2id": label2id}});
+    // What the model was fine-tuned on (texts are scored either way, as TEI
+    // does; a pair-trained model expects pairs).
+    let input = std::fs::read_to_string(loaded.dir.join("config.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .and_then(|c| {
+            c.get("tunebench_input")
+                .and_then(Value::as_str)
+                .map(String::from)
+        })
+        .unwrap_or_else(|| "unknown".into());
     v["tunebench"] = json!({
+        "trained_on": input,
         "checkpoint": loaded.dir.display().to_string(),
         "step": loaded.version.step,
         "load_seconds": loaded.load_seconds,

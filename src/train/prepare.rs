@@ -388,6 +388,7 @@ pub fn prepare_corpus(
         &device,
         HashMap::new(),
     )?;
+    loaded.model.trained_on_pairs = Some(corpus.train.iter().any(|r| r.text_b.is_some()));
     let encoded = encode_corpus(&loaded, &corpus)?;
     let run = RunDir::create(out)?;
     run.write_config(&ResolvedConfig {
@@ -475,6 +476,7 @@ pub fn resume(dir: &Path, adjust: impl FnOnce(&mut RunConfig) -> Result<()>) -> 
             HashMap::new(),
         )?
     };
+    loaded.model.trained_on_pairs = Some(corpus.train.iter().any(|r| r.text_b.is_some()));
     let encoded = encode_corpus(&loaded, &corpus)?;
 
     let state_path = ckpt.join("trainer_state.json");
