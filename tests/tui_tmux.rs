@@ -395,7 +395,8 @@ fn a_person_relabels_a_suspect_row_into_a_corrections_file() {
          2,relabel,negative,positive,Avoid this tent if you care at all about poles.\n\
          3,keep,neutral,,Adequate blender. The jug is neither good nor bad.\n"
     );
-    let s = t.screen();
+    // The file is written before the screen is drawn again: wait for it.
+    let s = t.wait_for("the keep mark", |s| s.contains("✓"), 10);
     assert!(s.contains("✎") && s.contains("✓"), "{s}");
     // The form now names the file, so the next run applies it.
     assert!(s.contains("reviews.corrections"), "{s}");
