@@ -26,10 +26,6 @@ pub struct Resolved {
     pub note: Option<String>,
 }
 
-/// The accepted forms, for help texts and errors.
-pub const FORMS: &str =
-    "a model directory, a run directory, or a run name, each with an optional @best, @latest or @step-N";
-
 fn bad(reason: String) -> ConfigError {
     ConfigError::field("checkpoint", reason)
 }
@@ -54,7 +50,8 @@ fn split_pick(spec: &str) -> Result<(&str, Pick), ConfigError> {
     Ok((base, pick))
 }
 
-fn is_model_dir(dir: &Path) -> bool {
+/// Whether `dir` holds a model or a peft adapter.
+pub fn is_model_dir(dir: &Path) -> bool {
     dir.join("config.json").is_file() || dir.join("adapter_config.json").is_file()
 }
 

@@ -45,19 +45,11 @@ impl Source {
     /// The checkpoint directory `path` means now: itself when it holds a
     /// model (or adapter), else a run's `best/`, else its newest checkpoint.
     pub fn checkpoint_dir(&self) -> Option<PathBuf> {
-        let p = &self.path;
-        if p.join("config.json").is_file() || p.join("adapter_config.json").is_file() {
-            return Some(p.clone());
+        use crate::runs::reference::{is_model_dir, pick_checkpoint, Pick};
+        if is_model_dir(&self.path) {
+            return Some(self.path.clone());
         }
-        let best = p.join("best");
-        if best.join("config.json").is_file() {
-            return Some(best);
-        }
-        crate::run_dir::RunDir::checkpoints(p)
-            .into_iter()
-            .rev()
-            .map(|(_, d)| d)
-            .find(|d| d.join("config.json").is_file())
+        pick_checkpoint(&self.path, Pick::Default)
     }
 
     pub fn load(&self) -> crate::Result<Loaded> {

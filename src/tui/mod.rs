@@ -280,8 +280,8 @@ impl Loop {
                 }
                 Action::LoadConfig(path) => {
                     let loaded = RunConfig::from_toml_file(&path).map_err(|e| e.to_string());
+                    // The key loop syncs the data after every key's actions.
                     self.app.hparams.config_loaded(&path, loaded);
-                    self.sync_data();
                 }
                 Action::ListRuns => self.list_runs(),
                 Action::OpenRun(dir) => self.open_run(&dir),
