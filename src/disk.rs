@@ -106,9 +106,12 @@ pub fn write_error(path: &Path, needed: u64, e: std::io::Error) -> DiskError {
 /// never sees half a file. On failure the temp file is removed (a full
 /// disk gets its space back) and `path` is untouched.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    // The process id keeps two writers of one file (sweep workers) off
+    // each other's temp file; the last rename wins whole.
     let tmp = path.with_extension(format!(
-        "{}.tmp",
-        path.extension().and_then(|e| e.to_str()).unwrap_or("")
+        "{}.{}.tmp",
+        path.extension().and_then(|e| e.to_str()).unwrap_or(""),
+        std::process::id()
     ));
     let written = std::fs::File::create(&tmp).and_then(|mut f| {
         f.write_all(bytes)?;

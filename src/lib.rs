@@ -1,7 +1,7 @@
 //! tunebench: fine-tune BERT-family text classifiers with candle.
 //!
 //! Layers (an arrow only points down, see DESIGN.md):
-//! front ends (`cli`, `tui`, `serve`) → engine (`train`, `run_dir`, `runs`, `remote`,
+//! front ends (`cli`, `tui`, `serve`) → engine (`train`, `sweep`, `run_dir`, `runs`, `remote`,
 //! `predict`, `explain`) → ML core
 //! (`model`, `text`) → data (`data`, `config`); `disk` and `error` serve
 //! every layer.
@@ -22,6 +22,7 @@ pub mod rng;
 pub mod run_dir;
 pub mod runs;
 pub mod serve;
+pub mod sweep;
 #[cfg(test)]
 mod test_util;
 pub mod text;

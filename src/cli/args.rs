@@ -116,6 +116,10 @@ pub(crate) enum Cmd {
     Tui(super::tui::TuiArgs),
     /// Fine-tune a classifier (headless)
     Train(super::train::TrainArgs),
+    /// Search hyperparameters: the config's [search] table sampled by TPE
+    /// (Optuna's), each trial a run, losers pruned, the best kept as
+    /// SWEEP/best; the study in Optuna's journal format
+    Sweep(super::sweep::SweepArgs),
     /// Open a run's TUI from any shell: live with full control, or
     /// read-only when the run is over or crashed
     Attach {

@@ -15,6 +15,7 @@ mod predict;
 mod runs;
 mod sample;
 mod serve;
+mod sweep;
 mod train;
 mod tui;
 
@@ -75,6 +76,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     {
         Cmd::Tui(args) => tui::tui_cmd(args),
         Cmd::Train(args) => train::train_cmd(args),
+        Cmd::Sweep(args) => sweep::sweep_cmd(args),
         Cmd::Attach {
             run_dir,
             plain,

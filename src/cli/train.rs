@@ -105,6 +105,7 @@ pub(crate) fn train_cmd(args: TrainArgs) -> anyhow::Result<ExitCode> {
                 LaunchSpec {
                     resume: true,
                     config: cfg,
+                    threads: None,
                 },
             )
         }
@@ -122,6 +123,7 @@ pub(crate) fn train_cmd(args: TrainArgs) -> anyhow::Result<ExitCode> {
                 LaunchSpec {
                     resume: false,
                     config: cfg,
+                    threads: None,
                 },
             )
         }

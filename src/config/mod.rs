@@ -5,9 +5,13 @@
 
 mod choices;
 mod overrides;
+mod search;
 mod validate;
 
 pub use choices::*;
+pub use search::{
+    Direction, ParamSpec, PrunerKind, SamplerKind, SearchSettings, SearchSpec, SEARCH_METRICS,
+};
 pub use validate::{
     ConfigError, FieldError, FINE_TUNE_LR, LORA_LR, PROBE_LR, SCRATCH_LR, SCRATCH_SIZES,
 };
@@ -80,6 +84,10 @@ pub struct RunConfig {
     pub skip_empty: bool,
     /// The data files have no header row: columns by 0-based index.
     pub no_header: bool,
+    /// What `tunebench sweep` samples and how (`search.rs`); empty for a
+    /// plain run.
+    #[serde(skip_serializing_if = "SearchSpec::is_empty")]
+    pub search: SearchSpec,
 }
 
 impl Default for RunConfig {
@@ -126,6 +134,7 @@ impl Default for RunConfig {
             lossy_utf8: false,
             skip_empty: false,
             no_header: false,
+            search: SearchSpec::default(),
         }
     }
 }
@@ -239,7 +248,8 @@ mod tests {
                 "text_col",
                 "label_col",
                 "lr",
-                "dropout"
+                "dropout",
+                "search"
             ]
         );
         assert_eq!(
@@ -272,6 +282,7 @@ mod tests {
             label_col: Some("l".into()),
             dropout: Some(0.1),
             lr: Some(1e-4),
+            search: toml::from_str("trials = 3").unwrap(),
             ..Default::default()
         })
         .unwrap();

@@ -192,6 +192,12 @@ impl RunConfig {
                 "must be none with peft = \"lora\" (LoRA keeps the whole encoder frozen)",
             );
         }
+        for reason in self.search_problems() {
+            out.push(FieldError {
+                field: "search",
+                reason,
+            });
+        }
         out
     }
 

@@ -22,6 +22,9 @@ pub struct LaunchSpec {
     /// Continue the run in the dir from its newest checkpoint.
     pub resume: bool,
     pub config: RunConfig,
+    /// Threads for the run (RAYON_NUM_THREADS); None: all of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<usize>,
 }
 
 /// A run that could not start: bad data, model or config (`bad_input`), or
@@ -121,6 +124,7 @@ fn launch_new_process(
     let spec = LaunchSpec {
         resume: spec.resume,
         config: with_absolute_paths(spec.config.clone()),
+        threads: spec.threads,
     };
     let result = start(exe, run_dir, &spec);
     if result.is_err() && created && !run_dir.join("config.toml").exists() {
@@ -170,6 +174,9 @@ fn start(exe: &Path, run_dir: &Path, spec: &LaunchSpec) -> Result<Client, Launch
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(log2);
+    if let Some(t) = spec.threads {
+        cmd.env("RAYON_NUM_THREADS", t.to_string());
+    }
     // SAFETY: setsid is async-signal-safe; it only detaches the child from
     // our session and controlling terminal.
     unsafe {

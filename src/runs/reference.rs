@@ -60,6 +60,7 @@ pub fn is_run_dir(dir: &Path) -> bool {
     dir.is_dir()
         && (dir.join("metrics.jsonl").is_file()
             || dir.join("config.toml").is_file()
+            || dir.join("sweep.toml").is_file()
             || dir.join("checkpoints").is_dir()
             || dir.join("best").is_dir())
 }

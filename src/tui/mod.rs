@@ -331,6 +331,7 @@ impl Loop {
             let spec = crate::remote::LaunchSpec {
                 resume: false,
                 config: cfg,
+                threads: None,
             };
             let launched = crate::remote::launch::current_exe()
                 .and_then(|exe| crate::remote::launch(&exe, &out, &spec));
