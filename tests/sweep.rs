@@ -525,3 +525,77 @@ fn bad_search_input_exits_2_naming_the_key() {
         "{err}"
     );
 }
+
+#[test]
+fn tensorboard_reads_our_event_files() {
+    use tunebench::protocol::{ClassMetrics, Event};
+    use tunebench::run_dir::tensorboard::{encode_file, scalars_of};
+    let events: Vec<Event> = (1..=3)
+        .flat_map(|s| {
+            let step = Event::Step {
+                step: s * 10,
+                epoch: s as f64 / 3.0,
+                loss: 1.0 / s as f64,
+                lr: 1e-4 * s as f64,
+                grad_norm: 0.5,
+                samples_per_s: 100.0 + s as f64,
+                tokens_per_s: 1000.0,
+                elapsed_s: s as f64,
+                eta_s: 1.0,
+                device_mem_mib: None,
+            };
+            let eval = Event::Eval {
+                step: s * 10,
+                epoch: s as f64 / 3.0,
+                split: "val".into(),
+                loss: 0.9 / s as f64,
+                accuracy: 0.5 + 0.1 * s as f64,
+                macro_f1: 0.4 + 0.1 * s as f64,
+                per_class: vec![ClassMetrics {
+                    label: "pos".into(),
+                    precision: 0.5,
+                    recall: 0.5,
+                    f1: 0.25 * s as f64,
+                    support: 3,
+                }],
+                confusion: vec![],
+                since_best: 0,
+            };
+            [step, eval]
+        })
+        .collect();
+    let bytes = encode_file(&events, 1.7e9);
+    let dir = root().join("tests/fixtures/sweep/tensorboard");
+    let file = dir.join("events.out.tfevents.1700000000.tunebench");
+    if std::env::var_os("TUNEBENCH_WRITE_FIXTURES").is_some() {
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(&file, &bytes).unwrap();
+    }
+    assert_eq!(std::fs::read(&file).unwrap(), bytes, "the encoding changed");
+    // What tensorboard's EventAccumulator read from that file
+    // (make_sweep_fixtures.py --tensorboard).
+    let read = fixture_json("tensorboard.json");
+    let mut want: std::collections::BTreeMap<String, Vec<(u64, f32)>> = Default::default();
+    for e in &events {
+        if let Some((step, scalars)) = scalars_of(e) {
+            for (tag, v) in scalars {
+                want.entry(tag).or_default().push((step as u64, v));
+            }
+        }
+    }
+    let got: std::collections::BTreeMap<String, Vec<(u64, f32)>> = read
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(tag, rows)| {
+            let rows = rows
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| (r[0].as_u64().unwrap(), r[1].as_f64().unwrap() as f32))
+                .collect();
+            (tag.clone(), rows)
+        })
+        .collect();
+    assert_eq!(got, want);
+}

@@ -115,6 +115,12 @@ pub(crate) fn train_cmd(args: TrainArgs) -> anyhow::Result<ExitCode> {
                 None => RunConfig::default(),
             };
             source.apply(&mut cfg, &data_flags, false);
+            if !cfg.search.is_empty() {
+                eprintln!(
+                    "note: [search] is for `tunebench sweep`; this run trains the fixed values"
+                );
+                cfg.search = Default::default();
+            }
             overrides(&mut cfg)?;
             cfg.validate()?;
             let out = out.unwrap_or_else(|| default_run_dir(&cfg.model));

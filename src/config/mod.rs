@@ -84,6 +84,8 @@ pub struct RunConfig {
     pub skip_empty: bool,
     /// The data files have no header row: columns by 0-based index.
     pub no_header: bool,
+    /// Also write TensorBoard event files (events.out.tfevents.*).
+    pub tensorboard: bool,
     /// What `tunebench sweep` samples and how (`search.rs`); empty for a
     /// plain run.
     #[serde(skip_serializing_if = "SearchSpec::is_empty")]
@@ -134,6 +136,7 @@ impl Default for RunConfig {
             lossy_utf8: false,
             skip_empty: false,
             no_header: false,
+            tensorboard: true,
             search: SearchSpec::default(),
         }
     }

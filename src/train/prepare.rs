@@ -390,7 +390,10 @@ pub fn prepare_corpus(
     )?;
     loaded.model.trained_on_pairs = Some(corpus.train.iter().any(|r| r.text_b.is_some()));
     let encoded = encode_corpus(&loaded, &corpus)?;
-    let run = RunDir::create(out)?;
+    let mut run = RunDir::create(out)?;
+    if cfg.tensorboard {
+        run.enable_tensorboard()?;
+    }
     run.write_config(&ResolvedConfig {
         tunebench_version: env!("CARGO_PKG_VERSION").into(),
         model_source: match &source {
@@ -497,6 +500,9 @@ pub fn resume(dir: &Path, adjust: impl FnOnce(&mut RunConfig) -> Result<()>) -> 
         .ok_or_else(|| Error::Run("bad RNG state in trainer_state.json".into()))?;
     let mut run = RunDir::open(dir)?;
     run.truncate_events_after(step)?;
+    if cfg.tensorboard {
+        run.enable_tensorboard()?;
+    }
     run.write_config(&ResolvedConfig {
         config: cfg.clone(),
         ..resolved

@@ -1,6 +1,8 @@
 //! The run directory: resolved config, the event log (metrics.jsonl),
 //! train.log and checkpoints (see DESIGN.md for the layout).
 
+pub mod tensorboard;
+
 use crate::config::RunConfig;
 use crate::error::{Error, Result};
 use crate::protocol::Event;
@@ -35,6 +37,8 @@ pub fn sha256_file(path: &Path) -> Result<String> {
 pub struct RunDir {
     pub root: PathBuf,
     metrics: std::fs::File,
+    /// TensorBoard's copy of the scalars (`tensorboard = true`).
+    tensorboard: Option<tensorboard::EventWriter>,
 }
 
 /// UTC (year, month, day, hour, minute, second) of Unix seconds.
@@ -118,6 +122,7 @@ impl RunDir {
         Ok(RunDir {
             root: dir.to_path_buf(),
             metrics,
+            tensorboard: None,
         })
     }
 
@@ -146,8 +151,24 @@ impl RunDir {
         })
     }
 
-    /// Append one event to metrics.jsonl and flush it.
+    /// Also write TensorBoard event files from here on.
+    pub fn enable_tensorboard(&mut self) -> Result<()> {
+        let w = tensorboard::EventWriter::create(&self.root)
+            .map_err(|e| Error::io(self.root.display().to_string(), e))?;
+        self.tensorboard = Some(w);
+        Ok(())
+    }
+
+    /// Append one event to metrics.jsonl (and TensorBoard's file) and
+    /// flush it.
     pub fn append_event(&mut self, event: &Event) -> Result<()> {
+        if let Some(tb) = &mut self.tensorboard {
+            if let Err(e) = tb.write(event) {
+                // TensorBoard's copy is a convenience: say so, keep training.
+                tracing::warn!("{}: {e}; TensorBoard file stopped", tb.path.display());
+                self.tensorboard = None;
+            }
+        }
         let mut line = serde_json::to_vec(event).map_err(|e| Error::Run(e.to_string()))?;
         line.push(b'\n');
         self.metrics
@@ -185,7 +206,9 @@ impl RunDir {
             .map(|l| format!("{l}\n"))
             .collect();
         crate::disk::write_atomic(&path, kept.as_bytes())?;
+        let tensorboard = self.tensorboard.take();
         *self = Self::open(&self.root)?;
+        self.tensorboard = tensorboard;
         Ok(())
     }
 
