@@ -545,3 +545,75 @@ fn the_playground_hint_line_shows_the_pair_separator_while_typing() {
     let hint = screen(&app, 120, 36).lines().last().unwrap().to_string();
     assert!(!hint.contains("||") && hint.contains("why"), "{hint}");
 }
+
+/// A sweep directory over the study Optuna wrote (tests/fixtures/sweep).
+fn sweep_dir() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    let journal = d.path().join("study.journal");
+    std::fs::copy(
+        common::root().join("tests/fixtures/sweep/optuna.journal"),
+        &journal,
+    )
+    .unwrap();
+    std::fs::write(
+        d.path().join("sweep.toml"),
+        "[search]\ntrials = 5\nlr = { log_uniform = [1e-4, 3e-3] }\nbatch_size = { choice = [16, 32] }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.path().join("study.json"),
+        serde_json::json!({"storage": journal, "study": "python-study"}).to_string(),
+    )
+    .unwrap();
+    d
+}
+
+#[test]
+fn the_sweep_view_shows_the_leaderboard_and_its_charts() {
+    let d = sweep_dir();
+    let mut app = app();
+    app.sweep_view.open(d.path().to_path_buf());
+    app.sweep_view
+        .set_summary(tunebench::sweep::summary::SweepSummary::load(d.path()));
+    for (w, h) in [(80, 24), (160, 48)] {
+        let s = screen(&app, w, h);
+        assert!(s.contains("3/5 trials"), "{w}x{h}: {s}");
+        assert!(s.contains("best accuracy 0.8000 (trial 0)"), "{s}");
+        assert!(
+            s.contains("complete") && s.contains("pruned") && s.contains("failed"),
+            "{s}"
+        );
+        assert!(s.contains("bs=16") || s.contains("bs=32"), "{s}");
+        assert!(s.contains("Leaderboard"), "{s}");
+        if w >= 120 {
+            assert!(s.contains("best accuracy so far"), "{s}");
+            assert!(s.contains("accuracy by batch_size"), "{s}");
+        }
+    }
+    // The best trial leads the board; p moves the scatter to the next parameter.
+    let s = screen(&app, 160, 48);
+    let first_row = s.lines().find(|l| l.contains("▶")).unwrap();
+    assert!(first_row.contains("*  0 complete"), "{first_row}");
+    app.on_key(key('p'));
+    assert!(screen(&app, 160, 48).contains("accuracy by lr"));
+    app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+    assert!(!app.sweep_view.visible);
+}
+
+#[test]
+fn s_without_a_search_space_says_how_to_give_one() {
+    let mut app = app();
+    let actions = app.on_key(key('S'));
+    assert!(actions.is_empty());
+    let s = screen(&app, 120, 30);
+    assert!(s.contains("no search space"), "{s}");
+    app.hparams
+        .cfg
+        .set("search={ lr = { log_uniform = [1e-5, 1e-3] } }")
+        .unwrap();
+    let actions = app.on_key(key('S'));
+    assert!(
+        matches!(actions.as_slice(), [Action::StartSweep(cfg)] if cfg.search.param("lr").is_some()),
+        "{actions:?}"
+    );
+}

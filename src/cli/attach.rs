@@ -20,6 +20,9 @@ pub(crate) fn attach_cmd(
             )
         })?,
     };
+    if tunebench::sweep::is_sweep_dir(&dir) {
+        return attach_sweep(&dir, plain, plain_markers);
+    }
     let resolved = tunebench::run_dir::RunDir::read_config(&dir)
         .map_err(|e| anyhow::anyhow!("{} is not a run directory ({e})", dir.display()))?;
     if plain {
@@ -43,6 +46,30 @@ pub(crate) fn attach_cmd(
             .map(Path::to_path_buf)
             .unwrap_or_else(|| runs_dir.to_path_buf()),
         attach: Some(dir),
+        suspects: None,
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A sweep: its leaderboard (--plain) or the TUI on its Sweep view.
+fn attach_sweep(dir: &Path, plain: bool, plain_markers: bool) -> anyhow::Result<ExitCode> {
+    let cfg = RunConfig::from_toml_file(&dir.join(tunebench::sweep::driver::SWEEP_FILE))?;
+    if plain {
+        let s = tunebench::sweep::summary::SweepSummary::load(dir).map_err(anyhow::Error::msg)?;
+        super::sweep::print_leaderboard(&s);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let logs = tunebench::tui::LogSwitch::default();
+    logs.switch_to(&dir.join("tui.log"));
+    super::logging::init(logs, false);
+    tunebench::tui::run(tunebench::tui::TuiOptions {
+        cfg,
+        config_path: PathBuf::from("run.toml"),
+        checkpoint: None,
+        base: None,
+        plain_markers,
+        runs_dir: dir.to_path_buf(),
+        attach: Some(dir.to_path_buf()),
         suspects: None,
     })?;
     Ok(ExitCode::SUCCESS)

@@ -112,6 +112,11 @@ pub(crate) fn sweep_cmd(args: SweepArgs) -> anyhow::Result<ExitCode> {
     if let Ok(summary) = SweepSummary::load(&dir) {
         print_leaderboard(&summary);
     }
+    let (sample, launch, decide) = outcome.overhead.per_trial_ms();
+    println!(
+        "sweep overhead per trial: sampling + journal {sample:.1} ms, launch {launch:.0} ms \
+         (the run process loads its model and data), report + pruning decision {decide:.1} ms"
+    );
     match outcome.best {
         Some((n, v)) => {
             println!(
@@ -155,7 +160,7 @@ fn bad(e: SweepError) -> anyhow::Error {
     .into()
 }
 
-fn print_leaderboard(s: &SweepSummary) {
+pub(crate) fn print_leaderboard(s: &SweepSummary) {
     println!(
         "{:>5}  {:<8}  {:>8}  {:>6}  {:>6}  params",
         "trial",

@@ -32,6 +32,9 @@ impl RunConfig {
             .ok_or_else(|| bad("expected key=value".into()))?;
         let key = key.trim();
         let raw = raw.trim();
+        if let Some(sub) = key.strip_prefix("search.") {
+            return self.set_search(sub, raw).map_err(bad);
+        }
         let table = match toml::Value::try_from(&*self) {
             Ok(toml::Value::Table(t)) => t,
             _ => return Err(bad("cannot represent the config".into())),
@@ -67,6 +70,20 @@ impl RunConfig {
         Err(bad(first_error
             .map(|e| e.message().to_string())
             .unwrap_or_default()))
+    }
+
+    /// `--set search.KEY=VALUE`: one entry of the `[search]` table (a
+    /// setting, or a parameter given as an inline table).
+    fn set_search(&mut self, key: &str, raw: &str) -> Result<(), String> {
+        let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .or_else(|| lenient_number(raw))
+            .unwrap_or_else(|| toml::Value::String(raw.to_string()));
+        let mut table = toml::Table::from(self.search.clone());
+        table.insert(key.to_string(), value);
+        self.search = super::SearchSpec::try_from(table)?;
+        Ok(())
     }
 
     /// Reset one key to its default (an optional field becomes unset).

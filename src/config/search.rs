@@ -546,6 +546,27 @@ mod tests {
     }
 
     #[test]
+    fn set_reaches_into_the_search_table() {
+        let mut cfg = RunConfig::default();
+        cfg.set("search.lr={ log_uniform = [1e-5, 1e-3] }").unwrap();
+        cfg.set("search.sampler=random").unwrap();
+        cfg.set("search.trials=5").unwrap();
+        assert_eq!(cfg.search.settings.trials, 5);
+        assert_eq!(cfg.search.settings.sampler, SamplerKind::Random);
+        assert!(cfg.search.param("lr").is_some());
+        let e = cfg
+            .set("search.lr={ uniform = [2, 1] }")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("empty or reversed"), "{e}");
+        let e = cfg
+            .set("search.lrr={ uniform = [1, 2] }")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("did you mean 'lr'"), "{e}");
+    }
+
+    #[test]
     fn values_the_config_refuses_are_reported() {
         let cfg = parse(
             "[search]\nbatch_size = { int = [0, 8] }\nschedule = { choice = [\"linear\", \"zigzag\"] }",

@@ -79,6 +79,33 @@ pub struct SweepOutcome {
     pub best: Option<(usize, f64)>,
     pub finished: usize,
     pub interrupted: bool,
+    pub overhead: Overhead,
+}
+
+/// Where this worker's own time went (not the trials' training).
+#[derive(Debug, Default, Clone)]
+pub struct Overhead {
+    pub trials: usize,
+    /// Counting, creating and sampling a trial under the journal lock.
+    pub sample: Duration,
+    /// Spawning a run process until it listens (it loads the model and
+    /// data first).
+    pub launch: Duration,
+    /// Reporting an evaluation and deciding whether to prune.
+    pub decide: Duration,
+    pub decisions: usize,
+}
+
+impl Overhead {
+    pub fn per_trial_ms(&self) -> (f64, f64, f64) {
+        let n = self.trials.max(1) as f64;
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        (
+            ms(self.sample) / n,
+            ms(self.launch) / n,
+            ms(self.decide) / self.decisions.max(1) as f64,
+        )
+    }
 }
 
 /// Set by Ctrl-C: start no trial, stop the running ones.
@@ -239,6 +266,7 @@ pub struct Worker {
     host: String,
     running: Vec<Running>,
     log: Box<dyn FnMut(String)>,
+    overhead: Overhead,
 }
 
 impl Worker {
@@ -306,6 +334,7 @@ impl Worker {
             host: hostname(),
             running: Vec::new(),
             log,
+            overhead: Overhead::default(),
         })
     }
 
@@ -352,6 +381,7 @@ impl Worker {
             best,
             finished,
             interrupted,
+            overhead: self.overhead.clone(),
         })
     }
 
@@ -422,6 +452,7 @@ impl Worker {
         let host = self.host.clone();
         // Counting, creating and sampling under one lock: two workers never
         // go past the budget or take the same grid point.
+        let t0 = Instant::now();
         let created = self.journal.locked(|l| {
             let count = l.replay().trials_of(study_id).len();
             if count >= n_trials {
@@ -451,9 +482,11 @@ impl Worker {
             l.set_system_attr(id, ATTR_HOST, json!(host));
             Ok(Some((id, number, run_dir)))
         })?;
+        self.overhead.sample += t0.elapsed();
         let Some((id, number, run_dir)) = created else {
             return Ok(None);
         };
+        self.overhead.trials += 1;
         let trial = self.journal.replay.trials[id].clone();
         (self.log)(format!("trial {number} starts: {}", params_text(&trial)));
         let mut r = Running {
@@ -480,7 +513,10 @@ impl Worker {
             config: cfg,
             threads: Some((threads / self.settings().parallel).max(1)),
         };
-        match crate::remote::launch(&self.opts.exe, &run_dir, &spec) {
+        let t0 = Instant::now();
+        let launched = crate::remote::launch(&self.opts.exe, &run_dir, &spec);
+        self.overhead.launch += t0.elapsed();
+        match launched {
             Ok(client) => drop(client),
             Err(e) => {
                 self.fail(&mut r, &format!("could not start: {e}"))?;
@@ -558,6 +594,7 @@ impl Worker {
     fn report(&mut self, r: &mut Running, step: i64, value: f64) -> Result<(), SweepError> {
         r.best = Some(better(r.best, (step, value), self.maximize));
         let id = r.trial_id;
+        let t0 = Instant::now();
         self.journal.set_intermediate(id, step, value)?;
         let trials: Vec<Trial> = self
             .journal
@@ -582,6 +619,8 @@ impl Worker {
                 Ok(())
             })?;
         }
+        self.overhead.decide += t0.elapsed();
+        self.overhead.decisions += 1;
         if prune {
             let metric = self.settings().metric.clone();
             (self.log)(format!(

@@ -156,7 +156,16 @@ fn row(t: &Trial) -> TrialRow {
             .system_attrs
             .get(ATTR_BEST_STEP)
             .and_then(|v| v.as_i64())
-            .or_else(|| t.last_step().filter(|_| t.state == TrialState::Pruned)),
+            .or_else(|| match t.state {
+                // Another worker's trial: the step that gave its value.
+                TrialState::Complete => t
+                    .intermediate
+                    .iter()
+                    .find(|(_, v)| Some(**v) == t.value())
+                    .map(|(s, _)| *s),
+                TrialState::Pruned => t.last_step(),
+                _ => None,
+            }),
         duration_s,
         run_dir: t.system_str(ATTR_RUN_DIR).map(PathBuf::from),
         curve: t.intermediate.iter().map(|(s, v)| (*s, *v)).collect(),

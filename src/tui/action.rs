@@ -38,4 +38,9 @@ pub enum Action {
     },
     /// Read a config file into the form.
     LoadConfig(PathBuf),
+    /// Start `tunebench sweep` on this config (its `[search]`) in the
+    /// background and show it.
+    StartSweep(Box<RunConfig>),
+    /// Show the sweep in this directory (and keep it current).
+    OpenSweep(PathBuf),
 }

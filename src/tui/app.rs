@@ -207,6 +207,7 @@ pub struct App {
     /// what overflows the screen (hence a Cell: drawing takes `&App`).
     pub help_scroll: std::cell::Cell<u16>,
     pub runs_view: RunsView,
+    pub sweep_view: super::sweep_view::SweepView,
     pub confirm_quit: bool,
     quit_after_stop: bool,
     pub should_quit: bool,
@@ -238,6 +239,7 @@ impl App {
             help: false,
             help_scroll: std::cell::Cell::new(0),
             runs_view: RunsView::default(),
+            sweep_view: Default::default(),
             confirm_quit: false,
             quit_after_stop: false,
             should_quit: false,
@@ -370,6 +372,19 @@ impl App {
         if self.runs_view.visible {
             return self.runs_key(key);
         }
+        if self.sweep_view.visible {
+            return match self.sweep_view.on_key(key) {
+                Some(super::sweep_view::SweepAction::Open(dir)) => vec![Action::OpenRun(dir)],
+                Some(super::sweep_view::SweepAction::Refresh) => self
+                    .sweep_view
+                    .dir
+                    .clone()
+                    .map(Action::OpenSweep)
+                    .into_iter()
+                    .collect(),
+                None => vec![],
+            };
+        }
         let switch_pane = matches!(global, Some(Cmd::NextPane | Cmd::PrevPane));
         if self.typing() {
             if !switch_pane {
@@ -410,6 +425,7 @@ impl App {
             }
             Cmd::Quit => self.request_quit(),
             Cmd::Start => self.start(),
+            Cmd::Sweep => self.sweep(),
             Cmd::Pause => match self.run.state() {
                 RunState::Running => vec![Action::Engine(Command::Pause)],
                 RunState::Paused => vec![Action::Engine(Command::Resume)],
@@ -454,6 +470,38 @@ impl App {
         match self.pane_mut(self.focus) {
             Some(pane) => pane.on_key(key),
             None => vec![],
+        }
+    }
+
+    /// `S`: start a sweep from the form when it has a search space, else
+    /// show the sweep last opened.
+    fn sweep(&mut self) -> Vec<Action> {
+        if !self.hparams.cfg.search.params.is_empty() {
+            if !self.hparams.can_start() {
+                let errors = self.hparams.errors();
+                let first = errors
+                    .iter()
+                    .next()
+                    .map(|(k, v)| format!("{k}: {v}"))
+                    .unwrap_or_default();
+                self.error(&format!("fix the hyperparameters first: {first}"));
+                return vec![];
+            }
+            if let Err(e) = self.hparams.cfg.validate() {
+                self.error(&e.to_string().replace('\n', " "));
+                return vec![];
+            }
+            return vec![Action::StartSweep(Box::new(self.hparams.cfg.clone()))];
+        }
+        match self.sweep_view.dir.clone() {
+            Some(dir) => vec![Action::OpenSweep(dir)],
+            None => {
+                self.error(
+                    "no search space: set the form's `search` field, e.g. \
+                     { lr = { log_uniform = [1e-5, 1e-3] }, trials = 8 }, or load a config with [search] (L)",
+                );
+                vec![]
+            }
         }
     }
 

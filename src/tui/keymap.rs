@@ -15,6 +15,7 @@ pub enum Scope {
     Help,
     ConfirmQuit,
     Runs,
+    Sweep,
     Dataset,
     Relabel,
     Hyper,
@@ -30,6 +31,7 @@ impl Scope {
         match self {
             Scope::Global | Scope::Help | Scope::ConfirmQuit => "",
             Scope::Runs => "Runs",
+            Scope::Sweep => "Sweep",
             Scope::Dataset | Scope::Relabel => "Dataset",
             Scope::Hyper => "Hyper",
             Scope::Curves => "Curves",
@@ -55,6 +57,7 @@ pub enum Cmd {
     Quit,
     Interrupt,
     Runs,
+    Sweep,
     Help,
     // the quit dialog
     Leave,
@@ -73,6 +76,8 @@ pub enum Cmd {
     NewFrom,
     Refresh,
     Close,
+    // sweep view
+    NextParam,
     // dataset
     Search,
     NextMatch,

@@ -19,6 +19,7 @@ pub mod playground;
 pub mod render;
 pub mod runs_view;
 pub mod svg;
+pub mod sweep_view;
 pub mod theme;
 
 use crate::config::RunConfig;
@@ -93,6 +94,7 @@ enum AppEvent {
     EngineGone(u64),
     Runs(Vec<crate::runs::RunSummary>),
     StartFailed(String),
+    Sweep(PathBuf, Result<crate::sweep::summary::SweepSummary, String>),
     Tokenizer {
         key: String,
         result: Box<TokenizerResult>,
@@ -246,6 +248,7 @@ struct Loop {
     /// Generation of the run connection (see `AppEvent`).
     generation: u64,
     last_runs_listing: Option<Instant>,
+    last_sweep_load: Option<Instant>,
 }
 
 impl Loop {
@@ -284,6 +287,15 @@ impl Loop {
                     self.app.hparams.config_loaded(&path, loaded);
                 }
                 Action::ListRuns => self.list_runs(),
+                Action::StartSweep(cfg) => self.start_sweep(*cfg),
+                Action::OpenSweep(dir) => {
+                    self.app.sweep_view.open(dir.clone());
+                    self.load_sweep(dir);
+                }
+                Action::OpenRun(dir) if crate::sweep::is_sweep_dir(&dir) => {
+                    self.app.sweep_view.open(dir.clone());
+                    self.load_sweep(dir);
+                }
                 Action::OpenRun(dir) => self.open_run(&dir),
                 Action::CompareRuns(dirs) => compare_runs(&mut self.app, &dirs),
                 Action::ConfigFrom(dir) => match crate::run_dir::RunDir::read_config(&dir) {
@@ -294,6 +306,35 @@ impl Loop {
                     Err(e) => self.app.on_start_failed(e.to_string()),
                 },
             }
+        }
+    }
+
+    /// Read a sweep's study off the loop (the journal may be long).
+    fn load_sweep(&mut self, dir: PathBuf) {
+        self.last_sweep_load = Some(Instant::now());
+        let tx = self.tx.clone();
+        std::thread::spawn(move || {
+            let s = crate::sweep::summary::SweepSummary::load(&dir);
+            let _ = tx.send(AppEvent::Sweep(dir, s));
+        });
+    }
+
+    /// `tunebench sweep` in the background (its own session: it goes on
+    /// when the TUI closes), then its view.
+    fn start_sweep(&mut self, cfg: RunConfig) {
+        let dir = self.opts.runs_dir.join(crate::run_dir::run_name(&format!(
+            "sweep-{}",
+            cfg.model.rsplit(['/', ':']).next().unwrap_or("model")
+        )));
+        match spawn_sweep(&cfg, &dir) {
+            Ok(()) => {
+                self.app.info(&format!("sweep started: {}", dir.display()));
+                self.app.sweep_view.open(dir.clone());
+                self.load_sweep(dir);
+            }
+            Err(e) => self
+                .app
+                .on_start_failed(format!("cannot start the sweep: {e}")),
         }
     }
 
@@ -449,6 +490,11 @@ impl Loop {
             AppEvent::Engine(g, _) | AppEvent::EngineStarted(g, _) | AppEvent::EngineGone(g)
                 if g != self.generation => {}
             AppEvent::Runs(runs) => self.app.runs_view.set_runs(runs),
+            AppEvent::Sweep(dir, s) => {
+                if self.app.sweep_view.dir.as_ref() == Some(&dir) {
+                    self.app.sweep_view.set_summary(s);
+                }
+            }
             AppEvent::Engine(_, e) => {
                 if matches!(e, Event::Finished { .. } | Event::Failed { .. }) {
                     // The next playground request loads the new best/.
@@ -524,6 +570,41 @@ impl Loop {
     }
 }
 
+/// Start `tunebench sweep --config DIR/request.toml --out DIR` detached
+/// from this terminal, its output in DIR/sweep.log.
+fn spawn_sweep(cfg: &RunConfig, dir: &Path) -> Result<(), String> {
+    use std::os::unix::process::CommandExt;
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let request = dir.join("request.toml");
+    crate::disk::write_atomic(&request, cfg.to_toml().as_bytes()).map_err(|e| e.to_string())?;
+    let log = std::fs::File::create(dir.join("sweep.log")).map_err(|e| e.to_string())?;
+    let log2 = log.try_clone().map_err(|e| e.to_string())?;
+    let exe = crate::remote::launch::current_exe().map_err(|e| e.to_string())?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("sweep")
+        .arg("--config")
+        .arg(&request)
+        .arg("--out")
+        .arg(dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(log)
+        .stderr(log2);
+    // SAFETY: setsid only detaches the child from our session.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().map_err(|e| e.to_string())?;
+    std::thread::spawn(move || {
+        let _ = child.wait();
+    });
+    Ok(())
+}
+
 /// Forward a run process's history and live events to the event loop.
 fn stream_run(mut client: crate::remote::Client, tx: UnboundedSender<AppEvent>, generation: u64) {
     let _ = tx.send(AppEvent::EngineStarted(generation, client.commander()));
@@ -560,6 +641,7 @@ async fn event_loop(
     let dataset = load_dataset(&opts.cfg);
     let mut app = App::new(opts.cfg.clone(), dataset, opts.config_path.clone());
     app.curves.plain_markers = opts.plain_markers;
+    app.sweep_view.plain_markers = opts.plain_markers;
     let mut lp = Loop {
         data_key: data_key(&opts.cfg),
         tokenizer_key: String::new(),
@@ -570,6 +652,7 @@ async fn event_loop(
         predictor: None,
         generation: 0,
         last_runs_listing: None,
+        last_sweep_load: None,
     };
     if let Some(path) = lp.opts.suspects.clone() {
         match crate::explain::label_issues::read_suspects(&path) {
@@ -587,7 +670,12 @@ async fn event_loop(
     }
     lp.sync_data();
     if let Some(dir) = lp.opts.attach.clone() {
-        lp.attach(&dir);
+        if crate::sweep::is_sweep_dir(&dir) {
+            lp.app.sweep_view.open(dir.clone());
+            lp.load_sweep(dir);
+        } else {
+            lp.attach(&dir);
+        }
     }
     let mut keys = EventStream::new();
     let mut tick = tokio::time::interval(FRAME);
@@ -622,6 +710,14 @@ async fn event_loop(
                     && lp.last_runs_listing.is_none_or(|t| t.elapsed() >= Duration::from_secs(2))
                 {
                     lp.list_runs();
+                }
+                // And the sweep view (a trial reports every few seconds).
+                if lp.app.sweep_view.visible
+                    && lp.last_sweep_load.is_none_or(|t| t.elapsed() >= Duration::from_secs(1))
+                {
+                    if let Some(dir) = lp.app.sweep_view.dir.clone() {
+                        lp.load_sweep(dir);
+                    }
                 }
             }
             _ = sigterm.recv() => signalled = true,

@@ -50,6 +50,9 @@ pub fn draw(app: &App, f: &mut Frame) {
     }
     f.render_widget(Paragraph::new(status_line(app, area.width)), status);
     f.render_widget(Paragraph::new(hint_line(app)), hint);
+    if app.sweep_view.visible {
+        app.sweep_view.render(f, area, &app.theme);
+    }
     if app.runs_view.visible {
         app.runs_view.render(f, area, &app.theme);
     }
