@@ -262,6 +262,9 @@ fn a_sweep_prunes_losers_and_keeps_the_best() {
         d.path(),
         "sampler = \"grid\"\nlr = { choice = [2e-3, 1e-7] }\nseed = { choice = [1, 2, 3] }",
     );
+    // Three epochs: the good rate leaves chance before the last rung.
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, text.replace("epochs = 1", "epochs = 3")).unwrap();
     let out = d.path().join("sw");
     let text = run_ok(tunebench().args([
         "sweep",

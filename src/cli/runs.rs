@@ -53,8 +53,16 @@ pub(crate) fn runs_cmd(runs_dir: &Path, json: bool) -> anyhow::Result<ExitCode> 
         .map(|r| {
             [
                 r.name.clone(),
-                r.status.name().to_string(),
-                format!("{}/{}", r.step, r.total_steps),
+                if r.sweep {
+                    format!("sweep, {}", r.status.name())
+                } else {
+                    r.status.name().to_string()
+                },
+                if r.sweep {
+                    format!("{}/{} trials", r.step, r.total_steps)
+                } else {
+                    format!("{}/{}", r.step, r.total_steps)
+                },
                 r.model.clone(),
                 r.data
                     .as_ref()

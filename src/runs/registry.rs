@@ -32,6 +32,9 @@ pub struct RunSummary {
     /// How to continue a crashed or stopped run.
     pub resume_command: Option<String>,
     pub error: Option<String>,
+    /// A sweep (`tunebench sweep`): step and total count its trials.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sweep: bool,
 }
 
 impl RunSummary {
@@ -53,6 +56,7 @@ impl RunSummary {
             last_checkpoint: None,
             resume_command: None,
             error: None,
+            sweep: false,
         }
     }
 }
@@ -146,27 +150,92 @@ pub fn summarize(dir: &Path) -> RunSummary {
         last_checkpoint,
         resume_command,
         error: progress.error,
+        sweep: false,
     }
 }
 
-/// The runs under `runs_dir`, oldest first (run names start with a
-/// sortable timestamp; others sort by start time).
-pub fn list(runs_dir: &Path) -> Vec<RunSummary> {
-    let mut out: Vec<RunSummary> = std::fs::read_dir(runs_dir)
+/// A sweep's directory holds this (sweep/driver.rs writes it; named here
+/// because the sweep layer builds on this one, not the other way).
+const SWEEP_FILE: &str = "sweep.toml";
+
+fn is_run(p: &Path) -> bool {
+    p.is_dir()
+        && (p.join("metrics.jsonl").is_file()
+            || p.join("config.toml").is_file()
+            || p.join(crate::remote::launch::LAUNCH_FILE).is_file())
+}
+
+fn subdirs(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()
         .flatten()
         .map(|e| e.path())
-        .filter(|p| {
-            p.is_dir()
-                && (p.join("metrics.jsonl").is_file()
-                    || p.join("config.toml").is_file()
-                    || p.join(crate::remote::launch::LAUNCH_FILE).is_file())
-        })
-        .map(|p| summarize(&p))
+        .filter(|p| p.is_dir())
         .collect();
-    out.sort_by(|a, b| (a.started_unix, &a.name).cmp(&(b.started_unix, &b.name)));
+    out.sort();
     out
+}
+
+/// A sweep as one line: its trials' states added up (step = trials over,
+/// total = its trial budget), then each trial as `SWEEP/trial-NNN`.
+fn sweep_rows(dir: &Path) -> Vec<RunSummary> {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let trials: Vec<RunSummary> = subdirs(dir)
+        .into_iter()
+        .filter(|p| is_run(p))
+        .map(|p| {
+            let mut s = summarize(&p);
+            s.name = format!("{name}/{}", s.name);
+            s
+        })
+        .collect();
+    let cfg = crate::config::RunConfig::from_toml_file(&dir.join(SWEEP_FILE)).ok();
+    let live = trials.iter().any(|t| t.status.is_live());
+    let mut row = RunSummary::unknown(&name, dir.to_path_buf());
+    row.model = cfg.as_ref().map(|c| c.model.clone()).unwrap_or_default();
+    row.data = cfg.as_ref().and_then(|c| c.train_file.clone());
+    row.status = if live {
+        RunStatus::Running
+    } else {
+        RunStatus::Finished
+    };
+    row.step = trials.iter().filter(|t| !t.status.is_live()).count();
+    row.total_steps = cfg
+        .map(|c| c.search.settings.trials)
+        .unwrap_or(trials.len());
+    row.started_unix = trials.iter().filter_map(|t| t.started_unix).min();
+    row.duration_s = trials
+        .iter()
+        .filter_map(|t| Some(t.started_unix? + t.duration_s?))
+        .max()
+        .zip(row.started_unix)
+        .map(|(end, start)| end.saturating_sub(start));
+    row.sweep = true;
+    std::iter::once(row).chain(trials).collect()
+}
+
+/// The runs under `runs_dir`, oldest first (run names start with a
+/// sortable timestamp; others sort by start time); a sweep is listed with
+/// its trials after it.
+pub fn list(runs_dir: &Path) -> Vec<RunSummary> {
+    let mut groups: Vec<Vec<RunSummary>> = subdirs(runs_dir)
+        .into_iter()
+        .filter_map(|p| {
+            if p.join(SWEEP_FILE).is_file() {
+                Some(sweep_rows(&p))
+            } else if is_run(&p) {
+                Some(vec![summarize(&p)])
+            } else {
+                None
+            }
+        })
+        .collect();
+    groups.sort_by(|a, b| (a[0].started_unix, &a[0].name).cmp(&(b[0].started_unix, &b[0].name)));
+    groups.into_iter().flatten().collect()
 }
 
 /// The newest run under `runs_dir` that has a live process.

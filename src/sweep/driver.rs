@@ -29,6 +29,9 @@ pub const BEST_CONFIG: &str = "best.toml";
 /// Trial system attributes this worker writes.
 pub const ATTR_RUN_DIR: &str = "tunebench:run_dir";
 pub const ATTR_HOST: &str = "tunebench:host";
+/// The sweep process that watches the trial: while it lives, the trial is
+/// its business, not stale.
+pub const ATTR_WORKER_PID: &str = "tunebench:worker_pid";
 pub const ATTR_BEST_STEP: &str = "tunebench:best_step";
 pub const ATTR_FAIL_REASON: &str = "fail_reason";
 
@@ -121,6 +124,10 @@ struct Running {
     /// Pruned (or interrupted): the process is being stopped.
     stopping: bool,
     started: Instant,
+    /// Training examples per optimizer step (batch size × accumulation):
+    /// evaluations are reported at examples seen, so the pruner compares
+    /// trials of different batch sizes at the same amount of data.
+    examples_per_step: i64,
 }
 
 /// The value a trial is scored by, from one evaluation.
@@ -398,6 +405,10 @@ impl Worker {
             .into_iter()
             .filter(|t| t.state == TrialState::Running)
             .filter(|t| t.system_str(ATTR_HOST) == Some(self.host.as_str()))
+            .filter(|t| {
+                let owner = t.system_attrs.get(ATTR_WORKER_PID).and_then(|v| v.as_u64());
+                !owner.is_some_and(|pid| pid_alive(pid as u32))
+            })
             .cloned()
             .collect();
         for t in stale {
@@ -413,12 +424,18 @@ impl Worker {
                 best: None,
                 stopping: false,
                 started: Instant::now(),
+                examples_per_step: 1,
             };
+            if let Ok(resolved) = crate::run_dir::RunDir::read_config(&dir) {
+                let c = resolved.config;
+                r.examples_per_step = (c.batch_size * c.grad_accum.max(1)) as i64;
+            }
             // Re-read its evaluations (reported ones are not reported again).
             let events = read_new_events(&mut r);
             for e in &events {
                 if let Some((step, v)) = metric_of(e, &self.settings().metric) {
-                    r.best = Some(better(r.best, (step, v), self.maximize));
+                    let at = step * r.examples_per_step;
+                    r.best = Some(better(r.best, (at, v), self.maximize));
                 }
             }
             if let Some(end) = events.iter().find(|e| e.is_terminal()) {
@@ -480,6 +497,7 @@ impl Worker {
             }
             l.set_system_attr(id, ATTR_RUN_DIR, json!(run_dir.display().to_string()));
             l.set_system_attr(id, ATTR_HOST, json!(host));
+            l.set_system_attr(id, ATTR_WORKER_PID, json!(std::process::id()));
             Ok(Some((id, number, run_dir)))
         })?;
         self.overhead.sample += t0.elapsed();
@@ -497,9 +515,13 @@ impl Worker {
             best: None,
             stopping: false,
             started: Instant::now(),
+            examples_per_step: 1,
         };
         let cfg = match trial_config(&self.opts.config, &trial) {
-            Ok(c) => c,
+            Ok(c) => {
+                r.examples_per_step = (c.batch_size * c.grad_accum.max(1)) as i64;
+                c
+            }
             Err(why) => {
                 self.fail(&mut r, &format!("bad value: {why}"))?;
                 return self.start_trial();
@@ -559,7 +581,7 @@ impl Worker {
         for event in read_new_events(r) {
             if let Some((step, value)) = metric_of(&event, &metric) {
                 if !r.stopping {
-                    self.report(r, step, value)?;
+                    self.report(r, step * r.examples_per_step, value)?;
                 }
             }
             if event.is_terminal() {
@@ -609,11 +631,13 @@ impl Worker {
         let prune = decision.prune;
         if !decision.rungs.is_empty() || prune {
             let last = value;
+            let per_step = r.examples_per_step.max(1);
             self.journal.locked(|l| {
                 for (key, v) in &decision.rungs {
                     l.set_system_attr(id, key, json!(v));
                 }
                 if prune {
+                    l.set_system_attr(id, ATTR_BEST_STEP, json!(step / per_step));
                     l.set_state(id, TrialState::Pruned, Some(vec![last]));
                 }
                 Ok(())
@@ -624,8 +648,9 @@ impl Worker {
         if prune {
             let metric = self.settings().metric.clone();
             (self.log)(format!(
-                "trial {} pruned at step {step} ({metric} {value:.4})",
-                r.number
+                "trial {} pruned at step {} ({step} examples; {metric} {value:.4})",
+                r.number,
+                step / r.examples_per_step.max(1)
             ));
             r.stopping = true;
             if let Ok(c) = Client::connect(&r.dir) {
@@ -650,9 +675,11 @@ impl Worker {
                 Some((step, value)) => {
                     let metric = self.settings().metric.clone();
                     (self.log)(format!(
-                        "trial {} complete: {metric} {value:.4} at step {step}",
-                        r.number
+                        "trial {} complete: {metric} {value:.4} at step {}",
+                        r.number,
+                        step / r.examples_per_step.max(1)
                     ));
+                    let step = step / r.examples_per_step.max(1);
                     self.journal.locked(|l| {
                         l.set_system_attr(id, ATTR_BEST_STEP, json!(step));
                         l.set_state(id, TrialState::Complete, Some(vec![value]));
@@ -779,6 +806,7 @@ fn placeholder() -> Running {
         best: None,
         stopping: false,
         started: Instant::now(),
+        examples_per_step: 1,
     }
 }
 

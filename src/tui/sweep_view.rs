@@ -368,7 +368,7 @@ impl SweepView {
             area,
             &format!(" {} per evaluation (running bright) ", s.metric),
             datasets,
-            ("step", [0.0, x_max]),
+            ("examples seen", [0.0, x_max]),
             y_bounds(curves.iter().flat_map(|(_, c)| c.iter().map(|p| p.1))),
             false,
             theme,
