@@ -6,7 +6,7 @@
 # Task: paraphrase-MiniLM-L3 on the first ROWS SST-2 train rows, SST-2 dev.
 # Space: lr log 1e-5..1e-3, warmup 0..0.2, batch {16, 32}, weight_decay
 # 0..0.1, epochs 1..3; evaluation every 20 steps; score: best dev accuracy.
-# usage: bench/sweep_compare.sh [TRIALS] [ROWS]   (default 16, 2000)
+# usage: [ARMS='a b c'] [SEED=42] bench/sweep_compare.sh [TRIALS] [ROWS]   (default 16, 2000)
 # Needs: python3 with optuna (arm c), the models of ../shared/tools/get-models.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +17,7 @@ PY=${PY:-python3}
 TRIALS=${1:-16}
 ROWS=${2:-2000}
 ARMS=${ARMS:-a b c}
+SEED=${SEED:-42}
 OUT=${OUT:-$(mktemp -d /tmp/tb-sweep-XXXX)}
 head -$((ROWS + 1)) "$SST2/train.tsv" > "$OUT/train.tsv"
 cat > "$OUT/base.toml" <<TOML
@@ -30,6 +31,7 @@ tensorboard = false
 [search]
 trials = $TRIALS
 metric = "accuracy"
+seed = $SEED
 lr = { log_uniform = [1e-5, 1e-3] }
 warmup_ratio = { uniform = [0.0, 0.2] }
 batch_size = { choice = [16, 32] }
@@ -69,7 +71,7 @@ for a in $ARMS; do
   case $a in
   a) arm tpe-asha ;;
   b) arm random-none --set 'search.sampler=random' --set 'search.pruner=none' ;;
-  c) "$PY" bench/sweep_objective.py "$BIN" "$OUT/optuna" "$OUT/train.tsv" "$SST2/dev.tsv" "$MODEL" "$TRIALS" | tail -1 ;;
+  c) "$PY" bench/sweep_objective.py "$BIN" "$OUT/optuna" "$OUT/train.tsv" "$SST2/dev.tsv" "$MODEL" "$TRIALS" "$SEED" | tail -1 ;;
   esac
 done
 echo "runs in $OUT"
