@@ -437,3 +437,56 @@ fn the_binary_opens_the_demo_from_any_directory() {
         .is_file());
     t.keys(&["q"]);
 }
+
+#[test]
+fn a_person_starts_a_sweep_from_the_form_and_opens_its_best_trial() {
+    if !have_tmux() {
+        return;
+    }
+    let runs = tempfile::tempdir().unwrap();
+    let (train, heldout) = reviews();
+    let bin = env!("CARGO_BIN_EXE_tunebench");
+    let cmd = format!(
+        "TUNEBENCH_RUNS_DIR={} {bin} tui --data {} --val {} ; sleep 60",
+        runs.path().display(),
+        train.display(),
+        heldout.display()
+    );
+    let t = start("tunebench-sweep", (120, 36), &cmd);
+    t.wait_for("the form", |s| s.contains("2 Hyperparameters"), 30);
+    t.keys(&["2"]);
+    // The `search` field is the form's last.
+    for _ in 0..60 {
+        t.run(&["send-keys", "-t", "tb", "j"]);
+    }
+    t.wait_for("the search field", |s| s.contains("▶ search"), 10);
+    t.keys(&["Enter"]);
+    t.text("{ lr = { log_uniform = [5e-4, 2e-3] }, epochs = { choice = [1] }, trials = 2 }");
+    t.keys(&["Enter"]);
+    t.keys(&["S"]);
+    let s = t.wait_for(
+        "two trials done",
+        |s| s.contains("2/2 trials · 0 running · 2 complete"),
+        120,
+    );
+    assert!(s.contains("best accuracy"), "{s}");
+    assert!(s.contains("Leaderboard") && s.contains("lr="), "{s}");
+    // Enter opens the best trial (the leaderboard's first row) as a run.
+    t.keys(&["Enter"]);
+    t.wait_for(
+        "the trial's run",
+        |s| s.contains("DONE") && s.contains("val acc"),
+        30,
+    );
+    // S brings the sweep back.
+    t.keys(&["S"]);
+    t.wait_for("the sweep view again", |s| s.contains("Leaderboard"), 10);
+    t.keys(&["Escape", "q"]);
+    let sweeps: Vec<_> = std::fs::read_dir(runs.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().join("sweep.toml").is_file())
+        .collect();
+    assert_eq!(sweeps.len(), 1, "one sweep: {sweeps:?}");
+    assert!(sweeps[0].path().join("best").exists());
+}

@@ -476,6 +476,17 @@ impl App {
     /// `S`: start a sweep from the form when it has a search space, else
     /// show the sweep last opened.
     fn sweep(&mut self) -> Vec<Action> {
+        // The sweep shown last still runs: S shows it (never a second one).
+        let unfinished = self
+            .sweep_view
+            .summary
+            .as_ref()
+            .is_some_and(|s| s.running() > 0 || s.trials.len() < s.budget);
+        // So does the one this search started: a new search starts anew.
+        let same = self.sweep_view.started_from.as_ref() == Some(&self.hparams.cfg.search);
+        if let (true, Some(dir)) = (unfinished || same, self.sweep_view.dir.clone()) {
+            return vec![Action::OpenSweep(dir)];
+        }
         if !self.hparams.cfg.search.params.is_empty() {
             if !self.hparams.can_start() {
                 let errors = self.hparams.errors();
@@ -491,6 +502,7 @@ impl App {
                 self.error(&e.to_string().replace('\n', " "));
                 return vec![];
             }
+            self.sweep_view.started_from = Some(self.hparams.cfg.search.clone());
             return vec![Action::StartSweep(Box::new(self.hparams.cfg.clone()))];
         }
         match self.sweep_view.dir.clone() {

@@ -35,6 +35,9 @@ pub struct SweepView {
     /// Which parameter the scatter plots.
     pub param: usize,
     pub plain_markers: bool,
+    /// The form's search that started the sweep shown (S shows it again
+    /// rather than starting a second one).
+    pub started_from: Option<crate::config::SearchSpec>,
 }
 
 impl SweepView {
