@@ -495,11 +495,11 @@ impl App {
                     .next()
                     .map(|(k, v)| format!("{k}: {v}"))
                     .unwrap_or_default();
-                self.error(&format!("fix the hyperparameters first: {first}"));
+                self.error(format!("fix the hyperparameters first: {first}"));
                 return vec![];
             }
             if let Err(e) = self.hparams.cfg.validate() {
-                self.error(&e.to_string().replace('\n', " "));
+                self.error(e.to_string().replace('\n', " "));
                 return vec![];
             }
             self.sweep_view.started_from = Some(self.hparams.cfg.search.clone());

@@ -328,7 +328,7 @@ impl Loop {
         )));
         match spawn_sweep(&cfg, &dir) {
             Ok(()) => {
-                self.app.info(&format!("sweep started: {}", dir.display()));
+                self.app.info(format!("sweep started: {}", dir.display()));
                 self.app.sweep_view.open(dir.clone());
                 self.load_sweep(dir);
             }
