@@ -618,13 +618,7 @@ impl Worker {
         let id = r.trial_id;
         let t0 = Instant::now();
         self.journal.set_intermediate(id, step, value)?;
-        let trials: Vec<Trial> = self
-            .journal
-            .replay
-            .trials_of(self.study_id)
-            .into_iter()
-            .cloned()
-            .collect();
+        let trials = self.study_trials();
         let refs: Vec<&Trial> = trials.iter().collect();
         let me = &self.journal.replay.trials[id];
         let decision = self.pruner.decide(me, &refs, self.maximize);
@@ -702,17 +696,21 @@ impl Worker {
         }
     }
 
-    /// Link the best complete trial's best checkpoint as `best/`, write
-    /// `best.toml`, and drop the weights of trials that cannot be best.
-    fn keep_best(&mut self) -> Result<Option<(usize, f64)>, SweepError> {
-        self.journal.sync()?;
-        let trials: Vec<Trial> = self
-            .journal
+    /// The study's trials as they stand (a copy: the journal moves on).
+    fn study_trials(&self) -> Vec<Trial> {
+        self.journal
             .replay
             .trials_of(self.study_id)
             .into_iter()
             .cloned()
-            .collect();
+            .collect()
+    }
+
+    /// Link the best complete trial's best checkpoint as `best/`, write
+    /// `best.toml`, and drop the weights of trials that cannot be best.
+    fn keep_best(&mut self) -> Result<Option<(usize, f64)>, SweepError> {
+        self.journal.sync()?;
+        let trials = self.study_trials();
         let Some(best) = best_trial(&trials, self.maximize) else {
             return Ok(None);
         };

@@ -489,12 +489,7 @@ impl App {
         }
         if !self.hparams.cfg.search.params.is_empty() {
             if !self.hparams.can_start() {
-                let errors = self.hparams.errors();
-                let first = errors
-                    .iter()
-                    .next()
-                    .map(|(k, v)| format!("{k}: {v}"))
-                    .unwrap_or_default();
+                let first = self.first_form_error();
                 self.error(format!("fix the hyperparameters first: {first}"));
                 return vec![];
             }
@@ -517,21 +512,26 @@ impl App {
         }
     }
 
+    /// The form's first invalid field, as `key: why`.
+    fn first_form_error(&self) -> String {
+        self.hparams
+            .errors()
+            .iter()
+            .next()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .unwrap_or_default()
+    }
+
     fn start(&mut self) -> Vec<Action> {
         if self.is_active() {
             self.info("a run is already active");
             return vec![];
         }
         if !self.hparams.can_start() {
-            let errors = self.hparams.errors();
-            let first = errors
-                .iter()
-                .next()
-                .map(|(k, v)| format!("{k}: {v}"))
-                .unwrap_or_default();
+            let first = self.first_form_error();
             self.error(format!(
                 "cannot start: {} invalid field(s), e.g. {first}",
-                errors.len()
+                self.hparams.errors().len()
             ));
             self.focus = PaneId::Hyper;
             return vec![];
