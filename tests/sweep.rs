@@ -602,3 +602,58 @@ fn tensorboard_reads_our_event_files() {
         .collect();
     assert_eq!(got, want);
 }
+
+#[test]
+fn parallel_trials_split_the_threads_and_a_timeout_stops_new_ones() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        d.path(),
+        "trials = 4\nparallel = 2\nsampler = \"random\"\npruner = \"none\"\n\
+         lr = { log_uniform = [1e-4, 3e-3] }",
+    );
+    let out = d.path().join("par");
+    run_ok(tunebench().args([
+        "sweep",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    let trials = study_trials(&out.join("study.journal"), "par");
+    assert_eq!(trials.len(), 4);
+    assert!(trials.iter().all(|t| t.state == TrialState::Complete));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let launch: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("trial-000/launch.json")).unwrap())
+            .unwrap();
+    assert_eq!(launch["threads"].as_u64(), Some((cores / 2).max(1) as u64));
+    // Two at once: some trial started before another ended.
+    let span = |t: &Trial| {
+        let s = tunebench::sweep::journal::iso_seconds(t.datetime_start.as_deref().unwrap());
+        let e = tunebench::sweep::journal::iso_seconds(t.datetime_complete.as_deref().unwrap());
+        (s.unwrap(), e.unwrap())
+    };
+    let (a, b) = (span(&trials[0]), span(&trials[1]));
+    assert!(
+        b.0 < a.1 && a.0 < b.1,
+        "trials 0 and 1 overlap: {a:?} {b:?}"
+    );
+
+    // A timeout: no trial starts after it (the running one finishes).
+    let cfg = write_config(
+        d.path(),
+        "trials = 50\ntimeout = 0.01\nsampler = \"random\"\npruner = \"none\"\n\
+         lr = { log_uniform = [1e-4, 3e-3] }",
+    );
+    let out = d.path().join("timeout");
+    run_ok(tunebench().args([
+        "sweep",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    let trials = study_trials(&out.join("study.journal"), "timeout");
+    assert_eq!(trials.len(), 1, "one trial, then the timeout");
+    assert_eq!(trials[0].state, TrialState::Complete);
+}
