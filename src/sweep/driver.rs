@@ -562,17 +562,13 @@ impl Worker {
     /// Read each running trial's new events: report evaluations, prune,
     /// record the ends.
     fn poll(&mut self) -> Result<(), SweepError> {
-        let mut i = 0;
-        while i < self.running.len() {
-            let mut r = std::mem::replace(&mut self.running[i], placeholder());
-            let done = self.poll_one(&mut r)?;
-            if done {
-                self.running.remove(i);
-            } else {
-                self.running[i] = r;
-                i += 1;
+        let mut still = Vec::new();
+        for mut r in std::mem::take(&mut self.running) {
+            if !self.poll_one(&mut r)? {
+                still.push(r);
             }
         }
+        self.running = still;
         Ok(())
     }
 
@@ -793,19 +789,6 @@ fn link_best(sweep: &Path, ckpt: &Path) -> Result<(), SweepError> {
     std::os::unix::fs::symlink(&target, &tmp)
         .and_then(|_| std::fs::rename(&tmp, &link))
         .map_err(|e| SweepError::Other(format!("{}: {e}", link.display())))
-}
-
-fn placeholder() -> Running {
-    Running {
-        trial_id: 0,
-        number: 0,
-        dir: PathBuf::new(),
-        offset: 0,
-        best: None,
-        stopping: false,
-        started: Instant::now(),
-        examples_per_step: 1,
-    }
 }
 
 /// The complete lines appended to a trial's metrics.jsonl since last read.
