@@ -236,6 +236,18 @@ fn write_config(dir: &Path, search: &str) -> PathBuf {
     p
 }
 
+/// `tunebench sweep --config CFG --out OUT EXTRA...`
+fn sweep_cmd(cfg: &Path, out: &Path, extra: &[&str]) -> Command {
+    let mut c = tunebench();
+    c.arg("sweep")
+        .arg("--config")
+        .arg(cfg)
+        .arg("--out")
+        .arg(out)
+        .args(extra);
+    c
+}
+
 fn run_ok(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap();
     let text = format!(
@@ -266,13 +278,7 @@ fn a_sweep_prunes_losers_and_keeps_the_best() {
     let text = std::fs::read_to_string(&cfg).unwrap();
     std::fs::write(&cfg, text.replace("epochs = 1", "epochs = 3")).unwrap();
     let out = d.path().join("sw");
-    let text = run_ok(tunebench().args([
-        "sweep",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]));
+    let text = run_ok(&mut sweep_cmd(&cfg, &out, &[]));
     let trials = study_trials(&out.join("study.journal"), "sw");
     assert_eq!(trials.len(), 6, "{text}");
     let pruned = trials
@@ -333,17 +339,16 @@ fn a_sweep_continues_a_study_optuna_wrote() {
          lr = { log_uniform = [1e-4, 3e-3] }\nbatch_size = { choice = [16, 32] }",
     );
     let out = d.path().join("sw");
-    run_ok(tunebench().args([
-        "sweep",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--storage",
-        journal.to_str().unwrap(),
-        "--study",
-        "python-study",
-    ]));
+    run_ok(&mut sweep_cmd(
+        &cfg,
+        &out,
+        &[
+            "--storage",
+            journal.to_str().unwrap(),
+            "--study",
+            "python-study",
+        ],
+    ));
     let trials = study_trials(&journal, "python-study");
     assert_eq!(trials.len(), 5);
     assert_eq!(
@@ -612,13 +617,7 @@ fn parallel_trials_split_the_threads_and_a_timeout_stops_new_ones() {
          lr = { log_uniform = [1e-4, 3e-3] }",
     );
     let out = d.path().join("par");
-    run_ok(tunebench().args([
-        "sweep",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]));
+    run_ok(&mut sweep_cmd(&cfg, &out, &[]));
     let trials = study_trials(&out.join("study.journal"), "par");
     assert_eq!(trials.len(), 4);
     assert!(trials.iter().all(|t| t.state == TrialState::Complete));
@@ -646,13 +645,7 @@ fn parallel_trials_split_the_threads_and_a_timeout_stops_new_ones() {
          lr = { log_uniform = [1e-4, 3e-3] }",
     );
     let out = d.path().join("timeout");
-    run_ok(tunebench().args([
-        "sweep",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]));
+    run_ok(&mut sweep_cmd(&cfg, &out, &[]));
     let trials = study_trials(&out.join("study.journal"), "timeout");
     assert_eq!(trials.len(), 1, "one trial, then the timeout");
     assert_eq!(trials[0].state, TrialState::Complete);
