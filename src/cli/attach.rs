@@ -31,24 +31,11 @@ pub(crate) fn attach_cmd(
             Err(_) => Ok(super::train::replay(&dir, resolved.config.log_every)),
         };
     }
-    let logs = tunebench::tui::LogSwitch::default();
-    logs.switch_to(&dir.parent().unwrap_or(Path::new(".")).join("tui.log"));
-    super::logging::init(logs, false);
-    let cfg: RunConfig = resolved.config;
-    tunebench::tui::run(tunebench::tui::TuiOptions {
-        cfg,
-        config_path: PathBuf::from("run.toml"),
-        checkpoint: None,
-        base: None,
-        plain_markers,
-        runs_dir: dir
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| runs_dir.to_path_buf()),
-        attach: Some(dir),
-        suspects: None,
-    })?;
-    Ok(ExitCode::SUCCESS)
+    let runs_dir = dir
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| runs_dir.to_path_buf());
+    open_tui(resolved.config, runs_dir, dir, plain_markers)
 }
 
 /// A sweep: its leaderboard (--plain) or the TUI on its Sweep view.
@@ -59,8 +46,19 @@ fn attach_sweep(dir: &Path, plain: bool, plain_markers: bool) -> anyhow::Result<
         super::sweep::print_leaderboard(&s);
         return Ok(ExitCode::SUCCESS);
     }
+    open_tui(cfg, dir.to_path_buf(), dir.to_path_buf(), plain_markers)
+}
+
+/// The TUI on `target` (a run, or a sweep's view), logging to
+/// `runs_dir/tui.log`.
+fn open_tui(
+    cfg: RunConfig,
+    runs_dir: PathBuf,
+    target: PathBuf,
+    plain_markers: bool,
+) -> anyhow::Result<ExitCode> {
     let logs = tunebench::tui::LogSwitch::default();
-    logs.switch_to(&dir.join("tui.log"));
+    logs.switch_to(&runs_dir.join("tui.log"));
     super::logging::init(logs, false);
     tunebench::tui::run(tunebench::tui::TuiOptions {
         cfg,
@@ -68,8 +66,8 @@ fn attach_sweep(dir: &Path, plain: bool, plain_markers: bool) -> anyhow::Result<
         checkpoint: None,
         base: None,
         plain_markers,
-        runs_dir: dir.to_path_buf(),
-        attach: Some(dir.to_path_buf()),
+        runs_dir,
+        attach: Some(target),
         suspects: None,
     })?;
     Ok(ExitCode::SUCCESS)
