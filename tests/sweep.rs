@@ -361,18 +361,13 @@ fn a_sweep_continues_a_study_optuna_wrote() {
         .all(|t| t.state == TrialState::Complete && t.param("lr").is_some()));
     // Another layout is refused, naming what differs.
     let other = write_config(d.path(), "lr = { uniform = [0.1, 0.2] }");
-    let o = tunebench()
-        .args([
-            "sweep",
-            "--config",
-            other.to_str().unwrap(),
-            "--out",
-            d.path().join("sw2").to_str().unwrap(),
-            "--storage",
-            journal.to_str().unwrap(),
-            "--study",
-            "python-study",
-        ])
+    let storage = [
+        "--storage",
+        journal.to_str().unwrap(),
+        "--study",
+        "python-study",
+    ];
+    let o = sweep_cmd(&other, &d.path().join("sw2"), &storage)
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
@@ -495,14 +490,7 @@ fn bad_search_input_exits_2_naming_the_key() {
         ),
     ] {
         let cfg = write_config(d.path(), search);
-        let o = tunebench()
-            .args([
-                "sweep",
-                "--config",
-                cfg.to_str().unwrap(),
-                "--out",
-                d.path().join("never").to_str().unwrap(),
-            ])
+        let o = sweep_cmd(&cfg, &d.path().join("never"), &[])
             .output()
             .unwrap();
         let err = String::from_utf8_lossy(&o.stderr);
@@ -514,18 +502,13 @@ fn bad_search_input_exits_2_naming_the_key() {
     let cfg = write_config(d.path(), "lr = { log_uniform = [1e-4, 3e-3] }");
     let junk = d.path().join("junk.journal");
     std::fs::write(&junk, "not json\n").unwrap();
-    let o = tunebench()
-        .args([
-            "sweep",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--out",
-            d.path().join("x").to_str().unwrap(),
-            "--storage",
-            junk.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let o = sweep_cmd(
+        &cfg,
+        &d.path().join("x"),
+        &["--storage", junk.to_str().unwrap()],
+    )
+    .output()
+    .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(

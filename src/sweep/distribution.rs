@@ -142,6 +142,15 @@ impl Distribution {
         }
     }
 
+    /// The value as a person reads it: 3.2e-5, 0.125, 32, layers:2.
+    pub fn value_text(&self, internal: f64) -> String {
+        match (self, self.external(internal)) {
+            (Distribution::Float { .. }, v) => short_float(v.as_f64().unwrap_or(internal)),
+            (_, Value::String(s)) => s,
+            (_, v) => v.to_string(),
+        }
+    }
+
     /// Only one value possible: nothing for a sampler to learn.
     pub fn single(&self) -> bool {
         match self {
@@ -179,6 +188,17 @@ impl Distribution {
             }
             Distribution::Float { step: None, .. } => None,
         }
+    }
+}
+
+/// A float as few digits as read well: 3.2e-5, 0.12, 16.
+pub fn short_float(f: f64) -> String {
+    if f != 0.0 && (f.abs() < 1e-2 || f.abs() >= 1e5) {
+        let s = format!("{f:.1e}");
+        s.replace(".0e", "e")
+    } else {
+        let s = format!("{f:.3}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
     }
 }
 
@@ -224,6 +244,15 @@ mod tests {
         .unwrap();
         assert!(matches!(old, Distribution::Float { log: true, .. }));
         assert!(Distribution::from_json(r#"{"name": "Beta"}"#).is_err());
+    }
+
+    #[test]
+    fn floats_read_short() {
+        assert_eq!(short_float(3.2e-5), "3.2e-5");
+        assert_eq!(short_float(0.125), "0.125");
+        assert_eq!(short_float(0.1), "0.1");
+        assert_eq!(short_float(16.0), "16");
+        assert_eq!(short_float(1e-4), "1e-4");
     }
 
     #[test]

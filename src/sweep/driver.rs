@@ -205,17 +205,7 @@ pub fn params_text(trial: &Trial) -> String {
     trial
         .params
         .iter()
-        .map(|p| {
-            let v = p.distribution.external(p.internal);
-            let text = match (&p.distribution, v.as_f64()) {
-                (Distribution::Float { .. }, Some(f)) => super::summary::short_float(f),
-                _ => match v {
-                    serde_json::Value::String(s) => s,
-                    v => v.to_string(),
-                },
-            };
-            format!("{}={}", p.name, text)
-        })
+        .map(|p| format!("{}={}", p.name, p.distribution.value_text(p.internal)))
         .collect::<Vec<_>>()
         .join(" ")
 }

@@ -552,28 +552,6 @@ impl Journal {
         Ok(self.replay.study_by_name(name).map(|s| s.id).unwrap_or(0))
     }
 
-    pub fn set_param(
-        &mut self,
-        trial: usize,
-        name: &str,
-        internal: f64,
-        d: &Distribution,
-    ) -> Result<(), JournalError> {
-        self.append(vec![(SET_TRIAL_PARAM, param_log(trial, name, internal, d))])
-    }
-
-    pub fn set_state(
-        &mut self,
-        trial: usize,
-        state: TrialState,
-        values: Option<Vec<f64>>,
-    ) -> Result<(), JournalError> {
-        self.append(vec![(
-            SET_TRIAL_STATE_VALUES,
-            state_log(trial, state, values),
-        )])
-    }
-
     pub fn set_intermediate(
         &mut self,
         trial: usize,
@@ -585,45 +563,6 @@ impl Journal {
             json!({"trial_id": trial, "step": step, "intermediate_value": value}),
         )])
     }
-
-    pub fn set_system_attr(
-        &mut self,
-        trial: usize,
-        key: &str,
-        value: Value,
-    ) -> Result<(), JournalError> {
-        self.append(vec![(
-            SET_TRIAL_SYSTEM_ATTR,
-            json!({"trial_id": trial, "system_attr": {key: value}}),
-        )])
-    }
-
-    pub fn set_study_system_attr(
-        &mut self,
-        study: usize,
-        key: &str,
-        value: Value,
-    ) -> Result<(), JournalError> {
-        self.append(vec![(
-            SET_STUDY_SYSTEM_ATTR,
-            json!({"study_id": study, "system_attr": {key: value}}),
-        )])
-    }
-}
-
-pub fn param_log(trial: usize, name: &str, internal: f64, d: &Distribution) -> Value {
-    json!({"trial_id": trial, "param_name": name,
-           "param_value_internal": internal, "distribution": d.to_json()})
-}
-
-pub fn state_log(trial: usize, state: TrialState, values: Option<Vec<f64>>) -> Value {
-    let mut log = json!({"trial_id": trial, "state": state as i64, "values": values});
-    if state == TrialState::Running {
-        log["datetime_start"] = json!(now_iso());
-    } else if state.is_finished() {
-        log["datetime_complete"] = json!(now_iso());
-    }
-    log
 }
 
 /// The journal while its lock is held: reads are current, appends wait
@@ -655,11 +594,21 @@ impl Locked<'_> {
     }
 
     pub fn set_param(&mut self, trial: usize, name: &str, internal: f64, d: &Distribution) {
-        self.push(SET_TRIAL_PARAM, param_log(trial, name, internal, d));
+        self.push(
+            SET_TRIAL_PARAM,
+            json!({"trial_id": trial, "param_name": name,
+                   "param_value_internal": internal, "distribution": d.to_json()}),
+        );
     }
 
     pub fn set_state(&mut self, trial: usize, state: TrialState, values: Option<Vec<f64>>) {
-        self.push(SET_TRIAL_STATE_VALUES, state_log(trial, state, values));
+        let mut log = json!({"trial_id": trial, "state": state as i64, "values": values});
+        if state == TrialState::Running {
+            log["datetime_start"] = json!(now_iso());
+        } else if state.is_finished() {
+            log["datetime_complete"] = json!(now_iso());
+        }
+        self.push(SET_TRIAL_STATE_VALUES, log);
     }
 
     pub fn set_system_attr(&mut self, trial: usize, key: &str, value: Value) {
@@ -808,10 +757,17 @@ mod tests {
             log: false,
             step: None,
         };
-        j.set_param(trial, "x", 0.25, &dist).unwrap();
+        j.locked(|l| {
+            l.set_param(trial, "x", 0.25, &dist);
+            Ok(())
+        })
+        .unwrap();
         j.set_intermediate(trial, 10, 0.5).unwrap();
-        j.set_state(trial, TrialState::Complete, Some(vec![0.75]))
-            .unwrap();
+        j.locked(|l| {
+            l.set_state(trial, TrialState::Complete, Some(vec![0.75]));
+            Ok(())
+        })
+        .unwrap();
         // A finished trial does not change any more.
         j.set_intermediate(trial, 20, 0.9).unwrap();
         let other = Journal::open(&path).unwrap();

@@ -2,6 +2,7 @@
 //! parameters, states, scores and curves (the leaderboard, `runs`, the TUI
 //! Sweep view).
 
+pub use super::distribution::short_float;
 use super::distribution::Distribution;
 use super::driver::{self, StudyRef, ATTR_BEST_STEP, ATTR_FAIL_REASON, ATTR_RUN_DIR};
 use super::journal::{iso_seconds, Journal, Trial, TrialState};
@@ -126,14 +127,7 @@ fn row(t: &Trial) -> TrialRow {
         .params
         .iter()
         .map(|p| {
-            let v = p.distribution.external(p.internal);
-            let text = match (&p.distribution, v.as_f64()) {
-                (Distribution::Float { .. }, Some(f)) => short_float(f),
-                _ => match v {
-                    serde_json::Value::String(s) => s,
-                    v => v.to_string(),
-                },
-            };
+            let text = p.distribution.value_text(p.internal);
             let log = matches!(
                 p.distribution,
                 Distribution::Float { log: true, .. } | Distribution::Int { log: true, .. }
@@ -178,29 +172,4 @@ fn now() -> f64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0)
-}
-
-/// A float as few digits as read well: 3.2e-5, 0.12, 16.
-pub fn short_float(f: f64) -> String {
-    if f != 0.0 && (f.abs() < 1e-2 || f.abs() >= 1e5) {
-        let s = format!("{f:.1e}");
-        s.replace(".0e", "e")
-    } else {
-        let s = format!("{f:.3}");
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn floats_read_short() {
-        assert_eq!(short_float(3.2e-5), "3.2e-5");
-        assert_eq!(short_float(0.125), "0.125");
-        assert_eq!(short_float(0.1), "0.1");
-        assert_eq!(short_float(16.0), "16");
-        assert_eq!(short_float(1e-4), "1e-4");
-    }
 }
