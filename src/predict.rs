@@ -1,11 +1,11 @@
 //! Inference: scoring texts with a classifier (the engine's live weights or
 //! a checkpoint loaded into a `Predictor`), and evaluating labelled data.
 
-use crate::data::Labels;
+use crate::data::{Labels, Targets, Task};
 use crate::error::Result;
 use crate::model::checkpoint::ModelDir;
 use crate::model::peft;
-use crate::model::probs::{argmax, softmax};
+use crate::model::probs::{argmax, sigmoid, softmax};
 use crate::model::{Classifier, Mode};
 use crate::protocol::Prediction;
 use crate::text::batch::make_batch;
@@ -62,7 +62,8 @@ impl Predictor {
         let mut spec = md.build_spec(labels, weights, true);
         spec.freeze = crate::config::Freeze::Encoder;
         let model = Classifier::build(spec, &mut crate::rng::Rng::seeded(0), device)?
-            .with_pair_separator(text.sep_id());
+            .with_pair_separator(text.sep_id())
+            .with_task(md.task, md.thresholds.clone());
         if model.fresh.iter().any(|n| n.starts_with("classifier")) {
             return Err(crate::model::ModelError::MissingTensor {
                 path: md.weights,
@@ -89,7 +90,7 @@ impl Predictor {
         let ids = self.text.encode_rows(rows)?;
         Ok(logits_for(&self.model, self.text.pad_id(), &ids)?
             .into_iter()
-            .map(|l| to_prediction(&self.model.labels, l))
+            .map(|l| to_prediction(&self.model, l))
             .collect())
     }
 }
@@ -121,15 +122,58 @@ fn logits_on_this_thread(
     Ok(out)
 }
 
-pub fn to_prediction(labels: &Labels, logits: Vec<f32>) -> Prediction {
-    let probs = softmax(&logits);
-    let best = argmax(&probs);
-    Prediction {
-        label: labels.name(best).to_string(),
-        score: probs[best],
-        probs: labels.names().iter().cloned().zip(probs).collect(),
-        logits,
-        explanation: None,
+/// A model's answer from its logits, as transformers' text-classification
+/// pipeline gives it: softmax (one label), sigmoid per label with the
+/// labels over threshold (multi-label), or the value (regression).
+pub fn to_prediction(model: &Classifier, logits: Vec<f32>) -> Prediction {
+    let labels = &model.labels;
+    match model.task {
+        Task::SingleLabel => {
+            let probs = softmax(&logits);
+            let best = argmax(&probs);
+            Prediction {
+                label: labels.name(best).to_string(),
+                score: probs[best],
+                probs: labels.names().iter().cloned().zip(probs).collect(),
+                logits,
+                chosen: None,
+                thresholds: None,
+                value: None,
+                explanation: None,
+            }
+        }
+        Task::MultiLabel => {
+            let probs: Vec<f32> = logits.iter().map(|&x| sigmoid(x)).collect();
+            let best = argmax(&probs);
+            let thresholds: Vec<f32> = (0..labels.len()).map(|i| model.threshold(i)).collect();
+            let chosen = (0..labels.len())
+                .filter(|&i| probs[i] >= thresholds[i])
+                .map(|i| labels.name(i).to_string())
+                .collect();
+            Prediction {
+                label: labels.name(best).to_string(),
+                score: probs[best],
+                probs: labels.names().iter().cloned().zip(probs).collect(),
+                logits,
+                chosen: Some(chosen),
+                thresholds: Some(thresholds),
+                value: None,
+                explanation: None,
+            }
+        }
+        Task::Regression => {
+            let value = logits.first().copied().unwrap_or(f32::NAN);
+            Prediction {
+                label: labels.name(0).to_string(),
+                score: value,
+                probs: vec![(labels.name(0).to_string(), value)],
+                logits,
+                chosen: None,
+                thresholds: None,
+                value: Some(value),
+                explanation: None,
+            }
+        }
     }
 }
 
@@ -166,7 +210,7 @@ pub fn answer(
             let (ids, _) = text.encode_input(input, Some(b))?;
             logits_for(model, text.pad_id(), &[ids])?
                 .pop()
-                .map(|l| to_prediction(&model.labels, l))
+                .map(|l| to_prediction(model, l))
         }
     }
     .ok_or_else(|| crate::Error::Run("no prediction".into()))?;
@@ -192,58 +236,134 @@ pub fn predict_texts(
     let ids = text.encode_all(texts)?;
     Ok(logits_for(model, text.pad_id(), &ids)?
         .into_iter()
-        .map(|l| to_prediction(&model.labels, l))
+        .map(|l| to_prediction(model, l))
         .collect())
 }
 
-/// Mean cross-entropy and the predicted ids of labelled rows.
+/// The task's mean loss over labelled rows, and their logits.
 pub struct EvalOutput {
     pub loss: f64,
-    pub predicted: Vec<usize>,
     pub logits: Vec<Vec<f32>>,
 }
 
+/// Evaluate labelled rows: the loss as training computes it (cross-entropy,
+/// BCE with logits averaged over every label, or squared error).
 pub fn evaluate(
     model: &Classifier,
     pad_id: u32,
     ids: &[Vec<u32>],
-    labels: &[u32],
+    targets: &Targets,
 ) -> Result<EvalOutput> {
     let logits = logits_for(model, pad_id, ids)?;
-    let mut loss = 0f64;
-    let mut predicted = Vec::with_capacity(ids.len());
-    for (l, &y) in logits.iter().zip(labels) {
-        let p = softmax(l);
-        loss -= (p[y as usize].max(f32::MIN_POSITIVE) as f64).ln();
-        predicted.push(argmax(l));
-    }
-    Ok(EvalOutput {
-        loss: loss / ids.len().max(1) as f64,
-        predicted,
-        logits,
-    })
+    let rows = ids.len().max(1) as f64;
+    let loss = match targets {
+        Targets::Classes(labels) => {
+            logits
+                .iter()
+                .zip(labels)
+                .map(|(l, &y)| -(softmax(l)[y as usize].max(f32::MIN_POSITIVE) as f64).ln())
+                .sum::<f64>()
+                / rows
+        }
+        Targets::Sets(hot) => {
+            let mut sum = 0.0;
+            let mut n = 0usize;
+            for (l, y) in logits.iter().zip(hot) {
+                for (&x, &t) in l.iter().zip(y) {
+                    let (x, t) = (x as f64, t as f64);
+                    sum += x.max(0.0) - x * t + (-x.abs()).exp().ln_1p();
+                    n += 1;
+                }
+            }
+            sum / n.max(1) as f64
+        }
+        Targets::Scores(gold) => {
+            logits
+                .iter()
+                .zip(gold)
+                .map(|(l, &g)| (l[0] as f64 - g as f64).powi(2))
+                .sum::<f64>()
+                / rows
+        }
+    };
+    Ok(EvalOutput { loss, logits })
 }
 
-/// One CSV row per example: line, text, true label, predicted label, its
-/// probability, whether it is right, and every label's probability.
+/// One CSV row per example. One label: line, text, true label, predicted
+/// label, its probability, whether it is right, and every label's
+/// probability. Multi-label: the true and predicted label sets (`|`),
+/// whether they are equal, and every label's probability. Regression: the
+/// true and predicted values and the error.
 pub fn predictions_csv(
     rows: &[crate::data::Row],
-    labels: &Labels,
-    truth: &[usize],
+    model: &Classifier,
+    targets: &Targets,
     logits: &[Vec<f32>],
 ) -> Result<Vec<u8>> {
-    let scored: Vec<ScoredRow> = rows
-        .iter()
-        .zip(logits)
-        .zip(truth)
-        .map(|((row, l), &t)| ScoredRow {
-            line: row.line,
-            text: &row.text,
-            label: t,
-            probs: softmax(l).into_iter().map(f64::from).collect(),
-        })
-        .collect();
-    probabilities_csv(labels.names(), &scored)
+    let labels = &model.labels;
+    let err = |e: csv::Error| crate::Error::Run(format!("predictions CSV: {e}"));
+    let sep = crate::data::task::SET_SEP.to_string();
+    match targets {
+        Targets::Classes(truth) => {
+            let scored: Vec<ScoredRow> = rows
+                .iter()
+                .zip(logits)
+                .zip(truth)
+                .map(|((row, l), &t)| ScoredRow {
+                    line: row.line,
+                    text: &row.text,
+                    label: t as usize,
+                    probs: softmax(l).into_iter().map(f64::from).collect(),
+                })
+                .collect();
+            probabilities_csv(labels.names(), &scored)
+        }
+        Targets::Sets(hot) => {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            let mut header: Vec<String> = ["line", "text", "labels", "predicted", "exact"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            header.extend(labels.names().iter().map(|l| format!("p_{l}")));
+            w.write_record(&header).map_err(err)?;
+            for ((row, l), y) in rows.iter().zip(logits).zip(hot) {
+                let p = to_prediction(model, l.clone());
+                let chosen = p.chosen.unwrap_or_default();
+                let truth: Vec<String> = (0..labels.len())
+                    .filter(|&i| y[i] > 0.5)
+                    .map(|i| labels.name(i).to_string())
+                    .collect();
+                let mut rec = vec![
+                    row.line.to_string(),
+                    row.text.clone(),
+                    truth.join(&sep),
+                    chosen.join(&sep),
+                    (truth == chosen).to_string(),
+                ];
+                rec.extend(p.probs.iter().map(|(_, x)| format!("{x:.6}")));
+                w.write_record(&rec).map_err(err)?;
+            }
+            w.into_inner()
+                .map_err(|e| crate::Error::Run(format!("predictions CSV: {e}")))
+        }
+        Targets::Scores(gold) => {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            w.write_record(["line", "text", "label", "predicted", "error"])
+                .map_err(err)?;
+            for ((row, l), &g) in rows.iter().zip(logits).zip(gold) {
+                w.write_record([
+                    row.line.to_string(),
+                    row.text.clone(),
+                    format!("{g}"),
+                    format!("{:.6}", l[0]),
+                    format!("{:.6}", l[0] - g),
+                ])
+                .map_err(err)?;
+            }
+            w.into_inner()
+                .map_err(|e| crate::Error::Run(format!("predictions CSV: {e}")))
+        }
+    }
 }
 
 /// One row of a predictions CSV: its label and the model's probabilities.

@@ -10,11 +10,13 @@ use candle_core::{DType, Device, Tensor};
 use common::{fixture, max_abs, max_abs_diff, test_device};
 use std::collections::HashMap;
 use tunebench::config::Precision;
+use tunebench::data::Task;
 use tunebench::model::checkpoint::ModelDir;
 use tunebench::model::{Classifier, Mode};
 use tunebench::predict::Predictor;
 use tunebench::rng::Rng;
 use tunebench::train::optim::{clip_coefficient, AdamW, AdamWConfig, Grads};
+use tunebench::train::step::task_loss;
 
 struct Expected {
     tensors: HashMap<String, Tensor>,
@@ -86,7 +88,8 @@ fn check_training_step(arch: &str, precision: Option<Precision>) {
     let spec = md.build_spec(labels, md.read_weights().unwrap(), true);
     let model = Classifier::build(spec, &mut Rng::seeded(0), &device)
         .unwrap()
-        .with_compute_dtype(precision.dtype());
+        .with_compute_dtype(precision.dtype())
+        .with_task(md.task, Vec::new());
     assert!(
         model.fresh.is_empty(),
         "all weights loaded: {:?}",
@@ -101,7 +104,11 @@ fn check_training_step(arch: &str, precision: Option<Precision>) {
     };
     let ids = on_device("input_ids", DType::U32);
     let mask = on_device("attention_mask", DType::F32);
-    let labels = on_device("labels", DType::U32);
+    let label_dtype = match model.task {
+        Task::SingleLabel => DType::U32,
+        Task::MultiLabel | Task::Regression => DType::F32,
+    };
+    let labels = on_device("labels", label_dtype);
     let what = format!("{arch} on {device:?} in {}", precision.name());
 
     let logits = model.forward(&ids, &mask, &mut Mode::Eval).unwrap();
@@ -109,7 +116,7 @@ fn check_training_step(arch: &str, precision: Option<Precision>) {
     eprintln!("{what}: logits max |diff| {d:.3e}");
     assert!(d < tol.logits_abs, "{what}: logits differ by {d}");
 
-    let loss = candle_nn::loss::cross_entropy(&logits, &labels).unwrap();
+    let loss = task_loss(model.task, &logits, &labels).unwrap();
     let want_loss = exp.json["loss"].as_f64().unwrap();
     let got_loss = loss.to_scalar::<f32>().unwrap() as f64;
     eprintln!("{what}: loss {got_loss:.6} vs {want_loss:.6}");
@@ -123,6 +130,19 @@ fn check_training_step(arch: &str, precision: Option<Precision>) {
         grads.0.iter().all(Option::is_some),
         "{arch}: every tensor gets a gradient"
     );
+    // Every gradient, where the fixture keeps them (the task heads').
+    for (i, (name, _)) in model.params.vars.iter().enumerate() {
+        let Some(want) = exp.tensors.get(&format!("grad.{name}")) else {
+            continue;
+        };
+        // Zero in exact arithmetic (see below): both sides hold noise.
+        if name.ends_with("key.bias") {
+            continue;
+        }
+        let got = grads.0[i].as_ref().unwrap();
+        let rel = max_abs_diff(got, want) / max_abs(want).max(1e-6);
+        assert!(rel < 1e-3, "{what}: gradient of {name} differs, rel {rel}");
+    }
     let norm = grads.global_norm().unwrap();
     let want_norm = exp.json["grad_norm"].as_f64().unwrap();
     eprintln!("{what}: grad norm {norm:.6} vs {want_norm:.6}");
@@ -198,6 +218,19 @@ fn roberta_logits_loss_grad_norm_and_adamw_step_match_pytorch() {
 #[test]
 fn xlm_roberta_logits_loss_grad_norm_and_adamw_step_match_pytorch() {
     check_training_step("xlm-roberta", None);
+}
+
+/// A multi-label head (`problem_type` multi_label_classification): BCE
+/// with logits over every (row, label), as transformers computes it.
+#[test]
+fn multi_label_logits_bce_loss_gradients_and_adamw_step_match_pytorch() {
+    check_training_step("tasks/multi_label", None);
+}
+
+/// A regression head (`problem_type` regression, one output): MSE.
+#[test]
+fn regression_logits_mse_loss_gradients_and_adamw_step_match_pytorch() {
+    check_training_step("tasks/regression", None);
 }
 
 /// Mixed precision against the same f32 reference, at bf16's tolerances.
@@ -532,7 +565,7 @@ fn peft_lora_adapter_logits_loss_and_gradients_match_peft() {
     let d = max_abs_diff(&logits, &exp["logits"]);
     eprintln!("peft LoRA: logits max |diff| {d:.3e}");
     assert!(d < 1e-4, "logits differ by {d}");
-    let loss = candle_nn::loss::cross_entropy(&logits, &labels).unwrap();
+    let loss = task_loss(model.task, &logits, &labels).unwrap();
     let (got, want) = (
         loss.to_scalar::<f32>().unwrap() as f64,
         json["loss"].as_f64().unwrap(),

@@ -76,6 +76,9 @@ fn demo_prediction() -> (String, Prediction) {
         score: prob,
         probs,
         logits: serde_json::from_value(v["logits"].clone()).unwrap(),
+        chosen: None,
+        thresholds: None,
+        value: None,
         explanation: Some(Explanation {
             target: v["explained"].as_str().unwrap().into(),
             prob,

@@ -550,6 +550,7 @@ fn tensorboard_reads_our_event_files() {
                     support: 3,
                 }],
                 confusion: vec![],
+                task: None,
                 since_best: 0,
             };
             [step, eval]

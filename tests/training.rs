@@ -66,14 +66,15 @@ fn scratch_mini_beats_majority_class_on_heldout_file() {
         &p.model,
         p.text.pad_id(),
         &p.text.encode_all(&texts).unwrap(),
-        &ids,
+        &tunebench::data::Targets::Classes(ids.clone()),
     )
     .unwrap();
     let acc = out_eval
-        .predicted
+        .logits
         .iter()
+        .map(|l| tunebench::model::probs::argmax(l))
         .zip(&ids)
-        .filter(|(a, b)| **a == **b as usize)
+        .filter(|(a, b)| *a == **b as usize)
         .count() as f64
         / ids.len() as f64;
     let mut counts = std::collections::HashMap::new();

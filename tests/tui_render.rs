@@ -129,6 +129,9 @@ fn positive_prediction() -> Prediction {
             ("positive".into(), 0.7),
         ],
         logits: vec![0.0, 0.7, 1.9],
+        chosen: None,
+        thresholds: None,
+        value: None,
         explanation: None,
     }
 }
@@ -179,6 +182,7 @@ fn playground_shows_live_probabilities_sorted() {
         per_class: vec![],
         confusion: vec![vec![1, 0, 0], vec![0, 1, 0], vec![0, 0, 1]],
         since_best: 0,
+        task: None,
     });
     assert!(rescore
         .iter()

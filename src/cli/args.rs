@@ -25,6 +25,20 @@ pub(crate) struct DataFlags {
     /// Column holding the label (default: label, labels, class, sentiment...)
     #[arg(long)]
     pub(crate) label_col: Option<String>,
+    /// Multi-label in one 0/1 column per label: names (toxic,insult) or a
+    /// prefix (label_*)
+    #[arg(long)]
+    pub(crate) label_cols: Option<String>,
+    /// Separator of several labels in one cell (default: |, , or ;)
+    #[arg(long)]
+    pub(crate) label_sep: Option<String>,
+    /// What a label is: single_label, multi_label or regression
+    /// (default: found from the data)
+    #[arg(long)]
+    pub(crate) task: Option<tunebench::data::Task>,
+    /// The label set, one name a line: integer labels index it
+    #[arg(long)]
+    pub(crate) label_names: Option<PathBuf>,
     /// Replace invalid UTF-8 bytes instead of failing
     #[arg(long)]
     pub(crate) lossy_utf8: bool,

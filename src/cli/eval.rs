@@ -3,8 +3,9 @@
 use super::{load_opts, DataFlags, EvalFormat};
 use std::path::Path;
 use std::process::ExitCode;
-use tunebench::data::{load_file, Labels};
+use tunebench::data::{load_file, task, Labels, Task};
 use tunebench::predict::evaluate;
+use tunebench::protocol::{ClassMetrics, TaskScores};
 
 pub(crate) fn eval_cmd(
     checkpoint: &Path,
@@ -16,16 +17,44 @@ pub(crate) fn eval_cmd(
     flags: &DataFlags,
 ) -> anyhow::Result<ExitCode> {
     let predictor = compute.load(checkpoint, base)?;
-    let ds = load_file(data, &load_opts(flags, true))?;
-    let labels: &Labels = &predictor.model.labels;
-    let ids: Vec<u32> = labels.ids_of(&ds)?.into_iter().map(|i| i as u32).collect();
+    let model = &predictor.model;
+    let mut opts = load_opts(flags, true);
+    // A multi-label model's rows may have no label.
+    opts.empty_label_set |= model.task == Task::MultiLabel;
+    let mut ds = load_file(data, &opts)?;
+    let sep = flags.label_sep.as_deref().and_then(|s| s.chars().next());
+    task::conform(model.task, &mut ds, sep)?;
+    if let Some(file) = &flags.label_names {
+        let names = task::read_label_names(file)?;
+        let path = ds.path.clone();
+        task::apply_label_names(model.task, &names, file, &mut ds.rows, &path)?;
+    }
+    let labels: &Labels = &model.labels;
+    let targets = task::targets_of(model.task, labels, &ds.rows, &ds.path)?;
     let encoded = predictor.text.encode_rows(&ds.rows)?;
-    let out = evaluate(&predictor.model, predictor.text.pad_id(), &encoded, &ids)?;
-    let truth: Vec<usize> = ids.iter().map(|&i| i as usize).collect();
-    let scores = tunebench::train::metrics::score(labels.names(), &truth, &out.predicted);
+    let out = evaluate(model, predictor.text.pad_id(), &encoded, &targets)?;
+    // Multi-label rows are decided at the checkpoint's own thresholds.
+    let thresholds: Vec<f32> = (0..labels.len()).map(|i| model.threshold(i)).collect();
+    let scores = tunebench::train::metrics::score_targets(
+        labels.names(),
+        &targets,
+        &out.logits,
+        Some(&thresholds),
+    );
     if let Some(path) = predictions {
-        let bytes = tunebench::predict::predictions_csv(&ds.rows, labels, &truth, &out.logits)?;
+        let bytes = tunebench::predict::predictions_csv(&ds.rows, model, &targets, &out.logits)?;
         tunebench::disk::write_atomic(path, &bytes)?;
+    }
+    if let Some(task_scores) = &scores.task {
+        print_task_scores(
+            format,
+            ds.rows.len(),
+            out.loss,
+            model.task,
+            task_scores,
+            &scores.per_class,
+        );
+        return Ok(ExitCode::SUCCESS);
     }
     match format {
         EvalFormat::Json => println!(
@@ -85,4 +114,78 @@ pub(crate) fn eval_cmd(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A multi-label or regression evaluation, as JSON or a table.
+fn print_task_scores(
+    format: EvalFormat,
+    rows: usize,
+    loss: f64,
+    task: Task,
+    scores: &TaskScores,
+    per_class: &[ClassMetrics],
+) {
+    if let EvalFormat::Json = format {
+        let mut v = serde_json::json!({"rows": rows, "loss": loss, "task": task.name()});
+        if let (Ok(serde_json::Value::Object(fields)), Some(obj)) =
+            (serde_json::to_value(scores), v.as_object_mut())
+        {
+            obj.extend(
+                fields
+                    .into_iter()
+                    .filter(|(k, _)| k != "task" && k != "points"),
+            );
+        }
+        if task == Task::MultiLabel {
+            v["per_label"] = serde_json::json!(per_class);
+        }
+        println!("{v}");
+        return;
+    }
+    match scores {
+        TaskScores::MultiLabel {
+            micro_f1,
+            macro_f1,
+            weighted_f1,
+            subset_accuracy,
+            hamming_loss,
+            lrap,
+            thresholds,
+        } => {
+            println!(
+                "rows {rows}  loss {loss:.4}  micro-F1 {:.2}%  macro-F1 {:.2}%  weighted-F1 {:.2}%",
+                micro_f1 * 100.0,
+                macro_f1 * 100.0,
+                weighted_f1 * 100.0
+            );
+            println!(
+                "subset accuracy {:.2}%  Hamming loss {hamming_loss:.4}  LRAP {lrap:.4}",
+                subset_accuracy * 100.0
+            );
+            println!(
+                "{:<20} {:>9} {:>9} {:>9} {:>8} {:>9}",
+                "label", "precision", "recall", "f1", "support", "threshold"
+            );
+            for (c, t) in per_class.iter().zip(thresholds) {
+                println!(
+                    "{} {:>9.4} {:>9.4} {:>9.4} {:>8} {:>9.2}",
+                    super::fit_width(&c.label, 20),
+                    c.precision,
+                    c.recall,
+                    c.f1,
+                    c.support,
+                    t
+                );
+            }
+        }
+        TaskScores::Regression {
+            mse,
+            mae,
+            pearson,
+            spearman,
+            ..
+        } => println!(
+            "rows {rows}  MSE {mse:.4}  MAE {mae:.4}  Pearson {pearson:.4}  Spearman {spearman:.4}"
+        ),
+    }
 }

@@ -161,6 +161,18 @@ pub(crate) fn apply_data_flags(cfg: &mut RunConfig, f: &DataFlags) {
     if f.label_col.is_some() {
         cfg.label_col = f.label_col.clone();
     }
+    if f.label_cols.is_some() {
+        cfg.label_cols = f.label_cols.clone();
+    }
+    if f.label_sep.is_some() {
+        cfg.label_sep = f.label_sep.clone();
+    }
+    if f.task.is_some() {
+        cfg.task = f.task;
+    }
+    if f.label_names.is_some() {
+        cfg.label_names = f.label_names.clone();
+    }
     cfg.lossy_utf8 |= f.lossy_utf8;
     cfg.skip_empty |= f.skip_empty;
     cfg.no_header |= f.no_header;
@@ -175,9 +187,11 @@ pub(crate) fn load_opts(f: &DataFlags, require_label: bool) -> LoadOptions {
     LoadOptions {
         text_col: f.text_col.clone(),
         label_col: f.label_col.clone(),
+        label_cols: f.label_cols.clone(),
         lossy_utf8: f.lossy_utf8,
         skip_empty: f.skip_empty,
         require_label,
+        empty_label_set: f.task == Some(tunebench::data::Task::MultiLabel),
         no_header: f.no_header,
         hf_split: f.split.clone(),
     }

@@ -145,6 +145,12 @@ pub(crate) fn predict_cmd(
                 if let Some(b) = &row.text_b {
                     line["text_b"] = serde_json::json!(b);
                 }
+                if let Some(chosen) = &p.chosen {
+                    line["labels"] = serde_json::json!(chosen);
+                }
+                if let Some(v) = p.value {
+                    line["value"] = serde_json::json!(v);
+                }
                 if let Some(e) = e {
                     line["explained"] = serde_json::json!(e.target);
                     line["attributions"] = serde_json::json!(e.tokens);
@@ -157,7 +163,11 @@ pub(crate) fn predict_cmd(
         }
         PredictFormat::Csv => {
             let mut w = csv::Writer::from_writer(stdout);
+            let multi = preds.iter().any(|p| p.chosen.is_some());
             let mut header = vec!["text".to_string(), "label".into(), "score".into()];
+            if multi {
+                header.push("labels".into());
+            }
             header.extend(
                 predictor
                     .model
@@ -169,6 +179,9 @@ pub(crate) fn predict_cmd(
             w.write_record(&header)?;
             for (t, p) in texts.iter().zip(&preds) {
                 let mut rec = vec![t.clone(), p.label.clone(), format!("{:.6}", p.score)];
+                if multi {
+                    rec.push(p.chosen.clone().unwrap_or_default().join("|"));
+                }
                 rec.extend(p.probs.iter().map(|(_, x)| format!("{x:.6}")));
                 w.write_record(&rec)?;
             }
@@ -176,13 +189,30 @@ pub(crate) fn predict_cmd(
         }
         PredictFormat::Table => {
             for (t, p) in texts.iter().zip(&preds) {
-                writeln!(
-                    stdout,
-                    "{}  {} {:.3}",
-                    super::fit_width(t, 60),
-                    super::fit_width(&p.label, 16),
-                    p.score
-                )?;
+                match &p.chosen {
+                    // Multi-label: every label over its threshold, with its probability.
+                    Some(chosen) => {
+                        let over: Vec<String> = p
+                            .probs
+                            .iter()
+                            .filter(|(l, _)| chosen.contains(l))
+                            .map(|(l, x)| format!("{l} {x:.3}"))
+                            .collect();
+                        let shown = if over.is_empty() {
+                            format!("(none over threshold; top {} {:.3})", p.label, p.score)
+                        } else {
+                            over.join(", ")
+                        };
+                        writeln!(stdout, "{}  {shown}", super::fit_width(t, 60))?
+                    }
+                    None => writeln!(
+                        stdout,
+                        "{}  {} {:.3}",
+                        super::fit_width(t, 60),
+                        super::fit_width(&p.label, 16),
+                        p.score
+                    )?,
+                }
             }
             for (t, e) in texts.iter().zip(&explanations) {
                 if let Some(e) = e {

@@ -25,11 +25,7 @@ fn fmt_time(unix: u64) -> String {
 fn best_cell(r: &RunSummary) -> String {
     match &r.best {
         Some(b) => {
-            let v = match r.best_metric.as_str() {
-                "accuracy" => b.accuracy,
-                "loss" => b.loss,
-                _ => b.macro_f1,
-            };
+            let v = b.metric(&r.best_metric);
             format!("{} {:.4} @{}", r.best_metric, v, b.step)
         }
         None => "-".into(),

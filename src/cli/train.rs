@@ -299,13 +299,20 @@ fn print_progress(events: impl Iterator<Item = Event>, log_every: usize) -> Exit
                 accuracy,
                 macro_f1,
                 since_best,
+                task,
                 ..
             } => say(
                 &bar,
                 format!(
-                    "eval step {step}: loss {loss:.4} accuracy {:.2}% macro-F1 {:.2}%{}",
-                    accuracy * 100.0,
-                    macro_f1 * 100.0,
+                    "eval step {step}: loss {loss:.4} {}{}",
+                    match task {
+                        Some(t) => t.summary(),
+                        None => format!(
+                            "accuracy {:.2}% macro-F1 {:.2}%",
+                            accuracy * 100.0,
+                            macro_f1 * 100.0
+                        ),
+                    },
                     if *since_best == 0 {
                         " (best)".to_string()
                     } else {

@@ -12,21 +12,88 @@ pub enum Schedule {
     Constant,
 }
 
+/// What picks the best checkpoint (and early stopping): a metric of the
+/// task's evaluation. Single-label: macro_f1, accuracy; multi-label also
+/// micro_f1, weighted_f1, subset_accuracy (= accuracy), hamming_loss,
+/// lrap; regression: pearson, spearman, mse, mae; any task: loss.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BestMetric {
     MacroF1,
     Accuracy,
     Loss,
+    MicroF1,
+    WeightedF1,
+    SubsetAccuracy,
+    HammingLoss,
+    Lrap,
+    Pearson,
+    Spearman,
+    Mse,
+    Mae,
 }
 
 impl BestMetric {
+    pub const ALL: [BestMetric; 12] = [
+        BestMetric::MacroF1,
+        BestMetric::Accuracy,
+        BestMetric::Loss,
+        BestMetric::MicroF1,
+        BestMetric::WeightedF1,
+        BestMetric::SubsetAccuracy,
+        BestMetric::HammingLoss,
+        BestMetric::Lrap,
+        BestMetric::Pearson,
+        BestMetric::Spearman,
+        BestMetric::Mse,
+        BestMetric::Mae,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             BestMetric::MacroF1 => "macro_f1",
             BestMetric::Accuracy => "accuracy",
             BestMetric::Loss => "loss",
+            BestMetric::MicroF1 => "micro_f1",
+            BestMetric::WeightedF1 => "weighted_f1",
+            BestMetric::SubsetAccuracy => "subset_accuracy",
+            BestMetric::HammingLoss => "hamming_loss",
+            BestMetric::Lrap => "lrap",
+            BestMetric::Pearson => "pearson",
+            BestMetric::Spearman => "spearman",
+            BestMetric::Mse => "mse",
+            BestMetric::Mae => "mae",
         }
+    }
+
+    /// Whether a smaller value is better.
+    pub fn lower_is_better(self) -> bool {
+        matches!(
+            self,
+            BestMetric::Loss | BestMetric::HammingLoss | BestMetric::Mse | BestMetric::Mae
+        )
+    }
+
+    /// Whether `task` reports this metric.
+    pub fn applies_to(self, task: crate::data::Task) -> bool {
+        use crate::data::Task;
+        use BestMetric::*;
+        match task {
+            Task::SingleLabel => matches!(self, MacroF1 | Accuracy | Loss),
+            Task::MultiLabel => !matches!(self, Pearson | Spearman | Mse | Mae),
+            Task::Regression => matches!(self, Loss | Pearson | Spearman | Mse | Mae),
+        }
+    }
+}
+
+impl std::str::FromStr for BestMetric {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = if s == "val_loss" { "loss" } else { s };
+        BestMetric::ALL
+            .into_iter()
+            .find(|m| m.name() == s)
+            .ok_or_else(|| format!("unknown metric '{s}'"))
     }
 }
 

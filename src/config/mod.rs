@@ -84,6 +84,17 @@ pub struct RunConfig {
     pub skip_empty: bool,
     /// The data files have no header row: columns by 0-based index.
     pub no_header: bool,
+    /// What a label is: single_label, multi_label or regression (unset:
+    /// found from the data, and said why).
+    pub task: Option<crate::data::Task>,
+    /// The separator of multi-label strings (`billing|refund`, `2,17`);
+    /// unset: `|`, `,` or `;`, whichever the labels hold.
+    pub label_sep: Option<String>,
+    /// Multi-label, one 0/1 column per label: `toxic,insult,…` or `PREFIX*`.
+    pub label_cols: Option<String>,
+    /// The label set, one name a line (or comma-separated): integer labels
+    /// are indexes into it, any other label must be in it.
+    pub label_names: Option<PathBuf>,
     /// Also write TensorBoard event files (events.out.tfevents.*).
     pub tensorboard: bool,
     /// What `tunebench sweep` samples and how (`search.rs`); empty for a
@@ -103,6 +114,10 @@ impl Default for RunConfig {
             hf_val_split: None,
             text_col: None,
             label_col: None,
+            task: None,
+            label_sep: None,
+            label_cols: None,
+            label_names: None,
             val_split: 0.1,
             max_len: 128,
             batch_size: 32,
@@ -252,6 +267,10 @@ mod tests {
                 "label_col",
                 "lr",
                 "dropout",
+                "task",
+                "label_sep",
+                "label_cols",
+                "label_names",
                 "search"
             ]
         );
@@ -283,6 +302,10 @@ mod tests {
             hf_val_split: Some("test".into()),
             text_col: Some("t".into()),
             label_col: Some("l".into()),
+            task: Some(crate::data::Task::MultiLabel),
+            label_sep: Some(",".into()),
+            label_cols: Some("is_*".into()),
+            label_names: Some("names.txt".into()),
             dropout: Some(0.1),
             lr: Some(1e-4),
             search: toml::from_str("trials = 3").unwrap(),

@@ -98,11 +98,28 @@ impl Default for SearchSettings {
 }
 
 /// The metrics a trial can be scored by (`f1:LABEL` too).
-pub const SEARCH_METRICS: &[&str] = &["accuracy", "macro_f1", "val_loss"];
+pub const SEARCH_METRICS: &[&str] = &[
+    "accuracy",
+    "macro_f1",
+    "val_loss",
+    "micro_f1",
+    "weighted_f1",
+    "subset_accuracy",
+    "hamming_loss",
+    "lrap",
+    "pearson",
+    "spearman",
+    "mse",
+    "mae",
+];
 
 impl SearchSettings {
     pub fn direction(&self) -> Direction {
-        self.direction.unwrap_or(if self.metric == "val_loss" {
+        let lower = self
+            .metric
+            .parse::<super::BestMetric>()
+            .is_ok_and(|m| m.lower_is_better());
+        self.direction.unwrap_or(if lower {
             Direction::Minimize
         } else {
             Direction::Maximize

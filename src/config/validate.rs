@@ -105,6 +105,24 @@ impl RunConfig {
                 &format!("unknown scratch size '{size}' (tiny, mini or small)"),
             );
         }
+        if let Some(sep) = &self.label_sep {
+            bad(
+                "label_sep",
+                sep.chars().count() == 1,
+                "must be one character, e.g. \"|\" or \",\"",
+            );
+        }
+        bad(
+            "label_cols",
+            self.label_cols.is_none() || self.label_col.is_none(),
+            "one 0/1 column per label replaces label_col: give one of them",
+        );
+        bad(
+            "label_cols",
+            self.label_cols.is_none()
+                || matches!(self.task, None | Some(crate::data::Task::MultiLabel)),
+            "one 0/1 column per label is a multi-label layout (task = \"multi_label\")",
+        );
         if let Some(lr) = self.lr {
             bad(
                 "lr",

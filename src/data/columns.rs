@@ -34,6 +34,7 @@ pub const TEXT_COLUMNS: &[&str] = &[
 pub const LABEL_COLUMNS: &[&str] = &[
     "label",
     "labels",
+    "score",
     "class",
     "sentiment",
     "intent",
@@ -106,6 +107,8 @@ pub(super) struct Columns {
     /// The second text of a pair task.
     pub(super) text_b: Option<usize>,
     pub(super) label: Option<usize>,
+    /// One 0/1 column per label (`--label-cols`), instead of `label`.
+    pub(super) wide: Vec<usize>,
 }
 
 pub(super) fn resolve_columns(b: &RowBuilder, names: &[String]) -> Result<Columns, DataError> {
@@ -132,13 +135,18 @@ pub(super) fn resolve_columns(b: &RowBuilder, names: &[String]) -> Result<Column
             .flatten()
             .ok_or_else(|| missing("text", TEXT_COLUMNS.join("/"), names))?],
     };
+    let wide = match b.opts.label_cols.as_deref() {
+        Some(spec) => wide_columns(names, spec).map_err(|w| missing("label", w, names))?,
+        None => Vec::new(),
+    };
     let label = match b.opts.label_col.as_deref() {
+        _ if !wide.is_empty() => None,
         None if no_header => None,
         wanted => {
             pick_column(names, wanted, LABEL_COLUMNS).map_err(|w| missing("label", w, names))?
         }
     };
-    if label.is_none() && b.opts.require_label {
+    if label.is_none() && wide.is_empty() && b.opts.require_label {
         let looked_for = if no_header {
             "a column index (--no-header needs --label-col N)".into()
         } else {
@@ -161,7 +169,39 @@ pub(super) fn resolve_columns(b: &RowBuilder, names: &[String]) -> Result<Column
         text,
         text_b,
         label,
+        wide,
     })
+}
+
+/// The 0/1 label columns of `spec`: names or indexes separated by commas,
+/// or `PREFIX*` for every column whose name starts with PREFIX.
+fn wide_columns(names: &[String], spec: &str) -> Result<Vec<usize>, String> {
+    let cols: Vec<usize> = match spec.trim().strip_suffix('*') {
+        Some(prefix) => (0..names.len())
+            .filter(|&i| names[i].starts_with(prefix))
+            .collect(),
+        None => spec
+            .split(',')
+            .map(|w| {
+                pick_column(names, Some(w.trim()), &[])
+                    .map(|c| c.expect("a wanted column is found or an error"))
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    if cols.is_empty() {
+        return Err(format!("columns matching '{spec}'"));
+    }
+    Ok(cols)
+}
+
+/// Whether a wide layout's cell says the label applies: 1/0, true/false,
+/// 1.0/0.0 or empty (0).
+pub(super) fn binary_cell(cell: &str) -> Option<bool> {
+    match cell.trim().to_ascii_lowercase().as_str() {
+        "1" | "1.0" | "true" | "yes" => Some(true),
+        "0" | "0.0" | "false" | "no" | "" => Some(false),
+        _ => None,
+    }
 }
 
 /// Several text fields as one text: "title. body" (no extra full stop

@@ -1,7 +1,7 @@
 //! CSV and TSV corpora (quoted fields, CRLF, ragged rows and unclosed
 //! quotes named by line).
 
-use super::columns::{join_fields, resolve_columns};
+use super::columns::{binary_cell, join_fields, resolve_columns};
 use super::rows::RowBuilder;
 use super::DataError;
 
@@ -106,7 +106,27 @@ pub(super) fn read_delimited(
             Some(i) => Some(b.decode(&record[i], line, &names[i])?),
             None => None,
         };
-        b.push_pair(line, text, text_b, label)?;
+        if cols.wide.is_empty() {
+            b.push_pair(line, text, text_b, label)?;
+            continue;
+        }
+        let mut set = Vec::new();
+        for &c in &cols.wide {
+            let cell = b.decode(&record[c], line, &names[c])?;
+            match binary_cell(&cell) {
+                Some(true) => set.push(names[c].clone()),
+                Some(false) => {}
+                None => {
+                    return Err(DataError::NotBinary {
+                        path: b.path.clone(),
+                        line,
+                        column: names[c].clone(),
+                        found: cell,
+                    })
+                }
+            }
+        }
+        b.push_label_set(line, text, text_b, set)?;
     }
     Ok(())
 }

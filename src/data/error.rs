@@ -28,7 +28,7 @@ pub enum DataError {
     },
     #[error("{}:{line}: empty text (pass --skip-empty to drop such rows)", path.display())]
     EmptyText { path: PathBuf, line: u64 },
-    #[error("{}:{line}: missing or empty label", path.display())]
+    #[error("{}:{line}: missing or empty label (in a multi-label file where a row may have no label, set task = \"multi_label\")", path.display())]
     MissingLabel { path: PathBuf, line: u64 },
     #[error("{}:{line}: invalid UTF-8 in column '{column}' at byte {byte} of the field (pass --lossy-utf8 to replace bad bytes)", path.display())]
     InvalidUtf8 {
@@ -81,6 +81,32 @@ pub enum DataError {
         path: PathBuf,
         line: u64,
         message: String,
+    },
+    #[error("{}:{line}: {message}", path.display())]
+    TaskMismatch {
+        path: PathBuf,
+        line: u64,
+        message: String,
+    },
+    #[error("{}:{line}: label '{label}' is not in the declared label set ({})", path.display(), names.display())]
+    UndeclaredLabel {
+        path: PathBuf,
+        line: u64,
+        label: String,
+        names: PathBuf,
+    },
+    #[error("{}:{line}: column '{column}' must hold 0 or 1 (one 0/1 column per label), found '{found}'", path.display())]
+    NotBinary {
+        path: PathBuf,
+        line: u64,
+        column: String,
+        found: String,
+    },
+    #[error("{}:{line}: the label '{label}' holds '|', which joins a row's labels; rename it", path.display())]
+    LabelWithSeparator {
+        path: PathBuf,
+        line: u64,
+        label: String,
     },
     #[error("{}: only one label ('{label}') in the training data; a classifier needs at least two", path.display())]
     SingleLabel { path: PathBuf, label: String },

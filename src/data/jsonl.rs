@@ -15,6 +15,15 @@ fn json_type(v: &serde_json::Value) -> &'static str {
     }
 }
 
+/// The keys a JSONL file's fields are read from, fixed by its first line.
+struct JsonColumns {
+    text: Vec<String>,
+    label: Option<String>,
+    pair: Option<String>,
+    /// One 0/1 (or boolean) field per label.
+    wide: Vec<String>,
+}
+
 pub(super) fn read_jsonl(bytes: &[u8], b: &mut RowBuilder) -> Result<(), DataError> {
     if b.opts.no_header {
         return Err(DataError::Malformed {
@@ -24,7 +33,7 @@ pub(super) fn read_jsonl(bytes: &[u8], b: &mut RowBuilder) -> Result<(), DataErr
             message: "--no-header is for CSV/TSV; JSONL names its fields".into(),
         });
     }
-    let mut columns: Option<(Vec<String>, Option<String>, Option<String>)> = None;
+    let mut columns: Option<JsonColumns> = None;
     for (i, raw) in bytes.split(|&c| c == b'\n').enumerate() {
         let line = i as u64 + 1;
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
@@ -50,13 +59,19 @@ pub(super) fn read_jsonl(bytes: &[u8], b: &mut RowBuilder) -> Result<(), DataErr
         if columns.is_none() {
             let names: Vec<String> = obj.keys().cloned().collect();
             let cols = resolve_columns(b, &names)?;
-            columns = Some((
-                cols.text.iter().map(|&i| names[i].clone()).collect(),
-                cols.label.map(|i| names[i].clone()),
-                cols.text_b.map(|i| names[i].clone()),
-            ));
+            columns = Some(JsonColumns {
+                text: cols.text.iter().map(|&i| names[i].clone()).collect(),
+                label: cols.label.map(|i| names[i].clone()),
+                pair: cols.text_b.map(|i| names[i].clone()),
+                wide: cols.wide.iter().map(|&i| names[i].clone()).collect(),
+            });
         }
-        let (text_keys, label_key, pair_key) = columns.as_ref().expect("set above");
+        let JsonColumns {
+            text: text_keys,
+            label: label_key,
+            pair: pair_key,
+            wide,
+        } = columns.as_ref().expect("set above");
         let field = |key: &str| -> Result<Option<String>, DataError> {
             match obj.get(key) {
                 None | Some(serde_json::Value::Null) => Ok(None),
@@ -87,15 +102,70 @@ pub(super) fn read_jsonl(bytes: &[u8], b: &mut RowBuilder) -> Result<(), DataErr
         } else {
             join_fields(text)
         };
-        let label = match label_key {
-            Some(k) => field(k)?,
-            None => None,
-        };
         let text_b = match pair_key {
             Some(k) => Some(field(k)?.unwrap_or_default()),
             None => None,
         };
-        b.push_pair(line, text, text_b, label)?;
+        if !wide.is_empty() {
+            let mut set = Vec::new();
+            for k in wide {
+                let cell = match obj.get(k) {
+                    Some(serde_json::Value::Bool(v)) => Some(*v),
+                    Some(serde_json::Value::Number(n)) => n
+                        .as_f64()
+                        .and_then(|x| (x == 0.0 || x == 1.0).then_some(x == 1.0)),
+                    None | Some(serde_json::Value::Null) => Some(false),
+                    Some(serde_json::Value::String(s)) => super::columns::binary_cell(s),
+                    Some(_) => None,
+                };
+                match cell {
+                    Some(true) => set.push(k.clone()),
+                    Some(false) => {}
+                    None => {
+                        return Err(DataError::NotBinary {
+                            path: b.path.clone(),
+                            line,
+                            column: k.clone(),
+                            found: obj.get(k).map(|v| v.to_string()).unwrap_or_default(),
+                        })
+                    }
+                }
+            }
+            b.push_label_set(line, text, text_b, set)?;
+            continue;
+        }
+        let label_value = label_key.as_ref().and_then(|k| obj.get(k));
+        match label_value {
+            // A label list: a multi-label row.
+            Some(serde_json::Value::Array(items)) => {
+                let key = label_key.as_deref().unwrap_or("label");
+                let set = items
+                    .iter()
+                    .map(|v| match v {
+                        serde_json::Value::String(s) => Ok(s.clone()),
+                        serde_json::Value::Number(n) if n.is_i64() => Ok(n.to_string()),
+                        v => Err(DataError::BadFieldType {
+                            path: b.path.clone(),
+                            line,
+                            field: format!("{key}[]"),
+                            found: json_type(v),
+                        }),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                b.push_label_set(line, text, text_b, set)?;
+            }
+            // A number with a fraction: a regression target.
+            Some(serde_json::Value::Number(n)) if !n.is_i64() => {
+                b.push_pair(line, text, text_b, Some(n.to_string()))?;
+            }
+            _ => {
+                let label = match label_key {
+                    Some(k) => field(k)?,
+                    None => None,
+                };
+                b.push_pair(line, text, text_b, label)?;
+            }
+        }
     }
     Ok(())
 }

@@ -13,6 +13,9 @@ pub struct LoadOptions {
     /// joined into one text.
     pub text_col: Option<String>,
     pub label_col: Option<String>,
+    /// Multi-label "wide" layout: one 0/1 column per label, named
+    /// (`toxic,insult`) or by a prefix (`label_*`).
+    pub label_cols: Option<String>,
     /// Replace invalid UTF-8 with U+FFFD instead of failing.
     pub lossy_utf8: bool,
     /// Drop rows with empty text (counted) instead of failing.
@@ -20,6 +23,9 @@ pub struct LoadOptions {
     /// Whether a label column must exist (training/eval) or may be absent
     /// (prediction input).
     pub require_label: bool,
+    /// An empty label cell is an empty label set (a declared multi-label
+    /// task), not a missing label.
+    pub empty_label_set: bool,
     /// The first row is data: columns are named by 0-based index.
     pub no_header: bool,
     /// The split of an `hf:` dataset (default `train`).
@@ -280,9 +286,23 @@ mod tests {
         );
         let e = load_file(&p, &labelled()).unwrap_err();
         assert!(matches!(e, DataError::Malformed { line: 2, .. }), "{e}");
-        let (_d, p) = write("b.jsonl", b"{\"text\":\"a\",\"label\":[1]}\n");
+        let (_d, p) = write("b.jsonl", b"{\"text\":\"a\",\"label\":{\"x\":1}}\n");
         let e = load_file(&p, &labelled()).unwrap_err();
         assert!(matches!(e, DataError::BadFieldType { line: 1, .. }), "{e}");
+        // A list is a multi-label row; a number with a fraction a score.
+        let (_d, p) = write(
+            "c.jsonl",
+            b"{\"text\":\"a\",\"label\":[\"x\", 2]}\n{\"text\":\"b\",\"label\":[]}\n{\"text\":\"c\",\"label\":[\"y\"]}\n",
+        );
+        let ds = load_file(&p, &labelled()).unwrap();
+        assert!(ds.label_sets);
+        let labels: Vec<_> = ds.rows.iter().map(|r| r.label.as_deref()).collect();
+        assert_eq!(labels, [Some("x|2"), Some(""), Some("y")]);
+        let (_d, p) = write("d.jsonl", b"{\"text\":\"a\",\"label\":3.75}\n");
+        assert_eq!(
+            load_file(&p, &labelled()).unwrap().rows[0].label.as_deref(),
+            Some("3.75")
+        );
     }
 
     #[test]

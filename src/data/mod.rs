@@ -6,14 +6,17 @@ mod delimited;
 mod error;
 pub mod hf;
 mod jsonl;
+pub mod label_stats;
 pub mod load;
 mod parquet;
 mod rows;
 pub mod split;
 pub mod stats;
+pub mod task;
 
 pub use error::DataError;
 pub use load::{load_file, LoadOptions};
+pub use task::{Targets, Task};
 
 use std::path::PathBuf;
 
@@ -37,6 +40,9 @@ pub struct Dataset {
     pub empty_dropped: usize,
     /// The files read: `path` itself, or an `hf:` dataset's Parquet shards.
     pub files: Vec<PathBuf>,
+    /// The labels were read as lists (JSON arrays, 0/1 columns): a
+    /// multi-label corpus whatever the separator.
+    pub label_sets: bool,
 }
 
 /// An ordered set of label names; a label's id is its index.
@@ -53,9 +59,14 @@ impl Labels {
     /// The labels present in `rows`, in a stable order: numeric order when
     /// every label is an integer, otherwise alphabetical.
     pub fn from_rows<'a>(rows: impl IntoIterator<Item = &'a Row>) -> Self {
-        let mut names: Vec<String> = rows
+        Self::sorted(rows.into_iter().filter_map(|r| r.label.clone()).collect())
+    }
+
+    /// `names` in a stable order: numeric when every name is an integer,
+    /// otherwise alphabetical; repeats dropped.
+    pub fn sorted(names: Vec<String>) -> Self {
+        let mut names: Vec<String> = names
             .into_iter()
-            .filter_map(|r| r.label.clone())
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();

@@ -120,6 +120,16 @@ pub(super) fn read_parquet(
     let fields = schema.root_schema().get_fields().to_vec();
     let names: Vec<String> = fields.iter().map(|f| f.name().to_string()).collect();
     let cols = resolve_columns(b, &names)?;
+    if !cols.wide.is_empty() {
+        return Err(DataError::Malformed {
+            path: b.path.clone(),
+            line: 0,
+            format: "Parquet",
+            message:
+                "label_cols (one 0/1 column per label) reads CSV, TSV and JSONL files, not Parquet"
+                    .into(),
+        });
+    }
     let check = |i: usize, role: &str, ok: &[Kind]| -> Result<Kind, DataError> {
         let kind = kind_of(&fields[i]).map_err(|why| {
             malformed(

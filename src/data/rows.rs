@@ -10,6 +10,7 @@ pub(super) struct RowBuilder<'a> {
     pub(super) opts: &'a LoadOptions,
     rows: Vec<Row>,
     empty_dropped: usize,
+    label_sets: bool,
 }
 
 impl<'a> RowBuilder<'a> {
@@ -19,6 +20,7 @@ impl<'a> RowBuilder<'a> {
             opts,
             rows: Vec::new(),
             empty_dropped: 0,
+            label_sets: false,
         }
     }
 
@@ -34,6 +36,7 @@ impl<'a> RowBuilder<'a> {
             rows: self.rows,
             empty_dropped: self.empty_dropped,
             files,
+            label_sets: self.label_sets,
         })
     }
 
@@ -57,6 +60,15 @@ impl<'a> RowBuilder<'a> {
             });
         }
         let label = label.map(|l| l.trim().to_string());
+        if self.opts.empty_label_set && label.as_deref() == Some("") {
+            self.rows.push(Row {
+                text_b: text_b.map(|t| t.trim().to_string()),
+                text,
+                label,
+                line,
+            });
+            return Ok(());
+        }
         if self.opts.require_label && label.as_deref().is_none_or(str::is_empty) {
             return Err(DataError::MissingLabel {
                 path: self.path.clone(),
@@ -69,6 +81,37 @@ impl<'a> RowBuilder<'a> {
             label: label.filter(|l| !l.is_empty()),
             line,
         });
+        Ok(())
+    }
+
+    /// A multi-label row whose labels came as a list (a JSON array, 0/1
+    /// columns); an empty list is a row with none of the labels.
+    pub(super) fn push_label_set(
+        &mut self,
+        line: u64,
+        text: String,
+        text_b: Option<String>,
+        labels: Vec<String>,
+    ) -> Result<(), DataError> {
+        let sep = super::task::SET_SEP;
+        if let Some(bad) = labels.iter().find(|l| l.contains(sep)) {
+            return Err(DataError::LabelWithSeparator {
+                path: self.path.clone(),
+                line,
+                label: bad.clone(),
+            });
+        }
+        let before = self.rows.len();
+        self.push_pair(line, text, text_b, Some("-".into()))?;
+        if let Some(row) = self.rows.get_mut(before) {
+            let names: Vec<&str> = labels
+                .iter()
+                .map(|l| l.trim())
+                .filter(|l| !l.is_empty())
+                .collect();
+            row.label = Some(names.join(&sep.to_string()));
+        }
+        self.label_sets = true;
         Ok(())
     }
 

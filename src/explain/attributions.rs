@@ -3,7 +3,8 @@
 //! computes them: the baseline keeps [CLS]/[SEP] (special tokens) and puts
 //! [PAD] everywhere else; the path integral uses Gauss–Legendre nodes
 //! (Captum's default method) on [0, 1]; the function is the softmax
-//! probability of the target label. Attributions are summed over the
+//! probability of the target label (a multi-label model: that label's
+//! sigmoid probability; regression: the predicted value). Attributions are summed over the
 //! embedding dimension per token, and over word pieces per word.
 
 use crate::error::Result;
@@ -102,7 +103,7 @@ fn explain_on_this_thread(
     // p(input) and p(baseline) in one two-row forward.
     let ends = Tensor::cat(&[&ex, &eb], 0)?;
     let logits = model.forward_from_words(&ends, &mask.repeat((2, 1))?, &mut Mode::Eval)?;
-    let probs = candle_nn::ops::softmax(&logits, D::Minus1)?.to_vec2::<f32>()?;
+    let probs = explained_output(model.task, &logits)?.to_vec2::<f32>()?;
     let (p_x, p_b) = (&probs[0], &probs[1]);
     let target = target.unwrap_or_else(|| crate::model::probs::argmax(p_x));
 
@@ -117,7 +118,7 @@ fn explain_on_this_thread(
         let path = Var::from_tensor(&eb.broadcast_add(&diff.broadcast_mul(&a)?)?)?;
         let logits =
             model.forward_from_words(path.as_tensor(), &mask.repeat((k, 1))?, &mut Mode::Eval)?;
-        let p = candle_nn::ops::softmax(&logits, D::Minus1)?.narrow(1, target, 1)?;
+        let p = explained_output(model.task, &logits)?.narrow(1, target, 1)?;
         let w: Vec<f32> = w_chunk.iter().map(|&w| w as f32).collect();
         let w = Tensor::from_vec(w, (k, 1), device)?;
         let grads = (p * w)?.sum_all()?.backward()?;
@@ -170,6 +171,18 @@ fn explain_on_this_thread(
         delta: sum - (p_x[target] - p_b[target]),
         steps,
     })
+}
+
+/// What is explained, per label: the softmax probability (one label a
+/// text), the label's own sigmoid probability (multi-label), or the
+/// predicted value itself (regression).
+fn explained_output(task: crate::data::Task, logits: &Tensor) -> candle_core::Result<Tensor> {
+    use crate::data::Task;
+    match task {
+        Task::SingleLabel => candle_nn::ops::softmax(logits, D::Minus1),
+        Task::MultiLabel => candle_nn::ops::sigmoid(logits),
+        Task::Regression => Ok(logits.clone()),
+    }
 }
 
 #[cfg(test)]

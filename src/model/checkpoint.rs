@@ -21,6 +21,10 @@ pub struct ModelDir {
     /// The labels in `id2label`, unless they are HF's `LABEL_n` defaults
     /// of a bare encoder.
     pub labels: Option<Labels>,
+    /// What the head predicts (`problem_type`, as transformers reads it).
+    pub task: crate::data::Task,
+    /// Multi-label thresholds in label order (`tunebench_thresholds`).
+    pub thresholds: Vec<f32>,
     pub weights: PathBuf,
     pub tokenizer: PathBuf,
 }
@@ -89,11 +93,14 @@ impl ModelDir {
                 .all(|(i, n)| n == &format!("LABEL_{i}"));
             is_classifier || (archs.is_none() && !defaults)
         });
+        let (task, thresholds) = task_of_config(&config_path, &config_json, labels.as_ref())?;
         Ok(ModelDir {
             dir: dir.to_path_buf(),
             config_json,
             config,
             labels,
+            task,
+            thresholds,
             weights,
             tokenizer,
         })
@@ -124,6 +131,45 @@ impl ModelDir {
             overrides: HashMap::new(),
         }
     }
+}
+
+/// The task a config.json declares (`problem_type`, or transformers' rule
+/// for an unset one) and its multi-label thresholds in `labels` order.
+pub fn task_of_config(
+    path: &Path,
+    config_json: &Value,
+    labels: Option<&Labels>,
+) -> Result<(crate::data::Task, Vec<f32>)> {
+    let num_labels = config_json
+        .get("id2label")
+        .and_then(Value::as_object)
+        .map(|m| m.len())
+        .or_else(|| {
+            config_json
+                .get("num_labels")
+                .and_then(Value::as_u64)
+                .map(|n| n as usize)
+        })
+        .unwrap_or(2);
+    let problem_type = config_json.get("problem_type").and_then(Value::as_str);
+    let task = crate::data::Task::from_config(problem_type, num_labels).ok_or_else(|| {
+        ModelError::BadConfig {
+            path: path.to_path_buf(),
+            message: format!(
+                "problem_type '{}' is not one tunebench knows (single_label_classification, multi_label_classification, regression)",
+                problem_type.unwrap_or_default()
+            ),
+        }
+    })?;
+    let thresholds = match (labels, config_json.get("tunebench_thresholds")) {
+        (Some(l), Some(Value::Object(m))) => l
+            .names()
+            .iter()
+            .map(|n| m.get(n).and_then(Value::as_f64).map_or(0.5, |t| t as f32))
+            .collect(),
+        _ => Vec::new(),
+    };
+    Ok((task, thresholds))
 }
 
 /// Load a safetensors file as f32 tensors under our (HF classifier) names:

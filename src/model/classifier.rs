@@ -7,7 +7,7 @@ use super::distilbert::DistilBert;
 use super::lora::LoraSpec;
 use super::params::{is_frozen, ParamBuilder, Params};
 use crate::config::Freeze;
-use crate::data::Labels;
+use crate::data::{Labels, Task};
 use candle_core::{DType, Device, Tensor};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -42,6 +42,11 @@ pub struct Classifier {
     /// Whether it was fine-tuned on sentence pairs (None: not known, e.g. a
     /// model made elsewhere); written to config.json as `tunebench_input`.
     pub trained_on_pairs: Option<bool>,
+    /// What the head predicts: config.json's `problem_type`.
+    pub task: Task,
+    /// Multi-label decision thresholds, one a label (empty: 0.5 each);
+    /// config.json's `tunebench_thresholds`.
+    pub thresholds: Vec<f32>,
 }
 
 /// Prefixes of the parameters that depend on the label set.
@@ -165,6 +170,8 @@ impl Classifier {
             base_config: spec.base_config,
             pair_sep: None,
             trained_on_pairs: None,
+            task: Task::SingleLabel,
+            thresholds: Vec::new(),
         })
     }
 
@@ -246,7 +253,33 @@ impl Classifier {
         if let Some(pairs) = self.trained_on_pairs {
             v["tunebench_input"] = serde_json::json!(input_name(pairs));
         }
+        v["problem_type"] = serde_json::json!(self.task.problem_type());
+        if let Some(obj) = v.as_object_mut() {
+            obj.remove("tunebench_thresholds");
+        }
+        if self.task == Task::MultiLabel && !self.thresholds.is_empty() {
+            let by_label: serde_json::Map<String, Value> = self
+                .labels
+                .names()
+                .iter()
+                .zip(&self.thresholds)
+                .map(|(n, t)| (n.clone(), serde_json::json!(t)))
+                .collect();
+            v["tunebench_thresholds"] = Value::Object(by_label);
+        }
         v
+    }
+
+    /// The same classifier predicting `task` (its thresholds kept).
+    pub fn with_task(mut self, task: Task, thresholds: Vec<f32>) -> Self {
+        self.task = task;
+        self.thresholds = thresholds;
+        self
+    }
+
+    /// Label `i`'s decision threshold (multi-label): tuned, else 0.5.
+    pub fn threshold(&self, i: usize) -> f32 {
+        self.thresholds.get(i).copied().unwrap_or(0.5)
     }
 
     /// Every weight by HF name, as a plain checkpoint holds them: LoRA
@@ -319,6 +352,8 @@ impl Classifier {
         copy.compute = self.compute;
         copy.pair_sep = self.pair_sep;
         copy.trained_on_pairs = self.trained_on_pairs;
+        copy.task = self.task;
+        copy.thresholds = self.thresholds.clone();
         Ok(copy)
     }
 

@@ -306,8 +306,18 @@ pub fn build(
 ) -> Result<(Classifier, TextEncoder)> {
     let (spec, tokenizer) = load_spec(adapter, base)?;
     let text = TextEncoder::from_file(&tokenizer, spec.config.max_tokens())?;
+    // The task: the adapter dir's config.json (tunebench writes one), else
+    // the base model's.
+    let own = adapter.join("config.json");
+    let config = std::fs::read_to_string(&own)
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .or_else(|| spec.base_config.clone())
+        .unwrap_or_default();
+    let (task, thresholds) = super::checkpoint::task_of_config(&own, &config, Some(&spec.labels))?;
     let model = Classifier::build(spec, &mut crate::rng::Rng::seeded(0), device)?
-        .with_pair_separator(text.sep_id());
+        .with_pair_separator(text.sep_id())
+        .with_task(task, thresholds);
     check_complete(&model, adapter)?;
     Ok((model, text))
 }

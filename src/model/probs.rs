@@ -10,6 +10,11 @@ pub fn softmax(logits: &[f32]) -> Vec<f32> {
     exps.iter().map(|e| e / sum).collect()
 }
 
+/// The logistic function: a multi-label head's probability of one label.
+pub fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
 /// The first index of the largest entry, as numpy's argmax; NaN entries
 /// never win, and a row of only NaN (or an empty row) gives 0.
 pub fn argmax<T: PartialOrd + Copy>(row: &[T]) -> usize {

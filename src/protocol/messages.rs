@@ -50,6 +50,15 @@ pub struct Prediction {
     /// (label, probability) in label-id order.
     pub probs: Vec<(String, f32)>,
     pub logits: Vec<f32>,
+    /// Multi-label: the labels over their thresholds, and the thresholds
+    /// (in label order).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chosen: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thresholds: Option<Vec<f32>>,
+    /// Regression: the predicted value (also `score`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f32>,
     /// Token attributions, when the request asked for them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub explanation: Option<super::Explanation>,
@@ -128,6 +137,9 @@ pub enum Event {
         confusion: Vec<Vec<usize>>,
         /// Evaluations since the best one (0 when this one is the best).
         since_best: usize,
+        /// Multi-label or regression scores (absent: one label per text).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        task: Option<super::TaskScores>,
     },
     Checkpoint {
         step: usize,

@@ -51,6 +51,25 @@ pub struct BestEval {
     pub loss: f64,
     pub accuracy: f64,
     pub macro_f1: f64,
+    /// Multi-label or regression scores of that evaluation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<super::TaskScores>,
+}
+
+impl BestEval {
+    /// The value of `metric` at the best evaluation (macro-F1 when the
+    /// name is unknown to it).
+    pub fn metric(&self, metric: &str) -> f64 {
+        super::metric_value(
+            metric,
+            self.loss,
+            self.accuracy,
+            self.macro_f1,
+            &[],
+            self.task.as_ref(),
+        )
+        .unwrap_or(self.macro_f1)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -111,6 +130,7 @@ impl RunProgress {
                 accuracy,
                 macro_f1,
                 since_best,
+                task,
                 ..
             } if *since_best == 0 => {
                 self.best = Some(BestEval {
@@ -118,6 +138,7 @@ impl RunProgress {
                     loss: *loss,
                     accuracy: *accuracy,
                     macro_f1: *macro_f1,
+                    task: task.clone(),
                 })
             }
             Event::Paused { .. } => self.status = RunStatus::Paused,

@@ -210,11 +210,7 @@ fn resolve_model_from(spec: &str, runs_dir: &Path, cwd: &Path) -> Result<Resolve
     let summary = crate::runs::summarize(&run);
     let detail = match (pick, &summary.best) {
         (Pick::Default | Pick::Best, Some(b)) if dir.ends_with("best") => {
-            let value = match summary.best_metric.as_str() {
-                "accuracy" => b.accuracy,
-                "loss" => b.loss,
-                _ => b.macro_f1,
-            };
+            let value = b.metric(&summary.best_metric);
             format!(" (step {}, {} {value:.4})", b.step, summary.best_metric)
         }
         _ => String::new(),

@@ -1,6 +1,7 @@
 //! The wire types of `tunebench serve`: TEI's `/predict` request and
 //! response shapes, tunebench's `/v1/classify`, and TEI's JSON errors.
 
+use crate::data::Task;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -132,11 +133,18 @@ pub fn check_texts(inputs: &[Input]) -> Result<(), ApiError> {
 }
 
 /// Labels with their scores, best first (softmax, or logits when `raw`).
-pub fn ranked(labels: &[String], logits: &[f32], raw: bool) -> Vec<LabelScore> {
-    let scores = if raw {
-        logits.to_vec()
-    } else {
-        crate::model::probs::softmax(logits)
+/// TEI's `/predict` answer: every label's score, best first — softmax for
+/// one label a text, sigmoid per label for multi-label and the raw value
+/// for regression (transformers' pipeline rules), or the logits (`raw`).
+pub fn ranked(labels: &[String], task: Task, logits: &[f32], raw: bool) -> Vec<LabelScore> {
+    let scores = match task {
+        _ if raw => logits.to_vec(),
+        Task::SingleLabel => crate::model::probs::softmax(logits),
+        Task::MultiLabel => logits
+            .iter()
+            .map(|&x| crate::model::probs::sigmoid(x))
+            .collect(),
+        Task::Regression => logits.to_vec(),
     };
     let mut v: Vec<LabelScore> = labels
         .iter()
@@ -310,10 +318,13 @@ mod tests {
     #[test]
     fn scores_are_ranked_best_first() {
         let labels = vec!["neg".to_string(), "pos".to_string()];
-        let r = ranked(&labels, &[0.5, 2.0], false);
+        let r = ranked(&labels, Task::SingleLabel, &[0.5, 2.0], false);
         assert_eq!(r[0].label, "pos");
         assert!((r[0].score + r[1].score - 1.0).abs() < 1e-6);
-        let raw = ranked(&labels, &[0.5, 2.0], true);
+        let raw = ranked(&labels, Task::SingleLabel, &[0.5, 2.0], true);
+        let sig = ranked(&labels, Task::MultiLabel, &[0.0, 2.0], false);
+        assert_eq!(sig[0].label, labels[1]);
+        assert!((sig[1].score - 0.5).abs() < 1e-7);
         assert_eq!((raw[0].score, raw[1].score), (2.0, 0.5));
     }
 }

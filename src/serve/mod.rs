@@ -291,6 +291,7 @@ async fn info(State(s): State<Shared>) -> Json<Value> {
         })
         .unwrap_or_else(|| "unknown".into());
     v["tunebench"] = json!({
+        "task": loaded.predictor.model.task.name(),
         "trained_on": input,
         "checkpoint": loaded.dir.display().to_string(),
         "step": loaded.version.step,
@@ -380,7 +381,15 @@ async fn predict(
     let scored = score(&s, &texts, req.truncate.unwrap_or(s.auto_truncate)).await?;
     let mut lists: Vec<Value> = scored
         .iter()
-        .map(|sc| json!(api::ranked(sc.model.labels(), &sc.logits, req.raw_scores)))
+        .map(|sc| {
+            let task = sc.model.predictor.model.task;
+            json!(api::ranked(
+                sc.model.labels(),
+                task,
+                &sc.logits,
+                req.raw_scores
+            ))
+        })
         .collect();
     Ok(Json(if batch {
         Value::Array(lists)
@@ -400,10 +409,24 @@ async fn classify(
         .iter()
         .zip(scored)
         .map(|(t, sc)| {
-            let p = crate::predict::to_prediction(&sc.model.predictor.model.labels, sc.logits);
+            let p = crate::predict::to_prediction(&sc.model.predictor.model, sc.logits);
             let probs: serde_json::Map<String, Value> =
                 p.probs.iter().map(|(l, x)| (l.clone(), json!(x))).collect();
             let mut row = json!({"text": t.text, "label": p.label, "score": p.score, "probs": probs, "logits": p.logits});
+            // Multi-label: the labels over their thresholds, and those.
+            if let (Some(chosen), Some(thresholds)) = (&p.chosen, &p.thresholds) {
+                row["labels"] = json!(chosen);
+                let by_label: serde_json::Map<String, Value> = p
+                    .probs
+                    .iter()
+                    .zip(thresholds)
+                    .map(|((l, _), t)| (l.clone(), json!(t)))
+                    .collect();
+                row["thresholds"] = Value::Object(by_label);
+            }
+            if let Some(v) = p.value {
+                row["value"] = json!(v);
+            }
             if let Some(b) = &t.pair {
                 row["text_pair"] = json!(b);
             }

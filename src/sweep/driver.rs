@@ -138,22 +138,20 @@ pub fn metric_of(event: &Event, metric: &str) -> Option<(i64, f64)> {
         macro_f1,
         loss,
         per_class,
+        task,
         ..
     } = event
     else {
         return None;
     };
-    let v = match metric {
-        "accuracy" => *accuracy,
-        "macro_f1" => *macro_f1,
-        "val_loss" => *loss,
-        m => {
-            per_class
-                .iter()
-                .find(|c| Some(c.label.as_str()) == m.strip_prefix("f1:"))?
-                .f1
-        }
-    };
+    let v = crate::protocol::metric_value(
+        metric,
+        *loss,
+        *accuracy,
+        *macro_f1,
+        per_class,
+        task.as_ref(),
+    )?;
     Some((*step as i64, v))
 }
 
@@ -183,11 +181,8 @@ pub fn space_of(search: &SearchSpec) -> Vec<(String, Distribution)> {
 pub fn trial_config(base: &RunConfig, trial: &Trial) -> Result<RunConfig, String> {
     let mut cfg = base.clone();
     cfg.search = SearchSpec::default();
-    match base.search.settings.metric.as_str() {
-        "accuracy" => cfg.best_metric = BestMetric::Accuracy,
-        "macro_f1" => cfg.best_metric = BestMetric::MacroF1,
-        "val_loss" => cfg.best_metric = BestMetric::Loss,
-        _ => {}
+    if let Ok(m) = base.search.settings.metric.parse::<BestMetric>() {
+        cfg.best_metric = m;
     }
     for p in &trial.params {
         let value = json_to_toml(&p.distribution.external(p.internal));

@@ -42,6 +42,24 @@ pub fn make_batch(
     })
 }
 
+/// The label tensor of a batch's targets: (B,) u32 class ids, (B, N) f32
+/// multi-hot rows, or (B,) f32 values.
+pub fn targets_tensor(
+    targets: &crate::data::Targets,
+    device: &Device,
+) -> candle_core::Result<Tensor> {
+    use crate::data::Targets;
+    match targets {
+        Targets::Classes(ids) => Tensor::from_slice(ids, (ids.len(),), device),
+        Targets::Sets(rows) => {
+            let n = rows.first().map_or(0, Vec::len);
+            let flat: Vec<f32> = rows.iter().flatten().copied().collect();
+            Tensor::from_vec(flat, (rows.len(), n), device)
+        }
+        Targets::Scores(v) => Tensor::from_slice(v, (v.len(),), device),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -73,6 +73,21 @@ pub fn cross_validate(
     }
     cfg.validate()?;
     let (data, corrections) = load_training_file(cfg)?;
+    let task = crate::data::task::detect(
+        &data,
+        cfg.task,
+        cfg.label_sep.as_deref().and_then(|s| s.chars().next()),
+    )?;
+    if task.task != crate::data::Task::SingleLabel {
+        return Err(Error::Config(ConfigError::field(
+            "task",
+            format!(
+                "cross-validation and label issues are built for one label a row; this corpus is {} ({}). Multi-label label issues (cleanlab's multilabel find_label_issues) are not built yet",
+                task.task.name(),
+                task.reason
+            ),
+        )));
+    }
 
     if data.rows.len() < folds {
         return Err(bad(format!(
@@ -114,6 +129,7 @@ pub fn cross_validate(
             val_info: Some(info.clone()),
             empty_dropped: data.empty_dropped,
             corrections: corrections.clone(),
+            task: task.clone(),
         };
         let dir = work.join(format!("fold-{}", fold + 1));
         let trainer = prepare_corpus(fold_cfg.clone(), corpus, Some(labels.clone()), &dir)?;

@@ -3,13 +3,13 @@
 //! channel and in the run's metrics.jsonl, so the run goes on (and is
 //! recorded) whether or not a front end is listening.
 
-use super::metrics::score;
+use super::metrics::score_targets;
 use super::optim::AdamW;
 use super::schedule::LrSchedule;
 use super::state::TrainerState;
 use super::step::train_step;
-use crate::config::{BestMetric, RunConfig};
-use crate::data::Row;
+use crate::config::RunConfig;
+use crate::data::{Row, Targets};
 use crate::disk::{link_or_copy, write_atomic};
 use crate::error::{Error, Result};
 use crate::model::checkpoint::{
@@ -21,7 +21,7 @@ use crate::predict::evaluate;
 use crate::protocol::{Command, Event, FinishReason};
 use crate::rng::Rng;
 use crate::run_dir::RunDir;
-use crate::text::batch::make_batch;
+use crate::text::batch::{make_batch, targets_tensor};
 use crate::text::TextEncoder;
 use std::collections::VecDeque;
 use std::path::Path;
@@ -34,9 +34,9 @@ pub struct Trainer {
     pub model: Classifier,
     pub text: TextEncoder,
     pub train_ids: Vec<Vec<u32>>,
-    pub train_labels: Vec<u32>,
+    pub train_targets: Targets,
     pub val_ids: Vec<Vec<u32>>,
-    pub val_labels: Vec<u32>,
+    pub val_targets: Targets,
     pub val_rows: Vec<Row>,
     pub optimizer: AdamW,
     pub state: TrainerState,
@@ -316,13 +316,12 @@ impl Trainer {
             .iter()
             .map(|idx| {
                 let rows: Vec<&[u32]> = idx.iter().map(|&i| self.train_ids[i].as_slice()).collect();
-                let labels: Vec<u32> = idx.iter().map(|&i| self.train_labels[i]).collect();
-                Ok(make_batch(
-                    &rows,
-                    Some(&labels),
-                    self.text.pad_id(),
+                let mut batch = make_batch(&rows, None, self.text.pad_id(), &self.model.device)?;
+                batch.labels = Some(targets_tensor(
+                    &self.train_targets.select(idx),
                     &self.model.device,
-                )?)
+                )?);
+                Ok(batch)
             })
             .collect()
     }
@@ -448,14 +447,34 @@ impl Trainer {
             &self.model,
             self.text.pad_id(),
             &self.val_ids,
-            &self.val_labels,
+            &self.val_targets,
         )?;
-        let truth: Vec<usize> = self.val_labels.iter().map(|&l| l as usize).collect();
-        let scores = score(self.model.labels.names(), &truth, &out.predicted);
-        let metric = match self.cfg.best_metric {
-            BestMetric::MacroF1 => scores.macro_f1,
-            BestMetric::Accuracy => scores.accuracy,
-            BestMetric::Loss => -out.loss,
+        // Multi-label thresholds are tuned on each evaluation and kept with
+        // the checkpoint it writes.
+        let scores = score_targets(
+            self.model.labels.names(),
+            &self.val_targets,
+            &out.logits,
+            None,
+        );
+        if let Some(crate::protocol::TaskScores::MultiLabel { thresholds, .. }) = &scores.task {
+            self.model.thresholds = thresholds.clone();
+        }
+        let best = self.cfg.best_metric;
+        let value = crate::protocol::metric_value(
+            best.name(),
+            out.loss,
+            scores.accuracy,
+            scores.macro_f1,
+            &scores.per_class,
+            scores.task.as_ref(),
+        )
+        .unwrap_or(f64::NAN);
+        // Higher is better inside: a loss or error counts negated.
+        let metric = if best.lower_is_better() {
+            -value
+        } else {
+            value
         };
         let improved = self.state.best_metric.is_none_or(|b| metric > b);
         if improved {
@@ -479,6 +498,7 @@ impl Trainer {
                 per_class: scores.per_class.clone(),
                 confusion: scores.confusion.clone(),
                 since_best: self.state.evals_since_best,
+                task: scores.task.clone(),
             },
         );
         self.write_predictions(&out.logits)?;
@@ -490,9 +510,12 @@ impl Trainer {
 
     /// predictions.csv: the latest validation predictions.
     fn write_predictions(&self, logits: &[Vec<f32>]) -> Result<()> {
-        let truth: Vec<usize> = self.val_labels.iter().map(|&l| l as usize).collect();
-        let bytes =
-            crate::predict::predictions_csv(&self.val_rows, &self.model.labels, &truth, logits)?;
+        let bytes = crate::predict::predictions_csv(
+            &self.val_rows,
+            &self.model,
+            &self.val_targets,
+            logits,
+        )?;
         Ok(write_atomic(
             &self.run.root.join("predictions.csv"),
             &bytes,

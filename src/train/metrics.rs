@@ -9,8 +9,10 @@ pub struct Scores {
     pub accuracy: f64,
     pub macro_f1: f64,
     pub per_class: Vec<ClassMetrics>,
-    /// confusion[true][predicted]
+    /// confusion[true][predicted] (single-label only)
     pub confusion: Vec<Vec<usize>>,
+    /// Multi-label or regression scores.
+    pub task: Option<crate::protocol::TaskScores>,
 }
 
 pub fn score(labels: &[String], truth: &[usize], predicted: &[usize]) -> Scores {
@@ -49,6 +51,47 @@ pub fn score(labels: &[String], truth: &[usize], predicted: &[usize]) -> Scores 
         macro_f1,
         per_class,
         confusion,
+        task: None,
+    }
+}
+
+/// The scores of `logits` against `targets` for the model's task; a
+/// multi-label evaluation decides at `thresholds`, or tunes them on these
+/// rows when None.
+pub fn score_targets(
+    labels: &[String],
+    targets: &crate::data::Targets,
+    logits: &[Vec<f32>],
+    thresholds: Option<&[f32]>,
+) -> Scores {
+    use super::task_metrics::{multi_label_scores, regression_scores, tune_thresholds};
+    use crate::data::Targets;
+    use crate::model::probs::{argmax, sigmoid};
+    match targets {
+        Targets::Classes(truth) => {
+            let truth: Vec<usize> = truth.iter().map(|&t| t as usize).collect();
+            let predicted: Vec<usize> = logits.iter().map(|l| argmax(l)).collect();
+            score(labels, &truth, &predicted)
+        }
+        Targets::Sets(truth) => {
+            let probs: Vec<Vec<f32>> = logits
+                .iter()
+                .map(|l| l.iter().map(|&x| sigmoid(x)).collect())
+                .collect();
+            let tuned;
+            let thresholds = match thresholds {
+                Some(t) if t.len() == labels.len() => t,
+                _ => {
+                    tuned = tune_thresholds(truth, &probs, labels.len());
+                    &tuned
+                }
+            };
+            multi_label_scores(labels, truth, &probs, thresholds)
+        }
+        Targets::Scores(gold) => {
+            let predicted: Vec<f32> = logits.iter().map(|l| l[0]).collect();
+            regression_scores(gold, &predicted)
+        }
     }
 }
 

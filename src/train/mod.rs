@@ -11,6 +11,7 @@ pub mod prepare;
 pub mod schedule;
 pub mod state;
 pub mod step;
+pub mod task_metrics;
 
 pub use engine::{spawn, EngineHandle, Trainer};
 pub use prepare::prepare;

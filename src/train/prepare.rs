@@ -9,7 +9,8 @@ use super::state::TrainerState;
 use super::step::LossScaler;
 use crate::config::{ConfigError, Peft, RunConfig};
 use crate::data::split::stratified_split;
-use crate::data::{load_file, DataError, Dataset, Labels, LoadOptions, Row};
+use crate::data::task::{self as task_of, Detected};
+use crate::data::{load_file, DataError, Dataset, Labels, LoadOptions, Row, Targets, Task};
 use crate::error::{Error, Result};
 use crate::model::checkpoint::ModelDir;
 use crate::model::classifier::BuildSpec;
@@ -33,6 +34,8 @@ pub struct Corpus {
     pub empty_dropped: usize,
     /// What `cfg.corrections` changed in the training file.
     pub corrections: Option<crate::data::corrections::CorrectionSummary>,
+    /// The task, from the config or the data, and why.
+    pub task: Detected,
 }
 
 /// The training file's rows, corrections applied, as a `FileInfo`-ready
@@ -66,6 +69,8 @@ fn load_options(cfg: &RunConfig) -> LoadOptions {
     LoadOptions {
         text_col: cfg.text_col.clone(),
         label_col: cfg.label_col.clone(),
+        label_cols: cfg.label_cols.clone(),
+        empty_label_set: cfg.task == Some(Task::MultiLabel),
         lossy_utf8: cfg.lossy_utf8,
         skip_empty: cfg.skip_empty,
         require_label: true,
@@ -95,8 +100,27 @@ pub fn file_info(d: &Dataset) -> Result<FileInfo> {
     })
 }
 
+/// The separator of multi-label strings the config names, if any.
+fn label_sep(cfg: &RunConfig) -> Option<char> {
+    cfg.label_sep.as_deref().and_then(|s| s.chars().next())
+}
+
+/// Read `ds` as `task`: multi-label strings split, and the declared label
+/// names (`label_names`) applied.
+fn conform(cfg: &RunConfig, task: Task, ds: &mut Dataset) -> Result<()> {
+    task_of::conform(task, ds, label_sep(cfg))?;
+    if let Some(file) = &cfg.label_names {
+        let names = task_of::read_label_names(file)?;
+        let path = ds.path.clone();
+        task_of::apply_label_names(task, &names, file, &mut ds.rows, &path)?;
+    }
+    Ok(())
+}
+
 pub fn load_corpus(cfg: &RunConfig) -> Result<Corpus> {
-    let (train, corrections) = load_training_file(cfg)?;
+    let (mut train, corrections) = load_training_file(cfg)?;
+    let task = task_of::detect(&train, cfg.task, label_sep(cfg))?;
+    conform(cfg, task.task, &mut train)?;
     let mut opts = load_options(cfg);
     let info = file_info;
     let train_info = info(&train)?;
@@ -118,7 +142,8 @@ pub fn load_corpus(cfg: &RunConfig) -> Result<Corpus> {
     opts.hf_split = cfg.hf_val_split.clone().or(Some("validation".into()));
     let (train_rows, val_rows, val_info) = match &val_file {
         Some(p) => {
-            let val = load_file(p, &opts)?;
+            let mut val = load_file(p, &opts)?;
+            conform(cfg, task.task, &mut val)?;
             empty_dropped += val.empty_dropped;
             (train.rows.clone(), val.rows.clone(), Some(info(&val)?))
         }
@@ -134,18 +159,14 @@ pub fn load_corpus(cfg: &RunConfig) -> Result<Corpus> {
         val_info,
         empty_dropped,
         corrections,
+        task,
     })
 }
 
-/// The label ids of `rows`, failing with file and line on an unknown label.
-fn label_ids(labels: &Labels, rows: &[Row], path: &Path) -> Result<Vec<u32>> {
-    let ds = Dataset {
-        path: path.to_path_buf(),
-        rows: rows.to_vec(),
-        empty_dropped: 0,
-        files: vec![path.to_path_buf()],
-    };
-    Ok(labels.ids_of(&ds)?.into_iter().map(|i| i as u32).collect())
+/// The targets of `rows` for the model, failing with file and line on an
+/// unknown label or a bad number.
+fn targets(model: &Classifier, rows: &[Row], path: &Path) -> Result<Targets> {
+    Ok(task_of::targets_of(model.task, &model.labels, rows, path)?)
 }
 
 struct Loaded {
@@ -240,6 +261,14 @@ fn load_model(
                 Some(l) if data_labels.names().iter().all(|n| l.id(n).is_some()) => {
                     (l.clone(), true)
                 }
+                // A regression model goes on as one (its output's name kept).
+                Some(l)
+                    if md.task == Task::Regression
+                        && l.len() == 1
+                        && data_labels.names() == [task_of::SCORE_LABEL] =>
+                {
+                    (l.clone(), true)
+                }
                 _ => (data_labels.clone(), false),
             };
             let spec = md.build_spec(labels, md.read_weights()?, keep_head);
@@ -298,8 +327,8 @@ impl Trainer {
             state: started.state,
             train_ids: encoded.train_ids,
             val_ids: encoded.val_ids,
-            train_labels: encoded.train_labels,
-            val_labels: encoded.val_labels,
+            train_targets: encoded.train_targets,
+            val_targets: encoded.val_targets,
             val_rows,
             model: loaded.model,
             text: loaded.text,
@@ -315,21 +344,21 @@ impl Trainer {
 
 struct Encoded {
     train_ids: Vec<Vec<u32>>,
-    train_labels: Vec<u32>,
+    train_targets: Targets,
     val_ids: Vec<Vec<u32>>,
-    val_labels: Vec<u32>,
+    val_targets: Targets,
 }
 
 fn encode_corpus(loaded: &Loaded, corpus: &Corpus) -> Result<Encoded> {
-    let labels = &loaded.model.labels;
+    let model = &loaded.model;
     let val_path = corpus
         .val_info
         .as_ref()
         .map(|i| i.path.clone())
         .unwrap_or(corpus.train_info.path.clone());
     Ok(Encoded {
-        train_labels: label_ids(labels, &corpus.train, &corpus.train_info.path)?,
-        val_labels: label_ids(labels, &corpus.val, &val_path)?,
+        train_targets: targets(model, &corpus.train, &corpus.train_info.path)?,
+        val_targets: targets(model, &corpus.val, &val_path)?,
         train_ids: encode(&loaded.text, &corpus.train)?,
         val_ids: encode(&loaded.text, &corpus.val)?,
     })
@@ -364,8 +393,17 @@ pub fn prepare_corpus(
 ) -> Result<Trainer> {
     cfg.validate()?;
     let device = crate::device::open(&cfg.device, cfg.seed)?;
-    let data_labels = labels.unwrap_or_else(|| Labels::from_rows(&corpus.train));
-    if data_labels.len() < 2 {
+    let task = corpus.task.task;
+    let declared = match (&cfg.label_names, task) {
+        (Some(file), Task::SingleLabel | Task::MultiLabel) => {
+            Some(task_of::read_label_names(file)?)
+        }
+        _ => None,
+    };
+    let data_labels = labels
+        .or(declared)
+        .unwrap_or_else(|| task_of::labels_for(task, &corpus.train));
+    if task != Task::Regression && data_labels.len() < 2 {
         return Err(DataError::SingleLabel {
             path: corpus.train_info.path.clone(),
             label: data_labels.names().first().cloned().unwrap_or_default(),
@@ -389,7 +427,12 @@ pub fn prepare_corpus(
         HashMap::new(),
     )?;
     loaded.model.trained_on_pairs = Some(corpus.train.iter().any(|r| r.text_b.is_some()));
+    loaded.model.task = task;
     let encoded = encode_corpus(&loaded, &corpus)?;
+    let cfg = best_metric_for(cfg, task, &mut loaded.notes)?;
+    loaded
+        .notes
+        .insert(0, format!("task: {} ({})", task.name(), corpus.task.reason));
     let mut run = RunDir::create(out)?;
     if cfg.tensorboard {
         run.enable_tensorboard()?;
@@ -427,6 +470,37 @@ pub fn prepare_corpus(
         loaded,
         &device,
     ))
+}
+
+/// The config with a best-checkpoint metric the task reports: the default
+/// macro-F1 becomes Pearson for regression (noted); another metric the
+/// task lacks is an error naming `best_metric`.
+fn best_metric_for(cfg: RunConfig, task: Task, notes: &mut Vec<String>) -> Result<RunConfig> {
+    use crate::config::BestMetric;
+    if cfg.best_metric.applies_to(task) {
+        return Ok(cfg);
+    }
+    if task == Task::Regression && cfg.best_metric == BestMetric::MacroF1 {
+        notes.push("best_metric: pearson (regression has no macro-F1)".into());
+        return Ok(RunConfig {
+            best_metric: BestMetric::Pearson,
+            ..cfg
+        });
+    }
+    let fits: Vec<&str> = BestMetric::ALL
+        .into_iter()
+        .filter(|m| m.applies_to(task))
+        .map(BestMetric::name)
+        .collect();
+    Err(Error::Config(ConfigError::field(
+        "best_metric",
+        format!(
+            "{} is not reported for a {} task (use {})",
+            cfg.best_metric.name(),
+            task.name(),
+            fits.join(", ")
+        ),
+    )))
 }
 
 /// Prepare to continue the run in `dir` from its latest checkpoint.
@@ -480,6 +554,7 @@ pub fn resume(dir: &Path, adjust: impl FnOnce(&mut RunConfig) -> Result<()>) -> 
         )?
     };
     loaded.model.trained_on_pairs = Some(corpus.train.iter().any(|r| r.text_b.is_some()));
+    loaded.model.task = corpus.task.task;
     let encoded = encode_corpus(&loaded, &corpus)?;
 
     let state_path = ckpt.join("trainer_state.json");

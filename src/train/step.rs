@@ -3,10 +3,12 @@
 //! engine and the benchmarks both run exactly this.
 
 use super::optim::{clip_coefficient, AdamW, Grads};
+use crate::data::Task;
 use crate::error::{Error, Result};
 use crate::model::{Classifier, Mode};
 use crate::rng::Rng;
 use crate::text::Batch;
+use candle_core::Tensor;
 
 /// Dynamic loss scaling for f16 (PyTorch GradScaler's policy): the loss is
 /// multiplied by `scale` before backward so small gradients survive in f16;
@@ -73,6 +75,26 @@ pub struct NonFinite {
     pub value: f64,
 }
 
+/// The loss transformers computes for `task`: cross-entropy over class
+/// ids, BCE with logits averaged over every (row, label), or the mean
+/// squared error of the one output.
+pub fn task_loss(task: Task, logits: &Tensor, target: &Tensor) -> candle_core::Result<Tensor> {
+    match task {
+        Task::SingleLabel => candle_nn::loss::cross_entropy(logits, target),
+        Task::MultiLabel => {
+            // max(x, 0) - x·y + log(1 + exp(-|x|)): stable for large |x|.
+            let softplus = (logits.abs()?.neg()?.exp()? + 1.0)?.log()?;
+            (logits.relu()? - (logits * target)?)?
+                .add(&softplus)?
+                .mean_all()
+        }
+        Task::Regression => {
+            let predicted = logits.flatten_all()?;
+            predicted.sub(&target.flatten_all()?)?.sqr()?.mean_all()
+        }
+    }
+}
+
 pub fn train_step(
     model: &Classifier,
     optimizer: &mut AdamW,
@@ -109,7 +131,7 @@ fn step_on_this_thread(
             .labels
             .as_ref()
             .ok_or_else(|| Error::Run("batch without labels".into()))?;
-        let loss = candle_nn::loss::cross_entropy(&logits, target)?;
+        let loss = task_loss(model.task, &logits, target)?;
         let value = loss.to_scalar::<f32>()? as f64;
         if !value.is_finite() {
             return Ok(Err(NonFinite {

@@ -49,6 +49,10 @@ pub fn preset(name: &str, base: &RunConfig) -> RunConfig {
         hf_val_split: base.hf_val_split.clone(),
         text_col: base.text_col.clone(),
         label_col: base.label_col.clone(),
+        task: base.task,
+        label_sep: base.label_sep.clone(),
+        label_cols: base.label_cols.clone(),
+        label_names: base.label_names.clone(),
         no_header: base.no_header,
         device: base.device.clone(),
         ..settings

@@ -388,6 +388,9 @@ mod tests {
                 ("pos".into(), if label == "pos" { p } else { 1.0 - p }),
             ],
             logits: vec![0.0, 0.0],
+            chosen: None,
+            thresholds: None,
+            value: None,
             explanation: None,
         }
     }
@@ -483,6 +486,9 @@ mod explain_tests {
             score: 0.9,
             probs: vec![("neg".into(), 0.1), ("pos".into(), 0.9)],
             logits: vec![0.0, 2.0],
+            chosen: None,
+            thresholds: None,
+            value: None,
             explanation: None,
         };
         p.on_prediction(1, &first, 1.0);

@@ -109,5 +109,6 @@ pub fn inject_eval(app: &mut App, names: &[&str], confusion: Vec<Vec<usize>>) {
         per_class,
         confusion,
         since_best: 0,
+        task: None,
     });
 }
