@@ -553,3 +553,71 @@ fn a_run_is_served_by_its_name() {
     let want = cli_probs(&model());
     predict_first_text(&s, &want[0]);
 }
+
+/// A multi-label model answers /predict with every label's sigmoid score
+/// (TEI's shape, as the pipeline's `function_to_apply="sigmoid"`), and
+/// /v1/classify adds the labels over threshold and the thresholds; a
+/// regression model answers its value; /info says the task.
+#[test]
+fn multi_label_and_regression_models_answer_by_their_task() {
+    let ml = fixture("tasks/multi_label").join("model");
+    let want = cli_probs(&ml);
+    let s = Server::start(&ml, &[]);
+    let answer = predict_first_text(&s, &want[0]);
+    let total: f64 = answer
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["score"].as_f64().unwrap())
+        .sum();
+    assert!(
+        (total - 1.0).abs() > 1e-3,
+        "sigmoids do not sum to 1: {answer}"
+    );
+    let (st, rows) = post(
+        &format!("{}/v1/classify", s.url),
+        &json!({"texts": TEXTS}).to_string(),
+        None,
+    );
+    assert_eq!(st, 200, "{rows}");
+    for (row, probs) in rows.as_array().unwrap().iter().zip(&want) {
+        let thresholds = row["thresholds"].as_object().unwrap();
+        assert_eq!(thresholds.len(), 4);
+        let over: Vec<&str> = probs
+            .iter()
+            .filter(|(l, p)| p.as_f64().unwrap() >= thresholds[l.as_str()].as_f64().unwrap())
+            .map(|(l, _)| l.as_str())
+            .collect();
+        let labels: Vec<&str> = row["labels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(labels, over, "{row}");
+    }
+    let (_, info) = get(&format!("{}/info", s.url), None);
+    let info: Value = serde_json::from_str(&info).unwrap();
+    assert_eq!(info["tunebench"]["task"], "multi_label");
+    drop(s);
+
+    let reg = fixture("tasks/regression").join("model");
+    let s = Server::start(&reg, &[]);
+    let (st, rows) = post(
+        &format!("{}/v1/classify", s.url),
+        &json!({"texts": [TEXTS[0]]}).to_string(),
+        None,
+    );
+    assert_eq!(st, 200, "{rows}");
+    let value = rows[0]["value"].as_f64().unwrap();
+    assert_eq!(rows[0]["score"].as_f64().unwrap(), value);
+    assert_eq!(rows[0]["label"], "score");
+    let (_, answer) = post(
+        &format!("{}/predict", s.url),
+        &json!({"inputs": TEXTS[0]}).to_string(),
+        None,
+    );
+    assert_eq!(answer[0]["score"].as_f64().unwrap(), value, "{answer}");
+    let (_, info) = get(&format!("{}/info", s.url), None);
+    assert!(info.contains("\"task\":\"regression\""), "{info}");
+}
