@@ -224,6 +224,10 @@ impl App {
             Ok(d) => (Some(d), None),
             Err(e) => (None, Some(e)),
         };
+        let value_range = dataset
+            .as_ref()
+            .and_then(|d| d.score_bins.as_ref())
+            .map(|b| (b.min, b.max));
         App {
             focus: PaneId::Dataset,
             message: data_error.clone().map(|text| Message { text, error: true }),
@@ -235,7 +239,7 @@ impl App {
                 smoothing: 0.6,
                 ..Default::default()
             },
-            playground: PlaygroundPane::default(),
+            playground: PlaygroundPane::with_value_range(value_range),
             help: false,
             help_scroll: std::cell::Cell::new(0),
             runs_view: RunsView::default(),

@@ -7,7 +7,7 @@ use super::action::Action;
 use super::keymap::{command, Cmd, Scope};
 use super::pane::Pane;
 use super::theme::Theme;
-use crate::protocol::Event;
+use crate::protocol::{ClassMetrics, Event, TaskScores};
 use crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::symbols::Marker;
@@ -33,6 +33,10 @@ pub struct CurvesPane {
     pub compare: Vec<ComparedRun>,
     /// The confusion matrix across the whole pane (z).
     pub zoom_confusion: bool,
+    /// The latest multi-label or regression scores (None: one label a text).
+    pub task: Option<TaskScores>,
+    /// The latest per-label scores.
+    pub per_class: Vec<ClassMetrics>,
 }
 
 type Series = Vec<(f64, f64)>;
@@ -170,13 +174,28 @@ impl CurvesPane {
                 accuracy,
                 macro_f1,
                 confusion,
+                per_class,
+                task,
                 ..
             } => {
                 let x = *step as f64;
                 self.val_loss.push((x, *loss));
-                self.val_acc.push((x, *accuracy));
-                self.val_f1.push((x, *macro_f1));
+                // The two metric series: accuracy and macro-F1, micro- and
+                // macro-F1 (multi-label), or Pearson and Spearman.
+                let (first, second) = match task {
+                    None => (*accuracy, *macro_f1),
+                    Some(TaskScores::MultiLabel {
+                        micro_f1, macro_f1, ..
+                    }) => (*micro_f1, *macro_f1),
+                    Some(TaskScores::Regression {
+                        pearson, spearman, ..
+                    }) => (*pearson, *spearman),
+                };
+                self.val_acc.push((x, first));
+                self.val_f1.push((x, second));
                 self.confusion = Some(confusion.clone());
+                self.per_class = per_class.clone();
+                self.task = task.clone();
             }
             _ => {}
         }
@@ -233,7 +252,7 @@ impl CurvesPane {
             return;
         }
         if self.zoom_confusion {
-            self.render_confusion(f, inner, theme);
+            self.render_task_panel(f, inner, theme);
             return;
         }
         let wide = inner.width >= 100;
@@ -271,7 +290,7 @@ impl CurvesPane {
         };
         self.render_loss(f, loss_area, theme);
         self.render_metrics(f, metric_area, theme);
-        self.render_confusion(f, cm_area, theme);
+        self.render_task_panel(f, cm_area, theme);
         if lr_area.height > 2 {
             self.render_lr(f, lr_area, theme);
         }
@@ -429,15 +448,32 @@ impl CurvesPane {
         }
         let acc = self.val_acc.last().map(|p| p.1).unwrap_or(0.0);
         let f1 = self.val_f1.last().map(|p| p.1).unwrap_or(0.0);
+        let (first, second, title) = match &self.task {
+            None => (
+                format!("acc {:.1}%", acc * 100.0),
+                format!("F1 {:.1}%", f1 * 100.0),
+                "val accuracy / macro-F1",
+            ),
+            Some(TaskScores::MultiLabel { .. }) => (
+                format!("micro-F1 {:.1}%", acc * 100.0),
+                format!("macro-F1 {:.1}%", f1 * 100.0),
+                "val micro-F1 / macro-F1",
+            ),
+            Some(TaskScores::Regression { .. }) => (
+                format!("Pearson {acc:.3}"),
+                format!("Spearman {f1:.3}"),
+                "val Pearson / Spearman",
+            ),
+        };
         let sets = vec![
             Dataset::default()
-                .name(format!("acc {:.1}%", acc * 100.0))
+                .name(first)
                 .marker(Marker::Dot)
                 .graph_type(GraphType::Line)
                 .style(theme.series(3))
                 .data(&self.val_acc),
             Dataset::default()
-                .name(format!("F1 {:.1}%", f1 * 100.0))
+                .name(second)
                 .marker(Marker::Dot)
                 .graph_type(GraphType::Line)
                 .style(theme.series(4))
@@ -457,9 +493,15 @@ impl CurvesPane {
         let mut all: Vec<&[(f64, f64)]> = vec![&self.val_acc, &self.val_f1];
         all.extend(self.compare.iter().map(|r| r.val_f1.as_slice()));
         let y = bounds(&all).unwrap_or([0.0, 1.0]);
-        let y = [y[0].max(0.0), y[1].min(1.0)];
+        // Correlations go down to −1; the other metrics stay in [0, 1].
+        let floor = if matches!(self.task, Some(TaskScores::Regression { .. })) {
+            -1.0
+        } else {
+            0.0
+        };
+        let y = [y[0].max(floor), y[1].min(1.0)];
         let chart = Chart::new(sets)
-            .block(ratatui::widgets::Block::default().title("val accuracy / macro-F1"))
+            .block(ratatui::widgets::Block::default().title(title))
             .x_axis(Axis::default().title("step").bounds(self.x_bounds()))
             .y_axis(Axis::default().title("metric").bounds(y).labels(vec![
                 Span::raw(format!("{:.2}", y[0])),
@@ -485,8 +527,136 @@ impl CurvesPane {
 
     /// Columns the full matrix needs: row names, then one column a label.
     fn confusion_width(&self) -> u16 {
+        if self.task.is_some() {
+            return 44;
+        }
         let layout = MatrixLayout::fit(&self.labels, self.confusion.as_deref(), u16::MAX);
         layout.width() as u16
+    }
+
+    /// The evaluation's detail: the confusion matrix (one label a text),
+    /// per-label F1 bars (multi-label) or predicted against gold
+    /// (regression).
+    fn render_task_panel(&self, f: &mut Frame, area: Rect, theme: &Theme) {
+        match &self.task {
+            None => self.render_confusion(f, area, theme),
+            Some(TaskScores::MultiLabel { thresholds, .. }) => {
+                self.render_label_f1(f, area, thresholds, theme)
+            }
+            Some(TaskScores::Regression { points, .. }) => {
+                self.render_scatter(f, area, points, theme)
+            }
+        }
+    }
+
+    /// Per-label F1 as bars, most frequent labels first; when they do not
+    /// all fit, the most frequent and then the least frequent ones.
+    fn render_label_f1(&self, f: &mut Frame, area: Rect, thresholds: &[f32], theme: &Theme) {
+        if area.height < 2 {
+            return;
+        }
+        let mut order: Vec<usize> = (0..self.per_class.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(self.per_class[i].support));
+        let rows = area.height as usize - 1;
+        let shown: Vec<Option<usize>> = if order.len() <= rows {
+            order.into_iter().map(Some).collect()
+        } else {
+            let top = rows / 2;
+            let bottom = rows - top - 1;
+            let mut v: Vec<Option<usize>> = order[..top].iter().copied().map(Some).collect();
+            v.push(None);
+            v.extend(order[order.len() - bottom..].iter().copied().map(Some));
+            v
+        };
+        let name_w = self
+            .per_class
+            .iter()
+            .map(|c| crate::data::display_width(&c.label))
+            .max()
+            .unwrap_or(5)
+            .min(14);
+        let bar_w = (area.width as usize).saturating_sub(name_w + 18).max(1);
+        let mut lines = vec![Line::styled(
+            "F1 by label · rows · threshold",
+            theme.header(),
+        )];
+        for entry in shown {
+            let Some(i) = entry else {
+                lines.push(Line::styled("  …", theme.dim()));
+                continue;
+            };
+            let c = &self.per_class[i];
+            let n = (c.f1 * bar_w as f64).round() as usize;
+            lines.push(Line::from(vec![
+                Span::raw(format!("{} ", crate::data::fit_width(&c.label, name_w))),
+                Span::styled("█".repeat(n), theme.bar(i)),
+                Span::raw(" ".repeat(bar_w - n.min(bar_w))),
+                Span::raw(format!(
+                    " {:.2} {:>4} {:.2}",
+                    c.f1,
+                    c.support,
+                    thresholds.get(i).copied().unwrap_or(0.5)
+                )),
+            ]));
+        }
+        f.render_widget(Paragraph::new(lines), area);
+    }
+
+    /// Predicted against gold for a sample of validation rows, with the
+    /// diagonal a perfect model would sit on.
+    fn render_scatter(&self, f: &mut Frame, area: Rect, points: &[(f32, f32)], theme: &Theme) {
+        if area.height < 4 || points.is_empty() {
+            return;
+        }
+        let pts: Vec<(f64, f64)> = points.iter().map(|&(g, p)| (g as f64, p as f64)).collect();
+        let lo = pts
+            .iter()
+            .map(|p| p.0.min(p.1))
+            .fold(f64::INFINITY, f64::min);
+        let hi = pts
+            .iter()
+            .map(|p| p.0.max(p.1))
+            .fold(f64::NEG_INFINITY, f64::max);
+        let (lo, hi) = if hi > lo {
+            (lo, hi)
+        } else {
+            (lo - 1.0, lo + 1.0)
+        };
+        let diagonal = [(lo, lo), (hi, hi)];
+        let sets = vec![
+            Dataset::default()
+                .name("gold = predicted")
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(theme.dim())
+                .data(&diagonal),
+            Dataset::default()
+                .name("rows")
+                .marker(if self.plain_markers {
+                    Marker::Dot
+                } else {
+                    Marker::Braille
+                })
+                .graph_type(GraphType::Scatter)
+                .style(theme.series(3))
+                .data(&pts),
+        ];
+        let labels = || vec![Span::raw(format!("{lo:.1}")), Span::raw(format!("{hi:.1}"))];
+        let chart = Chart::new(sets)
+            .block(ratatui::widgets::Block::default().title("predicted vs gold (val)"))
+            .x_axis(
+                Axis::default()
+                    .title("gold")
+                    .bounds([lo, hi])
+                    .labels(labels()),
+            )
+            .y_axis(
+                Axis::default()
+                    .title("pred")
+                    .bounds([lo, hi])
+                    .labels(labels()),
+            );
+        f.render_widget(chart, area);
     }
 
     fn render_confusion(&self, f: &mut Frame, area: Rect, theme: &Theme) {

@@ -84,6 +84,7 @@ pub enum Cmd {
     PrevMatch,
     NextLabel,
     PrevLabel,
+    LabelCount,
     Sort,
     Split,
     Misclassified,

@@ -150,11 +150,12 @@ pub fn compare_runs(app: &mut App, dirs: &[PathBuf]) {
 
 pub fn load_dataset(cfg: &RunConfig) -> Result<DatasetPane, String> {
     let corpus = crate::train::prepare::load_corpus(cfg).map_err(|e| e.to_string())?;
-    let mut pane = DatasetPane::new(
+    let mut pane = DatasetPane::for_task(
         &corpus.train,
         &corpus.val,
         corpus.empty_dropped,
         cfg.max_len,
+        corpus.task.task,
     );
     pane.val_is_separate = cfg.val_file.is_some();
     // Edits go to the configured file (already applied to the rows), or
@@ -548,6 +549,7 @@ impl Loop {
             self.data_key = dk;
             match load_dataset(cfg) {
                 Ok(d) => {
+                    self.app.playground.value_range = d.score_bins.as_ref().map(|b| (b.min, b.max));
                     self.app.dataset = Some(d);
                     self.app.data_error = None;
                     self.app.refresh_suspects();
@@ -626,7 +628,14 @@ pub fn run(opts: TuiOptions) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let mut terminal = ratatui::init();
+    // Without a terminal (a pipe, cron, CI) say so rather than panic in
+    // ratatui's init.
+    let mut terminal = ratatui::try_init().map_err(|e| {
+        ratatui::restore();
+        anyhow::anyhow!(
+            "the TUI needs a terminal ({e}); for scripts use `tunebench train`, `eval` or `predict`, or `tunebench attach --plain RUN`"
+        )
+    })?;
     let result = rt.block_on(event_loop(&mut terminal, opts));
     ratatui::restore();
     result

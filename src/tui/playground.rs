@@ -55,9 +55,20 @@ pub struct PlaygroundPane {
     pending: HashMap<u64, usize>,
     next_id: u64,
     pub status: Option<String>,
+    /// The training scores' range of a regression corpus, where a
+    /// predicted value is placed.
+    pub value_range: Option<(f32, f32)>,
 }
 
 impl PlaygroundPane {
+    /// An empty playground placing regression values on `range`.
+    pub fn with_value_range(range: Option<(f32, f32)>) -> Self {
+        PlaygroundPane {
+            value_range: range,
+            ..Default::default()
+        }
+    }
+
     fn request(&mut self, index: usize) -> Request {
         self.request_with(index, None)
     }
@@ -224,6 +235,13 @@ impl PlaygroundPane {
         )];
         match &t.current {
             None => lines.push(Line::styled("scoring…", theme.dim())),
+            Some(p) if p.value.is_some() => {
+                lines.extend(value_lines(p, self.value_range, area.width as usize, theme));
+                lines.push(Line::styled(
+                    format!("latency {:.1} ms", t.latency_ms),
+                    theme.dim(),
+                ));
+            }
             Some(p) => {
                 let mut probs = p.probs.clone();
                 probs.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -233,14 +251,48 @@ impl PlaygroundPane {
                     .max()
                     .unwrap_or(4)
                     .min(16);
-                let bar_w = (area.width as usize).saturating_sub(name_w + 10).max(1);
+                let bar_w = (area.width as usize).saturating_sub(name_w + 12).max(1);
+                // Multi-label: each label's threshold marked on its bar,
+                // and ✓ on the labels over it (readable without colour).
+                let threshold_of = |label: &str| {
+                    let i = p.probs.iter().position(|(l, _)| l == label)?;
+                    p.thresholds.as_ref()?.get(i).copied()
+                };
                 for (i, (label, prob)) in probs.iter().enumerate() {
                     let n = (prob * bar_w as f32).round() as usize;
-                    lines.push(Line::from(vec![
-                        Span::raw(format!("{} ", crate::data::fit_width(label, name_w))),
-                        Span::styled("█".repeat(n), theme.bar(i)),
-                        Span::raw(format!(" {:5.1}%", prob * 100.0)),
-                    ]));
+                    let mut spans = vec![Span::raw(format!(
+                        "{} ",
+                        crate::data::fit_width(label, name_w)
+                    ))];
+                    match threshold_of(label) {
+                        Some(t) => {
+                            let mark = ((t * bar_w as f32).round() as usize).min(bar_w);
+                            let bar: String = (0..=bar_w)
+                                .map(|k| match (k == mark, k < n) {
+                                    (true, _) => '│',
+                                    (false, true) => '█',
+                                    (false, false) => ' ',
+                                })
+                                .collect();
+                            spans.push(Span::styled(bar, theme.bar(i)));
+                            spans.push(Span::raw(format!(
+                                " {:5.1}% {}",
+                                prob * 100.0,
+                                if *prob >= t { "✓" } else { " " }
+                            )));
+                        }
+                        None => {
+                            spans.push(Span::styled("█".repeat(n), theme.bar(i)));
+                            spans.push(Span::raw(format!(" {:5.1}%", prob * 100.0)));
+                        }
+                    }
+                    lines.push(Line::from(spans));
+                }
+                if p.thresholds.is_some() {
+                    lines.push(Line::styled(
+                        "│ the label's threshold · ✓ over it",
+                        theme.dim(),
+                    ));
                 }
                 lines.push(Line::styled(
                     format!("latency {:.1} ms", t.latency_ms),
@@ -278,7 +330,12 @@ impl PlaygroundPane {
             let now = t
                 .current
                 .as_ref()
-                .map(|p| format!("{} {:.0}%", p.label, p.score * 100.0))
+                .map(|p| match (&p.chosen, p.value) {
+                    (_, Some(v)) => format!("{v:.3}"),
+                    (Some(chosen), _) if chosen.is_empty() => "(no label)".into(),
+                    (Some(chosen), _) => chosen.join(", "),
+                    _ => format!("{} {:.0}%", p.label, p.score * 100.0),
+                })
                 .unwrap_or_else(|| "…".into());
             let change = match (&t.previous, &t.current) {
                 (Some(a), Some(b)) if a.label != b.label => format!(" (was {})", a.label),
@@ -309,6 +366,33 @@ impl PlaygroundPane {
         }
         f.render_widget(Paragraph::new(lines), area);
     }
+}
+
+/// A regression prediction: the value, and where it falls on the range
+/// the training scores span (when known).
+fn value_lines(
+    p: &Prediction,
+    range: Option<(f32, f32)>,
+    width: usize,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let value = p.value.unwrap_or(p.score);
+    let mut lines = vec![Line::from(vec![
+        Span::raw(format!("{} ", p.label)),
+        Span::styled(format!("{value:.3}"), theme.header()),
+    ])];
+    if let Some((lo, hi)) = range.filter(|(lo, hi)| hi > lo) {
+        let w = width.saturating_sub(16).max(4);
+        let at = (((value - lo) / (hi - lo)).clamp(0.0, 1.0) * (w - 1) as f32).round() as usize;
+        let track: String = (0..w).map(|k| if k == at { '●' } else { '─' }).collect();
+        lines.push(Line::from(vec![
+            Span::raw(format!("{lo:>6.2} ")),
+            Span::styled(track, theme.accent()),
+            Span::raw(format!(" {hi:.2}")),
+        ]));
+        lines.push(Line::styled("on the training scores' range", theme.dim()));
+    }
+    lines
 }
 
 /// The explained sentence, each word marked by sign and strength: colour

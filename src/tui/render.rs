@@ -125,11 +125,23 @@ pub fn status_line(app: &App, width: u16) -> Line<'static> {
         parts.push(format!("loss {l:.4}"));
     }
     if let Some(a) = r.val_acc {
-        parts.push(format!(
-            "{} {:.1}%",
-            if compact { "acc" } else { "val acc" },
-            a * 100.0
-        ));
+        use crate::protocol::TaskScores;
+        // The headline metric of the task: accuracy, micro-F1 or Pearson.
+        parts.push(match &app.curves.task {
+            None => format!(
+                "{} {:.1}%",
+                if compact { "acc" } else { "val acc" },
+                a * 100.0
+            ),
+            Some(TaskScores::MultiLabel { micro_f1, .. }) => format!(
+                "{} {:.1}%",
+                if compact { "µF1" } else { "val micro-F1" },
+                micro_f1 * 100.0
+            ),
+            Some(TaskScores::Regression { pearson, .. }) => {
+                format!("{} {pearson:.3}", if compact { "r" } else { "val Pearson" })
+            }
+        });
     }
     if r.samples_per_s > 0.0 {
         parts.push(format!(

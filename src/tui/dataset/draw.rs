@@ -3,6 +3,8 @@
 
 use super::{DatasetPane, SortOrder};
 use crate::data::corrections::Fix;
+use crate::data::label_stats::MAX_CARDINALITY;
+use crate::data::Task;
 use crate::tui::theme::Theme;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -12,6 +14,10 @@ use ratatui::Frame;
 impl DatasetPane {
     /// Columns of the longest label name (5 when there is none).
     fn widest_label(&self) -> usize {
+        // A row's label set reads `a, b`: room for about two names.
+        if self.task == Task::MultiLabel {
+            return 22;
+        }
         self.labels
             .iter()
             .map(|l| crate::data::display_width(l))
@@ -27,7 +33,16 @@ impl DatasetPane {
             self.rows().len()
         );
         if let Some(i) = self.label_filter {
-            title.push_str(&format!("label={} ", self.labels[i]));
+            let what = if self.task == Task::Regression {
+                "score"
+            } else {
+                "label"
+            };
+            title.push_str(&format!("{what}={} ", self.labels[i]));
+        }
+        if let Some(c) = self.count_filter {
+            let plus = if c == MAX_CARDINALITY { "+" } else { "" };
+            title.push_str(&format!("labels/row={c}{plus} "));
         }
         if self.misclassified_only {
             title.push_str("misclassified ");
@@ -108,7 +123,7 @@ impl DatasetPane {
             };
             let marker = format!("{marker}{flag}");
             // Cut and pad by display width: CJK characters take two columns.
-            let label = crate::data::fit_width(&r.label, label_w);
+            let label = crate::data::fit_width(&self.shown_label(r), label_w);
             let text = crate::data::fit_width(&r.text, text_w);
             let s = format!("{marker}{:<line_w$} {label} {}", r.line, text.trim_end());
             lines.push(if k == self.selected {
@@ -178,6 +193,31 @@ impl DatasetPane {
                 Span::styled("█".repeat(n), theme.bar(i)),
                 Span::raw(format!(" {count}")),
             ]));
+        }
+        if let Some(sets) = &self.label_sets {
+            let buckets: Vec<String> = sets
+                .cardinality
+                .iter()
+                .enumerate()
+                .map(|(k, n)| {
+                    let plus = if k == MAX_CARDINALITY { "+" } else { "" };
+                    format!("{k}{plus}:{n}")
+                })
+                .collect();
+            lines.push(Line::raw(format!("labels/row {}", buckets.join(" "))));
+            lines.push(Line::styled(
+                format!("mean {:.2} labels a row", sets.mean),
+                theme.dim(),
+            ));
+            for ((a, b), n) in sets.pairs.iter().take(3) {
+                lines.push(Line::raw(crate::data::clip(
+                    &format!("{a} + {b}: {n}"),
+                    inner.width as usize,
+                )));
+            }
+        }
+        if let Some(b) = &self.score_bins {
+            lines.push(Line::raw(format!("scores {:.2} … {:.2}", b.min, b.max)));
         }
         lines.push(Line::raw(format!(
             "dup {} · conflicts {} · empty {}",
@@ -254,7 +294,7 @@ impl DatasetPane {
         match self.selected_row() {
             Some(r) => {
                 let mut head = vec![Span::styled(
-                    format!("line {} · {} ", r.line, r.label),
+                    format!("line {} · {} ", r.line, self.shown_label(r)),
                     theme.header(),
                 )];
                 if let Some(p) = self.predictions.get(&r.line) {

@@ -7,8 +7,12 @@ mod draw;
 mod model;
 
 use crate::data::corrections::{Corrections, Fix};
+use crate::data::label_stats::{
+    label_set_stats, score_bins, LabelSetStats, ScoreBins, MAX_CARDINALITY,
+};
 use crate::data::stats::{report, CleaningReport};
-use crate::data::Row;
+use crate::data::task::{label_set, labels_for};
+use crate::data::{Row, Task};
 use crate::explain::label_issues::Suspect;
 use crate::tui::action::Action;
 use crate::tui::input::{InputOutcome, TextInput};
@@ -96,11 +100,50 @@ pub struct DatasetPane {
     pub relabeling: Option<u64>,
     /// Set when `corrections` changed and must be written.
     pub corrections_changed: bool,
+    /// What a label is: the label filter picks a label of the row's set
+    /// (multi-label) or a score range (regression).
+    pub task: Task,
+    /// Multi-label: labels per row, balance and frequent pairs.
+    pub label_sets: Option<LabelSetStats>,
+    /// Regression: the score's bins (the "labels" of the filter).
+    pub score_bins: Option<ScoreBins>,
+    /// Multi-label: only rows with this many labels (the last bucket: or more).
+    pub count_filter: Option<usize>,
 }
+
+/// Score ranges a regression corpus is filtered and drawn by.
+const SCORE_BINS: usize = 5;
 
 impl DatasetPane {
     pub fn new(train: &[Row], val: &[Row], empty_dropped: usize, max_len: usize) -> Self {
-        let labels = crate::data::Labels::from_rows(train).names().to_vec();
+        Self::for_task(train, val, empty_dropped, max_len, Task::SingleLabel)
+    }
+
+    /// The pane for a corpus of `task`: label sets are split into their
+    /// labels, scores into equal ranges.
+    pub fn for_task(
+        train: &[Row],
+        val: &[Row],
+        empty_dropped: usize,
+        max_len: usize,
+        task: Task,
+    ) -> Self {
+        let mut label_sets = None;
+        let mut bins = None;
+        let labels = match task {
+            Task::SingleLabel => crate::data::Labels::from_rows(train).names().to_vec(),
+            Task::MultiLabel => {
+                let names = labels_for(task, train).names().to_vec();
+                label_sets = Some(label_set_stats(train, &names, 5));
+                names
+            }
+            Task::Regression => {
+                bins = score_bins(train, SCORE_BINS);
+                bins.as_ref()
+                    .map(|b| (0..b.counts.len()).map(|i| b.name(i)).collect())
+                    .unwrap_or_default()
+            }
+        };
         let mut pane = DatasetPane {
             train: train.iter().map(RowView::new).collect(),
             val: val.iter().map(RowView::new).collect(),
@@ -129,9 +172,44 @@ impl DatasetPane {
             val_is_separate: false,
             relabeling: None,
             corrections_changed: false,
+            task,
+            label_sets,
+            score_bins: bins,
+            count_filter: None,
         };
+        // The balance bars: each label's rows, or each score range's.
+        if let Some(s) = &pane.label_sets {
+            pane.report.label_counts = s.per_label.clone();
+        }
+        if let Some(b) = &pane.score_bins {
+            pane.report.label_counts = pane.labels.iter().cloned().zip(b.counts.clone()).collect();
+        }
         pane.refresh();
         pane
+    }
+
+    /// Whether `row` passes the label filter (`label` is the filter's
+    /// index): its label, a label of its set, or its score's range.
+    fn label_matches(&self, row: &RowView, label: usize) -> bool {
+        match self.task {
+            Task::SingleLabel => self.labels.get(label) == Some(&row.label),
+            Task::MultiLabel => {
+                label_set(&row.label).any(|l| Some(l) == self.labels.get(label).map(String::as_str))
+            }
+            Task::Regression => match (&self.score_bins, row.label.trim().parse::<f32>()) {
+                (Some(b), Ok(x)) => b.bin_of(x) == label,
+                _ => false,
+            },
+        }
+    }
+
+    /// A row's label as the table shows it (a set as `a, b`).
+    pub fn shown_label<'a>(&self, row: &'a RowView) -> std::borrow::Cow<'a, str> {
+        match self.task {
+            Task::MultiLabel if row.label.is_empty() => "(none)".into(),
+            Task::MultiLabel => label_set(&row.label).collect::<Vec<_>>().join(", ").into(),
+            _ => row.label.as_str().into(),
+        }
     }
 
     pub fn rows(&self) -> &[RowView] {
@@ -154,9 +232,13 @@ impl DatasetPane {
     pub fn refresh(&mut self) {
         let keep_line = self.selected_row().map(|r| r.line);
         let rows = self.rows();
-        let label = self.label_filter.and_then(|i| self.labels.get(i));
+        let count = |r: &RowView| label_set(&r.label).count().min(MAX_CARDINALITY);
         let mut visible: Vec<usize> = (0..rows.len())
-            .filter(|&i| label.is_none_or(|l| &rows[i].label == l))
+            .filter(|&i| {
+                self.label_filter
+                    .is_none_or(|l| self.label_matches(&rows[i], l))
+            })
+            .filter(|&i| self.count_filter.is_none_or(|c| count(&rows[i]) == c))
             .filter(|&i| !self.misclassified_only || self.is_misclassified(&rows[i]))
             .filter(|&i| !self.suspects_only || self.is_suspect(&rows[i]))
             .collect();
@@ -311,6 +393,12 @@ impl DatasetPane {
                     self.refresh();
                 }
             }
+            Cmd::Relabel | Cmd::Accept | Cmd::Keep if self.task != Task::SingleLabel => {
+                self.status = Some(format!(
+                    "label corrections are for single-label corpora; this one is {}",
+                    self.task.name()
+                ));
+            }
             Cmd::Accept => {
                 let suggested = self
                     .selected_row()
@@ -320,6 +408,17 @@ impl DatasetPane {
                     Some(l) => self.correct(Fix::Relabel(l)),
                     None => self.status = Some("not a suspect row: r relabels it".into()),
                 }
+            }
+            Cmd::LabelCount if self.task != Task::MultiLabel => {
+                self.status = Some("# filters by labels per row, in a multi-label corpus".into());
+            }
+            Cmd::LabelCount => {
+                self.count_filter = match self.count_filter {
+                    None => Some(0),
+                    Some(c) if c < MAX_CARDINALITY => Some(c + 1),
+                    Some(_) => None,
+                };
+                self.refresh();
             }
             Cmd::Relabel => {
                 if let Some((line, _, _)) = self.correctable() {
@@ -331,6 +430,7 @@ impl DatasetPane {
             Cmd::Clear => {
                 self.query.clear();
                 self.label_filter = None;
+                self.count_filter = None;
                 self.misclassified_only = false;
                 self.suspects_only = false;
                 self.refresh();
