@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Hyperparameter search, three arms side by side on one machine, one trial
-# budget: (a) tunebench sweep, TPE + ASHA (the defaults); (b) tunebench
+# budget: (a) tunebench sweep, TPE + ASHA; (m) TPE + median (the defaults); (b) tunebench
 # sweep, random sampling, no pruning; (c) Optuna's TPESampler +
 # SuccessiveHalvingPruner driving `tunebench train` (bench/sweep_objective.py).
 # Task: paraphrase-MiniLM-L3 on the first ROWS SST-2 train rows, SST-2 dev.
 # Space: lr log 1e-5..1e-3, warmup 0..0.2, batch {16, 32}, weight_decay
 # 0..0.1, epochs 1..3; evaluation every 20 steps; score: best dev accuracy.
-# usage: [ARMS='a b c'] [SEED=42] bench/sweep_compare.sh [TRIALS] [ROWS]   (default 16, 2000)
+# usage: [ARMS='a m b c'] [SEED=42] bench/sweep_compare.sh [TRIALS] [ROWS]   (default 16, 2000)
 # Needs: python3 with optuna (arm c), the models of ../shared/tools/get-models.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +16,7 @@ SST2=${SST2:-$PWD/../shared/data/sst2}
 PY=${PY:-python3}
 TRIALS=${1:-16}
 ROWS=${2:-2000}
-ARMS=${ARMS:-a b c}
+ARMS=${ARMS:-a m b c}
 SEED=${SEED:-42}
 OUT=${OUT:-$(mktemp -d /tmp/tb-sweep-XXXX)}
 head -$((ROWS + 1)) "$SST2/train.tsv" > "$OUT/train.tsv"
@@ -69,7 +69,8 @@ PY
 }
 for a in $ARMS; do
   case $a in
-  a) arm tpe-asha ;;
+  a) arm tpe-asha --set 'search.pruner=asha' ;;
+  m) arm tpe-median ;;
   b) arm random-none --set 'search.sampler=random' --set 'search.pruner=none' ;;
   c) "$PY" bench/sweep_objective.py "$BIN" "$OUT/optuna" "$OUT/train.tsv" "$SST2/dev.tsv" "$MODEL" "$TRIALS" "$SEED" | tail -1 ;;
   esac

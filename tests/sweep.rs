@@ -272,7 +272,7 @@ fn a_sweep_prunes_losers_and_keeps_the_best() {
     // at chance — which the halving pruner must stop at its first rung.
     let cfg = write_config(
         d.path(),
-        "sampler = \"grid\"\nlr = { choice = [2e-3, 1e-7] }\nseed = { choice = [1, 2, 3] }",
+        "sampler = \"grid\"\npruner = \"asha\"\nlr = { choice = [2e-3, 1e-7] }\nseed = { choice = [1, 2, 3] }",
     );
     // Three epochs: the good rate leaves chance before the last rung.
     let text = std::fs::read_to_string(&cfg).unwrap();

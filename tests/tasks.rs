@@ -40,7 +40,12 @@ fn succeed(cmd: &mut Command) -> String {
 
 /// Exit code 2, every needle in stderr, no panic.
 fn bad_input(args: &[&str], needles: &[&str]) {
-    let out = tunebench().args(args).output().unwrap();
+    let runs = tempfile::tempdir().unwrap();
+    let out = tunebench()
+        .env("TUNEBENCH_RUNS_DIR", runs.path())
+        .args(args)
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "args {args:?}: stderr {err}");
     for n in needles {
@@ -582,4 +587,108 @@ fn regression_on_numbers_and_sentence_pairs() {
         ],
         &["classes.csv:2", "'pos' is not a finite number"],
     );
+}
+
+/// LoRA and freezing train either head: the adapter directory says its
+/// task, and a frozen encoder stays bit-identical.
+#[test]
+fn lora_and_freezing_work_with_both_heads() {
+    let d = tempfile::tempdir().unwrap();
+    let model = fixture("bert").join("model");
+    let mut csv = String::from("text,score\n");
+    let mut jsonl = String::new();
+    for i in 0..32 {
+        let (t, y) = if i % 2 == 0 {
+            ("the movie was great", 4.5)
+        } else {
+            ("a very boring and slow film", 0.5)
+        };
+        csv.push_str(&format!("{t} {i},{y}\n"));
+        let labels = if i % 2 == 0 {
+            vec!["fun", "good"]
+        } else {
+            vec!["dull"]
+        };
+        jsonl.push_str(&serde_json::json!({"text": t, "labels": labels}).to_string());
+        jsonl.push('\n');
+    }
+    let scores = write(d.path(), "scores.csv", &csv);
+    let lists = write(d.path(), "lists.jsonl", &jsonl);
+    let lora = d.path().join("lora");
+    succeed(tunebench().args([
+        "train",
+        "--data",
+        &scores,
+        "--model",
+        model.to_str().unwrap(),
+        "--max-steps",
+        "2",
+        "--set",
+        "peft=lora",
+        "--out",
+        lora.to_str().unwrap(),
+    ]));
+    let best = lora.join("best");
+    assert!(best.join("adapter_config.json").is_file());
+    assert_eq!(config_json(&lora)["problem_type"], "regression");
+    // The adapter alone, on its base model, predicts the run's value.
+    let adapter = d.path().join("adapter");
+    std::fs::create_dir(&adapter).unwrap();
+    for f in [
+        "adapter_config.json",
+        "adapter_model.safetensors",
+        "config.json",
+    ] {
+        std::fs::copy(best.join(f), adapter.join(f)).unwrap();
+    }
+    let value = |dir: &Path, base: Option<&Path>| -> f64 {
+        let mut cmd = tunebench();
+        cmd.args([
+            "predict",
+            "--checkpoint",
+            dir.to_str().unwrap(),
+            "--format",
+            "jsonl",
+        ]);
+        if let Some(b) = base {
+            cmd.args(["--base", b.to_str().unwrap()]);
+        }
+        let out = succeed(cmd.arg("the movie was great"));
+        serde_json::from_str::<serde_json::Value>(out.trim()).unwrap()["value"]
+            .as_f64()
+            .unwrap()
+    };
+    let merged = value(&best, None);
+    let from_adapter = value(&adapter, Some(&model));
+    assert!(
+        (merged - from_adapter).abs() < 1e-4,
+        "{merged} vs {from_adapter}"
+    );
+
+    let frozen = d.path().join("frozen");
+    succeed(tunebench().args([
+        "train",
+        "--data",
+        &lists,
+        "--model",
+        model.to_str().unwrap(),
+        "--max-steps",
+        "2",
+        "--set",
+        "freeze=encoder",
+        "--out",
+        frozen.to_str().unwrap(),
+    ]));
+    assert_eq!(
+        config_json(&frozen)["problem_type"],
+        "multi_label_classification"
+    );
+    let load = |p: &Path| candle_core::safetensors::load(p, &candle_core::Device::Cpu).unwrap();
+    let before = load(&model.join("model.safetensors"));
+    let after = load(&frozen.join("best/model.safetensors"));
+    let name = "bert.encoder.layer.1.output.dense.weight";
+    let diff = max_abs_diff(&before[name], &after[name]);
+    assert_eq!(diff, 0.0, "the frozen encoder moved");
+    // The head (fresh: other labels) trained.
+    assert!(max_abs_diff(&before["classifier.weight"], &after["classifier.weight"]) > 0.0);
 }

@@ -23,7 +23,7 @@ pub(crate) use args::{
     cli_command, ComputeFlags, DataFlags, EvalFormat, PredictFormat, SourceFlags,
 };
 use args::{Cli, Cmd};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use tunebench::config::RunConfig;
 use tunebench::data::LoadOptions;
@@ -197,8 +197,26 @@ pub(crate) fn load_opts(f: &DataFlags, require_label: bool) -> LoadOptions {
     }
 }
 
+/// A new run directory under the runs dir, named by time and model and
+/// created here, so two runs started in the same second (a script, a
+/// test suite) get `NAME` and `NAME-2` rather than one directory.
 pub(crate) fn default_run_dir(model: &str) -> PathBuf {
-    tunebench::run_dir::default_runs_dir().join(tunebench::run_dir::run_name(model))
+    let base = tunebench::run_dir::default_runs_dir().join(tunebench::run_dir::run_name(model));
+    let _ = std::fs::create_dir_all(base.parent().unwrap_or(Path::new(".")));
+    for n in 1..1000 {
+        let dir = if n == 1 {
+            base.clone()
+        } else {
+            PathBuf::from(format!("{}-{n}", base.display()))
+        };
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return dir,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            // Unwritable: the run reports it when it creates the directory.
+            Err(_) => return dir,
+        }
+    }
+    base
 }
 
 /// A `--checkpoint` as the user named it (a directory, a run, a name, a

@@ -185,6 +185,13 @@ pub fn keys() -> &'static [&'static str] {
     KEYS.get_or_init(serde_aux::serde_introspection::serde_introspect::<RunConfig>)
 }
 
+impl RunConfig {
+    /// The multi-label separator `label_sep` names (None: found from the data).
+    pub fn label_separator(&self) -> Option<char> {
+        self.label_sep.as_deref().and_then(|s| s.chars().next())
+    }
+}
+
 /// A device spec: `None` when malformed, else the CUDA ordinal (if any).
 pub fn parse_device(spec: &str) -> Option<Option<usize>> {
     match spec {

@@ -73,11 +73,7 @@ pub fn cross_validate(
     }
     cfg.validate()?;
     let (data, corrections) = load_training_file(cfg)?;
-    let task = crate::data::task::detect(
-        &data,
-        cfg.task,
-        cfg.label_sep.as_deref().and_then(|s| s.chars().next()),
-    )?;
+    let task = crate::data::task::detect(&data, cfg.task, cfg.label_separator())?;
     if task.task != crate::data::Task::SingleLabel {
         return Err(Error::Config(ConfigError::field(
             "task",

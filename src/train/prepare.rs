@@ -100,15 +100,10 @@ pub fn file_info(d: &Dataset) -> Result<FileInfo> {
     })
 }
 
-/// The separator of multi-label strings the config names, if any.
-fn label_sep(cfg: &RunConfig) -> Option<char> {
-    cfg.label_sep.as_deref().and_then(|s| s.chars().next())
-}
-
 /// Read `ds` as `task`: multi-label strings split, and the declared label
 /// names (`label_names`) applied.
 fn conform(cfg: &RunConfig, task: Task, ds: &mut Dataset) -> Result<()> {
-    task_of::conform(task, ds, label_sep(cfg))?;
+    task_of::conform(task, ds, cfg.label_separator())?;
     if let Some(file) = &cfg.label_names {
         let names = task_of::read_label_names(file)?;
         let path = ds.path.clone();
@@ -119,7 +114,7 @@ fn conform(cfg: &RunConfig, task: Task, ds: &mut Dataset) -> Result<()> {
 
 pub fn load_corpus(cfg: &RunConfig) -> Result<Corpus> {
     let (mut train, corrections) = load_training_file(cfg)?;
-    let task = task_of::detect(&train, cfg.task, label_sep(cfg))?;
+    let task = task_of::detect(&train, cfg.task, cfg.label_separator())?;
     conform(cfg, task.task, &mut train)?;
     let mut opts = load_options(cfg);
     let info = file_info;

@@ -251,7 +251,9 @@ impl PlaygroundPane {
                     .max()
                     .unwrap_or(4)
                     .min(16);
-                let bar_w = (area.width as usize).saturating_sub(name_w + 12).max(1);
+                // A multi-label row also holds its ✓ mark.
+                let extra = if p.thresholds.is_some() { 12 } else { 10 };
+                let bar_w = (area.width as usize).saturating_sub(name_w + extra).max(1);
                 // Multi-label: each label's threshold marked on its bar,
                 // and ✓ on the labels over it (readable without colour).
                 let threshold_of = |label: &str| {
