@@ -23,12 +23,7 @@ pub(crate) fn eval_cmd(
     opts.empty_label_set |= model.task == Task::MultiLabel;
     let mut ds = load_file(data, &opts)?;
     let sep = flags.label_sep.as_deref().and_then(|s| s.chars().next());
-    task::conform(model.task, &mut ds, sep)?;
-    if let Some(file) = &flags.label_names {
-        let names = task::read_label_names(file)?;
-        let path = ds.path.clone();
-        task::apply_label_names(model.task, &names, file, &mut ds.rows, &path)?;
-    }
+    task::read_as(model.task, &mut ds, sep, flags.label_names.as_deref())?;
     let labels: &Labels = &model.labels;
     let targets = task::targets_of(model.task, labels, &ds.rows, &ds.path)?;
     let encoded = predictor.text.encode_rows(&ds.rows)?;

@@ -213,6 +213,23 @@ pub fn normalize_sets(rows: &mut [Row], sep: char) {
     }
 }
 
+/// Read `ds` as `task` (`conform`), then apply the declared label names
+/// of `names_file`, if any: the one step training and `eval` share.
+pub fn read_as(
+    task: Task,
+    ds: &mut Dataset,
+    sep: Option<char>,
+    names_file: Option<&Path>,
+) -> Result<(), DataError> {
+    conform(task, ds, sep)?;
+    if let Some(file) = names_file {
+        let names = read_label_names(file)?;
+        let path = ds.path.clone();
+        apply_label_names(task, &names, file, &mut ds.rows, &path)?;
+    }
+    Ok(())
+}
+
 /// Make the rows of a file that is scored by (or validates) a `task`
 /// model read as that task: multi-label strings split at `sep` (given,
 /// else found); lists refused by a one-label task.

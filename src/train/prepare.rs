@@ -103,13 +103,12 @@ pub fn file_info(d: &Dataset) -> Result<FileInfo> {
 /// Read `ds` as `task`: multi-label strings split, and the declared label
 /// names (`label_names`) applied.
 fn conform(cfg: &RunConfig, task: Task, ds: &mut Dataset) -> Result<()> {
-    task_of::conform(task, ds, cfg.label_separator())?;
-    if let Some(file) = &cfg.label_names {
-        let names = task_of::read_label_names(file)?;
-        let path = ds.path.clone();
-        task_of::apply_label_names(task, &names, file, &mut ds.rows, &path)?;
-    }
-    Ok(())
+    Ok(task_of::read_as(
+        task,
+        ds,
+        cfg.label_separator(),
+        cfg.label_names.as_deref(),
+    )?)
 }
 
 pub fn load_corpus(cfg: &RunConfig) -> Result<Corpus> {
