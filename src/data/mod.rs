@@ -31,6 +31,13 @@ pub struct Row {
     pub line: u64,
 }
 
+impl Row {
+    /// The row's label when it holds one (not absent, not empty).
+    pub fn given_label(&self) -> Option<&str> {
+        self.label.as_deref().filter(|l| !l.is_empty())
+    }
+}
+
 /// The rows of one file.
 #[derive(Clone, Debug)]
 pub struct Dataset {

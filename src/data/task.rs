@@ -344,11 +344,7 @@ pub fn targets_of(
         Task::SingleLabel => rows
             .iter()
             .map(|r| {
-                let l = r
-                    .label
-                    .as_deref()
-                    .filter(|l| !l.is_empty())
-                    .ok_or_else(|| missing(r))?;
+                let l = r.given_label().ok_or_else(|| missing(r))?;
                 if l.contains(SET_SEP) && labels.id(l).is_none() {
                     return Err(DataError::TaskMismatch {
                         path: path.to_path_buf(),
@@ -377,11 +373,7 @@ pub fn targets_of(
         Task::Regression => rows
             .iter()
             .map(|r| {
-                let l = r
-                    .label
-                    .as_deref()
-                    .filter(|l| !l.is_empty())
-                    .ok_or_else(|| missing(r))?;
+                let l = r.given_label().ok_or_else(|| missing(r))?;
                 match l.trim().parse::<f32>() {
                     Ok(x) if x.is_finite() => Ok(x),
                     _ => Err(DataError::TaskMismatch {
