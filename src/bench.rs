@@ -6,7 +6,7 @@
 //! Rows are real text (SST-2 sentences) packed to exactly `max_len` tokens,
 //! so "batch 32 × max_len 128" means 4096 tokens a batch in both programs.
 
-use crate::config::Precision;
+use crate::config::{InferencePrecision, Precision};
 use crate::data::{load_file, Labels, LoadOptions};
 use crate::error::{Error, Result};
 use crate::model::checkpoint::ModelDir;
@@ -43,7 +43,9 @@ pub struct BenchOptions {
     pub predict_runs: usize,
     /// cpu, cuda, cuda:N.
     pub device: String,
-    pub precision: Precision,
+    /// f32, bf16, f16: training and inference in it; int8, and bf16 on the
+    /// CPU, pack the encoder for inference (training is not timed).
+    pub precision: InferencePrecision,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -88,6 +90,9 @@ pub fn packed_rows(
         _ => return Err(Error::Run("bench tokenizer lacks [CLS]/[SEP]".into())),
     };
     let mut rows = Vec::with_capacity(count);
+    if count == 0 {
+        return Ok(rows);
+    }
     let mut buf: Vec<u32> = Vec::new();
     let mut label = None;
     // Large batches can need more text than the file has: go round again.
@@ -135,7 +140,19 @@ fn build_model(
             .ok_or_else(|| Error::Run(format!("unknown bench model '{model}'")))?;
         BuildSpec::scratch(config, labels, model)
     };
-    Ok(Classifier::build(spec, &mut rng, device)?.with_compute_dtype(opts.precision.dtype()))
+    let dtype = training_precision(opts, device).map_or(candle_core::DType::F32, |p| p.dtype());
+    Ok(Classifier::build(spec, &mut rng, device)?.with_compute_dtype(dtype))
+}
+
+/// The precision training is timed in; None when the bench's precision
+/// is inference-only here (int8; bf16 on the CPU, whose weights are packed).
+fn training_precision(opts: &BenchOptions, device: &Device) -> Option<Precision> {
+    match opts.precision {
+        InferencePrecision::F32 => Some(Precision::F32),
+        InferencePrecision::F16 => Some(Precision::F16),
+        InferencePrecision::Bf16 if !device.is_cpu() => Some(Precision::Bf16),
+        InferencePrecision::Bf16 | InferencePrecision::Int8 => None,
+    }
 }
 
 /// Peak resident memory of this process (VmHWM), in MiB.
@@ -165,8 +182,13 @@ pub fn percentile(sorted: &[f64], q: f64) -> f64 {
 pub fn run_case(model: &str, max_len: usize, opts: &BenchOptions) -> Result<BenchResult> {
     let device = crate::device::open(&opts.device, 0)?;
     let text = TextEncoder::from_file(&opts.minilm_dir.join("tokenizer.json"), max_len)?;
-    let classifier = build_model(model, opts, text.vocab_size(), &device)?;
-    let train_batches = opts.warmup_steps + opts.steps;
+    let mut classifier = build_model(model, opts, text.vocab_size(), &device)?;
+    let training = training_precision(opts, &device);
+    let train_batches = if training.is_some() {
+        opts.warmup_steps + opts.steps
+    } else {
+        0
+    };
     let rows = packed_rows(
         &text,
         &opts.data,
@@ -192,7 +214,7 @@ pub fn run_case(model: &str, max_len: usize, opts: &BenchOptions) -> Result<Benc
         },
     )?;
     let mut rng = Rng::seeded(0);
-    let mut scaler = LossScaler::for_precision(opts.precision);
+    let mut scaler = training.and_then(LossScaler::for_precision);
     let mut peak_mem: Option<f64> = None;
     let mut t0 = Instant::now();
     for (i, b) in batches[..train_batches].iter().enumerate() {
@@ -216,7 +238,18 @@ pub fn run_case(model: &str, max_len: usize, opts: &BenchOptions) -> Result<Benc
     }
     crate::device::sync(&device)?;
     let train_s = t0.elapsed().as_secs_f64();
-    let samples = (opts.steps * opts.batch) as f64;
+    let samples = if training.is_some() {
+        (opts.steps * opts.batch) as f64
+    } else {
+        f64::NAN
+    };
+    match opts.precision {
+        InferencePrecision::Int8 => classifier.pack_encoder(crate::model::quant::PackKind::Int8)?,
+        InferencePrecision::Bf16 if training.is_none() => {
+            classifier.pack_encoder(crate::model::quant::PackKind::Bf16)?
+        }
+        _ => {}
+    }
 
     let eval = &batches[train_batches..];
     let t0 = Instant::now();

@@ -75,10 +75,26 @@ impl Predictor {
         Ok(Predictor { model, text })
     }
 
-    /// Score in `precision` (the training precision of the run, say).
-    pub fn with_precision(mut self, precision: crate::config::Precision) -> Self {
-        self.model = self.model.with_compute_dtype(precision.dtype());
-        self
+    /// Score in `precision`: on the CPU, bf16 and int8 pack the encoder's
+    /// linears (f32 in between); elsewhere bf16 and f16 are the compute
+    /// dtype, and int8 is refused.
+    pub fn with_precision(
+        mut self,
+        precision: impl Into<crate::config::InferencePrecision>,
+    ) -> Result<Self> {
+        use crate::config::InferencePrecision as P;
+        use crate::model::quant::PackKind;
+        let cpu = self.model.device.is_cpu();
+        match precision.into() {
+            P::F32 => {}
+            P::Int8 => self.model.pack_encoder(PackKind::Int8)?,
+            P::Bf16 if cpu => self.model.pack_encoder(PackKind::Bf16)?,
+            P::Bf16 => {
+                self.model = self.model.with_compute_dtype(candle_core::DType::BF16);
+            }
+            P::F16 => self.model = self.model.with_compute_dtype(candle_core::DType::F16),
+        }
+        Ok(self)
     }
 
     pub fn predict(&self, texts: &[&str]) -> Result<Vec<Prediction>> {
@@ -411,7 +427,7 @@ pub fn spawn_predictor(
     dir: std::path::PathBuf,
     base: Option<std::path::PathBuf>,
     device: String,
-    precision: crate::config::Precision,
+    precision: crate::config::InferencePrecision,
 ) -> (
     std::sync::mpsc::Sender<crate::protocol::Command>,
     std::sync::mpsc::Receiver<crate::protocol::Event>,
@@ -422,7 +438,7 @@ pub fn spawn_predictor(
     std::thread::spawn(move || {
         let loaded = crate::device::open(&device, 0)
             .and_then(|d| Predictor::load_with_base(&dir, base.as_deref(), &d))
-            .map(|p| p.with_precision(precision));
+            .and_then(|p| p.with_precision(precision));
         let predictor = match loaded {
             Ok(p) => {
                 let _ = ev_tx.send(Event::Log {

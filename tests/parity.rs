@@ -248,7 +248,8 @@ fn hf_checkpoint_with_tokenizer_predicts_like_transformers() {
         let tol = Tolerance::for_precision(precision);
         let p = Predictor::load(&fixture(arch).join("model"), &device)
             .unwrap()
-            .with_precision(precision);
+            .with_precision(precision)
+            .unwrap();
         let texts: Vec<String> = serde_json::from_value(exp.json["texts"].clone()).unwrap();
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let preds = p.predict(&refs).unwrap();

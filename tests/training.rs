@@ -415,7 +415,8 @@ fn bf16_and_f16_runs_learn_and_save_f32_checkpoints() {
             .all(|(_, t)| t.dtype() == safetensors::Dtype::F32));
         let p = Predictor::load(&out.path().join("best"), &Device::Cpu)
             .unwrap()
-            .with_precision(precision);
+            .with_precision(precision)
+            .unwrap();
         let pred = p.predict(&["great tent, light and dry"]).unwrap();
         let total: f32 = pred[0].probs.iter().map(|(_, x)| x).sum();
         assert!((total - 1.0).abs() < 1e-3, "{:?}", pred[0]);

@@ -60,9 +60,10 @@ pub(crate) struct ComputeFlags {
     /// cpu, cuda or cuda:N
     #[arg(long, default_value = "cpu")]
     pub(crate) device: String,
-    /// Compute dtype: f32, bf16 or f16
+    /// f32; bf16 (CPU: bf16 weights, f32 activations; GPU: compute dtype);
+    /// f16; int8 (CPU: dynamic quantization of the encoder's linears)
     #[arg(long, default_value = "f32")]
-    pub(crate) precision: tunebench::config::Precision,
+    pub(crate) precision: tunebench::config::InferencePrecision,
 }
 
 impl ComputeFlags {
@@ -75,7 +76,7 @@ impl ComputeFlags {
         let device = tunebench::device::open(&self.device, 0)?;
         Ok(
             tunebench::predict::Predictor::load_with_base(checkpoint, base, &device)?
-                .with_precision(self.precision),
+                .with_precision(self.precision)?,
         )
     }
 }

@@ -61,6 +61,7 @@ fn open_tui(
     logs.switch_to(&runs_dir.join("tui.log"));
     super::logging::init(logs, false);
     tunebench::tui::run(tunebench::tui::TuiOptions {
+        playground_precision: None,
         cfg,
         config_path: PathBuf::from("run.toml"),
         checkpoint: None,

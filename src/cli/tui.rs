@@ -20,6 +20,10 @@ pub(crate) struct TuiArgs {
     /// Plain chart markers for fonts without braille
     #[arg(long)]
     plain_markers: bool,
+    /// The playground's precision: f32, bf16, f16 or int8 (CPU: int8 and
+    /// bf16 pack the encoder's weights; default: the run's precision)
+    #[arg(long)]
+    precision: Option<tunebench::config::InferencePrecision>,
     /// Where new runs go ($TUNEBENCH_RUNS_DIR, else runs)
     #[arg(long, default_value_os_t = tunebench::run_dir::default_runs_dir())]
     runs_dir: PathBuf,
@@ -39,6 +43,7 @@ impl Default for TuiArgs {
             checkpoint: None,
             base: None,
             plain_markers: false,
+            precision: None,
             runs_dir: tunebench::run_dir::default_runs_dir(),
             suspects: None,
             data_flags: DataFlags::default(),
@@ -52,6 +57,7 @@ pub(crate) fn tui_cmd(args: TuiArgs) -> anyhow::Result<ExitCode> {
         checkpoint,
         base,
         plain_markers,
+        precision,
         runs_dir,
         suspects,
         data_flags,
@@ -74,6 +80,7 @@ pub(crate) fn tui_cmd(args: TuiArgs) -> anyhow::Result<ExitCode> {
         runs_dir,
         attach: None,
         suspects,
+        playground_precision: precision,
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -211,6 +211,54 @@ impl Precision {
     }
 }
 
+/// The precision of inference (eval, predict, serve, the playground): the
+/// training precisions, and int8. On the CPU, bf16 and int8 pack the
+/// encoder's linear weights (`model::quant`) and compute in f32 between
+/// them; on a GPU, bf16 and f16 are the compute dtype.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum InferencePrecision {
+    #[default]
+    F32,
+    Bf16,
+    F16,
+    /// Dynamic int8 quantization (CPU).
+    Int8,
+}
+
+impl InferencePrecision {
+    pub fn name(self) -> &'static str {
+        match self {
+            InferencePrecision::F32 => "f32",
+            InferencePrecision::Bf16 => "bf16",
+            InferencePrecision::F16 => "f16",
+            InferencePrecision::Int8 => "int8",
+        }
+    }
+}
+
+impl From<Precision> for InferencePrecision {
+    fn from(p: Precision) -> Self {
+        match p {
+            Precision::F32 => InferencePrecision::F32,
+            Precision::Bf16 => InferencePrecision::Bf16,
+            Precision::F16 => InferencePrecision::F16,
+        }
+    }
+}
+
+impl std::str::FromStr for InferencePrecision {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "int8" => Ok(InferencePrecision::Int8),
+            other => other
+                .parse::<Precision>()
+                .map(Into::into)
+                .map_err(|_| format!("unknown precision '{other}' (f32, bf16, f16 or int8)")),
+        }
+    }
+}
+
 impl std::str::FromStr for Precision {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
@@ -218,6 +266,9 @@ impl std::str::FromStr for Precision {
             "f32" => Ok(Precision::F32),
             "bf16" => Ok(Precision::Bf16),
             "f16" => Ok(Precision::F16),
+            "int8" => Err(
+                "int8 is for inference (eval, predict, serve, bench --precision int8); training runs in f32, bf16 or f16".into(),
+            ),
             other => Err(format!("unknown precision '{other}' (f32, bf16 or f16)")),
         }
     }

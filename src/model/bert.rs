@@ -136,6 +136,23 @@ impl Bert {
         })
     }
 
+    /// The encoder's linear layers (the head's excluded).
+    pub fn encoder_linears_mut(&mut self) -> Vec<&mut Linear> {
+        self.layers
+            .iter_mut()
+            .flat_map(|l| {
+                [
+                    &mut l.query,
+                    &mut l.key,
+                    &mut l.value,
+                    &mut l.attn_out,
+                    &mut l.intermediate,
+                    &mut l.output,
+                ]
+            })
+            .collect()
+    }
+
     /// input_ids (B, L) u32 → word embeddings (B, L, H).
     pub fn word_embeddings(&self, input_ids: &Tensor) -> Result<Tensor> {
         let (b, l) = input_ids.dims2()?;

@@ -47,6 +47,8 @@ pub struct Classifier {
     /// Multi-label decision thresholds, one a label (empty: 0.5 each);
     /// config.json's `tunebench_thresholds`.
     pub thresholds: Vec<f32>,
+    /// The encoder's linears run packed in this precision (inference).
+    pub packed: Option<super::quant::PackKind>,
 }
 
 /// Prefixes of the parameters that depend on the label set.
@@ -172,6 +174,7 @@ impl Classifier {
             trained_on_pairs: None,
             task: Task::SingleLabel,
             thresholds: Vec::new(),
+            packed: None,
         })
     }
 
@@ -199,6 +202,28 @@ impl Classifier {
     pub fn with_compute_dtype(mut self, dtype: DType) -> Self {
         self.compute = dtype;
         self
+    }
+
+    /// Pack every encoder linear for CPU inference in `kind` (int8 or bf16
+    /// weights; activations stay f32 between layers). Inference only: the
+    /// packed layers have no backward.
+    pub fn pack_encoder(&mut self, kind: super::quant::PackKind) -> crate::Result<()> {
+        if !self.device.is_cpu() {
+            return Err(crate::config::ConfigError::field(
+                "precision",
+                "int8 and packed bf16 weights run on the CPU; on a GPU use --precision bf16 or f16",
+            )
+            .into());
+        }
+        let linears = match &mut self.net {
+            Net::Bert(m) => m.encoder_linears_mut(),
+            Net::DistilBert(m) => m.encoder_linears_mut(),
+        };
+        for l in linears {
+            l.pack(kind)?;
+        }
+        self.packed = Some(kind);
+        Ok(())
     }
 
     /// Logits (B, num_labels), always f32 whatever the compute dtype.

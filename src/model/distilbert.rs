@@ -76,6 +76,23 @@ impl DistilBert {
     }
 
     /// input_ids (B, L) u32 → word embeddings (B, L, H).
+    /// The encoder's linear layers (the head's excluded).
+    pub fn encoder_linears_mut(&mut self) -> Vec<&mut Linear> {
+        self.layers
+            .iter_mut()
+            .flat_map(|l| {
+                [
+                    &mut l.q,
+                    &mut l.k,
+                    &mut l.v,
+                    &mut l.out,
+                    &mut l.lin1,
+                    &mut l.lin2,
+                ]
+            })
+            .collect()
+    }
+
     pub fn word_embeddings(&self, input_ids: &Tensor) -> Result<Tensor> {
         let (b, l) = input_ids.dims2()?;
         super::fused::embedding(&self.word, &input_ids.flatten_all()?)?.reshape((

@@ -9,6 +9,7 @@
 use super::config::{Activation, EncoderConfig};
 use super::lora::LoraAdapter;
 use super::params::{Init, Need, ParamBuilder};
+use super::quant::{PackKind, PackedLinear};
 use crate::rng::Rng;
 use candle_core::{DType, Result, Tensor};
 
@@ -49,9 +50,14 @@ pub fn dropout(x: &Tensor, p: f64, mode: &mut Mode) -> Result<Tensor> {
 }
 
 pub struct Linear {
+    /// The module's HF name (`bert.encoder.layer.0.attention.self.query`).
+    pub name: String,
     pub weight: Tensor,
     pub bias: Tensor,
     pub lora: Option<LoraAdapter>,
+    /// An inference copy in int8 or bf16 (LoRA merged in), used instead of
+    /// the f32 weight when set.
+    pub packed: Option<PackedLinear>,
 }
 
 impl Linear {
@@ -78,14 +84,20 @@ impl Linear {
                 scale,
                 dropout,
             });
-        Ok(Linear { weight, bias, lora })
+        Ok(Linear {
+            name: name.to_string(),
+            weight,
+            bias,
+            lora,
+            packed: None,
+        })
     }
 
     /// The forward pass with the LoRA update, if any (its dropout in train
     /// mode): base(x) + dropout(x)·Aᵀ·Bᵀ·α/r, as peft computes it.
     pub fn forward_t(&self, x: &Tensor, mode: &mut Mode) -> Result<Tensor> {
         let y = self.forward(x)?;
-        let Some(l) = &self.lora else {
+        let Some(l) = self.lora.as_ref().filter(|_| self.packed.is_none()) else {
             return Ok(y);
         };
         let shape = y.shape().clone();
@@ -94,6 +106,28 @@ impl Linear {
 
     /// x: (..., in) → (..., out).
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        if let Some(p) = &self.packed {
+            let y = p.forward(x)?;
+            if super::quant::probing() {
+                super::quant::probe_record(&self.name, &y, &self.forward_f32(x)?)?;
+            }
+            return Ok(y);
+        }
+        self.forward_f32(x)
+    }
+
+    /// Pack the weight (LoRA merged in) for inference in `kind`.
+    pub fn pack(&mut self, kind: PackKind) -> Result<()> {
+        let weight = match &self.lora {
+            Some(l) => (&self.weight + (l.b.matmul(&l.a)? * l.scale)?)?,
+            None => self.weight.clone(),
+        };
+        self.packed = Some(PackedLinear::new(kind, &weight, &self.bias)?);
+        Ok(())
+    }
+
+    /// The f32 (or compute dtype) forward, LoRA excluded.
+    fn forward_f32(&self, x: &Tensor) -> Result<Tensor> {
         let dims = x.dims().to_vec();
         let inputs = *dims.last().unwrap_or(&0);
         let rows = x.elem_count() / inputs.max(1);
@@ -212,9 +246,11 @@ mod tests {
         for rows in [4, 200] {
             let x = candle_core::Var::from_tensor(&randn(&[rows, 16], 1)).unwrap();
             let frozen = Linear {
+                name: "frozen".into(),
                 weight: randn(&[8, 16], 2),
                 bias: randn(&[8], 3),
                 lora: None,
+                packed: None,
             };
             let y = frozen.forward(x.as_tensor()).unwrap();
             let grads = y.sqr().unwrap().sum_all().unwrap().backward().unwrap();

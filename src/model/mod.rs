@@ -17,6 +17,7 @@ pub mod lora;
 pub mod params;
 pub mod peft;
 pub mod probs;
+pub mod quant;
 pub mod small_linear;
 
 pub use crate::error::ModelError;

@@ -104,9 +104,10 @@ pub fn serve(opts: ServeOptions) -> crate::Result<()> {
         "model_id": opts.source.path.display().to_string(),
         "model_sha": null,
         "model_dtype": match opts.source.precision {
-            crate::config::Precision::F32 => "float32",
-            crate::config::Precision::Bf16 => "bfloat16",
-            crate::config::Precision::F16 => "float16",
+            crate::config::InferencePrecision::F32 => "float32",
+            crate::config::InferencePrecision::Bf16 => "bfloat16",
+            crate::config::InferencePrecision::F16 => "float16",
+            crate::config::InferencePrecision::Int8 => "int8",
         },
         "max_concurrent_requests": opts.max_queue,
         "max_input_length": max_input,

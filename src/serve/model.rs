@@ -2,7 +2,7 @@
 //! one), loading it, and swapping in a newer one (`--watch`) while
 //! requests are in flight — each batch holds the `Arc` it started with.
 
-use crate::config::Precision;
+use crate::config::InferencePrecision;
 use crate::predict::Predictor;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -38,7 +38,7 @@ pub struct Source {
     pub path: PathBuf,
     pub base: Option<PathBuf>,
     pub device: String,
-    pub precision: Precision,
+    pub precision: InferencePrecision,
 }
 
 impl Source {
@@ -63,7 +63,7 @@ impl Source {
         let before = version_of(&dir);
         let device = crate::device::open(&self.device, 0)?;
         let predictor = Predictor::load_with_base(&dir, self.base.as_deref(), &device)?
-            .with_precision(self.precision);
+            .with_precision(self.precision)?;
         let version = version_of(&dir);
         if version != before {
             return Err(crate::Error::Run(format!(

@@ -81,6 +81,8 @@ pub struct TuiOptions {
     pub attach: Option<PathBuf>,
     /// Suspect labels for the dataset pane (`inspect --label-issues` CSV).
     pub suspects: Option<PathBuf>,
+    /// The playground's precision (None: the run's training precision).
+    pub playground_precision: Option<crate::config::InferencePrecision>,
 }
 
 type TokenizerResult = Result<(crate::text::TextEncoder, Vec<usize>, Vec<usize>), String>;
@@ -457,7 +459,9 @@ impl Loop {
                 dir,
                 self.opts.base.clone(),
                 cfg.device.clone(),
-                cfg.precision,
+                self.opts
+                    .playground_precision
+                    .unwrap_or(cfg.precision.into()),
             );
             let tx = self.tx.clone();
             let generation = self.generation;

@@ -1,0 +1,58 @@
+//! How a packed matmul is cut into kernel calls and spread over threads.
+
+use rayon::prelude::*;
+
+/// Rows one task takes: its slice of x stays in L2 while the task walks
+/// its outputs.
+const TASK_ROWS: usize = 64;
+/// Below this many multiply-adds the calling thread does it all: a single
+/// sentence's small projections finish before the pool would wake.
+const PARALLEL_WORK: usize = 1 << 24;
+
+/// An output buffer that tiles write to in disjoint places.
+#[derive(Clone, Copy)]
+pub struct OutPtr(pub *mut f32);
+// Safety: every tile writes only its own (rows × outputs) cells.
+unsafe impl Send for OutPtr {}
+unsafe impl Sync for OutPtr {}
+
+impl OutPtr {
+    /// The cell `i` places on (a method, so closures take the whole
+    /// wrapper rather than its raw pointer field).
+    pub fn at(self, i: usize) -> *mut f32 {
+        // Safety of the offset: callers stay inside the buffer.
+        self.0.wrapping_add(i)
+    }
+}
+
+/// Call `kernel(first row, first block, rows, blocks)` over an m-row ×
+/// `blocks`-block output, in tiles of at most `tile_rows` × `tile_blocks`;
+/// in parallel when `work` (multiply-adds) is worth it.
+pub fn for_each_tile(
+    m: usize,
+    blocks: usize,
+    tile_rows: usize,
+    tile_blocks: usize,
+    work: usize,
+    kernel: &(dyn Fn(usize, usize, usize, usize) + Sync),
+) {
+    let task = |(r0, b0): (usize, usize)| {
+        let nb = tile_blocks.min(blocks - b0);
+        let end = (r0 + TASK_ROWS).min(m);
+        let mut r = r0;
+        while r < end {
+            let rows = tile_rows.min(end - r);
+            kernel(r, b0, rows, nb);
+            r += rows;
+        }
+    };
+    let tasks: Vec<(usize, usize)> = (0..m)
+        .step_by(TASK_ROWS)
+        .flat_map(|r| (0..blocks).step_by(tile_blocks).map(move |b| (r, b)))
+        .collect();
+    if work >= PARALLEL_WORK && tasks.len() > 1 {
+        tasks.into_par_iter().for_each(task);
+    } else {
+        tasks.into_iter().for_each(task);
+    }
+}
