@@ -42,8 +42,7 @@ pub fn cpu_path() -> &'static str {
     }
 }
 
-/// Low-precision instructions this CPU has (from `/proc/cpuinfo`; none
-/// are used yet, shown so a user knows what the machine offers).
+/// Low-precision instructions this CPU has (from `/proc/cpuinfo`).
 pub fn low_precision_instructions() -> Vec<&'static str> {
     let flags = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -79,10 +78,27 @@ pub fn long_version() -> String {
         },
         cpu_model().unwrap_or_else(|| "unknown CPU".into()),
         cpu_path(),
-        if low.is_empty() {
-            String::new()
-        } else {
-            format!("; also has {} (not used yet)", low.join(", "))
-        }
+        low_precision_note(&low)
     )
+}
+
+/// Which kernels `--precision int8` / `bf16` run here, and what of the
+/// CPU's low-precision instructions goes unused.
+pub fn low_precision_note(low: &[&str]) -> String {
+    let mut note = format!(
+        "; inference kernels: {}",
+        crate::model::quant::kernel_report()
+    );
+    let amx: Vec<&str> = low
+        .iter()
+        .copied()
+        .filter(|f| f.starts_with("amx"))
+        .collect();
+    if !amx.is_empty() {
+        note.push_str(&format!(
+            "; has {} (not used: stable Rust has no AMX intrinsics)",
+            amx.join(", ")
+        ));
+    }
+    note
 }

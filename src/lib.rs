@@ -2,7 +2,7 @@
 //!
 //! Layers (an arrow only points down, see DESIGN.md):
 //! front ends (`cli`, `tui`, `serve`) → engine (`train`, `sweep`, `run_dir`, `runs`, `remote`,
-//! `predict`, `explain`) → ML core
+//! `predict`, `precision_check`, `explain`) → ML core
 //! (`model`, `text`) → data (`data`, `config`); `disk` and `error` serve
 //! every layer.
 
@@ -15,6 +15,7 @@ pub mod disk;
 pub mod error;
 pub mod explain;
 pub mod model;
+pub mod precision_check;
 pub mod predict;
 pub mod protocol;
 pub mod remote;

@@ -621,3 +621,24 @@ fn multi_label_and_regression_models_answer_by_their_task() {
     let (_, info) = get(&format!("{}/info", s.url), None);
     assert!(info.contains("\"task\":\"regression\""), "{info}");
 }
+
+#[test]
+fn int8_serves_what_predict_answers_in_int8() {
+    let m = model();
+    let want = predict_probs(
+        Command::new(bin())
+            .args(["predict", "--precision", "int8", "--checkpoint"])
+            .arg(&m)
+            .args(TEXTS),
+    );
+    let f32_probs = cli_probs(&m);
+    assert_ne!(
+        want, f32_probs,
+        "int8 scores differ from f32's in the last digits"
+    );
+    let s = Server::start(&m, &["--precision", "int8"]);
+    predict_first_text(&s, &want[0]);
+    let (_, info) = get(&format!("{}/info", s.url), None);
+    let info: Value = serde_json::from_str(&info).unwrap();
+    assert_eq!(info["model_dtype"], "int8");
+}

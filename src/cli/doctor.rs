@@ -71,10 +71,9 @@ fn cpu() -> Check {
             "{}, {threads} threads; kernels use {}{}",
             tunebench::build_info::cpu_model().unwrap_or_else(|| "unknown model".into()),
             tunebench::build_info::cpu_path(),
-            match tunebench::build_info::low_precision_instructions().as_slice() {
-                [] => String::new(),
-                low => format!("; has {} (not used yet)", low.join(", ")),
-            }
+            tunebench::build_info::low_precision_note(
+                &tunebench::build_info::low_precision_instructions()
+            )
         ),
     )
 }

@@ -4,6 +4,7 @@ use super::{load_opts, DataFlags, EvalFormat};
 use std::path::Path;
 use std::process::ExitCode;
 use tunebench::data::{load_file, task, Labels, Task};
+use tunebench::precision_check::{self, PrecisionCheck};
 use tunebench::predict::evaluate;
 use tunebench::protocol::{ClassMetrics, TaskScores};
 
@@ -40,6 +41,30 @@ pub(crate) fn eval_cmd(
         let bytes = tunebench::predict::predictions_csv(&ds.rows, model, &targets, &out.logits)?;
         tunebench::disk::write_atomic(path, &bytes)?;
     }
+    // int8 and packed bf16 are checked against f32 on the same rows.
+    let check = if compute.packs() {
+        let reference = compute.f32().load(checkpoint, base)?;
+        let f32_out = evaluate(
+            &reference.model,
+            reference.text.pad_id(),
+            &encoded,
+            &targets,
+        )?;
+        Some(precision_check::compare(
+            model,
+            compute.precision.name(),
+            predictor.text.pad_id(),
+            &encoded,
+            &targets,
+            &out.logits,
+            &f32_out.logits,
+        )?)
+    } else {
+        None
+    };
+    if let Some(c) = check.as_ref().filter(|c| c.dropped_too_much()) {
+        eprintln!("warning: {}", drop_warning(c));
+    }
     if let Some(task_scores) = &scores.task {
         print_task_scores(
             format,
@@ -48,6 +73,7 @@ pub(crate) fn eval_cmd(
             model.task,
             task_scores,
             &scores.per_class,
+            check.as_ref(),
         );
         return Ok(ExitCode::SUCCESS);
     }
@@ -62,6 +88,7 @@ pub(crate) fn eval_cmd(
                 "per_class": scores.per_class,
                 "confusion": scores.confusion,
                 "labels": labels.names(),
+                "precision_check": check,
             })
         ),
         EvalFormat::Table => {
@@ -106,9 +133,40 @@ pub(crate) fn eval_cmd(
                 }
                 println!();
             }
+            if let Some(c) = &check {
+                println!("{}", check_line(c));
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `int8 vs f32: agreement 99.43% …, accuracy 85.21% → 84.98% (−0.23 point)`.
+fn check_line(c: &PrecisionCheck) -> String {
+    format!(
+        "{} vs f32: agreement {:.2}% of rows, {} {:.2}% → {:.2}% ({:+.2} point)",
+        c.precision,
+        c.agreement * 100.0,
+        c.metric,
+        c.f32_value * 100.0,
+        c.value * 100.0,
+        c.change_points()
+    )
+}
+
+fn drop_warning(c: &PrecisionCheck) -> String {
+    let layer = match &c.worst_layer {
+        Some((name, err)) => {
+            format!("; the layer furthest from f32 is {name} (relative output error {err:.4})")
+        }
+        None => String::new(),
+    };
+    format!(
+        "{} loses {:.2} points of {} on this data{layer}. Evaluate or serve this model in f32 or bf16.",
+        c.precision,
+        -c.change_points(),
+        c.metric
+    )
 }
 
 /// A multi-label or regression evaluation, as JSON or a table.
@@ -119,9 +177,13 @@ fn print_task_scores(
     task: Task,
     scores: &TaskScores,
     per_class: &[ClassMetrics],
+    check: Option<&PrecisionCheck>,
 ) {
     if let EvalFormat::Json = format {
         let mut v = serde_json::json!({"rows": rows, "loss": loss, "task": task.name()});
+        if let Some(c) = check {
+            v["precision_check"] = serde_json::json!(c);
+        }
         if let (Ok(serde_json::Value::Object(fields)), Some(obj)) =
             (serde_json::to_value(scores), v.as_object_mut())
         {
@@ -182,5 +244,8 @@ fn print_task_scores(
         } => println!(
             "rows {rows}  MSE {mse:.4}  MAE {mae:.4}  Pearson {pearson:.4}  Spearman {spearman:.4}"
         ),
+    }
+    if let Some(c) = check {
+        println!("{}", check_line(c));
     }
 }
