@@ -392,7 +392,8 @@ fn bf16_training_on_the_cpu_is_refused_for_f32() {
 #[test]
 fn f16_runs_learn_and_save_f32_checkpoints() {
     use tunebench::config::Precision;
-    for precision in [Precision::F16] {
+    {
+        let precision = Precision::F16;
         let out = tempfile::tempdir().unwrap();
         let cfg = tunebench::config::RunConfig {
             precision,
