@@ -248,6 +248,10 @@ pub fn run_case(model: &str, max_len: usize, opts: &BenchOptions) -> Result<Benc
         InferencePrecision::Bf16 if training.is_none() => {
             classifier.pack_encoder(crate::model::quant::PackKind::Bf16)?
         }
+        // What predict and serve run: packed f32 for a sentence's rows.
+        InferencePrecision::F32 if device.is_cpu() => {
+            classifier.pack_encoder(crate::model::quant::PackKind::F32)?
+        }
         _ => {}
     }
 

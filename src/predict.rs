@@ -86,6 +86,8 @@ impl Predictor {
         use crate::model::quant::PackKind;
         let cpu = self.model.device.is_cpu();
         match precision.into() {
+            // Few-row forwards (a sentence) stream packed f32 weights.
+            P::F32 if cpu => self.model.pack_encoder(PackKind::F32)?,
             P::F32 => {}
             P::Int8 => self.model.pack_encoder(PackKind::Int8)?,
             P::Bf16 if cpu => self.model.pack_encoder(PackKind::Bf16)?,

@@ -96,8 +96,11 @@ impl Linear {
     /// The forward pass with the LoRA update, if any (its dropout in train
     /// mode): base(x) + dropout(x)·Aᵀ·Bᵀ·α/r, as peft computes it.
     pub fn forward_t(&self, x: &Tensor, mode: &mut Mode) -> Result<Tensor> {
-        let y = self.forward(x)?;
-        let Some(l) = self.lora.as_ref().filter(|_| self.packed.is_none()) else {
+        if let Some(y) = self.packed_forward(x)? {
+            return Ok(y);
+        }
+        let y = self.forward_f32(x)?;
+        let Some(l) = &self.lora else {
             return Ok(y);
         };
         let shape = y.shape().clone();
@@ -106,14 +109,33 @@ impl Linear {
 
     /// x: (..., in) → (..., out).
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        if let Some(p) = &self.packed {
-            let y = p.forward(x)?;
-            if super::quant::probing() {
-                super::quant::probe_record(&self.name, &y, &self.forward_f32(x)?)?;
-            }
-            return Ok(y);
+        match self.packed_forward(x)? {
+            Some(y) => Ok(y),
+            None => self.forward_f32(x),
         }
-        self.forward_f32(x)
+    }
+
+    /// The packed weight's output (LoRA merged in), when it takes this
+    /// input; with a probe on, its error against f32 is recorded.
+    fn packed_forward(&self, x: &Tensor) -> Result<Option<Tensor>> {
+        let Some(y) = self
+            .packed
+            .as_ref()
+            .map(|p| p.forward(x))
+            .transpose()?
+            .flatten()
+        else {
+            return Ok(None);
+        };
+        if super::quant::probing() {
+            let mut reference = self.forward_f32(x)?;
+            if let Some(l) = &self.lora {
+                let shape = reference.shape().clone();
+                reference = (reference + l.delta(x, &mut Mode::Eval)?.reshape(shape)?)?;
+            }
+            super::quant::probe_record(&self.name, &y, &reference)?;
+        }
+        Ok(Some(y))
     }
 
     /// Pack the weight (LoRA merged in) for inference in `kind`.

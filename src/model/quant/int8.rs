@@ -354,7 +354,7 @@ impl Int8Weight {
     /// tile of at most TILE_M rows × TILE_N outputs.
     fn run_tiles(&self, xq: &[u8], m: usize, path: Int8Path, emit: &Emit<'_>) {
         let blocks = self.n.div_ceil(BLOCK);
-        let work = m * self.n * self.kp;
+        let work = super::tiles::work(m, self.n, self.kp);
         for_each_tile(
             m,
             blocks,

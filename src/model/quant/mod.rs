@@ -6,6 +6,7 @@
 //! all cost and no speed).
 
 pub mod bf16;
+pub mod f32;
 pub mod int8;
 mod tiles;
 
@@ -14,20 +15,33 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 pub use bf16::{Bf16Path, Bf16Weight};
+pub use f32::{F32Path, F32Weight};
 pub use int8::{Int8Path, Int8Weight};
 
 /// A linear layer's weight in its inference precision, and its bias.
 pub enum PackedLinear {
-    Int8 { w: Int8Weight, bias: Vec<f32> },
-    Bf16 { w: Bf16Weight, bias: Vec<f32> },
+    Int8 {
+        w: Int8Weight,
+        bias: Vec<f32>,
+    },
+    Bf16 {
+        w: Bf16Weight,
+        bias: Vec<f32>,
+    },
+    /// f32 for few rows (more go to the gemm crate's matmul).
+    F32 {
+        w: F32Weight,
+        bias: Vec<f32>,
+    },
 }
 
 /// What the packed layers run on this CPU, for `doctor` and `--version`.
 pub fn kernel_report() -> String {
     format!(
-        "int8 {}, bf16 {}",
+        "int8 {}, bf16 {}, f32 {}",
         Int8Path::best().name(),
-        Bf16Path::best().name()
+        Bf16Path::best().name(),
+        F32Path::best().name()
     )
 }
 
@@ -49,6 +63,10 @@ impl PackedLinear {
                 w: Bf16Weight::from_f32(&w, n, k),
                 bias,
             },
+            PackKind::F32 => PackedLinear::F32 {
+                w: F32Weight::pack(&w, n, k),
+                bias,
+            },
         })
     }
 
@@ -56,6 +74,7 @@ impl PackedLinear {
         match self {
             PackedLinear::Int8 { w, .. } => (w.n, w.k),
             PackedLinear::Bf16 { w, .. } => (w.n, w.k),
+            PackedLinear::F32 { w, .. } => (w.n, w.k),
         }
     }
 
@@ -64,12 +83,20 @@ impl PackedLinear {
         match self {
             PackedLinear::Int8 { w, bias } => w.matmul(x, m, bias, Int8Path::best()),
             PackedLinear::Bf16 { w, bias } => w.matmul(x, m, bias, Bf16Path::best()),
+            PackedLinear::F32 { w, bias } => w.matmul(x, m, bias, F32Path::best()),
         }
     }
 
-    /// x (..., k) f32 on the CPU → (..., n). No backward: inference only.
-    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        x.contiguous()?.apply_op1_no_bwd(&PackedOp(self))
+    /// x (..., k) f32 on the CPU → (..., n); None when the unpacked f32
+    /// path is the faster one (packed f32 with many rows). No backward:
+    /// inference only.
+    pub fn forward(&self, x: &Tensor) -> Result<Option<Tensor>> {
+        if let PackedLinear::F32 { w, .. } = self {
+            if x.elem_count() / w.k.max(1) > f32::MAX_ROWS {
+                return Ok(None);
+            }
+        }
+        Ok(Some(x.contiguous()?.apply_op1_no_bwd(&PackedOp(self))?))
     }
 }
 
@@ -77,6 +104,7 @@ impl PackedLinear {
 pub enum PackKind {
     Int8,
     Bf16,
+    F32,
 }
 
 struct PackedOp<'a>(&'a PackedLinear);

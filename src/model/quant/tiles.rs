@@ -9,6 +9,14 @@ const TASK_ROWS: usize = 64;
 /// sentence's small projections finish before the pool would wake.
 const PARALLEL_WORK: usize = 1 << 24;
 
+/// The work of an (m × k)·(k × n) product for [`for_each_tile`]: its
+/// multiply-adds, but at least as much as a 384×384 weight's streaming is
+/// worth — for a sentence's few rows, reading the weights is the cost, and
+/// splitting that over two threads measured 1.2-1.5x faster (MiniLM-L6).
+pub fn work(m: usize, n: usize, k: usize) -> usize {
+    (m * n * k).max(n * k * 128)
+}
+
 /// An output buffer that tiles write to in disjoint places.
 #[derive(Clone, Copy)]
 pub struct OutPtr(pub *mut f32);
