@@ -47,6 +47,7 @@ def main():
     ap.add_argument("--eval-batches", type=int, default=8)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--max-len", type=int, default=128)
+    ap.add_argument("--speed-only", action="store_true", help="skip the dev accuracy")
     args = ap.parse_args()
 
     import numpy as np
@@ -123,7 +124,7 @@ def main():
     for impl in args.impls.split(","):
         run = make(impl)
         # Dev accuracy, batches of 64 sorted by length (as tunebench eval).
-        order = sorted(range(len(dev_texts)), key=lambda i: len(dev_texts[i]))
+        order = [] if args.speed_only else sorted(range(len(dev_texts)), key=lambda i: len(dev_texts[i]))
         pred = [0] * len(dev_texts)
         for s in range(0, len(order), 64):
             idx = order[s:s + 64]
@@ -132,10 +133,10 @@ def main():
             logits = run(enc["input_ids"].astype(np.int64), enc["attention_mask"].astype(np.int64))
             for i, l in zip(idx, logits):
                 pred[i] = int(np.argmax(l))
-        acc = sum(int(p == y) for p, y in zip(pred, dev_labels)) / len(dev_labels)
+        acc = None if args.speed_only else sum(int(p == y) for p, y in zip(pred, dev_labels)) / len(dev_labels)
         if impl.endswith("f32") and f32_pred is None:
             f32_pred = pred
-        agree = None if f32_pred is None else sum(int(a == b) for a, b in zip(pred, f32_pred)) / len(pred)
+        agree = None if f32_pred is None or args.speed_only else sum(int(a == b) for a, b in zip(pred, f32_pred)) / len(pred)
         for b in batches[:2]:  # warm-up
             run(b, np.ones_like(b))
         t0 = time.perf_counter()

@@ -184,3 +184,61 @@ fn int8_on_a_gpu_and_in_training_are_refused_clearly() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("int8 is for inference"), "{err}");
 }
+
+/// The TUI playground's predictor thread (`--checkpoint DIR --precision
+/// int8`) answers with int8 scores: the same as a Predictor in int8.
+#[test]
+fn the_playground_predictor_scores_in_int8() {
+    use tunebench::protocol::{Command as Cmd, Event};
+    let dir = fixture("bert").join("model");
+    let (tx, rx) =
+        tunebench::predict::spawn_predictor(dir, None, "cpu".into(), InferencePrecision::Int8);
+    tx.send(Cmd::Predict {
+        id: 3,
+        text: "the movie was great".into(),
+        text_pair: None,
+        explain: None,
+    })
+    .unwrap();
+    let got = rx
+        .iter()
+        .find_map(|e| match e {
+            Event::Prediction {
+                id: 3, prediction, ..
+            } => Some(prediction),
+            _ => None,
+        })
+        .unwrap();
+    let want = load(InferencePrecision::Int8)
+        .predict(&["the movie was great"])
+        .unwrap();
+    let f32_answer = load(InferencePrecision::F32)
+        .predict(&["the movie was great"])
+        .unwrap();
+    assert_eq!(got.logits, want[0].logits);
+    assert_ne!(got.logits, f32_answer[0].logits);
+}
+
+/// A metric drop over a point makes the check name the layer whose
+/// outputs moved most, found by running the quantized model again.
+#[test]
+fn a_large_drop_names_the_layer_furthest_from_f32() {
+    let p = load(InferencePrecision::Int8);
+    let ids: Vec<Vec<u32>> = vec![vec![2, 7, 12, 9, 15, 3], vec![2, 40, 41, 42, 3]];
+    let targets = tunebench::data::Targets::Classes(vec![2, 0]);
+    let right = vec![vec![0.0, 0.0, 1.0], vec![1.0, 0.0, 0.0]];
+    let wrong = vec![vec![1.0, 0.0, 0.0], vec![1.0, 0.0, 0.0]];
+    let check =
+        tunebench::precision_check::compare(&p.model, "int8", 0, &ids, &targets, &wrong, &right)
+            .unwrap();
+    assert_eq!(check.agreement, 0.5);
+    assert_eq!((check.f32_value, check.value), (1.0, 0.5));
+    let (layer, err) = check.worst_layer.expect("a layer is named");
+    assert!(layer.starts_with("bert.encoder.layer."), "{layer}");
+    assert!(err > 0.0 && err < 0.5, "{err}");
+    // No drop, no probe.
+    let fine =
+        tunebench::precision_check::compare(&p.model, "int8", 0, &ids, &targets, &right, &right)
+            .unwrap();
+    assert!(fine.worst_layer.is_none() && fine.agreement == 1.0);
+}
