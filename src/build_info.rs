@@ -65,7 +65,7 @@ pub fn low_precision_instructions() -> Vec<&'static str> {
 }
 
 /// `tunebench --version`'s text.
-pub fn long_version() -> String {
+pub fn long_version(inference_kernels: &str) -> String {
     let features = features();
     let low = low_precision_instructions();
     format!(
@@ -78,17 +78,15 @@ pub fn long_version() -> String {
         },
         cpu_model().unwrap_or_else(|| "unknown CPU".into()),
         cpu_path(),
-        low_precision_note(&low)
+        low_precision_note(&low, inference_kernels)
     )
 }
 
-/// Which kernels `--precision int8` / `bf16` run here, and what of the
-/// CPU's low-precision instructions goes unused.
-pub fn low_precision_note(low: &[&str]) -> String {
-    let mut note = format!(
-        "; inference kernels: {}",
-        crate::model::quant::kernel_report()
-    );
+/// Which kernels `--precision int8` / `bf16` run here (the model layer's
+/// report, passed in), and what of the CPU's low-precision instructions
+/// goes unused.
+pub fn low_precision_note(low: &[&str], inference_kernels: &str) -> String {
+    let mut note = format!("; inference kernels: {inference_kernels}");
     let amx: Vec<&str> = low
         .iter()
         .copied()

@@ -13,7 +13,16 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "engine",
         &[
-            "bench", "runs", "remote", "train", "sweep", "predict", "explain", "device", "run_dir",
+            "bench",
+            "runs",
+            "remote",
+            "train",
+            "sweep",
+            "predict",
+            "precision_check",
+            "explain",
+            "device",
+            "run_dir",
             "protocol",
         ],
     ),

@@ -318,6 +318,9 @@ pub(crate) enum PredictFormat {
 /// The clap command with `--version`'s long text (commit, features, CPU).
 pub(crate) fn cli_command() -> clap::Command {
     use clap::CommandFactory;
-    let long: &'static str = Box::leak(tunebench::build_info::long_version().into_boxed_str());
+    let long: &'static str = Box::leak(
+        tunebench::build_info::long_version(&tunebench::model::quant::kernel_report())
+            .into_boxed_str(),
+    );
     Cli::command().long_version(long)
 }

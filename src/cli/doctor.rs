@@ -72,7 +72,8 @@ fn cpu() -> Check {
             tunebench::build_info::cpu_model().unwrap_or_else(|| "unknown model".into()),
             tunebench::build_info::cpu_path(),
             tunebench::build_info::low_precision_note(
-                &tunebench::build_info::low_precision_instructions()
+                &tunebench::build_info::low_precision_instructions(),
+                &tunebench::model::quant::kernel_report()
             )
         ),
     )
@@ -215,7 +216,7 @@ pub(crate) fn doctor_cmd(runs: &Path) -> anyhow::Result<ExitCode> {
     checks.push(hf_cache());
     println!(
         "tunebench {}",
-        tunebench::build_info::long_version()
+        tunebench::build_info::long_version(&tunebench::model::quant::kernel_report())
             .lines()
             .next()
             .unwrap_or("")

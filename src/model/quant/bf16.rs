@@ -254,41 +254,9 @@ mod x86 {
     use super::{BLOCK, PAIR, TILE_M, TILE_N};
     use std::arch::x86_64::*;
 
-    macro_rules! dispatch {
-        ($name:ident, $kernel:ident, $x:ty) => {
-            pub unsafe fn $name(
-                x: &[$x],
-                kp: usize,
-                rows: usize,
-                w: &[u16],
-                nb: usize,
-                acc: &mut [[f32; TILE_N]; TILE_M],
-            ) {
-                let (x, w) = (x.as_ptr(), w.as_ptr());
-                match (rows, nb) {
-                    (4, 4) => $kernel::<4, 4>(x, kp, w, acc),
-                    (4, 3) => $kernel::<4, 3>(x, kp, w, acc),
-                    (4, 2) => $kernel::<4, 2>(x, kp, w, acc),
-                    (4, _) => $kernel::<4, 1>(x, kp, w, acc),
-                    (3, 4) => $kernel::<3, 4>(x, kp, w, acc),
-                    (3, 3) => $kernel::<3, 3>(x, kp, w, acc),
-                    (3, 2) => $kernel::<3, 2>(x, kp, w, acc),
-                    (3, _) => $kernel::<3, 1>(x, kp, w, acc),
-                    (2, 4) => $kernel::<2, 4>(x, kp, w, acc),
-                    (2, 3) => $kernel::<2, 3>(x, kp, w, acc),
-                    (2, 2) => $kernel::<2, 2>(x, kp, w, acc),
-                    (2, _) => $kernel::<2, 1>(x, kp, w, acc),
-                    (_, 4) => $kernel::<1, 4>(x, kp, w, acc),
-                    (_, 3) => $kernel::<1, 3>(x, kp, w, acc),
-                    (_, 2) => $kernel::<1, 2>(x, kp, w, acc),
-                    (_, _) => $kernel::<1, 1>(x, kp, w, acc),
-                }
-            }
-        };
-    }
-
-    dispatch!(dpbf16_dispatch, dpbf16, u16);
-    dispatch!(widen_dispatch, widen, f32);
+    use crate::model::quant::tiles::tile_dispatch;
+    tile_dispatch!(dpbf16_dispatch, dpbf16, u16, u16, f32);
+    tile_dispatch!(widen_dispatch, widen, f32, u16, f32);
 
     #[target_feature(enable = "avx512f,avx512bf16")]
     unsafe fn dpbf16<const R: usize, const NB: usize>(

@@ -157,41 +157,9 @@ mod x86 {
     use super::{BLOCK, TILE_M, TILE_N};
     use std::arch::x86_64::*;
 
-    macro_rules! dispatch {
-        ($name:ident, $kernel:ident) => {
-            pub unsafe fn $name(
-                x: &[f32],
-                k: usize,
-                rows: usize,
-                w: &[f32],
-                nb: usize,
-                acc: &mut [[f32; TILE_N]; TILE_M],
-            ) {
-                let (x, w) = (x.as_ptr(), w.as_ptr());
-                match (rows, nb) {
-                    (4, 4) => $kernel::<4, 4>(x, k, w, acc),
-                    (4, 3) => $kernel::<4, 3>(x, k, w, acc),
-                    (4, 2) => $kernel::<4, 2>(x, k, w, acc),
-                    (4, _) => $kernel::<4, 1>(x, k, w, acc),
-                    (3, 4) => $kernel::<3, 4>(x, k, w, acc),
-                    (3, 3) => $kernel::<3, 3>(x, k, w, acc),
-                    (3, 2) => $kernel::<3, 2>(x, k, w, acc),
-                    (3, _) => $kernel::<3, 1>(x, k, w, acc),
-                    (2, 4) => $kernel::<2, 4>(x, k, w, acc),
-                    (2, 3) => $kernel::<2, 3>(x, k, w, acc),
-                    (2, 2) => $kernel::<2, 2>(x, k, w, acc),
-                    (2, _) => $kernel::<2, 1>(x, k, w, acc),
-                    (_, 4) => $kernel::<1, 4>(x, k, w, acc),
-                    (_, 3) => $kernel::<1, 3>(x, k, w, acc),
-                    (_, 2) => $kernel::<1, 2>(x, k, w, acc),
-                    (_, _) => $kernel::<1, 1>(x, k, w, acc),
-                }
-            }
-        };
-    }
-
-    dispatch!(avx512_dispatch, avx512);
-    dispatch!(avx2_dispatch, avx2);
+    use crate::model::quant::tiles::tile_dispatch;
+    tile_dispatch!(avx512_dispatch, avx512, f32, f32, f32);
+    tile_dispatch!(avx2_dispatch, avx2, f32, f32, f32);
 
     #[target_feature(enable = "avx512f")]
     unsafe fn avx512<const R: usize, const NB: usize>(

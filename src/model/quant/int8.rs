@@ -457,39 +457,6 @@ mod x86 {
         (x.add(r * kp + g * GROUP) as *const i32).read_unaligned()
     }
 
-    macro_rules! dispatch {
-        ($name:ident, $kernel:ident) => {
-            pub unsafe fn $name(
-                x: &[u8],
-                kp: usize,
-                rows: usize,
-                w: &[i8],
-                nb: usize,
-                acc: &mut [[i32; TILE_N]; TILE_M],
-            ) {
-                let (x, w) = (x.as_ptr(), w.as_ptr());
-                match (rows, nb) {
-                    (4, 4) => $kernel::<4, 4>(x, kp, w, acc),
-                    (4, 3) => $kernel::<4, 3>(x, kp, w, acc),
-                    (4, 2) => $kernel::<4, 2>(x, kp, w, acc),
-                    (4, _) => $kernel::<4, 1>(x, kp, w, acc),
-                    (3, 4) => $kernel::<3, 4>(x, kp, w, acc),
-                    (3, 3) => $kernel::<3, 3>(x, kp, w, acc),
-                    (3, 2) => $kernel::<3, 2>(x, kp, w, acc),
-                    (3, _) => $kernel::<3, 1>(x, kp, w, acc),
-                    (2, 4) => $kernel::<2, 4>(x, kp, w, acc),
-                    (2, 3) => $kernel::<2, 3>(x, kp, w, acc),
-                    (2, 2) => $kernel::<2, 2>(x, kp, w, acc),
-                    (2, _) => $kernel::<2, 1>(x, kp, w, acc),
-                    (_, 4) => $kernel::<1, 4>(x, kp, w, acc),
-                    (_, 3) => $kernel::<1, 3>(x, kp, w, acc),
-                    (_, 2) => $kernel::<1, 2>(x, kp, w, acc),
-                    (_, _) => $kernel::<1, 1>(x, kp, w, acc),
-                }
-            }
-        };
-    }
-
     #[target_feature(enable = "avx2")]
     pub unsafe fn min_max(x: &[f32]) -> (f32, f32) {
         let mut lo = _mm256_set1_ps(f32::INFINITY);
@@ -512,9 +479,10 @@ mod x86 {
         (l, h)
     }
 
-    dispatch!(vnni512_dispatch, vnni512);
-    dispatch!(vnni256_dispatch, vnni256);
-    dispatch!(avx2_dispatch, avx2);
+    use crate::model::quant::tiles::tile_dispatch;
+    tile_dispatch!(vnni512_dispatch, vnni512, u8, i8, i32);
+    tile_dispatch!(vnni256_dispatch, vnni256, u8, i8, i32);
+    tile_dispatch!(avx2_dispatch, avx2, u8, i8, i32);
 
     /// R rows × NB blocks of 16 outputs, one zmm accumulator each.
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]

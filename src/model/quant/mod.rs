@@ -88,9 +88,14 @@ impl PackedLinear {
     }
 
     /// x (..., k) f32 on the CPU → (..., n); None when the unpacked f32
-    /// path is the faster one (packed f32 with many rows). No backward:
-    /// inference only.
+    /// path should run instead: packed f32 with many rows (the gemm crate
+    /// is faster), or an input that tracks gradients.
     pub fn forward(&self, x: &Tensor) -> Result<Option<Tensor>> {
+        // An input that needs gradients (an explanation's backward pass)
+        // takes the f32 weights: packed layers have no backward.
+        if x.track_op() {
+            return Ok(None);
+        }
         if let PackedLinear::F32 { w, .. } = self {
             if x.elem_count() / w.k.max(1) > f32::MAX_ROWS {
                 return Ok(None);

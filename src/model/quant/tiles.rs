@@ -9,6 +9,46 @@ const TASK_ROWS: usize = 64;
 /// sentence's small projections finish before the pool would wake.
 const PARALLEL_WORK: usize = 1 << 24;
 
+/// `pub unsafe fn $name(x, k, rows, w, nb, acc)`: a kernel generic over
+/// its tile shape (R rows, NB blocks of outputs), called with the shape of
+/// this tile, each of the 16 monomorphised so its accumulators stay in
+/// registers. `TILE_M`/`TILE_N` are the calling module's.
+#[cfg(target_arch = "x86_64")]
+macro_rules! tile_dispatch {
+    ($name:ident, $kernel:ident, $x:ty, $w:ty, $acc:ty) => {
+        pub unsafe fn $name(
+            x: &[$x],
+            k: usize,
+            rows: usize,
+            w: &[$w],
+            nb: usize,
+            acc: &mut [[$acc; TILE_N]; TILE_M],
+        ) {
+            let (x, w) = (x.as_ptr(), w.as_ptr());
+            match (rows, nb) {
+                (4, 4) => $kernel::<4, 4>(x, k, w, acc),
+                (4, 3) => $kernel::<4, 3>(x, k, w, acc),
+                (4, 2) => $kernel::<4, 2>(x, k, w, acc),
+                (4, _) => $kernel::<4, 1>(x, k, w, acc),
+                (3, 4) => $kernel::<3, 4>(x, k, w, acc),
+                (3, 3) => $kernel::<3, 3>(x, k, w, acc),
+                (3, 2) => $kernel::<3, 2>(x, k, w, acc),
+                (3, _) => $kernel::<3, 1>(x, k, w, acc),
+                (2, 4) => $kernel::<2, 4>(x, k, w, acc),
+                (2, 3) => $kernel::<2, 3>(x, k, w, acc),
+                (2, 2) => $kernel::<2, 2>(x, k, w, acc),
+                (2, _) => $kernel::<2, 1>(x, k, w, acc),
+                (_, 4) => $kernel::<1, 4>(x, k, w, acc),
+                (_, 3) => $kernel::<1, 3>(x, k, w, acc),
+                (_, 2) => $kernel::<1, 2>(x, k, w, acc),
+                (_, _) => $kernel::<1, 1>(x, k, w, acc),
+            }
+        }
+    };
+}
+#[cfg(target_arch = "x86_64")]
+pub(crate) use tile_dispatch;
+
 /// The work of an (m × k)·(k × n) product for [`for_each_tile`]: its
 /// multiply-adds, but at least as much as a 384×384 weight's streaming is
 /// worth — for a sentence's few rows, reading the weights is the cost, and
