@@ -445,7 +445,7 @@ pub fn spawn_predictor(
             Ok(p) => {
                 let _ = ev_tx.send(Event::Log {
                     level: "info".into(),
-                    message: format!("playground uses {}", dir.display()),
+                    message: format!("playground uses {} ({})", dir.display(), precision.name()),
                 });
                 p
             }
