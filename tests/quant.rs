@@ -108,6 +108,7 @@ fn int8_agrees_with_f32_on_the_bundled_heldout_set() {
             .filter(|(a, b)| a == b)
             .count();
         let share = agree as f64 / f32_labels.len() as f64;
+        eprintln!("{}: {agree}/{} agree with f32", p.name(), f32_labels.len());
         assert!(share >= 0.99, "{}: {share}", p.name());
     }
 }
