@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::model::checkpoint::ModelDir;
 use crate::model::classifier::BuildSpec;
 use crate::model::config::scratch_config;
+use crate::model::quant::PackKind;
 use crate::model::Classifier;
 use crate::predict::predict_texts;
 use crate::rng::Rng;
@@ -243,16 +244,19 @@ pub fn run_case(model: &str, max_len: usize, opts: &BenchOptions) -> Result<Benc
     } else {
         f64::NAN
     };
-    match opts.precision {
-        InferencePrecision::Int8 => classifier.pack_encoder(crate::model::quant::PackKind::Int8)?,
-        InferencePrecision::Bf16 if training.is_none() => {
-            classifier.pack_encoder(crate::model::quant::PackKind::Bf16)?
-        }
-        // What predict and serve run: packed f32 for a sentence's rows.
-        InferencePrecision::F32 if device.is_cpu() => {
-            classifier.pack_encoder(crate::model::quant::PackKind::F32)?
-        }
-        _ => {}
+    // Evaluation and latency on the model as predict and serve hold it: a
+    // frozen encoder (plain tensors, no gradient tracking), packed for the
+    // CPU (int8, bf16; f32 for a sentence's rows). Packed layers are skipped
+    // by inputs that track gradients, as a training model's do.
+    let pack = match opts.precision {
+        InferencePrecision::Int8 => Some(PackKind::Int8),
+        InferencePrecision::Bf16 if training.is_none() => Some(PackKind::Bf16),
+        InferencePrecision::F32 if device.is_cpu() => Some(PackKind::F32),
+        _ => None,
+    };
+    if let Some(kind) = pack {
+        classifier = classifier.frozen_copy()?;
+        classifier.pack_encoder(kind)?;
     }
 
     let eval = &batches[train_batches..];

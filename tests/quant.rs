@@ -243,3 +243,36 @@ fn a_large_drop_names_the_layer_furthest_from_f32() {
             .unwrap();
     assert!(fine.worst_layer.is_none() && fine.agreement == 1.0);
 }
+
+/// A peft LoRA adapter is merged into the weights before they are
+/// quantized: int8 scores the adapted model, not its base.
+#[test]
+fn a_lora_adapter_is_merged_before_quantizing() {
+    let adapter = fixture("bert").join("lora/adapter");
+    let base = fixture("bert").join("model");
+    let logits = |dir: &std::path::Path, base: Option<&std::path::Path>, p| {
+        Predictor::load_with_base(dir, base, &Device::Cpu)
+            .unwrap()
+            .with_precision(p)
+            .unwrap()
+            .predict(&["the movie was great"])
+            .unwrap()[0]
+            .logits
+            .clone()
+    };
+    let lora_f32 = logits(&adapter, Some(&base), InferencePrecision::F32);
+    let lora_int8 = logits(&adapter, Some(&base), InferencePrecision::Int8);
+    let base_f32 = logits(&base, None, InferencePrecision::F32);
+    let dist = |a: &[f32], b: &[f32]| {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0f32, f32::max)
+    };
+    assert!(
+        dist(&lora_int8, &lora_f32) < 0.05,
+        "{lora_int8:?} vs {lora_f32:?}"
+    );
+    assert!(dist(&lora_f32, &base_f32) > 0.5);
+    assert!(dist(&lora_int8, &lora_f32) > 0.0);
+}

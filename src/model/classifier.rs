@@ -215,6 +215,13 @@ impl Classifier {
             )
             .into());
         }
+        // Inputs that track gradients skip packed layers (they have no
+        // backward), so packing a trainable encoder would change nothing.
+        if self.trains_encoder() {
+            return Err(crate::Error::Run(
+                "packing a trainable encoder: pack its frozen_copy() (inference only)".into(),
+            ));
+        }
         let linears = match &mut self.net {
             Net::Bert(m) => m.encoder_linears_mut(),
             Net::DistilBert(m) => m.encoder_linears_mut(),
@@ -403,6 +410,25 @@ mod tests {
     use crate::model::config::scratch_config;
     use crate::rng::Rng;
     use candle_core::{Var, D};
+
+    /// Packing is for inference models: a trainable encoder is refused, its
+    /// frozen copy packs, and then scores differently from f32 in int8.
+    #[test]
+    fn only_a_frozen_encoder_packs() {
+        use crate::model::quant::PackKind;
+        let labels = Labels::new(vec!["a".into(), "b".into()]);
+        let spec = BuildSpec::scratch(scratch_config("tiny", 50).unwrap(), labels, "test");
+        let mut model = Classifier::build(spec, &mut Rng::seeded(3), &Device::Cpu).unwrap();
+        assert!(model.pack_encoder(PackKind::Int8).is_err());
+        let mut frozen = model.frozen_copy().unwrap();
+        frozen.pack_encoder(PackKind::Int8).unwrap();
+        let ids = Tensor::new(&[[1u32, 7, 11, 13, 2]], &Device::Cpu).unwrap();
+        let mask = Tensor::ones((1, 5), DType::F32, &Device::Cpu).unwrap();
+        let a = model.forward(&ids, &mask, &mut Mode::Eval).unwrap();
+        let b = frozen.forward(&ids, &mask, &mut Mode::Eval).unwrap();
+        let d = crate::test_util::max_diff(&a, &b);
+        assert!(d > 0.0 && d < 0.05, "{d}");
+    }
 
     /// The frozen copy computes what the training model computes, and its
     /// backward reaches the input but no encoder weight.
