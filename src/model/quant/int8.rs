@@ -222,13 +222,22 @@ impl Int8Weight {
         let mut data = vec![0i8; np * kp];
         let mut scale = vec![0f32; np];
         let mut colsum = vec![0i32; np];
-        let mut row = vec![0i8; k];
-        for c in 0..n {
-            scale[c] = quantize_channel(&w[c * k..(c + 1) * k], &mut row);
+        // Channels in parallel (a load-time cost: ~10M weights in MiniLM).
+        use rayon::prelude::*;
+        let rows: Vec<(f32, Vec<i8>)> = w
+            .par_chunks(k.max(1))
+            .map(|wr| {
+                let mut row = vec![0i8; k];
+                (quantize_channel(wr, &mut row), row)
+            })
+            .collect();
+        for (c, (s, row)) in rows.into_iter().enumerate().take(n) {
+            scale[c] = s;
             colsum[c] = row.iter().map(|&q| q as i32).sum();
             let (block, lane) = (c / BLOCK, c % BLOCK);
-            for (i, &q) in row.iter().enumerate() {
-                data[Self::offset(kp, block, i / GROUP) + lane * GROUP + i % GROUP] = q;
+            for (g, quad) in row.chunks(GROUP).enumerate() {
+                let at = Self::offset(kp, block, g) + lane * GROUP;
+                data[at..at + quad.len()].copy_from_slice(quad);
             }
         }
         Int8Weight {
