@@ -12,7 +12,6 @@ use crate::error::{Error, Result};
 use crate::model::checkpoint::ModelDir;
 use crate::model::classifier::BuildSpec;
 use crate::model::config::scratch_config;
-use crate::model::quant::PackKind;
 use crate::model::Classifier;
 use crate::predict::predict_texts;
 use crate::rng::Rng;
@@ -248,13 +247,7 @@ pub fn run_case(model: &str, max_len: usize, opts: &BenchOptions) -> Result<Benc
     // frozen encoder (plain tensors, no gradient tracking), packed for the
     // CPU (int8, bf16; f32 for a sentence's rows). Packed layers are skipped
     // by inputs that track gradients, as a training model's do.
-    let pack = match opts.precision {
-        InferencePrecision::Int8 => Some(PackKind::Int8),
-        InferencePrecision::Bf16 if training.is_none() => Some(PackKind::Bf16),
-        InferencePrecision::F32 if device.is_cpu() => Some(PackKind::F32),
-        _ => None,
-    };
-    if let Some(kind) = pack {
+    if let Some(kind) = crate::model::quant::pack_kind(opts.precision, device.is_cpu()) {
         classifier = classifier.frozen_copy()?;
         classifier.pack_encoder(kind)?;
     }

@@ -6,7 +6,7 @@
 
 use crate::data::Targets;
 use crate::error::Result;
-use crate::model::probs::argmax;
+use crate::model::probs::{argmax, sigmoid};
 use crate::model::Classifier;
 use crate::train::metrics::score_targets;
 use serde::Serialize;
@@ -78,6 +78,14 @@ pub fn compare(
 ) -> Result<PrecisionCheck> {
     let labels = low.labels.names();
     let thr: Vec<f32> = (0..labels.len()).map(|i| low.threshold(i)).collect();
+    // Regression's tolerance: 1% of the range of f32's values.
+    let (lo, hi) = f32_logits
+        .iter()
+        .filter_map(|v| v.first())
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &v| {
+            (l.min(v), h.max(v))
+        });
+    let tolerance = 0.01 * (hi - lo).max(f32::MIN_POSITIVE);
     let same = |a: &[f32], b: &[f32]| -> bool {
         match targets {
             Targets::Classes(_) => argmax(a) == argmax(b),
@@ -86,14 +94,7 @@ pub fn compare(
                 .zip(b)
                 .zip(&thr)
                 .all(|((x, y), t)| (sigmoid(*x) >= *t) == (sigmoid(*y) >= *t)),
-            Targets::Scores(_) => {
-                let (lo, hi) = f32_logits
-                    .iter()
-                    .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), v| {
-                        (l.min(v[0]), h.max(v[0]))
-                    });
-                (a[0] - b[0]).abs() <= 0.01 * (hi - lo).max(f32::MIN_POSITIVE)
-            }
+            Targets::Scores(_) => (a[0] - b[0]).abs() <= tolerance,
         }
     };
     let agreed = low_logits
@@ -119,8 +120,4 @@ pub fn compare(
         check.worst_layer = errors.into_iter().next();
     }
     Ok(check)
-}
-
-fn sigmoid(x: f32) -> f32 {
-    crate::model::probs::sigmoid(x)
 }

@@ -83,18 +83,14 @@ impl Predictor {
         precision: impl Into<crate::config::InferencePrecision>,
     ) -> Result<Self> {
         use crate::config::InferencePrecision as P;
-        use crate::model::quant::PackKind;
-        let cpu = self.model.device.is_cpu();
-        match precision.into() {
-            // Few-row forwards (a sentence) stream packed f32 weights.
-            P::F32 if cpu => self.model.pack_encoder(PackKind::F32)?,
-            P::F32 => {}
-            P::Int8 => self.model.pack_encoder(PackKind::Int8)?,
-            P::Bf16 if cpu => self.model.pack_encoder(PackKind::Bf16)?,
-            P::Bf16 => {
-                self.model = self.model.with_compute_dtype(candle_core::DType::BF16);
-            }
-            P::F16 => self.model = self.model.with_compute_dtype(candle_core::DType::F16),
+        let precision = precision.into();
+        match crate::model::quant::pack_kind(precision, self.model.device.is_cpu()) {
+            Some(kind) => self.model.pack_encoder(kind)?,
+            None => match precision {
+                P::Bf16 => self.model = self.model.with_compute_dtype(candle_core::DType::BF16),
+                P::F16 => self.model = self.model.with_compute_dtype(candle_core::DType::F16),
+                P::F32 | P::Int8 => {}
+            },
         }
         Ok(self)
     }

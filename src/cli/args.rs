@@ -67,23 +67,12 @@ pub(crate) struct ComputeFlags {
 }
 
 impl ComputeFlags {
-    /// Whether this precision packs the encoder's weights (int8; bf16 on
-    /// the CPU), so its answers are worth checking against f32.
+    /// Whether this precision packs the encoder's weights into a lower
+    /// precision (int8; bf16 on the CPU), so its answers are worth checking
+    /// against f32.
     pub(crate) fn packs(&self) -> bool {
-        use tunebench::config::InferencePrecision as P;
-        match self.precision {
-            P::Int8 => true,
-            P::Bf16 => self.device == "cpu",
-            P::F32 | P::F16 => false,
-        }
-    }
-
-    /// The same device in f32.
-    pub(crate) fn f32(&self) -> Self {
-        ComputeFlags {
-            precision: tunebench::config::InferencePrecision::F32,
-            ..self.clone()
-        }
+        use tunebench::model::quant::{pack_kind, PackKind};
+        pack_kind(self.precision, self.device == "cpu").is_some_and(|k| k != PackKind::F32)
     }
 
     /// A checkpoint (or a LoRA adapter on `base`) on this device and dtype.

@@ -41,15 +41,11 @@ pub(crate) fn eval_cmd(
         let bytes = tunebench::predict::predictions_csv(&ds.rows, model, &targets, &out.logits)?;
         tunebench::disk::write_atomic(path, &bytes)?;
     }
-    // int8 and packed bf16 are checked against f32 on the same rows.
+    // int8 and packed bf16 are checked against f32 on the same rows: the
+    // same weights rebuilt unpacked (no second read of the checkpoint).
     let check = if compute.packs() {
-        let reference = compute.f32().load(checkpoint, base)?;
-        let f32_out = evaluate(
-            &reference.model,
-            reference.text.pad_id(),
-            &encoded,
-            &targets,
-        )?;
+        let reference = model.frozen_copy()?;
+        let f32_out = evaluate(&reference, predictor.text.pad_id(), &encoded, &targets)?;
         Some(precision_check::compare(
             model,
             compute.precision.name(),

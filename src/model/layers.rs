@@ -96,9 +96,14 @@ impl Linear {
     /// The forward pass with the LoRA update, if any (its dropout in train
     /// mode): base(x) + dropout(x)·Aᵀ·Bᵀ·α/r, as peft computes it.
     pub fn forward_t(&self, x: &Tensor, mode: &mut Mode) -> Result<Tensor> {
-        if let Some(y) = self.packed_forward(x)? {
-            return Ok(y);
+        match self.packed_forward(x)? {
+            Some(y) => Ok(y),
+            None => self.forward_unpacked(x, mode),
         }
+    }
+
+    /// base(x) with the f32 (or compute dtype) weight, plus the LoRA update.
+    fn forward_unpacked(&self, x: &Tensor, mode: &mut Mode) -> Result<Tensor> {
         let y = self.forward_f32(x)?;
         let Some(l) = &self.lora else {
             return Ok(y);
@@ -128,11 +133,7 @@ impl Linear {
             return Ok(None);
         };
         if super::quant::probing() {
-            let mut reference = self.forward_f32(x)?;
-            if let Some(l) = &self.lora {
-                let shape = reference.shape().clone();
-                reference = (reference + l.delta(x, &mut Mode::Eval)?.reshape(shape)?)?;
-            }
+            let reference = self.forward_unpacked(x, &mut Mode::Eval)?;
             super::quant::probe_record(&self.name, &y, &reference)?;
         }
         Ok(Some(y))

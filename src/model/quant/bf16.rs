@@ -59,12 +59,13 @@ impl Bf16Path {
     pub fn best() -> Bf16Path {
         static BEST: std::sync::OnceLock<Bf16Path> = std::sync::OnceLock::new();
         *BEST.get_or_init(|| {
-            let forced = std::env::var("TUNEBENCH_BF16_KERNEL").ok();
-            let usable = Bf16Path::ALL.into_iter().filter(|p| p.missing().is_none());
-            let forced = forced.and_then(|f| usable.clone().find(|p| p.name() == f));
-            forced
-                .or_else(|| usable.clone().next())
-                .unwrap_or(Bf16Path::Scalar)
+            super::tiles::pick_path(
+                &Bf16Path::ALL,
+                Some("TUNEBENCH_BF16_KERNEL"),
+                Bf16Path::name,
+                |p| p.missing().is_none(),
+                Bf16Path::Scalar,
+            )
         })
     }
 }
@@ -367,10 +368,10 @@ mod tests {
                     );
                 }
                 // And every path is a bf16 matmul: close to f32's.
+                let wf = w.to_f32();
                 let exact: Vec<f32> = (0..m * n)
                     .map(|i| {
                         let (r, c) = (i / n, i % n);
-                        let wf = w.to_f32();
                         (0..k).map(|t| x[r * k + t] * wf[c * k + t]).sum::<f32>() + bias[c]
                     })
                     .take(8)

@@ -51,10 +51,13 @@ impl F32Path {
     pub fn best() -> F32Path {
         static BEST: std::sync::OnceLock<F32Path> = std::sync::OnceLock::new();
         *BEST.get_or_init(|| {
-            F32Path::ALL
-                .into_iter()
-                .find(|p| p.missing().is_none())
-                .unwrap_or(F32Path::Scalar)
+            super::tiles::pick_path(
+                &F32Path::ALL,
+                None,
+                F32Path::name,
+                |p| p.missing().is_none(),
+                F32Path::Scalar,
+            )
         })
     }
 }

@@ -87,12 +87,13 @@ impl Int8Path {
     pub fn best() -> Int8Path {
         static BEST: std::sync::OnceLock<Int8Path> = std::sync::OnceLock::new();
         *BEST.get_or_init(|| {
-            let forced = std::env::var("TUNEBENCH_INT8_KERNEL").ok();
-            let usable = Int8Path::ALL.into_iter().filter(|p| p.missing().is_none());
-            let forced = forced.and_then(|f| usable.clone().find(|p| p.name() == f));
-            forced
-                .or_else(|| usable.clone().next())
-                .unwrap_or(Int8Path::Scalar)
+            super::tiles::pick_path(
+                &Int8Path::ALL,
+                Some("TUNEBENCH_INT8_KERNEL"),
+                Int8Path::name,
+                |p| p.missing().is_none(),
+                Int8Path::Scalar,
+            )
         })
     }
 }

@@ -10,8 +10,10 @@ pub mod f32;
 pub mod int8;
 mod tiles;
 
+use crate::config::InferencePrecision;
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 pub use bf16::{Bf16Path, Bf16Weight};
@@ -112,6 +114,19 @@ pub enum PackKind {
     F32,
 }
 
+/// How an inference precision runs on a device: the packing of the
+/// encoder's linears it means (int8 anywhere — `pack_encoder` refuses it off
+/// the CPU —, bf16 and f32 for a sentence's rows on the CPU), or None where
+/// it is a compute dtype instead (bf16, f16 and f32 on a GPU; f16).
+pub fn pack_kind(precision: InferencePrecision, cpu: bool) -> Option<PackKind> {
+    match precision {
+        InferencePrecision::Int8 => Some(PackKind::Int8),
+        InferencePrecision::Bf16 if cpu => Some(PackKind::Bf16),
+        InferencePrecision::F32 if cpu => Some(PackKind::F32),
+        _ => None,
+    }
+}
+
 struct PackedOp<'a>(&'a PackedLinear);
 
 impl CustomOp1 for PackedOp<'_> {
@@ -146,14 +161,19 @@ impl CustomOp1 for PackedOp<'_> {
 type Errors = HashMap<String, (f64, f64)>;
 
 static PROBE: Mutex<Option<Errors>> = Mutex::new(None);
+/// Whether PROBE records: read by every packed layer's forward, so a flag
+/// rather than the lock.
+static PROBING: AtomicBool = AtomicBool::new(false);
 
 /// Record each packed layer's output error until [`probe_finish`].
 pub fn probe_start() {
     *PROBE.lock().unwrap_or_else(|e| e.into_inner()) = Some(HashMap::new());
+    PROBING.store(true, Ordering::Release);
 }
 
 /// Layers by relative output error ‖y − y_f32‖ / ‖y_f32‖, largest first.
 pub fn probe_finish() -> Vec<(String, f64)> {
+    PROBING.store(false, Ordering::Release);
     let errors = PROBE.lock().unwrap_or_else(|e| e.into_inner()).take();
     let mut out: Vec<(String, f64)> = errors
         .unwrap_or_default()
@@ -166,7 +186,7 @@ pub fn probe_finish() -> Vec<(String, f64)> {
 
 /// Whether a probe is recording (the f32 reference is computed only then).
 pub fn probing() -> bool {
-    PROBE.lock().map(|p| p.is_some()).unwrap_or(false)
+    PROBING.load(Ordering::Acquire)
 }
 
 /// Add one layer's output against its f32 output.

@@ -49,6 +49,22 @@ macro_rules! tile_dispatch {
 #[cfg(target_arch = "x86_64")]
 pub(crate) use tile_dispatch;
 
+/// The kernel path to run: the first of `all` (fastest first) this CPU
+/// runs, unless the environment variable `forced_by` names another usable
+/// one (to compare paths); `fallback` when none is usable.
+pub fn pick_path<P: Copy>(
+    all: &[P],
+    forced_by: Option<&str>,
+    name: impl Fn(P) -> &'static str,
+    usable: impl Fn(P) -> bool,
+    fallback: P,
+) -> P {
+    let forced = forced_by.and_then(|var| std::env::var(var).ok());
+    let mut usable = all.iter().copied().filter(|&p| usable(p));
+    let forced = forced.and_then(|f| usable.clone().find(|&p| name(p) == f));
+    forced.or_else(|| usable.next()).unwrap_or(fallback)
+}
+
 /// The work of an (m × k)·(k × n) product for [`for_each_tile`]: its
 /// multiply-adds, but at least as much as a 384×384 weight's streaming is
 /// worth — for a sentence's few rows, reading the weights is the cost, and
