@@ -2,7 +2,7 @@
 //!
 //! Layers (an arrow only points down, see DESIGN.md):
 //! front ends (`cli`, `tui`, `serve`) → engine (`train`, `sweep`, `run_dir`, `runs`, `remote`,
-//! `predict`, `precision_check`, `explain`) → ML core
+//! `predict`, `entities`, `precision_check`, `explain`) → ML core
 //! (`model`, `text`) → data (`data`, `config`); `disk` and `error` serve
 //! every layer.
 
@@ -12,6 +12,7 @@ pub mod config;
 pub mod data;
 pub mod device;
 pub mod disk;
+pub mod entities;
 pub mod error;
 pub mod explain;
 pub mod model;

@@ -126,10 +126,16 @@ fn logits_on_this_thread(
     for chunk in order.chunks(EVAL_BATCH) {
         let rows: Vec<&[u32]> = chunk.iter().map(|&i| ids[i].as_slice()).collect();
         let batch = make_batch(&rows, None, pad_id, &model.device)?;
-        let logits = model
-            .forward(&batch.input_ids, &batch.attention_mask, &mut Mode::Eval)?
-            .to_vec2::<f32>()?;
-        for (&i, l) in chunk.iter().zip(logits) {
+        let logits = model.forward(&batch.input_ids, &batch.attention_mask, &mut Mode::Eval)?;
+        if logits.rank() == 3 {
+            // A token head: each row's real pieces, one after another.
+            let all = logits.to_vec3::<f32>()?;
+            for ((&i, l), r) in chunk.iter().zip(all).zip(&rows) {
+                out[i] = l.into_iter().take(r.len()).flatten().collect();
+            }
+            continue;
+        }
+        for (&i, l) in chunk.iter().zip(logits.to_vec2::<f32>()?) {
             out[i] = l;
         }
     }
@@ -142,7 +148,9 @@ fn logits_on_this_thread(
 pub fn to_prediction(model: &Classifier, logits: Vec<f32>) -> Prediction {
     let labels = &model.labels;
     match model.task {
-        Task::SingleLabel => {
+        // A token classifier's answer is its entities (`answer` adds
+        // them); its label is the first piece's tag, never shown alone.
+        Task::SingleLabel | Task::TokenClassification => {
             let probs = softmax(&logits);
             let best = argmax(&probs);
             Prediction {
@@ -154,6 +162,7 @@ pub fn to_prediction(model: &Classifier, logits: Vec<f32>) -> Prediction {
                 thresholds: None,
                 value: None,
                 explanation: None,
+                entities: None,
             }
         }
         Task::MultiLabel => {
@@ -173,6 +182,7 @@ pub fn to_prediction(model: &Classifier, logits: Vec<f32>) -> Prediction {
                 thresholds: Some(thresholds),
                 value: None,
                 explanation: None,
+                entities: None,
             }
         }
         Task::Regression => {
@@ -186,6 +196,7 @@ pub fn to_prediction(model: &Classifier, logits: Vec<f32>) -> Prediction {
                 thresholds: None,
                 value: Some(value),
                 explanation: None,
+                entities: None,
             }
         }
     }
@@ -218,6 +229,18 @@ pub fn answer(
     pair: Option<&str>,
     explain: Option<&crate::protocol::ExplainRequest>,
 ) -> Result<Prediction> {
+    if model.task == Task::TokenClassification {
+        if explain.is_some() || pair.is_some() {
+            return Err(crate::Error::Run(
+                "a token classifier tags the words of one text: no sentence pairs or word attributions".into(),
+            ));
+        }
+        let entities =
+            predict_entities(model, text, &[input], crate::entities::Aggregation::Simple)?
+                .pop()
+                .unwrap_or_default();
+        return Ok(token_prediction(entities));
+    }
     let mut p = match pair {
         None => predict_texts(model, text, &[input])?.pop(),
         Some(b) => {
@@ -240,6 +263,61 @@ pub fn answer(
         )?);
     }
     Ok(p)
+}
+
+/// The entities a token classifier finds in each text.
+pub fn predict_entities(
+    model: &Classifier,
+    text: &TextEncoder,
+    texts: &[&str],
+    strategy: crate::entities::Aggregation,
+) -> Result<Vec<Vec<crate::protocol::EntityGroup>>> {
+    if model.task != crate::data::Task::TokenClassification {
+        return Err(crate::Error::Run(format!(
+            "entities come from a token classifier; this model is {}",
+            model.task.name()
+        )));
+    }
+    let ids: Vec<Vec<u32>> = texts
+        .iter()
+        .map(|t| text.encode_with_offsets(t).map(|e| e.ids))
+        .collect::<Result<_>>()?;
+    let logits = logits_for(model, text.pad_id(), &ids)?;
+    let n = model.labels.len();
+    let decode = |tokens: &[String]| text.tokens_to_string(tokens);
+    texts
+        .iter()
+        .zip(&logits)
+        .map(|(t, l)| {
+            Ok(crate::entities::group(
+                &crate::entities::pieces(text, t, l, n)?,
+                &model.labels,
+                strategy,
+                &decode,
+            ))
+        })
+        .collect()
+}
+
+/// A token classifier's answer: its entities; `label` counts them and
+/// `score` is the mean entity score.
+pub fn token_prediction(entities: Vec<crate::protocol::EntityGroup>) -> Prediction {
+    let score = if entities.is_empty() {
+        0.0
+    } else {
+        entities.iter().map(|e| e.score).sum::<f32>() / entities.len() as f32
+    };
+    Prediction {
+        label: format!("{} entities", entities.len()),
+        score,
+        probs: Vec::new(),
+        logits: Vec::new(),
+        chosen: None,
+        thresholds: None,
+        value: None,
+        explanation: None,
+        entities: Some(entities),
+    }
 }
 
 pub fn predict_texts(
@@ -299,6 +377,20 @@ pub fn evaluate(
                 .sum::<f64>()
                 / rows
         }
+        // Cross-entropy over every labelled piece.
+        Targets::Tokens(truth) => {
+            let n = model.labels.len().max(1);
+            let (mut sum, mut count) = (0f64, 0usize);
+            for (l, t) in logits.iter().zip(truth) {
+                for (piece, &y) in l.chunks(n).zip(t) {
+                    if y >= 0 {
+                        sum -= (softmax(piece)[y as usize].max(f32::MIN_POSITIVE) as f64).ln();
+                        count += 1;
+                    }
+                }
+            }
+            sum / count.max(1) as f64
+        }
     };
     Ok(EvalOutput { loss, logits })
 }
@@ -356,6 +448,24 @@ pub fn predictions_csv(
                 ];
                 rec.extend(p.probs.iter().map(|(_, x)| format!("{x:.6}")));
                 w.write_record(&rec).map_err(err)?;
+            }
+            w.into_inner()
+                .map_err(|e| crate::Error::Run(format!("predictions CSV: {e}")))
+        }
+        Targets::Tokens(truth) => {
+            let (gold, predicted) = crate::entities::tag_sequences(labels.names(), truth, logits);
+            let mut w = csv::Writer::from_writer(Vec::new());
+            w.write_record(["line", "text", "tags", "predicted", "exact"])
+                .map_err(err)?;
+            for ((row, g), p) in rows.iter().zip(&gold).zip(&predicted) {
+                w.write_record([
+                    row.line.to_string(),
+                    row.text.clone(),
+                    g.join(" "),
+                    p.join(" "),
+                    (g == p).to_string(),
+                ])
+                .map_err(err)?;
             }
             w.into_inner()
                 .map_err(|e| crate::Error::Run(format!("predictions CSV: {e}")))

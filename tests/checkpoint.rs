@@ -172,6 +172,7 @@ fn a_pair_prediction_scores_as_the_same_pair_from_a_file() {
             text_b: Some(b.into()),
             label: None,
             line: 1,
+            words: None,
         }])
         .unwrap()
         .remove(0);

@@ -19,6 +19,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "train",
             "sweep",
             "predict",
+            "entities",
             "precision_check",
             "explain",
             "device",

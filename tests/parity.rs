@@ -107,6 +107,7 @@ fn check_training_step(arch: &str, precision: Option<Precision>) {
     let label_dtype = match model.task {
         Task::SingleLabel => DType::U32,
         Task::MultiLabel | Task::Regression => DType::F32,
+        Task::TokenClassification => DType::I64,
     };
     let labels = on_device("labels", label_dtype);
     let what = format!("{arch} on {device:?} in {}", precision.name());
@@ -280,6 +281,7 @@ fn sentence_pairs_use_token_types_as_transformers() {
             text_b: Some(pair[1].as_str().unwrap().into()),
             label: None,
             line: 0,
+            words: None,
         })
         .collect();
     let ids = p.text.encode_rows(&rows).unwrap();

@@ -89,6 +89,7 @@ fn demo_prediction() -> (String, Prediction) {
             delta,
             steps: v["steps"].as_u64().unwrap() as usize,
         }),
+        entities: None,
     };
     (v["text"].as_str().unwrap().into(), prediction)
 }

@@ -133,6 +133,7 @@ fn positive_prediction() -> Prediction {
         thresholds: None,
         value: None,
         explanation: None,
+        entities: None,
     }
 }
 
@@ -239,6 +240,7 @@ fn playground_explains_a_sentence_word_by_word() {
                 delta: 1e-6,
                 steps: 32,
             }),
+            entities: None,
             ..prediction
         },
         latency_ms: 300.0,

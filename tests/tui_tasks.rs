@@ -221,6 +221,7 @@ fn the_playground_marks_thresholds_and_places_a_value_on_the_training_range() {
             thresholds: Some(vec![0.5, 0.3, 0.5]),
             value: None,
             explanation: None,
+            entities: None,
         },
     );
     let s = screen(&app, 160, 48);
@@ -244,6 +245,7 @@ fn the_playground_marks_thresholds_and_places_a_value_on_the_training_range() {
             thresholds: None,
             value: Some(3.75),
             explanation: None,
+            entities: None,
         },
     );
     let s = screen(&app, 160, 48);

@@ -52,6 +52,20 @@ pub(crate) struct DataFlags {
     /// The split of an hf:ORG/NAME dataset to read (default train)
     #[arg(long)]
     pub(crate) split: Option<String>,
+    /// CoNLL files: the 0-based column of the tag (default: the last)
+    #[arg(long)]
+    pub(crate) tag_col: Option<usize>,
+    /// The tags' scheme: iob1, iob2 (bio), bioes or io (default: found)
+    #[arg(long)]
+    pub(crate) tag_scheme: Option<tunebench::data::tags::Scheme>,
+    /// Make an I-X that opens a mention in IOB2 a B-X (counted) instead
+    /// of an error
+    #[arg(long)]
+    pub(crate) lenient_tags: bool,
+    /// Token classification: score entities in seqeval's strict IOB2 mode
+    /// (default: its conlleval-like default mode)
+    #[arg(long)]
+    pub(crate) strict: bool,
 }
 
 /// The device and compute dtype of eval, predict and bench.

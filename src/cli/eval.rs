@@ -27,16 +27,35 @@ pub(crate) fn eval_cmd(
     task::read_as(model.task, &mut ds, sep, flags.label_names.as_deref())?;
     let labels: &Labels = &model.labels;
     let targets = task::targets_of(model.task, labels, &ds.rows, &ds.path)?;
-    let encoded = predictor.text.encode_rows(&ds.rows)?;
+    let (encoded, targets) = if model.task == Task::TokenClassification {
+        let e = predictor
+            .text
+            .encode_tagged(&ds.rows, &targets, labels, false)?;
+        if e.cut_sentences > 0 {
+            eprintln!(
+                "note: {} sentences are longer than the model's {} tokens; their last words are cut and not scored",
+                e.cut_sentences,
+                predictor.text.max_len()
+            );
+        }
+        (e.ids, e.targets)
+    } else {
+        (predictor.text.encode_rows(&ds.rows)?, targets)
+    };
     let out = evaluate(model, predictor.text.pad_id(), &encoded, &targets)?;
     // Multi-label rows are decided at the checkpoint's own thresholds.
     let thresholds: Vec<f32> = (0..labels.len()).map(|i| model.threshold(i)).collect();
-    let scores = tunebench::train::metrics::score_targets(
-        labels.names(),
-        &targets,
-        &out.logits,
-        Some(&thresholds),
-    );
+    let scores = match &targets {
+        tunebench::data::Targets::Tokens(truth) if flags.strict => {
+            tunebench::train::entity_metrics::token_scores(labels.names(), truth, &out.logits, true)
+        }
+        _ => tunebench::train::metrics::score_targets(
+            labels.names(),
+            &targets,
+            &out.logits,
+            Some(&thresholds),
+        ),
+    };
     if let Some(path) = predictions {
         let bytes = tunebench::predict::predictions_csv(&ds.rows, model, &targets, &out.logits)?;
         tunebench::disk::write_atomic(path, &bytes)?;
@@ -192,6 +211,9 @@ fn print_task_scores(
         if task == Task::MultiLabel {
             v["per_label"] = serde_json::json!(per_class);
         }
+        if task == Task::TokenClassification {
+            v["per_type"] = serde_json::json!(per_class);
+        }
         println!("{v}");
         return;
     }
@@ -240,6 +262,43 @@ fn print_task_scores(
         } => println!(
             "rows {rows}  MSE {mse:.4}  MAE {mae:.4}  Pearson {pearson:.4}  Spearman {spearman:.4}"
         ),
+        TaskScores::Tokens {
+            precision,
+            recall,
+            micro_f1,
+            macro_f1,
+            weighted_f1,
+            token_accuracy,
+            strict,
+        } => {
+            println!(
+                "sentences {rows}  loss {loss:.4}  entity F1 {:.2}%  precision {:.2}%  recall {:.2}%  ({})",
+                micro_f1 * 100.0,
+                precision * 100.0,
+                recall * 100.0,
+                if *strict { "seqeval strict IOB2" } else { "seqeval default mode" }
+            );
+            println!(
+                "macro-F1 {:.2}%  weighted-F1 {:.2}%  token accuracy {:.2}%",
+                macro_f1 * 100.0,
+                weighted_f1 * 100.0,
+                token_accuracy * 100.0
+            );
+            println!(
+                "{:<20} {:>9} {:>9} {:>9} {:>8}",
+                "type", "precision", "recall", "f1", "support"
+            );
+            for c in per_class {
+                println!(
+                    "{} {:>9.4} {:>9.4} {:>9.4} {:>8}",
+                    super::fit_width(&c.label, 20),
+                    c.precision,
+                    c.recall,
+                    c.f1,
+                    c.support
+                );
+            }
+        }
     }
     if let Some(c) = check {
         println!("{}", check_line(c));

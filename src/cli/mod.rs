@@ -194,6 +194,9 @@ pub(crate) fn load_opts(f: &DataFlags, require_label: bool) -> LoadOptions {
         empty_label_set: f.task == Some(tunebench::data::Task::MultiLabel),
         no_header: f.no_header,
         hf_split: f.split.clone(),
+        tag_col: f.tag_col,
+        tag_scheme: f.tag_scheme,
+        lenient_tags: f.lenient_tags,
     }
 }
 

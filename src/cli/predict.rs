@@ -27,6 +27,10 @@ pub(crate) struct OutputFlags {
     /// Explain this label instead of the predicted one
     #[arg(long)]
     target: Option<String>,
+    /// Token classifiers: how pieces become entities, as transformers'
+    /// pipeline aggregation_strategy (simple, first, average, max)
+    #[arg(long, default_value = "simple")]
+    aggregation: tunebench::entities::Aggregation,
 }
 
 pub(crate) fn predict_cmd(
@@ -45,6 +49,7 @@ pub(crate) fn predict_cmd(
             text_b: None,
             label: None,
             line: 0,
+            words: None,
         })
         .collect();
     let mut texts: Vec<String> = Vec::new();
@@ -75,6 +80,7 @@ pub(crate) fn predict_cmd(
         text_b: None,
         label: None,
         line: 0,
+        words: None,
     }));
     let texts: Vec<String> = rows.iter().map(|r| r.text.clone()).collect();
     let pairs = rows.iter().any(|r| r.text_b.is_some());
@@ -112,6 +118,15 @@ pub(crate) fn predict_cmd(
         ));
     }
     let predictor = compute.load(checkpoint, base)?;
+    if predictor.model.task == tunebench::data::Task::TokenClassification {
+        if output.explain || pairs {
+            return Err(invalid(
+                "explain",
+                "a token classifier tags the words of single texts: no --explain, no sentence pairs".into(),
+            ));
+        }
+        return print_entities(&predictor, &texts, output.aggregation, format);
+    }
     let target =
         tunebench::predict::explain_target(&predictor.model.labels, output.target.as_deref())?;
     let preds = predictor.predict_rows(&rows)?;
@@ -224,6 +239,62 @@ pub(crate) fn predict_cmd(
                         e.baseline_prob,
                         e.delta,
                         tunebench::protocol::marked_words(&e.words)
+                    )?;
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A token classifier's entities for each text: JSONL `{"text",
+/// "entities": [...]}` in the pipeline's shape, CSV one row an entity, or
+/// the text with its entities bracketed.
+fn print_entities(
+    predictor: &tunebench::predict::Predictor,
+    texts: &[String],
+    aggregation: tunebench::entities::Aggregation,
+    format: PredictFormat,
+) -> anyhow::Result<ExitCode> {
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let found = tunebench::predict::predict_entities(
+        &predictor.model,
+        &predictor.text,
+        &refs,
+        aggregation,
+    )?;
+    let mut stdout = std::io::stdout().lock();
+    match format {
+        PredictFormat::Jsonl => {
+            for (t, e) in texts.iter().zip(&found) {
+                writeln!(stdout, "{}", serde_json::json!({"text": t, "entities": e}))?;
+            }
+        }
+        PredictFormat::Csv => {
+            let mut w = csv::Writer::from_writer(stdout);
+            w.write_record(["text", "entity_group", "score", "word", "start", "end"])?;
+            for (t, es) in texts.iter().zip(&found) {
+                for e in es {
+                    w.write_record([
+                        t.clone(),
+                        e.entity_group.clone(),
+                        format!("{:.6}", e.score),
+                        e.word.clone(),
+                        e.start.to_string(),
+                        e.end.to_string(),
+                    ])?;
+                }
+            }
+            w.flush()?;
+        }
+        PredictFormat::Table => {
+            for (t, es) in texts.iter().zip(&found) {
+                writeln!(stdout, "{}", tunebench::entities::marked(t, es))?;
+                for e in es {
+                    writeln!(
+                        stdout,
+                        "  {:<8} {:.3}  {} ({}..{})",
+                        e.entity_group, e.score, e.word, e.start, e.end
                     )?;
                 }
             }

@@ -82,6 +82,11 @@ impl BestMetric {
             Task::SingleLabel => matches!(self, MacroF1 | Accuracy | Loss),
             Task::MultiLabel => !matches!(self, Pearson | Spearman | Mse | Mae),
             Task::Regression => matches!(self, Loss | Pearson | Spearman | Mse | Mae),
+            // Entity F1 (micro: seqeval's overall), macro over types,
+            // token accuracy.
+            Task::TokenClassification => {
+                matches!(self, MacroF1 | MicroF1 | WeightedF1 | Accuracy | Loss)
+            }
         }
     }
 }

@@ -95,6 +95,17 @@ pub struct RunConfig {
     /// The label set, one name a line (or comma-separated): integer labels
     /// are indexes into it, any other label must be in it.
     pub label_names: Option<PathBuf>,
+    /// CoNLL files: the 0-based column of the tag (unset: the last).
+    pub tag_col: Option<usize>,
+    /// The tags' scheme: iob1, iob2 (bio), bioes or io (unset: found from
+    /// the tags, and said). Tags are learned as IOB2 whatever the scheme.
+    pub tag_scheme: Option<crate::data::tags::Scheme>,
+    /// An `I-X` that opens a mention in IOB2 becomes `B-X` (counted)
+    /// instead of an error naming its line.
+    pub lenient_tags: bool,
+    /// Token classification: every piece of a word takes its tag (B- made
+    /// I- after the first), not only the first (run_ner's option).
+    pub label_all_tokens: bool,
     /// Also write TensorBoard event files (events.out.tfevents.*).
     pub tensorboard: bool,
     /// What `tunebench sweep` samples and how (`search.rs`); empty for a
@@ -151,6 +162,10 @@ impl Default for RunConfig {
             lossy_utf8: false,
             skip_empty: false,
             no_header: false,
+            tag_col: None,
+            tag_scheme: None,
+            lenient_tags: false,
+            label_all_tokens: false,
             tensorboard: true,
             search: SearchSpec::default(),
         }
@@ -278,6 +293,8 @@ mod tests {
                 "label_sep",
                 "label_cols",
                 "label_names",
+                "tag_col",
+                "tag_scheme",
                 "search"
             ]
         );
@@ -315,6 +332,8 @@ mod tests {
             label_names: Some("names.txt".into()),
             dropout: Some(0.1),
             lr: Some(1e-4),
+            tag_col: Some(3),
+            tag_scheme: Some(crate::data::tags::Scheme::Iob1),
             search: toml::from_str("trials = 3").unwrap(),
             ..Default::default()
         })

@@ -263,6 +263,7 @@ mod tests {
                     text: t.into(),
                     label: Some(l.into()),
                     line: i as u64 + 2,
+                    words: None,
                 }
             })
             .collect()

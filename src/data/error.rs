@@ -14,7 +14,7 @@ pub enum DataError {
     EmptyFile { path: PathBuf },
     #[error("{}: no data rows (the corpus is empty)", path.display())]
     NoRows { path: PathBuf },
-    #[error("{}: unknown file type '{ext}'; use .csv, .tsv, .jsonl or .parquet (or hf:ORG/NAME for a cached HF dataset)", path.display())]
+    #[error("{}: unknown file type '{ext}'; use .csv, .tsv, .jsonl, .parquet or .conll (a CoNLL file is also known by its content; or hf:ORG/NAME for a cached HF dataset)", path.display())]
     UnknownFormat { path: PathBuf, ext: String },
     #[error("{}: no {role} column: looked for {looked_for}, the file has {available}; choose one with --{role}-col{hint}", path.display())]
     MissingColumn {

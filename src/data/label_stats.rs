@@ -121,6 +121,7 @@ mod tests {
             text_b: None,
             label: Some(label.into()),
             line: 1,
+            words: None,
         }
     }
 

@@ -30,6 +30,13 @@ pub struct LoadOptions {
     pub no_header: bool,
     /// The split of an `hf:` dataset (default `train`).
     pub hf_split: Option<String>,
+    /// CoNLL files: the 0-based column of the tag (default: the last).
+    pub tag_col: Option<usize>,
+    /// The tag scheme of a CoNLL file (default: found from the tags).
+    pub tag_scheme: Option<super::tags::Scheme>,
+    /// An `I-X` that opens a mention in IOB2 becomes `B-X` (counted)
+    /// instead of an error.
+    pub lenient_tags: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,6 +45,8 @@ enum Format {
     Tsv,
     Jsonl,
     Parquet,
+    /// Token-per-line CoNLL columns (found from the content).
+    Conll,
 }
 
 fn format_of(path: &Path) -> Result<Format, DataError> {
@@ -51,6 +60,7 @@ fn format_of(path: &Path) -> Result<Format, DataError> {
         "tsv" | "tab" => Ok(Format::Tsv),
         "jsonl" | "ndjson" => Ok(Format::Jsonl),
         "parquet" => Ok(Format::Parquet),
+        "conll" | "conllu" | "iob" | "iob1" | "iob2" | "bio" | "bioes" => Ok(Format::Conll),
         _ => Err(DataError::UnknownFormat {
             path: path.to_path_buf(),
             ext,
@@ -67,7 +77,14 @@ pub fn load_file(path: &Path, opts: &LoadOptions) -> Result<Dataset, DataError> 
         let shards = super::hf::resolve_split(&spec, split)?;
         return read_parquet_files(path, shards, opts);
     }
-    let format = format_of(path)?;
+    let format = match format_of(path) {
+        // eng.train, data.txt: a CoNLL file is known by its content.
+        Err(e) => match std::fs::read(path) {
+            Ok(b) if super::conll::looks_like_conll(&b) => Format::Conll,
+            _ => return Err(e),
+        },
+        Ok(f) => f,
+    };
     if format == Format::Parquet {
         return read_parquet_files(path, vec![path.to_path_buf()], opts);
     }
@@ -81,13 +98,30 @@ pub fn load_file(path: &Path, opts: &LoadOptions) -> Result<Dataset, DataError> 
         });
     }
     let mut builder = RowBuilder::new(path, opts);
+    let mut tagging = None;
     match format {
         Format::Csv => super::delimited::read_delimited(&bytes, b',', true, &mut builder)?,
         Format::Tsv => super::delimited::read_delimited(&bytes, b'\t', false, &mut builder)?,
+        Format::Jsonl if first_json_is_spans(&bytes) => {
+            tagging = Some(super::conll::read_span_jsonl(&bytes, &mut builder)?)
+        }
         Format::Jsonl => super::jsonl::read_jsonl(&bytes, &mut builder)?,
+        Format::Conll => tagging = Some(super::conll::read_conll(&bytes, &mut builder)?),
         Format::Parquet => unreachable!("read above"),
     }
-    builder.finish(path, vec![path.to_path_buf()])
+    let mut ds = builder.finish(path, vec![path.to_path_buf()])?;
+    ds.tagging = tagging;
+    Ok(ds)
+}
+
+/// Whether a JSONL file's first object is a span annotation.
+fn first_json_is_spans(bytes: &[u8]) -> bool {
+    bytes
+        .split(|&c| c == b'\n')
+        .find(|l| !l.iter().all(u8::is_ascii_whitespace))
+        .and_then(|l| serde_json::from_slice::<serde_json::Value>(l).ok())
+        .and_then(|v| v.as_object().map(super::conll::is_span_object))
+        .unwrap_or(false)
 }
 
 /// The rows of Parquet `files` read in order (an `hf:` dataset's shards,

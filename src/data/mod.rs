@@ -1,6 +1,7 @@
 //! Rows and labels: reading corpora, splitting them, and describing them.
 
 mod columns;
+pub mod conll;
 pub mod corrections;
 mod delimited;
 mod error;
@@ -12,6 +13,7 @@ mod parquet;
 mod rows;
 pub mod split;
 pub mod stats;
+pub mod tags;
 pub mod task;
 
 pub use error::DataError;
@@ -29,9 +31,57 @@ pub struct Row {
     pub label: Option<String>,
     /// 1-based line in the source file, for error messages.
     pub line: u64,
+    /// A token-classification row's words: byte ranges of `text`, one a
+    /// tag of `label` (its tags joined by spaces). None for other tasks.
+    pub words: Option<Vec<(usize, usize)>>,
 }
 
 impl Row {
+    /// A token-classification row's mentions: (type, byte range of the
+    /// text), from its IOB2 tags.
+    pub fn mentions(&self) -> Vec<(String, usize, usize)> {
+        let (Some(words), Some(label)) = (&self.words, &self.label) else {
+            return Vec::new();
+        };
+        let tags: Vec<&str> = label.split(' ').collect();
+        tags::entities(&tags)
+            .into_iter()
+            .filter_map(|s| {
+                let a = words.get(s.start)?.0;
+                let z = words.get(s.end.checked_sub(1)?)?.1;
+                Some((s.label, a, z))
+            })
+            .collect()
+    }
+
+    /// The text with each mention bracketed and typed, `[EU|ORG] rejects
+    /// [German|MISC] call`: readable without colour.
+    pub fn marked_text(&self) -> String {
+        let mut out = String::new();
+        let mut at = 0;
+        for (label, a, z) in self.mentions() {
+            out.push_str(&self.text[at..a]);
+            out.push_str(&format!("[{}|{label}]", &self.text[a..z]));
+            at = z;
+        }
+        out.push_str(&self.text[at..]);
+        out
+    }
+
+    /// A token-classification row's words and their tags (None for a row
+    /// of another task).
+    pub fn tagged_words(&self) -> Option<Vec<(&str, &str)>> {
+        let words = self.words.as_ref()?;
+        let tags = self.label.as_deref().unwrap_or("").split(' ');
+        Some(
+            words
+                .iter()
+                .zip(tags.chain(std::iter::repeat("O")))
+                .map(|(&(a, z), t)| (self.text.get(a..z).unwrap_or(""), t))
+                .collect(),
+        )
+    }
+
     /// The row's label when it holds one (not absent, not empty).
     pub fn given_label(&self) -> Option<&str> {
         self.label.as_deref().filter(|l| !l.is_empty())
@@ -50,6 +100,8 @@ pub struct Dataset {
     /// The labels were read as lists (JSON arrays, 0/1 columns): a
     /// multi-label corpus whatever the separator.
     pub label_sets: bool,
+    /// A token-classification corpus: the tag scheme read and what changed.
+    pub tagging: Option<conll::Tagging>,
 }
 
 /// An ordered set of label names; a label's id is its index.

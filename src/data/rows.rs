@@ -37,6 +37,7 @@ impl<'a> RowBuilder<'a> {
             empty_dropped: self.empty_dropped,
             files,
             label_sets: self.label_sets,
+            tagging: None,
         })
     }
 
@@ -66,6 +67,7 @@ impl<'a> RowBuilder<'a> {
                 text,
                 label,
                 line,
+                words: None,
             });
             return Ok(());
         }
@@ -80,6 +82,37 @@ impl<'a> RowBuilder<'a> {
             text,
             label: label.filter(|l| !l.is_empty()),
             line,
+            words: None,
+        });
+        Ok(())
+    }
+
+    /// A token-classification row: `words` are byte ranges of `text`, one
+    /// IOB2 tag each.
+    pub(super) fn push_tagged(
+        &mut self,
+        line: u64,
+        text: String,
+        words: Vec<(usize, usize)>,
+        tags: Vec<String>,
+    ) -> Result<(), DataError> {
+        if words.is_empty() {
+            if self.opts.skip_empty {
+                self.empty_dropped += 1;
+                return Ok(());
+            }
+            return Err(DataError::EmptyText {
+                path: self.path.clone(),
+                line,
+            });
+        }
+        debug_assert_eq!(words.len(), tags.len());
+        self.rows.push(Row {
+            text,
+            text_b: None,
+            label: Some(tags.join(" ")),
+            line,
+            words: Some(words),
         });
         Ok(())
     }

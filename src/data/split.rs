@@ -8,10 +8,13 @@ use std::collections::BTreeMap;
 fn indices_by_label(rows: &[Row]) -> BTreeMap<&str, Vec<usize>> {
     let mut by_label: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, r) in rows.iter().enumerate() {
-        by_label
-            .entry(r.label.as_deref().unwrap_or(""))
-            .or_default()
-            .push(i);
+        // A token-classification row's label is its whole tag sequence:
+        // such rows are split at random, as one stratum.
+        let key = match &r.words {
+            Some(_) => "",
+            None => r.label.as_deref().unwrap_or(""),
+        };
+        by_label.entry(key).or_default().push(i);
     }
     by_label
 }
@@ -84,6 +87,7 @@ mod tests {
                     text: format!("{label} {i}"),
                     label: Some(label.to_string()),
                     line: out.len() as u64 + 2,
+                    words: None,
                 });
             }
         }

@@ -202,6 +202,7 @@ mod tests {
             text: text.into(),
             label: Some(label.into()),
             line,
+            words: None,
         }
     }
 

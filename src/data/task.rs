@@ -17,25 +17,36 @@ pub enum Task {
     MultiLabel,
     /// A number a row: one output and mean squared error.
     Regression,
+    /// A tag a word (entities): a softmax over the tags at every token,
+    /// cross-entropy on each word's first piece.
+    TokenClassification,
 }
 
 impl Task {
-    pub const ALL: [Task; 3] = [Task::SingleLabel, Task::MultiLabel, Task::Regression];
+    pub const ALL: [Task; 4] = [
+        Task::SingleLabel,
+        Task::MultiLabel,
+        Task::Regression,
+        Task::TokenClassification,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Task::SingleLabel => "single_label",
             Task::MultiLabel => "multi_label",
             Task::Regression => "regression",
+            Task::TokenClassification => "token_classification",
         }
     }
 
-    /// transformers' `config.problem_type`.
-    pub fn problem_type(self) -> &'static str {
+    /// transformers' `config.problem_type` (a token classifier has none:
+    /// its architecture says it, and transformers refuses other values).
+    pub fn problem_type(self) -> Option<&'static str> {
         match self {
-            Task::SingleLabel => "single_label_classification",
-            Task::MultiLabel => "multi_label_classification",
-            Task::Regression => "regression",
+            Task::SingleLabel => Some("single_label_classification"),
+            Task::MultiLabel => Some("multi_label_classification"),
+            Task::Regression => Some("regression"),
+            Task::TokenClassification => None,
         }
     }
 
@@ -59,7 +70,9 @@ impl std::str::FromStr for Task {
         Task::ALL
             .into_iter()
             .find(|t| t.name() == s.trim())
-            .ok_or_else(|| format!("unknown task '{s}' (single_label, multi_label or regression)"))
+            .ok_or_else(|| {
+                format!("unknown task '{s}' (single_label, multi_label, regression or token_classification)")
+            })
     }
 }
 
@@ -106,6 +119,25 @@ pub fn detect(
         line,
         message,
     };
+    if ds.tagging.is_some() {
+        return match declared {
+            None | Some(Task::TokenClassification) => Ok(Detected {
+                task: Task::TokenClassification,
+                reason: "the file tags words (CoNLL columns or entity spans)".into(),
+                sep: None,
+            }),
+            Some(t) => Err(mismatch(
+                ds.rows.first().map_or(0, |r| r.line),
+                format!("the file tags words (entities), but task = \"{}\" labels whole texts (set task = \"token_classification\")", t.name()),
+            )),
+        };
+    }
+    if declared == Some(Task::TokenClassification) {
+        return Err(mismatch(
+            ds.rows.first().map_or(0, |r| r.line),
+            "task = \"token_classification\" needs words with tags: a CoNLL file (word … tag a line) or span JSONL ({\"text\", \"entities\": [{\"start\", \"end\", \"label\"}]})".into(),
+        ));
+    }
     if ds.label_sets {
         return match declared {
             None | Some(Task::MultiLabel) => Ok(Detected {
@@ -152,6 +184,7 @@ pub fn detect(
             },
             sep: found_sep,
         }),
+        Some(Task::TokenClassification) => unreachable!("answered above"),
         Some(Task::SingleLabel) => Ok(Detected {
             task: Task::SingleLabel,
             reason: "task = \"single_label\" in the config".into(),
@@ -234,6 +267,21 @@ pub fn read_as(
 /// model read as that task: multi-label strings split at `sep` (given,
 /// else found); lists refused by a one-label task.
 pub fn conform(task: Task, ds: &mut Dataset, sep: Option<char>) -> Result<(), DataError> {
+    let tagged = ds.tagging.is_some();
+    if (task == Task::TokenClassification) != tagged {
+        return Err(DataError::TaskMismatch {
+            path: ds.path.clone(),
+            line: ds.rows.first().map_or(0, |r| r.line),
+            message: if tagged {
+                format!(
+                    "the file tags words (entities), but the model is {} (one answer a text)",
+                    task.name()
+                )
+            } else {
+                "the model tags words (token_classification): give it a CoNLL file (word … tag a line) or span JSONL".into()
+            },
+        });
+    }
     match task {
         Task::MultiLabel if !ds.label_sets => {
             let sep = sep.or_else(|| {
@@ -265,14 +313,21 @@ pub fn conform(task: Task, ds: &mut Dataset, sep: Option<char>) -> Result<(), Da
     }
 }
 
-/// What the model learns from: a class id, a multi-hot row, or a number.
+/// What the model learns from: a class id, a multi-hot row, a number, or
+/// a tag id a token.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Targets {
     Classes(Vec<u32>),
     /// Multi-hot rows of 0/1, one column a label.
     Sets(Vec<Vec<f32>>),
     Scores(Vec<f32>),
+    /// A tag id a word (as read) or a word piece (as the model sees it,
+    /// `IGNORE` where no loss is taken: special tokens, later pieces).
+    Tokens(Vec<Vec<i32>>),
 }
+
+/// The target of a piece that takes no loss (PyTorch's `ignore_index`).
+pub const IGNORE: i32 = -100;
 
 impl Targets {
     pub fn len(&self) -> usize {
@@ -280,6 +335,7 @@ impl Targets {
             Targets::Classes(v) => v.len(),
             Targets::Sets(v) => v.len(),
             Targets::Scores(v) => v.len(),
+            Targets::Tokens(v) => v.len(),
         }
     }
 
@@ -293,6 +349,7 @@ impl Targets {
             Targets::Classes(v) => Targets::Classes(idx.iter().map(|&i| v[i]).collect()),
             Targets::Sets(v) => Targets::Sets(idx.iter().map(|&i| v[i].clone()).collect()),
             Targets::Scores(v) => Targets::Scores(idx.iter().map(|&i| v[i]).collect()),
+            Targets::Tokens(v) => Targets::Tokens(idx.iter().map(|&i| v[i].clone()).collect()),
         }
     }
 
@@ -312,6 +369,14 @@ pub fn labels_for(task: Task, rows: &[Row]) -> Labels {
     match task {
         Task::SingleLabel => Labels::from_rows(rows),
         Task::Regression => Labels::new(vec![SCORE_LABEL.into()]),
+        // run_ner's label list: every tag of the corpus, sorted.
+        Task::TokenClassification => Labels::sorted(
+            rows.iter()
+                .filter_map(|r| r.label.as_deref())
+                .flat_map(|l| l.split(' '))
+                .map(str::to_string)
+                .collect(),
+        ),
         Task::MultiLabel => Labels::sorted(
             rows.iter()
                 .filter_map(|r| r.label.as_deref())
@@ -387,6 +452,16 @@ pub fn targets_of(
             })
             .collect::<Result<_, _>>()
             .map(Targets::Scores),
+        Task::TokenClassification => rows
+            .iter()
+            .map(|r| {
+                let l = r.given_label().ok_or_else(|| missing(r))?;
+                l.split(' ')
+                    .map(|t| labels.id(t).map(|i| i as i32).ok_or_else(|| unknown(r, t)))
+                    .collect::<Result<Vec<i32>, _>>()
+            })
+            .collect::<Result<_, _>>()
+            .map(Targets::Tokens),
     }
 }
 
@@ -400,7 +475,7 @@ pub fn apply_label_names(
     rows: &mut [Row],
     path: &Path,
 ) -> Result<(), DataError> {
-    if task == Task::Regression {
+    if matches!(task, Task::Regression | Task::TokenClassification) {
         return Ok(());
     }
     let rename = |l: &str, line: u64| -> Result<String, DataError> {
@@ -469,9 +544,11 @@ mod tests {
                     text_b: None,
                     label: Some(l.to_string()),
                     line: i as u64 + 2,
+                    words: None,
                 })
                 .collect(),
             empty_dropped: 0,
+            tagging: None,
             files: vec![],
             label_sets: false,
         }

@@ -182,6 +182,9 @@ fn explained_output(task: crate::data::Task, logits: &Tensor) -> candle_core::Re
         Task::SingleLabel => candle_nn::ops::softmax(logits, D::Minus1),
         Task::MultiLabel => candle_nn::ops::sigmoid(logits),
         Task::Regression => Ok(logits.clone()),
+        Task::TokenClassification => Err(candle_core::Error::Msg(
+            "word attributions explain a text's label; a token classifier tags each word".into(),
+        )),
     }
 }
 

@@ -25,6 +25,9 @@ enum Head {
     Pooled { pooler: Linear, classifier: Linear },
     /// RoBERTa: dropout, classifier.dense + tanh, dropout, classifier.out_proj.
     Roberta { dense: Linear, out_proj: Linear },
+    /// `…ForTokenClassification`: dropout, then classifier on every token
+    /// (no pooler).
+    Token { classifier: Linear },
 }
 
 pub struct Bert {
@@ -107,7 +110,11 @@ impl Bert {
                 out_norm: LayerNorm::build(pb, &format!("{p}.output.LayerNorm"), h, eps, enc)?,
             });
         }
-        let head = if cfg.arch.is_roberta() {
+        let head = if cfg.token_head {
+            Head::Token {
+                classifier: Linear::build(pb, "classifier", h, num_labels, std, Need::Head)?,
+            }
+        } else if cfg.arch.is_roberta() {
             Head::Roberta {
                 dense: Linear::build(pb, "classifier.dense", h, h, std, Need::Head)?,
                 out_proj: Linear::build(pb, "classifier.out_proj", h, num_labels, std, Need::Head)?,
@@ -164,7 +171,8 @@ impl Bert {
     }
 
     /// Word embeddings (B, L, H), token type ids (B, L) u32 of a sentence
-    /// pair (None: all 0), attention_mask (B, L) f32 → logits (B, C).
+    /// pair (None: all 0), attention_mask (B, L) f32 → logits (B, C), or
+    /// (B, L, C) for a token head.
     pub fn forward_from_words(
         &self,
         words: &Tensor,
@@ -197,7 +205,7 @@ impl Bert {
         )?;
         let bias = mask_bias(attention_mask)?;
         for (i, layer) in self.layers.iter().enumerate() {
-            let xq = query_rows(&x, i + 1 == self.layers.len())?;
+            let xq = query_rows(&x, i + 1 == self.layers.len() && !cfg.token_head)?;
             let q = layer.query.forward_t(&xq, mode)?;
             let k = layer.key.forward_t(&x, mode)?;
             let v = layer.value.forward_t(&x, mode)?;
@@ -209,6 +217,10 @@ impl Bert {
             let o = layer.output.forward_t(&i, mode)?;
             let o = dropout(&o, cfg.hidden_dropout, mode)?;
             x = layer.out_norm.forward(&(o + a)?)?;
+        }
+        if let Head::Token { classifier } = &self.head {
+            let x = dropout(&x, cfg.classifier_dropout, mode)?;
+            return classifier.forward(&x);
         }
         let cls = x.narrow(1, 0, 1)?.squeeze(1)?;
         match &self.head {
@@ -223,6 +235,7 @@ impl Bert {
                 let x = dropout(&x, cfg.classifier_dropout, mode)?;
                 out_proj.forward(&x)
             }
+            Head::Token { .. } => unreachable!("returned above"),
         }
     }
 }

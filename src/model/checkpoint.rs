@@ -82,9 +82,9 @@ impl ModelDir {
         // Labels count only for a classifier; a bare encoder's id2label (HF's
         // LABEL_n defaults, or leftovers) says nothing about the data.
         let archs = config_json.get("architectures").map(|a| a.to_string());
-        let is_classifier = archs
-            .as_deref()
-            .is_some_and(|a| a.contains("ForSequenceClassification"));
+        let is_classifier = archs.as_deref().is_some_and(|a| {
+            a.contains("ForSequenceClassification") || a.contains("ForTokenClassification")
+        });
         let labels = EncoderConfig::labels_from_json(&config_json).filter(|l| {
             let defaults = l
                 .names()
@@ -152,6 +152,12 @@ pub fn task_of_config(
         })
         .unwrap_or(2);
     let problem_type = config_json.get("problem_type").and_then(Value::as_str);
+    let token_head = config_json
+        .get("architectures")
+        .is_some_and(|a| a.to_string().contains("ForTokenClassification"));
+    if token_head {
+        return Ok((crate::data::Task::TokenClassification, Vec::new()));
+    }
     let task = crate::data::Task::from_config(problem_type, num_labels).ok_or_else(|| {
         ModelError::BadConfig {
             path: path.to_path_buf(),
@@ -232,6 +238,7 @@ pub fn write_model_files(dir: &Path, model: &Classifier, text: &TextEncoder) -> 
             &dir.join(super::peft::CONFIG_FILE),
             &pretty(&super::peft::adapter_config_json(
                 model.config.arch,
+                model.config.token_head,
                 spec,
                 base,
             )),

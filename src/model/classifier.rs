@@ -233,7 +233,8 @@ impl Classifier {
         Ok(())
     }
 
-    /// Logits (B, num_labels), always f32 whatever the compute dtype.
+    /// Logits (B, num_labels), or (B, L, num_labels) for a token head;
+    /// always f32 whatever the compute dtype.
     pub fn forward(
         &self,
         input_ids: &Tensor,
@@ -285,7 +286,14 @@ impl Classifier {
         if let Some(pairs) = self.trained_on_pairs {
             v["tunebench_input"] = serde_json::json!(input_name(pairs));
         }
-        v["problem_type"] = serde_json::json!(self.task.problem_type());
+        match self.task.problem_type() {
+            Some(p) => v["problem_type"] = serde_json::json!(p),
+            None => {
+                if let Some(obj) = v.as_object_mut() {
+                    obj.remove("problem_type");
+                }
+            }
+        }
         if let Some(obj) = v.as_object_mut() {
             obj.remove("tunebench_thresholds");
         }

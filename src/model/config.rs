@@ -70,6 +70,9 @@ pub struct EncoderConfig {
     /// The first position id: RoBERTa numbers positions from
     /// `pad_token_id + 1`; BERT and DistilBERT from 0.
     pub position_offset: usize,
+    /// A tag for every token (`…ForTokenClassification`) rather than one
+    /// answer for the text.
+    pub token_head: bool,
 }
 
 /// `scratch:<size>` shapes: Google's BERT-tiny/mini/small (L, H, A).
@@ -97,6 +100,7 @@ pub fn scratch_config(size: &str, vocab_size: usize) -> Option<EncoderConfig> {
         init_range: 0.02,
         pad_token_id: 0,
         position_offset: 0,
+        token_head: false,
     })
 }
 
@@ -196,6 +200,7 @@ impl BertJson {
             } else {
                 0
             },
+            token_head: false,
         })
     }
 }
@@ -222,6 +227,7 @@ impl DistilBertJson {
             init_range: self.initializer_range.unwrap_or(0.02),
             pad_token_id: self.pad_token_id.unwrap_or(0),
             position_offset: 0,
+            token_head: false,
         })
     }
 }
@@ -253,13 +259,14 @@ impl EncoderConfig {
                 )))
             }
         };
-        let cfg = match arch {
+        let mut cfg = match arch {
             Arch::DistilBert => DistilBertJson::deserialize(v)
                 .map_err(fields)?
                 .into_config(),
             _ => BertJson::deserialize(v).map_err(fields)?.into_config(arch),
         }
         .map_err(bad)?;
+        cfg.token_head = archs.contains("ForTokenClassification");
         if cfg.max_positions <= cfg.position_offset {
             return Err(bad(format!(
                 "max_position_embeddings {} leaves no positions after the offset {}",
@@ -303,11 +310,18 @@ impl EncoderConfig {
     pub fn to_json(&self, labels: &Labels, base: Option<&Value>) -> Value {
         let mut v = base.cloned().unwrap_or_else(|| json!({}));
         let obj = v.as_object_mut().expect("config is an object");
-        let (architecture, model_type) = match self.arch {
-            Arch::Roberta => ("RobertaForSequenceClassification", "roberta"),
-            Arch::XlmRoberta => ("XLMRobertaForSequenceClassification", "xlm-roberta"),
-            _ => ("BertForSequenceClassification", "bert"),
+        let head = if self.token_head {
+            "ForTokenClassification"
+        } else {
+            "ForSequenceClassification"
         };
+        let (model, model_type) = match self.arch {
+            Arch::Roberta => ("Roberta", "roberta"),
+            Arch::XlmRoberta => ("XLMRoberta", "xlm-roberta"),
+            Arch::DistilBert => ("DistilBert", "distilbert"),
+            Arch::Bert => ("Bert", "bert"),
+        };
+        let architecture = format!("{model}{head}");
         let fields = match self.arch {
             Arch::Bert | Arch::Roberta | Arch::XlmRoberta => json!({
                 "architectures": [architecture],
@@ -329,7 +343,7 @@ impl EncoderConfig {
                 "position_embedding_type": "absolute",
             }),
             Arch::DistilBert => json!({
-                "architectures": ["DistilBertForSequenceClassification"],
+                "architectures": [architecture],
                 "model_type": "distilbert",
                 "vocab_size": self.vocab_size,
                 "dim": self.hidden,
@@ -364,7 +378,11 @@ impl EncoderConfig {
         obj.insert("id2label".into(), Value::Object(id2label));
         obj.insert("label2id".into(), Value::Object(label2id));
         obj.insert("num_labels".into(), json!(labels.len()));
-        obj.insert("problem_type".into(), json!("single_label_classification"));
+        if self.token_head {
+            obj.remove("problem_type");
+        } else {
+            obj.insert("problem_type".into(), json!("single_label_classification"));
+        }
         obj.insert("torch_dtype".into(), json!("float32"));
         v
     }

@@ -22,7 +22,9 @@ pub struct DistilBert {
     position: Tensor,
     emb_norm: LayerNorm,
     layers: Vec<Layer>,
-    pre_classifier: Linear,
+    /// The sequence head's dense + ReLU on [CLS] (None: a token head,
+    /// dropout then classifier on every token).
+    pre_classifier: Option<Linear>,
     classifier: Linear,
 }
 
@@ -62,7 +64,11 @@ impl DistilBert {
                 out_norm: LayerNorm::build(pb, &format!("{p}.output_layer_norm"), h, eps, enc)?,
             });
         }
-        let pre_classifier = Linear::build(pb, "pre_classifier", h, h, std, Need::Head)?;
+        let pre_classifier = if cfg.token_head {
+            None
+        } else {
+            Some(Linear::build(pb, "pre_classifier", h, h, std, Need::Head)?)
+        };
         let classifier = Linear::build(pb, "classifier", h, num_labels, std, Need::Head)?;
         Ok(DistilBert {
             cfg: cfg.clone(),
@@ -120,7 +126,7 @@ impl DistilBert {
         )?;
         let bias = mask_bias(attention_mask)?;
         for (i, layer) in self.layers.iter().enumerate() {
-            let xq = query_rows(&x, i + 1 == self.layers.len())?;
+            let xq = query_rows(&x, i + 1 == self.layers.len() && !cfg.token_head)?;
             let q = layer.q.forward_t(&xq, mode)?;
             let k = layer.k.forward_t(&x, mode)?;
             let v = layer.v.forward_t(&x, mode)?;
@@ -133,8 +139,13 @@ impl DistilBert {
             let f = dropout(&f, cfg.hidden_dropout, mode)?;
             x = layer.out_norm.forward(&(f + sa)?)?;
         }
+        let Some(pre_classifier) = &self.pre_classifier else {
+            // DistilBertForTokenClassification drops out with config.dropout.
+            let x = dropout(&x, cfg.hidden_dropout, mode)?;
+            return self.classifier.forward(&x);
+        };
         let cls = x.narrow(1, 0, 1)?.squeeze(1)?;
-        let pooled = self.pre_classifier.forward_t(&cls, mode)?.relu()?;
+        let pooled = pre_classifier.forward_t(&cls, mode)?.relu()?;
         let pooled = dropout(&pooled, cfg.classifier_dropout, mode)?;
         self.classifier.forward(&pooled)
     }

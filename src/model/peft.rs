@@ -27,7 +27,11 @@ pub fn is_adapter_dir(dir: &Path) -> bool {
 }
 
 /// The head modules a LoRA run trains in full (peft's `modules_to_save`).
-pub fn head_modules(arch: Arch) -> Vec<&'static str> {
+pub fn head_modules(arch: Arch, token_head: bool) -> Vec<&'static str> {
+    if token_head {
+        // `…ForTokenClassification`: one linear, no pooler.
+        return vec!["classifier"];
+    }
     match arch {
         Arch::Bert => vec!["classifier", "pooler"],
         Arch::DistilBert => vec!["classifier", "pre_classifier"],
@@ -41,7 +45,7 @@ pub fn head_modules(arch: Arch) -> Vec<&'static str> {
 /// weights file or directory). `all-linear` is written as the explicit
 /// module list it means here, because peft's own `all-linear` would also
 /// adapt BERT's pooler, which our runs train in full instead.
-pub fn adapter_config_json(arch: Arch, spec: &LoraSpec, base: &Path) -> Value {
+pub fn adapter_config_json(arch: Arch, token_head: bool, spec: &LoraSpec, base: &Path) -> Value {
     let base_dir = if base.is_file() {
         base.parent().unwrap_or(base)
     } else {
@@ -58,13 +62,13 @@ pub fn adapter_config_json(arch: Arch, spec: &LoraSpec, base: &Path) -> Value {
     };
     json!({
         "peft_type": "LORA",
-        "task_type": "SEQ_CLS",
+        "task_type": if token_head { "TOKEN_CLS" } else { "SEQ_CLS" },
         "base_model_name_or_path": base_dir.display().to_string(),
         "r": spec.r,
         "lora_alpha": spec.alpha,
         "lora_dropout": spec.dropout,
         "target_modules": targets,
-        "modules_to_save": head_modules(arch),
+        "modules_to_save": head_modules(arch, token_head),
         "bias": "none",
         "fan_in_fan_out": false,
         "inference_mode": true,
@@ -278,6 +282,12 @@ pub fn load_spec(adapter: &Path, base: Option<&Path>) -> Result<(BuildSpec, Path
         });
     let keep_head = md.labels.as_ref().is_some_and(|l| l.len() == labels.len());
     let mut spec = md.build_spec(labels, md.read_weights()?, keep_head);
+    // A token classifier's adapter (peft's TOKEN_CLS) keeps a token head.
+    let task_type = std::fs::read_to_string(adapter.join(CONFIG_FILE))
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .and_then(|v| v.get("task_type").and_then(Value::as_str).map(String::from));
+    spec.config.token_head = task_type.as_deref() == Some("TOKEN_CLS") || md.config.token_head;
     spec.lora = Some(LoraSpec {
         r: cfg.r,
         alpha: cfg.alpha,
@@ -315,6 +325,11 @@ pub fn build(
         .or_else(|| spec.base_config.clone())
         .unwrap_or_default();
     let (task, thresholds) = super::checkpoint::task_of_config(&own, &config, Some(&spec.labels))?;
+    let task = if spec.config.token_head {
+        crate::data::Task::TokenClassification
+    } else {
+        task
+    };
     let model = Classifier::build(spec, &mut crate::rng::Rng::seeded(0), device)?
         .with_pair_separator(text.sep_id())
         .with_task(task, thresholds);

@@ -62,6 +62,23 @@ pub struct Prediction {
     /// Token attributions, when the request asked for them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub explanation: Option<super::Explanation>,
+    /// A token classifier's entities, as transformers' token-classification
+    /// pipeline groups them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entities: Option<Vec<EntityGroup>>,
+}
+
+/// One entity found in a text, in the shape of transformers'
+/// token-classification pipeline with an aggregation strategy: the type,
+/// the mean score of its pieces or words, the text as the tokenizer
+/// decodes it, and character offsets into the input.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EntityGroup {
+    pub entity_group: String,
+    pub score: f32,
+    pub word: String,
+    pub start: usize,
+    pub end: usize,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

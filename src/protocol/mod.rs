@@ -10,6 +10,8 @@ pub mod progress;
 pub mod task_scores;
 
 pub use explanation::{marked_words, strength, Explanation, TokenScore, WordScore, DEFAULT_STEPS};
-pub use messages::{ClassMetrics, Command, Event, ExplainRequest, FinishReason, Prediction};
+pub use messages::{
+    ClassMetrics, Command, EntityGroup, Event, ExplainRequest, FinishReason, Prediction,
+};
 pub use progress::{BestEval, RunProgress, RunStatus};
 pub use task_scores::{metric_value, TaskScores, SCATTER_POINTS};

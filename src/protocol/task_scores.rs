@@ -20,6 +20,19 @@ pub enum TaskScores {
         /// Each label's decision threshold (tuned on this evaluation).
         thresholds: Vec<f32>,
     },
+    /// Entity-level scores as seqeval computes them (per type in the
+    /// event's `per_class`).
+    Tokens {
+        precision: f64,
+        recall: f64,
+        micro_f1: f64,
+        macro_f1: f64,
+        weighted_f1: f64,
+        /// Labelled pieces whose tag is right.
+        token_accuracy: f64,
+        /// seqeval's strict IOB2 mode (false: its default, conlleval-like).
+        strict: bool,
+    },
     Regression {
         mse: f64,
         mae: f64,
@@ -51,6 +64,19 @@ impl TaskScores {
                 spearman,
                 ..
             } => format!("MSE {mse:.4} Pearson {pearson:.4} Spearman {spearman:.4}"),
+            TaskScores::Tokens {
+                precision,
+                recall,
+                micro_f1,
+                token_accuracy,
+                ..
+            } => format!(
+                "entity F1 {:.2}% (P {:.2}% R {:.2}%) token accuracy {:.2}%",
+                micro_f1 * 100.0,
+                precision * 100.0,
+                recall * 100.0,
+                token_accuracy * 100.0
+            ),
         }
     }
 }
@@ -97,6 +123,26 @@ pub fn metric_value(
             "weighted_f1" => Some(*weighted_f1),
             "hamming_loss" => Some(*hamming_loss),
             "lrap" => Some(*lrap),
+            _ => None,
+        },
+        (
+            _,
+            Some(TaskScores::Tokens {
+                precision,
+                recall,
+                micro_f1,
+                macro_f1,
+                weighted_f1,
+                token_accuracy,
+                ..
+            }),
+        ) => match metric {
+            "accuracy" | "token_accuracy" => Some(*token_accuracy),
+            "macro_f1" => Some(*macro_f1),
+            "micro_f1" | "f1" => Some(*micro_f1),
+            "weighted_f1" => Some(*weighted_f1),
+            "precision" => Some(*precision),
+            "recall" => Some(*recall),
             _ => None,
         },
         (

@@ -444,6 +444,7 @@ mod tests {
                 thresholds: None,
                 value: None,
                 explanation: None,
+                entities: None,
             },
             latency_ms: 1.0,
         });

@@ -37,6 +37,17 @@ pub struct PredictRequest {
     pub truncation_direction: Option<String>,
 }
 
+/// `/v1/tokens`: a token classifier's entities, as transformers'
+/// token-classification pipeline returns them (TEI has no such route).
+#[derive(Debug, Deserialize)]
+pub struct TokensRequest {
+    pub inputs: PredictInput,
+    /// simple, first, average or max (default simple).
+    #[serde(default)]
+    pub aggregation_strategy: Option<String>,
+    pub truncate: Option<bool>,
+}
+
 /// tunebench's own route: the rows of `predict --format jsonl`.
 #[derive(Debug, Deserialize)]
 pub struct ClassifyRequest {
@@ -139,7 +150,8 @@ pub fn check_texts(inputs: &[Input]) -> Result<(), ApiError> {
 pub fn ranked(labels: &[String], task: Task, logits: &[f32], raw: bool) -> Vec<LabelScore> {
     let scores = match task {
         _ if raw => logits.to_vec(),
-        Task::SingleLabel => crate::model::probs::softmax(logits),
+        // A token model is refused before scoring (`/v1/tokens` serves it).
+        Task::SingleLabel | Task::TokenClassification => crate::model::probs::softmax(logits),
         Task::MultiLabel => logits
             .iter()
             .map(|&x| crate::model::probs::sigmoid(x))

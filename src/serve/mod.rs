@@ -201,6 +201,7 @@ fn router(state: Shared, max_body_bytes: usize) -> Router {
         // TEI's root route (what huggingface_hub's InferenceClient posts to).
         .route("/", post(predict))
         .route("/v1/classify", post(classify))
+        .route("/v1/tokens", post(tokens))
         .route("/info", get(info))
         .route("/metrics", get(metrics_text))
         .route_layer(from_fn_with_state(state.clone(), auth));
@@ -246,7 +247,7 @@ async fn not_found() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "NotFound",
-        "no such route (POST /predict, POST /v1/classify, GET /info, /health, /metrics)",
+        "no such route (POST /predict, POST /v1/classify, POST /v1/tokens, GET /info, /health, /metrics)",
     )
 }
 
@@ -378,6 +379,7 @@ async fn predict(
             "truncation_direction: only \"Right\" is supported",
         ));
     }
+    refuse_token_model(&s)?;
     let (texts, batch) = api::texts_of(req.inputs)?;
     let scored = score(&s, &texts, req.truncate.unwrap_or(s.auto_truncate)).await?;
     let mut lists: Vec<Value> = scored
@@ -399,10 +401,68 @@ async fn predict(
     }))
 }
 
+/// The routes that answer one label set a text refuse a token classifier.
+fn refuse_token_model(s: &Shared) -> Result<(), ApiError> {
+    if s.current.get().predictor.model.task == crate::data::Task::TokenClassification {
+        return Err(ApiError::validation(
+            "this model tags tokens (token_classification): POST /v1/tokens {\"inputs\": ...}",
+        ));
+    }
+    Ok(())
+}
+
+/// A token classifier's entities for each input, grouped as the
+/// pipeline's `aggregation_strategy` says.
+async fn tokens(
+    State(s): State<Shared>,
+    ApiJson(req): ApiJson<api::TokensRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let strategy: crate::entities::Aggregation = req
+        .aggregation_strategy
+        .as_deref()
+        .unwrap_or("simple")
+        .parse()
+        .map_err(|e: String| ApiError::validation(format!("aggregation_strategy: {e}")))?;
+    if s.current.get().predictor.model.task != crate::data::Task::TokenClassification {
+        return Err(ApiError::validation(format!(
+            "this model is {}: POST /predict; /v1/tokens serves token classifiers",
+            s.current.get().predictor.model.task.name()
+        )));
+    }
+    let (texts, batch) = api::texts_of(req.inputs)?;
+    if texts.iter().any(|t| t.pair.is_some()) {
+        return Err(ApiError::validation(
+            "a token classifier tags single texts, not pairs",
+        ));
+    }
+    let scored = score(&s, &texts, req.truncate.unwrap_or(s.auto_truncate)).await?;
+    let mut lists = Vec::with_capacity(texts.len());
+    for (t, sc) in texts.iter().zip(&scored) {
+        let p = &sc.model.predictor;
+        let n = p.model.labels.len();
+        let decode = |tokens: &[String]| p.text.tokens_to_string(tokens);
+        let pieces = crate::entities::pieces(&p.text, &t.text, &sc.logits, n).map_err(|e| {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "Tokenizer", e.to_string())
+        })?;
+        lists.push(json!(crate::entities::group(
+            &pieces,
+            &p.model.labels,
+            strategy,
+            &decode
+        )));
+    }
+    Ok(Json(if batch {
+        Value::Array(lists)
+    } else {
+        lists.remove(0)
+    }))
+}
+
 async fn classify(
     State(s): State<Shared>,
     ApiJson(req): ApiJson<ClassifyRequest>,
 ) -> Result<Json<Value>, ApiError> {
+    refuse_token_model(&s)?;
     let inputs: Vec<api::Input> = req.texts.into_iter().map(api::Input::from).collect();
     api::check_texts(&inputs)?;
     let scored = score(&s, &inputs, req.truncate.unwrap_or(s.auto_truncate)).await?;

@@ -43,7 +43,7 @@ pub fn make_batch(
 }
 
 /// The label tensor of a batch's targets: (B,) u32 class ids, (B, N) f32
-/// multi-hot rows, or (B,) f32 values.
+/// multi-hot rows, (B,) f32 values, or (B, L) i64 tag ids a piece.
 pub fn targets_tensor(
     targets: &crate::data::Targets,
     device: &Device,
@@ -57,6 +57,17 @@ pub fn targets_tensor(
             Tensor::from_vec(flat, (rows.len(), n), device)
         }
         Targets::Scores(v) => Tensor::from_slice(v, (v.len(),), device),
+        // (B, L) i64, padded with IGNORE to the batch's longest row.
+        Targets::Tokens(rows) => {
+            let l = rows.iter().map(Vec::len).max().unwrap_or(0).max(1);
+            let mut flat = vec![crate::data::task::IGNORE as i64; rows.len() * l];
+            for (i, r) in rows.iter().enumerate() {
+                for (j, &t) in r.iter().enumerate() {
+                    flat[i * l + j] = t as i64;
+                }
+            }
+            Tensor::from_vec(flat, (rows.len(), l), device)
+        }
     }
 }
 

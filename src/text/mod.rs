@@ -3,6 +3,7 @@
 pub mod batch;
 pub mod tokenizer;
 pub mod vocab;
+pub mod words;
 
 pub use batch::Batch;
 pub use tokenizer::TextEncoder;

@@ -159,6 +159,11 @@ impl TextEncoder {
         self.pad_id
     }
 
+    /// The wrapped tokenizer (word alignment encodes with it directly).
+    pub(crate) fn tokenizer(&self) -> &Tokenizer {
+        &self.tokenizer
+    }
+
     pub fn vocab_size(&self) -> usize {
         self.tokenizer.get_vocab_size(true)
     }

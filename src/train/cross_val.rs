@@ -74,6 +74,12 @@ pub fn cross_validate(
     cfg.validate()?;
     let (data, corrections) = load_training_file(cfg)?;
     let task = crate::data::task::detect(&data, cfg.task, cfg.label_separator())?;
+    if task.task == crate::data::Task::TokenClassification {
+        return Err(Error::Config(ConfigError::field(
+            "task",
+            "cross-validation and label issues judge one label a row; this corpus tags words (token_classification), and label issues for tokens are not part of tunebench: evaluate with `tunebench eval --predictions FILE` and read the sentences whose tags differ",
+        )));
+    }
     if task.task != crate::data::Task::SingleLabel {
         return Err(Error::Config(ConfigError::field(
             "task",

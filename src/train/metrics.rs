@@ -92,6 +92,8 @@ pub fn score_targets(
             let predicted: Vec<f32> = logits.iter().map(|l| l[0]).collect();
             regression_scores(gold, &predicted)
         }
+        // seqeval's default mode, as run_ner scores (eval --strict: IOB2).
+        Targets::Tokens(truth) => super::entity_metrics::token_scores(labels, truth, logits, false),
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod cross_val;
 pub mod engine;
+pub mod entity_metrics;
 pub mod metrics;
 pub mod optim;
 #[cfg(feature = "cuda")]

@@ -76,6 +76,9 @@ fn load_options(cfg: &RunConfig) -> LoadOptions {
         require_label: true,
         no_header: cfg.no_header,
         hf_split: None,
+        tag_col: cfg.tag_col,
+        tag_scheme: cfg.tag_scheme,
+        lenient_tags: cfg.lenient_tags,
     }
 }
 
@@ -113,7 +116,10 @@ fn conform(cfg: &RunConfig, task: Task, ds: &mut Dataset) -> Result<()> {
 
 pub fn load_corpus(cfg: &RunConfig) -> Result<Corpus> {
     let (mut train, corrections) = load_training_file(cfg)?;
-    let task = task_of::detect(&train, cfg.task, cfg.label_separator())?;
+    let mut task = task_of::detect(&train, cfg.task, cfg.label_separator())?;
+    if let Some(t) = &train.tagging {
+        task.reason = format!("{}; {}", task.reason, t.describe());
+    }
     conform(cfg, task.task, &mut train)?;
     let mut opts = load_options(cfg);
     let info = file_info;
@@ -219,6 +225,7 @@ fn scratch_tokenizer(
 
 fn load_model(
     cfg: &RunConfig,
+    task: Task,
     source: &ModelSource,
     data_labels: &Labels,
     train_texts: &[String],
@@ -251,7 +258,10 @@ fn load_model(
             let md = ModelDir::open(dir)?;
             let text = dir_tokenizer(&md, cfg.max_len)?;
             // Keep a classifier's own label order (and head) when the data fits it.
+            // A head of the other kind (per token, per text) never fits.
+            let same_head = md.config.token_head == (task == Task::TokenClassification);
             let (labels, keep_head) = match &md.labels {
+                _ if !same_head => (data_labels.clone(), false),
                 Some(l) if data_labels.names().iter().all(|n| l.id(n).is_some()) => {
                     (l.clone(), true)
                 }
@@ -270,6 +280,7 @@ fn load_model(
         }
     };
     let mut spec = spec;
+    spec.config.token_head = task == Task::TokenClassification;
     if let Some(p) = cfg.dropout {
         spec.config.set_dropout(p);
     }
@@ -343,13 +354,36 @@ struct Encoded {
     val_targets: Targets,
 }
 
-fn encode_corpus(loaded: &Loaded, corpus: &Corpus) -> Result<Encoded> {
+fn encode_corpus(loaded: &mut Loaded, corpus: &Corpus, cfg: &RunConfig) -> Result<Encoded> {
     let model = &loaded.model;
     let val_path = corpus
         .val_info
         .as_ref()
         .map(|i| i.path.clone())
         .unwrap_or(corpus.train_info.path.clone());
+    if model.task == Task::TokenClassification {
+        let tagged = |rows: &[Row], path: &Path| {
+            let words = targets(model, rows, path)?;
+            loaded
+                .text
+                .encode_tagged(rows, &words, &model.labels, cfg.label_all_tokens)
+        };
+        let train = tagged(&corpus.train, &corpus.train_info.path)?;
+        let val = tagged(&corpus.val, &val_path)?;
+        let cut = train.cut_sentences + val.cut_sentences;
+        if cut > 0 {
+            loaded.notes.push(format!(
+                "{cut} sentences are longer than max_len = {} pieces: cut there, their last words are neither trained on nor scored (raise max_len to keep them)",
+                loaded.text.max_len()
+            ));
+        }
+        return Ok(Encoded {
+            train_ids: train.ids,
+            train_targets: train.targets,
+            val_ids: val.ids,
+            val_targets: val.targets,
+        });
+    }
     Ok(Encoded {
         train_targets: targets(model, &corpus.train, &corpus.train_info.path)?,
         val_targets: targets(model, &corpus.val, &val_path)?,
@@ -414,6 +448,7 @@ pub fn prepare_corpus(
     let train_texts: Vec<String> = corpus.train.iter().map(|r| r.text.clone()).collect();
     let mut loaded = load_model(
         &cfg,
+        task,
         &source,
         &data_labels,
         &train_texts,
@@ -422,7 +457,7 @@ pub fn prepare_corpus(
     )?;
     loaded.model.trained_on_pairs = Some(corpus.train.iter().any(|r| r.text_b.is_some()));
     loaded.model.task = task;
-    let encoded = encode_corpus(&loaded, &corpus)?;
+    let encoded = encode_corpus(&mut loaded, &corpus, &cfg)?;
     let cfg = best_metric_for(cfg, task, &mut loaded.notes)?;
     loaded
         .notes
@@ -528,6 +563,7 @@ pub fn resume(dir: &Path, adjust: impl FnOnce(&mut RunConfig) -> Result<()>) -> 
     let mut loaded = if cfg.peft == Peft::Lora {
         load_model(
             &cfg,
+            corpus.task.task,
             &resolve(&cfg.model)?,
             &Labels::new(resolved.labels.clone()),
             &[],
@@ -540,6 +576,7 @@ pub fn resume(dir: &Path, adjust: impl FnOnce(&mut RunConfig) -> Result<()>) -> 
                 dropout: None,
                 ..cfg.clone()
             },
+            corpus.task.task,
             &ModelSource::Dir(ckpt.clone()),
             &Labels::new(resolved.labels.clone()),
             &[],
@@ -549,7 +586,7 @@ pub fn resume(dir: &Path, adjust: impl FnOnce(&mut RunConfig) -> Result<()>) -> 
     };
     loaded.model.trained_on_pairs = Some(corpus.train.iter().any(|r| r.text_b.is_some()));
     loaded.model.task = corpus.task.task;
-    let encoded = encode_corpus(&loaded, &corpus)?;
+    let encoded = encode_corpus(&mut loaded, &corpus, &cfg)?;
 
     let state_path = ckpt.join("trainer_state.json");
     let mut state: TrainerState = serde_json::from_str(

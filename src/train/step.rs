@@ -76,8 +76,8 @@ pub struct NonFinite {
 }
 
 /// The loss transformers computes for `task`: cross-entropy over class
-/// ids, BCE with logits averaged over every (row, label), or the mean
-/// squared error of the one output.
+/// ids, BCE with logits averaged over every (row, label), the mean
+/// squared error of the one output, or cross-entropy over labelled pieces.
 pub fn task_loss(task: Task, logits: &Tensor, target: &Tensor) -> candle_core::Result<Tensor> {
     match task {
         Task::SingleLabel => candle_nn::loss::cross_entropy(logits, target),
@@ -92,7 +92,26 @@ pub fn task_loss(task: Task, logits: &Tensor, target: &Tensor) -> candle_core::R
             let predicted = logits.flatten_all()?;
             predicted.sub(&target.flatten_all()?)?.sqr()?.mean_all()
         }
+        Task::TokenClassification => token_loss(logits, target),
     }
+}
+
+/// Cross-entropy over the pieces whose target is not `IGNORE` (PyTorch's
+/// `ignore_index=-100`, mean over the counted pieces): logits (B, L, C),
+/// target (B, L) i64.
+pub fn token_loss(logits: &Tensor, target: &Tensor) -> candle_core::Result<Tensor> {
+    let c = logits.dim(candle_core::D::Minus1)?;
+    let logits = logits.reshape(((), c))?;
+    let target = target.flatten_all()?;
+    let keep = target.ge(0i64)?;
+    let safe = keep.where_cond(&target, &target.zeros_like()?)?;
+    let logp = candle_nn::ops::log_softmax(&logits, candle_core::D::Minus1)?;
+    let picked = logp
+        .gather(&safe.to_dtype(candle_core::DType::U32)?.unsqueeze(1)?, 1)?
+        .squeeze(1)?;
+    let keep = keep.to_dtype(candle_core::DType::F32)?;
+    let n = keep.sum_all()?.to_scalar::<f32>()?.max(1.0) as f64;
+    (picked * keep)?.sum_all()?.neg()? / n
 }
 
 pub fn train_step(

@@ -190,6 +190,9 @@ impl CurvesPane {
                     Some(TaskScores::Regression {
                         pearson, spearman, ..
                     }) => (*pearson, *spearman),
+                    Some(TaskScores::Tokens {
+                        micro_f1, macro_f1, ..
+                    }) => (*micro_f1, *macro_f1),
                 };
                 self.val_acc.push((x, first));
                 self.val_f1.push((x, second));
@@ -464,6 +467,11 @@ impl CurvesPane {
                 format!("Spearman {f1:.3}"),
                 "val Pearson / Spearman",
             ),
+            Some(TaskScores::Tokens { .. }) => (
+                format!("entity F1 {:.1}%", acc * 100.0),
+                format!("macro-F1 {:.1}%", f1 * 100.0),
+                "val entity F1 (micro / macro over types)",
+            ),
         };
         let sets = vec![
             Dataset::default()
@@ -546,6 +554,8 @@ impl CurvesPane {
             Some(TaskScores::Regression { points, .. }) => {
                 self.render_scatter(f, area, points, theme)
             }
+            // Per entity type F1 (no thresholds: tags are argmax).
+            Some(TaskScores::Tokens { .. }) => self.render_label_f1(f, area, &[], theme),
         }
     }
 

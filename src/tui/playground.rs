@@ -87,6 +87,10 @@ impl PlaygroundPane {
             return Vec::new();
         };
         let t = &self.tested[i];
+        // A token classifier's answer has no label to explain.
+        if t.current.as_ref().is_some_and(|p| p.probs.is_empty()) {
+            return Vec::new();
+        }
         let target = match (next_target, &t.current, &t.explanation) {
             (true, Some(p), Some(e)) => {
                 let at = p
@@ -235,6 +239,14 @@ impl PlaygroundPane {
         )];
         match &t.current {
             None => lines.push(Line::styled("scoring…", theme.dim())),
+            Some(p) if p.entities.is_some() => {
+                let entities = p.entities.as_deref().unwrap_or_default();
+                lines.extend(entity_lines(&t.text, entities, area.width as usize, theme));
+                lines.push(Line::styled(
+                    format!("latency {:.1} ms", t.latency_ms),
+                    theme.dim(),
+                ));
+            }
             Some(p) if p.value.is_some() => {
                 lines.extend(value_lines(p, self.value_range, area.width as usize, theme));
                 lines.push(Line::styled(
@@ -478,6 +490,7 @@ mod tests {
             thresholds: None,
             value: None,
             explanation: None,
+            entities: None,
         }
     }
 
@@ -576,6 +589,7 @@ mod explain_tests {
             thresholds: None,
             value: None,
             explanation: None,
+            entities: None,
         };
         p.on_prediction(1, &first, 1.0);
         let reqs = p.handle_key(key('e'));
@@ -601,4 +615,55 @@ mod explain_tests {
         assert_eq!(text.trim(), "great▲▲▲ not▼▼");
         assert!(lines[0].spans[0].content.contains("why pos"));
     }
+}
+
+/// A token classifier's answer: the sentence with each entity bracketed
+/// and typed (coloured by type, readable without colour), then one line an
+/// entity with its score.
+fn entity_lines(
+    text: &str,
+    entities: &[crate::protocol::EntityGroup],
+    width: usize,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let mut types: Vec<&str> = entities.iter().map(|e| e.entity_group.as_str()).collect();
+    types.sort_unstable();
+    types.dedup();
+    let colour = |t: &str| theme.bar(types.iter().position(|x| *x == t).unwrap_or(0));
+    let chars: Vec<char> = text.chars().collect();
+    let mut spans = Vec::new();
+    let mut at = 0;
+    for e in entities {
+        if e.start < at || e.end > chars.len() {
+            continue;
+        }
+        spans.push(Span::raw(chars[at..e.start].iter().collect::<String>()));
+        let inner: String = chars[e.start..e.end].iter().collect();
+        spans.push(Span::styled(
+            format!("[{inner}|{}]", e.entity_group),
+            colour(&e.entity_group),
+        ));
+        at = e.end;
+    }
+    spans.push(Span::raw(
+        chars[at.min(chars.len())..].iter().collect::<String>(),
+    ));
+    let mut lines = vec![Line::from(spans)];
+    if entities.is_empty() {
+        lines.push(Line::styled("no entities found", theme.dim()));
+    }
+    for e in entities {
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("{} ", crate::data::fit_width(&e.entity_group, 8)),
+                colour(&e.entity_group),
+            ),
+            Span::raw(format!(
+                "{:5.1}%  {}",
+                e.score * 100.0,
+                crate::data::clip(&e.word, width.saturating_sub(17))
+            )),
+        ]));
+    }
+    lines
 }

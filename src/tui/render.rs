@@ -141,6 +141,11 @@ pub fn status_line(app: &App, width: u16) -> Line<'static> {
             Some(TaskScores::Regression { pearson, .. }) => {
                 format!("{} {pearson:.3}", if compact { "r" } else { "val Pearson" })
             }
+            Some(TaskScores::Tokens { micro_f1, .. }) => format!(
+                "{} {:.1}%",
+                if compact { "F1" } else { "val entity F1" },
+                micro_f1 * 100.0
+            ),
         });
     }
     if r.samples_per_s > 0.0 {

@@ -37,11 +37,22 @@ pub struct RowView {
 
 impl RowView {
     fn new(r: &Row) -> Self {
+        // A tagged sentence shows its mentions inline and, as its label,
+        // the types it holds.
+        let (text, label) = match &r.words {
+            Some(_) => {
+                let mut types: Vec<String> = r.mentions().into_iter().map(|m| m.0).collect();
+                types.sort();
+                types.dedup();
+                (r.marked_text(), types.join(", "))
+            }
+            None => (r.text.clone(), r.label.clone().unwrap_or_default()),
+        };
         RowView {
-            lower: r.text.to_lowercase(),
+            lower: text.to_lowercase(),
             chars: r.text.chars().count(),
-            text: r.text.clone(),
-            label: r.label.clone().unwrap_or_default(),
+            text,
+            label,
             line: r.line,
         }
     }
@@ -137,6 +148,16 @@ impl DatasetPane {
                 label_sets = Some(label_set_stats(train, &names, 5));
                 names
             }
+            // The entity types, for the filter.
+            Task::TokenClassification => {
+                let mut types: Vec<String> = train
+                    .iter()
+                    .flat_map(|r| r.mentions().into_iter().map(|m| m.0))
+                    .collect();
+                types.sort();
+                types.dedup();
+                types
+            }
             Task::Regression => {
                 bins = score_bins(train, SCORE_BINS);
                 bins.as_ref()
@@ -196,6 +217,10 @@ impl DatasetPane {
             Task::MultiLabel => {
                 label_set(&row.label).any(|l| Some(l) == self.labels.get(label).map(String::as_str))
             }
+            Task::TokenClassification => row
+                .label
+                .split(", ")
+                .any(|l| Some(l) == self.labels.get(label).map(String::as_str)),
             Task::Regression => match (&self.score_bins, row.label.trim().parse::<f32>()) {
                 (Some(b), Ok(x)) => b.bin_of(x) == label,
                 _ => false,
@@ -483,6 +508,7 @@ mod tests {
                 ),
                 label: Some(if i % 3 == 0 { "pos" } else { "neg" }.into()),
                 line: i as u64 + 2,
+                words: None,
             })
             .collect()
     }

@@ -1,0 +1,486 @@
+//! Token classification (NER) against its Python references
+//! (tests/fixtures/tokens from `make_fixtures.py --only tokens`): the BERT
+//! and RoBERTa token heads' logits, loss with −100 pieces and every
+//! gradient; word alignment equal to a fast tokenizer's `word_ids()`;
+//! seqeval's scores in both modes; the pipeline's aggregated entities; and
+//! CoNLL and span JSONL files end to end from the shell, with bad inputs.
+
+mod common;
+
+use assert_cmd::Command;
+use candle_core::{DType, Device};
+use common::*;
+use std::path::{Path, PathBuf};
+use tunebench::model::checkpoint::ModelDir;
+use tunebench::model::{Classifier, Mode};
+use tunebench::protocol::TaskScores;
+use tunebench::rng::Rng;
+use tunebench::text::TextEncoder;
+use tunebench::train::optim::Grads;
+use tunebench::train::step::task_loss;
+
+fn tokens_fixture() -> PathBuf {
+    fixture("tokens")
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The token model of `arch` with every weight trainable.
+fn trainable(arch: &str) -> Classifier {
+    let md = ModelDir::open(&tokens_fixture().join(arch).join("model")).unwrap();
+    let labels = md.labels.clone().unwrap();
+    let spec = md.build_spec(labels, md.read_weights().unwrap(), true);
+    Classifier::build(spec, &mut Rng::seeded(0), &Device::Cpu)
+        .unwrap()
+        .with_task(md.task, Vec::new())
+}
+
+#[test]
+fn bert_and_roberta_token_heads_match_transformers() {
+    for arch in ["bert", "roberta"] {
+        let dir = tokens_fixture().join(arch);
+        let exp =
+            candle_core::safetensors::load(dir.join("expected.safetensors"), &Device::Cpu).unwrap();
+        let want_loss = json(&dir.join("expected.json"))["loss"].as_f64().unwrap();
+        let model = trainable(arch);
+        assert_eq!(model.task, tunebench::data::Task::TokenClassification);
+        let ids = exp["input_ids"].to_dtype(DType::U32).unwrap();
+        let mask = exp["attention_mask"].to_dtype(DType::F32).unwrap();
+        let labels = &exp["labels"];
+        let logits = model.forward(&ids, &mask, &mut Mode::Eval).unwrap();
+        assert_eq!(logits.dims(), exp["logits"].dims());
+        // Padding's logits are never used (RoBERTa numbers pad positions
+        // differently); compare the real tokens'.
+        let real = mask.unsqueeze(2).unwrap();
+        let d = max_abs_diff(
+            &logits.broadcast_mul(&real).unwrap(),
+            &exp["logits"].broadcast_mul(&real).unwrap(),
+        );
+        eprintln!("{arch}: token logits max |diff| {d:.3e}");
+        assert!(d < 1e-4, "{arch}: logits differ by {d}");
+        let loss = task_loss(model.task, &logits, labels).unwrap();
+        let got = loss.to_scalar::<f32>().unwrap() as f64;
+        assert!(
+            (got - want_loss).abs() < 1e-5,
+            "{arch}: loss {got} vs {want_loss}"
+        );
+        let grads = Grads::collect(&model.params, &loss.backward().unwrap());
+        let mut checked = 0;
+        for ((name, _), grad) in model.params.vars.iter().zip(&grads.0) {
+            let Some(want) = exp.get(&format!("grad.{name}")) else {
+                panic!("{arch}: {name} trains here but not in transformers");
+            };
+            let grad = grad.as_ref().unwrap_or_else(|| panic!("{name}: no grad"));
+            // Attention's key bias has a zero gradient up to float noise.
+            let diff = max_abs_diff(grad, want);
+            let rel = diff / max_abs(want).max(1e-6);
+            assert!(
+                rel < 1e-4 || diff < 1e-7,
+                "{arch} {name}: gradient differs by {rel} (rel)"
+            );
+            checked += 1;
+        }
+        let expected = exp.keys().filter(|k| k.starts_with("grad.")).count();
+        assert_eq!(checked, expected, "{arch}: the same tensors train");
+    }
+}
+
+#[test]
+fn word_alignment_equals_fast_tokenizers_word_ids() {
+    let fx = json(&tokens_fixture().join("alignment.json"));
+    for arch in ["bert", "roberta"] {
+        let text = TextEncoder::from_file(
+            &tokens_fixture().join(arch).join("model/tokenizer.json"),
+            40,
+        )
+        .unwrap();
+        let words: Vec<Vec<String>> = serde_json::from_value(fx[arch]["words"].clone()).unwrap();
+        let refs: Vec<Vec<&str>> = words
+            .iter()
+            .map(|w| w.iter().map(String::as_str).collect())
+            .collect();
+        let got = text.encode_words(&refs).unwrap();
+        let want_ids: Vec<Vec<u32>> =
+            serde_json::from_value(fx[arch]["input_ids"].clone()).unwrap();
+        let want_words: Vec<Vec<Option<u32>>> =
+            serde_json::from_value(fx[arch]["word_ids"].clone()).unwrap();
+        for (i, g) in got.iter().enumerate() {
+            assert_eq!(g.ids, want_ids[i], "{arch} sentence {i} ids");
+            assert_eq!(g.word_ids, want_words[i], "{arch} sentence {i} word_ids");
+            assert_eq!(g.cut_words, 0);
+        }
+    }
+}
+
+fn close(got: f64, want: &serde_json::Value, what: &str) {
+    let w = want.as_f64().unwrap();
+    assert!((got - w).abs() < 1e-12, "{what}: {got} vs seqeval {w}");
+}
+
+#[test]
+fn entity_scores_equal_seqeval_in_both_modes() {
+    use tunebench::train::entity_metrics::entity_scores;
+    let fx = json(&tokens_fixture().join("seqeval.json"));
+    let gold: Vec<Vec<String>> = serde_json::from_value(fx["gold"].clone()).unwrap();
+    let pred: Vec<Vec<String>> = serde_json::from_value(fx["pred"].clone()).unwrap();
+    for (mode, strict) in [("default", false), ("strict", true)] {
+        let want = &fx[mode];
+        let s = entity_scores(&gold, &pred, strict);
+        let Some(TaskScores::Tokens {
+            precision,
+            recall,
+            micro_f1,
+            macro_f1,
+            weighted_f1,
+            ..
+        }) = s.task
+        else {
+            panic!("token scores")
+        };
+        close(precision, &want["micro avg"]["precision"], mode);
+        close(recall, &want["micro avg"]["recall"], mode);
+        close(micro_f1, &want["micro avg"]["f1-score"], mode);
+        close(macro_f1, &want["macro avg"]["f1-score"], mode);
+        close(weighted_f1, &want["weighted avg"]["f1-score"], mode);
+        let types: Vec<&str> = want
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| !k.contains("avg"))
+            .map(String::as_str)
+            .collect();
+        assert_eq!(s.per_class.len(), types.len(), "{mode}: types {types:?}");
+        for c in &s.per_class {
+            let w = &want[&c.label];
+            close(c.precision, &w["precision"], &c.label);
+            close(c.recall, &w["recall"], &c.label);
+            close(c.f1, &w["f1-score"], &c.label);
+            assert_eq!(c.support as f64, w["support"].as_f64().unwrap());
+        }
+        eprintln!("{mode}: micro F1 {micro_f1:.4} equals seqeval");
+    }
+}
+
+#[test]
+fn pipeline_entities_equal_transformers_for_every_aggregation() {
+    use tunebench::entities::Aggregation;
+    use tunebench::predict::predict_entities;
+    let fx = json(&tokens_fixture().join("pipeline.json"));
+    let p = tunebench::predict::Predictor::load(&tokens_fixture().join("bert/model"), &Device::Cpu)
+        .unwrap();
+    let texts: Vec<String> = serde_json::from_value(fx["texts"].clone()).unwrap();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let mut worst = 0f32;
+    for strategy in Aggregation::ALL {
+        let got = predict_entities(&p.model, &p.text, &refs, strategy).unwrap();
+        let want = fx[strategy.name()].as_array().unwrap();
+        for (g, w) in got.iter().zip(want) {
+            let w = w.as_array().unwrap();
+            assert_eq!(g.len(), w.len(), "{}: {g:?} vs {w:?}", strategy.name());
+            for (e, x) in g.iter().zip(w) {
+                assert_eq!(e.entity_group, x["entity_group"].as_str().unwrap());
+                assert_eq!(e.word, x["word"].as_str().unwrap(), "{}", strategy.name());
+                assert_eq!(e.start as u64, x["start"].as_u64().unwrap());
+                assert_eq!(e.end as u64, x["end"].as_u64().unwrap());
+                worst = worst.max((e.score - x["score"].as_f64().unwrap() as f32).abs());
+            }
+        }
+    }
+    eprintln!("pipeline: largest score difference {worst:.2e}");
+    assert!(worst < 1e-5, "scores differ by {worst}");
+}
+
+fn tunebench() -> Command {
+    let mut c = Command::cargo_bin("tunebench").unwrap();
+    c.env("HF_HUB_OFFLINE", "1")
+        .env_remove("HF_HOME")
+        .env("HF_HUB_CACHE", "/nonexistent-hf-cache")
+        .env_remove("TUNEBENCH_RUNS_DIR");
+    c
+}
+
+fn run(cmd: &mut Command) -> (bool, String, String) {
+    let out = cmd.output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Sentences in the fixture's vocabulary, IOB1 as CoNLL-2003 writes them:
+/// `loved`/`hated` mark a person, `music`/`story` a place.
+fn conll(n: usize) -> String {
+    let words = [
+        "the", "movie", "was", "great", "i", "loved", "it", "story", "music", "film",
+    ];
+    let mut s = String::from("-DOCSTART- -X- O O\n\n");
+    for i in 0..n {
+        for j in 0..6 {
+            let w = words[(i * 3 + j * 7) % words.len()];
+            let tag = match w {
+                "loved" | "i" => "I-PER",
+                "music" | "story" => "I-LOC",
+                _ => "O",
+            };
+            s.push_str(&format!("{w} NN I-NP {tag}\n"));
+        }
+        s.push('\n');
+    }
+    s
+}
+
+#[test]
+fn conll_and_span_files_train_evaluate_and_predict_from_the_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = dir.path().join("train.conll");
+    std::fs::write(&train, conll(48)).unwrap();
+    let dev = dir.path().join("eng.testa");
+    std::fs::write(&dev, conll(12)).unwrap();
+    let model = tokens_fixture().join("bert/model");
+    let out = dir.path().join("run");
+    let (ok, stdout, stderr) = run(tunebench().args([
+        "train",
+        "--data",
+        train.to_str().unwrap(),
+        "--val",
+        dev.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--set",
+        "epochs=6",
+        "--set",
+        "batch_size=8",
+        "--set",
+        "lr=2e-2",
+        "--set",
+        "best_metric=micro_f1",
+    ]));
+    assert!(ok, "{stdout}\n{stderr}");
+    let log = format!("{stdout}{stderr}");
+    assert!(log.contains("task: token_classification"), "{log}");
+    assert!(log.contains("IO (found)"), "{log}");
+    assert!(log.contains("entity F1"), "{log}");
+    let cfg = json(&out.join("best/config.json"));
+    assert_eq!(cfg["architectures"][0], "BertForTokenClassification");
+    assert!(
+        cfg.get("problem_type").is_none(),
+        "transformers refuses other problem types"
+    );
+
+    // eval: a table, JSON, strict mode; the trained model finds the
+    // fixture's two entity types.
+    let best = out.join("best");
+    let (ok, table, err) = run(tunebench().args([
+        "eval",
+        "--checkpoint",
+        best.to_str().unwrap(),
+        "--data",
+        dev.to_str().unwrap(),
+    ]));
+    assert!(ok, "{err}");
+    assert!(table.contains("entity F1"), "{table}");
+    assert!(table.contains("seqeval default mode"), "{table}");
+    let eval_json = |extra: &[&str]| {
+        let (ok, j, err) = run(tunebench()
+            .args([
+                "eval",
+                "--checkpoint",
+                best.to_str().unwrap(),
+                "--data",
+                dev.to_str().unwrap(),
+                "--format",
+                "json",
+            ])
+            .args(extra));
+        assert!(ok, "{err}");
+        serde_json::from_str::<serde_json::Value>(j.trim()).unwrap()
+    };
+    let j = eval_json(&[]);
+    assert_eq!(j["task"], "token_classification");
+    assert_eq!(j["strict"], false);
+    let f1 = j["micro_f1"].as_f64().unwrap();
+    assert!(f1 > 0.9, "a learnable toy task: entity F1 {f1}");
+    // Strict IOB2 counts no mention that opens with I-: never higher.
+    let strict = eval_json(&["--strict"]);
+    assert_eq!(strict["strict"], true);
+    assert!(strict["micro_f1"].as_f64().unwrap() <= f1);
+    let types: Vec<&str> = j["per_type"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["LOC", "PER"]);
+
+    // predict: the pipeline's shape, each aggregation.
+    for agg in ["simple", "first", "average", "max"] {
+        let (ok, p, err) = run(tunebench().args([
+            "predict",
+            "--checkpoint",
+            best.to_str().unwrap(),
+            "--aggregation",
+            agg,
+            "i loved the music",
+        ]));
+        assert!(ok, "{err}");
+        let p: serde_json::Value = serde_json::from_str(p.trim()).unwrap();
+        let groups: Vec<(&str, &str)> = p["entities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["entity_group"].as_str().unwrap(),
+                    e["word"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        // "i" and "loved" are never adjacent in training: two B-PER.
+        assert_eq!(
+            groups,
+            [("PER", "i"), ("PER", "loved"), ("LOC", "music")],
+            "{agg}"
+        );
+    }
+    let (ok, t, _) = run(tunebench().args([
+        "predict",
+        "--checkpoint",
+        best.to_str().unwrap(),
+        "--format",
+        "table",
+        "i loved the music",
+    ]));
+    assert!(ok);
+    assert!(t.contains("[i|PER] [loved|PER] the [music|LOC]"), "{t}");
+
+    // Span JSONL trains the same way.
+    let spans = dir.path().join("spans.jsonl");
+    let rows: String = (0..24)
+        .map(|i| {
+            let text = if i % 2 == 0 {
+                "i loved the music"
+            } else {
+                "the story was great"
+            };
+            let ents = if i % 2 == 0 {
+                r#"[{"start": 0, "end": 7, "label": "PER"}, {"start": 12, "end": 17, "label": "LOC"}]"#
+            } else {
+                r#"[{"start": 4, "end": 9, "label": "LOC"}]"#
+            };
+            format!("{{\"text\": \"{text}\", \"entities\": {ents}}}\n")
+        })
+        .collect();
+    std::fs::write(&spans, rows).unwrap();
+    let out2 = dir.path().join("run2");
+    let (ok, stdout, stderr) = run(tunebench().args([
+        "train",
+        "--data",
+        spans.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+        "--out",
+        out2.to_str().unwrap(),
+        "--set",
+        "epochs=1",
+        "--set",
+        "val_split=0.25",
+    ]));
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(format!("{stdout}{stderr}").contains("task: token_classification"));
+}
+
+/// Exit code 2, every needle in stderr, no panic.
+fn bad_input<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(args: &[S], needles: &[&str]) {
+    let (ok, _, err) = run(tunebench().args(args));
+    assert!(!ok, "args {args:?} should fail");
+    for n in needles {
+        assert!(err.contains(n), "args {args:?}: stderr lacks {n:?}: {err}");
+    }
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn bad_tagged_inputs_name_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = |name: &str, body: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, body).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let out = dir.path().join("run");
+    let out = out.to_str().unwrap();
+    let model = tokens_fixture().join("bert/model");
+    let model = model.to_str().unwrap();
+    let train = |data: &str, extra: &[&str]| {
+        let mut a = vec!["train", "--data", data, "--model", model];
+        if !extra.contains(&"--out") {
+            a.extend_from_slice(&["--out", out]);
+        }
+        a.extend_from_slice(extra);
+        a.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+
+    // An I- that opens a mention in declared IOB2.
+    let iob = w("x.conll", "the O\nmusic I-LOC\n\nthe O\nstory B-LOC\n");
+    let a = train(&iob, &["--set", "tag_scheme=\"iob2\""]);
+    bad_input(&a, &["x.conll:2", "I-LOC", "lenient_tags"]);
+    // Lenient: repaired and counted, the run goes on.
+    let lenient_out = dir.path().join("lenient");
+    let (ok, so, se) = run(tunebench().args(train(
+        &iob,
+        &[
+            "--out",
+            lenient_out.to_str().unwrap(),
+            "--set",
+            "tag_scheme=\"iob2\"",
+            "--set",
+            "lenient_tags=true",
+            "--set",
+            "epochs=1",
+        ],
+    )));
+    assert!(ok, "{se}");
+    assert!(format!("{so}{se}").contains("1 I- tags that opened a mention were made B-"));
+
+    // Ragged columns, a one-column line, a tag that is not a tag.
+    let ragged = w("r.conll", "the DT O\nmusic NN I-LOC\nstory B-LOC\n");
+    bad_input(&train(&ragged, &[]), &["r.conll:3", "2 columns"]);
+    let one = w("one.conll", "the O\nmusic\n");
+    bad_input(&train(&one, &[]), &["one.conll:2", "one column"]);
+    let notag = w("n.conll", "the O\nmusic LOCATION\n");
+    bad_input(&train(&notag, &[]), &["n.conll:2", "not a tag"]);
+
+    // Span JSONL: overlapping spans, an offset past the end.
+    let overlap = w(
+        "o.jsonl",
+        "{\"text\": \"the music\", \"entities\": [{\"start\": 0, \"end\": 9, \"label\": \"A\"}, {\"start\": 4, \"end\": 9, \"label\": \"B\"}]}\n",
+    );
+    bad_input(&train(&overlap, &[]), &["o.jsonl:1", "overlap"]);
+    let outside = w(
+        "s.jsonl",
+        "{\"text\": \"ok\", \"entities\": []}\n{\"text\": \"the music\", \"entities\": [{\"start\": 4, \"end\": 30, \"label\": \"A\"}]}\n",
+    );
+    bad_input(&train(&outside, &[]), &["s.jsonl:2", "outside the text"]);
+
+    // The task declared against the data, both ways.
+    let csv = w("c.csv", "text,label\ngood,pos\nbad,neg\n");
+    bad_input(
+        &train(&csv, &["--set", "task=\"token_classification\""]),
+        &["c.csv", "CoNLL file"],
+    );
+    let tagged = w("t.conll", "the O\nmusic I-LOC\n");
+    bad_input(
+        &train(&tagged, &["--set", "task=\"single_label\""]),
+        &["t.conll", "tags words"],
+    );
+    // A token model evaluated on a text-classification file.
+    bad_input(
+        &["eval", "--checkpoint", model, "--data", &csv],
+        &["c.csv", "tags words"],
+    );
+}
