@@ -5,6 +5,7 @@
 //! dropped. `predict::predict_entities` runs the model; `serve` and the
 //! playground group its logits here too.
 
+use crate::data::tags::Span;
 use crate::data::Labels;
 use crate::error::Result;
 use crate::model::probs::{argmax, softmax};
@@ -299,4 +300,127 @@ pub fn tag_sequences(
         predicted.push(p);
     }
     (gold, predicted)
+}
+
+/// The mentions of one sentence in the chosen mode.
+pub fn mentions(tags: &[impl AsRef<str>], strict: bool) -> Vec<Span> {
+    if strict {
+        crate::data::tags::entities_strict(tags)
+    } else {
+        crate::data::tags::entities(tags)
+    }
+}
+
+/// One wrong mention, as `sentence_errors` names it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SpanError {
+    /// The same words under another type: (gold, predicted).
+    WrongType(Span, String),
+    /// The right type over other words: (gold, predicted).
+    Boundary(Span, Span),
+    Missed(Span),
+    Spurious(Span),
+}
+
+fn overlaps(a: &Span, b: &Span) -> bool {
+    a.start < b.end && b.start < a.end
+}
+
+/// The wrong mentions of one sentence: each gold mention not predicted
+/// exactly, then each prediction that touches no gold mention.
+pub fn sentence_errors(
+    gold: &[impl AsRef<str>],
+    predicted: &[impl AsRef<str>],
+    strict: bool,
+) -> Vec<SpanError> {
+    let gs = mentions(gold, strict);
+    let ps = mentions(predicted, strict);
+    let mut out = Vec::new();
+    for g in &gs {
+        if ps.contains(g) {
+            continue;
+        }
+        let same_words = ps.iter().find(|p| p.start == g.start && p.end == g.end);
+        let same_type = ps.iter().find(|p| p.label == g.label && overlaps(p, g));
+        out.push(match (same_words, same_type) {
+            (Some(p), _) => SpanError::WrongType(g.clone(), p.label.clone()),
+            (None, Some(p)) => SpanError::Boundary(g.clone(), p.clone()),
+            (None, None) if ps.iter().any(|p| overlaps(p, g)) => {
+                // Another type over other words: count it as a boundary
+                // error of the gold type (the words are what is off).
+                let p = ps
+                    .iter()
+                    .find(|p| overlaps(p, g))
+                    .cloned()
+                    .unwrap_or_else(|| g.clone());
+                SpanError::Boundary(g.clone(), p)
+            }
+            (None, None) => SpanError::Missed(g.clone()),
+        });
+    }
+    for p in &ps {
+        if !gs.iter().any(|g| overlaps(g, p)) {
+            out.push(SpanError::Spurious(p.clone()));
+        }
+    }
+    out
+}
+
+/// Every sentence's wrong mentions, counted by kind and type.
+pub fn span_errors(
+    gold: &[Vec<String>],
+    predicted: &[Vec<String>],
+    strict: bool,
+) -> crate::protocol::SpanErrors {
+    let mut types: Vec<String> = gold
+        .iter()
+        .chain(predicted)
+        .flat_map(|t| mentions(t, strict).into_iter().map(|s| s.label))
+        .collect();
+    types.sort();
+    types.dedup();
+    let n = types.len();
+    let at = |l: &str| types.iter().position(|t| t == l).unwrap_or(0);
+    let mut e = crate::protocol::SpanErrors {
+        wrong_type: vec![vec![0; n]; n],
+        boundary: vec![0; n],
+        missed: vec![0; n],
+        spurious: vec![0; n],
+        types: Vec::new(),
+    };
+    for (g, p) in gold.iter().zip(predicted) {
+        for err in sentence_errors(g, p, strict) {
+            match err {
+                SpanError::WrongType(g, p) => e.wrong_type[at(&g.label)][at(&p)] += 1,
+                SpanError::Boundary(g, _) => e.boundary[at(&g.label)] += 1,
+                SpanError::Missed(g) => e.missed[at(&g.label)] += 1,
+                SpanError::Spurious(p) => e.spurious[at(&p.label)] += 1,
+            }
+        }
+    }
+    e.types = types;
+    e
+}
+
+/// A sentence's wrong mentions in words: `missed PER "Peter Blackburn";
+/// ORG as LOC "EU"`.
+pub fn describe_errors(errors: &[SpanError], words: &[&str]) -> String {
+    let text = |s: &Span| {
+        words
+            .get(s.start..s.end.min(words.len()))
+            .unwrap_or(&[])
+            .join(" ")
+    };
+    errors
+        .iter()
+        .map(|e| match e {
+            SpanError::WrongType(g, p) => format!("{} as {p} \"{}\"", g.label, text(g)),
+            SpanError::Boundary(g, p) => {
+                format!("{} boundary \"{}\" → \"{}\"", g.label, text(g), text(p))
+            }
+            SpanError::Missed(g) => format!("missed {} \"{}\"", g.label, text(g)),
+            SpanError::Spurious(p) => format!("spurious {} \"{}\"", p.label, text(p)),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }

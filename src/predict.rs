@@ -455,15 +455,23 @@ pub fn predictions_csv(
         Targets::Tokens(truth) => {
             let (gold, predicted) = crate::entities::tag_sequences(labels.names(), truth, logits);
             let mut w = csv::Writer::from_writer(Vec::new());
-            w.write_record(["line", "text", "tags", "predicted", "exact"])
+            w.write_record(["line", "text", "tags", "predicted", "exact", "errors"])
                 .map_err(err)?;
             for ((row, g), p) in rows.iter().zip(&gold).zip(&predicted) {
+                use crate::entities::{describe_errors, sentence_errors};
+                let words: Vec<&str> = row
+                    .tagged_words()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(w, _)| w)
+                    .collect();
                 w.write_record([
                     row.line.to_string(),
                     row.text.clone(),
                     g.join(" "),
                     p.join(" "),
                     (g == p).to_string(),
+                    describe_errors(&sentence_errors(g, p, false), &words),
                 ])
                 .map_err(err)?;
             }

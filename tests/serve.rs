@@ -642,3 +642,57 @@ fn int8_serves_what_predict_answers_in_int8() {
     let info: Value = serde_json::from_str(&info).unwrap();
     assert_eq!(info["model_dtype"], "int8");
 }
+
+/// A token classifier: `/v1/tokens` answers the pipeline's entities (the
+/// same as `predict`), for each aggregation strategy; `/predict` and
+/// `/v1/classify` refuse it and name the route; `/info` states the task.
+#[test]
+fn a_token_classifier_answers_on_v1_tokens() {
+    let ckpt = fixture("tokens").join("bert/model");
+    let s = Server::start(&ckpt, &[]);
+    let text = "i loved the films and the music !";
+    for agg in ["simple", "first", "average", "max"] {
+        let (code, v) = post(
+            &format!("{}/v1/tokens", s.url),
+            &json!({"inputs": text, "aggregation_strategy": agg}).to_string(),
+            None,
+        );
+        assert_eq!(code, 200, "{v}");
+        let out = Command::new(bin())
+            .args(["predict", "--checkpoint"])
+            .arg(&ckpt)
+            .args(["--aggregation", agg, text])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let cli: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v, cli["entities"], "{agg}: serve answers as predict");
+        assert!(!v.as_array().unwrap().is_empty());
+    }
+    // A batch gives one list an input.
+    let (code, v) = post(
+        &format!("{}/v1/tokens", s.url),
+        &json!({"inputs": ["the movie", "fun fun fun"]}).to_string(),
+        None,
+    );
+    assert_eq!(code, 200);
+    assert_eq!(v.as_array().unwrap().len(), 2);
+    let (code, v) = post(
+        &format!("{}/v1/tokens", s.url),
+        &json!({"inputs": "x", "aggregation_strategy": "mean"}).to_string(),
+        None,
+    );
+    assert_eq!(code, 422);
+    assert!(v["error"].as_str().unwrap().contains("aggregation"), "{v}");
+    let (code, v) = post(
+        &format!("{}/predict", s.url),
+        &json!({"inputs": text}).to_string(),
+        None,
+    );
+    assert_eq!(code, 422);
+    assert!(v["error"].as_str().unwrap().contains("/v1/tokens"), "{v}");
+    let (code, info) = get(&format!("{}/info", s.url), None);
+    assert_eq!(code, 200);
+    let info: Value = serde_json::from_str(&info).unwrap();
+    assert_eq!(info["tunebench"]["task"], "token_classification");
+}

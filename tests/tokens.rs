@@ -484,3 +484,221 @@ fn bad_tagged_inputs_name_file_and_line() {
         &["c.csv", "tags words"],
     );
 }
+
+/// The panes of a CoNLL corpus, drawn with ratatui's TestBackend: mentions
+/// marked inline (readable without colour), mentions counted by type,
+/// the type filter; entity F1 in Curves and the status bar; the
+/// playground's entities.
+#[test]
+fn the_panes_show_entities() {
+    use common::tui::{inject_steps, key, screen};
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use tunebench::protocol::{ClassMetrics, EntityGroup, Event};
+    use tunebench::tui::action::Action;
+    use tunebench::tui::app::App;
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("news.conll");
+    let mut body = String::new();
+    for i in 0..30 {
+        body.push_str(&format!(
+            "EU I-ORG\nrejects O\nGerman I-MISC\ncall{i} O\n\nPeter I-PER\nBlackburn I-PER\n\n"
+        ));
+    }
+    std::fs::write(&path, body).unwrap();
+    let cfg = tunebench::config::RunConfig {
+        train_file: Some(path),
+        val_split: 0.2,
+        ..Default::default()
+    };
+    let mut app = App::new(
+        cfg.clone(),
+        tunebench::tui::load_dataset(&cfg),
+        "run.toml".into(),
+    );
+    let s = screen(&app, 160, 48);
+    assert!(s.contains("[EU|ORG] rejects [German|MISC] call"), "{s}");
+    assert!(s.contains("[Peter Blackburn|PER]"), "{s}");
+    // Balance bars count mentions by type, not tag sequences.
+    assert!(!s.contains("B-ORG O B-MISC"), "{s}");
+    assert!(s.contains("ORG") && s.contains("MISC"), "{s}");
+    assert!(s.contains("entity length (words)"), "{s}");
+    // Filter by type: PER leaves only the name sentences.
+    app.on_key(key('1'));
+    for _ in 0..3 {
+        app.on_key(key('f'));
+    }
+    let s = screen(&app, 160, 48);
+    assert!(s.contains("label=PER"), "{s}");
+    assert!(!s.contains("[EU|ORG]"), "{s}");
+
+    // Curves: entity F1 and per-type bars; the status bar's entity F1.
+    inject_steps(&mut app, &["B-MISC", "B-ORG", "B-PER", "I-PER", "O"]);
+    let per_type = |l: &str, f1: f64, support: usize| ClassMetrics {
+        label: l.into(),
+        precision: f1,
+        recall: f1,
+        f1,
+        support,
+    };
+    app.on_engine(&Event::Eval {
+        step: 12,
+        epoch: 0.6,
+        split: "val".into(),
+        loss: 0.3,
+        accuracy: 0.95,
+        macro_f1: 0.8,
+        per_class: vec![
+            per_type("MISC", 0.61, 6),
+            per_type("ORG", 0.93, 6),
+            per_type("PER", 0.88, 6),
+        ],
+        confusion: vec![],
+        since_best: 0,
+        task: Some(TaskScores::Tokens {
+            precision: 0.9,
+            recall: 0.8,
+            micro_f1: 0.847,
+            macro_f1: 0.807,
+            weighted_f1: 0.81,
+            token_accuracy: 0.95,
+            strict: false,
+            errors: tunebench::protocol::SpanErrors {
+                types: vec!["MISC".into(), "ORG".into(), "PER".into()],
+                wrong_type: vec![vec![0, 2, 0], vec![0, 0, 0], vec![0, 0, 0]],
+                boundary: vec![1, 0, 3],
+                missed: vec![0, 4, 0],
+                spurious: vec![5, 0, 0],
+            },
+        }),
+    });
+    let s = screen(&app, 160, 48);
+    assert!(s.contains("val entity F1 84.7%"), "status bar: {s}");
+    assert!(s.contains("entity F1 (micro / macro over types)"), "{s}");
+    assert!(s.contains(" 0.61 "), "per-type bars: {s}");
+    assert!(s.contains("span errors"), "{s}");
+    assert!(s.contains("MISC    1    0    5  ORG 2"), "{s}");
+
+    // The playground: the sentence with its entities and their scores.
+    app.on_key(key('4'));
+    let mut actions = Vec::new();
+    for c in "EU rejects German call".chars() {
+        actions.extend(app.on_key(key(c)));
+    }
+    actions.extend(app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    let Some(Action::Predict { id, text, .. }) = actions.pop() else {
+        panic!("a predict action")
+    };
+    let entity = |g: &str, score: f32, word: &str, start, end| EntityGroup {
+        entity_group: g.into(),
+        score,
+        word: word.into(),
+        start,
+        end,
+    };
+    let prediction = tunebench::predict::token_prediction(vec![
+        entity("ORG", 0.991, "EU", 0, 2),
+        entity("MISC", 0.874, "German", 11, 17),
+    ]);
+    app.on_engine(&Event::Prediction {
+        id,
+        text,
+        prediction,
+        latency_ms: 3.0,
+    });
+    let s = screen(&app, 160, 48);
+    assert!(s.contains("[EU|ORG] rejects [German|MISC] call"), "{s}");
+    assert!(s.contains("MISC      87.4%  German"), "{s}");
+    // No label to explain: e does nothing, and nothing panics.
+    app.on_key(key('e'));
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("Playground"), "{s}");
+}
+
+/// LoRA and freezing train a token head: the adapter is saved as peft's
+/// TOKEN_CLS with the classifier in full, the adapter directory predicts
+/// the entities the merged checkpoint predicts, and a frozen encoder
+/// trains only the head.
+#[test]
+fn lora_and_freezing_train_a_token_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = dir.path().join("train.conll");
+    std::fs::write(&train, conll(48)).unwrap();
+    let model = tokens_fixture().join("bert/model");
+    let out = dir.path().join("lora");
+    let (ok, so, se) = run(tunebench().args([
+        "train",
+        "--data",
+        train.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--set",
+        "peft=\"lora\"",
+        "--set",
+        "lora_targets=\"query,value\"",
+        "--set",
+        "epochs=2",
+        "--set",
+        "lr=1e-2",
+    ]));
+    assert!(ok, "{so}\n{se}");
+    let best = out.join("best");
+    let cfg = json(&best.join("adapter_config.json"));
+    assert_eq!(cfg["task_type"], "TOKEN_CLS");
+    assert_eq!(cfg["modules_to_save"], serde_json::json!(["classifier"]));
+    // The adapter alone (on its base) and the merged weights agree.
+    let adapter_only = dir.path().join("adapter");
+    std::fs::create_dir(&adapter_only).unwrap();
+    for f in [
+        "adapter_config.json",
+        "adapter_model.safetensors",
+        "config.json",
+    ] {
+        std::fs::copy(best.join(f), adapter_only.join(f)).unwrap();
+    }
+    let text = "i loved the music";
+    let entities = |ckpt: &Path| {
+        let (ok, o, e) = run(tunebench().args([
+            "predict",
+            "--checkpoint",
+            ckpt.to_str().unwrap(),
+            "--base",
+            model.to_str().unwrap(),
+            text,
+        ]));
+        assert!(ok, "{e}");
+        let v: serde_json::Value = serde_json::from_str(o.trim()).unwrap();
+        v["entities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["entity_group"].as_str().unwrap().to_string(),
+                    e["start"].as_u64().unwrap(),
+                    (e["score"].as_f64().unwrap() * 1e3).round(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(entities(&best), entities(&adapter_only));
+
+    let frozen = dir.path().join("frozen");
+    let (ok, so, se) = run(tunebench().args([
+        "train",
+        "--data",
+        train.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+        "--out",
+        frozen.to_str().unwrap(),
+        "--set",
+        "freeze=\"encoder\"",
+        "--set",
+        "epochs=1",
+    ]));
+    assert!(ok, "{so}\n{se}");
+    // Only the head's 2 tensors train: 32×5 + 5 parameters.
+    assert!(format!("{so}{se}").contains("(165)"), "{so}{se}");
+}

@@ -270,6 +270,7 @@ fn print_task_scores(
             weighted_f1,
             token_accuracy,
             strict,
+            errors,
         } => {
             println!(
                 "sentences {rows}  loss {loss:.4}  entity F1 {:.2}%  precision {:.2}%  recall {:.2}%  ({})",
@@ -298,9 +299,40 @@ fn print_task_scores(
                     c.support
                 );
             }
+            print_span_errors(errors);
         }
     }
     if let Some(c) = check {
         println!("{}", check_line(c));
+    }
+}
+
+/// The wrong mentions by type and kind: the same words under another type
+/// (`as`), the right type over other words, missed and spurious.
+fn print_span_errors(e: &tunebench::protocol::SpanErrors) {
+    println!("span errors (--predictions FILE names them sentence by sentence)");
+    println!(
+        "{:<20} {:>8} {:>8} {:>8}  wrong type (same words)",
+        "type", "boundary", "missed", "spurious"
+    );
+    for (i, t) in e.types.iter().enumerate() {
+        let swaps: Vec<String> = e.wrong_type[i]
+            .iter()
+            .enumerate()
+            .filter(|(_, &n)| n > 0)
+            .map(|(j, n)| format!("as {} {n}", e.types[j]))
+            .collect();
+        println!(
+            "{} {:>8} {:>8} {:>8}  {}",
+            super::fit_width(t, 20),
+            e.boundary[i],
+            e.missed[i],
+            e.spurious[i],
+            if swaps.is_empty() {
+                "-".to_string()
+            } else {
+                swaps.join(", ")
+            }
+        );
     }
 }

@@ -204,7 +204,7 @@ pub fn split_words(text: &str) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut start: Option<usize> = None;
     for (i, c) in text.char_indices() {
-        let alone = !c.is_alphanumeric() || is_cjk(c);
+        let alone = !c.is_alphanumeric() || super::stats::is_cjk(c);
         if c.is_whitespace() || alone {
             if let Some(s) = start.take() {
                 out.push((s, i));
@@ -220,13 +220,6 @@ pub fn split_words(text: &str) -> Vec<(usize, usize)> {
         out.push((s, text.len()));
     }
     out
-}
-
-/// CJK ideographs, which BERT treats as one word each.
-fn is_cjk(c: char) -> bool {
-    matches!(c as u32,
-        0x4E00..=0x9FFF | 0x3400..=0x4DBF | 0x20000..=0x2A6DF | 0x2A700..=0x2B73F
-        | 0x2B740..=0x2B81F | 0x2B820..=0x2CEAF | 0xF900..=0xFAFF | 0x2F800..=0x2FA1F)
 }
 
 /// One annotated span of a JSONL row, in characters of the text.

@@ -14,4 +14,4 @@ pub use messages::{
     ClassMetrics, Command, EntityGroup, Event, ExplainRequest, FinishReason, Prediction,
 };
 pub use progress::{BestEval, RunProgress, RunStatus};
-pub use task_scores::{metric_value, TaskScores, SCATTER_POINTS};
+pub use task_scores::{metric_value, SpanErrors, TaskScores, SCATTER_POINTS};

@@ -32,6 +32,9 @@ pub enum TaskScores {
         token_accuracy: f64,
         /// seqeval's strict IOB2 mode (false: its default, conlleval-like).
         strict: bool,
+        /// What went wrong with the mentions that were not exactly right.
+        #[serde(default)]
+        errors: SpanErrors,
     },
     Regression {
         mse: f64,
@@ -79,6 +82,24 @@ impl TaskScores {
             ),
         }
     }
+}
+
+/// The mentions a token classifier got wrong, by kind and entity type
+/// (`types` orders every list): the same words under another type, the
+/// right type over other words, no prediction touching a gold mention, a
+/// prediction touching no gold mention.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SpanErrors {
+    pub types: Vec<String>,
+    /// wrong_type[gold][predicted]: the same words, another type.
+    pub wrong_type: Vec<Vec<usize>>,
+    /// Gold mentions of each type overlapped by a prediction of that type
+    /// with other boundaries.
+    pub boundary: Vec<usize>,
+    /// Gold mentions of each type that no prediction overlaps.
+    pub missed: Vec<usize>,
+    /// Predictions of each type that overlap no gold mention.
+    pub spurious: Vec<usize>,
 }
 
 /// Rows kept for the regression scatter of an evaluation event.

@@ -41,11 +41,36 @@ pub struct PredictRequest {
 /// token-classification pipeline returns them (TEI has no such route).
 #[derive(Debug, Deserialize)]
 pub struct TokensRequest {
-    pub inputs: PredictInput,
+    /// A text, or a list of texts (as the pipeline takes them: a token
+    /// classifier has no sentence pairs).
+    pub inputs: TokensInput,
     /// simple, first, average or max (default simple).
     #[serde(default)]
     pub aggregation_strategy: Option<String>,
     pub truncate: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum TokensInput {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl TokensInput {
+    /// The texts, checked as TEI checks them, and whether a list was sent.
+    pub fn texts(self) -> Result<(Vec<Input>, bool), ApiError> {
+        let (texts, batch) = match self {
+            TokensInput::One(t) => (vec![t], false),
+            TokensInput::Many(v) => (v, true),
+        };
+        let inputs: Vec<Input> = texts
+            .into_iter()
+            .map(|text| Input { text, pair: None })
+            .collect();
+        check_texts(&inputs)?;
+        Ok((inputs, batch))
+    }
 }
 
 /// tunebench's own route: the rows of `predict --format jsonl`.

@@ -429,12 +429,7 @@ async fn tokens(
             s.current.get().predictor.model.task.name()
         )));
     }
-    let (texts, batch) = api::texts_of(req.inputs)?;
-    if texts.iter().any(|t| t.pair.is_some()) {
-        return Err(ApiError::validation(
-            "a token classifier tags single texts, not pairs",
-        ));
-    }
+    let (texts, batch) = req.inputs.texts()?;
     let scored = score(&s, &texts, req.truncate.unwrap_or(s.auto_truncate)).await?;
     let mut lists = Vec::with_capacity(texts.len());
     for (t, sc) in texts.iter().zip(&scored) {

@@ -5,7 +5,8 @@
 //! and F1 (0 where a ratio is undefined); plus token accuracy.
 
 use super::metrics::Scores;
-use crate::data::tags::{entities, entities_strict, Span};
+use crate::data::tags::Span;
+use crate::entities::{mentions, span_errors};
 use crate::protocol::{ClassMetrics, TaskScores};
 use std::collections::{BTreeMap, HashSet};
 
@@ -30,15 +31,6 @@ fn f1(p: f64, r: f64) -> f64 {
         0.0
     } else {
         2.0 * p * r / (p + r)
-    }
-}
-
-/// The mentions of one sentence in the chosen mode.
-pub fn mentions(tags: &[impl AsRef<str>], strict: bool) -> Vec<Span> {
-    if strict {
-        entities_strict(tags)
-    } else {
-        entities(tags)
     }
 }
 
@@ -97,6 +89,7 @@ pub fn entity_scores(gold: &[Vec<String>], predicted: &[Vec<String>], strict: bo
             / total.gold as f64
     };
     let token_accuracy = ratio(right, tokens);
+    let errors = span_errors(gold, predicted, strict);
     Scores {
         accuracy: token_accuracy,
         macro_f1,
@@ -110,6 +103,7 @@ pub fn entity_scores(gold: &[Vec<String>], predicted: &[Vec<String>], strict: bo
             weighted_f1,
             token_accuracy,
             strict,
+            errors,
         }),
     }
 }
@@ -128,9 +122,28 @@ pub fn token_scores(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::entities::{describe_errors, sentence_errors};
 
     fn v(s: &str) -> Vec<String> {
         s.split_whitespace().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn span_errors_are_sorted_by_kind() {
+        let gold = vec![v("B-PER I-PER O B-ORG O B-LOC O")];
+        let pred = vec![v("B-PER O O B-LOC O O B-MISC")];
+        let e = span_errors(&gold, &pred, false);
+        assert_eq!(e.types, vec!["LOC", "MISC", "ORG", "PER"]);
+        assert_eq!(e.boundary, vec![0, 0, 0, 1], "PER cut short");
+        assert_eq!(e.wrong_type[2][0], 1, "ORG predicted as LOC");
+        assert_eq!(e.missed, vec![1, 0, 0, 0], "the LOC");
+        assert_eq!(e.spurious, vec![0, 1, 0, 0], "the MISC");
+        let words = ["Peter", "Blackburn", "of", "EU", "in", "Paris", "today"];
+        let said = describe_errors(&sentence_errors(&gold[0], &pred[0], false), &words);
+        assert_eq!(
+            said,
+            "PER boundary \"Peter Blackburn\" → \"Peter\"; ORG as LOC \"EU\"; missed LOC \"Paris\"; spurious MISC \"today\""
+        );
     }
 
     #[test]

@@ -554,8 +554,20 @@ impl CurvesPane {
             Some(TaskScores::Regression { points, .. }) => {
                 self.render_scatter(f, area, points, theme)
             }
-            // Per entity type F1 (no thresholds: tags are argmax).
-            Some(TaskScores::Tokens { .. }) => self.render_label_f1(f, area, &[], theme),
+            // Per entity type F1 (no thresholds: tags are argmax), then
+            // the span errors by type when there is room.
+            Some(TaskScores::Tokens { errors, .. }) => {
+                let rows = errors.types.len() as u16 + 2;
+                if area.height >= rows + 3 {
+                    let [top, bottom] =
+                        Layout::vertical([Constraint::Min(3), Constraint::Length(rows)])
+                            .areas(area);
+                    self.render_label_f1(f, top, &[], theme);
+                    render_span_errors(f, bottom, errors, theme);
+                } else {
+                    self.render_label_f1(f, area, &[], theme);
+                }
+            }
         }
     }
 
@@ -586,8 +598,14 @@ impl CurvesPane {
             .unwrap_or(5)
             .min(14);
         let bar_w = (area.width as usize).saturating_sub(name_w + 18).max(1);
+        // No thresholds: a token classifier's entity types (argmax tags).
+        let by_type = thresholds.is_empty();
         let mut lines = vec![Line::styled(
-            "F1 by label · rows · threshold",
+            if by_type {
+                "F1 by entity type · mentions"
+            } else {
+                "F1 by label · rows · threshold"
+            },
             theme.header(),
         )];
         for entry in shown {
@@ -601,12 +619,16 @@ impl CurvesPane {
                 Span::raw(format!("{} ", crate::data::fit_width(&c.label, name_w))),
                 Span::styled("█".repeat(n), theme.bar(i)),
                 Span::raw(" ".repeat(bar_w - n.min(bar_w))),
-                Span::raw(format!(
-                    " {:.2} {:>4} {:.2}",
-                    c.f1,
-                    c.support,
-                    thresholds.get(i).copied().unwrap_or(0.5)
-                )),
+                Span::raw(if by_type {
+                    format!(" {:.2} {:>4}", c.f1, c.support)
+                } else {
+                    format!(
+                        " {:.2} {:>4} {:.2}",
+                        c.f1,
+                        c.support,
+                        thresholds.get(i).copied().unwrap_or(0.5)
+                    )
+                }),
             ]));
         }
         f.render_widget(Paragraph::new(lines), area);
@@ -816,6 +838,53 @@ impl Pane for CurvesPane {
     fn scope(&self) -> Scope {
         Scope::Curves
     }
+}
+
+/// A token classifier's wrong mentions: one row a gold type, with its
+/// boundary, missed and spurious counts and the types its words were
+/// given instead (`eval --predictions` names the sentences).
+fn render_span_errors(f: &mut Frame, area: Rect, e: &crate::protocol::SpanErrors, theme: &Theme) {
+    let name_w = e
+        .types
+        .iter()
+        .map(|t| crate::data::display_width(t))
+        .max()
+        .unwrap_or(4)
+        .clamp(4, 10);
+    // A legend rather than column heads: it fits a narrow panel.
+    let mut lines = vec![Line::styled(
+        crate::data::clip(
+            "span errors: boundary · missed · spurious · as type",
+            area.width as usize,
+        ),
+        theme.header(),
+    )];
+    for (i, t) in e.types.iter().enumerate() {
+        let swaps: Vec<String> = e.wrong_type[i]
+            .iter()
+            .enumerate()
+            .filter(|(_, &n)| n > 0)
+            .map(|(j, n)| format!("{} {n}", e.types[j]))
+            .collect();
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("{} ", crate::data::fit_width(t, name_w)),
+                theme.bar(i),
+            ),
+            Span::raw(format!(
+                "{:>4} {:>4} {:>4}  {}",
+                e.boundary[i],
+                e.missed[i],
+                e.spurious[i],
+                if swaps.is_empty() {
+                    "-".to_string()
+                } else {
+                    swaps.join(", ")
+                }
+            )),
+        ]));
+    }
+    f.render_widget(Paragraph::new(lines), area);
 }
 
 #[cfg(test)]

@@ -472,6 +472,57 @@ impl Pane for PlaygroundPane {
     }
 }
 
+/// A token classifier's answer: the sentence with each entity bracketed
+/// and typed (coloured by type, readable without colour), then one line an
+/// entity with its score.
+fn entity_lines(
+    text: &str,
+    entities: &[crate::protocol::EntityGroup],
+    width: usize,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let mut types: Vec<&str> = entities.iter().map(|e| e.entity_group.as_str()).collect();
+    types.sort_unstable();
+    types.dedup();
+    let colour = |t: &str| theme.bar(types.iter().position(|x| *x == t).unwrap_or(0));
+    let chars: Vec<char> = text.chars().collect();
+    let mut spans = Vec::new();
+    let mut at = 0;
+    for e in entities {
+        if e.start < at || e.end > chars.len() {
+            continue;
+        }
+        spans.push(Span::raw(chars[at..e.start].iter().collect::<String>()));
+        let inner: String = chars[e.start..e.end].iter().collect();
+        spans.push(Span::styled(
+            format!("[{inner}|{}]", e.entity_group),
+            colour(&e.entity_group),
+        ));
+        at = e.end;
+    }
+    spans.push(Span::raw(
+        chars[at.min(chars.len())..].iter().collect::<String>(),
+    ));
+    let mut lines = vec![Line::from(spans)];
+    if entities.is_empty() {
+        lines.push(Line::styled("no entities found", theme.dim()));
+    }
+    for e in entities {
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("{} ", crate::data::fit_width(&e.entity_group, 8)),
+                colour(&e.entity_group),
+            ),
+            Span::raw(format!(
+                "{:5.1}%  {}",
+                e.score * 100.0,
+                crate::data::clip(&e.word, width.saturating_sub(17))
+            )),
+        ]));
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -615,55 +666,4 @@ mod explain_tests {
         assert_eq!(text.trim(), "great▲▲▲ not▼▼");
         assert!(lines[0].spans[0].content.contains("why pos"));
     }
-}
-
-/// A token classifier's answer: the sentence with each entity bracketed
-/// and typed (coloured by type, readable without colour), then one line an
-/// entity with its score.
-fn entity_lines(
-    text: &str,
-    entities: &[crate::protocol::EntityGroup],
-    width: usize,
-    theme: &Theme,
-) -> Vec<Line<'static>> {
-    let mut types: Vec<&str> = entities.iter().map(|e| e.entity_group.as_str()).collect();
-    types.sort_unstable();
-    types.dedup();
-    let colour = |t: &str| theme.bar(types.iter().position(|x| *x == t).unwrap_or(0));
-    let chars: Vec<char> = text.chars().collect();
-    let mut spans = Vec::new();
-    let mut at = 0;
-    for e in entities {
-        if e.start < at || e.end > chars.len() {
-            continue;
-        }
-        spans.push(Span::raw(chars[at..e.start].iter().collect::<String>()));
-        let inner: String = chars[e.start..e.end].iter().collect();
-        spans.push(Span::styled(
-            format!("[{inner}|{}]", e.entity_group),
-            colour(&e.entity_group),
-        ));
-        at = e.end;
-    }
-    spans.push(Span::raw(
-        chars[at.min(chars.len())..].iter().collect::<String>(),
-    ));
-    let mut lines = vec![Line::from(spans)];
-    if entities.is_empty() {
-        lines.push(Line::styled("no entities found", theme.dim()));
-    }
-    for e in entities {
-        lines.push(Line::from(vec![
-            Span::styled(
-                format!("{} ", crate::data::fit_width(&e.entity_group, 8)),
-                colour(&e.entity_group),
-            ),
-            Span::raw(format!(
-                "{:5.1}%  {}",
-                e.score * 100.0,
-                crate::data::clip(&e.word, width.saturating_sub(17))
-            )),
-        ]));
-    }
-    lines
 }

@@ -219,6 +219,23 @@ impl DatasetPane {
         if let Some(b) = &self.score_bins {
             lines.push(Line::raw(format!("scores {:.2} … {:.2}", b.min, b.max)));
         }
+        if let Some(lengths) = &self.entity_lengths {
+            let top = lengths.iter().copied().max().unwrap_or(1).max(1);
+            lines.push(Line::styled("entity length (words)", theme.dim()));
+            let bar_w = (inner.width as usize).saturating_sub(10).max(1);
+            for (k, &n) in lengths.iter().enumerate() {
+                let name = if k + 1 == lengths.len() {
+                    format!("{}+", k + 1)
+                } else {
+                    (k + 1).to_string()
+                };
+                lines.push(Line::from(vec![
+                    Span::raw(format!("{name:>2} ")),
+                    Span::styled("▆".repeat((n * bar_w).div_ceil(top)), theme.bar(0)),
+                    Span::raw(format!(" {n}")),
+                ]));
+            }
+        }
         lines.push(Line::raw(format!(
             "dup {} · conflicts {} · empty {}",
             self.report.duplicate_rows,

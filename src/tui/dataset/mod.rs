@@ -120,6 +120,8 @@ pub struct DatasetPane {
     pub score_bins: Option<ScoreBins>,
     /// Multi-label: only rows with this many labels (the last bucket: or more).
     pub count_filter: Option<usize>,
+    /// Token classification: mentions spanning 1, 2, 3, 4 and 5+ words.
+    pub entity_lengths: Option<Vec<usize>>,
 }
 
 /// Score ranges a regression corpus is filtered and drawn by.
@@ -197,6 +199,7 @@ impl DatasetPane {
             label_sets,
             score_bins: bins,
             count_filter: None,
+            entity_lengths: None,
         };
         // The balance bars: each label's rows, or each score range's.
         if let Some(s) = &pane.label_sets {
@@ -204,6 +207,22 @@ impl DatasetPane {
         }
         if let Some(b) = &pane.score_bins {
             pane.report.label_counts = pane.labels.iter().cloned().zip(b.counts.clone()).collect();
+        }
+        // A tagged corpus: mentions of each entity type, and how many
+        // words they span (1, 2, 3, 4, 5+).
+        if task == Task::TokenClassification {
+            let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+            let mut lengths = vec![0usize; 5];
+            for r in train {
+                let words = r.words.as_deref().unwrap_or_default();
+                for (label, a, z) in r.mentions() {
+                    *counts.entry(label).or_default() += 1;
+                    let n = words.iter().filter(|w| w.0 >= a && w.1 <= z).count();
+                    lengths[n.clamp(1, 5) - 1] += 1;
+                }
+            }
+            pane.report.label_counts = counts.into_iter().collect();
+            pane.entity_lengths = Some(lengths);
         }
         pane.refresh();
         pane
