@@ -424,3 +424,19 @@ pub fn describe_errors(errors: &[SpanError], words: &[&str]) -> String {
         .collect::<Vec<_>>()
         .join("; ")
 }
+
+/// The types gold mentions of type `i` were given over the same words,
+/// with counts (`ORG 2, LOC 1`), or `-`.
+pub fn wrong_types(e: &crate::protocol::SpanErrors, i: usize) -> String {
+    let swaps: Vec<String> = e.wrong_type[i]
+        .iter()
+        .enumerate()
+        .filter(|(_, &n)| n > 0)
+        .map(|(j, n)| format!("{} {n}", e.types[j]))
+        .collect();
+    if swaps.is_empty() {
+        "-".into()
+    } else {
+        swaps.join(", ")
+    }
+}

@@ -114,20 +114,7 @@ pub(crate) fn eval_cmd(
                 scores.accuracy * 100.0,
                 scores.macro_f1 * 100.0
             );
-            println!(
-                "{:<20} {:>9} {:>9} {:>9} {:>8}",
-                "label", "precision", "recall", "f1", "support"
-            );
-            for c in &scores.per_class {
-                println!(
-                    "{} {:>9.4} {:>9.4} {:>9.4} {:>8}",
-                    super::fit_width(&c.label, 20),
-                    c.precision,
-                    c.recall,
-                    c.f1,
-                    c.support
-                );
-            }
+            print_per_class("label", &scores.per_class);
             println!("confusion (rows: true, columns: predicted)");
             let w = labels
                 .names()
@@ -285,20 +272,7 @@ fn print_task_scores(
                 weighted_f1 * 100.0,
                 token_accuracy * 100.0
             );
-            println!(
-                "{:<20} {:>9} {:>9} {:>9} {:>8}",
-                "type", "precision", "recall", "f1", "support"
-            );
-            for c in per_class {
-                println!(
-                    "{} {:>9.4} {:>9.4} {:>9.4} {:>8}",
-                    super::fit_width(&c.label, 20),
-                    c.precision,
-                    c.recall,
-                    c.f1,
-                    c.support
-                );
-            }
+            print_per_class("type", per_class);
             print_span_errors(errors);
         }
     }
@@ -307,32 +281,40 @@ fn print_task_scores(
     }
 }
 
+/// Precision, recall, F1 and support, one row a label (or entity type).
+fn print_per_class(what: &str, per_class: &[ClassMetrics]) {
+    println!(
+        "{what:<20} {:>9} {:>9} {:>9} {:>8}",
+        "precision", "recall", "f1", "support"
+    );
+    for c in per_class {
+        println!(
+            "{} {:>9.4} {:>9.4} {:>9.4} {:>8}",
+            super::fit_width(&c.label, 20),
+            c.precision,
+            c.recall,
+            c.f1,
+            c.support
+        );
+    }
+}
+
 /// The wrong mentions by type and kind: the same words under another type
 /// (`as`), the right type over other words, missed and spurious.
 fn print_span_errors(e: &tunebench::protocol::SpanErrors) {
     println!("span errors (--predictions FILE names them sentence by sentence)");
     println!(
-        "{:<20} {:>8} {:>8} {:>8}  wrong type (same words)",
+        "{:<20} {:>8} {:>8} {:>8}  as another type (same words)",
         "type", "boundary", "missed", "spurious"
     );
     for (i, t) in e.types.iter().enumerate() {
-        let swaps: Vec<String> = e.wrong_type[i]
-            .iter()
-            .enumerate()
-            .filter(|(_, &n)| n > 0)
-            .map(|(j, n)| format!("as {} {n}", e.types[j]))
-            .collect();
         println!(
             "{} {:>8} {:>8} {:>8}  {}",
             super::fit_width(t, 20),
             e.boundary[i],
             e.missed[i],
             e.spurious[i],
-            if swaps.is_empty() {
-                "-".to_string()
-            } else {
-                swaps.join(", ")
-            }
+            tunebench::entities::wrong_types(e, i)
         );
     }
 }

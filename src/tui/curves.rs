@@ -860,12 +860,6 @@ fn render_span_errors(f: &mut Frame, area: Rect, e: &crate::protocol::SpanErrors
         theme.header(),
     )];
     for (i, t) in e.types.iter().enumerate() {
-        let swaps: Vec<String> = e.wrong_type[i]
-            .iter()
-            .enumerate()
-            .filter(|(_, &n)| n > 0)
-            .map(|(j, n)| format!("{} {n}", e.types[j]))
-            .collect();
         lines.push(Line::from(vec![
             Span::styled(
                 format!("{} ", crate::data::fit_width(t, name_w)),
@@ -876,11 +870,7 @@ fn render_span_errors(f: &mut Frame, area: Rect, e: &crate::protocol::SpanErrors
                 e.boundary[i],
                 e.missed[i],
                 e.spurious[i],
-                if swaps.is_empty() {
-                    "-".to_string()
-                } else {
-                    swaps.join(", ")
-                }
+                crate::entities::wrong_types(e, i)
             )),
         ]));
     }
