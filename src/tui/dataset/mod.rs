@@ -27,7 +27,11 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 pub struct RowView {
+    /// What the table shows: the text, or a tagged sentence with its
+    /// mentions marked.
     pub text: String,
+    /// A tagged sentence's own text (what the tokenizer sees).
+    plain: Option<String>,
     lower: String,
     /// The label in use: the file's, or its correction.
     pub label: String,
@@ -36,19 +40,25 @@ pub struct RowView {
 }
 
 impl RowView {
+    /// The text the tokenizer sees (a tagged sentence without its marks).
+    pub fn plain_text(&self) -> &str {
+        self.plain.as_deref().unwrap_or(&self.text)
+    }
+
     fn new(r: &Row) -> Self {
         // A tagged sentence shows its mentions inline and, as its label,
         // the types it holds.
-        let (text, label) = match &r.words {
+        let (text, label, plain) = match &r.words {
             Some(_) => {
                 let mut types: Vec<String> = r.mentions().into_iter().map(|m| m.0).collect();
                 types.sort();
                 types.dedup();
-                (r.marked_text(), types.join(", "))
+                (r.marked_text(), types.join(", "), Some(r.text.clone()))
             }
-            None => (r.text.clone(), r.label.clone().unwrap_or_default()),
+            None => (r.text.clone(), r.label.clone().unwrap_or_default(), None),
         };
         RowView {
+            plain,
             lower: text.to_lowercase(),
             chars: r.text.chars().count(),
             text,

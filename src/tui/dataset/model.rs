@@ -28,7 +28,7 @@ impl DatasetPane {
             return;
         }
         let line = row.line;
-        if let Ok(p) = tok.pieces(&row.text) {
+        if let Ok(p) = tok.pieces(row.plain_text()) {
             self.pieces = Some((line, p));
         }
     }
