@@ -702,3 +702,38 @@ fn lora_and_freezing_train_a_token_head() {
     // Only the head's 2 tensors train: 32×5 + 5 parameters.
     assert!(format!("{so}{se}").contains("(165)"), "{so}{se}");
 }
+
+/// A checkpoint's playground logs and answers without a run: the app
+/// stays idle and q quits at once (it used to think a run was starting
+/// and ask to stop it).
+#[test]
+fn a_checkpoint_playground_leaves_the_app_idle() {
+    use common::tui::key;
+    use tunebench::protocol::Event;
+    use tunebench::tui::app::{App, RunState};
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("news.conll");
+    std::fs::write(&path, "EU I-ORG\nrejects O\n\nPeter I-PER\nsaid O\n").unwrap();
+    let cfg = tunebench::config::RunConfig {
+        train_file: Some(path),
+        ..Default::default()
+    };
+    let mut app = App::new(
+        cfg.clone(),
+        tunebench::tui::load_dataset(&cfg),
+        "run.toml".into(),
+    );
+    app.on_engine(&Event::Log {
+        level: "info".into(),
+        message: "playground uses ckpt (f32)".into(),
+    });
+    app.on_engine(&Event::Prediction {
+        id: 1,
+        text: "EU".into(),
+        prediction: tunebench::predict::token_prediction(vec![]),
+        latency_ms: 2.0,
+    });
+    assert_eq!(app.run.state(), RunState::Idle);
+    app.on_key(key('q'));
+    assert!(app.should_quit);
+}

@@ -144,6 +144,13 @@ impl RunStatus {
 
     /// Fold one event: the engine's progress, then the screen's fields.
     fn observe(&mut self, event: &Event) {
+        // A checkpoint's playground answers and logs without a run: they
+        // must not make one look as if it were starting (q would then ask
+        // to stop it).
+        let no_run = matches!(event, Event::Log { .. } | Event::Prediction { .. });
+        if self.progress.is_none() && no_run {
+            return;
+        }
         self.progress
             .get_or_insert_with(RunProgress::default)
             .observe(event);
