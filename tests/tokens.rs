@@ -737,3 +737,32 @@ fn a_checkpoint_playground_leaves_the_app_idle() {
     app.on_key(key('q'));
     assert!(app.should_quit);
 }
+
+/// `inspect` on a tagged corpus counts mentions by type (as CoNLL's own
+/// tables count them), not whole tag sequences, and names conflicting
+/// tags of one sentence.
+#[test]
+fn inspect_counts_mentions_by_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("news.conll");
+    std::fs::write(
+        &data,
+        "EU I-ORG\nrejects O\nGerman I-MISC\ncall O\n\nPeter I-PER\nBlackburn I-PER\n\nBRUSSELS I-LOC\n\nBRUSSELS I-ORG\n\n",
+    )
+    .unwrap();
+    let (ok, out, err) = run(tunebench().args(["inspect", "--data", data.to_str().unwrap()]));
+    assert!(ok, "{err}");
+    assert!(out.contains("mentions by entity type:"), "{out}");
+    for (t, n) in [("LOC", 1), ("MISC", 1), ("ORG", 2), ("PER", 1)] {
+        let line = out
+            .lines()
+            .find(|l| l.trim_start().starts_with(t))
+            .unwrap_or_else(|| panic!("{t}: {out}"));
+        assert!(line.contains(&format!(" {n} ")), "{line}");
+    }
+    assert!(out.contains("texts with conflicting tags: 1"), "{out}");
+    assert!(
+        !out.contains("B-ORG O B-MISC O "),
+        "no tag-sequence bars: {out}"
+    );
+}

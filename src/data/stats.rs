@@ -44,8 +44,12 @@ pub struct Conflict {
 pub struct CleaningReport {
     pub rows: usize,
     pub empty_dropped: usize,
-    /// (label, count) in label order.
+    /// (label, count) in label order; a tagged corpus: (entity type,
+    /// mentions).
     pub label_counts: Vec<(String, usize)>,
+    /// The counts are mentions of entity types (token classification).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub mentions: bool,
     /// Rows whose (normalised) text and label repeat an earlier row.
     pub duplicate_rows: usize,
     /// Texts seen with two or more different labels.
@@ -94,16 +98,29 @@ fn is_cjk_punctuation(c: char) -> bool {
 }
 
 pub fn report(rows: &[Row], empty_dropped: usize) -> CleaningReport {
-    let labels = Labels::from_rows(rows);
-    let mut counts: HashMap<&str, usize> = HashMap::new();
-    for r in rows {
-        *counts.entry(r.label.as_deref().unwrap_or("")).or_default() += 1;
-    }
-    let label_counts = labels
-        .names()
-        .iter()
-        .map(|l| (l.clone(), counts.get(l.as_str()).copied().unwrap_or(0)))
-        .collect();
+    // A tagged corpus counts its mentions by type (a whole tag sequence
+    // is no label to count).
+    let mentions = rows.iter().any(|r| r.words.is_some());
+    let label_counts = if mentions {
+        let mut by_type: std::collections::BTreeMap<String, usize> = Default::default();
+        for r in rows {
+            for (t, _, _) in r.mentions() {
+                *by_type.entry(t).or_default() += 1;
+            }
+        }
+        by_type.into_iter().collect()
+    } else {
+        let labels = Labels::from_rows(rows);
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        for r in rows {
+            *counts.entry(r.label.as_deref().unwrap_or("")).or_default() += 1;
+        }
+        labels
+            .names()
+            .iter()
+            .map(|l| (l.clone(), counts.get(l.as_str()).copied().unwrap_or(0)))
+            .collect()
+    };
 
     let mut seen: HashMap<String, Vec<&Row>> = HashMap::new();
     let mut order = Vec::new();
@@ -140,6 +157,7 @@ pub fn report(rows: &[Row], empty_dropped: usize) -> CleaningReport {
         rows: rows.len(),
         empty_dropped,
         label_counts,
+        mentions,
         duplicate_rows,
         conflicts,
         words: LengthStats::of(rows.iter().map(|r| word_count(&r.text)).collect()),
@@ -160,9 +178,15 @@ impl std::fmt::Display for CleaningReport {
             .max()
             .unwrap_or(1)
             .max(1);
+        let total: usize = if self.mentions {
+            writeln!(f, "mentions by entity type:")?;
+            self.label_counts.iter().map(|c| c.1).sum()
+        } else {
+            self.rows
+        };
         for (label, count) in &self.label_counts {
             let bar = "#".repeat((count * 30).div_ceil(widest));
-            let share = 100.0 * *count as f64 / self.rows.max(1) as f64;
+            let share = 100.0 * *count as f64 / total.max(1) as f64;
             writeln!(
                 f,
                 "  {} {count:>7} {share:>5.1}% {bar}",
@@ -170,7 +194,8 @@ impl std::fmt::Display for CleaningReport {
             )?;
         }
         writeln!(f, "duplicate rows: {}", self.duplicate_rows)?;
-        writeln!(f, "texts with conflicting labels: {}", self.conflicts.len())?;
+        let what = if self.mentions { "tags" } else { "labels" };
+        writeln!(f, "texts with conflicting {what}: {}", self.conflicts.len())?;
         for c in self.conflicts.iter().take(5) {
             let lines: Vec<String> = c.lines.iter().map(u64::to_string).collect();
             writeln!(

@@ -218,20 +218,17 @@ impl DatasetPane {
         if let Some(b) = &pane.score_bins {
             pane.report.label_counts = pane.labels.iter().cloned().zip(b.counts.clone()).collect();
         }
-        // A tagged corpus: mentions of each entity type, and how many
-        // words they span (1, 2, 3, 4, 5+).
+        // A tagged corpus (its report counts mentions by type): how many
+        // words the mentions span (1, 2, 3, 4, 5+).
         if task == Task::TokenClassification {
-            let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
             let mut lengths = vec![0usize; 5];
             for r in train {
                 let words = r.words.as_deref().unwrap_or_default();
-                for (label, a, z) in r.mentions() {
-                    *counts.entry(label).or_default() += 1;
+                for (_, a, z) in r.mentions() {
                     let n = words.iter().filter(|w| w.0 >= a && w.1 <= z).count();
                     lengths[n.clamp(1, 5) - 1] += 1;
                 }
             }
-            pane.report.label_counts = counts.into_iter().collect();
             pane.entity_lengths = Some(lengths);
         }
         pane.refresh();
