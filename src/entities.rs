@@ -7,10 +7,9 @@
 
 use crate::data::tags::Span;
 use crate::data::Labels;
-use crate::error::Result;
 use crate::model::probs::{argmax, softmax};
 use crate::protocol::EntityGroup;
-use crate::text::TextEncoder;
+use crate::text::words::OffsetEncoding;
 use serde::{Deserialize, Serialize};
 
 /// How pieces become entities (transformers' `aggregation_strategy`).
@@ -48,7 +47,7 @@ impl Aggregation {
 
 impl std::str::FromStr for Aggregation {
     type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
+    fn from_str(s: &str) -> Result<Self, String> {
         Aggregation::ALL
             .into_iter()
             .find(|a| a.name() == s.trim())
@@ -80,13 +79,7 @@ struct Tagged {
 /// subword when the tokenizer marks continuations (`##`) and its text is
 /// not the token's, otherwise when no space precedes it (the pipeline's
 /// fallback for BPE and SentencePiece); an unknown piece is its own word.
-pub fn pieces(
-    text: &TextEncoder,
-    sentence: &str,
-    logits: &[f32],
-    labels: usize,
-) -> Result<Vec<Piece>> {
-    let enc = text.encode_with_offsets(sentence)?;
+pub fn pieces(enc: &OffsetEncoding, sentence: &str, logits: &[f32], labels: usize) -> Vec<Piece> {
     let chars: Vec<char> = sentence.chars().collect();
     let mut out = Vec::new();
     for (i, &(start, end)) in enc.offsets.iter().enumerate() {
@@ -117,7 +110,7 @@ pub fn pieces(
             scores: softmax(row),
         });
     }
-    Ok(out)
+    out
 }
 
 /// Entities from pieces, as the pipeline's `aggregate` and

@@ -278,25 +278,27 @@ pub fn predict_entities(
             model.task.name()
         )));
     }
-    let ids: Vec<Vec<u32>> = texts
+    let encoded: Vec<_> = texts
         .iter()
-        .map(|t| text.encode_with_offsets(t).map(|e| e.ids))
+        .map(|t| text.encode_with_offsets(t))
         .collect::<Result<_>>()?;
+    let ids: Vec<Vec<u32>> = encoded.iter().map(|e| e.ids.clone()).collect();
     let logits = logits_for(model, text.pad_id(), &ids)?;
     let n = model.labels.len();
     let decode = |tokens: &[String]| text.tokens_to_string(tokens);
-    texts
+    Ok(texts
         .iter()
+        .zip(&encoded)
         .zip(&logits)
-        .map(|(t, l)| {
-            Ok(crate::entities::group(
-                &crate::entities::pieces(text, t, l, n)?,
+        .map(|((t, e), l)| {
+            crate::entities::group(
+                &crate::entities::pieces(e, t, l, n),
                 &model.labels,
                 strategy,
                 &decode,
-            ))
+            )
         })
-        .collect()
+        .collect())
 }
 
 /// A token classifier's answer: its entities; `label` counts them and

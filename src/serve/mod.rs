@@ -436,9 +436,11 @@ async fn tokens(
         let p = &sc.model.predictor;
         let n = p.model.labels.len();
         let decode = |tokens: &[String]| p.text.tokens_to_string(tokens);
-        let pieces = crate::entities::pieces(&p.text, &t.text, &sc.logits, n).map_err(|e| {
+        // The worker scored ids; the grouping needs their offsets too.
+        let enc = p.text.encode_with_offsets(&t.text).map_err(|e| {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "Tokenizer", e.to_string())
         })?;
+        let pieces = crate::entities::pieces(&enc, &t.text, &sc.logits, n);
         lists.push(json!(crate::entities::group(
             &pieces,
             &p.model.labels,
