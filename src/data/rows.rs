@@ -41,6 +41,19 @@ impl<'a> RowBuilder<'a> {
         })
     }
 
+    /// A row without text: counted and dropped with `skip_empty`, else an
+    /// error naming its line.
+    fn empty_text(&mut self, line: u64) -> Result<(), DataError> {
+        if self.opts.skip_empty {
+            self.empty_dropped += 1;
+            return Ok(());
+        }
+        Err(DataError::EmptyText {
+            path: self.path.clone(),
+            line,
+        })
+    }
+
     /// A row; `text_b` is the second text of a sentence-pair task.
     pub(super) fn push_pair(
         &mut self,
@@ -51,14 +64,7 @@ impl<'a> RowBuilder<'a> {
     ) -> Result<(), DataError> {
         let text = text.trim().to_string();
         if text.is_empty() {
-            if self.opts.skip_empty {
-                self.empty_dropped += 1;
-                return Ok(());
-            }
-            return Err(DataError::EmptyText {
-                path: self.path.clone(),
-                line,
-            });
+            return self.empty_text(line);
         }
         let label = label.map(|l| l.trim().to_string());
         if self.opts.empty_label_set && label.as_deref() == Some("") {
@@ -97,14 +103,7 @@ impl<'a> RowBuilder<'a> {
         tags: Vec<String>,
     ) -> Result<(), DataError> {
         if words.is_empty() {
-            if self.opts.skip_empty {
-                self.empty_dropped += 1;
-                return Ok(());
-            }
-            return Err(DataError::EmptyText {
-                path: self.path.clone(),
-                line,
-            });
+            return self.empty_text(line);
         }
         debug_assert_eq!(words.len(), tags.len());
         self.rows.push(Row {
