@@ -79,10 +79,8 @@ pub fn load_file(path: &Path, opts: &LoadOptions) -> Result<Dataset, DataError> 
     }
     let format = match format_of(path) {
         // eng.train, data.txt: a CoNLL file is known by its content.
-        Err(e) => match std::fs::read(path) {
-            Ok(b) if super::conll::looks_like_conll(&b) => Format::Conll,
-            _ => return Err(e),
-        },
+        Err(_) if starts_like_conll(path) => Format::Conll,
+        Err(e) => return Err(e),
         Ok(f) => f,
     };
     if format == Format::Parquet {
@@ -112,6 +110,16 @@ pub fn load_file(path: &Path, opts: &LoadOptions) -> Result<Dataset, DataError> 
     let mut ds = builder.finish(path, vec![path.to_path_buf()])?;
     ds.tagging = tagging;
     Ok(ds)
+}
+
+/// Whether the file's first 4 KiB read as CoNLL columns (read only that
+/// much: the file is read whole once its format is known).
+fn starts_like_conll(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(4096);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(4096).read_to_end(&mut head))
+        .is_ok_and(|_| super::conll::looks_like_conll(&head))
 }
 
 /// Whether a JSONL file's first object is a span annotation.
