@@ -551,8 +551,26 @@ fn fused_ops_match_compositions_on_the_test_device() {
 /// trainable tensor (lora_A/lora_B, classifier, pooler) match peft's.
 #[test]
 fn peft_lora_adapter_logits_loss_and_gradients_match_peft() {
+    peft_adapter_matches("lora");
+}
+
+/// The same for DoRA (peft's `use_dora`): magnitudes moved off their
+/// initial row norms, so the per-row scale is not 1; their gradients too.
+#[test]
+fn peft_dora_adapter_logits_loss_and_gradients_match_peft() {
+    peft_adapter_matches("dora");
+}
+
+/// The same for (IA)³ with peft's BERT defaults (key and value scaled at
+/// the output, both output denses at the input).
+#[test]
+fn peft_ia3_adapter_logits_loss_and_gradients_match_peft() {
+    peft_adapter_matches("ia3");
+}
+
+fn peft_adapter_matches(kind: &str) {
     use tunebench::model::peft;
-    let dir = fixture("bert").join("lora");
+    let dir = fixture("bert").join(kind);
     let exp =
         candle_core::safetensors::load(dir.join("expected.safetensors"), &Device::Cpu).unwrap();
     let json: serde_json::Value =
@@ -560,36 +578,49 @@ fn peft_lora_adapter_logits_loss_and_gradients_match_peft() {
     let (spec, _tokenizer) = peft::load_spec(&dir.join("adapter"), None).unwrap();
     let model = Classifier::build(spec, &mut Rng::seeded(0), &Device::Cpu).unwrap();
     peft::check_complete(&model, &dir).unwrap();
+    assert!(model.unused.is_empty(), "{kind}: unused {:?}", model.unused);
     let ids = exp["input_ids"].to_dtype(DType::U32).unwrap();
     let mask = exp["attention_mask"].to_dtype(DType::F32).unwrap();
     let labels = exp["labels"].to_dtype(DType::U32).unwrap();
 
     let logits = model.forward(&ids, &mask, &mut Mode::Eval).unwrap();
     let d = max_abs_diff(&logits, &exp["logits"]);
-    eprintln!("peft LoRA: logits max |diff| {d:.3e}");
-    assert!(d < 1e-4, "logits differ by {d}");
+    eprintln!("peft {kind}: logits max |diff| {d:.3e}");
+    assert!(d < 1e-4, "{kind}: logits differ by {d}");
     let loss = task_loss(model.task, &logits, &labels).unwrap();
     let (got, want) = (
         loss.to_scalar::<f32>().unwrap() as f64,
         json["loss"].as_f64().unwrap(),
     );
-    assert!((got - want).abs() < 1e-5, "loss {got} vs {want}");
+    assert!((got - want).abs() < 1e-5, "{kind}: loss {got} vs {want}");
 
     let grads = Grads::collect(&model.params, &loss.backward().unwrap());
     let mut trained: Vec<&str> = model.params.vars.iter().map(|(n, _)| n.as_str()).collect();
     let mut expected: Vec<&str> = exp.keys().filter_map(|k| k.strip_prefix("grad.")).collect();
     trained.sort();
     expected.sort();
-    assert_eq!(trained, expected, "the same tensors train as in peft");
+    assert_eq!(
+        trained, expected,
+        "{kind}: the same tensors train as in peft"
+    );
     for ((name, _), grad) in model.params.vars.iter().zip(&grads.0) {
         let want = &exp[&format!("grad.{name}")];
         let grad = grad
             .as_ref()
-            .unwrap_or_else(|| panic!("{name}: no gradient"));
+            .unwrap_or_else(|| panic!("{kind} {name}: no gradient"));
         let rel = max_abs_diff(grad, want) / max_abs(want).max(1e-6);
-        eprintln!("peft LoRA: d{name} rel diff {rel:.2e}");
-        assert!(rel < 1e-4, "{name}: gradient differs by {rel} (rel)");
+        eprintln!("peft {kind}: d{name} rel diff {rel:.2e}");
+        assert!(rel < 1e-4, "{kind} {name}: gradient differs by {rel} (rel)");
     }
+
+    // The merged weights (export --merge) compute the same logits.
+    let merged = model.rebuilt(tunebench::config::Freeze::Encoder).unwrap();
+    let d = max_abs_diff(
+        &merged.forward(&ids, &mask, &mut Mode::Eval).unwrap(),
+        &exp["logits"],
+    );
+    eprintln!("peft {kind}: merged logits max |diff| {d:.3e}");
+    assert!(d < 1e-4, "{kind}: merged logits differ by {d}");
 }
 
 /// Integrated Gradients against Captum's LayerIntegratedGradients on the

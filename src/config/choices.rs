@@ -162,6 +162,27 @@ pub enum Peft {
     None,
     /// Low-rank adapters on the target linears; the encoder stays frozen.
     Lora,
+    /// LoRA with a trained magnitude per output row (peft's `use_dora`).
+    Dora,
+    /// Trained scaling vectors on the target linears' outputs or inputs.
+    Ia3,
+}
+
+impl Peft {
+    /// LoRA or DoRA: the methods the `lora_*` keys shape.
+    pub fn is_lora(self) -> bool {
+        matches!(self, Peft::Lora | Peft::Dora)
+    }
+
+    /// The value as config files spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Peft::None => "none",
+            Peft::Lora => "lora",
+            Peft::Dora => "dora",
+            Peft::Ia3 => "ia3",
+        }
+    }
 }
 
 /// Module names `lora_targets` may name (matched as peft does: the module's

@@ -66,13 +66,18 @@ pub struct RunConfig {
     pub dropout: Option<f64>,
     /// Pretrained weights that stay fixed (no gradient, no optimizer state).
     pub freeze: Freeze,
-    /// `lora`: train low-rank adapters instead of the encoder's weights.
+    /// `lora`, `dora`, `ia3`: train small adapters instead of the encoder's
+    /// weights.
     pub peft: Peft,
     pub lora_r: usize,
     pub lora_alpha: f64,
     pub lora_dropout: f64,
     /// Comma-separated module names (see `lora_targets()`) or `all-linear`.
     pub lora_targets: String,
+    /// (IA)³'s target modules, comma-separated (peft's BERT defaults).
+    pub ia3_targets: String,
+    /// The (IA)³ targets scaled at their input (a subset of `ia3_targets`).
+    pub ia3_feedforward: String,
     /// How many `checkpoints/step-N` to keep (best/ is kept apart).
     pub keep_checkpoints: usize,
     /// WordPiece vocabulary size for `scratch:*` models.
@@ -155,6 +160,8 @@ impl Default for RunConfig {
             lora_alpha: 16.0,
             lora_dropout: 0.1,
             lora_targets: "query,value".into(),
+            ia3_targets: "key,value,output.dense".into(),
+            ia3_feedforward: "output.dense".into(),
             keep_checkpoints: 2,
             scratch_vocab: 8000,
             device: "cpu".into(),

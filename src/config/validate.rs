@@ -57,6 +57,9 @@ pub const PROBE_LR: f64 = 1e-3;
 /// r=8 on query/value, 8,000 SST-2 rows, 1 epoch, SST-2 dev: 5e-4 → 80.05%,
 /// 2e-3 → 83.83% (the full fine-tune at 5e-5: 85.21%).
 pub const LORA_LR: f64 = 2e-3;
+/// (IA)³'s vectors start at 1 and rescale; they need a larger step than
+/// LoRA's (see IA3_LR's measurement in the README's PEFT table).
+pub const IA3_LR: f64 = 5e-3;
 
 impl RunConfig {
     /// The learning rate to use and, when it was not set, why this one.
@@ -69,8 +72,13 @@ impl RunConfig {
                 SCRATCH_LR,
                 "a scratch model starts from random weights (5e-5 stays at chance)",
             )
-        } else if self.peft == Peft::Lora {
+        } else if self.peft.is_lora() {
             (LORA_LR, "LoRA trains small adapters on a frozen encoder")
+        } else if self.peft == Peft::Ia3 {
+            (
+                IA3_LR,
+                "(IA)³ trains scaling vectors that start at 1 on a frozen encoder",
+            )
         } else if self.freeze == Freeze::Encoder {
             (PROBE_LR, "a frozen encoder trains only the head")
         } else {
@@ -199,7 +207,35 @@ impl RunConfig {
              kernels for training): train in f32, or use bf16 on a GPU; for bf16 inference use \
              eval/predict/serve --precision bf16",
         );
-        if self.peft == Peft::Lora {
+        if self.peft == Peft::Ia3 {
+            match (
+                module_list(&self.ia3_targets, false),
+                module_list(&self.ia3_feedforward, true),
+            ) {
+                (Err(e), _) => bad("ia3_targets", false, &e),
+                (_, Err(e)) => bad("ia3_feedforward", false, &e),
+                (Ok(targets), Ok(ff)) => {
+                    if let Some(n) = ff.iter().find(|n| !targets.contains(n)) {
+                        bad(
+                            "ia3_feedforward",
+                            false,
+                            &format!("'{n}' is not one of ia3_targets (peft requires a subset)"),
+                        );
+                    }
+                }
+            }
+        }
+        if self.peft != Peft::None {
+            bad(
+                "freeze",
+                self.freeze == Freeze::None,
+                &format!(
+                    "must be none with peft = \"{}\" (the adapters keep the whole encoder frozen)",
+                    self.peft.name()
+                ),
+            );
+        }
+        if self.peft.is_lora() {
             bad(
                 "lora_r",
                 (1..=1024).contains(&self.lora_r),
@@ -214,11 +250,6 @@ impl RunConfig {
             if let Err(e) = self.lora_target_list() {
                 bad("lora_targets", false, &e);
             }
-            bad(
-                "freeze",
-                self.freeze == Freeze::None,
-                "must be none with peft = \"lora\" (LoRA keeps the whole encoder frozen)",
-            );
         }
         for reason in self.search_problems() {
             out.push(FieldError {
@@ -227,6 +258,14 @@ impl RunConfig {
             });
         }
         out
+    }
+
+    /// (IA)³'s target and feed-forward module names.
+    pub fn ia3_module_lists(&self) -> Result<(Vec<String>, Vec<String>), String> {
+        Ok((
+            module_list(&self.ia3_targets, false)?,
+            module_list(&self.ia3_feedforward, true)?,
+        ))
     }
 
     /// The LoRA target module names; `all-linear` is every encoder linear.
@@ -262,5 +301,28 @@ impl RunConfig {
         } else {
             Err(ConfigError::Invalid(problems))
         }
+    }
+}
+
+/// A comma-separated list of encoder module names (`empty_ok`: none is
+/// allowed), each one a linear of BERT or DistilBERT.
+fn module_list(text: &str, empty_ok: bool) -> Result<Vec<String>, String> {
+    let names: Vec<String> = text
+        .split(',')
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .collect();
+    if names.is_empty() && !empty_ok {
+        return Err("names no module (e.g. key,value,output.dense)".into());
+    }
+    match names
+        .iter()
+        .find(|n| !lora_targets().any(|t| t == n.as_str()))
+    {
+        Some(n) => Err(format!(
+            "unknown module '{n}' (known: {})",
+            lora_targets().collect::<Vec<_>>().join(", ")
+        )),
+        None => Ok(names),
     }
 }

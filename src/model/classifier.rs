@@ -4,8 +4,8 @@
 use super::bert::Bert;
 use super::config::{Arch, EncoderConfig};
 use super::distilbert::DistilBert;
-use super::lora::LoraSpec;
 use super::params::{is_frozen, ParamBuilder, Params};
+use super::peft::PeftSpec;
 use crate::config::Freeze;
 use crate::data::{Labels, Task};
 use candle_core::{DType, Device, Tensor};
@@ -34,8 +34,8 @@ pub struct Classifier {
     net: Net,
     /// The source config.json, so saved configs keep fields we do not model.
     base_config: Option<Value>,
-    /// LoRA's settings, and the base model it adapts.
-    pub lora: Option<(LoraSpec, PathBuf)>,
+    /// The parameter-efficient method's settings, and the base model it adapts.
+    pub peft: Option<(PeftSpec, PathBuf)>,
     /// The token that ends a pair's first sentence: BERT's token type ids
     /// are 1 after it (None: every token is type 0).
     pair_sep: Option<u32>,
@@ -76,9 +76,9 @@ pub struct BuildSpec {
     pub base_config: Option<Value>,
     /// Pretrained weights built as constants (no gradient, no optimizer state).
     pub freeze: crate::config::Freeze,
-    /// LoRA adapters on the target linears (the encoder is then frozen).
-    pub lora: Option<LoraSpec>,
-    /// Tensors that replace the source's, by our names (a LoRA checkpoint's
+    /// Adapters on the target linears (the encoder is then frozen).
+    pub peft: Option<PeftSpec>,
+    /// Tensors that replace the source's, by our names (an adapter checkpoint's
     /// adapters and head over its base model).
     pub overrides: HashMap<String, Tensor>,
 }
@@ -95,7 +95,7 @@ impl BuildSpec {
             keep_head: false,
             base_config: None,
             freeze: crate::config::Freeze::None,
-            lora: None,
+            peft: None,
             overrides: HashMap::new(),
         }
     }
@@ -126,8 +126,8 @@ impl Classifier {
             }
         }
         pb.freeze = spec.freeze;
-        pb.lora = spec.lora.clone();
-        if spec.lora.is_some() {
+        pb.peft = spec.peft.clone();
+        if spec.peft.is_some() {
             pb.freeze = crate::config::Freeze::Encoder;
         }
         pb.override_with(spec.overrides);
@@ -139,8 +139,8 @@ impl Classifier {
             }
             Arch::DistilBert => Net::DistilBert(DistilBert::build(&mut pb, &spec.config, n)?),
         };
-        if let Some(l) = &spec.lora {
-            let unmatched = l.targets.iter().find(|t| {
+        if let Some(p) = &spec.peft {
+            let unmatched = p.targets().iter().find(|t| {
                 *t != "all-linear"
                     && !pb
                         .adapted
@@ -148,9 +148,9 @@ impl Classifier {
                         .any(|m| m == *t || m.ends_with(&format!(".{t}")))
             });
             if let Some(t) =
-                unmatched.or_else(|| l.targets.first().filter(|_| pb.adapted.is_empty()))
+                unmatched.or_else(|| p.targets().first().filter(|_| pb.adapted.is_empty()))
             {
-                return Err(crate::config::ConfigError::field("lora_targets", format!(
+                return Err(crate::config::ConfigError::field(p.targets_key(), format!(
                         "'{t}' matches no linear layer of this {:?} model (BERT: {}; DistilBERT: {})",
                         spec.config.arch,
                         crate::config::BERT_LORA_TARGETS.join(", "),
@@ -160,7 +160,7 @@ impl Classifier {
             }
         }
         Ok(Classifier {
-            lora: spec.lora.map(|l| (l, source)),
+            peft: spec.peft.map(|p| (p, source)),
             config: spec.config,
             labels: spec.labels,
             unused: pb.unused(),
@@ -322,29 +322,35 @@ impl Classifier {
         self.thresholds.get(i).copied().unwrap_or(0.5)
     }
 
-    /// Every weight by HF name, as a plain checkpoint holds them: LoRA
-    /// updates merged into their base weights (W + α/r·B·A).
+    /// Every weight by HF name, as a plain checkpoint holds them: adapters
+    /// merged into their base weights (LoRA W + α/r·B·A, DoRA that at its
+    /// magnitude, (IA)³ W and b rescaled).
     pub fn named_tensors(&self) -> candle_core::Result<Vec<(String, Tensor)>> {
         let trained = self
             .params
             .vars
             .iter()
-            .filter(|(n, _)| !n.contains(".lora_"))
+            .filter(|(n, _)| !super::peft::is_adapter_tensor(n))
             .map(|(n, v)| (n, v.as_tensor()));
         let frozen = self.params.frozen.iter().map(|(n, t)| (n, t));
+        let Some((spec, _)) = &self.peft else {
+            return Ok(trained
+                .chain(frozen)
+                .map(|(n, t)| (n.clone(), t.clone()))
+                .collect());
+        };
+        let get = |n: &str| self.params.get(n).map(|v| v.as_tensor().clone());
         trained
             .chain(frozen)
             .map(|(name, t)| {
-                let module = name.strip_suffix(".weight").unwrap_or(name);
-                let a = self.params.get(&format!("{module}.lora_A.weight"));
-                let b = self.params.get(&format!("{module}.lora_B.weight"));
-                let merged = match (a, b, &self.lora) {
-                    (Some(a), Some(b), Some((spec, _))) => {
-                        (t + (b.as_tensor().matmul(a.as_tensor())? * spec.scale())?)?
-                    }
-                    _ => t.clone(),
+                let merged = if let Some(module) = name.strip_suffix(".weight") {
+                    spec.merged_weight(module, t, &get)?
+                } else if let Some(module) = name.strip_suffix(".bias") {
+                    spec.merged_bias(module, t, &get)?
+                } else {
+                    None
                 };
-                Ok((name.clone(), merged))
+                Ok((name.clone(), merged.unwrap_or_else(|| t.clone())))
             })
             .collect()
     }
@@ -385,7 +391,7 @@ impl Classifier {
             keep_head: true,
             base_config: self.base_config.clone(),
             freeze,
-            lora: None,
+            peft: None,
             overrides: HashMap::new(),
         };
         let mut copy = Classifier::build(spec, &mut crate::rng::Rng::seeded(0), &self.device)?;
@@ -397,11 +403,12 @@ impl Classifier {
         Ok(copy)
     }
 
-    /// A LoRA model's adapter in peft's layout: `lora_A`/`lora_B` of every
-    /// adapted module and the trained head and pooler (`modules_to_save`),
-    /// named `base_model.model.<HF name>`. None for other models.
+    /// An adapter model's tensors in peft's layout: the adapters of every
+    /// adapted module (`lora_A`/`lora_B`, `lora_magnitude_vector`, `ia3_l`)
+    /// and the trained head and pooler (`modules_to_save`), named
+    /// `base_model.model.<HF name>`. None for other models.
     pub fn adapter_tensors(&self) -> Option<Vec<(String, Tensor)>> {
-        self.lora.as_ref()?;
+        self.peft.as_ref()?;
         Some(
             self.params
                 .vars

@@ -7,8 +7,8 @@
 //! run in f32 whatever the compute dtype, as PyTorch autocast does.
 
 use super::config::{Activation, EncoderConfig};
-use super::lora::LoraAdapter;
 use super::params::{Init, Need, ParamBuilder};
+use super::peft::Adapter;
 use super::quant::{PackKind, PackedLinear};
 use crate::rng::Rng;
 use candle_core::{DType, Result, Tensor};
@@ -54,8 +54,9 @@ pub struct Linear {
     pub name: String,
     pub weight: Tensor,
     pub bias: Tensor,
-    pub lora: Option<LoraAdapter>,
-    /// An inference copy in int8 or bf16 (LoRA merged in), used instead of
+    /// A parameter-efficient method's adapter (LoRA, DoRA, (IA)³).
+    pub adapter: Option<Adapter>,
+    /// An inference copy in int8 or bf16 (adapter merged in), used instead of
     /// the f32 weight when set.
     pub packed: Option<PackedLinear>,
 }
@@ -76,25 +77,20 @@ impl Linear {
             need,
         )?;
         let bias = pb.take(&format!("{name}.bias"), &[outputs], Init::Zeros, need)?;
-        let lora = pb
-            .lora_for(name, inputs, outputs)?
-            .map(|(a, b, scale, dropout)| LoraAdapter {
-                a,
-                b,
-                scale,
-                dropout,
-            });
+        let adapter = pb.adapter_for(name, inputs, outputs, &weight)?;
         Ok(Linear {
             name: name.to_string(),
             weight,
             bias,
-            lora,
+            adapter,
             packed: None,
         })
     }
 
-    /// The forward pass with the LoRA update, if any (its dropout in train
-    /// mode): base(x) + dropout(x)·Aᵀ·Bᵀ·α/r, as peft computes it.
+    /// The forward pass with the adapter, if any (its dropout in train
+    /// mode), as peft computes it: LoRA base(x) + dropout(x)·Aᵀ·Bᵀ·α/r, DoRA
+    /// that direction at its trained magnitude, (IA)³ a rescaled input or
+    /// output.
     pub fn forward_t(&self, x: &Tensor, mode: &mut Mode) -> Result<Tensor> {
         match self.packed_forward(x)? {
             Some(y) => Ok(y),
@@ -102,14 +98,15 @@ impl Linear {
         }
     }
 
-    /// base(x) with the f32 (or compute dtype) weight, plus the LoRA update.
+    /// base(x) with the f32 (or compute dtype) weight, and the adapter.
     fn forward_unpacked(&self, x: &Tensor, mode: &mut Mode) -> Result<Tensor> {
-        let y = self.forward_f32(x)?;
-        let Some(l) = &self.lora else {
-            return Ok(y);
-        };
-        let shape = y.shape().clone();
-        y + l.delta(x, mode)?.reshape(shape)?
+        match &self.adapter {
+            None => self.forward_f32(x),
+            Some(Adapter::Lora(l)) => {
+                l.apply(x, &self.forward_f32(x)?, &self.weight, &self.bias, mode)
+            }
+            Some(Adapter::Ia3(v)) => v.scale_output(&self.forward_f32(&v.scale_input(x)?)?),
+        }
     }
 
     /// x: (..., in) → (..., out).
@@ -139,17 +136,24 @@ impl Linear {
         Ok(Some(y))
     }
 
-    /// Pack the weight (LoRA merged in) for inference in `kind`.
+    /// Pack the weight (adapter merged in) for inference in `kind`.
     pub fn pack(&mut self, kind: PackKind) -> Result<()> {
-        let weight = match &self.lora {
-            Some(l) => (&self.weight + (l.b.matmul(&l.a)? * l.scale)?)?,
-            None => self.weight.clone(),
+        let (weight, bias) = match &self.adapter {
+            None => (self.weight.clone(), self.bias.clone()),
+            Some(Adapter::Lora(l)) => (
+                super::peft::lora::merge(&self.weight, &l.a, &l.b, l.scale, l.magnitude.as_ref())?,
+                self.bias.clone(),
+            ),
+            Some(Adapter::Ia3(v)) => (
+                super::peft::ia3::merge_weight(&self.weight, &v.l, v.feedforward)?,
+                v.scale_output(&self.bias)?,
+            ),
         };
-        self.packed = Some(PackedLinear::new(kind, &weight, &self.bias)?);
+        self.packed = Some(PackedLinear::new(kind, &weight, &bias)?);
         Ok(())
     }
 
-    /// The f32 (or compute dtype) forward, LoRA excluded.
+    /// The f32 (or compute dtype) forward, adapter excluded.
     fn forward_f32(&self, x: &Tensor) -> Result<Tensor> {
         let dims = x.dims().to_vec();
         let inputs = *dims.last().unwrap_or(&0);
@@ -272,7 +276,7 @@ mod tests {
                 name: "frozen".into(),
                 weight: randn(&[8, 16], 2),
                 bias: randn(&[8], 3),
-                lora: None,
+                adapter: None,
                 packed: None,
             };
             let y = frozen.forward(x.as_tensor()).unwrap();

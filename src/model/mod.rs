@@ -13,7 +13,6 @@ pub mod fused;
 mod fused_cuda;
 pub mod hub;
 pub mod layers;
-pub mod lora;
 pub mod params;
 pub mod peft;
 pub mod probs;

@@ -2,7 +2,9 @@
 //! otherwise initialised the way BERT does (N(0, σ), LayerNorm 1/0, bias 0)
 //! with the project's seeded RNG.
 
-use super::lora::LoraSpec;
+use super::peft::ia3::Ia3Vector;
+use super::peft::lora::LoraAdapter;
+use super::peft::{Adapter, PeftSpec};
 use super::ModelError;
 use crate::config::Freeze;
 use crate::rng::Rng;
@@ -61,7 +63,7 @@ impl Params {
 /// Whether `freeze` covers the parameter `name` (HF names: `*.embeddings.*`
 /// and `*.layer.N.*` are the encoder; pooler and head never freeze).
 pub fn is_frozen(freeze: Freeze, name: &str) -> bool {
-    if name.contains(".lora_") {
+    if super::peft::is_adapter_tensor(name) {
         return false;
     }
     let embedding = name.contains(".embeddings.");
@@ -86,8 +88,8 @@ pub struct ParamBuilder<'a> {
     scratch: bool,
     /// Which parameters are built frozen.
     pub freeze: Freeze,
-    /// LoRA adapters to add to the target linears.
-    pub lora: Option<LoraSpec>,
+    /// The parameter-efficient method whose adapters go on the target linears.
+    pub peft: Option<PeftSpec>,
     /// Modules that got an adapter.
     pub adapted: Vec<String>,
     pub params: Params,
@@ -110,7 +112,7 @@ impl<'a> ParamBuilder<'a> {
             device,
             scratch,
             freeze: Freeze::None,
-            lora: None,
+            peft: None,
             adapted: Vec::new(),
             params: Params::default(),
             fresh: Vec::new(),
@@ -192,31 +194,81 @@ impl<'a> ParamBuilder<'a> {
         }
     }
 
-    /// LoRA A (r, in) and B (out, r) for `module` when it is a target.
-    pub fn lora_for(
+    /// The adapter for the linear `module` of weight (out, in), when it is
+    /// a target: LoRA's A (r, in) and B (out, r), DoRA's magnitude (out,
+    /// starting at W's row norms, as B starts at 0), or (IA)³'s vector
+    /// (starting at 1).
+    pub fn adapter_for(
         &mut self,
         module: &str,
         inputs: usize,
         outputs: usize,
-    ) -> Result<Option<(Tensor, Tensor, f64, f64)>, crate::Error> {
-        let Some(spec) = self.lora.clone().filter(|s| s.targets_module(module)) else {
+        weight: &Tensor,
+    ) -> Result<Option<Adapter>, crate::Error> {
+        let Some(spec) = self.peft.clone().filter(|s| s.targets_module(module)) else {
             return Ok(None);
         };
         self.adapted.push(module.to_string());
-        let bound = 1.0 / (inputs as f64).sqrt();
-        let a = self.take(
-            &format!("{module}.lora_A.weight"),
-            &[spec.r, inputs],
-            Init::Uniform(bound),
-            Need::Head,
-        )?;
-        let b = self.take(
-            &format!("{module}.lora_B.weight"),
-            &[outputs, spec.r],
-            Init::Zeros,
-            Need::Head,
-        )?;
-        Ok(Some((a, b, spec.scale(), spec.dropout)))
+        match spec {
+            PeftSpec::Lora(spec) => {
+                let bound = 1.0 / (inputs as f64).sqrt();
+                let a = self.take(
+                    &format!("{module}.lora_A.weight"),
+                    &[spec.r, inputs],
+                    Init::Uniform(bound),
+                    Need::Head,
+                )?;
+                let b = self.take(
+                    &format!("{module}.lora_B.weight"),
+                    &[outputs, spec.r],
+                    Init::Zeros,
+                    Need::Head,
+                )?;
+                let magnitude = if spec.dora {
+                    let norms = weight.detach().sqr()?.sum(1)?.sqrt()?;
+                    Some(self.take_or(
+                        &format!("{module}.{}", super::peft::lora::MAGNITUDE),
+                        &[outputs],
+                        norms,
+                    )?)
+                } else {
+                    None
+                };
+                Ok(Some(Adapter::Lora(LoraAdapter {
+                    a,
+                    b,
+                    scale: spec.scale(),
+                    dropout: spec.dropout,
+                    magnitude,
+                })))
+            }
+            PeftSpec::Ia3(spec) => {
+                let l = self.take(
+                    &format!("{module}.{}", super::peft::ia3::VECTOR),
+                    &spec.shape(module, inputs, outputs),
+                    Init::Ones,
+                    Need::Head,
+                )?;
+                Ok(Some(Adapter::Ia3(Ia3Vector {
+                    l,
+                    feedforward: spec.is_feedforward(module),
+                })))
+            }
+        }
+    }
+
+    /// A trainable parameter taken from the weights when present, else
+    /// starting at `initial` (a value computed from other weights).
+    fn take_or(
+        &mut self,
+        name: &str,
+        shape: &[usize],
+        initial: Tensor,
+    ) -> Result<Tensor, crate::Error> {
+        if !self.loaded.contains_key(name) {
+            self.loaded.insert(name.to_string(), initial);
+        }
+        self.take(name, shape, Init::Zeros, Need::Head)
     }
 
     /// Names in the weights file that the model did not use.

@@ -16,7 +16,9 @@ use crate::model::checkpoint::ModelDir;
 use crate::model::classifier::BuildSpec;
 use crate::model::config::scratch_config;
 use crate::model::hub::{resolve, ModelSource};
-use crate::model::lora::LoraSpec;
+use crate::model::peft::ia3::Ia3Spec;
+use crate::model::peft::lora::LoraSpec;
+use crate::model::peft::PeftSpec;
 use crate::model::Classifier;
 use crate::rng::Rng;
 use crate::run_dir::{sha256_file, FileInfo, ResolvedConfig, RunDir};
@@ -177,21 +179,34 @@ struct Loaded {
 
 /// Build the model for `cfg.model` with `labels` (a fresh head when the
 /// source's labels differ).
-/// LoRA's settings from the config (None unless `peft = "lora"`).
-fn lora_spec(cfg: &RunConfig) -> Result<Option<LoraSpec>> {
-    if cfg.peft != Peft::Lora {
-        return Ok(None);
+/// The parameter-efficient method's settings from the config (None for
+/// `peft = "none"`).
+fn peft_spec(cfg: &RunConfig) -> Result<Option<PeftSpec>> {
+    match cfg.peft {
+        Peft::None => Ok(None),
+        Peft::Lora | Peft::Dora => {
+            let targets = cfg
+                .lora_target_list()
+                .map_err(|reason| Error::Config(ConfigError::field("lora_targets", reason)))?;
+            Ok(Some(PeftSpec::Lora(LoraSpec {
+                r: cfg.lora_r,
+                alpha: cfg.lora_alpha,
+                dropout: cfg.lora_dropout,
+                rslora: false,
+                targets,
+                dora: cfg.peft == Peft::Dora,
+            })))
+        }
+        Peft::Ia3 => {
+            let (targets, feedforward) = cfg
+                .ia3_module_lists()
+                .map_err(|reason| Error::Config(ConfigError::field("ia3_targets", reason)))?;
+            Ok(Some(PeftSpec::Ia3(Ia3Spec {
+                targets,
+                feedforward,
+            })))
+        }
     }
-    let targets = cfg
-        .lora_target_list()
-        .map_err(|reason| Error::Config(ConfigError::field("lora_targets", reason)))?;
-    Ok(Some(LoraSpec {
-        r: cfg.lora_r,
-        alpha: cfg.lora_alpha,
-        dropout: cfg.lora_dropout,
-        rslora: false,
-        targets,
-    }))
 }
 
 /// The tokenizer a run of `model` uses: the model directory's own, or for
@@ -234,9 +249,9 @@ fn load_model(
 ) -> Result<Loaded> {
     let mut init_rng = Rng::derived(cfg.seed, 1);
     let mut notes = Vec::new();
-    let lora = lora_spec(cfg)?;
-    if lora.is_some() && matches!(source, ModelSource::Scratch(_)) {
-        return Err(Error::Config(ConfigError::field("peft", "LoRA adapts a pretrained encoder kept frozen; a scratch model has no pretrained weights (use peft = \"none\", or a pretrained --model)")));
+    let peft = peft_spec(cfg)?;
+    if let (Some(p), ModelSource::Scratch(_)) = (&peft, source) {
+        return Err(Error::Config(ConfigError::field("peft", format!("{} adapts a pretrained encoder kept frozen; a scratch model has no pretrained weights (use peft = \"none\", or a pretrained --model)", p.method()))));
     }
     let (spec, text) = match source {
         ModelSource::Scratch(size) => {
@@ -285,7 +300,7 @@ fn load_model(
         spec.config.set_dropout(p);
     }
     spec.freeze = cfg.freeze;
-    spec.lora = lora;
+    spec.peft = peft;
     spec.overrides = overrides;
     let scratch = spec.scratch;
     let model = Classifier::build(spec, &mut init_rng, device)?
@@ -558,9 +573,9 @@ pub fn resume(dir: &Path, adjust: impl FnOnce(&mut RunConfig) -> Result<()>) -> 
             corpus.train_info.path.display()
         ));
     }
-    // A LoRA run continues from its base model plus the checkpoint's
+    // An adapter run continues from its base model plus the checkpoint's
     // adapters and head (its model.safetensors holds merged weights).
-    let mut loaded = if cfg.peft == Peft::Lora {
+    let mut loaded = if cfg.peft != Peft::None {
         load_model(
             &cfg,
             corpus.task.task,

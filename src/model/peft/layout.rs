@@ -1,15 +1,18 @@
-//! peft's on-disk LoRA layout: `adapter_config.json` + `adapter_model.safetensors`.
-//! Written beside our LoRA checkpoints' merged weights, and read back —
-//! ours, or an adapter saved by Python peft (which holds no model weights:
-//! the base model comes from `base_model_name_or_path` or `--base`).
+//! peft's on-disk layout: `adapter_config.json` + `adapter_model.safetensors`
+//! (LoRA, DoRA, (IA)³). Written beside our adapter checkpoints' merged
+//! weights, and read back — ours, or an adapter saved by Python peft (which
+//! holds no model weights: the base model comes from
+//! `base_model_name_or_path` or `--base`).
 
-use super::checkpoint::ModelDir;
-use super::classifier::{BuildSpec, Classifier};
-use super::config::{Arch, EncoderConfig};
-use super::lora::LoraSpec;
-use super::ModelError;
+use super::ia3::{self, Ia3Spec};
+use super::lora::{self, LoraSpec};
+use super::PeftSpec;
 use crate::data::Labels;
 use crate::error::{Error, Result};
+use crate::model::checkpoint::ModelDir;
+use crate::model::classifier::{BuildSpec, Classifier};
+use crate::model::config::{Arch, EncoderConfig};
+use crate::model::ModelError;
 use crate::text::TextEncoder;
 use candle_core::{Device, Tensor};
 use serde_json::{json, Value};
@@ -41,41 +44,59 @@ pub fn head_modules(arch: Arch, token_head: bool) -> Vec<&'static str> {
     }
 }
 
-/// peft's adapter_config.json for a LoRA model built from `base` (its
-/// weights file or directory). `all-linear` is written as the explicit
-/// module list it means here, because peft's own `all-linear` would also
-/// adapt BERT's pooler, which our runs train in full instead.
-pub fn adapter_config_json(arch: Arch, token_head: bool, spec: &LoraSpec, base: &Path) -> Value {
+/// peft's adapter_config.json for an adapter model built from `base` (its
+/// weights file or directory). LoRA's `all-linear` is written as the
+/// explicit module list it means here, because peft's own `all-linear`
+/// would also adapt BERT's pooler, which our runs train in full instead.
+pub fn adapter_config_json(arch: Arch, token_head: bool, spec: &PeftSpec, base: &Path) -> Value {
     let base_dir = if base.is_file() {
         base.parent().unwrap_or(base)
     } else {
         base
     };
-    let targets: Vec<String> = if spec.targets.iter().any(|t| t == "all-linear") {
-        let names = match arch {
-            Arch::Bert | Arch::Roberta | Arch::XlmRoberta => crate::config::BERT_LORA_TARGETS,
-            Arch::DistilBert => crate::config::DISTILBERT_LORA_TARGETS,
-        };
-        names.iter().map(|s| s.to_string()).collect()
-    } else {
-        spec.targets.clone()
-    };
-    json!({
-        "peft_type": "LORA",
+    let mut v = json!({
         "task_type": if token_head { "TOKEN_CLS" } else { "SEQ_CLS" },
         "base_model_name_or_path": base_dir.display().to_string(),
-        "r": spec.r,
-        "lora_alpha": spec.alpha,
-        "lora_dropout": spec.dropout,
-        "target_modules": targets,
         "modules_to_save": head_modules(arch, token_head),
-        "bias": "none",
         "fan_in_fan_out": false,
         "inference_mode": true,
-        "init_lora_weights": true,
-        "use_rslora": spec.rslora,
-        "use_dora": false,
-    })
+    });
+    let extra = match spec {
+        PeftSpec::Lora(spec) => {
+            let targets: Vec<String> = if spec.targets.iter().any(|t| t == "all-linear") {
+                let names = match arch {
+                    Arch::Bert | Arch::Roberta | Arch::XlmRoberta => {
+                        crate::config::BERT_LORA_TARGETS
+                    }
+                    Arch::DistilBert => crate::config::DISTILBERT_LORA_TARGETS,
+                };
+                names.iter().map(|s| s.to_string()).collect()
+            } else {
+                spec.targets.clone()
+            };
+            json!({
+                "peft_type": "LORA",
+                "r": spec.r,
+                "lora_alpha": spec.alpha,
+                "lora_dropout": spec.dropout,
+                "target_modules": targets,
+                "bias": "none",
+                "init_lora_weights": true,
+                "use_rslora": spec.rslora,
+                "use_dora": spec.dora,
+            })
+        }
+        PeftSpec::Ia3(spec) => json!({
+            "peft_type": "IA3",
+            "target_modules": spec.targets,
+            "feedforward_modules": spec.feedforward,
+            "init_ia3_weights": true,
+        }),
+    };
+    if let (Some(v), Value::Object(extra)) = (v.as_object_mut(), extra) {
+        v.extend(extra);
+    }
+    v
 }
 
 /// An adapter's tensors by our (HF) names: `lora_A`/`lora_B` of each
@@ -105,16 +126,29 @@ pub fn read_weights(dir: &Path) -> Result<HashMap<String, Tensor>> {
 /// An adapter's config as far as tunebench runs it.
 #[derive(Debug)]
 pub struct AdapterConfig {
-    pub r: usize,
-    pub alpha: f64,
-    pub dropout: f64,
-    pub rslora: bool,
+    pub method: Method,
     /// `base_model_name_or_path`, as written.
     pub base: Option<String>,
 }
 
+/// The method an adapter_config.json describes, with the settings that
+/// its weights file does not tell.
+#[derive(Debug)]
+pub enum Method {
+    Lora {
+        r: usize,
+        alpha: f64,
+        dropout: f64,
+        rslora: bool,
+        dora: bool,
+    },
+    Ia3 {
+        feedforward: Vec<String>,
+    },
+}
+
 /// Read `adapter_config.json`, refusing what tunebench does not run (other
-/// peft methods, DoRA, trained biases, per-module rank patterns) by name.
+/// peft methods, trained biases, per-module rank patterns) by name.
 pub fn read_config(dir: &Path) -> Result<AdapterConfig> {
     let path = dir.join(CONFIG_FILE);
     let bad = |message: String| -> Error {
@@ -127,16 +161,48 @@ pub fn read_config(dir: &Path) -> Result<AdapterConfig> {
     let text =
         std::fs::read_to_string(&path).map_err(|e| Error::io(path.display().to_string(), e))?;
     let v: Value = serde_json::from_str(&text).map_err(|e| bad(format!("not valid JSON: {e}")))?;
-    let peft_type = v.get("peft_type").and_then(Value::as_str).unwrap_or("");
-    if peft_type != "LORA" {
-        return Err(bad(format!(
-            "peft_type '{peft_type}': tunebench runs LoRA adapters only"
-        )));
-    }
     let flag = |k: &str| v.get(k).and_then(Value::as_bool).unwrap_or(false);
-    if flag("use_dora") {
-        return Err(bad("use_dora: DoRA adapters are not supported".into()));
+    if flag("fan_in_fan_out") {
+        return Err(bad(
+            "fan_in_fan_out: only nn.Linear-style (out, in) weights are supported".into(),
+        ));
     }
+    let base = v
+        .get("base_model_name_or_path")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(String::from);
+    let peft_type = v.get("peft_type").and_then(Value::as_str).unwrap_or("");
+    let method = match peft_type {
+        "LORA" => read_lora(&v, &bad)?,
+        "IA3" => Method::Ia3 {
+            feedforward: string_list(&v, "feedforward_modules").map_err(bad)?,
+        },
+        other => return Err(bad(format!(
+            "peft_type '{other}': tunebench runs LoRA, DoRA (LoRA with use_dora) and IA3 adapters"
+        ))),
+    };
+    Ok(AdapterConfig { method, base })
+}
+
+/// A config's list of module names (peft also allows one string, a regex
+/// over full names, which is refused).
+fn string_list(v: &Value, key: &str) -> std::result::Result<Vec<String>, String> {
+    match v.get(key) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => Ok(items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(String::from)
+            .collect()),
+        Some(other) => Err(format!(
+            "{key}: {other} (a regular expression) is not supported; list the module names"
+        )),
+    }
+}
+
+fn read_lora(v: &Value, bad: &dyn Fn(String) -> Error) -> Result<Method> {
+    let flag = |k: &str| v.get(k).and_then(Value::as_bool).unwrap_or(false);
     if flag("lora_bias") {
         return Err(bad("lora_bias: LoRA-B biases are not supported".into()));
     }
@@ -146,11 +212,6 @@ pub fn read_config(dir: &Path) -> Result<AdapterConfig> {
                 "{k}: only LoRA on linear modules is supported"
             )));
         }
-    }
-    if flag("fan_in_fan_out") {
-        return Err(bad(
-            "fan_in_fan_out: only nn.Linear-style (out, in) weights are supported".into(),
-        ));
     }
     match v.get("bias").and_then(Value::as_str).unwrap_or("none") {
         "none" => {}
@@ -179,16 +240,12 @@ pub fn read_config(dir: &Path) -> Result<AdapterConfig> {
         .get("lora_alpha")
         .and_then(Value::as_f64)
         .ok_or_else(|| bad("lora_alpha: a number is required".into()))?;
-    Ok(AdapterConfig {
+    Ok(Method::Lora {
         r,
         alpha,
         dropout: v.get("lora_dropout").and_then(Value::as_f64).unwrap_or(0.0),
         rslora: flag("use_rslora"),
-        base: v
-            .get("base_model_name_or_path")
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-            .map(String::from),
+        dora: flag("use_dora"),
     })
 }
 
@@ -212,8 +269,8 @@ pub fn base_dir(adapter: &Path, cfg: &AdapterConfig, base: Option<&Path>) -> Res
     if Path::new(recorded).is_relative() && beside.is_dir() {
         return Ok(beside);
     }
-    match super::hub::resolve(recorded) {
-        Ok(super::hub::ModelSource::Dir(d)) => Ok(d),
+    match crate::model::hub::resolve(recorded) {
+        Ok(crate::model::hub::ModelSource::Dir(d)) => Ok(d),
         _ => Err(ModelError::NotFound {
             spec: recorded.clone(),
             hint: format!(
@@ -225,41 +282,80 @@ pub fn base_dir(adapter: &Path, cfg: &AdapterConfig, base: Option<&Path>) -> Res
     }
 }
 
-/// The module names (no `.weight`) that carry `lora_A` in `weights`.
-fn adapted_modules(weights: &HashMap<String, Tensor>) -> Vec<String> {
+/// The module names (no `.weight`) whose names in `weights` end `suffix`.
+fn adapted_modules(weights: &HashMap<String, Tensor>, suffix: &str) -> Vec<String> {
     let mut v: Vec<String> = weights
         .keys()
-        .filter_map(|k| k.strip_suffix(".lora_A.weight").map(String::from))
+        .filter_map(|k| k.strip_suffix(suffix).map(String::from))
         .collect();
     v.sort();
     v
 }
 
-/// A LoRA adapter directory with its base model, ready for
+/// An adapter directory with its base model, ready for
 /// `Classifier::build`: the base weights plus the adapters and saved head.
 /// Returns the spec and the tokenizer to use (the adapter's own, else the
 /// base model's).
 pub fn load_spec(adapter: &Path, base: Option<&Path>) -> Result<(BuildSpec, PathBuf)> {
     let cfg = read_config(adapter)?;
     let weights = read_weights(adapter)?;
-    if let Some(k) = weights
-        .keys()
-        .find(|k| k.contains("lora_embedding") || k.contains("lora_magnitude"))
-    {
-        return Err(ModelError::BadWeights {
+    let bad_weights = |message: String| -> Error {
+        ModelError::BadWeights {
             path: adapter.join(WEIGHTS_FILE),
-            message: format!("'{k}': only LoRA on linear layers is supported"),
+            message,
         }
-        .into());
+        .into()
+    };
+    if let Some(k) = weights.keys().find(|k| k.contains("lora_embedding")) {
+        return Err(bad_weights(format!(
+            "'{k}': only LoRA on linear layers is supported"
+        )));
     }
-    let targets = adapted_modules(&weights);
+    let suffix = match cfg.method {
+        Method::Lora { .. } => ".lora_A.weight".to_string(),
+        Method::Ia3 { .. } => format!(".{}", ia3::VECTOR),
+    };
+    let targets = adapted_modules(&weights, &suffix);
     if targets.is_empty() {
-        return Err(ModelError::BadWeights {
-            path: adapter.join(WEIGHTS_FILE),
-            message: "no lora_A/lora_B tensors".into(),
-        }
-        .into());
+        return Err(bad_weights(format!("no *{suffix} tensors")));
     }
+    let peft = match &cfg.method {
+        Method::Lora {
+            r,
+            alpha,
+            dropout,
+            rslora,
+            dora,
+        } => {
+            let magnitudes = adapted_modules(&weights, &format!(".{}", lora::MAGNITUDE));
+            if *dora && magnitudes != targets {
+                return Err(bad_weights(format!(
+                    "use_dora is set, but not every adapted module has a {} ({} of {})",
+                    lora::MAGNITUDE,
+                    magnitudes.len(),
+                    targets.len()
+                )));
+            }
+            if !dora && !magnitudes.is_empty() {
+                return Err(bad_weights(format!(
+                    "{} tensors, but adapter_config.json does not set use_dora",
+                    lora::MAGNITUDE
+                )));
+            }
+            PeftSpec::Lora(LoraSpec {
+                r: *r,
+                alpha: *alpha,
+                dropout: *dropout,
+                rslora: *rslora,
+                targets,
+                dora: *dora,
+            })
+        }
+        Method::Ia3 { feedforward } => PeftSpec::Ia3(Ia3Spec {
+            targets,
+            feedforward: feedforward.clone(),
+        }),
+    };
     let base_path = base_dir(adapter, &cfg, base)?;
     let md = ModelDir::open(&base_path)?;
     // Labels: the adapter dir's config.json (tunebench writes one), else the
@@ -288,13 +384,7 @@ pub fn load_spec(adapter: &Path, base: Option<&Path>) -> Result<(BuildSpec, Path
         .and_then(|t| serde_json::from_str::<Value>(&t).ok())
         .and_then(|v| v.get("task_type").and_then(Value::as_str).map(String::from));
     spec.config.token_head = task_type.as_deref() == Some("TOKEN_CLS") || md.config.token_head;
-    spec.lora = Some(LoraSpec {
-        r: cfg.r,
-        alpha: cfg.alpha,
-        dropout: cfg.dropout,
-        rslora: cfg.rslora,
-        targets,
-    });
+    spec.peft = Some(peft);
     spec.overrides = weights;
     let tokenizer = if adapter.join("tokenizer.json").is_file() {
         adapter.join("tokenizer.json")
@@ -324,7 +414,8 @@ pub fn build(
         .and_then(|t| serde_json::from_str::<Value>(&t).ok())
         .or_else(|| spec.base_config.clone())
         .unwrap_or_default();
-    let (task, thresholds) = super::checkpoint::task_of_config(&own, &config, Some(&spec.labels))?;
+    let (task, thresholds) =
+        crate::model::checkpoint::task_of_config(&own, &config, Some(&spec.labels))?;
     let task = if spec.config.token_head {
         crate::data::Task::TokenClassification
     } else {

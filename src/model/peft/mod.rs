@@ -1,0 +1,112 @@
+//! Parameter-efficient fine-tuning, as Hugging Face peft implements it:
+//! LoRA and DoRA (`lora`), (IA)³ (`ia3`), and peft's on-disk layout
+//! (`layout`). Each method wraps the encoder's linears; the encoder around
+//! them is built frozen.
+
+pub mod ia3;
+mod layout;
+pub mod lora;
+
+pub use layout::*;
+
+use candle_core::{Result, Tensor};
+use ia3::{Ia3Spec, Ia3Vector};
+use lora::{LoraAdapter, LoraSpec};
+
+/// Which method a model trains, with its settings.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PeftSpec {
+    /// LoRA, or DoRA when `dora` is set (peft's `use_dora`).
+    Lora(LoraSpec),
+    Ia3(Ia3Spec),
+}
+
+impl PeftSpec {
+    /// The method's name in messages.
+    pub fn method(&self) -> &'static str {
+        match self {
+            PeftSpec::Lora(l) if l.dora => "DoRA",
+            PeftSpec::Lora(_) => "LoRA",
+            PeftSpec::Ia3(_) => "(IA)³",
+        }
+    }
+
+    /// The config key that names its target modules.
+    pub fn targets_key(&self) -> &'static str {
+        match self {
+            PeftSpec::Lora(_) => "lora_targets",
+            PeftSpec::Ia3(_) => "ia3_targets",
+        }
+    }
+
+    pub fn targets(&self) -> &[String] {
+        match self {
+            PeftSpec::Lora(l) => &l.targets,
+            PeftSpec::Ia3(s) => &s.targets,
+        }
+    }
+
+    pub fn targets_module(&self, module: &str) -> bool {
+        match self {
+            PeftSpec::Lora(l) => l.targets_module(module),
+            PeftSpec::Ia3(s) => s.targets_module(module),
+        }
+    }
+
+    /// `module`'s merged weight (W plus the method's update), given the
+    /// adapter's tensors by name; None when `module` has no adapter.
+    pub fn merged_weight(
+        &self,
+        module: &str,
+        weight: &Tensor,
+        get: &dyn Fn(&str) -> Option<Tensor>,
+    ) -> Result<Option<Tensor>> {
+        match self {
+            PeftSpec::Lora(spec) => {
+                let (Some(a), Some(b)) = (
+                    get(&format!("{module}.lora_A.weight")),
+                    get(&format!("{module}.lora_B.weight")),
+                ) else {
+                    return Ok(None);
+                };
+                let magnitude = get(&format!("{module}.{}", lora::MAGNITUDE));
+                lora::merge(weight, &a, &b, spec.scale(), magnitude.as_ref()).map(Some)
+            }
+            PeftSpec::Ia3(spec) => match get(&format!("{module}.{}", ia3::VECTOR)) {
+                Some(l) => ia3::merge_weight(weight, &l, spec.is_feedforward(module)).map(Some),
+                None => Ok(None),
+            },
+        }
+    }
+
+    /// `module`'s merged bias: (IA)³ scales the bias of the modules whose
+    /// output it scales; the other methods leave biases alone.
+    pub fn merged_bias(
+        &self,
+        module: &str,
+        bias: &Tensor,
+        get: &dyn Fn(&str) -> Option<Tensor>,
+    ) -> Result<Option<Tensor>> {
+        match self {
+            PeftSpec::Ia3(spec) if !spec.is_feedforward(module) => {
+                match get(&format!("{module}.{}", ia3::VECTOR)) {
+                    Some(l) => Ok(Some(bias.mul(&l.flatten_all()?)?)),
+                    None => Ok(None),
+                }
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
+/// Whether `name` is an adapter's own tensor (never part of the base
+/// model, never frozen).
+pub fn is_adapter_tensor(name: &str) -> bool {
+    name.contains(".lora_") || name.ends_with(&format!(".{}", ia3::VECTOR))
+}
+
+/// One linear's adapter.
+pub enum Adapter {
+    Lora(LoraAdapter),
+    Ia3(Ia3Vector),
+}
