@@ -28,7 +28,7 @@ impl Predictor {
         Self::load_with_base(dir, None, device)
     }
 
-    /// Load a classifier directory, or a peft LoRA adapter directory on
+    /// Load a classifier directory, or a peft adapter directory on
     /// its base model (`base`, else the adapter's recorded base). A
     /// tunebench LoRA checkpoint holds merged weights too; those are used
     /// unless `base` asks for the adapter on another base.

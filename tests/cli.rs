@@ -185,6 +185,23 @@ fn bad_models_and_settings_exit_2() {
     a[4] = bert.to_str().unwrap();
     a.extend(["--set", "peft=lora", "--set", "lora_targets=q_lin"]);
     bad_input(&a, &["lora_targets: 'q_lin' matches no linear layer"]);
+    // (IA)³ and DoRA: a scratch model, a feed-forward module that is not
+    // a target, an unknown module, a frozen encoder on top.
+    let mut a = train_args(data, out);
+    a.extend(["--set", "peft=ia3"]);
+    bad_input(&a, &["peft: (IA)³ adapts a pretrained encoder"]);
+    let mut a = train_args(data, out);
+    a.extend(["--set", "peft=ia3", "--set", "ia3_feedforward=query"]);
+    bad_input(&a, &["ia3_feedforward: 'query' is not one of ia3_targets"]);
+    let mut a = train_args(data, out);
+    a.extend(["--set", "peft=ia3", "--set", "ia3_targets=key,ffn"]);
+    bad_input(&a, &["ia3_targets: unknown module 'ffn'"]);
+    let mut a = train_args(data, out);
+    a.extend(["--set", "peft=dora", "--set", "freeze=encoder"]);
+    bad_input(&a, &["freeze: must be none with peft = \"dora\""]);
+    let mut a = train_args(data, out);
+    a.extend(["--set", "peft=adalora"]);
+    bad_input(&a, &["unknown variant `adalora`", "`dora`, `ia3`"]);
     let mut a = train_args(data, out);
     a.extend(["--set", "learning_rate=1e-3"]);
     bad_input(&a, &["unknown key 'learning_rate'"]);
@@ -559,7 +576,7 @@ fn a_python_peft_adapter_predicts_evaluates_and_exports() {
         ],
         &["adapter_config.json"],
     );
-    // A DoRA adapter is refused by name.
+    // A config that says DoRA over weights without magnitudes is refused.
     let cfg = std::fs::read_to_string(moved.join("adapter_config.json")).unwrap();
     std::fs::write(
         moved.join("adapter_config.json"),
@@ -575,8 +592,64 @@ fn a_python_peft_adapter_predicts_evaluates_and_exports() {
             base.to_str().unwrap(),
             "x",
         ],
-        &["use_dora"],
+        &["use_dora is set, but not every adapted module has a lora_magnitude_vector"],
     );
+}
+
+/// DoRA and (IA)³ adapters saved by Python peft: predict and eval run them
+/// on their base, and `export --merge` writes a plain checkpoint that
+/// predicts the same.
+#[test]
+fn python_peft_dora_and_ia3_adapters_predict_and_export_merged() {
+    let base = fixture("bert").join("model");
+    let texts = ["the movie was great", "a very boring and slow film"];
+    let on_base = succeed(
+        tunebench()
+            .args(["predict", "--checkpoint", base.to_str().unwrap()])
+            .args(texts),
+    );
+    for kind in ["dora", "ia3"] {
+        let d = tempfile::tempdir().unwrap();
+        let adapter = fixture("bert").join(kind).join("adapter");
+        let on_adapter = succeed(
+            tunebench()
+                .args(["predict", "--checkpoint", adapter.to_str().unwrap()])
+                .args(texts),
+        );
+        assert!(
+            max_logit_diff(&on_adapter, &on_base) > 1e-2,
+            "{kind}: the adapter changes the base model's logits"
+        );
+        let merged = d.path().join("merged");
+        succeed(tunebench().args([
+            "export",
+            "--merge",
+            "--checkpoint",
+            adapter.to_str().unwrap(),
+            "--out",
+            merged.to_str().unwrap(),
+        ]));
+        let on_merged = succeed(
+            tunebench()
+                .args(["predict", "--checkpoint", merged.to_str().unwrap()])
+                .args(texts),
+        );
+        let diff = max_logit_diff(&on_adapter, &on_merged);
+        assert!(diff < 1e-5, "{kind}: merged export vs adapter: {diff}");
+        let data = write(
+            d.path(),
+            "eval.csv",
+            b"text,label\nthe movie was great,pos\na very boring and slow film,neg\n",
+        );
+        let table = succeed(tunebench().args([
+            "eval",
+            "--checkpoint",
+            adapter.to_str().unwrap(),
+            "--data",
+            &data,
+        ]));
+        assert!(table.contains("accuracy"), "{kind}: {table}");
+    }
 }
 
 /// `predict --explain`: every row carries token attributions whose sum is

@@ -559,30 +559,78 @@ fn lora_config() -> tunebench::config::RunConfig {
 
 #[test]
 fn lora_trains_adapters_and_head_only_and_its_merged_checkpoint_gives_the_same_logits() {
-    use tunebench::config::RunConfig;
+    adapters_train_alone_and_merge(lora_config(), "LORA");
+}
+
+#[test]
+fn dora_trains_adapters_and_magnitudes_only_and_merges() {
+    adapters_train_alone_and_merge(
+        tunebench::config::RunConfig {
+            peft: tunebench::config::Peft::Dora,
+            ..lora_config()
+        },
+        "LORA",
+    );
+}
+
+#[test]
+fn ia3_trains_its_vectors_and_head_only_and_merges() {
+    adapters_train_alone_and_merge(ia3_config(), "IA3");
+}
+
+fn ia3_config() -> tunebench::config::RunConfig {
+    tunebench::config::RunConfig {
+        peft: tunebench::config::Peft::Ia3,
+        ..lora_config()
+    }
+}
+
+/// An adapter run trains its adapters, the head and the pooler only (no
+/// optimizer state for anything else), leaves the base bit-identical,
+/// saves peft's layout, and its merged checkpoint scores as the adapters do.
+fn adapters_train_alone_and_merge(cfg: tunebench::config::RunConfig, peft_type: &str) {
+    use tunebench::config::{Peft, RunConfig};
+    let kind = cfg.peft;
     let out = tempfile::tempdir().unwrap();
     let cfg = RunConfig {
         max_steps: 3,
-        ..lora_config()
+        ..cfg
     };
     let trainer = train::prepare(cfg, out.path()).unwrap();
     let params = &trainer.model.params;
     let trainable: Vec<String> = params.vars.iter().map(|(n, _)| n.clone()).collect();
-    assert!(trainable.iter().all(|n| n.contains(".lora_")
-        || n.starts_with("classifier.")
-        || n.starts_with("bert.pooler.")));
     assert!(trainable
         .iter()
-        .any(|n| n.ends_with("attention.self.query.lora_A.weight")));
-    assert!(trainable
-        .iter()
-        .any(|n| n.ends_with("attention.self.value.lora_B.weight")));
-    assert!(!trainable.iter().any(|n| n.contains(".key.lora_")));
+        .all(|n| tunebench::model::peft::is_adapter_tensor(n)
+            || n.starts_with("classifier.")
+            || n.starts_with("bert.pooler.")));
+    let has = |suffix: &str| trainable.iter().any(|n| n.ends_with(suffix));
+    match kind {
+        Peft::Lora | Peft::Dora => {
+            assert!(has("attention.self.query.lora_A.weight"));
+            assert!(has("attention.self.value.lora_B.weight"));
+            assert!(!trainable.iter().any(|n| n.contains(".key.lora_")));
+            assert_eq!(
+                has("attention.self.query.lora_magnitude_vector"),
+                kind == Peft::Dora
+            );
+        }
+        _ => {
+            assert!(has("attention.self.key.ia3_l") && has("layer.1.output.dense.ia3_l"));
+            assert!(!has("attention.self.query.ia3_l"));
+        }
+    }
     let host = |t: &candle_core::Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
     let base_before: Vec<(String, Vec<f32>)> = params
         .frozen
         .iter()
         .map(|(n, t)| (n.clone(), host(t)))
+        .collect();
+    let adapters_before: Vec<(String, Vec<f32>)> = params
+        .vars
+        .iter()
+        .filter(|(n, _)| tunebench::model::peft::is_adapter_tensor(n))
+        .map(|(n, v)| (n.clone(), host(v.as_tensor())))
         .collect();
     let events = trainer.run_to_end();
     assert!(
@@ -604,8 +652,16 @@ fn lora_trains_adapters_and_head_only_and_its_merged_checkpoint_gives_the_same_l
     let config: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(ckpt.join("adapter_config.json")).unwrap())
             .unwrap();
-    assert_eq!(config["peft_type"], "LORA");
-    assert_eq!(config["r"], 4);
+    assert_eq!(config["peft_type"], peft_type);
+    if peft_type == "LORA" {
+        assert_eq!(config["r"], 4);
+        assert_eq!(config["use_dora"], kind == Peft::Dora);
+    } else {
+        assert_eq!(
+            config["feedforward_modules"],
+            serde_json::json!(["output.dense"])
+        );
+    }
     let state =
         candle_core::safetensors::load(ckpt.join("training_state.safetensors"), &Device::Cpu)
             .unwrap();
@@ -628,6 +684,11 @@ fn lora_trains_adapters_and_head_only_and_its_merged_checkpoint_gives_the_same_l
             .unwrap();
         assert_eq!(&now, before, "{name} changed");
     }
+    // Every adapter tensor trained (LoRA's A moves once B has).
+    for (name, before) in &adapters_before {
+        let now = host(resumed.model.params.get(name).unwrap().as_tensor());
+        assert_ne!(&now, before, "{name} did not train");
+    }
     let merged = Predictor::load(&ckpt, &Device::Cpu).unwrap();
     let texts = [
         "The tent is superb",
@@ -637,14 +698,6 @@ fn lora_trains_adapters_and_head_only_and_its_merged_checkpoint_gives_the_same_l
     let ids = merged.text.encode_all(&texts).unwrap();
     let a = tunebench::predict::logits_for(&merged.model, merged.text.pad_id(), &ids).unwrap();
     let b = tunebench::predict::logits_for(&resumed.model, resumed.text.pad_id(), &ids).unwrap();
-    let b_moved = resumed
-        .model
-        .params
-        .vars
-        .iter()
-        .filter(|(n, _)| n.contains(".lora_B."))
-        .any(|(_, v)| host(v.as_tensor()).iter().any(|x| *x != 0.0));
-    assert!(b_moved, "LoRA B left zero: the adapters did not train");
     for (ra, rb) in a.iter().zip(&b) {
         for (x, y) in ra.iter().zip(rb) {
             assert!((x - y).abs() < 1e-5, "merged {ra:?} vs adapters {rb:?}");
@@ -655,4 +708,17 @@ fn lora_trains_adapters_and_head_only_and_its_merged_checkpoint_gives_the_same_l
 #[test]
 fn resumed_lora_run_continues_with_the_same_losses() {
     resume_matches_an_uninterrupted_run(lora_config());
+}
+
+#[test]
+fn resumed_dora_run_continues_with_the_same_losses() {
+    resume_matches_an_uninterrupted_run(tunebench::config::RunConfig {
+        peft: tunebench::config::Peft::Dora,
+        ..lora_config()
+    });
+}
+
+#[test]
+fn resumed_ia3_run_continues_with_the_same_losses() {
+    resume_matches_an_uninterrupted_run(ia3_config());
 }

@@ -208,13 +208,13 @@ pub(crate) enum Cmd {
     RunEngine { run_dir: PathBuf },
     /// Evaluate a checkpoint on labelled data
     Eval {
-        /// The model: a checkpoint or HF classifier directory, a peft LoRA
-        /// adapter, a run directory or a run name (as `tunebench runs` lists
+        /// The model: a checkpoint or HF classifier directory, a peft adapter
+        /// (LoRA, DoRA, IA3), a run directory or a run name (as `tunebench runs` lists
         /// it; its best/, else its newest checkpoint), each with an optional
         /// @best, @latest or @step-N
         #[arg(long)]
         checkpoint: PathBuf,
-        /// Base model of a peft LoRA adapter directory (default: the
+        /// Base model of a peft adapter directory (default: the
         /// adapter's base_model_name_or_path)
         #[arg(long)]
         base: Option<PathBuf>,
@@ -230,20 +230,20 @@ pub(crate) enum Cmd {
         #[command(flatten)]
         data_flags: DataFlags,
     },
-    /// Write a checkpoint as a plain HF classifier dir (LoRA merged in)
+    /// Write a checkpoint as a plain HF classifier dir (adapters merged in)
     Export {
-        /// The model: a checkpoint or HF classifier directory, a peft LoRA
-        /// adapter, a run directory or a run name (as `tunebench runs` lists
+        /// The model: a checkpoint or HF classifier directory, a peft adapter
+        /// (LoRA, DoRA, IA3), a run directory or a run name (as `tunebench runs` lists
         /// it; its best/, else its newest checkpoint), each with an optional
         /// @best, @latest or @step-N
         #[arg(long)]
         checkpoint: PathBuf,
-        /// Merge LoRA adapters into the weights (a LoRA checkpoint's
+        /// Merge LoRA, DoRA or IA3 adapters into the weights (an adapter checkpoint's
         /// model.safetensors already holds them merged; the adapter files
         /// are left out)
         #[arg(long)]
         merge: bool,
-        /// Base model of a peft LoRA adapter directory (default: the
+        /// Base model of a peft adapter directory (default: the
         /// adapter's base_model_name_or_path)
         #[arg(long)]
         base: Option<PathBuf>,
@@ -261,13 +261,13 @@ pub(crate) enum Cmd {
     BenchExplain(super::bench::BenchExplainArgs),
     /// Predict labels for texts
     Predict {
-        /// The model: a checkpoint or HF classifier directory, a peft LoRA
-        /// adapter, a run directory or a run name (as `tunebench runs` lists
+        /// The model: a checkpoint or HF classifier directory, a peft adapter
+        /// (LoRA, DoRA, IA3), a run directory or a run name (as `tunebench runs` lists
         /// it; its best/, else its newest checkpoint), each with an optional
         /// @best, @latest or @step-N
         #[arg(long)]
         checkpoint: PathBuf,
-        /// Base model of a peft LoRA adapter directory (default: the
+        /// Base model of a peft adapter directory (default: the
         /// adapter's base_model_name_or_path)
         #[arg(long)]
         base: Option<PathBuf>,

@@ -146,7 +146,7 @@ pub(crate) struct BenchExplainArgs {
     /// or a run name, each with an optional @best, @latest or @step-N
     #[arg(long)]
     checkpoint: std::path::PathBuf,
-    /// Base model of a peft LoRA adapter directory
+    /// Base model of a peft adapter directory
     #[arg(long)]
     base: Option<std::path::PathBuf>,
     /// The sentence to explain

@@ -16,7 +16,7 @@ pub(crate) fn export_cmd(
         checkpoint.display(),
         out.display(),
         if done.lora_merged() {
-            " (LoRA merged)"
+            " (adapters merged)"
         } else {
             ""
         }

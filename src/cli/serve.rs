@@ -9,13 +9,13 @@ use tunebench::config::ConfigError;
 
 #[derive(clap::Args)]
 pub(crate) struct ServeArgs {
-    /// The model: a checkpoint or HF classifier directory, a peft LoRA
+    /// The model: a checkpoint or HF classifier directory, a peft adapter
     /// adapter, a run directory or a run name (serves its best/, else its
     /// newest checkpoint, and follows the run), each with an optional
     /// @best, @latest or @step-N (that checkpoint only)
     #[arg(long)]
     checkpoint: PathBuf,
-    /// Base model of a peft LoRA adapter directory
+    /// Base model of a peft adapter directory
     #[arg(long)]
     base: Option<PathBuf>,
     #[arg(long, default_value = "127.0.0.1")]

@@ -13,7 +13,7 @@ pub(crate) struct TuiArgs {
     /// Checkpoint the playground uses when no run is active
     #[arg(long)]
     checkpoint: Option<PathBuf>,
-    /// Base model of a peft LoRA adapter directory (default: the
+    /// Base model of a peft adapter directory (default: the
     /// adapter's base_model_name_or_path)
     #[arg(long)]
     base: Option<PathBuf>,

@@ -1,5 +1,5 @@
 //! A checkpoint as a plain HuggingFace classifier directory (what
-//! `tunebench export` writes): LoRA adapters merged (W + α/r·B·A), no
+//! `tunebench export` writes): adapters merged (LoRA, DoRA, (IA)³), no
 //! training state.
 
 use super::checkpoint::{publish_dir, write_plain_model_files, ModelDir, PLAIN_MODEL_FILES};
@@ -34,7 +34,7 @@ pub fn export(checkpoint: &Path, merge: bool, base: Option<&Path>, out: &Path) -
     }
     if adapter && !merge {
         return Err(Error::Run(format!(
-            "{} is a LoRA checkpoint: pass --merge to export it with the adapters merged into the weights",
+            "{} is an adapter checkpoint (peft): pass --merge to export it with the adapters merged into the weights",
             checkpoint.display()
         )));
     }

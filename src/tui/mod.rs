@@ -71,7 +71,7 @@ pub struct TuiOptions {
     pub config_path: PathBuf,
     /// Checkpoint for the playground when no run is active.
     pub checkpoint: Option<PathBuf>,
-    /// Base model when `checkpoint` is a peft LoRA adapter directory.
+    /// Base model when `checkpoint` is a peft adapter directory.
     pub base: Option<PathBuf>,
     pub plain_markers: bool,
     /// Parent of new run directories.

@@ -178,9 +178,11 @@ pub fn read_config(dir: &Path) -> Result<AdapterConfig> {
         "IA3" => Method::Ia3 {
             feedforward: string_list(&v, "feedforward_modules").map_err(bad)?,
         },
-        other => return Err(bad(format!(
+        other => {
+            return Err(bad(format!(
             "peft_type '{other}': tunebench runs LoRA, DoRA (LoRA with use_dora) and IA3 adapters"
-        ))),
+        )))
+        }
     };
     Ok(AdapterConfig { method, base })
 }
