@@ -10,7 +10,7 @@ use tunebench::config::ConfigError;
 #[derive(clap::Args)]
 pub(crate) struct ServeArgs {
     /// The model: a checkpoint or HF classifier directory, a peft adapter
-    /// adapter, a run directory or a run name (serves its best/, else its
+    /// (LoRA, DoRA, IA3), a run directory or a run name (serves its best/, else its
     /// newest checkpoint, and follows the run), each with an optional
     /// @best, @latest or @step-N (that checkpoint only)
     #[arg(long)]
