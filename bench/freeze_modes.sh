@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Full fine-tune vs frozen encoder (linear probe) vs partly frozen vs LoRA,
+# DoRA and (IA)³,
 # side by side: MiniLM-L6 on the first 8,000 SST-2 train rows, 1 epoch,
 # SST-2 dev. MODES picks a subset (default: all).
 # Prints one line per run: mode, lr, seed, dev accuracy, trainable share,
 # samples/s (median of the step events) and the run process's peak RSS.
 # usage: bench/freeze_modes.sh [seeds...]   (default: 42)
+#        MODES="ia3-2e-3 ia3-1e-2" IA3_LRS="2e-3 1e-2" bench/freeze_modes.sh   (an lr sweep)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-target/release/tunebench}
@@ -13,7 +15,7 @@ SST2=${SST2:-../shared/data/sst2}
 OUT=$(mktemp -d /tmp/tb-freeze-XXXX)
 head -8001 "$SST2/train.tsv" > "$OUT/train8k.tsv"
 seeds=${*:-42}
-modes=${MODES:-full probe probe-5e-5 layers:3 lora lora-all}
+modes=${MODES:-full probe probe-5e-5 layers:3 lora lora-all dora ia3}
 run() { # mode freeze lr seed [extra --set ...]
   local dir="$OUT/$1-$3-$4" lrset=()
   case " $modes " in *" $1 "*) ;; *) return 0 ;; esac
@@ -41,5 +43,8 @@ for seed in $seeds; do
   run layers:3 layers:3 auto "$seed"
   run lora none auto "$seed" --set peft=lora
   run lora-all none auto "$seed" --set peft=lora --set lora_targets=all-linear
+  run dora none auto "$seed" --set peft=dora
+  run ia3 none auto "$seed" --set peft=ia3
+  for lr in ${IA3_LRS:-}; do run "ia3-$lr" none "$lr" "$seed" --set peft=ia3; done
 done
 rm -rf "$OUT"

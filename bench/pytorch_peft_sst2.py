@@ -7,7 +7,8 @@ learning rate per mode (full 5e-5, LoRA 2e-3, frozen encoder 1e-3).
 
 Modes: full; lora (r 8, alpha 16, dropout 0.1, query,value; classifier and
 pooler train in full, as tunebench's LoRA runs); lora-all (every linear of
-the encoder layers); probe (encoder frozen; pooler and classifier train).
+the encoder layers); dora (lora with use_dora); ia3 (peft's BERT defaults);
+probe (encoder frozen; pooler and classifier train).
 The text is tokenized once before training (as tunebench does), so the
 step time is forward + backward + optimizer.
 
@@ -27,18 +28,25 @@ from transformers import AutoTokenizer, BertForSequenceClassification, get_linea
 
 from pytorch_sst2_finetune import read  # the same GLUE TSV reader
 
-DEFAULT_LR = {"full": 5e-5, "lora": 2e-3, "lora-all": 2e-3, "probe": 1e-3}
+DEFAULT_LR = {"full": 5e-5, "lora": 2e-3, "lora-all": 2e-3, "dora": 2e-3, "ia3": 5e-3,
+              "probe": 1e-3}
 ALL_LINEAR = ["query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense"]
 
 
 def build(mode, model_dir):
     model = BertForSequenceClassification.from_pretrained(model_dir, num_labels=2)
-    if mode in ("lora", "lora-all"):
+    if mode in ("lora", "lora-all", "dora"):
         from peft import LoraConfig, get_peft_model
-        targets = ["query", "value"] if mode == "lora" else ALL_LINEAR
+        targets = ALL_LINEAR if mode == "lora-all" else ["query", "value"]
         cfg = LoraConfig(task_type="SEQ_CLS", r=8, lora_alpha=16, lora_dropout=0.1,
+                         use_dora=mode == "dora",
                          target_modules=targets, modules_to_save=["classifier", "pooler"])
         model = get_peft_model(model, cfg)
+    elif mode == "ia3":
+        from peft import IA3Config, get_peft_model
+        # peft's BERT defaults: key, value, output.dense (feed-forward).
+        model = get_peft_model(model, IA3Config(task_type="SEQ_CLS",
+                                                modules_to_save=["classifier", "pooler"]))
     elif mode == "probe":
         for n, p in model.named_parameters():
             p.requires_grad = n.startswith(("bert.pooler", "classifier"))

@@ -686,3 +686,170 @@ fn label_issues_match_cleanlab() {
         );
     }
 }
+
+/// AdaLoRA on the BERT fixture with peft's full-rank A, E, B: logits, the
+/// loss with the orthogonality penalty, and every trainable gradient.
+#[test]
+fn adalora_logits_penalty_and_gradients_match_peft() {
+    let dir = fixture("bert").join("adalora");
+    let exp =
+        candle_core::safetensors::load(dir.join("expected.safetensors"), &Device::Cpu).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
+    let model = full_rank_adalora(&exp);
+    let ids = exp["input_ids"].to_dtype(DType::U32).unwrap();
+    let mask = exp["attention_mask"].to_dtype(DType::F32).unwrap();
+    let labels = exp["labels"].to_dtype(DType::U32).unwrap();
+    let logits = model.forward(&ids, &mask, &mut Mode::Eval).unwrap();
+    let d = max_abs_diff(&logits, &exp["logits"]);
+    eprintln!("adalora: logits max |diff| {d:.3e}");
+    assert!(d < 1e-4, "logits differ by {d}");
+    let penalty = model.peft_penalty().unwrap().expect("a penalty");
+    let loss = (task_loss(model.task, &logits, &labels).unwrap() + penalty).unwrap();
+    let (got, want) = (
+        loss.to_scalar::<f32>().unwrap() as f64,
+        json["loss"].as_f64().unwrap(),
+    );
+    assert!((got - want).abs() < 1e-5, "loss {got} vs {want}");
+    let grads = Grads::collect(&model.params, &loss.backward().unwrap());
+    let mut trained: Vec<&str> = model.params.vars.iter().map(|(n, _)| n.as_str()).collect();
+    let mut expected: Vec<&str> = exp.keys().filter_map(|k| k.strip_prefix("grad.")).collect();
+    trained.sort();
+    expected.sort();
+    assert_eq!(trained, expected, "the same tensors train as in peft");
+    for ((name, _), grad) in model.params.vars.iter().zip(&grads.0) {
+        let want = &exp[&format!("grad.{name}")];
+        let grad = grad
+            .as_ref()
+            .unwrap_or_else(|| panic!("{name}: no gradient"));
+        let rel = max_abs_diff(grad, want) / max_abs(want).max(1e-6);
+        assert!(rel < 1e-4, "{name}: gradient differs by {rel} (rel)");
+    }
+}
+
+/// The rank allocator on a fixed sequence of 10 steps (values and
+/// gradients of every A, E, B given): the budget schedule and, after each
+/// step, which singular values are zeroed, equal peft's RankAllocator
+/// (tinit 2: nothing masked before step 3; tfinal 3: the pattern of step 7
+/// is applied from then on). Plain LoRA would mask nothing.
+#[test]
+fn adalora_rank_allocator_masks_what_peft_masks() {
+    use tunebench::model::peft::adalora::RankAllocator;
+    let dir = fixture("bert").join("adalora");
+    let exp =
+        candle_core::safetensors::load(dir.join("expected.safetensors"), &Device::Cpu).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
+    let model = full_rank_adalora(&exp);
+    let spec = match &model.peft {
+        Some((tunebench::model::peft::PeftSpec::AdaLora(a), _)) => a.clone(),
+        _ => unreachable!(),
+    };
+    let budgets: Vec<usize> = (1..=10).map(|s| spec.budget(s, 8, 48).0).collect();
+    let want: Vec<usize> = json["budgets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_u64().unwrap() as usize)
+        .collect();
+    assert_eq!(budgets, want);
+    let mut allocator = RankAllocator::new(spec, &model.params.vars);
+    let mut fixed = None;
+    let mut masked_steps = 0;
+    for step in 1..=10 {
+        for (name, var) in &model.params.vars {
+            if let Some(t) = exp.get(&format!("seq.{step}.{name}")) {
+                var.set(t).unwrap();
+            }
+        }
+        let grad = |name: &str| exp.get(&format!("seqgrad.{step}.{name}")).cloned();
+        if let Some(p) = allocator
+            .update_and_allocate(step, &model.params.vars, &grad, fixed.as_ref())
+            .unwrap()
+        {
+            if step == 7 {
+                fixed = Some(p);
+            }
+        }
+        for (name, var) in &model.params.vars {
+            let Some(module) = name.strip_suffix(".lora_E") else {
+                continue;
+            };
+            let kept: Vec<f32> = var
+                .as_tensor()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap()
+                .iter()
+                .map(|x| if *x != 0.0 { 1.0 } else { 0.0 })
+                .collect();
+            match exp.get(&format!("mask.{step}.{module}")) {
+                Some(m) => {
+                    assert_eq!(kept, m.to_vec1::<f32>().unwrap(), "step {step} {module}");
+                    masked_steps += 1;
+                }
+                None => assert!(kept.iter().all(|k| *k == 1.0), "step {step}: masked early"),
+            }
+        }
+    }
+    assert_eq!(masked_steps, 8 * 8, "steps 3..=10 mask all 8 modules");
+}
+
+/// A peft AdaLoRA adapter saved after allocation (ranks cut per module,
+/// rank_pattern in its config) loads with the logits peft gets from it.
+#[test]
+fn a_peft_adalora_adapter_with_cut_ranks_loads_with_peft_logits() {
+    use tunebench::model::peft;
+    let dir = fixture("bert").join("adalora");
+    let exp =
+        candle_core::safetensors::load(dir.join("expected.safetensors"), &Device::Cpu).unwrap();
+    let (spec, _) = peft::load_spec(&dir.join("adapter"), None).unwrap();
+    let model = Classifier::build(spec, &mut Rng::seeded(0), &Device::Cpu).unwrap();
+    peft::check_complete(&model, &dir).unwrap();
+    assert!(model.unused.is_empty(), "{:?}", model.unused);
+    let ids = exp["input_ids"].to_dtype(DType::U32).unwrap();
+    let mask = exp["attention_mask"].to_dtype(DType::F32).unwrap();
+    let logits = model.forward(&ids, &mask, &mut Mode::Eval).unwrap();
+    let d = max_abs_diff(&logits, &exp["loaded_logits"]);
+    assert!(d < 1e-4, "logits differ by {d}");
+    let merged = model.rebuilt(tunebench::config::Freeze::Encoder).unwrap();
+    let d = max_abs_diff(
+        &merged.forward(&ids, &mask, &mut Mode::Eval).unwrap(),
+        &exp["loaded_logits"],
+    );
+    assert!(d < 1e-4, "merged logits differ by {d}");
+}
+
+/// bert/model with AdaLoRA (init_r 6, target_r 3, α 8, query/value/
+/// output.dense, tinit 2, tfinal 3, 10 steps) and the fixture's A, E, B.
+fn full_rank_adalora(exp: &std::collections::HashMap<String, Tensor>) -> Classifier {
+    use tunebench::model::peft::{adalora::AdaLoraSpec, PeftSpec};
+    let md = ModelDir::open(&fixture("bert").join("model")).unwrap();
+    let labels = md.labels.clone().unwrap();
+    let mut spec = md.build_spec(labels, md.read_weights().unwrap(), true);
+    spec.peft = Some(PeftSpec::AdaLora(AdaLoraSpec {
+        init_r: 6,
+        target_r: 3,
+        alpha: 8.0,
+        dropout: 0.0,
+        targets: ["query", "value", "output.dense"]
+            .map(String::from)
+            .to_vec(),
+        tinit: 2,
+        tfinal: 3,
+        delta_t: 1,
+        beta1: 0.85,
+        beta2: 0.85,
+        orth_reg: 0.5,
+        total_step: 10,
+        rank_pattern: None,
+    }));
+    spec.overrides = exp
+        .iter()
+        .filter_map(|(k, t)| k.strip_prefix("param.").map(|n| (n.to_string(), t.clone())))
+        .collect();
+    let model = Classifier::build(spec, &mut Rng::seeded(0), &Device::Cpu).unwrap();
+    assert!(model.fresh.is_empty(), "{:?}", model.fresh);
+    model
+}

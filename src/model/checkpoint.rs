@@ -228,7 +228,7 @@ pub fn safetensors_bytes(tensors: &[(String, Tensor)]) -> Result<Vec<u8>> {
 /// merged weights, and for a LoRA model its adapter in peft's layout.
 pub fn write_model_files(dir: &Path, model: &Classifier, text: &TextEncoder) -> Result<()> {
     write_plain_model_files(dir, model, text)?;
-    if let (Some(adapter), Some((spec, base))) = (model.adapter_tensors(), &model.peft) {
+    if let (Some(adapter), Some((spec, base))) = (model.adapter_tensors()?, &model.peft) {
         let pretty = |v: &Value| serde_json::to_vec_pretty(v).unwrap_or_default();
         write_atomic(
             &dir.join(super::peft::WEIGHTS_FILE),

@@ -407,15 +407,40 @@ impl Classifier {
     /// adapted module (`lora_A`/`lora_B`, `lora_magnitude_vector`, `ia3_l`)
     /// and the trained head and pooler (`modules_to_save`), named
     /// `base_model.model.<HF name>`. None for other models.
-    pub fn adapter_tensors(&self) -> Option<Vec<(String, Tensor)>> {
-        self.peft.as_ref()?;
-        Some(
-            self.params
-                .vars
-                .iter()
-                .map(|(n, v)| (format!("base_model.model.{n}"), v.as_tensor().clone()))
-                .collect(),
-        )
+    /// AdaLoRA's tensors are cut to the ranks its allocator kept.
+    pub fn adapter_tensors(&self) -> candle_core::Result<Option<Vec<(String, Tensor)>>> {
+        let Some((spec, _)) = &self.peft else {
+            return Ok(None);
+        };
+        let pattern = match spec {
+            PeftSpec::AdaLora(a) => a.rank_pattern.as_ref(),
+            _ => None,
+        };
+        self.params
+            .vars
+            .iter()
+            .map(|(n, v)| {
+                let t = match pattern {
+                    Some(p) => super::peft::adalora::cut(n, v.as_tensor(), p)?,
+                    None => v.as_tensor().clone(),
+                };
+                Ok((format!("base_model.model.{n}"), t))
+            })
+            .collect::<candle_core::Result<Vec<_>>>()
+            .map(Some)
+    }
+
+    /// The method's penalty added to the training loss: AdaLoRA's
+    /// orthogonality term, weighted (None for the other methods).
+    pub fn peft_penalty(&self) -> candle_core::Result<Option<Tensor>> {
+        match &self.peft {
+            Some((PeftSpec::AdaLora(a), _)) if a.orth_reg > 0.0 => {
+                Ok(super::peft::adalora::orth_penalty(&self.params.vars)?
+                    .map(|p| p * a.orth_reg)
+                    .transpose()?)
+            }
+            _ => Ok(None),
+        }
     }
 }
 

@@ -141,7 +141,13 @@ impl Linear {
         let (weight, bias) = match &self.adapter {
             None => (self.weight.clone(), self.bias.clone()),
             Some(Adapter::Lora(l)) => (
-                super::peft::lora::merge(&self.weight, &l.a, &l.b, l.scale, l.magnitude.as_ref())?,
+                super::peft::lora::merge(
+                    &self.weight,
+                    &l.effective_a()?,
+                    &l.b,
+                    l.scale,
+                    l.magnitude.as_ref(),
+                )?,
                 self.bias.clone(),
             ),
             Some(Adapter::Ia3(v)) => (

@@ -240,6 +240,42 @@ impl<'a> ParamBuilder<'a> {
                     scale: spec.scale(),
                     dropout: spec.dropout,
                     magnitude,
+                    e: None,
+                })))
+            }
+            PeftSpec::AdaLora(spec) => {
+                // peft's init: A, B ~ N(0, 0.02), E = 0 (so ΔW starts at 0).
+                // A loaded adapter may hold fewer ranks (cut by peft).
+                let name = |k: &str| format!("{module}.{k}");
+                let r = self
+                    .loaded
+                    .get(&name("lora_A"))
+                    .map_or(spec.init_r, |t| t.dims()[0]);
+                let a = self.take(
+                    &name("lora_A"),
+                    &[r, inputs],
+                    Init::Normal(0.02),
+                    Need::Head,
+                )?;
+                let e = self.take(
+                    &name(super::peft::adalora::E),
+                    &[r, 1],
+                    Init::Zeros,
+                    Need::Head,
+                )?;
+                let b = self.take(
+                    &name("lora_B"),
+                    &[outputs, r],
+                    Init::Normal(0.02),
+                    Need::Head,
+                )?;
+                Ok(Some(Adapter::Lora(LoraAdapter {
+                    a,
+                    b,
+                    scale: spec.scale(),
+                    dropout: spec.dropout,
+                    magnitude: None,
+                    e: Some(e),
                 })))
             }
             PeftSpec::Ia3(spec) => {

@@ -4,6 +4,7 @@
 //! holds no model weights: the base model comes from
 //! `base_model_name_or_path` or `--base`).
 
+use super::adalora::{self, AdaLoraSpec};
 use super::ia3::{self, Ia3Spec};
 use super::lora::{self, LoraSpec};
 use super::PeftSpec;
@@ -86,6 +87,29 @@ pub fn adapter_config_json(arch: Arch, token_head: bool, spec: &PeftSpec, base: 
                 "use_dora": spec.dora,
             })
         }
+        PeftSpec::AdaLora(spec) => json!({
+            "peft_type": "ADALORA",
+            "init_r": spec.init_r,
+            "target_r": spec.target_r,
+            "lora_alpha": spec.alpha,
+            "lora_dropout": spec.dropout,
+            "target_modules": spec.targets,
+            "tinit": spec.tinit,
+            "tfinal": spec.tfinal,
+            "deltaT": spec.delta_t,
+            "beta1": spec.beta1,
+            "beta2": spec.beta2,
+            "orth_reg_weight": spec.orth_reg,
+            "total_step": spec.total_step,
+            // peft keys the pattern by the module's E tensor name.
+            "rank_pattern": spec.rank_pattern.as_ref().map(|p| {
+                p.iter()
+                    .map(|(m, keep)| (format!("{m}.{}", adalora::E), json!(keep)))
+                    .collect::<serde_json::Map<String, Value>>()
+            }),
+            "bias": "none",
+            "init_lora_weights": true,
+        }),
         PeftSpec::Ia3(spec) => json!({
             "peft_type": "IA3",
             "target_modules": spec.targets,
@@ -142,6 +166,9 @@ pub enum Method {
         rslora: bool,
         dora: bool,
     },
+    /// AdaLoRA: its settings; targets come from the weights, and the
+    /// ranks from their shapes (peft cuts them to `rank_pattern`).
+    AdaLora(Box<AdaLoraSpec>),
     Ia3 {
         feedforward: Vec<String>,
     },
@@ -175,12 +202,13 @@ pub fn read_config(dir: &Path) -> Result<AdapterConfig> {
     let peft_type = v.get("peft_type").and_then(Value::as_str).unwrap_or("");
     let method = match peft_type {
         "LORA" => read_lora(&v, &bad)?,
+        "ADALORA" => read_adalora(&v, &bad)?,
         "IA3" => Method::Ia3 {
             feedforward: string_list(&v, "feedforward_modules").map_err(bad)?,
         },
         other => {
             return Err(bad(format!(
-            "peft_type '{other}': tunebench runs LoRA, DoRA (LoRA with use_dora) and IA3 adapters"
+            "peft_type '{other}': tunebench runs LoRA, DoRA (LoRA with use_dora), ADALORA and IA3 adapters"
         )))
         }
     };
@@ -201,6 +229,52 @@ fn string_list(v: &Value, key: &str) -> std::result::Result<Vec<String>, String>
             "{key}: {other} (a regular expression) is not supported; list the module names"
         )),
     }
+}
+
+fn read_adalora(v: &Value, bad: &dyn Fn(String) -> Error) -> Result<Method> {
+    let int = |k: &str, default: u64| v.get(k).and_then(Value::as_u64).unwrap_or(default) as usize;
+    let num = |k: &str, default: f64| v.get(k).and_then(Value::as_f64).unwrap_or(default);
+    let init_r = int("init_r", 12);
+    if init_r == 0 {
+        return Err(bad("init_r: a positive integer is required".into()));
+    }
+    let rank_pattern = match v.get("rank_pattern") {
+        Some(Value::Object(m)) if !m.is_empty() => Some(
+            m.iter()
+                .map(|(k, keep)| {
+                    let flags: Option<Vec<bool>> = keep
+                        .as_array()
+                        .and_then(|a| a.iter().map(Value::as_bool).collect());
+                    let module = k
+                        .strip_suffix(&format!(".{}", adalora::E))
+                        .unwrap_or(k)
+                        .trim_end_matches(".default")
+                        .to_string();
+                    flags.map(|f| (module, f)).ok_or_else(|| {
+                        bad(format!(
+                            "rank_pattern['{k}']: a list of booleans is required"
+                        ))
+                    })
+                })
+                .collect::<Result<_>>()?,
+        ),
+        _ => None,
+    };
+    Ok(Method::AdaLora(Box::new(AdaLoraSpec {
+        init_r,
+        target_r: int("target_r", 8),
+        alpha: num("lora_alpha", 8.0),
+        dropout: num("lora_dropout", 0.0),
+        targets: Vec::new(),
+        tinit: int("tinit", 0),
+        tfinal: int("tfinal", 0),
+        delta_t: int("deltaT", 1),
+        beta1: num("beta1", 0.85),
+        beta2: num("beta2", 0.85),
+        orth_reg: num("orth_reg_weight", 0.5),
+        total_step: int("total_step", 0),
+        rank_pattern,
+    })))
 }
 
 fn read_lora(v: &Value, bad: &dyn Fn(String) -> Error) -> Result<Method> {
@@ -315,8 +389,14 @@ pub fn load_spec(adapter: &Path, base: Option<&Path>) -> Result<(BuildSpec, Path
     }
     let suffix = match cfg.method {
         Method::Lora { .. } => ".lora_A.weight".to_string(),
+        Method::AdaLora(_) => ".lora_A".to_string(),
         Method::Ia3 { .. } => format!(".{}", ia3::VECTOR),
     };
+    // A module peft cut to rank 0 holds empty tensors: it adapts nothing.
+    let weights: HashMap<String, Tensor> = weights
+        .into_iter()
+        .filter(|(_, t)| t.elem_count() > 0)
+        .collect();
     let targets = adapted_modules(&weights, &suffix);
     if targets.is_empty() {
         return Err(bad_weights(format!("no *{suffix} tensors")));
@@ -353,6 +433,10 @@ pub fn load_spec(adapter: &Path, base: Option<&Path>) -> Result<(BuildSpec, Path
                 dora: *dora,
             })
         }
+        Method::AdaLora(spec) => PeftSpec::AdaLora(AdaLoraSpec {
+            targets,
+            ..(**spec).clone()
+        }),
         Method::Ia3 { feedforward } => PeftSpec::Ia3(Ia3Spec {
             targets,
             feedforward: feedforward.clone(),

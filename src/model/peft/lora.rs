@@ -51,13 +51,14 @@ impl LoraSpec {
 }
 
 /// One linear's adapter: A (r, in), B (out, r), scale α/r, input dropout,
-/// and for DoRA the magnitude (out).
+/// for DoRA the magnitude (out), for AdaLoRA the singular values E (r, 1).
 pub struct LoraAdapter {
     pub a: Tensor,
     pub b: Tensor,
     pub scale: f64,
     pub dropout: f64,
     pub magnitude: Option<Tensor>,
+    pub e: Option<Tensor>,
 }
 
 impl LoraAdapter {
@@ -110,6 +111,14 @@ impl LoraAdapter {
         )?)
     }
 
+    /// A, or AdaLoRA's A ⊙ E.
+    pub fn effective_a(&self) -> Result<Tensor> {
+        match &self.e {
+            Some(e) => self.a.broadcast_mul(e),
+            None => Ok(self.a.clone()),
+        }
+    }
+
     /// α/r·(d·Aᵀ)·Bᵀ for d (…, in), as (rows, out).
     fn delta(&self, d: &Tensor) -> Result<Tensor> {
         let inputs = *d.dims().last().unwrap_or(&0);
@@ -117,7 +126,7 @@ impl LoraAdapter {
         let dtype = d.dtype();
         let u = d
             .reshape((rows, inputs))?
-            .matmul(&self.a.to_dtype(dtype)?.t()?)?
+            .matmul(&self.effective_a()?.to_dtype(dtype)?.t()?)?
             .matmul(&self.b.to_dtype(dtype)?.t()?)?;
         u * self.scale
     }
@@ -166,6 +175,7 @@ mod tests {
             scale: 1.5,
             dropout,
             magnitude: Some((randn(&[5], 5).abs().unwrap() + 0.5).unwrap()),
+            e: None,
         };
         (adapter, w, b)
     }

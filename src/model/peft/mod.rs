@@ -1,14 +1,17 @@
 //! Parameter-efficient fine-tuning, as Hugging Face peft implements it:
-//! LoRA and DoRA (`lora`), (IA)³ (`ia3`), and peft's on-disk layout
+//! LoRA and DoRA (`lora`), AdaLoRA (`adalora`), (IA)³ (`ia3`), and peft's
+//! on-disk layout
 //! (`layout`). Each method wraps the encoder's linears; the encoder around
 //! them is built frozen.
 
+pub mod adalora;
 pub mod ia3;
 mod layout;
 pub mod lora;
 
 pub use layout::*;
 
+use adalora::AdaLoraSpec;
 use candle_core::{Result, Tensor};
 use ia3::{Ia3Spec, Ia3Vector};
 use lora::{LoraAdapter, LoraSpec};
@@ -18,6 +21,7 @@ use lora::{LoraAdapter, LoraSpec};
 pub enum PeftSpec {
     /// LoRA, or DoRA when `dora` is set (peft's `use_dora`).
     Lora(LoraSpec),
+    AdaLora(AdaLoraSpec),
     Ia3(Ia3Spec),
 }
 
@@ -27,6 +31,7 @@ impl PeftSpec {
         match self {
             PeftSpec::Lora(l) if l.dora => "DoRA",
             PeftSpec::Lora(_) => "LoRA",
+            PeftSpec::AdaLora(_) => "AdaLoRA",
             PeftSpec::Ia3(_) => "(IA)³",
         }
     }
@@ -34,7 +39,7 @@ impl PeftSpec {
     /// The config key that names its target modules.
     pub fn targets_key(&self) -> &'static str {
         match self {
-            PeftSpec::Lora(_) => "lora_targets",
+            PeftSpec::Lora(_) | PeftSpec::AdaLora(_) => "lora_targets",
             PeftSpec::Ia3(_) => "ia3_targets",
         }
     }
@@ -42,6 +47,7 @@ impl PeftSpec {
     pub fn targets(&self) -> &[String] {
         match self {
             PeftSpec::Lora(l) => &l.targets,
+            PeftSpec::AdaLora(a) => &a.targets,
             PeftSpec::Ia3(s) => &s.targets,
         }
     }
@@ -49,6 +55,7 @@ impl PeftSpec {
     pub fn targets_module(&self, module: &str) -> bool {
         match self {
             PeftSpec::Lora(l) => l.targets_module(module),
+            PeftSpec::AdaLora(a) => a.targets_module(module),
             PeftSpec::Ia3(s) => s.targets_module(module),
         }
     }
@@ -71,6 +78,15 @@ impl PeftSpec {
                 };
                 let magnitude = get(&format!("{module}.{}", lora::MAGNITUDE));
                 lora::merge(weight, &a, &b, spec.scale(), magnitude.as_ref()).map(Some)
+            }
+            PeftSpec::AdaLora(spec) => {
+                let part = |k: &str| get(&format!("{module}.{k}"));
+                let (Some(a), Some(b), Some(e)) =
+                    (part("lora_A"), part("lora_B"), part(adalora::E))
+                else {
+                    return Ok(None);
+                };
+                lora::merge(weight, &a.broadcast_mul(&e)?, &b, spec.scale(), None).map(Some)
             }
             PeftSpec::Ia3(spec) => match get(&format!("{module}.{}", ia3::VECTOR)) {
                 Some(l) => ia3::merge_weight(weight, &l, spec.is_feedforward(module)).map(Some),
