@@ -7,7 +7,8 @@ learning rate per mode (full 5e-5, LoRA 2e-3, frozen encoder 1e-3).
 
 Modes: full; lora (r 8, alpha 16, dropout 0.1, query,value; classifier and
 pooler train in full, as tunebench's LoRA runs); lora-all (every linear of
-the encoder layers); dora (lora with use_dora); ia3 (peft's BERT defaults);
+the encoder layers); dora (lora with use_dora); adalora (init_r 12 →
+target_r 8, update_and_allocate after every step); ia3 (peft's BERT defaults);
 probe (encoder frozen; pooler and classifier train).
 The text is tokenized once before training (as tunebench does), so the
 step time is forward + backward + optimizer.
@@ -28,12 +29,12 @@ from transformers import AutoTokenizer, BertForSequenceClassification, get_linea
 
 from pytorch_sst2_finetune import read  # the same GLUE TSV reader
 
-DEFAULT_LR = {"full": 5e-5, "lora": 2e-3, "lora-all": 2e-3, "dora": 2e-3, "ia3": 5e-3,
+DEFAULT_LR = {"full": 5e-5, "lora": 2e-3, "lora-all": 2e-3, "dora": 2e-3, "adalora": 2e-3, "ia3": 1e-2,
               "probe": 1e-3}
 ALL_LINEAR = ["query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense"]
 
 
-def build(mode, model_dir):
+def build(mode, model_dir, total_steps):
     model = BertForSequenceClassification.from_pretrained(model_dir, num_labels=2)
     if mode in ("lora", "lora-all", "dora"):
         from peft import LoraConfig, get_peft_model
@@ -41,6 +42,15 @@ def build(mode, model_dir):
         cfg = LoraConfig(task_type="SEQ_CLS", r=8, lora_alpha=16, lora_dropout=0.1,
                          use_dora=mode == "dora",
                          target_modules=targets, modules_to_save=["classifier", "pooler"])
+        model = get_peft_model(model, cfg)
+    elif mode == "adalora":
+        from peft import AdaLoraConfig, get_peft_model
+        # tunebench's defaults: peft's schedule (tinit 0, tfinal 0, deltaT 1),
+        # init_r 12 → target_r 8, lora_alpha 16, dropout 0.1, query,value.
+        cfg = AdaLoraConfig(task_type="SEQ_CLS", init_r=12, target_r=8, lora_alpha=16,
+                            lora_dropout=0.1, total_step=total_steps,
+                            target_modules=["query", "value"],
+                            modules_to_save=["classifier", "pooler"])
         model = get_peft_model(model, cfg)
     elif mode == "ia3":
         from peft import IA3Config, get_peft_model
@@ -70,7 +80,7 @@ def main():
     torch.manual_seed(args.seed)
     random.seed(args.seed)
     tok = AutoTokenizer.from_pretrained(args.minilm_dir)
-    model = build(args.mode, args.minilm_dir)
+    model = build(args.mode, args.minilm_dir, math.ceil(min(args.rows, 67349) / 32))
     total = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     train = read(f"{args.data}/train.tsv", args.rows)
@@ -99,6 +109,9 @@ def main():
         torch.nn.utils.clip_grad_norm_([p for _, p in params], 1.0)
         opt.step()
         sched.step()
+        if args.mode == "adalora":
+            # peft's documented call, after the update and before zero_grad.
+            model.base_model.update_and_allocate(s + 1)
         opt.zero_grad(set_to_none=True)
         rates.append(len(idx) / (time.perf_counter() - t0))
     acc = float("nan")

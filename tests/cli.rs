@@ -200,8 +200,21 @@ fn bad_models_and_settings_exit_2() {
     a.extend(["--set", "peft=dora", "--set", "freeze=encoder"]);
     bad_input(&a, &["freeze: must be none with peft = \"dora\""]);
     let mut a = train_args(data, out);
-    a.extend(["--set", "peft=adalora"]);
-    bad_input(&a, &["unknown variant `adalora`", "`dora`, `ia3`"]);
+    a.extend(["--set", "peft=adalora_v2"]);
+    bad_input(&a, &["unknown variant `adalora_v2`", "`adalora`, `ia3`"]);
+    // AdaLoRA: a target rank above the initial one; a schedule that leaves
+    // no step to cut ranks in (the fixture run has 2 steps).
+    let mut a = train_args(data, out);
+    a[4] = bert.to_str().unwrap();
+    a.extend(["--set", "peft=adalora", "--set", "adalora_target_r=16"]);
+    bad_input(&a, &["adalora_target_r: must be 1..=adalora_init_r"]);
+    let mut a = train_args(data, out);
+    a[4] = bert.to_str().unwrap();
+    a.extend(["--set", "peft=adalora", "--set", "adalora_tinit=2"]);
+    bad_input(
+        &a,
+        &["adalora_tinit: 2 plus adalora_tfinal 0 leaves none of the run's 2 steps"],
+    );
     let mut a = train_args(data, out);
     a.extend(["--set", "learning_rate=1e-3"]);
     bad_input(&a, &["unknown key 'learning_rate'"]);

@@ -134,7 +134,10 @@ fn resumed_frozen_run_continues_with_the_same_losses() {
     });
 }
 
-fn resume_matches_an_uninterrupted_run(cfg: tunebench::config::RunConfig) {
+/// Returns the two run directories (uninterrupted, resumed).
+fn resume_matches_an_uninterrupted_run(
+    cfg: tunebench::config::RunConfig,
+) -> (tempfile::TempDir, tempfile::TempDir) {
     let full_dir = tempfile::tempdir().unwrap();
     let full = step_losses(
         &train::prepare(cfg.clone(), full_dir.path())
@@ -191,6 +194,7 @@ fn resume_matches_an_uninterrupted_run(cfg: tunebench::config::RunConfig) {
         .map(|v| v["step"].as_u64().unwrap())
         .collect();
     assert_eq!(steps, (1..=full.len() as u64).collect::<Vec<_>>());
+    (full_dir, part_dir)
 }
 
 #[test]
@@ -574,6 +578,106 @@ fn dora_trains_adapters_and_magnitudes_only_and_merges() {
 }
 
 #[test]
+fn adalora_trains_its_triplets_and_head_only_and_merges() {
+    adapters_train_alone_and_merge(adalora_config(), "ADALORA");
+}
+
+fn adalora_config() -> tunebench::config::RunConfig {
+    tunebench::config::RunConfig {
+        peft: tunebench::config::Peft::Adalora,
+        adalora_init_r: 4,
+        adalora_target_r: 2,
+        ..lora_config()
+    }
+}
+
+/// The allocator runs inside the engine: after a run the adapter keeps
+/// target_r ranks per module on average (peft's silent failure is an
+/// allocator never called, which keeps init_r everywhere), the saved
+/// tensors are cut to the saved rank_pattern, and the checkpoint's merged
+/// weights score as the adapters do.
+#[test]
+fn an_adalora_run_cuts_its_ranks_to_the_target_budget() {
+    use tunebench::config::RunConfig;
+    let out = tempfile::tempdir().unwrap();
+    let cfg = RunConfig {
+        adalora_tinit: 2,
+        adalora_tfinal: 2,
+        ..adalora_config()
+    };
+    let events = train::prepare(cfg, out.path()).unwrap().run_to_end();
+    let total = events
+        .iter()
+        .filter(|e| matches!(e, Event::Step { .. }))
+        .count();
+    assert!(total > 6, "{total} steps");
+    let ckpt = std::fs::read_dir(out.path().join("checkpoints"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .max_by_key(|p| {
+            p.file_name().unwrap().to_str().unwrap()[5..]
+                .parse::<usize>()
+                .unwrap()
+        })
+        .unwrap();
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ckpt.join("adapter_config.json")).unwrap())
+            .unwrap();
+    assert_eq!(config["peft_type"], "ADALORA");
+    assert_eq!(config["total_step"], total);
+    let pattern = config["rank_pattern"].as_object().expect("a rank pattern");
+    // query and value in 2 layers: 4 modules, init 4 each, target 2 each.
+    assert_eq!(pattern.len(), 4);
+    let kept: Vec<usize> = pattern
+        .values()
+        .map(|v| {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .filter(|b| b.as_bool().unwrap())
+                .count()
+        })
+        .collect();
+    assert_eq!(kept.iter().sum::<usize>(), 8, "ranks kept {kept:?}");
+    let adapter =
+        candle_core::safetensors::load(ckpt.join("adapter_model.safetensors"), &Device::Cpu)
+            .unwrap();
+    for (key, keep) in pattern {
+        let module = key.strip_suffix(".lora_E").unwrap();
+        let r = keep
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|b| b.as_bool().unwrap())
+            .count();
+        let e = &adapter[&format!("base_model.model.{module}.lora_E")];
+        let a = &adapter[&format!("base_model.model.{module}.lora_A")];
+        let b = &adapter[&format!("base_model.model.{module}.lora_B")];
+        assert_eq!(
+            (e.dims()[0], a.dims()[0], b.dims()[1]),
+            (r, r, r),
+            "{module}"
+        );
+    }
+    // The cut adapter on its base scores as the merged checkpoint does.
+    let merged = Predictor::load(&ckpt, &Device::Cpu).unwrap();
+    let (model, text) =
+        tunebench::model::peft::build(&ckpt, Some(&fixture("bert").join("model")), &Device::Cpu)
+            .unwrap();
+    let ids = merged
+        .text
+        .encode_all(&["The tent is superb", "It is fine"])
+        .unwrap();
+    let a = tunebench::predict::logits_for(&merged.model, merged.text.pad_id(), &ids).unwrap();
+    let b = tunebench::predict::logits_for(&model, text.pad_id(), &ids).unwrap();
+    for (ra, rb) in a.iter().zip(&b) {
+        for (x, y) in ra.iter().zip(rb) {
+            assert!((x - y).abs() < 1e-5, "merged {ra:?} vs cut adapters {rb:?}");
+        }
+    }
+}
+
+#[test]
 fn ia3_trains_its_vectors_and_head_only_and_merges() {
     adapters_train_alone_and_merge(ia3_config(), "IA3");
 }
@@ -614,6 +718,10 @@ fn adapters_train_alone_and_merge(cfg: tunebench::config::RunConfig, peft_type: 
                 has("attention.self.query.lora_magnitude_vector"),
                 kind == Peft::Dora
             );
+        }
+        Peft::Adalora => {
+            assert!(has("attention.self.query.lora_A") && has("attention.self.query.lora_E"));
+            assert!(has("attention.self.value.lora_B"));
         }
         _ => {
             assert!(has("attention.self.key.ia3_l") && has("layer.1.output.dense.ia3_l"));
@@ -656,6 +764,8 @@ fn adapters_train_alone_and_merge(cfg: tunebench::config::RunConfig, peft_type: 
     if peft_type == "LORA" {
         assert_eq!(config["r"], 4);
         assert_eq!(config["use_dora"], kind == Peft::Dora);
+    } else if peft_type == "ADALORA" {
+        assert_eq!(config["total_step"], 3);
     } else {
         assert_eq!(
             config["feedforward_modules"],
@@ -666,7 +776,7 @@ fn adapters_train_alone_and_merge(cfg: tunebench::config::RunConfig, peft_type: 
         candle_core::safetensors::load(ckpt.join("training_state.safetensors"), &Device::Cpu)
             .unwrap();
     assert_eq!(
-        state.len(),
+        state.keys().filter(|k| k.starts_with("exp_avg")).count(),
         2 * trainable.len(),
         "AdamW moments for trainable tensors only"
     );
@@ -716,6 +826,110 @@ fn resumed_dora_run_continues_with_the_same_losses() {
         peft: tunebench::config::Peft::Dora,
         ..lora_config()
     });
+}
+
+/// Resuming restores the allocator's EMAs, the uncut triplets and the
+/// rank pattern: the same losses as a run never stopped.
+#[test]
+fn resumed_adalora_run_continues_with_the_same_losses() {
+    // The run stops at step 17; the ranks are fixed at step 19, so the
+    // pattern leans on importance gathered before the stop.
+    let probe = tempfile::tempdir().unwrap();
+    let total = train::prepare(adalora_config(), probe.path())
+        .unwrap()
+        .total_steps();
+    let (full, resumed) = resume_matches_an_uninterrupted_run(tunebench::config::RunConfig {
+        adalora_tinit: 5,
+        adalora_tfinal: total - 19,
+        ..adalora_config()
+    });
+    // The masks after the resume depend on the importance EMAs before it:
+    // the final rank pattern and adapters are the uninterrupted run's.
+    let last = |dir: &std::path::Path| {
+        let ckpt = dir.join("best");
+        let config: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(ckpt.join("adapter_config.json")).unwrap(),
+        )
+        .unwrap();
+        let trainer: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(ckpt.join("trainer_state.json")).unwrap(),
+        )
+        .unwrap();
+        (config["rank_pattern"].clone(), trainer["step"].clone())
+    };
+    let (a, b) = (last(full.path()), last(resumed.path()));
+    assert!(a.0.as_object().is_some_and(|m| !m.is_empty()), "{a:?}");
+    assert_eq!(a, b);
+}
+
+/// A resumed AdaLoRA trainer holds the importance EMAs and the rank
+/// pattern its checkpoint saved.
+#[test]
+fn a_resumed_adalora_trainer_restores_its_allocator() {
+    use tunebench::model::peft::PeftSpec;
+    let out = tempfile::tempdir().unwrap();
+    // 6 steps, checkpoints at 3 and 6; masks from step 2, ranks fixed at 5.
+    let cfg = tunebench::config::RunConfig {
+        max_steps: 6,
+        eval_every: 3,
+        adalora_tinit: 1,
+        adalora_tfinal: 1,
+        ..adalora_config()
+    };
+    let events = train::prepare(cfg, out.path()).unwrap().run_to_end();
+    assert!(matches!(events.last(), Some(Event::Finished { .. })));
+    let pattern_of = |t: &train::Trainer| match &t.model.peft {
+        Some((PeftSpec::AdaLora(a), _)) => a.rank_pattern.clone().expect("a pattern"),
+        _ => panic!("not AdaLoRA"),
+    };
+    // From step 6: the final pattern; the EMAs were dropped at step 5.
+    let resumed = train::prepare::resume(out.path(), |_| Ok(())).unwrap();
+    assert_eq!(resumed.state.step, 6);
+    let kept = pattern_of(&resumed)
+        .values()
+        .flatten()
+        .filter(|k| **k)
+        .count();
+    assert_eq!(kept, 8);
+    assert!(resumed
+        .allocator
+        .as_ref()
+        .unwrap()
+        .state_tensors()
+        .is_empty());
+    // From step 3 (mid-allocation): the EMAs as saved.
+    std::fs::remove_dir_all(out.path().join("checkpoints/step-6")).unwrap();
+    let _ = std::fs::remove_dir_all(out.path().join("best"));
+    let saved = candle_core::safetensors::load(
+        out.path()
+            .join("checkpoints/step-3/training_state.safetensors"),
+        &Device::Cpu,
+    )
+    .unwrap();
+    let resumed = train::prepare::resume(out.path(), |_| Ok(())).unwrap();
+    assert_eq!(resumed.state.step, 3);
+    let kept = pattern_of(&resumed)
+        .values()
+        .flatten()
+        .filter(|k| **k)
+        .count();
+    assert!(kept > 8 && kept < 16, "step 3 keeps {kept} of 16");
+    let state = resumed.allocator.as_ref().unwrap().state_tensors();
+    assert_eq!(
+        state.len(),
+        2 * 3 * 4,
+        "ipt and unc of A, E, B in 4 modules"
+    );
+    for (name, t) in state {
+        let want = saved
+            .get(&name)
+            .unwrap_or_else(|| panic!("{name} not saved"));
+        assert_eq!(
+            t.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+            want.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+            "{name}"
+        );
+    }
 }
 
 #[test]

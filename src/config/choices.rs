@@ -164,14 +164,16 @@ pub enum Peft {
     Lora,
     /// LoRA with a trained magnitude per output row (peft's `use_dora`).
     Dora,
+    /// LoRA in SVD form whose ranks are pruned to a budget while training.
+    Adalora,
     /// Trained scaling vectors on the target linears' outputs or inputs.
     Ia3,
 }
 
 impl Peft {
-    /// LoRA or DoRA: the methods the `lora_*` keys shape.
+    /// LoRA, DoRA or AdaLoRA: the methods the `lora_*` keys shape.
     pub fn is_lora(self) -> bool {
-        matches!(self, Peft::Lora | Peft::Dora)
+        matches!(self, Peft::Lora | Peft::Dora | Peft::Adalora)
     }
 
     /// The value as config files spell it.
@@ -180,6 +182,7 @@ impl Peft {
             Peft::None => "none",
             Peft::Lora => "lora",
             Peft::Dora => "dora",
+            Peft::Adalora => "adalora",
             Peft::Ia3 => "ia3",
         }
     }

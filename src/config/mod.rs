@@ -74,6 +74,20 @@ pub struct RunConfig {
     pub lora_dropout: f64,
     /// Comma-separated module names (see `lora_targets()`) or `all-linear`.
     pub lora_targets: String,
+    /// AdaLoRA (`peft = "adalora"`, with the `lora_*` keys): each module's
+    /// starting rank, and the average rank the allocator leaves.
+    pub adalora_init_r: usize,
+    pub adalora_target_r: usize,
+    /// Steps before the first cut, and at the end with the ranks fixed.
+    pub adalora_tinit: usize,
+    pub adalora_tfinal: usize,
+    /// Steps between two cuts (peft's `deltaT`).
+    pub adalora_delta_t: usize,
+    /// EMA factors of the importance and its uncertainty.
+    pub adalora_beta1: f64,
+    pub adalora_beta2: f64,
+    /// Weight of the orthogonality penalty on A and B.
+    pub adalora_orth_reg: f64,
     /// (IA)³'s target modules, comma-separated (peft's BERT defaults).
     pub ia3_targets: String,
     /// The (IA)³ targets scaled at their input (a subset of `ia3_targets`).
@@ -160,6 +174,14 @@ impl Default for RunConfig {
             lora_alpha: 16.0,
             lora_dropout: 0.1,
             lora_targets: "query,value".into(),
+            adalora_init_r: 12,
+            adalora_target_r: 8,
+            adalora_tinit: 0,
+            adalora_tfinal: 0,
+            adalora_delta_t: 1,
+            adalora_beta1: 0.85,
+            adalora_beta2: 0.85,
+            adalora_orth_reg: 0.5,
             ia3_targets: "key,value,output.dense".into(),
             ia3_feedforward: "output.dense".into(),
             keep_checkpoints: 2,

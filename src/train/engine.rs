@@ -4,7 +4,7 @@
 //! recorded) whether or not a front end is listening.
 
 use super::metrics::score_targets;
-use super::optim::AdamW;
+use super::optim::{AdamW, Grads};
 use super::schedule::LrSchedule;
 use super::state::TrainerState;
 use super::step::train_step;
@@ -16,6 +16,8 @@ use crate::model::checkpoint::{
     publish_dir, safetensors_bytes, write_model_files, PLAIN_MODEL_FILES,
 };
 use crate::model::peft;
+use crate::model::peft::adalora::RankAllocator;
+use crate::model::peft::PeftSpec;
 use crate::model::Classifier;
 use crate::predict::evaluate;
 use crate::protocol::{Command, Event, FinishReason};
@@ -23,6 +25,7 @@ use crate::rng::Rng;
 use crate::run_dir::RunDir;
 use crate::text::batch::{make_batch, targets_tensor};
 use crate::text::TextEncoder;
+use candle_core::Tensor;
 use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
@@ -39,6 +42,8 @@ pub struct Trainer {
     pub val_targets: Targets,
     pub val_rows: Vec<Row>,
     pub optimizer: AdamW,
+    /// AdaLoRA's rank allocator, called after every optimizer step.
+    pub allocator: Option<RankAllocator>,
     pub state: TrainerState,
     /// Dropout masks.
     pub rng: Rng,
@@ -103,19 +108,29 @@ impl Timing {
     }
 }
 
+/// Optimizer steps in one epoch of `rows` training rows.
+pub fn steps_per_epoch(cfg: &RunConfig, rows: usize) -> usize {
+    let batches = rows.div_ceil(cfg.batch_size);
+    batches.div_ceil(cfg.grad_accum).max(1)
+}
+
+/// The run's optimizer steps: its epochs, or `max_steps` when fewer.
+pub fn total_steps(cfg: &RunConfig, rows: usize) -> usize {
+    let all = cfg.epochs * steps_per_epoch(cfg, rows);
+    if cfg.max_steps > 0 {
+        all.min(cfg.max_steps)
+    } else {
+        all
+    }
+}
+
 impl Trainer {
     pub fn steps_per_epoch(&self) -> usize {
-        let batches = self.train_ids.len().div_ceil(self.cfg.batch_size);
-        batches.div_ceil(self.cfg.grad_accum).max(1)
+        steps_per_epoch(&self.cfg, self.train_ids.len())
     }
 
     pub fn total_steps(&self) -> usize {
-        let all = self.cfg.epochs * self.steps_per_epoch();
-        if self.cfg.max_steps > 0 {
-            all.min(self.cfg.max_steps)
-        } else {
-            all
-        }
+        total_steps(&self.cfg, self.train_ids.len())
     }
 
     fn emit(&mut self, events: &Sender<Event>, event: Event) {
@@ -235,6 +250,9 @@ impl Trainer {
                 };
                 let (loss, samples, tokens, norm) =
                     (stats.loss, stats.samples, stats.tokens, stats.grad_norm);
+                if let Some((grads, factor)) = &stats.grads {
+                    self.allocate_ranks(self.state.step + 1, grads, *factor)?;
+                }
                 if stats.skipped {
                     let scale = self.state.loss_scaler.as_ref().map_or(1.0, |s| s.scale);
                     self.log(
@@ -564,12 +582,40 @@ impl Trainer {
         Ok(())
     }
 
+    /// AdaLoRA: the allocator's call after optimizer step `step` (peft's
+    /// `update_and_allocate`), on the updated weights and the gradients as
+    /// the update used them; the rank pattern it sets is what checkpoints
+    /// cut the adapters to.
+    fn allocate_ranks(&mut self, step: usize, grads: &Grads, factor: f64) -> Result<()> {
+        let Some(allocator) = &mut self.allocator else {
+            return Ok(());
+        };
+        let Some((PeftSpec::AdaLora(spec), _)) = &mut self.model.peft else {
+            return Ok(());
+        };
+        let vars = &self.model.params.vars;
+        let grad = |name: &str| -> Option<Tensor> {
+            let i = vars.iter().position(|(n, _)| n == name)?;
+            grads.0.get(i)?.as_ref().and_then(|g| (g * factor).ok())
+        };
+        if let Some(pattern) =
+            allocator.update_and_allocate(step, vars, &grad, spec.rank_pattern.as_ref())?
+        {
+            spec.rank_pattern = Some(pattern);
+        }
+        Ok(())
+    }
+
     /// Everything a checkpoint holds, written into the unpublished `dir`.
     fn write_checkpoint_files(&self, dir: &Path) -> Result<()> {
         write_model_files(dir, &self.model, &self.text)?;
+        let mut state = self.optimizer.state_tensors()?;
+        if let Some(allocator) = &self.allocator {
+            state.extend(adalora_state(&self.model, allocator));
+        }
         write_atomic(
             &dir.join("training_state.safetensors"),
-            &safetensors_bytes(&self.optimizer.state_tensors()?)?,
+            &safetensors_bytes(&state)?,
         )?;
         let state_json =
             serde_json::to_vec_pretty(&self.state).map_err(|e| Error::Run(e.to_string()))?;
@@ -583,6 +629,31 @@ impl Trainer {
         self.run(rx, etx);
         erx.try_iter().collect()
     }
+}
+
+/// AdaLoRA's training state beside the optimizer's: the allocator's EMAs,
+/// the uncut A, E, B (the adapter file holds them cut to the kept ranks)
+/// and the rank pattern as 0/1 rows.
+fn adalora_state(model: &Classifier, allocator: &RankAllocator) -> Vec<(String, Tensor)> {
+    let mut out = allocator.state_tensors();
+    out.extend(
+        model
+            .params
+            .vars
+            .iter()
+            .filter(|(n, _)| n.contains(".lora_"))
+            .map(|(n, v)| (format!("adalora.param.{n}"), v.as_tensor().clone())),
+    );
+    if let Some((PeftSpec::AdaLora(spec), _)) = &model.peft {
+        for (module, keep) in spec.rank_pattern.iter().flatten() {
+            let flags: Vec<f32> = keep.iter().map(|k| f32::from(u8::from(*k))).collect();
+            let n = flags.len();
+            if let Ok(t) = Tensor::from_vec(flags, n, &candle_core::Device::Cpu) {
+                out.push((format!("adalora.pattern.{module}"), t));
+            }
+        }
+    }
+    out
 }
 
 /// best/ as hard links to the checkpoint's files (copies across

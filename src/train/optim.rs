@@ -288,6 +288,7 @@ fn fused_gpu_available(_device: &Device) -> bool {
 }
 
 /// Gradients aligned with `Params::vars` (None: the parameter got none).
+#[derive(Clone, Debug)]
 pub struct Grads(pub Vec<Option<Tensor>>);
 
 impl Grads {

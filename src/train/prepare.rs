@@ -16,6 +16,7 @@ use crate::model::checkpoint::ModelDir;
 use crate::model::classifier::BuildSpec;
 use crate::model::config::scratch_config;
 use crate::model::hub::{resolve, ModelSource};
+use crate::model::peft::adalora::{AdaLoraSpec, RankAllocator};
 use crate::model::peft::ia3::Ia3Spec;
 use crate::model::peft::lora::LoraSpec;
 use crate::model::peft::PeftSpec;
@@ -197,6 +198,27 @@ fn peft_spec(cfg: &RunConfig) -> Result<Option<PeftSpec>> {
                 dora: cfg.peft == Peft::Dora,
             })))
         }
+        Peft::Adalora => {
+            let targets = cfg
+                .lora_target_list()
+                .map_err(|reason| Error::Config(ConfigError::field("lora_targets", reason)))?;
+            Ok(Some(PeftSpec::AdaLora(AdaLoraSpec {
+                init_r: cfg.adalora_init_r,
+                target_r: cfg.adalora_target_r,
+                alpha: cfg.lora_alpha,
+                dropout: cfg.lora_dropout,
+                targets,
+                tinit: cfg.adalora_tinit,
+                tfinal: cfg.adalora_tfinal,
+                delta_t: cfg.adalora_delta_t,
+                beta1: cfg.adalora_beta1,
+                beta2: cfg.adalora_beta2,
+                orth_reg: cfg.adalora_orth_reg,
+                // Set from the run's length when the trainer is assembled.
+                total_step: 0,
+                rank_pattern: None,
+            })))
+        }
         Peft::Ia3 => {
             let (targets, feedforward) = cfg
                 .ia3_module_lists()
@@ -353,6 +375,7 @@ impl Trainer {
             model: loaded.model,
             text: loaded.text,
             optimizer: started.optimizer,
+            allocator: None,
             run: started.run,
             notes: started.notes,
             log_error: None,
@@ -360,6 +383,57 @@ impl Trainer {
             cfg,
         }
     }
+}
+
+/// AdaLoRA's `total_step`: the run's length, checked against its schedule
+/// (before a run directory is made for a run that cannot cut ranks).
+fn set_adalora_length(model: &mut Classifier, total: usize) -> Result<()> {
+    let Some((PeftSpec::AdaLora(spec), _)) = &mut model.peft else {
+        return Ok(());
+    };
+    spec.total_step = total;
+    if spec.tinit >= total.saturating_sub(spec.tfinal) {
+        return Err(Error::Config(ConfigError::field(
+            "adalora_tinit",
+            format!(
+                "{} plus adalora_tfinal {} leaves none of the run's {total} steps to cut ranks in",
+                spec.tinit, spec.tfinal
+            ),
+        )));
+    }
+    Ok(())
+}
+
+/// AdaLoRA: the allocator for the run's length (peft's `total_step`),
+/// with a resumed run's EMAs and rank pattern.
+fn start_rank_allocator(
+    trainer: &mut Trainer,
+    saved: Option<&HashMap<String, Tensor>>,
+) -> Result<()> {
+    let total = trainer.total_steps();
+    set_adalora_length(&mut trainer.model, total)?;
+    let Some((PeftSpec::AdaLora(spec), _)) = &mut trainer.model.peft else {
+        return Ok(());
+    };
+    if let Some(saved) = saved {
+        let pattern: std::collections::BTreeMap<String, Vec<bool>> = saved
+            .iter()
+            .filter_map(|(k, t)| {
+                let module = k.strip_prefix("adalora.pattern.")?;
+                let flags = t.to_vec1::<f32>().ok()?;
+                Some((module.to_string(), flags.iter().map(|f| *f > 0.5).collect()))
+            })
+            .collect();
+        if !pattern.is_empty() {
+            spec.rank_pattern = Some(pattern);
+        }
+    }
+    let mut allocator = RankAllocator::new(spec.clone(), &trainer.model.params.vars);
+    if let Some(saved) = saved {
+        allocator.load_state(saved);
+    }
+    trainer.allocator = Some(allocator);
+    Ok(())
 }
 
 struct Encoded {
@@ -477,6 +551,10 @@ pub fn prepare_corpus(
     loaded
         .notes
         .insert(0, format!("task: {} ({})", task.name(), corpus.task.reason));
+    set_adalora_length(
+        &mut loaded.model,
+        super::engine::total_steps(&cfg, encoded.train_ids.len()),
+    )?;
     let mut run = RunDir::create(out)?;
     if cfg.tensorboard {
         run.enable_tensorboard()?;
@@ -500,7 +578,7 @@ pub fn prepare_corpus(
     }
     let mut state = TrainerState::new(rng.state(cfg.seed));
     state.loss_scaler = LossScaler::for_precision(cfg.precision);
-    Ok(Trainer::assemble(
+    let mut trainer = Trainer::assemble(
         cfg,
         Started {
             rng,
@@ -513,7 +591,9 @@ pub fn prepare_corpus(
         corpus.val,
         loaded,
         &device,
-    ))
+    );
+    start_rank_allocator(&mut trainer, None)?;
+    Ok(trainer)
 }
 
 /// The config with a best-checkpoint metric the task reports: the default
@@ -575,7 +655,17 @@ pub fn resume(dir: &Path, adjust: impl FnOnce(&mut RunConfig) -> Result<()>) -> 
     }
     // An adapter run continues from its base model plus the checkpoint's
     // adapters and head (its model.safetensors holds merged weights).
+    let saved_state =
+        candle_core::safetensors::load(ckpt.join("training_state.safetensors"), &device)?;
     let mut loaded = if cfg.peft != Peft::None {
+        let mut adapter = crate::model::peft::read_weights(&ckpt)?;
+        // AdaLoRA's adapter file is cut to the kept ranks; training goes on
+        // from the uncut tensors saved beside the optimizer state.
+        for (key, t) in &saved_state {
+            if let Some(name) = key.strip_prefix("adalora.param.") {
+                adapter.insert(name.to_string(), t.clone());
+            }
+        }
         load_model(
             &cfg,
             corpus.task.task,
@@ -583,7 +673,7 @@ pub fn resume(dir: &Path, adjust: impl FnOnce(&mut RunConfig) -> Result<()>) -> 
             &Labels::new(resolved.labels.clone()),
             &[],
             &device,
-            crate::model::peft::read_weights(&ckpt)?,
+            adapter,
         )?
     } else {
         load_model(
@@ -613,9 +703,9 @@ pub fn resume(dir: &Path, adjust: impl FnOnce(&mut RunConfig) -> Result<()>) -> 
     state.loss_scaler = LossScaler::for_precision(cfg.precision)
         .map(|fresh| state.loss_scaler.take().unwrap_or(fresh));
     let mut optimizer = adam(&cfg, &loaded.model)?;
-    let moments = candle_core::safetensors::load(ckpt.join("training_state.safetensors"), &device)?;
+    let moments = &saved_state;
     optimizer
-        .load_state(&moments, state.step)
+        .load_state(moments, state.step)
         .map_err(|e| Error::Run(format!("{}: {e}", ckpt.display())))?;
     let rng = Rng::restore(&state.rng)
         .ok_or_else(|| Error::Run("bad RNG state in trainer_state.json".into()))?;
@@ -629,7 +719,7 @@ pub fn resume(dir: &Path, adjust: impl FnOnce(&mut RunConfig) -> Result<()>) -> 
         ..resolved
     })?;
     notes.extend(std::mem::take(&mut loaded.notes));
-    Ok(Trainer::assemble(
+    let mut trainer = Trainer::assemble(
         cfg,
         Started {
             rng,
@@ -642,5 +732,7 @@ pub fn resume(dir: &Path, adjust: impl FnOnce(&mut RunConfig) -> Result<()>) -> 
         corpus.val,
         loaded,
         &device,
-    ))
+    );
+    start_rank_allocator(&mut trainer, Some(&saved_state))?;
+    Ok(trainer)
 }

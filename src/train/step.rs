@@ -55,7 +55,7 @@ impl Default for LossScaler {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct StepStats {
     /// Mean loss over the micro-batches.
     pub loss: f64,
@@ -66,6 +66,10 @@ pub struct StepStats {
     /// f16 gradients overflowed: the update was skipped (weights unchanged)
     /// and the loss scale lowered.
     pub skipped: bool,
+    /// The step's gradients and the factor the update applied to them
+    /// (clipping and loss unscaling), for AdaLoRA's rank allocator; None
+    /// when the update was skipped.
+    pub grads: Option<(Grads, f64)>,
 }
 
 /// A loss or gradient norm that is NaN or infinite: the step was not applied.
@@ -151,6 +155,12 @@ fn step_on_this_thread(
             .as_ref()
             .ok_or_else(|| Error::Run("batch without labels".into()))?;
         let loss = task_loss(model.task, &logits, target)?;
+        // AdaLoRA's orthogonality penalty joins every micro-batch's loss,
+        // as peft adds it to each forward's loss.
+        let loss = match model.peft_penalty()? {
+            Some(penalty) => (loss + penalty)?,
+            None => loss,
+        };
         let value = loss.to_scalar::<f32>()? as f64;
         if !value.is_finite() {
             return Ok(Err(NonFinite {
@@ -171,6 +181,7 @@ fn step_on_this_thread(
     let grads = grads.ok_or_else(|| Error::Run("empty optimizer step".into()))?;
     let grad_norm = grads.global_norm()? / loss_scale;
     let mut skipped = false;
+    let mut applied = None;
     match scaler {
         Some(scaler) if !grad_norm.is_finite() => {
             scaler.overflowed();
@@ -189,6 +200,7 @@ fn step_on_this_thread(
             if let Some(s) = scaler {
                 s.stepped();
             }
+            applied = Some(coefficient);
         }
     }
     Ok(Ok(StepStats {
@@ -197,6 +209,7 @@ fn step_on_this_thread(
         samples,
         tokens,
         skipped,
+        grads: applied.map(|c| (grads, c)),
     }))
 }
 

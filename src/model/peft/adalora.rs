@@ -80,7 +80,7 @@ impl AdaLoraSpec {
         let coeff = 1.0 - (step - self.tinit) as f64 / span;
         let budget =
             ((init_budget as f64 - target as f64) * coeff.powi(3) + target as f64) as usize;
-        (budget, step % self.delta_t.max(1) == 0)
+        (budget, step.is_multiple_of(self.delta_t.max(1)))
     }
 }
 
@@ -210,7 +210,7 @@ impl RankAllocator {
         budget: usize,
     ) -> Result<BTreeMap<String, Vec<bool>>> {
         let score = |name: &str| -> Result<Option<Tensor>> {
-            Ok(self.ema.get(name).map(|(a, u)| a * u).transpose()?)
+            self.ema.get(name).map(|(a, u)| a * u).transpose()
         };
         let mut triplets: BTreeMap<String, Vec<f32>> = BTreeMap::new();
         for (name, _) in params {
