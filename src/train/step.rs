@@ -155,13 +155,15 @@ fn step_on_this_thread(
             .as_ref()
             .ok_or_else(|| Error::Run("batch without labels".into()))?;
         let loss = task_loss(model.task, &logits, target)?;
+        // The reported loss is the task's, comparable with the eval loss.
+        let value = loss.to_scalar::<f32>()? as f64;
         // AdaLoRA's orthogonality penalty joins every micro-batch's loss,
-        // as peft adds it to each forward's loss.
+        // as peft adds it to each forward's loss (its starting value,
+        // about 0.5·√r, would otherwise dominate the curve).
         let loss = match model.peft_penalty()? {
             Some(penalty) => (loss + penalty)?,
             None => loss,
         };
-        let value = loss.to_scalar::<f32>()? as f64;
         if !value.is_finite() {
             return Ok(Err(NonFinite {
                 what: "loss",
