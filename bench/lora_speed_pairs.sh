@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# LoRA training speed, tunebench vs PyTorch + peft, interleaved A/B pairs on
-# the first ROWS SST-2 rows (default 2000; batch 32, max_len 64, r 8,
+# Adapter training speed, tunebench vs PyTorch + peft, interleaved A/B pairs
+# on the first ROWS SST-2 rows (default 2000; batch 32, max_len 64, r 8,
 # query,value): median samples/s over the steps of each run.
-# usage: [ROWS=2000] [PAIRS=2] [TARGETS=query,value] bench/lora_speed_pairs.sh
+# METHOD: lora (default), dora, adalora or ia3 (peft's BERT targets).
+# usage: [ROWS=2000] [PAIRS=2] [TARGETS=query,value] [METHOD=lora] bench/lora_speed_pairs.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-target/release/tunebench}
@@ -15,10 +16,11 @@ OUT=$(mktemp -d /tmp/tb-lora-XXXX)
 trap 'rm -rf "$OUT"' EXIT
 head -$((ROWS + 1)) "$SST2/train.tsv" > "$OUT/train.tsv"
 head -101 "$SST2/dev.tsv" > "$OUT/dev.tsv"
-mode=lora; [ "$TARGETS" = all-linear ] && mode=lora-all
+METHOD=${METHOD:-lora}
+mode=$METHOD; [ "$TARGETS" = all-linear ] && [ "$METHOD" = lora ] && mode=lora-all
 ours() {
   "$BIN" train --data "$OUT/train.tsv" --val "$OUT/dev.tsv" --model "$MODEL" --epochs 1 \
-    --set max_len=64 --set peft=lora --set "lora_targets=$TARGETS" --out "$OUT/run$1" > /dev/null
+    --set max_len=64 --set "peft=$METHOD" --set "lora_targets=$TARGETS" --out "$OUT/run$1" > /dev/null
   python3 -c '
 import json, statistics, sys
 ev = [json.loads(l) for l in open(sys.argv[1])]

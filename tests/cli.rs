@@ -202,6 +202,16 @@ fn bad_models_and_settings_exit_2() {
     let mut a = train_args(data, out);
     a.extend(["--set", "peft=adalora_v2"]);
     bad_input(&a, &["unknown variant `adalora_v2`", "`adalora`, `ia3`"]);
+    // Prefix tuning: too many virtual tokens; DistilBERT (no past keys).
+    let mut a = train_args(data, out);
+    a[4] = bert.to_str().unwrap();
+    a.extend(["--set", "peft=prefix", "--set", "prefix_tokens=0"]);
+    bad_input(&a, &["prefix_tokens: must be 1..=512"]);
+    let distil = fixture("distilbert").join("model");
+    let mut a = train_args(data, out);
+    a[4] = distil.to_str().unwrap();
+    a.extend(["--set", "peft=prefix"]);
+    bad_input(&a, &["prefix tuning needs a BERT or RoBERTa encoder"]);
     // AdaLoRA: a target rank above the initial one; a schedule that leaves
     // no step to cut ranks in (the fixture run has 2 steps).
     let mut a = train_args(data, out);
@@ -607,6 +617,44 @@ fn a_python_peft_adapter_predicts_evaluates_and_exports() {
         ],
         &["use_dora is set, but not every adapted module has a lora_magnitude_vector"],
     );
+}
+
+/// A prefix-tuning adapter saved by Python peft predicts on its base, and
+/// `export --merge` refuses it by name (virtual tokens are not weights).
+#[test]
+fn a_python_peft_prefix_adapter_predicts_and_is_not_merged() {
+    let d = tempfile::tempdir().unwrap();
+    let base = fixture("bert").join("model");
+    let adapter = fixture("bert").join("prefix-mlp").join("adapter");
+    let texts = ["the movie was great", "a very boring and slow film"];
+    let on_base = succeed(
+        tunebench()
+            .args(["predict", "--checkpoint", base.to_str().unwrap()])
+            .args(texts),
+    );
+    let on_adapter = succeed(
+        tunebench()
+            .args(["predict", "--checkpoint", adapter.to_str().unwrap()])
+            .args(texts),
+    );
+    assert!(max_logit_diff(&on_adapter, &on_base) > 1e-2);
+    let out = tunebench()
+        .args([
+            "export",
+            "--merge",
+            "--checkpoint",
+            adapter.to_str().unwrap(),
+        ])
+        .args(["--out", d.path().join("m").to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("prefix-tuning adapter") && err.contains("cannot be merged"),
+        "{err}"
+    );
+    assert!(!d.path().join("m").exists());
 }
 
 /// DoRA and (IA)³ adapters saved by Python peft: predict and eval run them

@@ -853,3 +853,74 @@ fn full_rank_adalora(exp: &std::collections::HashMap<String, Tensor>) -> Classif
     assert!(model.fresh.is_empty(), "{:?}", model.fresh);
     model
 }
+
+/// Prefix tuning against peft (transformers 4.57, which still passes past
+/// keys and values to BERT): the plain table and the MLP-projected one,
+/// logits, loss and every trainable gradient; then the adapter peft saved
+/// (the projected table) loads with the same logits.
+#[test]
+fn prefix_tuning_matches_peft() {
+    use tunebench::model::peft::{self, prefix::PrefixSpec, PeftSpec};
+    for (kind, projection) in [("prefix", None), ("prefix-mlp", Some(16))] {
+        let dir = fixture("bert").join(kind);
+        let exp =
+            candle_core::safetensors::load(dir.join("expected.safetensors"), &Device::Cpu).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap())
+                .unwrap();
+        let md = ModelDir::open(&fixture("bert").join("model")).unwrap();
+        let mut spec = md.build_spec(md.labels.clone().unwrap(), md.read_weights().unwrap(), true);
+        spec.peft = Some(PeftSpec::Prefix(PrefixSpec {
+            tokens: 3,
+            projection,
+        }));
+        spec.overrides = exp
+            .iter()
+            .filter_map(|(k, t)| k.strip_prefix("param.").map(|n| (n.to_string(), t.clone())))
+            .collect();
+        let model = Classifier::build(spec, &mut Rng::seeded(0), &Device::Cpu).unwrap();
+        assert!(model.fresh.is_empty(), "{kind}: fresh {:?}", model.fresh);
+        let ids = exp["input_ids"].to_dtype(DType::U32).unwrap();
+        let mask = exp["attention_mask"].to_dtype(DType::F32).unwrap();
+        let labels = exp["labels"].to_dtype(DType::U32).unwrap();
+        let logits = model.forward(&ids, &mask, &mut Mode::Eval).unwrap();
+        let d = max_abs_diff(&logits, &exp["logits"]);
+        eprintln!("{kind}: logits max |diff| {d:.3e}");
+        assert!(d < 1e-4, "{kind}: logits differ by {d}");
+        let loss = task_loss(model.task, &logits, &labels).unwrap();
+        let got = loss.to_scalar::<f32>().unwrap() as f64;
+        let want = json["loss"].as_f64().unwrap();
+        assert!((got - want).abs() < 1e-5, "{kind}: loss {got} vs {want}");
+        let grads = Grads::collect(&model.params, &loss.backward().unwrap());
+        let mut trained: Vec<&str> = model.params.vars.iter().map(|(n, _)| n.as_str()).collect();
+        let mut expected: Vec<&str> = exp.keys().filter_map(|k| k.strip_prefix("grad.")).collect();
+        trained.sort();
+        expected.sort();
+        assert_eq!(
+            trained, expected,
+            "{kind}: the same tensors train as in peft"
+        );
+        for ((name, _), grad) in model.params.vars.iter().zip(&grads.0) {
+            let want = &exp[&format!("grad.{name}")];
+            let grad = grad
+                .as_ref()
+                .unwrap_or_else(|| panic!("{kind} {name}: no gradient"));
+            let rel = max_abs_diff(grad, want) / max_abs(want).max(1e-6);
+            assert!(rel < 1e-4, "{kind} {name}: gradient differs by {rel} (rel)");
+        }
+        // peft's saved adapter: the projected table, the head.
+        let (spec, _) = peft::load_spec(&dir.join("adapter"), None).unwrap();
+        let loaded = Classifier::build(spec, &mut Rng::seeded(0), &Device::Cpu).unwrap();
+        peft::check_complete(&loaded, &dir).unwrap();
+        assert!(
+            loaded.unused.is_empty(),
+            "{kind}: unused {:?}",
+            loaded.unused
+        );
+        let d = max_abs_diff(
+            &loaded.forward(&ids, &mask, &mut Mode::Eval).unwrap(),
+            &exp["logits"],
+        );
+        assert!(d < 1e-4, "{kind}: the saved adapter's logits differ by {d}");
+    }
+}

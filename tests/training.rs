@@ -677,6 +677,27 @@ fn an_adalora_run_cuts_its_ranks_to_the_target_budget() {
     }
 }
 
+/// Prefix tuning (with the MLP): only the prompt encoder and the head
+/// train; its checkpoint is the adapter (projected table) on its base.
+#[test]
+fn prefix_tuning_trains_its_prompt_encoder_and_head_only() {
+    adapters_train_alone_and_merge(prefix_config(), "PREFIX_TUNING");
+}
+
+fn prefix_config() -> tunebench::config::RunConfig {
+    tunebench::config::RunConfig {
+        peft: tunebench::config::Peft::Prefix,
+        prefix_tokens: 4,
+        prefix_projection: 8,
+        ..lora_config()
+    }
+}
+
+#[test]
+fn resumed_prefix_run_continues_with_the_same_losses() {
+    resume_matches_an_uninterrupted_run(prefix_config());
+}
+
 #[test]
 fn ia3_trains_its_vectors_and_head_only_and_merges() {
     adapters_train_alone_and_merge(ia3_config(), "IA3");
@@ -719,6 +740,10 @@ fn adapters_train_alone_and_merge(cfg: tunebench::config::RunConfig, peft_type: 
                 kind == Peft::Dora
             );
         }
+        Peft::Prefix => {
+            assert!(has("prompt_encoder.embedding.weight"));
+            assert!(has("prompt_encoder.transform.2.weight"));
+        }
         Peft::Adalora => {
             assert!(has("attention.self.query.lora_A") && has("attention.self.query.lora_E"));
             assert!(has("attention.self.value.lora_B"));
@@ -752,8 +777,17 @@ fn adapters_train_alone_and_merge(cfg: tunebench::config::RunConfig, peft_type: 
     let adapter =
         candle_core::safetensors::load(ckpt.join("adapter_model.safetensors"), &Device::Cpu)
             .unwrap();
+    // peft names prompt-learning models `base_model.`, the others
+    // `base_model.model.`.
+    let root = if kind == Peft::Prefix {
+        "base_model."
+    } else {
+        "base_model.model."
+    };
     assert!(
-        adapter.keys().all(|k| k.starts_with("base_model.model.")),
+        adapter
+            .keys()
+            .all(|k| k.starts_with(root) || k == "prompt_embeddings"),
         "{:?}",
         adapter.keys()
     );
@@ -766,6 +800,13 @@ fn adapters_train_alone_and_merge(cfg: tunebench::config::RunConfig, peft_type: 
         assert_eq!(config["use_dora"], kind == Peft::Dora);
     } else if peft_type == "ADALORA" {
         assert_eq!(config["total_step"], 3);
+    } else if peft_type == "PREFIX_TUNING" {
+        assert_eq!(config["num_virtual_tokens"], 4);
+        assert!(adapter.contains_key("prompt_embeddings"));
+        assert!(
+            !ckpt.join("model.safetensors").exists(),
+            "a prefix does not merge"
+        );
     } else {
         assert_eq!(
             config["feedforward_modules"],

@@ -168,6 +168,8 @@ pub enum Peft {
     Adalora,
     /// Trained scaling vectors on the target linears' outputs or inputs.
     Ia3,
+    /// Trained virtual keys and values in every layer (P-tuning v2).
+    Prefix,
 }
 
 impl Peft {
@@ -184,6 +186,7 @@ impl Peft {
             Peft::Dora => "dora",
             Peft::Adalora => "adalora",
             Peft::Ia3 => "ia3",
+            Peft::Prefix => "prefix",
         }
     }
 }

@@ -88,6 +88,11 @@ pub struct RunConfig {
     pub adalora_beta2: f64,
     /// Weight of the orthogonality penalty on A and B.
     pub adalora_orth_reg: f64,
+    /// Prefix tuning (`peft = "prefix"`): virtual tokens per layer, and the
+    /// hidden size of the reparameterisation MLP used while training (0:
+    /// train the table directly).
+    pub prefix_tokens: usize,
+    pub prefix_projection: usize,
     /// (IA)³'s target modules, comma-separated (peft's BERT defaults).
     pub ia3_targets: String,
     /// The (IA)³ targets scaled at their input (a subset of `ia3_targets`).
@@ -182,6 +187,8 @@ impl Default for RunConfig {
             adalora_beta1: 0.85,
             adalora_beta2: 0.85,
             adalora_orth_reg: 0.5,
+            prefix_tokens: 20,
+            prefix_projection: 0,
             ia3_targets: "key,value,output.dense".into(),
             ia3_feedforward: "output.dense".into(),
             keep_checkpoints: 2,

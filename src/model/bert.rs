@@ -32,6 +32,8 @@ enum Head {
 
 pub struct Bert {
     cfg: EncoderConfig,
+    /// Prefix tuning's virtual keys and values, when trained or loaded.
+    prefix: Option<super::peft::prefix::Prefix>,
     word: Tensor,
     position: Tensor,
     token_type: Tensor,
@@ -132,7 +134,14 @@ impl Bert {
                 classifier: Linear::build(pb, "classifier", h, num_labels, std, Need::Head)?,
             }
         };
+        let prefix = match pb.peft.clone() {
+            Some(super::peft::PeftSpec::Prefix(spec)) => Some(super::peft::prefix::Prefix::build(
+                pb, &spec, cfg.layers, h,
+            )?),
+            _ => None,
+        };
         Ok(Bert {
+            prefix,
             cfg: cfg.clone(),
             word,
             position,
@@ -161,6 +170,13 @@ impl Bert {
     }
 
     /// input_ids (B, L) u32 → word embeddings (B, L, H).
+    pub fn prefix_table(&self) -> Result<Option<Tensor>> {
+        self.prefix
+            .as_ref()
+            .map(|p| p.table(&mut Mode::Eval))
+            .transpose()
+    }
+
     pub fn word_embeddings(&self, input_ids: &Tensor) -> Result<Tensor> {
         let (b, l) = input_ids.dims2()?;
         super::fused::embedding(&self.word, &input_ids.flatten_all()?)?.reshape((
@@ -184,8 +200,17 @@ impl Bert {
         let cfg = &self.cfg;
         let (b, l, _) = words.dims3()?;
         // Right padding: real tokens sit at offset, offset + 1, ... as HF's
-        // position ids give them (pads differ, but attend to nothing used).
-        let positions = self.position.narrow(0, cfg.position_offset, l)?;
+        // position ids give them (pads differ, but attend to nothing used);
+        // after a prefix's virtual tokens, as transformers numbers them.
+        let virtual_tokens = self.prefix.as_ref().map_or(0, |p| p.tokens);
+        let start = cfg.position_offset + virtual_tokens;
+        if start + l > cfg.max_positions {
+            candle_core::bail!(
+                "{l} tokens after {virtual_tokens} prefix tokens pass the model's {} positions (lower max_len or prefix_tokens)",
+                cfg.max_positions - cfg.position_offset
+            );
+        }
+        let positions = self.position.narrow(0, start, l)?;
         let x = super::fused::bias_add(words, &positions)?;
         let x = match token_types {
             Some(t) => {
@@ -203,12 +228,34 @@ impl Bert {
             cfg.hidden_dropout,
             mode,
         )?;
-        let bias = mask_bias(attention_mask)?;
+        // Every token attends to the prefix: its mask is ones.
+        let (bias, table) = match &self.prefix {
+            Some(p) => {
+                let ones = Tensor::ones(
+                    (b, p.tokens),
+                    attention_mask.dtype(),
+                    attention_mask.device(),
+                )?;
+                let table = p.table(mode)?.to_dtype(dtype)?;
+                (
+                    mask_bias(&Tensor::cat(&[&ones, attention_mask], 1)?)?,
+                    Some(table),
+                )
+            }
+            None => (mask_bias(attention_mask)?, None),
+        };
         for (i, layer) in self.layers.iter().enumerate() {
             let xq = query_rows(&x, i + 1 == self.layers.len() && !cfg.token_head)?;
             let q = layer.query.forward_t(&xq, mode)?;
             let k = layer.key.forward_t(&x, mode)?;
             let v = layer.value.forward_t(&x, mode)?;
+            let (k, v) = match &table {
+                Some(t) => {
+                    let (pk, pv) = super::peft::prefix::Prefix::layer_kv(t, i, cfg.hidden, b)?;
+                    (Tensor::cat(&[&pk, &k], 1)?, Tensor::cat(&[&pv, &v], 1)?)
+                }
+                None => (k, v),
+            };
             let ctx = attention(&q, &k, &v, &bias, cfg, mode)?;
             let a = layer.attn_out.forward_t(&ctx, mode)?;
             let a = dropout(&a, cfg.hidden_dropout, mode)?;

@@ -236,12 +236,7 @@ pub fn write_model_files(dir: &Path, model: &Classifier, text: &TextEncoder) -> 
         )?;
         write_atomic(
             &dir.join(super::peft::CONFIG_FILE),
-            &pretty(&super::peft::adapter_config_json(
-                model.config.arch,
-                model.config.token_head,
-                spec,
-                base,
-            )),
+            &pretty(&super::peft::adapter_config_json(&model.config, spec, base)),
         )?;
     }
     Ok(())
@@ -261,10 +256,14 @@ pub fn write_plain_model_files(dir: &Path, model: &Classifier, text: &TextEncode
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
     let pretty = |v: &Value| serde_json::to_vec_pretty(v).unwrap_or_default();
     write_atomic(&dir.join("config.json"), &pretty(&model.config_json()))?;
-    write_atomic(
-        &dir.join("model.safetensors"),
-        &safetensors_bytes(&model.named_tensors()?)?,
-    )?;
+    // A prefix does not fold into weights: its checkpoint is the adapter
+    // on its base, with no model.safetensors that would score without it.
+    if model.peft.as_ref().is_none_or(|(spec, _)| spec.merges()) {
+        write_atomic(
+            &dir.join("model.safetensors"),
+            &safetensors_bytes(&model.named_tensors()?)?,
+        )?;
+    }
     write_atomic(&dir.join("tokenizer.json"), text.to_json()?.as_bytes())?;
     let tok_config = match model.config.arch {
         Arch::Roberta | Arch::XlmRoberta => json!({

@@ -132,6 +132,13 @@ impl Classifier {
         }
         pb.override_with(spec.overrides);
 
+        if matches!(spec.peft, Some(PeftSpec::Prefix(_))) && spec.config.arch == Arch::DistilBert {
+            return Err(crate::config::ConfigError::field(
+                "peft",
+                "prefix tuning needs a BERT or RoBERTa encoder (peft cannot give DistilBERT past keys and values either)",
+            )
+            .into());
+        }
         let n = spec.labels.len();
         let net = match spec.config.arch {
             Arch::Bert | Arch::Roberta | Arch::XlmRoberta => {
@@ -252,6 +259,15 @@ impl Classifier {
         match &self.net {
             Net::Bert(m) => m.word_embeddings(input_ids),
             Net::DistilBert(m) => m.word_embeddings(input_ids),
+        }
+    }
+
+    /// Prefix tuning's key/value table (tokens, layers·2·hidden) as the
+    /// MLP projects it, the form peft saves; None without a prefix.
+    pub fn prefix_table(&self) -> candle_core::Result<Option<Tensor>> {
+        match &self.net {
+            Net::Bert(m) => m.prefix_table(),
+            Net::DistilBert(_) => Ok(None),
         }
     }
 
@@ -412,6 +428,21 @@ impl Classifier {
         let Some((spec, _)) = &self.peft else {
             return Ok(None);
         };
+        if let PeftSpec::Prefix(_) = spec {
+            // peft's prompt-learning layout: the model is `base_model.`,
+            // the prefix the projected table.
+            let mut out: Vec<(String, Tensor)> = self
+                .params
+                .vars
+                .iter()
+                .filter(|(n, _)| !super::peft::is_adapter_tensor(n))
+                .map(|(n, v)| (format!("base_model.{n}"), v.as_tensor().clone()))
+                .collect();
+            if let Some(table) = self.prefix_table()? {
+                out.push((super::peft::prefix::SAVED.to_string(), table.detach()));
+            }
+            return Ok(Some(out));
+        }
         let pattern = match spec {
             PeftSpec::AdaLora(a) => a.rank_pattern.as_ref(),
             _ => None,

@@ -32,6 +32,14 @@ pub fn export(checkpoint: &Path, merge: bool, base: Option<&Path>, out: &Path) -
         // Refuses what is not a checkpoint, naming the missing file.
         ModelDir::open(checkpoint)?;
     }
+    if adapter {
+        if let peft::Method::Prefix { .. } = peft::read_config(checkpoint)?.method {
+            return Err(Error::Run(format!(
+                "{} is a prefix-tuning adapter: its virtual tokens are not weights, so it cannot be merged into a plain classifier; predict, eval and serve take the adapter directory as it is",
+                checkpoint.display()
+            )));
+        }
+    }
     if adapter && !merge {
         return Err(Error::Run(format!(
             "{} is an adapter checkpoint (peft): pass --merge to export it with the adapters merged into the weights",

@@ -278,6 +278,8 @@ impl<'a> ParamBuilder<'a> {
                     e: Some(e),
                 })))
             }
+            // A prefix adapts no linear (the encoder builds it).
+            PeftSpec::Prefix(_) => Ok(None),
             PeftSpec::Ia3(spec) => {
                 let l = self.take(
                     &format!("{module}.{}", super::peft::ia3::VECTOR),

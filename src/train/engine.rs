@@ -610,9 +610,7 @@ impl Trainer {
     fn write_checkpoint_files(&self, dir: &Path) -> Result<()> {
         write_model_files(dir, &self.model, &self.text)?;
         let mut state = self.optimizer.state_tensors()?;
-        if let Some(allocator) = &self.allocator {
-            state.extend(adalora_state(&self.model, allocator));
-        }
+        state.extend(adapter_state(&self.model, self.allocator.as_ref()));
         write_atomic(
             &dir.join("training_state.safetensors"),
             &safetensors_bytes(&state)?,
@@ -631,18 +629,23 @@ impl Trainer {
     }
 }
 
-/// AdaLoRA's training state beside the optimizer's: the allocator's EMAs,
-/// the uncut A, E, B (the adapter file holds them cut to the kept ranks)
-/// and the rank pattern as 0/1 rows.
-fn adalora_state(model: &Classifier, allocator: &RankAllocator) -> Vec<(String, Tensor)> {
-    let mut out = allocator.state_tensors();
+/// What an adapter file does not hold but training goes on from, beside
+/// the optimizer's state: AdaLoRA's uncut A, E, B, its rank pattern (0/1
+/// rows) and the allocator's EMAs; a prefix's unprojected table and MLP.
+fn adapter_state(model: &Classifier, allocator: Option<&RankAllocator>) -> Vec<(String, Tensor)> {
+    let mut out = allocator.map(|a| a.state_tensors()).unwrap_or_default();
+    let keep = match &model.peft {
+        Some((PeftSpec::AdaLora(_), _)) => |n: &str| n.contains(".lora_"),
+        Some((PeftSpec::Prefix(_), _)) => |n: &str| n.starts_with("prompt_encoder."),
+        _ => return out,
+    };
     out.extend(
         model
             .params
             .vars
             .iter()
-            .filter(|(n, _)| n.contains(".lora_"))
-            .map(|(n, v)| (format!("adalora.param.{n}"), v.as_tensor().clone())),
+            .filter(|(n, _)| keep(n))
+            .map(|(n, v)| (format!("adapter.param.{n}"), v.as_tensor().clone())),
     );
     if let Some((PeftSpec::AdaLora(spec), _)) = &model.peft {
         for (module, keep) in spec.rank_pattern.iter().flatten() {
@@ -663,8 +666,10 @@ fn link_best_files(checkpoint: &Path, best_tmp: &Path) -> Result<()> {
     let adapter = [peft::CONFIG_FILE, peft::WEIGHTS_FILE]
         .into_iter()
         .filter(|f| checkpoint.join(f).is_file());
+    // A prefix checkpoint has no model.safetensors.
     for f in PLAIN_MODEL_FILES
         .into_iter()
+        .filter(|f| checkpoint.join(f).is_file())
         .chain(["trainer_state.json"])
         .chain(adapter)
     {

@@ -19,6 +19,7 @@ use crate::model::hub::{resolve, ModelSource};
 use crate::model::peft::adalora::{AdaLoraSpec, RankAllocator};
 use crate::model::peft::ia3::Ia3Spec;
 use crate::model::peft::lora::LoraSpec;
+use crate::model::peft::prefix::PrefixSpec;
 use crate::model::peft::PeftSpec;
 use crate::model::Classifier;
 use crate::rng::Rng;
@@ -219,6 +220,10 @@ fn peft_spec(cfg: &RunConfig) -> Result<Option<PeftSpec>> {
                 rank_pattern: None,
             })))
         }
+        Peft::Prefix => Ok(Some(PeftSpec::Prefix(PrefixSpec {
+            tokens: cfg.prefix_tokens,
+            projection: (cfg.prefix_projection > 0).then_some(cfg.prefix_projection),
+        }))),
         Peft::Ia3 => {
             let (targets, feedforward) = cfg
                 .ia3_module_lists()
@@ -659,10 +664,12 @@ pub fn resume(dir: &Path, adjust: impl FnOnce(&mut RunConfig) -> Result<()>) -> 
         candle_core::safetensors::load(ckpt.join("training_state.safetensors"), &device)?;
     let mut loaded = if cfg.peft != Peft::None {
         let mut adapter = crate::model::peft::read_weights(&ckpt)?;
-        // AdaLoRA's adapter file is cut to the kept ranks; training goes on
-        // from the uncut tensors saved beside the optimizer state.
+        // AdaLoRA's adapter file is cut to the kept ranks, a prefix's is
+        // projected: training goes on from the tensors saved beside the
+        // optimizer state.
+        adapter.remove(crate::model::peft::prefix::EMBEDDING);
         for (key, t) in &saved_state {
-            if let Some(name) = key.strip_prefix("adalora.param.") {
+            if let Some(name) = key.strip_prefix("adapter.param.") {
                 adapter.insert(name.to_string(), t.clone());
             }
         }

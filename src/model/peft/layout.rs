@@ -7,6 +7,7 @@
 use super::adalora::{self, AdaLoraSpec};
 use super::ia3::{self, Ia3Spec};
 use super::lora::{self, LoraSpec};
+use super::prefix::{self, PrefixSpec};
 use super::PeftSpec;
 use crate::data::Labels;
 use crate::error::{Error, Result};
@@ -49,7 +50,8 @@ pub fn head_modules(arch: Arch, token_head: bool) -> Vec<&'static str> {
 /// weights file or directory). LoRA's `all-linear` is written as the
 /// explicit module list it means here, because peft's own `all-linear`
 /// would also adapt BERT's pooler, which our runs train in full instead.
-pub fn adapter_config_json(arch: Arch, token_head: bool, spec: &PeftSpec, base: &Path) -> Value {
+pub fn adapter_config_json(config: &EncoderConfig, spec: &PeftSpec, base: &Path) -> Value {
+    let (arch, token_head) = (config.arch, config.token_head);
     let base_dir = if base.is_file() {
         base.parent().unwrap_or(base)
     } else {
@@ -110,6 +112,17 @@ pub fn adapter_config_json(arch: Arch, token_head: bool, spec: &PeftSpec, base: 
             "bias": "none",
             "init_lora_weights": true,
         }),
+        // Saved as peft saves it for inference: the projected table.
+        PeftSpec::Prefix(spec) => json!({
+            "peft_type": "PREFIX_TUNING",
+            "num_virtual_tokens": spec.tokens,
+            "token_dim": config.hidden,
+            "num_layers": config.layers,
+            "num_attention_heads": config.heads,
+            "num_transformer_submodules": 1,
+            "prefix_projection": spec.projection.is_some(),
+            "encoder_hidden_size": spec.projection.unwrap_or(config.hidden),
+        }),
         PeftSpec::Ia3(spec) => json!({
             "peft_type": "IA3",
             "target_modules": spec.targets,
@@ -141,9 +154,20 @@ pub fn read_weights(dir: &Path) -> Result<HashMap<String, Tensor>> {
             message: e.to_string(),
         }
     })?;
+    // Prompt-learning adapters name the model `base_model.` (not
+    // `base_model.model.`) and save the prefix as `prompt_embeddings`.
     Ok(loaded
         .into_iter()
-        .map(|(k, v)| (k.strip_prefix(PREFIX).unwrap_or(&k).to_string(), v))
+        .map(|(k, v)| {
+            let name = match k.as_str() {
+                prefix::SAVED => prefix::EMBEDDING,
+                k => k
+                    .strip_prefix(PREFIX)
+                    .or_else(|| k.strip_prefix("base_model."))
+                    .unwrap_or(k),
+            };
+            (name.to_string(), v)
+        })
         .collect())
 }
 
@@ -171,6 +195,10 @@ pub enum Method {
     AdaLora(Box<AdaLoraSpec>),
     Ia3 {
         feedforward: Vec<String>,
+    },
+    /// Prefix tuning: the saved table is already projected.
+    Prefix {
+        tokens: usize,
     },
 }
 
@@ -203,12 +231,20 @@ pub fn read_config(dir: &Path) -> Result<AdapterConfig> {
     let method = match peft_type {
         "LORA" => read_lora(&v, &bad)?,
         "ADALORA" => read_adalora(&v, &bad)?,
+        "PREFIX_TUNING" => Method::Prefix {
+            tokens: v
+                .get("num_virtual_tokens")
+                .and_then(Value::as_u64)
+                .filter(|n| *n > 0)
+                .ok_or_else(|| bad("num_virtual_tokens: a positive integer is required".into()))?
+                as usize,
+        },
         "IA3" => Method::Ia3 {
             feedforward: string_list(&v, "feedforward_modules").map_err(bad)?,
         },
         other => {
             return Err(bad(format!(
-            "peft_type '{other}': tunebench runs LoRA, DoRA (LoRA with use_dora), ADALORA and IA3 adapters"
+            "peft_type '{other}': tunebench runs LoRA, DoRA (LoRA with use_dora), ADALORA, IA3 and PREFIX_TUNING adapters"
         )))
         }
     };
@@ -391,6 +427,7 @@ pub fn load_spec(adapter: &Path, base: Option<&Path>) -> Result<(BuildSpec, Path
         Method::Lora { .. } => ".lora_A.weight".to_string(),
         Method::AdaLora(_) => ".lora_A".to_string(),
         Method::Ia3 { .. } => format!(".{}", ia3::VECTOR),
+        Method::Prefix { .. } => prefix::EMBEDDING.to_string(),
     };
     // A module peft cut to rank 0 holds empty tensors: it adapts nothing.
     let weights: HashMap<String, Tensor> = weights
@@ -398,7 +435,8 @@ pub fn load_spec(adapter: &Path, base: Option<&Path>) -> Result<(BuildSpec, Path
         .filter(|(_, t)| t.elem_count() > 0)
         .collect();
     let targets = adapted_modules(&weights, &suffix);
-    if targets.is_empty() {
+    let prefix_table = weights.contains_key(prefix::EMBEDDING);
+    if targets.is_empty() && !prefix_table {
         return Err(bad_weights(format!("no *{suffix} tensors")));
     }
     let peft = match &cfg.method {
@@ -440,6 +478,10 @@ pub fn load_spec(adapter: &Path, base: Option<&Path>) -> Result<(BuildSpec, Path
         Method::Ia3 { feedforward } => PeftSpec::Ia3(Ia3Spec {
             targets,
             feedforward: feedforward.clone(),
+        }),
+        Method::Prefix { tokens } => PeftSpec::Prefix(PrefixSpec {
+            tokens: *tokens,
+            projection: None,
         }),
     };
     let base_path = base_dir(adapter, &cfg, base)?;

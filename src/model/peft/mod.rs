@@ -8,6 +8,7 @@ pub mod adalora;
 pub mod ia3;
 mod layout;
 pub mod lora;
+pub mod prefix;
 
 pub use layout::*;
 
@@ -15,6 +16,7 @@ use adalora::AdaLoraSpec;
 use candle_core::{Result, Tensor};
 use ia3::{Ia3Spec, Ia3Vector};
 use lora::{LoraAdapter, LoraSpec};
+use prefix::PrefixSpec;
 
 /// Which method a model trains, with its settings.
 #[derive(Clone, Debug, PartialEq)]
@@ -23,6 +25,9 @@ pub enum PeftSpec {
     Lora(LoraSpec),
     AdaLora(AdaLoraSpec),
     Ia3(Ia3Spec),
+    /// Prefix tuning: virtual keys and values in every layer, no linear
+    /// adapted, nothing to merge.
+    Prefix(PrefixSpec),
 }
 
 impl PeftSpec {
@@ -33,6 +38,7 @@ impl PeftSpec {
             PeftSpec::Lora(_) => "LoRA",
             PeftSpec::AdaLora(_) => "AdaLoRA",
             PeftSpec::Ia3(_) => "(IA)³",
+            PeftSpec::Prefix(_) => "prefix tuning",
         }
     }
 
@@ -41,6 +47,7 @@ impl PeftSpec {
         match self {
             PeftSpec::Lora(_) | PeftSpec::AdaLora(_) => "lora_targets",
             PeftSpec::Ia3(_) => "ia3_targets",
+            PeftSpec::Prefix(_) => "peft",
         }
     }
 
@@ -49,6 +56,7 @@ impl PeftSpec {
             PeftSpec::Lora(l) => &l.targets,
             PeftSpec::AdaLora(a) => &a.targets,
             PeftSpec::Ia3(s) => &s.targets,
+            PeftSpec::Prefix(_) => &[],
         }
     }
 
@@ -57,6 +65,7 @@ impl PeftSpec {
             PeftSpec::Lora(l) => l.targets_module(module),
             PeftSpec::AdaLora(a) => a.targets_module(module),
             PeftSpec::Ia3(s) => s.targets_module(module),
+            PeftSpec::Prefix(_) => false,
         }
     }
 
@@ -92,7 +101,13 @@ impl PeftSpec {
                 Some(l) => ia3::merge_weight(weight, &l, spec.is_feedforward(module)).map(Some),
                 None => Ok(None),
             },
+            PeftSpec::Prefix(_) => Ok(None),
         }
+    }
+
+    /// Whether the method folds into the weights (`export --merge`).
+    pub fn merges(&self) -> bool {
+        !matches!(self, PeftSpec::Prefix(_))
     }
 
     /// `module`'s merged bias: (IA)³ scales the bias of the modules whose
@@ -118,7 +133,9 @@ impl PeftSpec {
 /// Whether `name` is an adapter's own tensor (never part of the base
 /// model, never frozen).
 pub fn is_adapter_tensor(name: &str) -> bool {
-    name.contains(".lora_") || name.ends_with(&format!(".{}", ia3::VECTOR))
+    name.contains(".lora_")
+        || name.ends_with(&format!(".{}", ia3::VECTOR))
+        || name.starts_with("prompt_encoder.")
 }
 
 /// One linear's adapter.
