@@ -15,7 +15,7 @@ SST2=${SST2:-../shared/data/sst2}
 OUT=$(mktemp -d /tmp/tb-freeze-XXXX)
 head -8001 "$SST2/train.tsv" > "$OUT/train8k.tsv"
 seeds=${*:-42}
-modes=${MODES:-full probe probe-5e-5 layers:3 lora lora-all dora adalora ia3}
+modes=${MODES:-full probe probe-5e-5 layers:3 lora lora-all dora adalora ia3 prefix}
 run() { # mode freeze lr seed [extra --set ...]
   local dir="$OUT/$1-$3-$4" lrset=()
   case " $modes " in *" $1 "*) ;; *) return 0 ;; esac
@@ -46,6 +46,7 @@ for seed in $seeds; do
   run dora none auto "$seed" --set peft=dora
   run adalora none auto "$seed" --set peft=adalora
   run ia3 none auto "$seed" --set peft=ia3
+  run prefix none auto "$seed" --set peft=prefix
   for lr in ${IA3_LRS:-}; do run "ia3-$lr" none "$lr" "$seed" --set peft=ia3; done
 done
 rm -rf "$OUT"

@@ -2,7 +2,8 @@
 # Adapter training speed, tunebench vs PyTorch + peft, interleaved A/B pairs
 # on the first ROWS SST-2 rows (default 2000; batch 32, max_len 64, r 8,
 # query,value): median samples/s over the steps of each run.
-# METHOD: lora (default), dora, adalora or ia3 (peft's BERT targets).
+# METHOD: lora (default), dora, adalora, ia3 (peft's BERT targets) or
+# prefix (20 virtual tokens; PY must have transformers < 5 for peft's side).
 # usage: [ROWS=2000] [PAIRS=2] [TARGETS=query,value] [METHOD=lora] bench/lora_speed_pairs.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."

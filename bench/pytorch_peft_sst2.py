@@ -9,6 +9,7 @@ Modes: full; lora (r 8, alpha 16, dropout 0.1, query,value; classifier and
 pooler train in full, as tunebench's LoRA runs); lora-all (every linear of
 the encoder layers); dora (lora with use_dora); adalora (init_r 12 →
 target_r 8, update_and_allocate after every step); ia3 (peft's BERT defaults);
+prefix (20 virtual tokens, no MLP; transformers < 5 only);
 probe (encoder frozen; pooler and classifier train).
 The text is tokenized once before training (as tunebench does), so the
 step time is forward + backward + optimizer.
@@ -30,6 +31,7 @@ from transformers import AutoTokenizer, BertForSequenceClassification, get_linea
 from pytorch_sst2_finetune import read  # the same GLUE TSV reader
 
 DEFAULT_LR = {"full": 5e-5, "lora": 2e-3, "lora-all": 2e-3, "dora": 2e-3, "adalora": 2e-3, "ia3": 1e-2,
+              "prefix": 5e-3,
               "probe": 1e-3}
 ALL_LINEAR = ["query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense"]
 
@@ -52,6 +54,12 @@ def build(mode, model_dir, total_steps):
                             target_modules=["query", "value"],
                             modules_to_save=["classifier", "pooler"])
         model = get_peft_model(model, cfg)
+    elif mode == "prefix":
+        # Needs transformers < 5 (past_key_values into BERT): run this mode
+        # with a venv holding transformers 4.57.
+        from peft import PrefixTuningConfig, get_peft_model
+        model = get_peft_model(model, PrefixTuningConfig(
+            task_type="SEQ_CLS", num_virtual_tokens=20, modules_to_save=["classifier", "pooler"]))
     elif mode == "ia3":
         from peft import IA3Config, get_peft_model
         # peft's BERT defaults: key, value, output.dense (feed-forward).

@@ -207,6 +207,14 @@ fn bad_models_and_settings_exit_2() {
     a[4] = bert.to_str().unwrap();
     a.extend(["--set", "peft=prefix", "--set", "prefix_tokens=0"]);
     bad_input(&a, &["prefix_tokens: must be 1..=512"]);
+    // The fixture has 40 positions: 35 virtual tokens leave 5 for the text.
+    let mut a = train_args(data, out);
+    a[4] = bert.to_str().unwrap();
+    a.extend(["--set", "peft=prefix", "--set", "prefix_tokens=35"]);
+    bad_input(
+        &a,
+        &["prefix_tokens: 35 virtual tokens leave 5 of the model's 40 positions"],
+    );
     let distil = fixture("distilbert").join("model");
     let mut a = train_args(data, out);
     a[4] = distil.to_str().unwrap();

@@ -456,7 +456,7 @@ fn a_person_starts_a_sweep_from_the_form_and_opens_its_best_trial() {
     t.wait_for("the form", |s| s.contains("2 Hyperparameters"), 30);
     t.keys(&["2"]);
     // The `search` field is the form's last.
-    for _ in 0..60 {
+    for _ in 0..150 {
         t.run(&["send-keys", "-t", "tb", "j"]);
     }
     t.wait_for("the search field", |s| s.contains("▶ search"), 10);

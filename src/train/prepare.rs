@@ -321,6 +321,30 @@ fn load_model(
             (spec, text)
         }
     };
+    // The real tokens are numbered after a prefix's virtual ones, as in
+    // transformers: texts are cut so both fit the model's positions.
+    let mut text = text;
+    if let Some(PeftSpec::Prefix(p)) = &peft {
+        let limit = spec.config.max_tokens().saturating_sub(p.tokens);
+        if limit < 8 {
+            return Err(Error::Config(ConfigError::field(
+                "prefix_tokens",
+                format!(
+                    "{} virtual tokens leave {limit} of the model's {} positions for the text",
+                    p.tokens,
+                    spec.config.max_tokens()
+                ),
+            )));
+        }
+        if text.max_len() > limit {
+            notes.push(format!(
+                "prefix tuning: texts cut at {limit} tokens (the model's {} positions less {} virtual tokens)",
+                spec.config.max_tokens(),
+                p.tokens
+            ));
+            text = TextEncoder::from_json(&text.to_json()?, limit)?;
+        }
+    }
     let mut spec = spec;
     spec.config.token_head = task == Task::TokenClassification;
     if let Some(p) = cfg.dropout {

@@ -533,7 +533,18 @@ pub fn build(
     device: &Device,
 ) -> Result<(Classifier, TextEncoder)> {
     let (spec, tokenizer) = load_spec(adapter, base)?;
-    let text = TextEncoder::from_file(&tokenizer, spec.config.max_tokens())?;
+    // A prefix's virtual tokens take positions before the text's.
+    let virtual_tokens = match &spec.peft {
+        Some(PeftSpec::Prefix(p)) => p.tokens,
+        _ => 0,
+    };
+    let text = TextEncoder::from_file(
+        &tokenizer,
+        spec.config
+            .max_tokens()
+            .saturating_sub(virtual_tokens)
+            .max(1),
+    )?;
     // The task: the adapter dir's config.json (tunebench writes one), else
     // the base model's.
     let own = adapter.join("config.json");
