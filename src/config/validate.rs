@@ -219,8 +219,8 @@ impl RunConfig {
         );
         if self.peft == Peft::Ia3 {
             match (
-                module_list(&self.ia3_targets, false),
-                module_list(&self.ia3_feedforward, true),
+                module_list(&self.ia3_targets, false, None),
+                module_list(&self.ia3_feedforward, true, None),
             ) {
                 (Err(e), _) => bad("ia3_targets", false, &e),
                 (_, Err(e)) => bad("ia3_feedforward", false, &e),
@@ -311,35 +311,17 @@ impl RunConfig {
     /// (IA)³'s target and feed-forward module names.
     pub fn ia3_module_lists(&self) -> Result<(Vec<String>, Vec<String>), String> {
         Ok((
-            module_list(&self.ia3_targets, false)?,
-            module_list(&self.ia3_feedforward, true)?,
+            module_list(&self.ia3_targets, false, None)?,
+            module_list(&self.ia3_feedforward, true, None)?,
         ))
     }
 
     /// The LoRA target module names; `all-linear` is every encoder linear.
     pub fn lora_target_list(&self) -> Result<Vec<String>, String> {
-        let names: Vec<String> = self
-            .lora_targets
-            .split(',')
-            .map(|t| t.trim().to_string())
-            .filter(|t| !t.is_empty())
-            .collect();
-        if names.is_empty() {
-            return Err("names no module (e.g. query,value or all-linear)".into());
+        if self.lora_targets.trim() == "all-linear" {
+            return Ok(vec!["all-linear".into()]);
         }
-        if names.len() == 1 && names[0] == "all-linear" {
-            return Ok(names);
-        }
-        match names
-            .iter()
-            .find(|n| !lora_targets().any(|t| t == n.as_str()))
-        {
-            Some(n) => Err(format!(
-                "unknown module '{n}' (known: {}, or all-linear)",
-                lora_targets().collect::<Vec<_>>().join(", ")
-            )),
-            None => Ok(names),
-        }
+        module_list(&self.lora_targets, false, Some("all-linear"))
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -353,22 +335,24 @@ impl RunConfig {
 }
 
 /// A comma-separated list of encoder module names (`empty_ok`: none is
-/// allowed), each one a linear of BERT or DistilBERT.
-fn module_list(text: &str, empty_ok: bool) -> Result<Vec<String>, String> {
+/// allowed), each one a linear of BERT or DistilBERT; `also` names the
+/// key's other accepted value in messages.
+fn module_list(text: &str, empty_ok: bool, also: Option<&str>) -> Result<Vec<String>, String> {
+    let also = also.map(|a| format!(", or {a}")).unwrap_or_default();
     let names: Vec<String> = text
         .split(',')
         .map(|t| t.trim().to_string())
         .filter(|t| !t.is_empty())
         .collect();
     if names.is_empty() && !empty_ok {
-        return Err("names no module (e.g. key,value,output.dense)".into());
+        return Err(format!("names no module (e.g. query,value{also})"));
     }
     match names
         .iter()
         .find(|n| !lora_targets().any(|t| t == n.as_str()))
     {
         Some(n) => Err(format!(
-            "unknown module '{n}' (known: {})",
+            "unknown module '{n}' (known: {}{also})",
             lora_targets().collect::<Vec<_>>().join(", ")
         )),
         None => Ok(names),
