@@ -148,11 +148,7 @@ impl Classifier {
         };
         if let Some(p) = &spec.peft {
             let unmatched = p.targets().iter().find(|t| {
-                *t != "all-linear"
-                    && !pb
-                        .adapted
-                        .iter()
-                        .any(|m| m == *t || m.ends_with(&format!(".{t}")))
+                *t != "all-linear" && !pb.adapted.iter().any(|m| super::peft::matches_target(m, t))
             });
             if let Some(t) =
                 unmatched.or_else(|| p.targets().first().filter(|_| pb.adapted.is_empty()))

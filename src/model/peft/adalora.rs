@@ -54,15 +54,7 @@ impl AdaLoraSpec {
     }
 
     pub fn targets_module(&self, module: &str) -> bool {
-        super::lora::LoraSpec {
-            r: self.init_r,
-            alpha: self.alpha,
-            dropout: self.dropout,
-            rslora: false,
-            targets: self.targets.clone(),
-            dora: false,
-        }
-        .targets_module(module)
+        super::targets_module(module, &self.targets)
     }
 
     /// The budget (total rank) and whether this step masks: peft's

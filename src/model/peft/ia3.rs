@@ -19,20 +19,13 @@ pub struct Ia3Spec {
     pub feedforward: Vec<String>,
 }
 
-/// peft's rule: the module's name is `target` or ends with `.target`.
-fn matches(module: &str, names: &[String]) -> bool {
-    names
-        .iter()
-        .any(|t| module == t || module.ends_with(&format!(".{t}")))
-}
-
 impl Ia3Spec {
     pub fn targets_module(&self, module: &str) -> bool {
-        matches(module, &self.targets)
+        super::targets_module(module, &self.targets)
     }
 
     pub fn is_feedforward(&self, module: &str) -> bool {
-        matches(module, &self.feedforward)
+        super::targets_module(module, &self.feedforward)
     }
 
     /// The vector's shape as peft stores it: (1, in) for a feed-forward

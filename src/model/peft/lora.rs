@@ -41,12 +41,7 @@ impl LoraSpec {
     /// its name is a target or ends with `.target` (peft's rule);
     /// `all-linear` adapts every linear of the encoder layers.
     pub fn targets_module(&self, module: &str) -> bool {
-        if self.targets.iter().any(|t| t == "all-linear") {
-            return module.contains(".layer.");
-        }
-        self.targets
-            .iter()
-            .any(|t| module == t || module.ends_with(&format!(".{t}")))
+        super::targets_module(module, &self.targets)
     }
 }
 

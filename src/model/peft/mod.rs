@@ -130,6 +130,24 @@ impl PeftSpec {
     }
 }
 
+/// peft's rule for one target name: the module's name is it, or ends
+/// with `.` + it.
+pub fn matches_target(module: &str, target: &str) -> bool {
+    module == target
+        || module
+            .strip_suffix(target)
+            .is_some_and(|rest| rest.ends_with('.'))
+}
+
+/// Whether `module` is among `targets` as peft matches them; `all-linear`
+/// is every linear of the encoder layers.
+pub fn targets_module(module: &str, targets: &[String]) -> bool {
+    if targets.iter().any(|t| t == "all-linear") {
+        return module.contains(".layer.");
+    }
+    targets.iter().any(|t| matches_target(module, t))
+}
+
 /// Whether `name` is an adapter's own tensor (never part of the base
 /// model, never frozen).
 pub fn is_adapter_tensor(name: &str) -> bool {
