@@ -1,8 +1,11 @@
 //! Reading Parquet corpora (the format of HF `datasets` caches and Hub
 //! splits): a string text column, an integer or string label column. HF
 //! `ClassLabel` names come from the `huggingface` schema metadata, so
-//! labels read `negative/positive`, not 0/1. Rows stream from the file one
-//! record batch at a time; only the text and label columns are decoded.
+//! labels read `negative/positive`, not 0/1. A list label column
+//! (`list<int64>` with a `Sequence(ClassLabel)` feature, as HF's
+//! `go_emotions` stores its labels, or `list<string>`) is a multi-label
+//! row's labels. Rows stream from the file one record batch at a time;
+//! only the text and label columns are decoded.
 
 use super::columns::resolve_columns;
 use super::rows::RowBuilder;
@@ -29,10 +32,37 @@ enum Kind {
     String,
     Integer,
     Float,
+    /// A list of strings or integers (a multi-label row's labels).
+    List,
+}
+
+/// The one leaf of a list column (`LIST` group → repeated group → element,
+/// or the legacy repeated primitive), if it is one.
+fn list_element(t: &Type) -> Option<&Type> {
+    let info = t.get_basic_info();
+    let is_list = matches!(info.logical_type_ref(), Some(LogicalType::List))
+        || info.converted_type() == ConvertedType::LIST;
+    if !t.is_group() || !is_list {
+        return None;
+    }
+    let [repeated] = t.get_fields() else {
+        return None;
+    };
+    match repeated.get_fields() {
+        [element] if !element.is_group() => Some(element),
+        _ if !repeated.is_group() => Some(repeated),
+        _ => None,
+    }
 }
 
 /// The column's kind, or why tunebench cannot read it.
 fn kind_of(t: &Type) -> Result<Kind, String> {
+    if let Some(element) = list_element(t) {
+        return match kind_of(element)? {
+            Kind::String | Kind::Integer => Ok(Kind::List),
+            _ => Err("a list of non-label values (labels are strings or integers)".into()),
+        };
+    }
     if t.is_group() {
         return Err("a nested (list/struct) column".into());
     }
@@ -54,7 +84,14 @@ fn class_names(reader: &SerializedFileReader<std::fs::File>, column: &str) -> Op
     let kv = reader.metadata().file_metadata().key_value_metadata()?;
     let meta = kv.iter().find(|k| k.key == "huggingface")?.value.as_ref()?;
     let v: serde_json::Value = serde_json::from_str(meta).ok()?;
-    let feature = &v["info"]["features"][column];
+    let mut feature = &v["info"]["features"][column];
+    // A list of class labels: `Sequence`/`List` with a `feature`, or (old
+    // `datasets`) a one-element JSON list.
+    if feature["_type"] == "Sequence" || feature["_type"] == "List" {
+        feature = &feature["feature"];
+    } else if let Some([inner]) = feature.as_array().map(Vec::as_slice) {
+        feature = inner;
+    }
     if feature["_type"] != "ClassLabel" {
         return None;
     }
@@ -144,6 +181,7 @@ pub(super) fn read_parquet(
         if !ok.contains(&kind) {
             let held = match kind {
                 Kind::Float => "floating-point numbers",
+                Kind::List => "lists",
                 _ => "integers",
             };
             return Err(malformed(
@@ -159,7 +197,11 @@ pub(super) fn read_parquet(
     }
     let label_names = match cols.label {
         Some(c) => {
-            check(c, "label", &[Kind::String, Kind::Integer, Kind::Float])?;
+            check(
+                c,
+                "label",
+                &[Kind::String, Kind::Integer, Kind::Float, Kind::List],
+            )?;
             class_names(&reader, &names[c])
         }
         None => None,
@@ -189,6 +231,7 @@ pub(super) fn read_parquet(
         let row = row.map_err(|e| malformed(path, n, e.to_string()))?;
         let mut texts = vec![String::new(); text_names.len()];
         let mut label = None;
+        let mut label_set: Option<Vec<String>> = None;
         let mut text_b = pair_name.map(|_| String::new());
         for (name, value) in row.get_column_iter() {
             if Some(name.as_str()) == pair_name {
@@ -198,30 +241,39 @@ pub(super) fn read_parquet(
                 texts[k] = field_text(value).unwrap_or_default();
             }
             if Some(name.as_str()) == label_name {
-                let raw = label_text(value).map_err(|why| malformed(path, n, why))?;
-                label = match (raw, &label_names) {
-                    (None, _) => None,
-                    (Some(raw), Some(names)) => {
-                        match raw.parse::<i64>() {
+                let named = |raw: String| -> Result<Option<String>, DataError> {
+                    match &label_names {
+                        None => Ok(Some(raw)),
+                        Some(names) => match raw.parse::<i64>() {
                             // HF marks unlabelled rows (test splits) with -1.
-                            Ok(-1) => None,
+                            Ok(-1) => Ok(None),
                             Ok(i) if i >= 0 && (i as usize) < names.len() => {
-                                Some(names[i as usize].clone())
+                                Ok(Some(names[i as usize].clone()))
                             }
-                            _ => {
-                                return Err(malformed(
-                                    path,
-                                    n,
-                                    format!(
-                                        "label {raw} is not one of the {} ClassLabel names",
-                                        names.len()
-                                    ),
-                                ))
-                            }
+                            _ => Err(malformed(
+                                path,
+                                n,
+                                format!(
+                                    "label {raw} is not one of the {} ClassLabel names",
+                                    names.len()
+                                ),
+                            )),
+                        },
+                    }
+                };
+                if let Field::ListInternal(list) = value {
+                    let mut set = Vec::new();
+                    for item in list.elements() {
+                        let raw = label_text(item).map_err(|why| malformed(path, n, why))?;
+                        if let Some(l) = raw.map(named).transpose()?.flatten() {
+                            set.push(l);
                         }
                     }
-                    (Some(raw), None) => Some(raw),
-                };
+                    label_set = Some(set);
+                    continue;
+                }
+                let raw = label_text(value).map_err(|why| malformed(path, n, why))?;
+                label = raw.map(named).transpose()?.flatten();
             }
         }
         let text = if texts.len() == 1 {
@@ -229,7 +281,10 @@ pub(super) fn read_parquet(
         } else {
             super::columns::join_fields(texts)
         };
-        b.push_pair(n, text, text_b, label)?;
+        match label_set {
+            Some(set) => b.push_label_set(n, text, text_b, set)?,
+            None => b.push_pair(n, text, text_b, label)?,
+        }
     }
     Ok(n)
 }
@@ -278,6 +333,30 @@ mod tests {
     }
 
     #[test]
+    fn hf_list_columns_are_label_sets_named_from_their_class_labels() {
+        // go_emotions' layout: labels list<int64>, Sequence(ClassLabel).
+        let ds = load_file(&fixture("go_emotions.parquet"), &labelled()).unwrap();
+        assert!(ds.label_sets);
+        let labels: Vec<&str> = ds
+            .rows
+            .iter()
+            .map(|r| r.label.as_deref().unwrap())
+            .collect();
+        assert_eq!(
+            labels,
+            vec!["admiration", "amusement|admiration", "neutral", "anger"]
+        );
+        // list<string>, an empty list: a row with none of the labels.
+        let ds = load_file(&fixture("string_lists.parquet"), &LoadOptions::default()).unwrap();
+        let labels: Vec<&str> = ds
+            .rows
+            .iter()
+            .map(|r| r.label.as_deref().unwrap())
+            .collect();
+        assert_eq!(labels, vec!["refund", "shipping|damaged", ""]);
+    }
+
+    #[test]
     fn plain_parquet_with_string_labels_and_row_groups() {
         let ds = load_file(&fixture("plain.parquet"), &labelled()).unwrap();
         assert_eq!(ds.rows.len(), 4);
@@ -310,7 +389,10 @@ mod tests {
             "{e}"
         );
         let e = err("nested.parquet");
-        assert!(e.contains("text column 'text' holds a nested"), "{e}");
+        assert!(
+            e.contains("the text column 'text' holds lists, not text"),
+            "{e}"
+        );
         let e = err("null_text.parquet");
         assert!(e.contains("null_text.parquet:2: empty text"), "{e}");
         let e = err("empty.parquet");
