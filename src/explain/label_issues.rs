@@ -167,13 +167,17 @@ pub fn find_label_issues(labels: &[usize], probs: &[Vec<f64>]) -> Vec<usize> {
 pub struct HeldOut {
     pub labels: Vec<String>,
     pub rows: Vec<HeldOutRow>,
+    /// Rows carry label sets and sigmoid probabilities (a multi-label
+    /// run's `line,text,labels,predicted,exact,p_<label>…`).
+    pub multi_label: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct HeldOutRow {
     pub line: u64,
     pub text: String,
-    pub given: usize,
+    /// The row's label indices: one, or a multi-label row's set.
+    pub given: Vec<usize>,
     pub probs: Vec<f64>,
 }
 
@@ -184,8 +188,12 @@ pub struct Suspect {
     pub text: String,
     pub given: String,
     pub suggested: String,
-    /// p(given label): the self-confidence the list is ranked by.
+    /// What the list is ranked by: p(given label), the self-confidence;
+    /// multi-label, the row's label quality (cleanlab's EMA of each
+    /// label's self-confidence).
     pub confidence: f64,
+    /// p(suggested label); multi-label, the model's probability for the
+    /// label it doubts most (present where given absent, or the reverse).
     pub p_suggested: f64,
 }
 
@@ -194,7 +202,8 @@ fn bad_file(path: &std::path::Path, reason: String) -> crate::Error {
 }
 
 impl HeldOut {
-    /// Read a predictions.csv (`line,text,label,predicted,score,correct,p_<label>...`).
+    /// Read a predictions.csv (`line,text,label,predicted,score,correct,p_<label>...`,
+    /// or a multi-label run's `line,text,labels,predicted,exact,p_<label>...`).
     pub fn read(path: &std::path::Path) -> crate::Result<Self> {
         let mut rdr = csv::Reader::from_path(path)
             .map_err(|e| bad_file(path, format!("{e} (a run writes it when it evaluates)")))?;
@@ -207,7 +216,8 @@ impl HeldOut {
             .filter_map(|h| h.strip_prefix("p_").map(String::from))
             .collect();
         let first_p = header.iter().position(|h| h.starts_with("p_")).unwrap_or(0);
-        if labels.len() < 2 {
+        let multi_label = header.iter().any(|h| h == "exact");
+        if labels.len() < 2 && !multi_label {
             return Err(bad_file(path, "no p_<label> columns".into()));
         }
         let mut rows = Vec::new();
@@ -216,10 +226,19 @@ impl HeldOut {
             let at = |c: usize| rec.get(c).unwrap_or("");
             let row_err = |what: &str| bad_file(path, format!("row {}: {what}", i + 2));
             let line: u64 = at(0).parse().map_err(|_| row_err("bad line number"))?;
-            let given = labels
-                .iter()
-                .position(|n| n == at(2))
-                .ok_or_else(|| row_err(&format!("unknown label '{}'", at(2))))?;
+            let index = |name: &str| {
+                labels
+                    .iter()
+                    .position(|n| n == name)
+                    .ok_or_else(|| row_err(&format!("unknown label '{name}'")))
+            };
+            let given = if multi_label {
+                crate::data::task::label_set(at(2))
+                    .map(index)
+                    .collect::<crate::Result<Vec<_>>>()?
+            } else {
+                vec![index(at(2))?]
+            };
             let probs = (0..labels.len())
                 .map(|c| at(first_p + c).parse::<f64>())
                 .collect::<Result<Vec<_>, _>>()
@@ -231,12 +250,19 @@ impl HeldOut {
                 probs,
             });
         }
-        Ok(HeldOut { labels, rows })
+        Ok(HeldOut {
+            labels,
+            rows,
+            multi_label,
+        })
     }
 
     /// The rows whose label looks wrong, most suspect first.
     pub fn suspects(&self) -> Vec<Suspect> {
-        let given: Vec<usize> = self.rows.iter().map(|r| r.given).collect();
+        if self.multi_label {
+            return self.multi_label_suspects();
+        }
+        let given: Vec<usize> = self.rows.iter().map(|r| r.given[0]).collect();
         let probs: Vec<Vec<f64>> = self.rows.iter().map(|r| r.probs.clone()).collect();
         find_label_issues(&given, &probs)
             .into_iter()
@@ -246,10 +272,55 @@ impl HeldOut {
                 Suspect {
                     line: r.line,
                     text: r.text.clone(),
-                    given: self.labels[r.given].clone(),
+                    given: self.labels[r.given[0]].clone(),
                     suggested: self.labels[best].clone(),
-                    confidence: r.probs[r.given],
+                    confidence: r.probs[r.given[0]],
                     p_suggested: r.probs[best],
+                }
+            })
+            .collect()
+    }
+
+    /// Multi-label suspects: the given set, and the set the model puts
+    /// over 0.5 as the suggestion.
+    fn multi_label_suspects(&self) -> Vec<Suspect> {
+        use super::multilabel_issues::{find_multilabel_issues, label_quality};
+        let sets: Vec<Vec<bool>> = self
+            .rows
+            .iter()
+            .map(|r| {
+                (0..self.labels.len())
+                    .map(|k| r.given.contains(&k))
+                    .collect()
+            })
+            .collect();
+        let probs: Vec<Vec<f64>> = self.rows.iter().map(|r| r.probs.clone()).collect();
+        let names = |set: &mut dyn Iterator<Item = usize>| -> String {
+            let v: Vec<&str> = set.map(|k| self.labels[k].as_str()).collect();
+            v.join(&crate::data::task::SET_SEP.to_string())
+        };
+        find_multilabel_issues(&sets, &probs)
+            .into_iter()
+            .map(|i| {
+                let r = &self.rows[i];
+                let doubt = (0..self.labels.len())
+                    .map(|k| {
+                        if sets[i][k] {
+                            r.probs[k]
+                        } else {
+                            1.0 - r.probs[k]
+                        }
+                    })
+                    .enumerate()
+                    .min_by(|a, b| a.1.total_cmp(&b.1))
+                    .map_or(0, |(k, _)| k);
+                Suspect {
+                    line: r.line,
+                    text: r.text.clone(),
+                    given: names(&mut r.given.iter().copied()),
+                    suggested: names(&mut (0..self.labels.len()).filter(|&k| r.probs[k] >= 0.5)),
+                    confidence: label_quality(&sets[i], &r.probs),
+                    p_suggested: r.probs[doubt],
                 }
             })
             .collect()

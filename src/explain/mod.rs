@@ -3,6 +3,7 @@
 
 pub mod attributions;
 pub mod label_issues;
+pub mod multilabel_issues;
 
 pub use crate::protocol::Explanation;
 pub use attributions::integrated_gradients;

@@ -80,16 +80,23 @@ pub fn cross_validate(
             "cross-validation and label issues judge one label a row; this corpus tags words (token_classification), and label issues for tokens are not part of tunebench: evaluate with `tunebench eval --predictions FILE` and read the sentences whose tags differ",
         )));
     }
-    if task.task != crate::data::Task::SingleLabel {
+    if task.task == crate::data::Task::Regression {
         return Err(Error::Config(ConfigError::field(
             "task",
             format!(
-                "cross-validation and label issues are built for one label a row; this corpus is {} ({}). Multi-label label issues (cleanlab's multilabel find_label_issues) are not built yet",
-                task.task.name(),
+                "cross-validation and label issues judge labels; this corpus is regression ({}): a number has no wrong label to find, read the rows farthest from gold in `tunebench eval --predictions FILE`",
                 task.reason
             ),
         )));
     }
+    let multi_label = task.task == crate::data::Task::MultiLabel;
+    let mut data = data;
+    crate::data::task::read_as(
+        task.task,
+        &mut data,
+        cfg.label_separator(),
+        cfg.label_names.as_deref(),
+    )?;
 
     if data.rows.len() < folds {
         return Err(bad(format!(
@@ -97,7 +104,7 @@ pub fn cross_validate(
             data.rows.len()
         )));
     }
-    let labels = Labels::from_rows(&data.rows);
+    let labels: Labels = crate::data::task::labels_for(task.task, &data.rows);
     let info = file_info(&data)?;
     let fold_of = stratified_folds(&data.rows, folds, cfg.seed);
     std::fs::create_dir_all(work).map_err(|e| Error::io(work.display().to_string(), e))?;
@@ -177,6 +184,7 @@ pub fn cross_validate(
     let out = HeldOut {
         labels: names,
         rows: all,
+        multi_label,
     };
     crate::disk::write_atomic(&work.join("predictions.csv"), &held_out_csv(&out)?)?;
     Ok(out)
@@ -184,15 +192,54 @@ pub fn cross_validate(
 
 /// The same CSV a run writes (`predict::predictions_csv`), from probabilities.
 fn held_out_csv(h: &HeldOut) -> Result<Vec<u8>> {
+    if h.multi_label {
+        return multi_label_csv(h);
+    }
     let rows: Vec<ScoredRow> = h
         .rows
         .iter()
         .map(|r| ScoredRow {
             line: r.line,
             text: &r.text,
-            label: r.given,
+            label: r.given[0],
             probs: r.probs.clone(),
         })
         .collect();
     probabilities_csv(&h.labels, &rows)
+}
+
+/// A multi-label run's layout (`line,text,labels,predicted,exact,p_…`),
+/// the labels over 0.5 predicted.
+fn multi_label_csv(h: &HeldOut) -> Result<Vec<u8>> {
+    let err = |e: csv::Error| Error::Run(format!("predictions CSV: {e}"));
+    let sep = crate::data::task::SET_SEP.to_string();
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header: Vec<String> = ["line", "text", "labels", "predicted", "exact"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    header.extend(h.labels.iter().map(|l| format!("p_{l}")));
+    w.write_record(&header).map_err(err)?;
+    for r in &h.rows {
+        let predicted: Vec<usize> = (0..h.labels.len()).filter(|&k| r.probs[k] >= 0.5).collect();
+        let names = |set: &[usize]| {
+            set.iter()
+                .map(|&k| h.labels[k].as_str())
+                .collect::<Vec<_>>()
+                .join(&sep)
+        };
+        let mut given = r.given.clone();
+        given.sort_unstable();
+        let mut rec = vec![
+            r.line.to_string(),
+            r.text.clone(),
+            names(&given),
+            names(&predicted),
+            (given == predicted).to_string(),
+        ];
+        rec.extend(r.probs.iter().map(|p| format!("{p:.6}")));
+        w.write_record(&rec).map_err(err)?;
+    }
+    w.into_inner()
+        .map_err(|e| Error::Run(format!("predictions CSV: {e}")))
 }
