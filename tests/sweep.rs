@@ -324,6 +324,11 @@ fn a_sweep_prunes_losers_and_keeps_the_best() {
             .to_string()
     };
     assert_eq!(predict(&out), predict(&bdir.join("best")));
+    // `runs` gives the sweep's row its best trial's score.
+    let listing = run_ok(tunebench().args(["runs", "--runs-dir", d.path().to_str().unwrap()]));
+    let row = listing.lines().find(|l| l.starts_with("sw ")).unwrap();
+    let want = format!("accuracy {:.4}", best.value().unwrap());
+    assert!(row.contains(&want), "{want} in {listing}");
     // best.toml trains as is.
     let best_cfg = tunebench::config::RunConfig::from_toml_file(&out.join("best.toml")).unwrap();
     assert!(best_cfg.search.is_empty());

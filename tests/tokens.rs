@@ -257,12 +257,26 @@ fn conll_and_span_files_train_evaluate_and_predict_from_the_shell() {
         "batch_size=8",
         "--set",
         "lr=2e-2",
-        "--set",
-        "best_metric=micro_f1",
     ]));
     assert!(ok, "{stdout}\n{stderr}");
     let log = format!("{stdout}{stderr}");
     assert!(log.contains("task: token_classification"), "{log}");
+    // Judged by entity F1 unless told otherwise, and listed by that name.
+    assert!(
+        log.contains("best_metric: micro_f1 (the token_classification default"),
+        "{log}"
+    );
+    let (ok, listing, err) =
+        run(tunebench().args(["runs", "--runs-dir", dir.path().to_str().unwrap()]));
+    assert!(ok, "{err}");
+    let row = listing
+        .lines()
+        .find(|l| l.starts_with("run "))
+        .unwrap_or_default();
+    assert!(
+        row.contains("entity_f1 0.") || row.contains("entity_f1 1."),
+        "{listing}"
+    );
     assert!(log.contains("IO (found)"), "{log}");
     assert!(log.contains("entity F1"), "{log}");
     let cfg = json(&out.join("best/config.json"));

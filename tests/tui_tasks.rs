@@ -158,6 +158,7 @@ fn curves_show_per_label_f1_most_frequent_first_and_the_status_bar_micro_f1() {
             subset_accuracy: 0.25,
             hamming_loss: 0.1,
             lrap: 0.8,
+            jaccard: 0.55,
             thresholds: vec![0.35, 0.5, 0.45],
         },
         per_label(&names, &[0.66, 0.31, 0.89], &[12, 4, 20]),
@@ -165,6 +166,10 @@ fn curves_show_per_label_f1_most_frequent_first_and_the_status_bar_micro_f1() {
     let s = screen(&app, 160, 48);
     assert!(s.contains("F1 by label"), "{s}");
     assert!(s.contains("val micro-F1 71.0%"), "status bar: {s}");
+    assert!(
+        s.contains("val micro-F1 / macro-F1 · Jaccard 55.0%"),
+        "Curves: {s}"
+    );
     let tech = s.find("tech     ").unwrap();
     let billing = s.find("billing  ").unwrap();
     let refund_bar = s.find(" 0.31    4 0.50").expect("f1, rows, threshold");
@@ -252,4 +257,80 @@ fn the_playground_marks_thresholds_and_places_a_value_on_the_training_range() {
     assert!(s.contains("score 3.750"), "{s}");
     assert!(s.contains("on the training scores' range"), "{s}");
     assert!(s.contains("●"), "{s}");
+}
+
+/// The validation rows' lines, as a run splits the file (its
+/// predictions.csv holds these).
+fn val_lines(dir: &Path, name: &str) -> Vec<u64> {
+    let cfg = RunConfig {
+        train_file: Some(dir.join(name)),
+        val_split: 0.2,
+        ..Default::default()
+    };
+    let corpus = tunebench::train::prepare::load_corpus(&cfg).unwrap();
+    corpus.val.iter().map(|r| r.line).collect()
+}
+
+/// The dataset pane's misclassified filter (`m`) on a task's own
+/// predictions.csv, read as the TUI reads a run's.
+fn filter_misclassified(app: &mut App, csv: &str) -> String {
+    let path = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(path.path(), csv).unwrap();
+    let predictions =
+        tunebench::tui::dataset::predictions::read_task_predictions(path.path()).unwrap();
+    app.set_predictions(predictions);
+    app.on_key(key('1'));
+    app.on_key(key('m'));
+    screen(app, 160, 48)
+}
+
+#[test]
+fn the_misclassified_filter_shows_multi_label_rows_with_a_wrong_label_and_says_which() {
+    let d = tempfile::tempdir().unwrap();
+    let mut app = app_on(d.path(), "tickets.csv", &tickets());
+    // The first validation row misses `refund`; the others are right.
+    let lines = val_lines(d.path(), "tickets.csv");
+    let mut csv = String::from("line,text,labels,predicted,exact,p_billing,p_refund,p_tech\n");
+    for &line in &lines {
+        let wrong = line == lines[0];
+        let (given, said) = if wrong {
+            ("billing|refund", "billing")
+        } else {
+            ("tech", "tech")
+        };
+        csv.push_str(&format!("{line},t,{given},{said},{},0.9,0.1,0.2\n", !wrong));
+    }
+    let s = filter_misclassified(&mut app, &csv);
+    let title = s.lines().next().unwrap();
+    assert!(title.contains("misclassified"), "{title}");
+    assert!(s.contains("model: billing ·"), "{s}");
+    assert!(s.contains("missed refund ✗ wrong"), "{s}");
+    assert!(
+        !s.contains("model: tech"),
+        "right rows are filtered out: {s}"
+    );
+}
+
+#[test]
+fn the_misclassified_filter_shows_the_regression_rows_farthest_from_gold() {
+    let d = tempfile::tempdir().unwrap();
+    let mut app = app_on(d.path(), "scores.csv", &scores());
+    // Every validation row within 0.1 of gold but one.
+    let lines = val_lines(d.path(), "scores.csv");
+    let mut csv = String::from("line,text,label,predicted,error\n");
+    for &line in &lines {
+        let e = if line == lines[0] {
+            2.0 + line as f64 / 100.0
+        } else {
+            0.05
+        };
+        csv.push_str(&format!("{line},t,1.0,{},{e}\n", 1.0 + e));
+    }
+    let s = filter_misclassified(&mut app, &csv);
+    assert!(s.lines().next().unwrap().contains("misclassified"), "{s}");
+    assert!(s.contains("(error +2."), "the far rows: {s}");
+    assert!(
+        !s.contains("(error +0.050)"),
+        "close rows are filtered out: {s}"
+    );
 }

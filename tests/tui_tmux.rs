@@ -262,7 +262,7 @@ fn a_run_outlives_its_terminal_and_is_attached_from_another_with_full_control() 
     );
     first.wait_for("the dataset pane", |s| s.contains("Dataset"), 30);
     first.keys(&["s"]);
-    first.wait_for("an evaluation", |s| s.contains("val acc"), 60);
+    first.wait_for("an evaluation", |s| s.contains("val macro-F1"), 60);
 
     // The terminal goes away (SIGHUP); the run does not.
     first.run(&["kill-server"]);
@@ -295,7 +295,7 @@ fn a_run_outlives_its_terminal_and_is_attached_from_another_with_full_control() 
     );
     let s = second.wait_for(
         "the attached run",
-        |s| s.contains("RUNNING") && s.contains("val acc") && step_of(s).is_some(),
+        |s| s.contains("RUNNING") && s.contains("val macro-F1") && step_of(s).is_some(),
         30,
     );
     let n = step_of(&s).unwrap();

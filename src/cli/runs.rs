@@ -26,7 +26,17 @@ fn best_cell(r: &RunSummary) -> String {
     match &r.best {
         Some(b) => {
             let v = b.metric(&r.best_metric);
-            format!("{} {:.4} @{}", r.best_metric, v, b.step)
+            // A token run's micro-F1 is its entity F1 (seqeval's headline).
+            let tokens = matches!(b.task, Some(tunebench::protocol::TaskScores::Tokens { .. }));
+            let name = match r.best_metric.as_str() {
+                "micro_f1" | "f1" if tokens => "entity_f1",
+                m => m,
+            };
+            if r.sweep {
+                format!("{name} {v:.4}")
+            } else {
+                format!("{name} {v:.4} @{}", b.step)
+            }
         }
         None => "-".into(),
     }

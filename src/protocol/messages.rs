@@ -127,6 +127,10 @@ pub enum Event {
         labels: Vec<String>,
         train_rows: usize,
         val_rows: usize,
+        /// The metric the run is judged by (`best_metric`); empty in logs
+        /// from before it was sent.
+        #[serde(default)]
+        best_metric: String,
     },
     Step {
         step: usize,

@@ -135,7 +135,8 @@ pub fn summarize(dir: &Path) -> RunSummary {
         data: resolved.as_ref().map(|r| r.train.path.clone()),
         best_metric: resolved
             .as_ref()
-            .map(|r| r.config.best_metric.name().to_string())
+            .and_then(|r| r.config.best_metric)
+            .map(|m| m.name().to_string())
             .unwrap_or_else(|| "macro_f1".into()),
         status: progress.status,
         step: progress.step,
@@ -205,6 +206,7 @@ fn sweep_rows(dir: &Path) -> Vec<RunSummary> {
     };
     row.step = trials.iter().filter(|t| !t.status.is_live()).count();
     row.total_steps = cfg
+        .as_ref()
         .map(|c| c.search.settings.trials)
         .unwrap_or(trials.len());
     row.started_unix = trials.iter().filter_map(|t| t.started_unix).min();
@@ -215,6 +217,23 @@ fn sweep_rows(dir: &Path) -> Vec<RunSummary> {
         .zip(row.started_unix)
         .map(|(end, start)| end.saturating_sub(start));
     row.sweep = true;
+    // The sweep's best: its best trial's best evaluation by the sweep's
+    // metric and direction.
+    if let Some(c) = &cfg {
+        let metric = c.search.settings.metric.clone();
+        let sign = match c.search.settings.direction() {
+            crate::config::Direction::Minimize => -1.0,
+            crate::config::Direction::Maximize => 1.0,
+        };
+        row.best = trials
+            .iter()
+            .filter_map(|t| t.best.as_ref())
+            .map(|b| (sign * b.metric(&metric), b))
+            .filter(|(v, _)| !v.is_nan())
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, b)| b.clone());
+        row.best_metric = metric;
+    }
     std::iter::once(row).chain(trials).collect()
 }
 

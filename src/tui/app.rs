@@ -70,6 +70,10 @@ pub struct RunStatus {
     pub finish: Option<FinishReason>,
     pub epoch: f64,
     pub val_acc: Option<f64>,
+    /// The metric the run is judged by, and its value at the last
+    /// evaluation (the status bar's headline).
+    pub best_metric: String,
+    pub headline: Option<f64>,
     pub samples_per_s: f64,
     pub eta_s: f64,
     pub device: String,
@@ -92,6 +96,8 @@ impl RunStatus {
             finish: None,
             epoch: 0.0,
             val_acc: None,
+            best_metric: String::new(),
+            headline: None,
             samples_per_s: 0.0,
             eta_s: 0.0,
             device: cfg.device.clone(),
@@ -161,8 +167,10 @@ impl RunStatus {
                 precision,
                 params,
                 trainable,
+                best_metric,
                 ..
             } => {
+                self.best_metric = best_metric.clone();
                 self.trainable = Some((if *trainable > 0 { *trainable } else { *params }, *params));
                 self.device = device.clone();
                 self.precision = precision.clone();
@@ -180,8 +188,28 @@ impl RunStatus {
                 self.samples_per_s = *samples_per_s;
                 self.eta_s = *eta_s;
             }
-            Event::Eval { step, accuracy, .. } => {
+            Event::Eval {
+                step,
+                accuracy,
+                loss,
+                macro_f1,
+                per_class,
+                task,
+                ..
+            } => {
                 self.val_acc = Some(*accuracy);
+                self.headline = (!self.best_metric.is_empty())
+                    .then(|| {
+                        crate::protocol::metric_value(
+                            &self.best_metric,
+                            *loss,
+                            *accuracy,
+                            *macro_f1,
+                            per_class,
+                            task.as_ref(),
+                        )
+                    })
+                    .flatten();
                 self.last_eval_step = Some(*step);
             }
             Event::Finished { reason, .. } => {

@@ -455,22 +455,22 @@ impl CurvesPane {
             None => (
                 format!("acc {:.1}%", acc * 100.0),
                 format!("F1 {:.1}%", f1 * 100.0),
-                "val accuracy / macro-F1",
+                "val accuracy / macro-F1".to_string(),
             ),
-            Some(TaskScores::MultiLabel { .. }) => (
+            Some(TaskScores::MultiLabel { jaccard, .. }) => (
                 format!("micro-F1 {:.1}%", acc * 100.0),
                 format!("macro-F1 {:.1}%", f1 * 100.0),
-                "val micro-F1 / macro-F1",
+                format!("val micro-F1 / macro-F1 · Jaccard {:.1}%", jaccard * 100.0),
             ),
             Some(TaskScores::Regression { .. }) => (
                 format!("Pearson {acc:.3}"),
                 format!("Spearman {f1:.3}"),
-                "val Pearson / Spearman",
+                "val Pearson / Spearman".to_string(),
             ),
             Some(TaskScores::Tokens { .. }) => (
                 format!("entity F1 {:.1}%", acc * 100.0),
                 format!("macro-F1 {:.1}%", f1 * 100.0),
-                "val entity F1 (micro / macro over types)",
+                "val entity F1 (micro / macro over types)".to_string(),
             ),
         };
         let sets = vec![

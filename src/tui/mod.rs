@@ -234,6 +234,8 @@ pub fn row_predictions(held_out: &HeldOut) -> HashMap<u64, RowPrediction> {
                 RowPrediction {
                     label: held_out.labels.get(best)?.clone(),
                     score: *r.probs.get(best)? as f32,
+                    wrong: None,
+                    detail: None,
                 },
             ))
         })
@@ -535,6 +537,16 @@ impl Loop {
     fn load_predictions(&mut self, path: &Path) {
         // Read once: a run mid-write is caught whole or not at all (the
         // file is replaced atomically), so both views agree.
+        // Multi-label and regression files have layouts of their own.
+        if let Some(p) = dataset::predictions::read_task_predictions(path) {
+            self.app.set_predictions(p);
+            // Multi-label files also give suspects (cleanlab's multilabel rule).
+            self.app.run_suspects = HeldOut::read(path)
+                .map(|h| h.suspects())
+                .unwrap_or_default();
+            self.app.refresh_suspects();
+            return;
+        }
         let held_out = HeldOut::read(path).ok();
         self.app
             .set_predictions(held_out.as_ref().map(row_predictions).unwrap_or_default());

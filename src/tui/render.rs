@@ -126,26 +126,23 @@ pub fn status_line(app: &App, width: u16) -> Line<'static> {
     }
     if let Some(a) = r.val_acc {
         use crate::protocol::TaskScores;
-        // The headline metric of the task: accuracy, micro-F1 or Pearson.
-        parts.push(match &app.curves.task {
-            None => format!(
-                "{} {:.1}%",
-                if compact { "acc" } else { "val acc" },
-                a * 100.0
-            ),
-            Some(TaskScores::MultiLabel { micro_f1, .. }) => format!(
-                "{} {:.1}%",
-                if compact { "µF1" } else { "val micro-F1" },
-                micro_f1 * 100.0
-            ),
-            Some(TaskScores::Regression { pearson, .. }) => {
-                format!("{} {pearson:.3}", if compact { "r" } else { "val Pearson" })
-            }
-            Some(TaskScores::Tokens { micro_f1, .. }) => format!(
-                "{} {:.1}%",
-                if compact { "F1" } else { "val entity F1" },
-                micro_f1 * 100.0
-            ),
+        let tokens = matches!(app.curves.task, Some(TaskScores::Tokens { .. }));
+        parts.push(match r.headline {
+            // The metric the run is judged by (best_metric).
+            Some(v) => headline_text(&r.best_metric, v, tokens, compact),
+            // Logs from before runs named it: the task's usual headline.
+            None => match &app.curves.task {
+                None => headline_text("accuracy", a, false, compact),
+                Some(TaskScores::MultiLabel { micro_f1, .. }) => {
+                    headline_text("micro_f1", *micro_f1, false, compact)
+                }
+                Some(TaskScores::Regression { pearson, .. }) => {
+                    headline_text("pearson", *pearson, false, compact)
+                }
+                Some(TaskScores::Tokens { micro_f1, .. }) => {
+                    headline_text("micro_f1", *micro_f1, true, compact)
+                }
+            },
         });
     }
     if r.samples_per_s > 0.0 {
@@ -175,6 +172,43 @@ pub fn status_line(app: &App, width: u16) -> Line<'static> {
         Span::styled(format!(" {state} "), app.theme.selected()),
         Span::raw(format!(" {}", parts.join(" │ "))),
     ])
+}
+
+/// `val micro-F1 71.0%` (`µF1 71.0%` when compact): a metric by name, as
+/// a percentage unless it is a loss, an error or a correlation.
+fn headline_text(metric: &str, value: f64, tokens: bool, compact: bool) -> String {
+    let (long, short) = match metric {
+        "accuracy" if tokens => ("token accuracy", "tok acc"),
+        "accuracy" => ("acc", "acc"),
+        "macro_f1" => ("macro-F1", "mF1"),
+        "micro_f1" if tokens => ("entity F1", "F1"),
+        "micro_f1" => ("micro-F1", "µF1"),
+        "weighted_f1" => ("weighted-F1", "wF1"),
+        "jaccard" => ("Jaccard", "jac"),
+        "subset_accuracy" => ("subset acc", "exact"),
+        "hamming_loss" => ("Hamming loss", "ham"),
+        "lrap" => ("LRAP", "lrap"),
+        "pearson" => ("Pearson", "r"),
+        "spearman" => ("Spearman", "ρ"),
+        "mse" => ("MSE", "mse"),
+        "mae" => ("MAE", "mae"),
+        "loss" => ("loss", "loss"),
+        other => (other, other),
+    };
+    let percent = !matches!(
+        metric,
+        "loss" | "hamming_loss" | "lrap" | "pearson" | "spearman" | "mse" | "mae"
+    );
+    let label = if compact {
+        short.to_string()
+    } else {
+        format!("val {long}")
+    };
+    if percent {
+        format!("{label} {:.1}%", value * 100.0)
+    } else {
+        format!("{label} {value:.3}")
+    }
 }
 
 /// "trainable 0.6% (147k)": the share of parameters a frozen or LoRA run

@@ -69,6 +69,7 @@ pub fn inject_steps(app: &mut App, names: &[&str]) {
         labels: labels.clone(),
         train_rows: 720,
         val_rows: 180,
+        best_metric: String::new(),
     });
     for step in 1..=12 {
         app.on_engine(&Event::Step {

@@ -315,14 +315,13 @@ impl DatasetPane {
                     theme.header(),
                 )];
                 if let Some(p) = self.predictions.get(&r.line) {
-                    let ok = p.label == r.label;
+                    let ok = !self.is_misclassified(r);
+                    let said = match &p.detail {
+                        Some(d) => d.clone(),
+                        None => format!("{} {:.0}%", p.label, p.score * 100.0),
+                    };
                     head.push(Span::styled(
-                        format!(
-                            "model: {} {:.0}% {}",
-                            p.label,
-                            p.score * 100.0,
-                            if ok { "✓" } else { "✗ wrong" }
-                        ),
+                        format!("model: {said} {}", if ok { "✓" } else { "✗ wrong" }),
                         if ok { theme.good() } else { theme.error() },
                     ));
                 }

@@ -5,6 +5,7 @@
 mod corrections;
 mod draw;
 mod model;
+pub mod predictions;
 
 use crate::data::corrections::{Corrections, Fix};
 use crate::data::label_stats::{
@@ -79,7 +80,14 @@ pub enum SortOrder {
 #[derive(Clone, Debug, PartialEq)]
 pub struct RowPrediction {
     pub label: String,
+    /// The label's probability (one label a row), the count of wrong
+    /// labels (multi-label), the signed error (regression).
     pub score: f32,
+    /// Whether the row is wrong, when the file says (multi-label,
+    /// regression); None: the label differs from the row's.
+    pub wrong: Option<bool>,
+    /// What the pane shows after "model:" (None: the label and score).
+    pub detail: Option<String>,
 }
 
 pub struct DatasetPane {
@@ -602,6 +610,8 @@ mod tests {
             RowPrediction {
                 label: "neg".into(),
                 score: 0.9,
+                wrong: None,
+                detail: None,
             },
         );
         p.predictions.insert(
@@ -609,6 +619,8 @@ mod tests {
             RowPrediction {
                 label: "neg".into(),
                 score: 0.8,
+                wrong: None,
+                detail: None,
             },
         );
         press(&mut p, "m");

@@ -36,7 +36,7 @@ impl DatasetPane {
     pub(super) fn is_misclassified(&self, r: &RowView) -> bool {
         self.predictions
             .get(&r.line)
-            .is_some_and(|p| p.label != r.label)
+            .is_some_and(|p| p.wrong.unwrap_or(p.label != r.label))
     }
 
     /// Show only validation rows with `true_label` predicted as `predicted`
