@@ -49,7 +49,12 @@ fn headline(
     logits: &[Vec<f32>],
     thresholds: &[f32],
 ) -> (&'static str, f64) {
-    let s = score_targets(labels, targets, logits, Some(thresholds));
+    let s = score_targets(
+        labels,
+        targets,
+        logits,
+        crate::train::thresholds::Decide::At(thresholds),
+    );
     let metric = match targets {
         Targets::Classes(_) => "accuracy",
         Targets::Sets(_) => "micro_f1",

@@ -10,7 +10,7 @@ use assert_cmd::Command;
 use common::*;
 use std::path::Path;
 use tunebench::protocol::TaskScores;
-use tunebench::train::task_metrics::{multi_label_scores, regression_scores, tune_thresholds};
+use tunebench::train::task_metrics::{multi_label_scores, regression_scores};
 
 fn tunebench() -> Command {
     let mut c = Command::cargo_bin("tunebench").unwrap();
@@ -120,18 +120,93 @@ fn multi_label_metrics_equal_scikit_learn() {
     }
 }
 
+fn thresholds_fixture() -> serde_json::Value {
+    let text = std::fs::read_to_string(fixture("tasks").join("thresholds.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
 #[test]
-fn thresholds_are_tuned_by_the_rule_the_python_bench_uses() {
-    let fx = &metrics_fixture()["multi_label"];
-    let truth = f32_rows(&fx["truth"]);
-    let probs = f32_rows(&fx["probs"]);
-    let tuned = tune_thresholds(&truth, &probs, truth[0].len());
-    let want = f32s(&fx["tuned_thresholds"]);
-    for (g, w) in tuned.iter().zip(&want) {
-        assert!((g - w).abs() < 1e-6, "tuned {tuned:?} vs python {want:?}");
+fn thresholds_equal_a_brute_force_search_with_scikit_learn_and_beat_half() {
+    use tunebench::config::BestMetric;
+    use tunebench::protocol::metric_value;
+    let fx = thresholds_fixture();
+    for (n, table) in fx["tables"].as_array().unwrap().iter().enumerate() {
+        let truth = f32_rows(&table["truth"]);
+        let probs = f32_rows(&table["probs"]);
+        let labels = truth[0].len();
+        let names: Vec<String> = (0..labels).map(|i| format!("l{i}")).collect();
+        for (metric, want) in table["metrics"].as_object().unwrap() {
+            let m: BestMetric = metric.parse().unwrap();
+            let got = tunebench::train::thresholds::tune_for(m, &truth, &probs, labels);
+            let python = f32s(&want["thresholds"]);
+            assert_eq!(got, python, "table {n}, {metric}");
+            let value = |t: &[f32]| {
+                let s = multi_label_scores(&names, &truth, &probs, t);
+                metric_value(metric, 0.0, s.accuracy, s.macro_f1, &[], s.task.as_ref()).unwrap()
+            };
+            let (tuned, half) = (value(&got), value(&vec![0.5; labels]));
+            // scikit-learn's values of the same decisions.
+            assert!(
+                (tuned - want["tuned"].as_f64().unwrap()).abs() < 1e-9,
+                "table {n}, {metric}"
+            );
+            assert!(
+                (half - want["at_half"].as_f64().unwrap()).abs() < 1e-9,
+                "table {n}, {metric}"
+            );
+            let no_worse = if m.lower_is_better() {
+                tuned <= half
+            } else {
+                tuned >= half
+            };
+            assert!(no_worse, "table {n}, {metric}: tuned {tuned} vs 0.5 {half}");
+        }
+        let s = multi_label_scores(&names, &truth, &probs, &vec![0.5; labels]);
+        let Some(TaskScores::MultiLabel { jaccard, .. }) = s.task else {
+            panic!()
+        };
+        close(jaccard, &table["jaccard_at_half"], "samples Jaccard");
     }
-    // The label never true keeps 0.5.
-    assert_eq!(tuned[4], 0.5);
+}
+
+#[test]
+fn multilabel_label_issues_equal_cleanlab() {
+    let fx = &thresholds_fixture()["cleanlab"];
+    let probs: Vec<Vec<f64>> = fx["probs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect()
+        })
+        .collect();
+    let k = probs[0].len();
+    let given: Vec<Vec<bool>> = fx["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let set: Vec<u64> = r
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_u64().unwrap())
+                .collect();
+            (0..k as u64).map(|j| set.contains(&j)).collect()
+        })
+        .collect();
+    let want: Vec<usize> = fx["ranked"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() as usize)
+        .collect();
+    let got = tunebench::explain::multilabel_issues::find_multilabel_issues(&given, &probs);
+    assert_eq!(got, want, "the same rows in cleanlab's order");
 }
 
 #[test]
@@ -223,6 +298,17 @@ fn multi_label_lists_train_evaluate_predict_and_keep_thresholds() {
         "{log}"
     );
     assert!(log.contains("micro-F1"), "{log}");
+    // Judged by micro-F1 unless told otherwise, thresholds tuned for it.
+    assert!(
+        log.contains("best_metric: micro_f1 (the multi_label default"),
+        "{log}"
+    );
+    assert!(
+        log.contains(
+            "thresholds: tuned for micro_f1 on the validation rows (one threshold for all labels"
+        ),
+        "{log}"
+    );
     // transformers' layout: problem_type, num_labels, id2label; and ours.
     let c = config_json(&run);
     assert_eq!(c["problem_type"], "multi_label_classification");
@@ -249,9 +335,38 @@ fn multi_label_lists_train_evaluate_predict_and_keep_thresholds() {
         "subset_accuracy",
         "hamming_loss",
         "lrap",
+        "jaccard",
     ] {
         assert!(e[key].is_number(), "{key} in {e}");
     }
+    // The trade: the same metrics decided at 0.5.
+    for key in ["micro_f1", "macro_f1", "jaccard", "subset_accuracy"] {
+        assert!(e["at_0_5"][key].is_number(), "at_0_5.{key} in {e}");
+    }
+    let table = succeed(tunebench().args([
+        "eval",
+        "--checkpoint",
+        run.join("best").to_str().unwrap(),
+        "--data",
+        &data,
+    ]));
+    assert!(table.contains("thresholds     at 0.5"), "{table}");
+    let jaccard_row = table
+        .lines()
+        .find(|l| l.starts_with("Jaccard (samples) %"))
+        .unwrap();
+    let cells: Vec<f64> = jaccard_row
+        .split_whitespace()
+        .filter_map(|c| c.parse().ok())
+        .collect();
+    assert!(
+        (cells[0] - e["jaccard"].as_f64().unwrap() * 100.0).abs() < 0.01,
+        "{table}"
+    );
+    assert!(
+        (cells[1] - e["at_0_5"]["jaccard"].as_f64().unwrap() * 100.0).abs() < 0.01,
+        "{table}"
+    );
     assert_eq!(e["per_label"].as_array().unwrap().len(), 3);
     // predict: sigmoid probabilities, the labels over threshold.
     let out = succeed(tunebench().args([
@@ -283,6 +398,39 @@ fn multi_label_lists_train_evaluate_predict_and_keep_thresholds() {
         csv.starts_with("line,text,labels,predicted,exact,p_billing"),
         "{csv}"
     );
+
+    // A fixed threshold: no tuning, every label at 0.5.
+    let fixed = d.path().join("fixed");
+    let log = train(&data, &fixed, &["--epochs", "1", "--set", "threshold=0.5"]);
+    assert!(log.contains("thresholds: fixed at 0.5"), "{log}");
+    let c = config_json(&fixed);
+    for t in c["tunebench_thresholds"].as_object().unwrap().values() {
+        assert_eq!(t.as_f64(), Some(0.5), "{c}");
+    }
+
+    // Label issues by cleanlab's multilabel rule, from two folds.
+    let work = d.path().join("issues");
+    let out = succeed(tunebench().args([
+        "inspect",
+        "--data",
+        &data,
+        "--label-issues",
+        "--folds",
+        "2",
+        "--model",
+        "scratch:tiny",
+        "--set",
+        "epochs=2",
+        "--work-dir",
+        work.to_str().unwrap(),
+    ]));
+    assert!(out.contains("rows look mislabeled"), "{out}");
+    let held = std::fs::read_to_string(work.join("predictions.csv")).unwrap();
+    assert!(
+        held.starts_with("line,text,labels,predicted,exact,p_billing"),
+        "{held}"
+    );
+    assert_eq!(held.lines().count(), 161, "every row predicted once");
 }
 
 #[test]
@@ -444,6 +592,20 @@ fn separated_ids_with_declared_names_and_wide_columns_read_as_label_sets() {
             "best_metric",
             "pearson is not reported for a multi_label task",
         ],
+    );
+    bad_input(
+        &[
+            "train",
+            "--data",
+            &wide,
+            "--label-cols",
+            "is_*",
+            "--set",
+            "threshold=1.5",
+            "--model",
+            "scratch:tiny",
+        ],
+        &["threshold", "\"tuned\" or a number in (0, 1)"],
     );
     let floats = write(
         d.path(),

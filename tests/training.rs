@@ -347,7 +347,7 @@ fn early_stopping_ends_the_run_after_patience_evals_without_improvement() {
         lr: Some(1e-12),
         eval_every: 2,
         patience: 2,
-        best_metric: tunebench::config::BestMetric::Loss,
+        best_metric: Some(tunebench::config::BestMetric::Loss),
         dropout: Some(0.0),
         ..quick_config("scratch:tiny")
     };

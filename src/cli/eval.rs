@@ -53,9 +53,22 @@ pub(crate) fn eval_cmd(
             labels.names(),
             &targets,
             &out.logits,
-            Some(&thresholds),
+            tunebench::train::thresholds::Decide::At(&thresholds),
         ),
     };
+    // A multi-label checkpoint's thresholds beside the plain 0.5 rule, so
+    // the trade tuning made is on screen.
+    let at_half = (model.task == Task::MultiLabel)
+        .then(|| {
+            tunebench::train::metrics::score_targets(
+                labels.names(),
+                &targets,
+                &out.logits,
+                tunebench::train::thresholds::Decide::At(&vec![0.5; labels.len()]),
+            )
+            .task
+        })
+        .flatten();
     if let Some(path) = predictions {
         let bytes = tunebench::predict::predictions_csv(&ds.rows, model, &targets, &out.logits)?;
         tunebench::disk::write_atomic(path, &bytes)?;
@@ -86,7 +99,10 @@ pub(crate) fn eval_cmd(
             ds.rows.len(),
             out.loss,
             model.task,
-            task_scores,
+            Decided {
+                scores: task_scores,
+                at_half: at_half.as_ref(),
+            },
             &scores.per_class,
             check.as_ref(),
         );
@@ -172,15 +188,22 @@ fn drop_warning(c: &PrecisionCheck) -> String {
 }
 
 /// A multi-label or regression evaluation, as JSON or a table.
+/// A task's scores, and (multi-label) the same rows decided at 0.5.
+struct Decided<'a> {
+    scores: &'a TaskScores,
+    at_half: Option<&'a TaskScores>,
+}
+
 fn print_task_scores(
     format: EvalFormat,
     rows: usize,
     loss: f64,
     task: Task,
-    scores: &TaskScores,
+    decided: Decided,
     per_class: &[ClassMetrics],
     check: Option<&PrecisionCheck>,
 ) {
+    let Decided { scores, at_half } = decided;
     if let EvalFormat::Json = format {
         let mut v = serde_json::json!({"rows": rows, "loss": loss, "task": task.name()});
         if let Some(c) = check {
@@ -198,6 +221,25 @@ fn print_task_scores(
         if task == Task::MultiLabel {
             v["per_label"] = serde_json::json!(per_class);
         }
+        if let Some(TaskScores::MultiLabel {
+            micro_f1,
+            macro_f1,
+            weighted_f1,
+            subset_accuracy,
+            hamming_loss,
+            jaccard,
+            ..
+        }) = at_half
+        {
+            v["at_0_5"] = serde_json::json!({
+                "micro_f1": micro_f1,
+                "macro_f1": macro_f1,
+                "weighted_f1": weighted_f1,
+                "jaccard": jaccard,
+                "subset_accuracy": subset_accuracy,
+                "hamming_loss": hamming_loss,
+            });
+        }
         if task == Task::TokenClassification {
             v["per_type"] = serde_json::json!(per_class);
         }
@@ -206,24 +248,10 @@ fn print_task_scores(
     }
     match scores {
         TaskScores::MultiLabel {
-            micro_f1,
-            macro_f1,
-            weighted_f1,
-            subset_accuracy,
-            hamming_loss,
-            lrap,
-            thresholds,
+            lrap, thresholds, ..
         } => {
-            println!(
-                "rows {rows}  loss {loss:.4}  micro-F1 {:.2}%  macro-F1 {:.2}%  weighted-F1 {:.2}%",
-                micro_f1 * 100.0,
-                macro_f1 * 100.0,
-                weighted_f1 * 100.0
-            );
-            println!(
-                "subset accuracy {:.2}%  Hamming loss {hamming_loss:.4}  LRAP {lrap:.4}",
-                subset_accuracy * 100.0
-            );
+            println!("rows {rows}  loss {loss:.4}  LRAP {lrap:.4}");
+            print_threshold_trade(scores, at_half);
             println!(
                 "{:<20} {:>9} {:>9} {:>9} {:>8} {:>9}",
                 "label", "precision", "recall", "f1", "support", "threshold"
@@ -278,6 +306,52 @@ fn print_task_scores(
     }
     if let Some(c) = check {
         println!("{}", check_line(c));
+    }
+}
+
+/// The multi-label metrics at the checkpoint's thresholds beside those at
+/// 0.5: what tuning bought, and what it cost.
+fn print_threshold_trade(tuned: &TaskScores, at_half: Option<&TaskScores>) {
+    let values = |s: &TaskScores| match s {
+        TaskScores::MultiLabel {
+            micro_f1,
+            macro_f1,
+            weighted_f1,
+            jaccard,
+            subset_accuracy,
+            hamming_loss,
+            ..
+        } => vec![
+            *micro_f1 * 100.0,
+            *macro_f1 * 100.0,
+            *weighted_f1 * 100.0,
+            *jaccard * 100.0,
+            *subset_accuracy * 100.0,
+            *hamming_loss,
+        ],
+        _ => Vec::new(),
+    };
+    let names = [
+        "micro-F1 %",
+        "macro-F1 %",
+        "weighted-F1 %",
+        "Jaccard (samples) %",
+        "subset accuracy %",
+        "Hamming loss",
+    ];
+    let tuned = values(tuned);
+    let half = at_half.map(values).unwrap_or_default();
+    println!(
+        "{:<20} {:>12} {:>10} {:>9}",
+        "metric", "thresholds", "at 0.5", "change"
+    );
+    for (i, name) in names.iter().enumerate() {
+        let (t, h) = (tuned[i], half.get(i).copied().unwrap_or(f64::NAN));
+        let digits = if i == 5 { 4 } else { 2 };
+        println!(
+            "{name:<20} {t:>12.digits$} {h:>10.digits$} {:>+9.digits$}",
+            t - h
+        );
     }
 }
 

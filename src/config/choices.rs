@@ -12,10 +12,11 @@ pub enum Schedule {
     Constant,
 }
 
-/// What picks the best checkpoint (and early stopping): a metric of the
-/// task's evaluation. Single-label: macro_f1, accuracy; multi-label also
-/// micro_f1, weighted_f1, subset_accuracy (= accuracy), hamming_loss,
-/// lrap; regression: pearson, spearman, mse, mae; any task: loss.
+/// What picks the best checkpoint (and early stopping, and the multi-label
+/// thresholds): a metric of the task's evaluation. Single-label: macro_f1,
+/// accuracy; multi-label: micro_f1, macro_f1, weighted_f1, jaccard,
+/// subset_accuracy (= accuracy), hamming_loss, lrap; regression: pearson,
+/// spearman, mse, mae; any task: loss.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BestMetric {
@@ -27,6 +28,8 @@ pub enum BestMetric {
     SubsetAccuracy,
     HammingLoss,
     Lrap,
+    /// Samples-averaged Jaccard (scikit-learn's `average="samples"`).
+    Jaccard,
     Pearson,
     Spearman,
     Mse,
@@ -34,7 +37,7 @@ pub enum BestMetric {
 }
 
 impl BestMetric {
-    pub const ALL: [BestMetric; 12] = [
+    pub const ALL: [BestMetric; 13] = [
         BestMetric::MacroF1,
         BestMetric::Accuracy,
         BestMetric::Loss,
@@ -43,6 +46,7 @@ impl BestMetric {
         BestMetric::SubsetAccuracy,
         BestMetric::HammingLoss,
         BestMetric::Lrap,
+        BestMetric::Jaccard,
         BestMetric::Pearson,
         BestMetric::Spearman,
         BestMetric::Mse,
@@ -59,6 +63,7 @@ impl BestMetric {
             BestMetric::SubsetAccuracy => "subset_accuracy",
             BestMetric::HammingLoss => "hamming_loss",
             BestMetric::Lrap => "lrap",
+            BestMetric::Jaccard => "jaccard",
             BestMetric::Pearson => "pearson",
             BestMetric::Spearman => "spearman",
             BestMetric::Mse => "mse",
@@ -72,6 +77,19 @@ impl BestMetric {
             self,
             BestMetric::Loss | BestMetric::HammingLoss | BestMetric::Mse | BestMetric::Mae
         )
+    }
+
+    /// The metric a `task` run is judged by when `best_metric` is unset:
+    /// macro-F1 for one label a text, micro-F1 for multi-label (what
+    /// transformers' examples and most papers report), entity F1 (micro,
+    /// seqeval's headline) for tags, Pearson for regression.
+    pub fn default_for(task: crate::data::Task) -> BestMetric {
+        use crate::data::Task;
+        match task {
+            Task::SingleLabel => BestMetric::MacroF1,
+            Task::MultiLabel | Task::TokenClassification => BestMetric::MicroF1,
+            Task::Regression => BestMetric::Pearson,
+        }
     }
 
     /// Whether `task` reports this metric.
@@ -99,6 +117,46 @@ impl std::str::FromStr for BestMetric {
             .into_iter()
             .find(|m| m.name() == s)
             .ok_or_else(|| format!("unknown metric '{s}'"))
+    }
+}
+
+/// How a multi-label run decides each label: thresholds tuned on the
+/// validation rows for `best_metric` (`"tuned"`), or one fixed value.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "ThresholdRepr", into = "ThresholdRepr")]
+pub enum Threshold {
+    #[default]
+    Tuned,
+    Fixed(f64),
+}
+
+/// `threshold` as TOML holds it: the word `tuned` or a number.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ThresholdRepr {
+    Number(f64),
+    Word(String),
+}
+
+impl TryFrom<ThresholdRepr> for Threshold {
+    type Error = String;
+    fn try_from(r: ThresholdRepr) -> Result<Self, String> {
+        match r {
+            ThresholdRepr::Number(x) => Ok(Threshold::Fixed(x)),
+            ThresholdRepr::Word(w) if w == "tuned" => Ok(Threshold::Tuned),
+            ThresholdRepr::Word(w) => w.parse::<f64>().map(Threshold::Fixed).map_err(|_| {
+                format!("threshold '{w}': expected \"tuned\" or a number in (0, 1) such as 0.5")
+            }),
+        }
+    }
+}
+
+impl From<Threshold> for ThresholdRepr {
+    fn from(t: Threshold) -> Self {
+        match t {
+            Threshold::Tuned => ThresholdRepr::Word("tuned".into()),
+            Threshold::Fixed(x) => ThresholdRepr::Number(x),
+        }
     }
 }
 

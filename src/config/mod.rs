@@ -61,7 +61,12 @@ pub struct RunConfig {
     pub log_every: usize,
     /// Stop after this many evaluations without improvement (0: off).
     pub patience: usize,
-    pub best_metric: BestMetric,
+    /// What picks best/, stops early and tunes multi-label thresholds;
+    /// unset: the task's own (`BestMetric::default_for`).
+    pub best_metric: Option<BestMetric>,
+    /// Multi-label decisions: `"tuned"` (on the validation rows, for
+    /// best_metric) or a fixed threshold such as 0.5.
+    pub threshold: Threshold,
     /// Override the model's dropout probabilities (hidden, attention, head).
     pub dropout: Option<f64>,
     /// Pretrained weights that stay fixed (no gradient, no optimizer state).
@@ -171,7 +176,8 @@ impl Default for RunConfig {
             eval_every: 0,
             log_every: 10,
             patience: 0,
-            best_metric: BestMetric::MacroF1,
+            best_metric: None,
+            threshold: Threshold::Tuned,
             dropout: None,
             freeze: Freeze::None,
             peft: Peft::None,
@@ -237,6 +243,13 @@ pub fn keys() -> &'static [&'static str] {
 }
 
 impl RunConfig {
+    /// The metric a `task` run is judged by: `best_metric`, else the
+    /// task's own.
+    pub fn judged_by(&self, task: crate::data::Task) -> BestMetric {
+        self.best_metric
+            .unwrap_or_else(|| BestMetric::default_for(task))
+    }
+
     /// The multi-label separator `label_sep` names (None: found from the data).
     pub fn label_separator(&self) -> Option<char> {
         self.label_sep.as_deref().and_then(|s| s.chars().next())
@@ -324,6 +337,7 @@ mod tests {
                 "text_col",
                 "label_col",
                 "lr",
+                "best_metric",
                 "dropout",
                 "task",
                 "label_sep",
@@ -368,6 +382,7 @@ mod tests {
             label_names: Some("names.txt".into()),
             dropout: Some(0.1),
             lr: Some(1e-4),
+            best_metric: Some(BestMetric::Jaccard),
             tag_col: Some(3),
             tag_scheme: Some(crate::data::tags::Scheme::Iob1),
             search: toml::from_str("trials = 3").unwrap(),

@@ -110,6 +110,7 @@ pub const SEARCH_METRICS: &[&str] = &[
     "subset_accuracy",
     "hamming_loss",
     "lrap",
+    "jaccard",
     "pearson",
     "spearman",
     "mse",

@@ -148,6 +148,13 @@ impl RunConfig {
                 "must be in (0, 1), e.g. 5e-5 (empty: chosen by the model)",
             );
         }
+        if let super::Threshold::Fixed(t) = self.threshold {
+            bad(
+                "threshold",
+                t.is_finite() && t > 0.0 && t < 1.0,
+                "must be \"tuned\" or a number in (0, 1), e.g. 0.5",
+            );
+        }
         bad(
             "batch_size",
             (1..=4096).contains(&self.batch_size),

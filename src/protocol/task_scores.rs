@@ -17,6 +17,10 @@ pub enum TaskScores {
         hamming_loss: f64,
         /// Label ranking average precision.
         lrap: f64,
+        /// Samples-averaged Jaccard: |true ∩ predicted| / |true ∪ predicted|
+        /// a row, averaged (0 in event logs from before it was reported).
+        #[serde(default)]
+        jaccard: f64,
         /// Each label's decision threshold (tuned on this evaluation).
         thresholds: Vec<f32>,
     },
@@ -53,12 +57,14 @@ impl TaskScores {
             TaskScores::MultiLabel {
                 micro_f1,
                 macro_f1,
+                jaccard,
                 subset_accuracy,
                 ..
             } => format!(
-                "micro-F1 {:.2}% macro-F1 {:.2}% subset accuracy {:.2}%",
+                "micro-F1 {:.2}% macro-F1 {:.2}% Jaccard {:.2}% subset accuracy {:.2}%",
                 micro_f1 * 100.0,
                 macro_f1 * 100.0,
+                jaccard * 100.0,
                 subset_accuracy * 100.0
             ),
             TaskScores::Regression {
@@ -136,9 +142,11 @@ pub fn metric_value(
                 weighted_f1,
                 hamming_loss,
                 lrap,
+                jaccard,
                 ..
             }),
         ) => match metric {
+            "jaccard" => Some(*jaccard),
             "macro_f1" => Some(*macro_f1),
             "micro_f1" => Some(*micro_f1),
             "weighted_f1" => Some(*weighted_f1),
@@ -199,12 +207,14 @@ mod tests {
             subset_accuracy: 0.3,
             hamming_loss: 0.1,
             lrap: 0.7,
+            jaccard: 0.45,
             thresholds: vec![0.5],
         };
         let v = |m| metric_value(m, 0.2, 0.9, 0.8, &[], Some(&ml));
         assert_eq!(v("accuracy"), Some(0.3));
         assert_eq!(v("macro_f1"), Some(0.4));
         assert_eq!(v("lrap"), Some(0.7));
+        assert_eq!(v("jaccard"), Some(0.45));
         assert_eq!(v("pearson"), None);
         assert_eq!(
             metric_value("macro_f1", 0.2, 0.9, 0.8, &[], None),

@@ -182,7 +182,7 @@ pub fn trial_config(base: &RunConfig, trial: &Trial) -> Result<RunConfig, String
     let mut cfg = base.clone();
     cfg.search = SearchSpec::default();
     if let Ok(m) = base.search.settings.metric.parse::<BestMetric>() {
-        cfg.best_metric = m;
+        cfg.best_metric = Some(m);
     }
     for p in &trial.params {
         let value = json_to_toml(&p.distribution.external(p.internal));

@@ -183,6 +183,7 @@ impl Trainer {
                 labels: self.model.labels.names().to_vec(),
                 train_rows: self.train_ids.len(),
                 val_rows: self.val_ids.len(),
+                best_metric: self.cfg.judged_by(self.model.task).name().into(),
             },
         );
         for note in std::mem::take(&mut self.notes) {
@@ -467,18 +468,28 @@ impl Trainer {
             &self.val_ids,
             &self.val_targets,
         )?;
-        // Multi-label thresholds are tuned on each evaluation and kept with
-        // the checkpoint it writes.
+        // Multi-label thresholds are tuned on each evaluation (for the
+        // metric the run is judged by) and kept with the checkpoint it
+        // writes; or fixed by `threshold`.
+        let best = self.cfg.judged_by(self.model.task);
+        let fixed = match self.cfg.threshold {
+            crate::config::Threshold::Fixed(t) => vec![t as f32; self.model.labels.len()],
+            crate::config::Threshold::Tuned => Vec::new(),
+        };
+        let decide = if fixed.is_empty() {
+            super::thresholds::Decide::Tune(best)
+        } else {
+            super::thresholds::Decide::At(&fixed)
+        };
         let scores = score_targets(
             self.model.labels.names(),
             &self.val_targets,
             &out.logits,
-            None,
+            decide,
         );
         if let Some(crate::protocol::TaskScores::MultiLabel { thresholds, .. }) = &scores.task {
             self.model.thresholds = thresholds.clone();
         }
-        let best = self.cfg.best_metric;
         let value = crate::protocol::metric_value(
             best.name(),
             out.loss,

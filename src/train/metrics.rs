@@ -56,15 +56,16 @@ pub fn score(labels: &[String], truth: &[usize], predicted: &[usize]) -> Scores 
 }
 
 /// The scores of `logits` against `targets` for the model's task; a
-/// multi-label evaluation decides at `thresholds`, or tunes them on these
-/// rows when None.
+/// multi-label evaluation decides as `decide` says (at given thresholds,
+/// or tuned on these rows for a metric).
 pub fn score_targets(
     labels: &[String],
     targets: &crate::data::Targets,
     logits: &[Vec<f32>],
-    thresholds: Option<&[f32]>,
+    decide: super::thresholds::Decide,
 ) -> Scores {
-    use super::task_metrics::{multi_label_scores, regression_scores, tune_thresholds};
+    use super::task_metrics::{multi_label_scores, regression_scores};
+    use super::thresholds::{tune_for, Decide};
     use crate::data::Targets;
     use crate::model::probs::{argmax, sigmoid};
     match targets {
@@ -79,10 +80,14 @@ pub fn score_targets(
                 .map(|l| l.iter().map(|&x| sigmoid(x)).collect())
                 .collect();
             let tuned;
-            let thresholds = match thresholds {
-                Some(t) if t.len() == labels.len() => t,
-                _ => {
-                    tuned = tune_thresholds(truth, &probs, labels.len());
+            let thresholds = match decide {
+                Decide::At(t) if t.len() == labels.len() => t,
+                Decide::At(_) => {
+                    tuned = vec![0.5; labels.len()];
+                    &tuned
+                }
+                Decide::Tune(metric) => {
+                    tuned = tune_for(metric, truth, &probs, labels.len());
                     &tuned
                 }
             };

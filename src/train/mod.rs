@@ -13,6 +13,7 @@ pub mod schedule;
 pub mod state;
 pub mod step;
 pub mod task_metrics;
+pub mod thresholds;
 
 pub use engine::{spawn, EngineHandle, Trainer};
 pub use prepare::prepare;

@@ -625,35 +625,60 @@ pub fn prepare_corpus(
     Ok(trainer)
 }
 
-/// The config with a best-checkpoint metric the task reports: the default
-/// macro-F1 becomes Pearson for regression (noted); another metric the
-/// task lacks is an error naming `best_metric`.
+/// The config with the metric the run is judged by resolved: unset, the
+/// task's own (noted); the macro-F1 of a regression run becomes Pearson
+/// (noted); another metric the task lacks is an error naming
+/// `best_metric`. A multi-label run also notes how it decides.
 fn best_metric_for(cfg: RunConfig, task: Task, notes: &mut Vec<String>) -> Result<RunConfig> {
-    use crate::config::BestMetric;
-    if cfg.best_metric.applies_to(task) {
-        return Ok(cfg);
-    }
-    if task == Task::Regression && cfg.best_metric == BestMetric::MacroF1 {
-        notes.push("best_metric: pearson (regression has no macro-F1)".into());
-        return Ok(RunConfig {
-            best_metric: BestMetric::Pearson,
-            ..cfg
+    use crate::config::{BestMetric, Threshold};
+    let metric = match cfg.best_metric {
+        None => {
+            let m = BestMetric::default_for(task);
+            if task != Task::SingleLabel {
+                notes.push(format!(
+                    "best_metric: {} (the {} default; set best_metric to choose)",
+                    m.name(),
+                    task.name()
+                ));
+            }
+            m
+        }
+        Some(m) if m.applies_to(task) => m,
+        Some(BestMetric::MacroF1) if task == Task::Regression => {
+            notes.push("best_metric: pearson (regression has no macro-F1)".into());
+            BestMetric::Pearson
+        }
+        Some(m) => {
+            let fits: Vec<&str> = BestMetric::ALL
+                .into_iter()
+                .filter(|m| m.applies_to(task))
+                .map(BestMetric::name)
+                .collect();
+            return Err(Error::Config(ConfigError::field(
+                "best_metric",
+                format!(
+                    "{} is not reported for a {} task (use {})",
+                    m.name(),
+                    task.name(),
+                    fits.join(", ")
+                ),
+            )));
+        }
+    };
+    if task == Task::MultiLabel {
+        notes.push(match cfg.threshold {
+            Threshold::Tuned => format!(
+                "thresholds: tuned for {} on the validation rows ({})",
+                metric.name(),
+                super::thresholds::Rule::for_metric(metric).describe()
+            ),
+            Threshold::Fixed(t) => format!("thresholds: fixed at {t} (threshold)"),
         });
     }
-    let fits: Vec<&str> = BestMetric::ALL
-        .into_iter()
-        .filter(|m| m.applies_to(task))
-        .map(BestMetric::name)
-        .collect();
-    Err(Error::Config(ConfigError::field(
-        "best_metric",
-        format!(
-            "{} is not reported for a {} task (use {})",
-            cfg.best_metric.name(),
-            task.name(),
-            fits.join(", ")
-        ),
-    )))
+    Ok(RunConfig {
+        best_metric: Some(metric),
+        ..cfg
+    })
 }
 
 /// Prepare to continue the run in `dir` from its latest checkpoint.

@@ -1,15 +1,11 @@
 //! Multi-label and regression metrics, defined as scikit-learn and SciPy
 //! define them (`f1_score` with zero_division=0, `hamming_loss`,
-//! `label_ranking_average_precision_score`, `pearsonr`, `spearmanr`), and
-//! the per-label thresholds tuned on validation.
+//! `label_ranking_average_precision_score`, `jaccard_score(average=
+//! "samples")`, `pearsonr`, `spearmanr`); the thresholds they decide at are
+//! chosen in `thresholds`.
 
 use super::metrics::Scores;
 use crate::protocol::{ClassMetrics, TaskScores, SCATTER_POINTS};
-
-/// The thresholds a label's probability is tried against when tuning.
-pub fn threshold_grid() -> impl Iterator<Item = f32> {
-    (1..=19).map(|i| i as f32 * 0.05)
-}
 
 /// Counts of one label's decisions.
 #[derive(Clone, Copy, Default)]
@@ -41,24 +37,6 @@ fn counts(truth: &[Vec<f32>], probs: &[Vec<f32>], label: usize, threshold: f32) 
         }
     }
     c
-}
-
-/// Each label's threshold: the grid value with the best F1 on these rows;
-/// ties go to the value nearest 0.5 (so a label never seen keeps 0.5).
-pub fn tune_thresholds(truth: &[Vec<f32>], probs: &[Vec<f32>], labels: usize) -> Vec<f32> {
-    (0..labels)
-        .map(|l| {
-            let mut best = (f64::NEG_INFINITY, 0.5f32);
-            for t in threshold_grid() {
-                let f1 = counts(truth, probs, l, t).f1();
-                let nearer = (t - 0.5).abs() < (best.1 - 0.5).abs();
-                if f1 > best.0 || (f1 == best.0 && nearer) {
-                    best = (f1, t);
-                }
-            }
-            best.1
-        })
-        .collect()
 }
 
 /// Multi-label scores of sigmoid `probs` against multi-hot `truth`, each
@@ -104,11 +82,16 @@ pub fn multi_label_scores(
     let decided = |p: &[f32]| -> Vec<bool> { (0..n).map(|l| p[l] >= thresholds[l]).collect() };
     let mut exact = 0;
     let mut wrong = 0;
+    let mut jaccard = 0.0;
     for (t, p) in truth.iter().zip(probs) {
         let d = decided(p);
         let errors = (0..n).filter(|&l| (t[l] > 0.5) != d[l]).count();
         wrong += errors;
         exact += usize::from(errors == 0);
+        // scikit-learn scores a row with no label true or predicted 0.
+        let both = (0..n).filter(|&l| t[l] > 0.5 && d[l]).count();
+        let either = (0..n).filter(|&l| t[l] > 0.5 || d[l]).count();
+        jaccard += ratio(both, either);
     }
     let rows = truth.len();
     Scores {
@@ -123,6 +106,11 @@ pub fn multi_label_scores(
             subset_accuracy: ratio(exact, rows),
             hamming_loss: ratio(wrong, rows * n),
             lrap: lrap(truth, probs),
+            jaccard: if rows == 0 {
+                0.0
+            } else {
+                jaccard / rows as f64
+            },
             thresholds: thresholds.to_vec(),
         }),
     }
@@ -263,16 +251,6 @@ mod tests {
         // row 2: b (0.4) ranks 2nd behind c: 1/2.
         assert!((lrap - (1.0 + 0.5 + 1.0) / 3.0).abs() < 1e-12);
         assert_eq!(s.per_class[1].support, 2);
-    }
-
-    #[test]
-    fn thresholds_take_the_best_f1_and_keep_half_for_unseen_labels() {
-        let truth = vec![vec![1., 0.], vec![0., 0.], vec![1., 0.]];
-        let probs = vec![vec![0.3, 0.9], vec![0.1, 0.2], vec![0.25, 0.1]];
-        let t = tune_thresholds(&truth, &probs, 2);
-        // Label a: any threshold in (0.1, 0.25] catches both; 0.25 is nearest 0.5.
-        assert!((t[0] - 0.25).abs() < 1e-6, "{t:?}");
-        assert_eq!(t[1], 0.5);
     }
 
     #[test]
