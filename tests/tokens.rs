@@ -79,7 +79,11 @@ fn bert_and_roberta_token_heads_match_transformers() {
             // over it on an AVX2 EPYC); it only has to stay noise.
             let diff = max_abs_diff(grad, want);
             let rel = diff / max_abs(want).max(1e-6);
-            let noise = if name.ends_with("key.bias") { 1e-5 } else { 1e-7 };
+            let noise = if name.ends_with("key.bias") {
+                1e-5
+            } else {
+                1e-7
+            };
             assert!(
                 rel < 1e-4 || diff < noise,
                 "{arch} {name}: gradient differs by {rel} (rel)"
