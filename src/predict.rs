@@ -410,7 +410,6 @@ pub fn predictions_csv(
 ) -> Result<Vec<u8>> {
     let labels = &model.labels;
     let err = |e: csv::Error| crate::Error::Run(format!("predictions CSV: {e}"));
-    let sep = crate::data::task::SET_SEP.to_string();
     match targets {
         Targets::Classes(truth) => {
             let scored: Vec<ScoredRow> = rows
@@ -427,32 +426,24 @@ pub fn predictions_csv(
             probabilities_csv(labels.names(), &scored)
         }
         Targets::Sets(hot) => {
-            let mut w = csv::Writer::from_writer(Vec::new());
-            let mut header: Vec<String> = ["line", "text", "labels", "predicted", "exact"]
+            let rows: Vec<LabelSetRow> = rows
                 .iter()
-                .map(|s| s.to_string())
+                .zip(logits)
+                .zip(hot)
+                .map(|((row, l), y)| {
+                    let probs: Vec<f64> = l.iter().map(|&x| f64::from(sigmoid(x))).collect();
+                    LabelSetRow {
+                        line: row.line,
+                        text: &row.text,
+                        given: (0..labels.len()).filter(|&i| y[i] > 0.5).collect(),
+                        predicted: (0..labels.len())
+                            .filter(|&i| sigmoid(l[i]) >= model.threshold(i))
+                            .collect(),
+                        probs,
+                    }
+                })
                 .collect();
-            header.extend(labels.names().iter().map(|l| format!("p_{l}")));
-            w.write_record(&header).map_err(err)?;
-            for ((row, l), y) in rows.iter().zip(logits).zip(hot) {
-                let p = to_prediction(model, l.clone());
-                let chosen = p.chosen.unwrap_or_default();
-                let truth: Vec<String> = (0..labels.len())
-                    .filter(|&i| y[i] > 0.5)
-                    .map(|i| labels.name(i).to_string())
-                    .collect();
-                let mut rec = vec![
-                    row.line.to_string(),
-                    row.text.clone(),
-                    truth.join(&sep),
-                    chosen.join(&sep),
-                    (truth == chosen).to_string(),
-                ];
-                rec.extend(p.probs.iter().map(|(_, x)| format!("{x:.6}")));
-                w.write_record(&rec).map_err(err)?;
-            }
-            w.into_inner()
-                .map_err(|e| crate::Error::Run(format!("predictions CSV: {e}")))
+            label_sets_csv(labels.names(), &rows)
         }
         Targets::Tokens(truth) => {
             let (gold, predicted) = crate::entities::tag_sequences(labels.names(), truth, logits);
@@ -529,6 +520,50 @@ pub fn probabilities_csv(labels: &[String], rows: &[ScoredRow]) -> Result<Vec<u8
             labels[p].clone(),
             format!("{:.6}", r.probs[p]),
             (r.label == p).to_string(),
+        ];
+        rec.extend(r.probs.iter().map(|x| format!("{x:.6}")));
+        w.write_record(&rec).map_err(err)?;
+    }
+    w.into_inner()
+        .map_err(|e| crate::Error::Run(format!("predictions CSV: {e}")))
+}
+
+/// One row of a multi-label predictions CSV: label indices, given and
+/// predicted, in label order, and every label's sigmoid probability.
+pub struct LabelSetRow<'a> {
+    pub line: u64,
+    pub text: &'a str,
+    pub given: Vec<usize>,
+    pub predicted: Vec<usize>,
+    pub probs: Vec<f64>,
+}
+
+/// The multi-label predictions CSV layout every writer shares (a run's
+/// held-out predictions, `eval --predictions`, cross-validation's
+/// out-of-fold probabilities): `line,text,labels,predicted,exact,p_<label>…`.
+pub fn label_sets_csv(labels: &[String], rows: &[LabelSetRow]) -> Result<Vec<u8>> {
+    let err = |e: csv::Error| crate::Error::Run(format!("predictions CSV: {e}"));
+    let sep = crate::data::task::SET_SEP.to_string();
+    let names = |set: &[usize]| {
+        set.iter()
+            .map(|&i| labels[i].as_str())
+            .collect::<Vec<_>>()
+            .join(&sep)
+    };
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header: Vec<String> = ["line", "text", "labels", "predicted", "exact"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    header.extend(labels.iter().map(|l| format!("p_{l}")));
+    w.write_record(&header).map_err(err)?;
+    for r in rows {
+        let mut rec = vec![
+            r.line.to_string(),
+            r.text.to_string(),
+            names(&r.given),
+            names(&r.predicted),
+            (r.given == r.predicted).to_string(),
         ];
         rec.extend(r.probs.iter().map(|x| format!("{x:.6}")));
         w.write_record(&rec).map_err(err)?;

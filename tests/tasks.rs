@@ -576,37 +576,35 @@ fn separated_ids_with_declared_names_and_wide_columns_read_as_label_sets() {
         ],
         &["label_cols", "replaces label_col"],
     );
-    bad_input(
-        &[
-            "train",
-            "--data",
-            &wide,
-            "--label-cols",
-            "is_*",
-            "--set",
+    // Settings a multi-label run cannot take, each named.
+    for (setting, needles) in [
+        (
             "best_metric=pearson",
-            "--model",
-            "scratch:tiny",
-        ],
-        &[
-            "best_metric",
-            "pearson is not reported for a multi_label task",
-        ],
-    );
-    bad_input(
-        &[
-            "train",
-            "--data",
-            &wide,
-            "--label-cols",
-            "is_*",
-            "--set",
+            &[
+                "best_metric",
+                "pearson is not reported for a multi_label task",
+            ],
+        ),
+        (
             "threshold=1.5",
-            "--model",
-            "scratch:tiny",
-        ],
-        &["threshold", "\"tuned\" or a number in (0, 1)"],
-    );
+            &["threshold", "\"tuned\" or a number in (0, 1)"],
+        ),
+    ] {
+        bad_input(
+            &[
+                "train",
+                "--data",
+                &wide,
+                "--label-cols",
+                "is_*",
+                "--set",
+                setting,
+                "--model",
+                "scratch:tiny",
+            ],
+            needles,
+        );
+    }
     let floats = write(
         d.path(),
         "floats.jsonl",

@@ -295,8 +295,8 @@ impl HeldOut {
             })
             .collect();
         let probs: Vec<Vec<f64>> = self.rows.iter().map(|r| r.probs.clone()).collect();
-        let names = |set: &mut dyn Iterator<Item = usize>| -> String {
-            let v: Vec<&str> = set.map(|k| self.labels[k].as_str()).collect();
+        let names = |set: &[usize]| -> String {
+            let v: Vec<&str> = set.iter().map(|&k| self.labels[k].as_str()).collect();
             v.join(&crate::data::task::SET_SEP.to_string())
         };
         find_multilabel_issues(&sets, &probs)
@@ -317,8 +317,12 @@ impl HeldOut {
                 Suspect {
                     line: r.line,
                     text: r.text.clone(),
-                    given: names(&mut r.given.iter().copied()),
-                    suggested: names(&mut (0..self.labels.len()).filter(|&k| r.probs[k] >= 0.5)),
+                    given: names(&r.given),
+                    suggested: names(
+                        &(0..self.labels.len())
+                            .filter(|&k| r.probs[k] >= 0.5)
+                            .collect::<Vec<_>>(),
+                    ),
                     confidence: label_quality(&sets[i], &r.probs),
                     p_suggested: r.probs[doubt],
                 }

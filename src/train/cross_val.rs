@@ -9,7 +9,7 @@ use crate::data::split::stratified_folds;
 use crate::data::Labels;
 use crate::error::{Error, Result};
 use crate::explain::label_issues::{HeldOut, HeldOutRow};
-use crate::predict::{probabilities_csv, ScoredRow};
+use crate::predict::{label_sets_csv, probabilities_csv, LabelSetRow, ScoredRow};
 use crate::protocol::{Command, Event};
 use std::path::Path;
 
@@ -208,38 +208,22 @@ fn held_out_csv(h: &HeldOut) -> Result<Vec<u8>> {
     probabilities_csv(&h.labels, &rows)
 }
 
-/// A multi-label run's layout (`line,text,labels,predicted,exact,p_…`),
-/// the labels over 0.5 predicted.
+/// A multi-label run's layout, the labels over 0.5 predicted.
 fn multi_label_csv(h: &HeldOut) -> Result<Vec<u8>> {
-    let err = |e: csv::Error| Error::Run(format!("predictions CSV: {e}"));
-    let sep = crate::data::task::SET_SEP.to_string();
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let mut header: Vec<String> = ["line", "text", "labels", "predicted", "exact"]
+    let rows: Vec<LabelSetRow> = h
+        .rows
         .iter()
-        .map(|s| s.to_string())
+        .map(|r| {
+            let mut given = r.given.clone();
+            given.sort_unstable();
+            LabelSetRow {
+                line: r.line,
+                text: &r.text,
+                given,
+                predicted: (0..h.labels.len()).filter(|&k| r.probs[k] >= 0.5).collect(),
+                probs: r.probs.clone(),
+            }
+        })
         .collect();
-    header.extend(h.labels.iter().map(|l| format!("p_{l}")));
-    w.write_record(&header).map_err(err)?;
-    for r in &h.rows {
-        let predicted: Vec<usize> = (0..h.labels.len()).filter(|&k| r.probs[k] >= 0.5).collect();
-        let names = |set: &[usize]| {
-            set.iter()
-                .map(|&k| h.labels[k].as_str())
-                .collect::<Vec<_>>()
-                .join(&sep)
-        };
-        let mut given = r.given.clone();
-        given.sort_unstable();
-        let mut rec = vec![
-            r.line.to_string(),
-            r.text.clone(),
-            names(&given),
-            names(&predicted),
-            (given == predicted).to_string(),
-        ];
-        rec.extend(r.probs.iter().map(|p| format!("{p:.6}")));
-        w.write_record(&rec).map_err(err)?;
-    }
-    w.into_inner()
-        .map_err(|e| Error::Run(format!("predictions CSV: {e}")))
+    label_sets_csv(&h.labels, &rows)
 }
