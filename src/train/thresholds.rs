@@ -174,45 +174,49 @@ impl<'a> Table<'a> {
         }
     }
 
-    /// Shares of rows that are positive and that `t` flags: one label's,
-    /// or over every (row, label) cell when `label` is None.
-    fn prevalence_and_share(&self, label: Option<usize>, t: f32) -> (f64, f64) {
-        let labels: Vec<usize> = match label {
-            Some(l) => vec![l],
-            None => (0..self.labels).collect(),
-        };
-        let (mut positive, mut flagged) = (0, 0);
-        for r in 0..self.rows() {
-            for &l in &labels {
-                positive += usize::from(self.is_true(r, l));
-                flagged += usize::from(self.flagged(r, l, t));
-            }
+    /// The labels a share is taken over: one, or all (every cell).
+    fn over(&self, label: Option<usize>) -> std::ops::Range<usize> {
+        match label {
+            Some(l) => l..l + 1,
+            None => 0..self.labels,
         }
-        let cells = self.rows() * labels.len();
-        (self.share(positive, cells), self.share(flagged, cells))
+    }
+
+    /// The share of rows (cells) that are positive.
+    fn prevalence(&self, label: Option<usize>) -> f64 {
+        let labels = self.over(label);
+        let positive = (0..self.rows())
+            .map(|r| labels.clone().filter(|&l| self.is_true(r, l)).count())
+            .sum();
+        self.share(positive, self.rows() * labels.len())
+    }
+
+    /// The share of rows (cells) that `t` flags.
+    fn flagged_share(&self, label: Option<usize>, t: f32) -> f64 {
+        let labels = self.over(label);
+        let flagged = (0..self.rows())
+            .map(|r| labels.clone().filter(|&l| self.flagged(r, l, t)).count())
+            .sum();
+        self.share(flagged, self.rows() * labels.len())
     }
 
     /// The thresholds `rule` chooses, one a label.
     pub fn tune(&self, rule: Rule) -> Vec<f32> {
         match rule {
             Rule::Global(what) => {
+                let p = self.prevalence(None);
                 let t = choose(
                     |t| self.pooled(t, what),
-                    |t| {
-                        let (p, s) = self.prevalence_and_share(None, t);
-                        over_flags(s, p)
-                    },
+                    |t| over_flags(self.flagged_share(None, t), p),
                 );
                 vec![t; self.labels]
             }
             Rule::PerLabel(what) => (0..self.labels)
                 .map(|l| {
+                    let p = self.prevalence(Some(l));
                     choose(
                         |t| self.label_term(l, t, what),
-                        |t| {
-                            let (p, s) = self.prevalence_and_share(Some(l), t);
-                            over_flags(s, p)
-                        },
+                        |t| over_flags(self.flagged_share(Some(l), t), p),
                     )
                 })
                 .collect(),
