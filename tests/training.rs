@@ -977,3 +977,37 @@ fn a_resumed_adalora_trainer_restores_its_allocator() {
 fn resumed_ia3_run_continues_with_the_same_losses() {
     resume_matches_an_uninterrupted_run(ia3_config());
 }
+
+#[test]
+fn predictions_csv_holds_an_evaluation_when_its_event_arrives() {
+    // The TUI reloads predictions.csv when it hears of an evaluation: the
+    // file must already be that evaluation's, not the one before.
+    let out = tempfile::tempdir().unwrap();
+    let cfg = tunebench::config::RunConfig {
+        epochs: 3,
+        ..quick_config("scratch:tiny")
+    };
+    let handle = train::spawn(train::prepare(cfg, out.path()).unwrap());
+    let mut checked = 0;
+    for e in handle.events.iter() {
+        if let Event::Eval { accuracy, step, .. } = e {
+            let mut csv = csv::Reader::from_path(out.path().join("predictions.csv")).unwrap();
+            let correct = csv
+                .headers()
+                .unwrap()
+                .iter()
+                .position(|h| h == "correct")
+                .unwrap();
+            let rows: Vec<csv::StringRecord> = csv.records().map(Result::unwrap).collect();
+            let right = rows.iter().filter(|r| &r[correct] == "true").count();
+            assert_eq!(
+                right as f64 / rows.len() as f64,
+                accuracy,
+                "step {step}: predictions.csv is not this evaluation's"
+            );
+            checked += 1;
+        }
+    }
+    handle.thread.join().unwrap();
+    assert_eq!(checked, 3);
+}

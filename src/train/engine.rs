@@ -515,6 +515,9 @@ impl Trainer {
         }
         self.state.last_eval_step = Some(self.state.step);
         let steps_per_epoch = self.steps_per_epoch() as f64;
+        // Written before the event: a front end reloads the file when it
+        // hears of the evaluation.
+        self.write_predictions(&out.logits)?;
         self.emit(
             events,
             Event::Eval {
@@ -530,7 +533,6 @@ impl Trainer {
                 task: scores.task.clone(),
             },
         );
-        self.write_predictions(&out.logits)?;
         self.save_checkpoint(events, improved)?;
         let patience = self.cfg.patience;
         Ok((patience > 0 && self.state.evals_since_best >= patience)
