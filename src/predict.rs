@@ -22,6 +22,18 @@ pub struct Predictor {
     pub text: TextEncoder,
 }
 
+/// What config.json's `tunebench_input` says the model was fine-tuned on
+/// (None: a model made elsewhere).
+fn trained_on_pairs(dir: &Path) -> Option<bool> {
+    let text = std::fs::read_to_string(dir.join("config.json")).ok()?;
+    let config: serde_json::Value = serde_json::from_str(&text).ok()?;
+    match config.get("tunebench_input")?.as_str()? {
+        s if s == crate::model::classifier::input_name(true) => Some(true),
+        s if s == crate::model::classifier::input_name(false) => Some(false),
+        _ => None,
+    }
+}
+
 impl Predictor {
     /// Load any HF BERT/DistilBERT classifier directory.
     pub fn load(dir: &Path, device: &Device) -> Result<Self> {
@@ -61,9 +73,10 @@ impl Predictor {
         // the input gradients of explanations skip every weight gradient.
         let mut spec = md.build_spec(labels, weights, true);
         spec.freeze = crate::config::Freeze::Encoder;
-        let model = Classifier::build(spec, &mut crate::rng::Rng::seeded(0), device)?
+        let mut model = Classifier::build(spec, &mut crate::rng::Rng::seeded(0), device)?
             .with_pair_separator(text.sep_id())
             .with_task(md.task, md.thresholds.clone());
+        model.trained_on_pairs = trained_on_pairs(dir);
         if model.fresh.iter().any(|n| n.starts_with("classifier")) {
             return Err(crate::model::ModelError::MissingTensor {
                 path: md.weights,

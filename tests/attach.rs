@@ -434,7 +434,7 @@ fn a_killed_run_is_reported_crashed_and_resumes_with_the_same_losses() {
         .args(["stop", run.to_str().unwrap()])
         .output()
         .unwrap();
-    assert!(String::from_utf8_lossy(&out.stderr).contains("crashed, not live"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is crashed: it is not running"));
 
     let resumed = run_ok(&["train", "--resume", run.to_str().unwrap()]);
     assert!(resumed.contains("resuming at"), "{resumed}");

@@ -135,6 +135,7 @@ fn committed_screenshots_match_the_renderer() {
     // 3. The playground: a sentence scored and explained word by word.
     let (text, prediction) = demo_prediction();
     a.on_key(key('4'));
+    a.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
     let mut id = None;
     for c in text.chars() {
         a.on_key(key(c));

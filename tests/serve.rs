@@ -549,9 +549,35 @@ fn a_run_is_served_by_its_name() {
     let runs = d.path().join("runs");
     copy_dir(&model(), &runs.join("demo/best"));
     std::fs::write(runs.join("demo/config.toml"), "").unwrap();
+    // Say it was fine-tuned on single texts, as tunebench's checkpoints do.
+    let config = runs.join("demo/best/config.json");
+    let mut c: Value = serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    c["tunebench_input"] = json!("single_texts");
+    std::fs::write(&config, c.to_string()).unwrap();
     let s = Server::start_with(Path::new("demo"), &[], &[("TUNEBENCH_RUNS_DIR", &runs)]);
     let want = cli_probs(&model());
     predict_first_text(&s, &want[0]);
+    let info = |s: &Server| -> Value {
+        serde_json::from_str(&get(&format!("{}/info", s.url), None).1).unwrap()
+    };
+    assert_eq!(info(&s)["tunebench"]["pairs_to_single_text_model"], 0);
+    assert!(info(&s)["tunebench"].get("note").is_none());
+    // TEI's ["a", "b"] is one pair: scored as one, and said.
+    let (st, _) = post(
+        &format!("{}/predict", s.url),
+        &json!({"inputs": ["a fine film", "a dull one"]}).to_string(),
+        None,
+    );
+    assert_eq!(st, 200);
+    let i = info(&s);
+    assert_eq!(i["tunebench"]["pairs_to_single_text_model"], 1, "{i}");
+    assert!(
+        i["tunebench"]["note"]
+            .as_str()
+            .unwrap()
+            .contains("fine-tuned on single texts was sent sentence pairs"),
+        "{i}"
+    );
 }
 
 /// A multi-label model answers /predict with every label's sigmoid score

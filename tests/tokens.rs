@@ -602,6 +602,7 @@ fn the_panes_show_entities() {
 
     // The playground: the sentence with its entities and their scores.
     app.on_key(key('4'));
+    app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
     let mut actions = Vec::new();
     for c in "EU rejects German call".chars() {
         actions.extend(app.on_key(key(c)));

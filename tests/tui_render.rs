@@ -140,6 +140,7 @@ fn positive_prediction() -> Prediction {
 fn type_in_playground(app: &mut App, text: &str) -> Vec<Action> {
     inject_run(app);
     app.on_key(key('4'));
+    app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
     let mut actions = Vec::new();
     for c in text.chars() {
         actions.extend(app.on_key(key(c)));
@@ -539,11 +540,34 @@ fn a_matrix_too_big_for_the_pane_is_one_key_away() {
     assert!(screen(&app, 120, 36).contains("z shows it"));
 }
 
+/// The playground types only after Enter: until then `?` opens the help
+/// and the hint line offers the pane's commands, not typing.
+#[test]
+fn the_playground_types_only_after_enter() {
+    let mut app = app();
+    app.on_key(key('4'));
+    let hint = screen(&app, 120, 36).lines().last().unwrap().to_string();
+    assert!(hint.contains("type") && hint.contains("why"), "{hint}");
+    app.on_key(key('?'));
+    assert!(screen(&app, 120, 36).contains(" Help "), "? opens the help");
+    app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+    app.on_key(key('e'));
+    assert!(!app.playground.editing, "e is a command, not text");
+    app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    assert!(app.playground.editing, "Enter starts typing");
+    app.on_key(key('?'));
+    assert!(
+        !screen(&app, 120, 36).contains(" Help "),
+        "typing: ? is text"
+    );
+}
+
 /// Typing in the playground, the hint line says how to type a pair.
 #[test]
 fn the_playground_hint_line_shows_the_pair_separator_while_typing() {
     let mut app = app();
     app.on_key(key('4'));
+    app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
     let s = screen(&app, 120, 36);
     let hint = s.lines().last().unwrap();
     assert!(hint.contains("a || b sentence pair"), "{hint}");

@@ -88,6 +88,7 @@ fn eval(task: TaskScores, per_class: Vec<ClassMetrics>) -> Event {
 /// Type a sentence into the playground and answer it with `prediction`.
 fn predict(app: &mut App, text: &str, prediction: Prediction) {
     app.on_key(key('4'));
+    app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
     let mut actions = Vec::new();
     for c in text.chars() {
         actions.extend(app.on_key(key(c)));

@@ -38,7 +38,8 @@ impl Tmux {
 
     /// Type a sentence in the playground and wait for its probabilities.
     fn predict(&self, sentence: &str) {
-        self.keys(&["4"]);
+        // The playground types after Enter (Esc first: a second sentence).
+        self.keys(&["Escape", "4", "Enter"]);
         self.text(sentence);
         self.keys(&["Enter"]);
         self.wait_for(

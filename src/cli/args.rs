@@ -62,10 +62,69 @@ pub(crate) struct DataFlags {
     /// of an error
     #[arg(long)]
     pub(crate) lenient_tags: bool,
-    /// Token classification: score entities in seqeval's strict IOB2 mode
-    /// (default: its conlleval-like default mode)
+    /// Use N rows of the data (seeded, stratified by label): a quick try
+    /// of an idea (train: the same as --set max_rows=N)
+    #[arg(long, value_name = "N")]
+    pub(crate) max_rows: Option<usize>,
+}
+
+/// How `predict --input` reads a file of texts (no labels, no tags).
+#[derive(clap::Args, Clone, Default)]
+pub(crate) struct InputFlags {
+    /// Column holding the text (default: text, sentence, review, content...)
     #[arg(long)]
-    pub(crate) strict: bool,
+    pub(crate) text_col: Option<String>,
+    /// Replace invalid UTF-8 bytes instead of failing
+    #[arg(long)]
+    pub(crate) lossy_utf8: bool,
+    /// Drop rows with empty text instead of failing
+    #[arg(long)]
+    pub(crate) skip_empty: bool,
+    /// The file has no header row: name the text column by 0-based index
+    #[arg(long)]
+    pub(crate) no_header: bool,
+    /// The split of an hf:ORG/NAME dataset to read (default train)
+    #[arg(long)]
+    pub(crate) split: Option<String>,
+}
+
+impl InputFlags {
+    /// As the data flags every reader takes.
+    pub(crate) fn as_data_flags(&self) -> DataFlags {
+        DataFlags {
+            text_col: self.text_col.clone(),
+            lossy_utf8: self.lossy_utf8,
+            skip_empty: self.skip_empty,
+            no_header: self.no_header,
+            split: self.split.clone(),
+            ..DataFlags::default()
+        }
+    }
+}
+
+/// The model a command reads: first positional argument, or `--checkpoint`
+/// (kept for scripts), named as everywhere else.
+#[derive(clap::Args, Clone)]
+pub(crate) struct ModelRef {
+    /// The model: a checkpoint or HF classifier directory, a peft adapter
+    /// (LoRA, DoRA, IA3), a run directory or a run name (as `tunebench runs`
+    /// lists it; its best/, else its newest checkpoint), each with an
+    /// optional @best, @latest or @step-N
+    #[arg(value_name = "MODEL", required_unless_present = "checkpoint")]
+    model: Option<PathBuf>,
+    /// The same as MODEL, as a flag
+    #[arg(long, value_name = "MODEL", conflicts_with = "model")]
+    checkpoint: Option<PathBuf>,
+}
+
+impl ModelRef {
+    /// The reference as given.
+    pub(crate) fn spec(&self) -> &std::path::Path {
+        self.model
+            .as_deref()
+            .or(self.checkpoint.as_deref())
+            .expect("clap requires one")
+    }
 }
 
 /// The device and compute dtype of eval, predict and bench.
@@ -106,8 +165,9 @@ impl ComputeFlags {
 /// Where a run's data, model and hyperparameters come from.
 #[derive(clap::Args, Clone, Default)]
 pub(crate) struct SourceFlags {
-    /// Training data: .csv, .tsv, .jsonl, .parquet or
-    /// hf:ORG/NAME[:CONFIG] from the HF cache (the TUI defaults to the bundled reviews)
+    /// Training data: .csv, .tsv, .jsonl, .parquet, hf:ORG/NAME[:CONFIG]
+    /// from the HF cache, or a bundled corpus: sample:reviews,
+    /// sample:tickets, sample:chinese (the TUI defaults to sample:reviews)
     #[arg(long)]
     pub(crate) data: Option<PathBuf>,
     /// Validation data (default: a stratified split of --data)
@@ -131,15 +191,25 @@ impl SourceFlags {
     /// validation file (the TUI's demo names one for its own corpus).
     pub(crate) fn apply(self, cfg: &mut RunConfig, data_flags: &DataFlags, data_drops_val: bool) {
         let new_data = self.data.is_some();
+        // A bundled corpus validates on its own held-out file.
+        let sample_val = self
+            .data
+            .as_deref()
+            .and_then(tunebench::data::samples::heldout_of);
+        let val_given = self.val.is_some();
         if new_data {
             cfg.train_file = self.data;
         }
-        if self.val.is_some() || (new_data && data_drops_val) {
+        if val_given || (new_data && data_drops_val) {
             cfg.val_file = self.val;
+        }
+        if new_data && !val_given && sample_val.is_some() {
+            cfg.val_file = sample_val;
         }
         if let Some(m) = self.model {
             cfg.model = m;
         }
+
         if self.corrections.is_some() {
             cfg.corrections = self.corrections;
         }
@@ -181,6 +251,30 @@ pub(crate) enum Cmd {
         /// One JSON object per run
         #[arg(long)]
         json: bool,
+        /// Also list failed runs and runs that never trained a step
+        #[arg(long)]
+        all: bool,
+        /// Full model paths and data files; no cutting to 100 columns
+        #[arg(long)]
+        wide: bool,
+    },
+    /// Remove runs (never a live one): by name, failed or empty ones, or
+    /// those older than a duration
+    Rm {
+        /// The runs: directories or names as `tunebench runs` lists them
+        runs: Vec<PathBuf>,
+        /// Every failed run and every run that never trained a step
+        #[arg(long)]
+        failed: bool,
+        /// Runs that ended longer ago than this: 30m, 12h, 7d, 2w
+        #[arg(long, value_name = "AGE", value_parser = super::rm::parse_age)]
+        older_than: Option<u64>,
+        /// Say what would be removed, remove nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// The runs directory ($TUNEBENCH_RUNS_DIR, else runs)
+        #[arg(long, default_value_os_t = tunebench::run_dir::default_runs_dir())]
+        runs_dir: PathBuf,
     },
     /// Stop a live run, writing a checkpoint first
     Stop {
@@ -208,23 +302,25 @@ pub(crate) enum Cmd {
     RunEngine { run_dir: PathBuf },
     /// Evaluate a checkpoint on labelled data
     Eval {
-        /// The model: a checkpoint or HF classifier directory, a peft adapter
-        /// (LoRA, DoRA, IA3), a run directory or a run name (as `tunebench runs` lists
-        /// it; its best/, else its newest checkpoint), each with an optional
-        /// @best, @latest or @step-N
-        #[arg(long)]
-        checkpoint: PathBuf,
+        #[command(flatten)]
+        model: ModelRef,
         /// Base model of a peft adapter directory (default: the
         /// adapter's base_model_name_or_path)
         #[arg(long)]
         base: Option<PathBuf>,
+        /// Labelled data: a file, hf:ORG/NAME or sample:NAME/heldout
         #[arg(long)]
         data: PathBuf,
+        /// A table to read, or one JSON object
         #[arg(long, value_enum, default_value_t = EvalFormat::Table)]
         format: EvalFormat,
         /// Write every row's prediction to this CSV
         #[arg(long)]
         predictions: Option<PathBuf>,
+        /// Token classification: score entities in seqeval's strict IOB2
+        /// mode (default: its conlleval-like default mode)
+        #[arg(long)]
+        strict: bool,
         #[command(flatten)]
         compute: ComputeFlags,
         #[command(flatten)]
@@ -232,12 +328,8 @@ pub(crate) enum Cmd {
     },
     /// Write a checkpoint as a plain HF classifier dir (adapters merged in)
     Export {
-        /// The model: a checkpoint or HF classifier directory, a peft adapter
-        /// (LoRA, DoRA, IA3), a run directory or a run name (as `tunebench runs` lists
-        /// it; its best/, else its newest checkpoint), each with an optional
-        /// @best, @latest or @step-N
-        #[arg(long)]
-        checkpoint: PathBuf,
+        #[command(flatten)]
+        model: ModelRef,
         /// Merge LoRA, DoRA or IA3 adapters into the weights (an adapter checkpoint's
         /// model.safetensors already holds them merged; the adapter files
         /// are left out)
@@ -247,6 +339,8 @@ pub(crate) enum Cmd {
         /// adapter's base_model_name_or_path)
         #[arg(long)]
         base: Option<PathBuf>,
+        /// The directory to write (config.json, model.safetensors,
+        /// tokenizer.json...); made if missing
         #[arg(long)]
         out: PathBuf,
     },
@@ -261,17 +355,19 @@ pub(crate) enum Cmd {
     BenchExplain(super::bench::BenchExplainArgs),
     /// Predict labels for texts
     Predict {
-        /// The model: a checkpoint or HF classifier directory, a peft adapter
-        /// (LoRA, DoRA, IA3), a run directory or a run name (as `tunebench runs` lists
-        /// it; its best/, else its newest checkpoint), each with an optional
-        /// @best, @latest or @step-N
-        #[arg(long)]
-        checkpoint: PathBuf,
+        /// The model, as a flag (else the first positional argument is it)
+        #[arg(long, value_name = "MODEL")]
+        checkpoint: Option<PathBuf>,
         /// Base model of a peft adapter directory (default: the
         /// adapter's base_model_name_or_path)
         #[arg(long)]
         base: Option<PathBuf>,
-        /// Texts to classify
+        /// The model, then the texts to classify: the model is a
+        /// checkpoint or HF classifier directory, a peft adapter, a run
+        /// directory or a run name, each with an optional @best, @latest or
+        /// @step-N (`predict sst2-l3 "great film"`); with --checkpoint,
+        /// all are texts
+        #[arg(value_name = "MODEL] [TEXT")]
         texts: Vec<String>,
         /// A file of texts: one per line (.txt) or a .csv/.tsv/.jsonl
         #[arg(long)]
@@ -281,7 +377,7 @@ pub(crate) enum Cmd {
         #[command(flatten)]
         compute: ComputeFlags,
         #[command(flatten)]
-        data_flags: DataFlags,
+        input_flags: InputFlags,
     },
     /// Benchmark training, evaluation and prediction speed (JSON lines)
     Bench(super::bench::BenchArgs),
@@ -293,7 +389,10 @@ pub(crate) enum Cmd {
         runs_dir: PathBuf,
     },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
-    Completions { shell: clap_complete::Shell },
+    Completions {
+        /// bash, zsh, fish, elvish or powershell
+        shell: clap_complete::Shell,
+    },
     /// Print the man page (roff) to stdout; with --dir, write it and one
     /// page per subcommand (tunebench-train.1, ...) there
     Man {
@@ -326,4 +425,47 @@ pub(crate) fn cli_command() -> clap::Command {
             .into_boxed_str(),
     );
     Cli::command().long_version(long)
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every flag and argument of every command, with its command's path,
+    /// that has no help line.
+    fn without_help(cmd: &clap::Command, path: &str, out: &mut Vec<String>) {
+        for arg in cmd.get_arguments() {
+            let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+            if !builtin && !arg.is_hide_set() && arg.get_help().is_none() {
+                out.push(format!("{path} {}", arg.get_id()));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            if !sub.is_hide_set() && sub.get_name() != "help" {
+                if sub.get_about().is_none() {
+                    out.push(format!("{path} {} (the command)", sub.get_name()));
+                }
+                without_help(sub, &format!("{path} {}", sub.get_name()), out);
+            }
+        }
+    }
+
+    #[test]
+    fn every_command_and_flag_has_a_help_line() {
+        let mut missing = Vec::new();
+        without_help(&super::cli_command(), "tunebench", &mut missing);
+        assert!(missing.is_empty(), "no help: {missing:#?}");
+    }
+
+    #[test]
+    fn predict_lists_only_its_own_flags() {
+        let cmd = super::cli_command();
+        let predict = cmd.find_subcommand("predict").unwrap();
+        let ids: Vec<&str> = predict
+            .get_arguments()
+            .map(|a| a.get_id().as_str())
+            .collect();
+        for training_only in ["tag_scheme", "lenient_tags", "strict", "label_col", "task"] {
+            assert!(!ids.contains(&training_only), "{training_only} in {ids:?}");
+        }
+        assert!(ids.contains(&"text_col"));
+    }
 }

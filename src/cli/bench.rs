@@ -11,8 +11,10 @@ pub(crate) struct BenchArgs {
     /// Models: tiny, mini (BERT-tiny/mini shapes), minilm (all-MiniLM-L6-v2)
     #[arg(long, value_delimiter = ',', default_values_t = tunebench::bench::MODELS.iter().map(|s| s.to_string()))]
     models: Vec<String>,
+    /// Sequence lengths in tokens to time (comma-separated)
     #[arg(long, value_delimiter = ',', default_values_t = tunebench::bench::LENGTHS.to_vec())]
     lens: Vec<usize>,
+    /// Rows per batch
     #[arg(long, default_value_t = 32)]
     batch: usize,
     /// Threads for matmuls and elementwise ops (RAYON_NUM_THREADS)
@@ -24,8 +26,10 @@ pub(crate) struct BenchArgs {
     /// all-MiniLM-L6-v2 directory (../shared/tools/get-models.sh)
     #[arg(long, default_value = "/tmp/tunebench-models/all-MiniLM-L6-v2")]
     minilm_dir: PathBuf,
+    /// Untimed training steps first (allocation, kernel choice)
     #[arg(long, default_value_t = 3)]
     warmup: usize,
+    /// Timed training steps
     #[arg(long, default_value_t = 10)]
     steps: usize,
     /// Batches timed for evaluation (0: skip)
@@ -142,10 +146,8 @@ fn bench_cmd(
 /// with Captum.
 #[derive(clap::Args)]
 pub(crate) struct BenchExplainArgs {
-    /// The model: a classifier or LoRA adapter directory, a run directory
-    /// or a run name, each with an optional @best, @latest or @step-N
-    #[arg(long)]
-    checkpoint: std::path::PathBuf,
+    #[command(flatten)]
+    model: super::ModelRef,
     /// Base model of a peft adapter directory
     #[arg(long)]
     base: Option<std::path::PathBuf>,
@@ -184,7 +186,7 @@ struct ExplainLatency {
 }
 
 pub(crate) fn bench_explain_cmd(args: BenchExplainArgs) -> anyhow::Result<ExitCode> {
-    let checkpoint = super::checkpoint_dir(&args.checkpoint)?;
+    let checkpoint = super::checkpoint_dir(args.model.spec())?;
     let mut predictor = args.compute.load(&checkpoint, args.base.as_deref())?;
     if args.live {
         // As a training run holds it: every weight trainable.

@@ -8,12 +8,14 @@ use tunebench::precision_check::{self, PrecisionCheck};
 use tunebench::predict::evaluate;
 use tunebench::protocol::{ClassMetrics, TaskScores};
 
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn eval_cmd(
     checkpoint: &Path,
     base: Option<&Path>,
     data: &Path,
     format: EvalFormat,
     predictions: Option<&Path>,
+    strict: bool,
     compute: &super::ComputeFlags,
     flags: &DataFlags,
 ) -> anyhow::Result<ExitCode> {
@@ -23,6 +25,7 @@ pub(crate) fn eval_cmd(
     // A multi-label model's rows may have no label.
     opts.empty_label_set |= model.task == Task::MultiLabel;
     let mut ds = load_file(data, &opts)?;
+    super::keep_max_rows(&mut ds, flags);
     let sep = flags.label_sep.as_deref().and_then(|s| s.chars().next());
     task::read_as(model.task, &mut ds, sep, flags.label_names.as_deref())?;
     let labels: &Labels = &model.labels;
@@ -46,7 +49,7 @@ pub(crate) fn eval_cmd(
     // Multi-label rows are decided at the checkpoint's own thresholds.
     let thresholds: Vec<f32> = (0..labels.len()).map(|i| model.threshold(i)).collect();
     let scores = match &targets {
-        tunebench::data::Targets::Tokens(truth) if flags.strict => {
+        tunebench::data::Targets::Tokens(truth) if strict => {
             tunebench::train::entity_metrics::token_scores(labels.names(), truth, &out.logits, true)
         }
         _ => tunebench::train::metrics::score_targets(

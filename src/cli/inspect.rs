@@ -15,13 +15,16 @@ use tunebench::train::cross_val::{check_folds, cross_validate, quick_epochs, Fol
 
 #[derive(clap::Args)]
 pub(crate) struct InspectArgs {
+    /// The corpus: a file, hf:ORG/NAME or sample:NAME
     #[arg(long)]
     data: PathBuf,
     /// Also report token lengths with this model's tokenizer
     #[arg(long)]
     model: Option<String>,
+    /// Token limit the lengths are measured against (rows over it are cut)
     #[arg(long, default_value_t = 128)]
     max_len: usize,
+    /// One JSON object instead of the report
     #[arg(long)]
     json: bool,
     /// List rows whose label looks wrong (confident learning, as
@@ -131,6 +134,7 @@ fn inspect_cmd(
     corrections: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     let mut ds = load_file(data, &load_opts(flags, true))?;
+    super::keep_max_rows(&mut ds, flags);
     let mut applied = None;
     if let Some(c) = corrections {
         let (rows, summary) = load_and_apply(c, data, std::mem::take(&mut ds.rows))?;
@@ -203,6 +207,7 @@ fn label_issues_cmd(
     corrections: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     let mut ds = load_file(data, &load_opts(flags, true))?;
+    super::keep_max_rows(&mut ds, flags);
     if let Some(c) = corrections {
         let (rows, summary) = load_and_apply(c, data, std::mem::take(&mut ds.rows))?;
         ds.rows = rows;

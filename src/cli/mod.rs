@@ -12,6 +12,7 @@ mod inspect;
 mod logging;
 mod man;
 mod predict;
+mod rm;
 mod runs;
 mod sample;
 mod serve;
@@ -20,7 +21,7 @@ mod train;
 mod tui;
 
 pub(crate) use args::{
-    cli_command, ComputeFlags, DataFlags, EvalFormat, PredictFormat, SourceFlags,
+    cli_command, ComputeFlags, DataFlags, EvalFormat, ModelRef, PredictFormat, SourceFlags,
 };
 use args::{Cli, Cmd};
 use std::path::{Path, PathBuf};
@@ -83,7 +84,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             runs_dir,
             plain_markers,
         } => attach::attach_cmd(run_dir, plain, &runs_dir, plain_markers),
-        Cmd::Runs { runs_dir, json } => runs::runs_cmd(&runs_dir, json),
+        Cmd::Runs {
+            runs_dir,
+            json,
+            all,
+            wide,
+        } => runs::runs_cmd(&runs_dir, json, all, wide),
+        Cmd::Rm {
+            runs,
+            failed,
+            older_than,
+            dry_run,
+            runs_dir,
+        } => rm::rm_cmd(&runs, failed, older_than, dry_run, &runs_dir),
         Cmd::Stop { run_dir, no_save } => runs::send_cmd(
             &run_dir_of(&run_dir)?,
             tunebench::protocol::Command::Stop { save: !no_save },
@@ -100,47 +113,55 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(code as u8))
         }
         Cmd::Eval {
-            checkpoint,
+            model,
             base,
             data,
             format,
             predictions,
+            strict,
             compute,
             data_flags,
         } => eval::eval_cmd(
-            &checkpoint_dir(&checkpoint)?,
+            &checkpoint_dir(model.spec())?,
             base.as_deref(),
             &data,
             format,
             predictions.as_deref(),
+            strict,
             &compute,
             &data_flags,
         ),
         Cmd::Export {
-            checkpoint,
+            model,
             merge,
             base,
             out,
-        } => export::export_cmd(&checkpoint_dir(&checkpoint)?, merge, base.as_deref(), &out),
+        } => export::export_cmd(&checkpoint_dir(model.spec())?, merge, base.as_deref(), &out),
         Cmd::Serve(args) => serve::serve_cmd(args),
         Cmd::BenchServe(args) => serve::bench_serve_cmd(args),
         Cmd::BenchExplain(args) => bench::bench_explain_cmd(args),
         Cmd::Predict {
             checkpoint,
             base,
-            texts,
+            mut texts,
             input,
             output,
             compute,
-            data_flags,
+            input_flags,
         } => predict::predict_cmd(
-            &checkpoint_dir(&checkpoint)?,
+            &checkpoint_dir(&match checkpoint {
+                Some(c) => c,
+                None if !texts.is_empty() => PathBuf::from(texts.remove(0)),
+                None => anyhow::bail!(
+                    "name the model: `tunebench predict MODEL \"text\"` (a checkpoint, run directory or run name)"
+                ),
+            })?,
             base.as_deref(),
             texts,
             input.as_deref(),
             &output,
             &compute,
-            &data_flags,
+            &input_flags.as_data_flags(),
         ),
         Cmd::Bench(args) => bench::bench_suite_cmd(args),
         Cmd::Doctor { runs_dir } => doctor::doctor_cmd(&runs_dir),
@@ -179,9 +200,48 @@ pub(crate) fn apply_data_flags(cfg: &mut RunConfig, f: &DataFlags) {
     if f.split.is_some() {
         cfg.hf_split = f.split.clone();
     }
+    if let Some(n) = f.max_rows {
+        cfg.max_rows = n;
+    }
 }
 
+/// `--max-rows N` on a loaded data set (eval, inspect): N rows, seeded,
+/// stratified by label; said on stderr.
+pub(crate) fn keep_max_rows(ds: &mut tunebench::data::Dataset, f: &DataFlags) {
+    let Some(n) = f.max_rows.filter(|&n| n > 0 && n < ds.rows.len()) else {
+        return;
+    };
+    eprintln!(
+        "note: --max-rows: {n} of {} rows (stratified by label, seed {MAX_ROWS_SEED})",
+        ds.rows.len()
+    );
+    let rows = std::mem::take(&mut ds.rows);
+    ds.rows = tunebench::data::split::stratified_sample(rows, n, MAX_ROWS_SEED);
+}
+
+/// The seed of `--max-rows` outside a run (a run uses its own seed).
+const MAX_ROWS_SEED: u64 = 42;
+
 pub(crate) use tunebench::data::fit_width;
+
+/// A `--config` file, its notes on transformers' key names said on stderr.
+pub(crate) fn config_file(path: &Path) -> anyhow::Result<RunConfig> {
+    let (cfg, notes) = RunConfig::from_toml_file_noted(path)?;
+    for n in notes {
+        eprintln!("{}: {n}", path.display());
+    }
+    Ok(cfg)
+}
+
+/// One note on stderr for each `--set` that used a transformers name.
+pub(crate) fn note_aliases(assignments: &[String]) {
+    for a in assignments {
+        let key = a.split('=').next().unwrap_or("").trim();
+        if let Some(note) = tunebench::config::alias_note(key) {
+            eprintln!("{note}");
+        }
+    }
+}
 
 pub(crate) fn load_opts(f: &DataFlags, require_label: bool) -> LoadOptions {
     LoadOptions {

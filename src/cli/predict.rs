@@ -14,6 +14,7 @@ fn invalid(field: &'static str, reason: String) -> anyhow::Error {
 /// How predictions are printed, and whether they are explained.
 #[derive(clap::Args)]
 pub(crate) struct OutputFlags {
+    /// jsonl (one object a text), csv, or a table to read
     #[arg(long, value_enum, default_value_t = PredictFormat::Jsonl)]
     format: PredictFormat,
     /// Token attributions (Integrated Gradients on the word embeddings):

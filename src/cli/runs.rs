@@ -42,38 +42,53 @@ fn best_cell(r: &RunSummary) -> String {
     }
 }
 
-pub(crate) fn runs_cmd(runs_dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
-    let runs = tunebench::runs::list(runs_dir);
+pub(crate) fn runs_cmd(
+    runs_dir: &Path,
+    json: bool,
+    all: bool,
+    wide: bool,
+) -> anyhow::Result<ExitCode> {
+    let everything = tunebench::runs::list(runs_dir);
+    let (runs, hidden): (Vec<RunSummary>, Vec<RunSummary>) = everything
+        .into_iter()
+        .partition(|r| all || !is_failed_or_empty(r));
     if json {
         for r in &runs {
             println!("{}", serde_json::to_string(r)?);
         }
         return Ok(ExitCode::SUCCESS);
     }
-    if runs.is_empty() {
+    if runs.is_empty() && hidden.is_empty() {
         println!("no runs in {}", runs_dir.display());
         return Ok(ExitCode::SUCCESS);
     }
-    let rows: Vec<[String; 8]> = runs
+    let rows: Vec<Vec<String>> = runs
         .iter()
         .map(|r| {
-            [
+            vec![
                 r.name.clone(),
-                if r.sweep {
-                    format!("sweep, {}", r.status.name())
-                } else {
-                    r.status.name().to_string()
-                },
+                r.status.name().to_string(),
                 if r.sweep {
                     format!("{}/{} trials", r.step, r.total_steps)
                 } else {
                     format!("{}/{}", r.step, r.total_steps)
                 },
-                r.model.clone(),
+                if wide {
+                    r.model.clone()
+                } else {
+                    short_model(&r.model)
+                },
                 r.data
                     .as_ref()
-                    .and_then(|d| d.file_name())
-                    .map(|n| n.to_string_lossy().into_owned())
+                    .map(|d| {
+                        if wide || tunebench::data::samples::is_sample(d) {
+                            d.display().to_string()
+                        } else {
+                            d.file_name()
+                                .map(|n| n.to_string_lossy().into_owned())
+                                .unwrap_or_default()
+                        }
+                    })
                     .unwrap_or_else(|| "-".into()),
                 best_cell(r),
                 r.started_unix.map(fmt_time).unwrap_or_else(|| "-".into()),
@@ -84,25 +99,11 @@ pub(crate) fn runs_cmd(runs_dir: &Path, json: bool) -> anyhow::Result<ExitCode> 
     let header = [
         "NAME", "STATUS", "STEP", "MODEL", "DATA", "BEST", "STARTED", "DURATION",
     ];
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
-    };
-    println!("{}", line(header.to_vec()));
+    let max = if wide { usize::MAX } else { LIST_WIDTH };
+    let table = Table::fit(&header, &rows, max);
+    println!("{}", table.line(&header.map(String::from)));
     for (row, r) in rows.iter().zip(&runs) {
-        println!("{}", line(row.iter().map(|s| s.as_str()).collect()));
+        println!("{}", table.line(row));
         match r.status {
             RunStatus::Crashed => println!(
                 "  crashed: its process is gone; last complete checkpoint: {}{}",
@@ -124,7 +125,103 @@ pub(crate) fn runs_cmd(runs_dir: &Path, json: bool) -> anyhow::Result<ExitCode> 
             _ => {}
         }
     }
+    if !hidden.is_empty() {
+        println!(
+            "({} failed or empty run{} hidden: `tunebench runs --all` lists them, `tunebench rm --failed` removes them)",
+            hidden.len(),
+            if hidden.len() == 1 { "" } else { "s" }
+        );
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The width the listing keeps to without `--wide`.
+const LIST_WIDTH: usize = 100;
+
+/// A run that left nothing worth listing: it failed, or it is over with
+/// no step and no checkpoint (its process died while preparing).
+pub(crate) fn is_failed_or_empty(r: &RunSummary) -> bool {
+    if r.status.is_live() || r.sweep {
+        return false;
+    }
+    r.status == RunStatus::Failed && r.last_checkpoint.is_none()
+        || (r.step == 0 && r.last_checkpoint.is_none() && r.best.is_none())
+}
+
+/// A model as people name it: a local directory's last component, a hub
+/// id or `scratch:SIZE` as it is.
+fn short_model(model: &str) -> String {
+    let path = Path::new(model);
+    if model.starts_with('/') || model.starts_with('.') || path.is_dir() {
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| model.to_string())
+    } else {
+        model.to_string()
+    }
+}
+
+/// Column widths that fit a maximum line width: MODEL and DATA are cut
+/// (with `…`) down to 12 columns; STARTED and DURATION left out.
+struct Table {
+    widths: Vec<usize>,
+    shown: Vec<bool>,
+}
+
+impl Table {
+    const GAP: usize = 2;
+
+    fn fit(header: &[&str], rows: &[Vec<String>], max: usize) -> Table {
+        let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+        for row in rows {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(tunebench::data::display_width(cell));
+            }
+        }
+        let mut shown = vec![true; widths.len()];
+        let total = |widths: &[usize], shown: &[bool]| {
+            let cols: Vec<usize> = widths
+                .iter()
+                .zip(shown)
+                .filter(|(_, s)| **s)
+                .map(|(w, _)| *w)
+                .collect();
+            cols.iter().sum::<usize>() + Self::GAP * cols.len().saturating_sub(1)
+        };
+        // STARTED first (a run's default name starts with its time), then
+        // MODEL (3) and DATA (4) cut, the widest first, then DURATION.
+        if total(&widths, &shown) > max {
+            shown[6] = false;
+        }
+        while total(&widths, &shown) > max {
+            let (i, w) = [3, 4]
+                .into_iter()
+                .map(|i| (i, widths[i]))
+                .max_by_key(|(_, w)| *w)
+                .expect("two columns");
+            if w <= 12 {
+                break;
+            }
+            widths[i] -= 1;
+        }
+        if total(&widths, &shown) > max {
+            shown[7] = false;
+        }
+        Table { widths, shown }
+    }
+
+    fn line(&self, cells: &[String]) -> String {
+        cells
+            .iter()
+            .zip(&self.widths)
+            .zip(&self.shown)
+            .filter(|(_, s)| **s)
+            .map(|((c, w), _)| tunebench::data::fit_width(c, *w))
+            .collect::<Vec<_>>()
+            .join(&" ".repeat(Self::GAP))
+            .trim_end()
+            .to_string()
+    }
 }
 
 /// Send one command to a live run and wait for its effect.
@@ -137,23 +234,34 @@ pub(crate) fn send_cmd(run_dir: &Path, cmd: Command) -> anyhow::Result<ExitCode>
     }
     let mut client = match Client::connect(run_dir) {
         Ok(c) => c,
-        Err(e) => {
+        Err(_) => {
             let summary = tunebench::runs::summarize(run_dir);
-            let hint = match (&cmd, &summary.resume_command) {
-                (Command::Resume, Some(c)) => {
-                    format!("; to continue it from its last checkpoint: {c}")
-                }
+            let verb = match cmd {
+                Command::Stop { .. } => "stop",
+                Command::Pause => "pause",
+                Command::Resume => "resume",
+                _ => "send it",
+            };
+            let then = match (&cmd, &summary.resume_command) {
+                (_, Some(c)) => format!("; to continue it from its last checkpoint: {c}"),
                 _ => String::new(),
             };
             anyhow::bail!(
-                "{} is {}, not live{hint} ({e})",
-                run_dir.display(),
+                "{} is {}: it is not running, so there is nothing to {verb}{then}",
+                summary.name,
                 summary.status.name()
             );
         }
     };
     let status = client.hello.progress.status;
     match (&cmd, status) {
+        (_, s) if !s.is_live() => {
+            anyhow::bail!(
+                "{} is {}: it is not running, so there is nothing to change",
+                run_dir.display(),
+                s.name()
+            );
+        }
         (Command::Pause, RunStatus::Paused) => {
             println!("{} is already paused", run_dir.display());
             return Ok(ExitCode::SUCCESS);

@@ -5,34 +5,18 @@ use std::path::PathBuf;
 use tunebench::config::RunConfig;
 
 /// The bundled sample corpus: the repository's copy when run from its root,
-/// otherwise the copy compiled into the binary, written to the user's data
-/// directory once.
+/// otherwise the copy compiled into the binary, installed in the user's
+/// data directory.
 fn sample_corpus() -> anyhow::Result<(PathBuf, PathBuf)> {
     let local = PathBuf::from("sample-data/reviews");
     if local.join("train.csv").is_file() && local.join("heldout.csv").is_file() {
         return Ok((local.join("train.csv"), local.join("heldout.csv")));
     }
-    let base = directories::ProjectDirs::from("", "", "tunebench")
-        .map(|d| d.data_dir().to_path_buf())
-        .unwrap_or_else(std::env::temp_dir)
-        .join("sample-data/reviews");
-    std::fs::create_dir_all(&base).with_context(|| base.display().to_string())?;
-    for (name, body) in [
-        (
-            "train.csv",
-            include_str!("../../sample-data/reviews/train.csv"),
-        ),
-        (
-            "heldout.csv",
-            include_str!("../../sample-data/reviews/heldout.csv"),
-        ),
-    ] {
-        let path = base.join(name);
-        if !path.is_file() {
-            std::fs::write(&path, body).with_context(|| path.display().to_string())?;
-        }
-    }
-    Ok((base.join("train.csv"), base.join("heldout.csv")))
+    use tunebench::data::samples::resolve;
+    Ok((
+        resolve(std::path::Path::new("sample:reviews"))?,
+        resolve(std::path::Path::new("sample:reviews/heldout"))?,
+    ))
 }
 
 /// What `tunebench` opens with: scratch:mini on the sample reviews, with the

@@ -9,17 +9,17 @@ use tunebench::config::ConfigError;
 
 #[derive(clap::Args)]
 pub(crate) struct ServeArgs {
-    /// The model: a checkpoint or HF classifier directory, a peft adapter
-    /// (LoRA, DoRA, IA3), a run directory or a run name (serves its best/, else its
-    /// newest checkpoint, and follows the run), each with an optional
-    /// @best, @latest or @step-N (that checkpoint only)
-    #[arg(long)]
-    checkpoint: PathBuf,
+    /// (A run by name or directory serves its best/, else its newest
+    /// checkpoint, and follows the run; with @... that checkpoint only.)
+    #[command(flatten)]
+    model: super::ModelRef,
     /// Base model of a peft adapter directory
     #[arg(long)]
     base: Option<PathBuf>,
+    /// Address to listen on (0.0.0.0: every interface; set --api-key)
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
+    /// Port to listen on
     #[arg(long, default_value_t = 8080)]
     port: u16,
     #[command(flatten)]
@@ -49,6 +49,7 @@ pub(crate) struct ServeArgs {
     /// while it trains)
     #[arg(long)]
     watch: bool,
+    /// How often --watch looks for a newer checkpoint
     #[arg(long, default_value_t = 1000)]
     watch_interval_ms: u64,
     /// Cut texts over the model's limit unless a request says truncate=false
@@ -78,16 +79,17 @@ pub(crate) fn serve_cmd(a: ServeArgs) -> anyhow::Result<ExitCode> {
     // A run (by directory or name, no suffix) is served as a run: its
     // best/, swapped as newer ones are published; anything else resolves
     // to one checkpoint.
-    let spec = a.checkpoint.to_string_lossy().to_string();
+    let given = a.model.spec().to_path_buf();
+    let spec = given.to_string_lossy().to_string();
     let runs_dir = tunebench::run_dir::default_runs_dir();
     let path = match tunebench::runs::reference::resolve_run(&spec, &runs_dir) {
         Ok(run) if !spec.contains('@') => {
-            if run != a.checkpoint {
+            if run != given {
                 eprintln!("{spec} → {}", run.display());
             }
             run
         }
-        _ => super::checkpoint_dir(&a.checkpoint)?,
+        _ => super::checkpoint_dir(&given)?,
     };
     super::logging::to_stderr();
     tunebench::serve::serve(tunebench::serve::ServeOptions {
@@ -121,6 +123,7 @@ pub(crate) struct BenchServeArgs {
     /// The server (loopback only)
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     url: String,
+    /// Requests in flight at once, one cell each (comma-separated)
     #[arg(long, value_delimiter = ',', default_values_t = [1usize, 8, 64])]
     concurrency: Vec<usize>,
     /// short (~8 tokens) and/or long (~120 tokens)
@@ -132,6 +135,7 @@ pub(crate) struct BenchServeArgs {
     /// Seconds per cell, at most
     #[arg(long, default_value_t = 20.0)]
     seconds: f64,
+    /// The server's key (`serve --api-key`), sent as a Bearer token
     #[arg(long, env = "TUNEBENCH_API_KEY", hide_env_values = true)]
     api_key: Option<String>,
 }

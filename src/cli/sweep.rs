@@ -53,7 +53,7 @@ pub(crate) fn sweep_cmd(args: SweepArgs) -> anyhow::Result<ExitCode> {
         }
         None => {
             let mut cfg = match &args.source.config {
-                Some(p) => RunConfig::from_toml_file(p)?,
+                Some(p) => super::config_file(p)?,
                 None => RunConfig::default(),
             };
             let model = args.source.model.clone().unwrap_or(cfg.model.clone());
@@ -65,6 +65,7 @@ pub(crate) fn sweep_cmd(args: SweepArgs) -> anyhow::Result<ExitCode> {
             (cfg, dir)
         }
     };
+    super::note_aliases(&args.set);
     for s in &args.set {
         cfg.set(s)?;
     }

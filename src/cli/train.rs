@@ -94,6 +94,7 @@ pub(crate) fn train_cmd(args: TrainArgs) -> anyhow::Result<ExitCode> {
         }
         Ok(())
     };
+    super::note_aliases(&set);
     let (run_dir, spec) = match resume {
         Some(dir) => {
             let dir = super::run_dir_of(&dir)?;
@@ -111,7 +112,7 @@ pub(crate) fn train_cmd(args: TrainArgs) -> anyhow::Result<ExitCode> {
         }
         None => {
             let mut cfg = match &source.config {
-                Some(p) => RunConfig::from_toml_file(p)?,
+                Some(p) => super::config_file(p)?,
                 None => RunConfig::default(),
             };
             source.apply(&mut cfg, &data_flags, false);

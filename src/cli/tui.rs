@@ -4,7 +4,6 @@
 use super::{logging, sample, DataFlags, SourceFlags};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use tunebench::config::RunConfig;
 
 #[derive(clap::Args)]
 pub(crate) struct TuiArgs {
@@ -64,7 +63,7 @@ pub(crate) fn tui_cmd(args: TuiArgs) -> anyhow::Result<ExitCode> {
     } = args;
     let config = source.config.clone();
     let mut cfg = match &config {
-        Some(p) => RunConfig::from_toml_file(p)?,
+        Some(p) => super::config_file(p)?,
         None => sample::demo_config()?,
     };
     source.apply(&mut cfg, &data_flags, true);

@@ -3,11 +3,13 @@
 //! validation that reports every problem at once (`validate`), TOML in and
 //! out and `--set k=v` (`overrides`), and the settings' choices (`choices`).
 
+mod aliases;
 mod choices;
 mod overrides;
 mod search;
 mod validate;
 
+pub use aliases::{alias_note, canonical_key, nearest_keys, unknown_key_message, ALIASES};
 pub use choices::*;
 pub use search::{
     Direction, ParamSpec, PrunerKind, SamplerKind, SearchSettings, SearchSpec, SEARCH_METRICS,
@@ -38,6 +40,9 @@ pub struct RunConfig {
     pub label_col: Option<String>,
     /// Share of the training file held out for validation when no val file.
     pub val_split: f64,
+    /// Train on this many rows of the training data (0: all), drawn
+    /// seeded and stratified by label: a quick try of an idea.
+    pub max_rows: usize,
     pub max_len: usize,
     pub batch_size: usize,
     pub epochs: usize,
@@ -159,6 +164,7 @@ impl Default for RunConfig {
             label_cols: None,
             label_names: None,
             val_split: 0.1,
+            max_rows: 0,
             max_len: 128,
             batch_size: 32,
             epochs: 3,
@@ -295,8 +301,15 @@ mod tests {
             (Some(1e-3), 7, Schedule::Cosine)
         );
         assert_eq!(cfg.dropout, Some(0.0));
-        let e = cfg.set("learning_rate=1").unwrap_err().to_string();
-        assert!(e.contains("unknown key 'learning_rate'"), "{e}");
+        // transformers' names are ours; a near miss gets the nearest keys.
+        cfg.set("learning_rate=2e-4").unwrap();
+        assert_eq!(cfg.lr, Some(2e-4));
+        cfg.set("num_train_epochs=7").unwrap();
+        let e = cfg.set("epoch=1").unwrap_err().to_string();
+        assert!(
+            e.contains("unknown key 'epoch'; did you mean 'epochs'"),
+            "{e}"
+        );
         let e = cfg.set("epochs=many").unwrap_err().to_string();
         assert!(e.contains("--set epochs=many"), "{e}");
         cfg.set("freeze=layers:2").unwrap();

@@ -5,15 +5,78 @@ use super::{keys, ConfigError, RunConfig};
 use std::path::Path;
 
 impl RunConfig {
+    /// A run.toml; transformers' key names are taken with a note (logged;
+    /// `from_toml_file_noted` returns them), an unknown key gets the nearest
+    /// known ones, and a bad value names the file, its line and the value.
     pub fn from_toml_file(path: &Path) -> Result<Self, ConfigError> {
+        let (cfg, notes) = Self::from_toml_file_noted(path)?;
+        for n in notes {
+            tracing::info!("{}: {n}", path.display());
+        }
+        Ok(cfg)
+    }
+
+    /// `from_toml_file` and the notes on aliases it took.
+    pub fn from_toml_file_noted(path: &Path) -> Result<(Self, Vec<String>), ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
             path: path.to_path_buf(),
             source,
         })?;
-        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        let at = |line: Option<usize>, message: String| ConfigError::Parse {
             path: path.to_path_buf(),
-            message: e.to_string(),
-        })
+            message: match line {
+                Some(l) => format!("line {l}: {message}"),
+                None => message,
+            },
+        };
+        let mut table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| at(None, e.to_string()))?;
+        let mut notes = Vec::new();
+        for key in table.keys().cloned().collect::<Vec<_>>() {
+            let line = super::aliases::line_of_key(&text, &key);
+            match super::canonical_key(&key) {
+                Some(ours) if ours == key => {}
+                Some(ours) => {
+                    if table.contains_key(ours) {
+                        return Err(at(
+                            line,
+                            format!("'{key}' is tunebench's '{ours}', which the file also sets: keep one"),
+                        ));
+                    }
+                    let value = table.remove(&key).expect("listed key");
+                    table.insert(ours.to_string(), value);
+                    notes.extend(super::alias_note(&key));
+                }
+                None => return Err(at(line, super::unknown_key_message(&key))),
+            }
+        }
+        let cfg: RunConfig = toml::Value::Table(table.clone())
+            .try_into()
+            .map_err(|e: toml::de::Error| at(None, e.message().to_string()))?;
+        // The file's own bad values, where it set them (an override may
+        // still set the others).
+        let problems: Vec<_> = cfg
+            .problems()
+            .into_iter()
+            .filter(|p| table.contains_key(p.field))
+            .collect();
+        if let Some(p) = problems.first() {
+            let given = table
+                .get(p.field)
+                .map(|v| v.to_string())
+                .unwrap_or_default();
+            let from_alias = super::ALIASES
+                .iter()
+                .find(|(a, o)| *o == p.field && super::aliases::line_of_key(&text, a).is_some())
+                .map(|(a, _)| *a);
+            let line = super::aliases::line_of_key(&text, from_alias.unwrap_or(p.field));
+            return Err(at(
+                line,
+                format!("{} = {given}: {}", from_alias.unwrap_or(p.field), p.reason),
+            ));
+        }
+        Ok((cfg, notes))
     }
 
     pub fn to_toml(&self) -> String {
@@ -32,6 +95,8 @@ impl RunConfig {
             .ok_or_else(|| bad("expected key=value".into()))?;
         let key = key.trim();
         let raw = raw.trim();
+        // transformers' names (learning_rate...) as ours; the CLI says so.
+        let key = super::canonical_key(key).unwrap_or(key);
         if let Some(sub) = key.strip_prefix("search.") {
             return self.set_search(sub, raw).map_err(bad);
         }
@@ -39,12 +104,8 @@ impl RunConfig {
             Ok(toml::Value::Table(t)) => t,
             _ => return Err(bad("cannot represent the config".into())),
         };
-        let known = keys();
-        if !known.contains(&key) {
-            return Err(bad(format!(
-                "unknown key '{key}'; known keys: {}",
-                known.join(", ")
-            )));
+        if !keys().contains(&key) {
+            return Err(bad(super::unknown_key_message(key)));
         }
         let typed = toml::from_str::<toml::Table>(&format!("v = {raw}"))
             .ok()
@@ -93,7 +154,7 @@ impl RunConfig {
             message,
         };
         if !keys().contains(&key) {
-            return Err(bad(format!("unknown key '{key}'")));
+            return Err(bad(super::unknown_key_message(key)));
         }
         let mut table = match toml::Value::try_from(&*self) {
             Ok(toml::Value::Table(t)) => t,

@@ -17,6 +17,9 @@ pub enum ConfigError {
     Invalid(Vec<FieldError>),
     #[error("{}: {message}", path.display())]
     Parse { path: PathBuf, message: String },
+    /// A model or run named on the command line that is not there.
+    #[error("{0}")]
+    Reference(String),
     #[error("--set {assignment}: {message}")]
     BadOverride { assignment: String, message: String },
     #[error("{}: cannot read: {source}", path.display())]
@@ -332,7 +335,15 @@ impl RunConfig {
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let problems = self.problems();
+        let mut problems = self.problems();
+        // Say the value given: the message alone ("must be in (0, 1)")
+        // leaves the reader to find which value was read.
+        for p in &mut problems {
+            let given = self.value_text(p.field);
+            if p.field != "search" && !given.is_empty() {
+                p.reason = format!("{} (given {given})", p.reason);
+            }
+        }
         if problems.is_empty() {
             Ok(())
         } else {

@@ -71,6 +71,9 @@ const HEADER: [&str; 5] = ["line", "action", "given", "label", "text"];
 impl Corrections {
     /// `<dir>/<stem>.corrections.csv` beside the corpus `corpus`.
     pub fn default_path(corpus: &Path) -> PathBuf {
+        // A bundled corpus's file, where it is installed.
+        let resolved = super::samples::resolve(corpus).unwrap_or_else(|_| corpus.to_path_buf());
+        let corpus = resolved.as_path();
         let stem = corpus
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())

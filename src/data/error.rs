@@ -4,6 +4,8 @@ use std::path::PathBuf;
 /// file and, where there is one, the line at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
+    #[error("unknown bundled corpus '{spec}': the bundled ones are {known} (add /heldout for the held-out file)")]
+    UnknownSample { spec: String, known: String },
     #[error("{}: cannot read: {source}", path.display())]
     Io {
         path: PathBuf,

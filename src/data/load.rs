@@ -71,6 +71,9 @@ fn format_of(path: &Path) -> Result<Format, DataError> {
 /// Read a corpus file (the format comes from the extension), or the
 /// split `opts.hf_split` of a cached HF dataset (`hf:ORG/NAME[:CONFIG][@REV]`).
 pub fn load_file(path: &Path, opts: &LoadOptions) -> Result<Dataset, DataError> {
+    if super::samples::is_sample(path) {
+        return load_file(&super::samples::resolve(path)?, opts);
+    }
     let spec = path.to_string_lossy();
     if spec.starts_with("hf:") {
         let split = opts.hf_split.as_deref().unwrap_or("train");

@@ -11,6 +11,7 @@ pub mod label_stats;
 pub mod load;
 mod parquet;
 mod rows;
+pub mod samples;
 pub mod split;
 pub mod stats;
 pub mod tags;

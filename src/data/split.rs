@@ -54,6 +54,57 @@ pub fn stratified_split(rows: &[Row], val_fraction: f64, seed: u64) -> (Vec<Row>
     (train, val)
 }
 
+/// At most `n` of `rows`, each label keeping its share (largest
+/// remainder; every label keeps a row while `n` allows), seeded, in the
+/// rows' own order. `n` of 0 or at least the row count keeps them all.
+pub fn stratified_sample(rows: Vec<Row>, n: usize, seed: u64) -> Vec<Row> {
+    if n == 0 || n >= rows.len() {
+        return rows;
+    }
+    let mut by_label: Vec<Vec<usize>> = indices_by_label(&rows).into_values().collect();
+    let total = rows.len() as f64;
+    // Each label's exact share, floored; then a row to each label with
+    // none (rarest first) and the rest by largest remainder.
+    let exact: Vec<f64> = by_label
+        .iter()
+        .map(|idx| idx.len() as f64 * n as f64 / total)
+        .collect();
+    let mut take: Vec<usize> = exact.iter().map(|e| e.floor() as usize).collect();
+    let mut left = n - take.iter().sum::<usize>();
+    let mut order: Vec<usize> = (0..by_label.len()).collect();
+    order.sort_by_key(|&i| by_label[i].len());
+    for &i in &order {
+        if left > 0 && take[i] == 0 {
+            take[i] = 1;
+            left -= 1;
+        }
+    }
+    let mut by_remainder: Vec<usize> = (0..by_label.len()).collect();
+    by_remainder
+        .sort_by(|&a, &b| (exact[b] - exact[b].floor()).total_cmp(&(exact[a] - exact[a].floor())));
+    for &i in by_remainder.iter().cycle().take(by_label.len() * 2) {
+        if left == 0 {
+            break;
+        }
+        if take[i] < by_label[i].len() {
+            take[i] += 1;
+            left -= 1;
+        }
+    }
+    let mut rng = Rng::derived(seed, 0x5a3b_1e00);
+    let mut keep = vec![false; rows.len()];
+    for (idx, k) in by_label.iter_mut().zip(take) {
+        rng.shuffle(idx);
+        for &i in &idx[..k.min(idx.len())] {
+            keep[i] = true;
+        }
+    }
+    rows.into_iter()
+        .zip(keep)
+        .filter_map(|(r, k)| k.then_some(r))
+        .collect()
+}
+
 /// Assign each row to one of `k` folds, each label spread evenly over the
 /// folds (stratified K-fold, seeded). Returns the fold of every row.
 pub fn stratified_folds(rows: &[Row], k: usize, seed: u64) -> Vec<usize> {
@@ -92,6 +143,26 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn a_sample_keeps_label_shares_order_and_rare_labels() {
+        let data = rows(&[("a", 700), ("b", 250), ("c", 50), ("d", 1)]);
+        let count = |rows: &[Row], l: &str| {
+            rows.iter()
+                .filter(|r| r.label.as_deref() == Some(l))
+                .count()
+        };
+        let s = stratified_sample(data.clone(), 100, 7);
+        assert_eq!(s.len(), 100);
+        // 70 / 25 / 5 of 1,001 rows, and the single d row kept.
+        assert_eq!(["a", "b", "c", "d"].map(|l| count(&s, l)), [69, 25, 5, 1]);
+        assert!(s.windows(2).all(|w| w[0].line < w[1].line), "file order");
+        assert_eq!(s, stratified_sample(data.clone(), 100, 7), "seeded");
+        assert_ne!(s, stratified_sample(data.clone(), 100, 8));
+        assert_eq!(stratified_sample(data.clone(), 0, 7).len(), 1001);
+        assert_eq!(stratified_sample(data.clone(), 5000, 7).len(), 1001);
+        assert_eq!(stratified_sample(data, 2, 7).len(), 2);
     }
 
     #[test]

@@ -66,7 +66,9 @@ impl LaunchSpec {
 /// to it once it listens. A new run's dir is created here and removed again
 /// when the run cannot start.
 pub fn launch(exe: &Path, run_dir: &Path, spec: &LaunchSpec) -> Result<Client, LaunchError> {
-    let created = !spec.resume && !run_dir.exists();
+    // `default_run_dir` makes the directory (to claim its name): an empty
+    // one is still ours to remove when the run cannot start.
+    let created = !spec.resume && is_empty_or_missing(run_dir);
     if !spec.resume && run_dir.join("config.toml").exists() {
         return Err(LaunchError {
             message: format!(
@@ -99,6 +101,13 @@ pub fn launch(exe: &Path, run_dir: &Path, spec: &LaunchSpec) -> Result<Client, L
         }
     }
     launch_new_process(exe, run_dir, spec, created)
+}
+
+fn is_empty_or_missing(dir: &Path) -> bool {
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => entries.next().is_none(),
+        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+    }
 }
 
 /// Whether the process `pid` exits within a few seconds.
@@ -139,7 +148,7 @@ fn launch_new_process(
 fn with_absolute_paths(mut cfg: RunConfig) -> RunConfig {
     // An hf: dataset spec is a name, not a path.
     let abs = |p: &Path| {
-        if p.to_string_lossy().starts_with("hf:") {
+        if p.to_string_lossy().starts_with("hf:") || crate::data::samples::is_sample(p) {
             return p.to_path_buf();
         }
         std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
@@ -200,7 +209,8 @@ fn start(exe: &Path, run_dir: &Path, spec: &LaunchSpec) -> Result<Client, Launch
                         log_path.display()
                     ))
                 });
-            let _ = std::fs::remove_file(path);
+            // Kept: `tunebench runs` lists a run dir that stays as failed
+            // with this reason (an empty new one is removed by the caller).
             return Err(err);
         }
         if EngineInfo::read(run_dir).is_some_and(|i| i.pid == child.id()) {

@@ -27,7 +27,7 @@ pub struct Resolved {
 }
 
 fn bad(reason: String) -> ConfigError {
-    ConfigError::field("checkpoint", reason)
+    ConfigError::Reference(reason)
 }
 
 /// `NAME@step-3` → ("NAME", Step(3)); no known suffix → (spec, Default).
@@ -61,6 +61,7 @@ pub fn is_run_dir(dir: &Path) -> bool {
         && (dir.join("metrics.jsonl").is_file()
             || dir.join("config.toml").is_file()
             || dir.join("sweep.toml").is_file()
+            || dir.join(crate::remote::launch::LAUNCH_FILE).is_file()
             || dir.join("checkpoints").is_dir()
             || dir.join("best").is_dir())
 }

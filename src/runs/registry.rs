@@ -71,6 +71,14 @@ pub fn read_events(run_dir: &Path) -> Vec<Event> {
         .collect()
 }
 
+/// Why the run process could not start, as it wrote it.
+fn launch_error(dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join(crate::remote::launch::LAUNCH_ERROR_FILE)).ok()?;
+    serde_json::from_str::<crate::remote::LaunchError>(&text)
+        .ok()
+        .map(|e| e.message)
+}
+
 fn modified_unix(path: &Path) -> Option<u64> {
     let t = std::fs::metadata(path).ok()?.modified().ok()?;
     t.duration_since(std::time::UNIX_EPOCH)
@@ -95,6 +103,10 @@ pub fn summarize(dir: &Path) -> RunSummary {
         } else if alive && events.is_empty() {
             pid = info.as_ref().map(|i| i.pid);
             progress.status = RunStatus::Preparing;
+        } else if let Some(err) = launch_error(dir) {
+            // It stopped before training, and said why.
+            progress.status = RunStatus::Failed;
+            progress.error = Some(err);
         } else {
             progress.status = RunStatus::Crashed;
             // Nothing listens: the socket file is stale.

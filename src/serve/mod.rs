@@ -21,7 +21,7 @@ use model::{Current, Source};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -54,6 +54,9 @@ struct AppState {
     auto_truncate: bool,
     info: Value,
     worker_alive: Arc<AtomicBool>,
+    /// Sentence pairs sent to a model fine-tuned on single texts (TEI reads
+    /// `["a", "b"]` as one pair): logged the first time, counted in /info.
+    pairs_to_single: AtomicU64,
 }
 
 /// Clears the worker's liveness flag however the worker ends.
@@ -130,6 +133,7 @@ pub fn serve(opts: ServeOptions) -> crate::Result<()> {
         auto_truncate: opts.auto_truncate,
         info,
         worker_alive,
+        pairs_to_single: AtomicU64::new(0),
     });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -299,7 +303,11 @@ async fn info(State(s): State<Shared>) -> Json<Value> {
         "step": loaded.version.step,
         "load_seconds": loaded.load_seconds,
         "queue_depth": s.slots.used(),
+        "pairs_to_single_text_model": s.pairs_to_single.load(Ordering::Relaxed),
     });
+    if s.pairs_to_single.load(Ordering::Relaxed) > 0 {
+        v["tunebench"]["note"] = json!(PAIRS_NOTE);
+    }
     Json(v)
 }
 
@@ -313,6 +321,9 @@ async fn metrics_text(State(s): State<Shared>) -> Response {
     )
         .into_response()
 }
+
+/// Said when a model fine-tuned on single texts is sent sentence pairs.
+const PAIRS_NOTE: &str = "a model fine-tuned on single texts was sent sentence pairs: TEI's {\"inputs\": [\"a\", \"b\"]} is one pair and is scored as one; send [[\"a\"], [\"b\"]] (or /v1/classify {\"texts\": [\"a\", \"b\"]}) to score two texts";
 
 /// Tokenize, queue and await `texts`; bounded by the admission slots.
 async fn score(
@@ -337,6 +348,11 @@ async fn score(
         .ok_or_else(|| ApiError::overloaded(1))?;
     let loaded = s.current.get();
     let text = &loaded.predictor.text;
+    let pairs = texts.iter().filter(|t| t.pair.is_some()).count() as u64;
+    let single = loaded.predictor.model.trained_on_pairs == Some(false);
+    if pairs > 0 && single && s.pairs_to_single.fetch_add(pairs, Ordering::Relaxed) == 0 {
+        tracing::warn!("{PAIRS_NOTE}");
+    }
     let mut waiting = Vec::with_capacity(texts.len());
     for t in texts {
         let (ids, full) = text.encode_input(&t.text, t.pair.as_deref()).map_err(|e| {

@@ -120,6 +120,16 @@ fn conform(cfg: &RunConfig, task: Task, ds: &mut Dataset) -> Result<()> {
 
 pub fn load_corpus(cfg: &RunConfig) -> Result<Corpus> {
     let (mut train, corrections) = load_training_file(cfg)?;
+    if cfg.max_rows > 0 && cfg.max_rows < train.rows.len() {
+        tracing::info!(
+            "max_rows: training on {} of {} rows (stratified by label, seed {})",
+            cfg.max_rows,
+            train.rows.len(),
+            cfg.seed
+        );
+        let rows = std::mem::take(&mut train.rows);
+        train.rows = crate::data::split::stratified_sample(rows, cfg.max_rows, cfg.seed);
+    }
     let mut task = task_of::detect(&train, cfg.task, cfg.label_separator())?;
     if let Some(t) = &train.tagging {
         task.reason = format!("{}; {}", task.reason, t.describe());

@@ -36,6 +36,11 @@ pub enum Action {
         path: PathBuf,
         toml: String,
     },
+    /// Write the form's command line as an executable shell script.
+    SaveScript {
+        path: PathBuf,
+        text: String,
+    },
     /// Read a config file into the form.
     LoadConfig(PathBuf),
     /// Start `tunebench sweep` on this config (its `[search]`) in the

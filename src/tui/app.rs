@@ -342,11 +342,9 @@ impl App {
     }
 
     fn focus_on(&mut self, pane: PaneId) {
+        // Typing starts with Enter (or i): until then `?`, `q`, Tab and
+        // the pane keys are commands, not text.
         self.focus = pane;
-        // The playground is for typing: focusing it opens the input.
-        if pane == PaneId::Playground {
-            self.playground.editing = true;
-        }
     }
 
     pub fn info(&mut self, text: impl Into<String>) {

@@ -128,6 +128,11 @@ pub fn downsample(points: &[(f64, f64)], buckets: usize) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// How much of a chart its legend may cover before ratatui hides it
+/// (its default, a quarter each way, hid the legend of every chart shorter
+/// than about 20 rows).
+const LEGEND_ROOM: (Constraint, Constraint) = (Constraint::Ratio(1, 2), Constraint::Ratio(2, 3));
+
 fn bounds(series: &[&[(f64, f64)]]) -> Option<[f64; 2]> {
     let ys = series
         .iter()
@@ -241,7 +246,7 @@ impl CurvesPane {
             self.smoothing,
             if self.log_scale { " · log10 loss" } else { "" }
         );
-        let block = super::pane_block(&title, focused, theme);
+        let block = super::pane_block(&title, area, focused, theme);
         let inner = block.inner(area);
         f.render_widget(block, area);
         if self.train_loss.is_empty() && self.compare.is_empty() {
@@ -351,9 +356,14 @@ impl CurvesPane {
                 .iter()
                 .flat_map(|(t, v)| [t.as_slice(), v.as_slice()]),
         );
-        let Some(y) = bounds(&all) else {
+        let Some(mut y) = bounds(&all) else {
             return;
         };
+        // A loss is never negative: the padding below its lowest value
+        // stops at zero (log10 loss may go below).
+        if !self.log_scale {
+            y[0] = y[0].max(0.0);
+        }
         let last = self.train_loss.last().map(|p| p.1).unwrap_or(f64::NAN);
         let ema_last = ema(&self.train_loss, self.smoothing)
             .last()
@@ -361,7 +371,7 @@ impl CurvesPane {
             .unwrap_or(f64::NAN);
         let mut sets = vec![
             Dataset::default()
-                .name("train")
+                .name("train loss")
                 .marker(self.marker())
                 .graph_type(GraphType::Line)
                 .style(theme.series(0))
@@ -376,7 +386,7 @@ impl CurvesPane {
         if !val.is_empty() {
             sets.push(
                 Dataset::default()
-                    .name("val")
+                    .name("• val loss")
                     .marker(Marker::Dot)
                     .graph_type(GraphType::Line)
                     .style(theme.series(2))
@@ -412,6 +422,7 @@ impl CurvesPane {
             }
         };
         let chart = Chart::new(sets)
+            .hidden_legend_constraints(LEGEND_ROOM)
             .block(
                 ratatui::widgets::Block::default().title(Line::from(
                     [Span::raw(match self.lr.last() {
@@ -473,16 +484,18 @@ impl CurvesPane {
                 "val entity F1 (micro / macro over types)".to_string(),
             ),
         };
+        // Two markers, named in the legend, so the series part without
+        // colour too.
         let sets = vec![
             Dataset::default()
-                .name(first)
+                .name(format!("• {first}"))
                 .marker(Marker::Dot)
                 .graph_type(GraphType::Line)
                 .style(theme.series(3))
                 .data(&self.val_acc),
             Dataset::default()
-                .name(second)
-                .marker(Marker::Dot)
+                .name(format!("▄ {second}"))
+                .marker(Marker::Bar)
                 .graph_type(GraphType::Line)
                 .style(theme.series(4))
                 .data(&self.val_f1),
@@ -508,7 +521,11 @@ impl CurvesPane {
             0.0
         };
         let y = [y[0].max(floor), y[1].min(1.0)];
+        let title = super::fit_title(&title, area.width as usize)
+            .trim()
+            .to_string();
         let chart = Chart::new(sets)
+            .hidden_legend_constraints(LEGEND_ROOM)
             .block(ratatui::widgets::Block::default().title(title))
             .x_axis(Axis::default().title("step").bounds(self.x_bounds()))
             .y_axis(Axis::default().title("metric").bounds(y).labels(vec![

@@ -10,7 +10,7 @@ use crate::config::{keys, RunConfig};
 use crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -214,6 +214,12 @@ impl HyperPane {
                     toml: self.cfg.to_toml(),
                 }]
             }
+            Some(Cmd::SaveCommand) => {
+                return vec![Action::SaveScript {
+                    path: PathBuf::from(COMMAND_SCRIPT),
+                    text: self.command_script(),
+                }]
+            }
             Some(Cmd::LoadConfig) if !self.locked => {
                 return vec![Action::LoadConfig(self.config_path.clone())]
             }
@@ -252,18 +258,19 @@ impl HyperPane {
         ));
     }
 
-    /// The `tunebench train` command line for the current values.
+    /// The `tunebench train` command line for the current values, quoted
+    /// for a POSIX shell.
     pub fn command_line(&self) -> String {
         let defaults = RunConfig::default();
         let mut parts = vec!["tunebench train".to_string()];
         if let Some(p) = &self.cfg.train_file {
-            parts.push(format!("--data {}", p.display()));
+            parts.push(format!("--data {}", shell_word(&p.display().to_string())));
         }
         if let Some(p) = &self.cfg.val_file {
-            parts.push(format!("--val {}", p.display()));
+            parts.push(format!("--val {}", shell_word(&p.display().to_string())));
         }
         if self.cfg.model != defaults.model {
-            parts.push(format!("--model {}", self.cfg.model));
+            parts.push(format!("--model {}", shell_word(&self.cfg.model)));
         }
         for key in keys() {
             if matches!(*key, "train_file" | "val_file" | "model") {
@@ -271,10 +278,18 @@ impl HyperPane {
             }
             let v = self.cfg.value_text(key);
             if v != defaults.value_text(key) && !v.is_empty() {
-                parts.push(format!("--set {key}={v}"));
+                parts.push(format!("--set {}", shell_word(&format!("{key}={v}"))));
             }
         }
         parts.join(" ")
+    }
+
+    /// The command line as a script `y` writes (run it with `sh run.sh`).
+    pub fn command_script(&self) -> String {
+        format!(
+            "#!/bin/sh\n# The TUI form's run, written by tunebench (y in the Hyperparameters pane).\n{} \"$@\"\n",
+            self.command_line()
+        )
     }
 
     fn draw(&self, f: &mut Frame, area: Rect, focused: bool, theme: &Theme) {
@@ -283,11 +298,15 @@ impl HyperPane {
         } else {
             " 2 Hyperparameters "
         };
-        let block = super::pane_block(title, focused, theme);
+        let block = super::pane_block(title, area, focused, theme);
         let inner = block.inner(area);
         f.render_widget(block, area);
+        // The command line gets the lines it needs, up to a third of the pane.
+        let width = inner.width.max(1) as usize;
+        let wanted = wrap_marked(&self.command_line(), width, usize::MAX).len() as u16;
+        let foot_h = (1 + wanted).clamp(2, (inner.height / 3).max(2));
         let [list_area, foot] =
-            Layout::vertical([Constraint::Min(3), Constraint::Length(3)]).areas(inner);
+            Layout::vertical([Constraint::Min(3), Constraint::Length(foot_h)]).areas(inner);
         let errors = self.errors();
         let height = list_area.height as usize;
         let mut offset = self.offset.get();
@@ -348,9 +367,67 @@ impl HyperPane {
             )),
             (None, true) => foot_lines.push(Line::styled("ready: s starts the run", theme.good())),
         }
-        foot_lines.push(Line::styled(self.command_line(), theme.dim()));
-        f.render_widget(Paragraph::new(foot_lines).wrap(Wrap { trim: true }), foot);
+        let room = (foot.height as usize).saturating_sub(1);
+        for line in wrap_marked(&self.command_line(), foot.width as usize, room) {
+            foot_lines.push(Line::styled(line, theme.dim()));
+        }
+        f.render_widget(Paragraph::new(foot_lines), foot);
     }
+}
+
+/// Where `y` writes the form's command line.
+pub const COMMAND_SCRIPT: &str = "run.sh";
+
+/// `word` as one POSIX shell word: as it is when plain, else single-quoted.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./:=@,+%".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// `text` wrapped at spaces into lines of at most `width` columns; past
+/// `max_lines` the last line kept ends in `…`, so a cut is never silent.
+fn wrap_marked(text: &str, width: usize, max_lines: usize) -> Vec<String> {
+    let width = width.max(2);
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let w = crate::data::display_width(word);
+        let cur = crate::data::display_width(&line);
+        if !line.is_empty() && cur + 1 + w > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+        // A word longer than the line is cut into pieces.
+        while crate::data::display_width(&line) > width {
+            let head: String = line.chars().take(width).collect();
+            let rest: String = line.chars().skip(width).collect();
+            lines.push(head);
+            line = rest;
+        }
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    if lines.len() > max_lines {
+        lines.truncate(max_lines);
+        if let Some(last) = lines.last_mut() {
+            *last = crate::data::clip(last, width.saturating_sub(1).max(1));
+            if !last.ends_with('…') {
+                last.push('…');
+            }
+        }
+    }
+    lines
 }
 
 impl Pane for HyperPane {
@@ -474,6 +551,23 @@ mod tests {
         p.on_key(key(KeyCode::Esc));
         assert_eq!(p.typing_error(), None);
         assert!(p.can_start());
+    }
+
+    #[test]
+    fn the_command_line_wraps_and_marks_a_cut() {
+        let text = "tunebench train --data a.csv --set lr=0.001 --set epochs=3";
+        let lines = wrap_marked(text, 20, 10);
+        assert!(
+            lines.iter().all(|l| crate::data::display_width(l) <= 20),
+            "{lines:?}"
+        );
+        assert_eq!(lines.join(" "), text);
+        let cut = wrap_marked(text, 20, 2);
+        assert_eq!(cut.len(), 2);
+        assert!(cut[1].ends_with('…'), "{cut:?}");
+        assert_eq!(shell_word("lr=1e-3"), "lr=1e-3");
+        assert_eq!(shell_word("search={ a = 1 }"), "'search={ a = 1 }'");
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
     }
 
     #[test]

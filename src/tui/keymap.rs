@@ -100,6 +100,7 @@ pub enum Cmd {
     Edit,
     Preset,
     SaveConfig,
+    SaveCommand,
     LoadConfig,
     // curves
     LogScale,

@@ -30,6 +30,7 @@ use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
 use dataset::{DatasetPane, RowPrediction};
 use futures_util::StreamExt;
 use pane::Pane;
+use ratatui::layout::Rect;
 use ratatui::widgets::{Block, BorderType, Borders};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -47,7 +48,38 @@ const FRAME: Duration = Duration::from_millis(100);
 const DATA_FRAME: Duration = Duration::from_millis(250);
 
 /// A pane's frame: focus shows as a thick border, a bold title and a `●`.
-pub fn pane_block<'a>(title: &str, focused: bool, theme: &theme::Theme) -> Block<'a> {
+/// `title` (spaces around it kept) within `width` columns, shortened by
+/// whole words: a trailing "(...)" goes first, then words from the end
+/// (with a dangling "·" or ":"), never a cut inside one.
+pub fn fit_title(title: &str, width: usize) -> String {
+    use crate::data::display_width;
+    let mut t = title.trim().to_string();
+    let fits = |t: &str| display_width(t) + 2 <= width;
+    while !t.is_empty() && !fits(&t) {
+        if t.ends_with(')') {
+            if let Some(open) = t.rfind(" (") {
+                t.truncate(open);
+                continue;
+            }
+        }
+        match t.rfind(' ') {
+            Some(i) => t.truncate(i),
+            None => t.clear(),
+        }
+        while t.ends_with(['·', ':', ',', '/', ' ']) {
+            t.pop();
+        }
+    }
+    if t.is_empty() {
+        String::new()
+    } else {
+        format!(" {t} ")
+    }
+}
+
+pub fn pane_block<'a>(title: &str, area: Rect, focused: bool, theme: &theme::Theme) -> Block<'a> {
+    // Two columns of corner, one of focus mark.
+    let title = fit_title(title, (area.width as usize).saturating_sub(3));
     let title = if focused {
         format!("●{title}")
     } else {
@@ -283,6 +315,16 @@ impl Loop {
                             // The hparams status already names the path.
                             crate::disk::DiskError::Io { source, .. } => source.to_string(),
                             other => other.to_string(),
+                        });
+                    self.app.hparams.config_saved(&path, written);
+                }
+                Action::SaveScript { path, text } => {
+                    let written = crate::disk::write_atomic(&path, text.as_bytes())
+                        .map_err(|e| e.to_string())
+                        .and_then(|()| {
+                            use std::os::unix::fs::PermissionsExt;
+                            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+                                .map_err(|e| e.to_string())
                         });
                     self.app.hparams.config_saved(&path, written);
                 }

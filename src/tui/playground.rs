@@ -192,7 +192,7 @@ impl PlaygroundPane {
     }
 
     fn draw(&self, f: &mut Frame, area: Rect, focused: bool, theme: &Theme) {
-        let block = super::pane_block(" 4 Playground ", focused, theme);
+        let block = super::pane_block(" 4 Playground ", area, focused, theme);
         let inner = block.inner(area);
         f.render_widget(block, area);
         let [input_area, probs_area, list_area] = Layout::vertical([

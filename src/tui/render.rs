@@ -49,7 +49,7 @@ pub fn draw(app: &App, f: &mut Frame) {
         draw_pane(app, f, app.focus, pane_area);
     }
     f.render_widget(Paragraph::new(status_line(app, area.width)), status);
-    f.render_widget(Paragraph::new(hint_line(app)), hint);
+    f.render_widget(Paragraph::new(hint_line(app, hint.width as usize)), hint);
     if app.sweep_view.visible {
         app.sweep_view.render(f, area, &app.theme);
     }
@@ -71,7 +71,7 @@ fn draw_pane(app: &App, f: &mut Frame, pane: PaneId, area: Rect) {
         Some(p) => p.render(f, area, focused, theme),
         // The dataset could not be loaded: say why in its place.
         None => {
-            let block = super::pane_block(" 1 Dataset ", focused, theme);
+            let block = super::pane_block(" 1 Dataset ", area, focused, theme);
             let text = app.data_error.clone().unwrap_or_else(|| "no data".into());
             f.render_widget(
                 Paragraph::new(text)
@@ -226,7 +226,10 @@ pub fn trainable_share(trainable: usize, total: usize) -> String {
     )
 }
 
-fn hint_line(app: &App) -> Line<'static> {
+/// The focused pane's keys as the run's state allows them (no pause or
+/// stop without a live run; `resume` for a paused one), whole entries left
+/// out from the end (help and quit kept) until they fit `width`.
+fn hint_line(app: &App, width: usize) -> Line<'static> {
     if let Some(m) = &app.message {
         let style = if m.error {
             app.theme.error()
@@ -240,8 +243,35 @@ fn hint_line(app: &App) -> Line<'static> {
         .pane(app.focus)
         .map(|p| p.hints())
         .unwrap_or(&super::keymap::keymap().hints.dataset);
+    use super::app::RunState;
+    let state = app.run.state();
+    let live = matches!(state, RunState::Running | RunState::Paused);
+    let mut entries: Vec<(String, String)> = keys
+        .iter()
+        .filter(|(_, what)| live || !matches!(what.as_str(), "pause" | "stop" | "checkpoint"))
+        .map(|(k, what)| {
+            let what = if state == RunState::Paused && what == "pause" {
+                "resume".to_string()
+            } else {
+                what.clone()
+            };
+            (k.clone(), what)
+        })
+        .collect();
+    let entry_w = |(k, what): &(String, String)| {
+        2 + crate::data::display_width(k) + crate::data::display_width(what)
+    };
+    while entries.iter().map(entry_w).sum::<usize>() > width {
+        let Some(i) = entries
+            .iter()
+            .rposition(|(_, what)| !matches!(what.as_str(), "help" | "quit"))
+        else {
+            break;
+        };
+        entries.remove(i);
+    }
     let mut spans = Vec::new();
-    for (k, what) in keys {
+    for (k, what) in entries {
         spans.push(Span::styled(format!(" {k}"), app.theme.key()));
         spans.push(Span::raw(format!(" {what}")));
     }

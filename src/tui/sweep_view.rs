@@ -99,7 +99,10 @@ impl SweepView {
             .unwrap_or_default();
         let block = Block::default()
             .borders(Borders::ALL)
-            .title(format!(" Sweep {name} "))
+            .title(super::fit_title(
+                &format!(" Sweep {name} "),
+                area.width.saturating_sub(2) as usize,
+            ))
             .title_style(theme.header());
         let inner = block.inner(area);
         f.render_widget(block, area);
@@ -261,7 +264,7 @@ impl SweepView {
                 .data(&points)],
             ("trial", [0.0, x_max]),
             y_bounds(points.iter().map(|p| p.1)),
-            false,
+            XLabels::Linear,
             theme,
         );
     }
@@ -275,7 +278,7 @@ impl SweepView {
                 vec![],
                 ("", [0.0, 1.0]),
                 [0.0, 1.0],
-                false,
+                XLabels::Linear,
                 theme,
             );
             return;
@@ -297,6 +300,41 @@ impl SweepView {
         };
         let complete = pick(|t| t.state == TrialState::Complete);
         let pruned = pick(|t| t.state == TrialState::Pruned);
+        // A choice's internal value is its index: label the axis with the
+        // choices themselves (16, 32; cosine, linear), not 0 and 1.
+        let choices = categories(s, i);
+        if let Some(labels) = &choices {
+            let n = labels.len() as f64;
+            let (lo, hi) = if n > 1.0 { (0.0, n - 1.0) } else { (-0.5, 0.5) };
+            chart(
+                f,
+                area,
+                &format!(" {} by {name} (p: next) ", s.metric),
+                vec![
+                    Dataset::default()
+                        .name("complete")
+                        .marker(self.marker())
+                        .graph_type(GraphType::Scatter)
+                        .style(theme.series(0))
+                        .data(&complete),
+                    Dataset::default()
+                        .name("pruned")
+                        .marker(self.marker())
+                        .graph_type(GraphType::Scatter)
+                        .style(theme.dim())
+                        .data(&pruned),
+                ],
+                (&name, [lo, hi]),
+                y_bounds(complete.iter().chain(&pruned).map(|p| p.1)),
+                XLabels::Given(if n > 1.0 {
+                    labels.clone()
+                } else {
+                    vec![String::new(), labels[0].clone(), String::new()]
+                }),
+                theme,
+            );
+            return;
+        }
         let xs: Vec<f64> = complete.iter().chain(&pruned).map(|p| p.0).collect();
         let (lo, hi) = xs
             .iter()
@@ -335,7 +373,7 @@ impl SweepView {
             ],
             (&label, [lo, hi]),
             y_bounds(complete.iter().chain(&pruned).map(|p| p.1)),
-            log,
+            if log { XLabels::Log } else { XLabels::Linear },
             theme,
         );
     }
@@ -373,7 +411,7 @@ impl SweepView {
             datasets,
             ("examples seen", [0.0, x_max]),
             y_bounds(curves.iter().flat_map(|(_, c)| c.iter().map(|p| p.1))),
-            false,
+            XLabels::Linear,
             theme,
         );
     }
@@ -413,6 +451,34 @@ fn y_bounds(values: impl Iterator<Item = f64>) -> [f64; 2] {
     [lo - pad, hi + pad]
 }
 
+/// The x axis' labels: the ends of a linear or log10 axis, or given
+/// ones (a categorical parameter's choices, spread evenly).
+enum XLabels {
+    Linear,
+    Log,
+    Given(Vec<String>),
+}
+
+/// A parameter's choices in index order when it is categorical (its
+/// shown value is not its internal one), as the trials name them.
+fn categories(s: &SweepSummary, param: usize) -> Option<Vec<String>> {
+    let mut seen: std::collections::BTreeMap<usize, String> = Default::default();
+    let mut categorical = false;
+    for t in &s.trials {
+        let Some((_, text, x, _)) = t.params.get(param) else {
+            continue;
+        };
+        categorical |= text.parse::<f64>().ok() != Some(*x);
+        seen.insert(x.round().max(0.0) as usize, text.clone());
+    }
+    let &hi = seen.keys().next_back()?;
+    categorical.then(|| {
+        (0..=hi)
+            .map(|i| seen.get(&i).cloned().unwrap_or_else(|| "·".into()))
+            .collect()
+    })
+}
+
 #[allow(clippy::too_many_arguments)]
 fn chart(
     f: &mut Frame,
@@ -421,27 +487,28 @@ fn chart(
     datasets: Vec<Dataset>,
     (x_title, x): (&str, [f64; 2]),
     y: [f64; 2],
-    log_x: bool,
+    x_labels: XLabels,
     theme: &Theme,
 ) {
-    let x_label = |v: f64| {
-        if log_x {
-            short_float(10f64.powf(v))
-        } else {
-            short_float(v)
-        }
+    let labels = match x_labels {
+        XLabels::Linear => vec![short_float(x[0]), short_float(x[1])],
+        XLabels::Log => vec![short_float(10f64.powf(x[0])), short_float(10f64.powf(x[1]))],
+        XLabels::Given(l) => l,
     };
     let c = Chart::new(datasets)
         .block(
             Block::default()
                 .borders(Borders::ALL)
-                .title(title.to_string()),
+                .title(super::fit_title(
+                    title,
+                    area.width.saturating_sub(2) as usize,
+                )),
         )
         .x_axis(
             Axis::default()
                 .title(Span::styled(x_title.to_string(), theme.dim()))
                 .bounds(x)
-                .labels([x_label(x[0]), x_label(x[1])]),
+                .labels(labels),
         )
         .y_axis(
             Axis::default()

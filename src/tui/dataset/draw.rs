@@ -57,7 +57,7 @@ impl DatasetPane {
                 "longest-first "
             });
         }
-        let block = crate::tui::pane_block(&title, focused, theme);
+        let block = crate::tui::pane_block(&title, area, focused, theme);
         let inner = block.inner(area);
         f.render_widget(block, area);
         let wide = inner.width >= 100;
