@@ -620,6 +620,31 @@ fn the_sweep_view_shows_the_leaderboard_and_its_charts() {
             assert!(s.contains("accuracy by batch_size"), "{s}");
         }
     }
+    // batch_size is a choice: its axis reads 16 and 32, not 0 and 1.
+    let s = screen(&app, 160, 48);
+    let title_row = s
+        .lines()
+        .position(|l| l.contains("accuracy by batch_size"))
+        .unwrap();
+    let row = s.lines().nth(title_row).unwrap();
+    let col = row[..row.find("accuracy by batch_size").unwrap()]
+        .chars()
+        .count();
+    let chart: Vec<String> = s
+        .lines()
+        .skip(title_row)
+        .take(20)
+        .map(|l| l.chars().skip(col.saturating_sub(2)).collect())
+        .collect();
+    assert!(
+        chart.iter().any(|l| {
+            let l = l.replace('│', " ");
+            let words: Vec<&str> = l.split_whitespace().collect();
+            words.windows(2).any(|w| w == ["16", "32"])
+        }),
+        "choices label the axis: {}",
+        chart.join("\n")
+    );
     // The best trial leads the board; p moves the scatter to the next parameter.
     let s = screen(&app, 160, 48);
     let first_row = s.lines().find(|l| l.contains("▶")).unwrap();
@@ -646,4 +671,98 @@ fn s_without_a_search_space_says_how_to_give_one() {
         matches!(actions.as_slice(), [Action::StartSweep(cfg)] if cfg.search.param("lr").is_some()),
         "{actions:?}"
     );
+}
+
+/// A loss chart never reads below zero, names every series, and the
+/// metrics chart tells accuracy from macro-F1 by marker as well as colour.
+#[test]
+fn the_loss_axis_starts_at_zero_and_every_series_has_a_legend() {
+    let mut app = app();
+    inject_run(&mut app);
+    // A loss of zero: the 5% padding below it would go negative.
+    app.on_engine(&Event::Step {
+        step: 13,
+        epoch: 0.65,
+        loss: 0.0,
+        lr: 1e-4,
+        grad_norm: 1.0,
+        samples_per_s: 123.4,
+        tokens_per_s: 2000.0,
+        elapsed_s: 13.0,
+        eta_s: 90.0,
+        device_mem_mib: None,
+    });
+    app.on_key(key('3'));
+    let s = screen(&app, 160, 48);
+    assert!(!s.contains("-0.0"), "no negative loss label: {s}");
+    for name in ["train loss", "• val loss", "• acc", "▄ F1"] {
+        assert!(s.contains(name), "legend {name}: {s}");
+    }
+}
+
+/// At 80×24 the hint line leaves whole entries out (help and quit stay),
+/// and offers pause and stop only while a run is live.
+#[test]
+fn hints_fit_80_columns_whole_and_follow_the_run_state() {
+    let mut app = app();
+    app.on_key(key('3'));
+    let hint = screen(&app, 80, 24).lines().last().unwrap().to_string();
+    assert!(!hint.contains("pause") && !hint.contains("stop"), "{hint}");
+    assert!(hint.trim_end().ends_with("? help q quit"), "{hint}");
+    inject_run(&mut app);
+    app.on_key(key('3')); // clears the "training: ..." message
+    let hint = screen(&app, 80, 24).lines().last().unwrap().to_string();
+    assert!(hint.contains("p pause"), "{hint}");
+    assert!(hint.trim_end().ends_with("? help q quit"), "{hint}");
+    app.on_engine(&Event::Paused { step: 12 });
+    let hint = screen(&app, 80, 24).lines().last().unwrap().to_string();
+    assert!(hint.contains("p resume"), "{hint}");
+}
+
+/// Pane titles are shortened by whole words, never cut mid-word.
+#[test]
+fn titles_are_shortened_by_words() {
+    use tunebench::tui::fit_title;
+    assert_eq!(
+        fit_title(" accuracy by batch_size (p: next) ", 30),
+        " accuracy by batch_size "
+    );
+    assert_eq!(
+        fit_title(" 3 Curves · smoothing 0.60 · log10 loss ", 30),
+        " 3 Curves · smoothing 0.60 "
+    );
+    assert_eq!(fit_title(" a b ", 2), "");
+}
+
+/// The form's command line is never cut without a mark.
+#[test]
+fn the_form_command_line_wraps_or_ends_in_an_ellipsis() {
+    let mut app = app();
+    for set in [
+        "lr=0.0003",
+        "epochs=7",
+        "weight_decay=0.05",
+        "warmup_ratio=0.2",
+        "patience=3",
+        "seed=1234",
+        "dropout=0.2",
+        "grad_accum=2",
+    ] {
+        app.hparams.cfg.set(set).unwrap();
+    }
+    app.on_key(key('2'));
+    let cmd = app.hparams.command_line();
+    for (w, h) in [(80, 24), (100, 30), (160, 45)] {
+        let s = screen(&app, w, h);
+        let squashed: String = s
+            .lines()
+            .map(|l| l.trim_matches(|c| c == '│' || c == '┃' || c == ' '))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let last_word = cmd.split(' ').next_back().unwrap();
+        assert!(
+            squashed.contains(last_word) || s.contains('…'),
+            "{w}x{h}: the command's end or a mark: {s}"
+        );
+    }
 }

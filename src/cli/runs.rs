@@ -162,7 +162,7 @@ fn short_model(model: &str) -> String {
 }
 
 /// Column widths that fit a maximum line width: MODEL and DATA are cut
-/// (with `…`) down to 12 columns; STARTED and DURATION left out.
+/// (with `…`), STARTED, MODEL and DURATION left out, as needed.
 struct Table {
     widths: Vec<usize>,
     shown: Vec<bool>,
@@ -189,7 +189,8 @@ impl Table {
             cols.iter().sum::<usize>() + Self::GAP * cols.len().saturating_sub(1)
         };
         // STARTED first (a run's default name starts with its time), then
-        // MODEL (3) and DATA (4) cut, the widest first, then DURATION.
+        // MODEL (3) and DATA (4) cut, the widest first, then MODEL and
+        // DURATION left out, DATA cut further.
         if total(&widths, &shown) > max {
             shown[6] = false;
         }
@@ -204,8 +205,14 @@ impl Table {
             }
             widths[i] -= 1;
         }
-        if total(&widths, &shown) > max {
-            shown[7] = false;
+        // A run's default name carries its model too.
+        for drop in [3, 7] {
+            if total(&widths, &shown) > max {
+                shown[drop] = false;
+            }
+        }
+        while total(&widths, &shown) > max && widths[4] > 6 {
+            widths[4] -= 1;
         }
         Table { widths, shown }
     }
@@ -232,36 +239,34 @@ pub(crate) fn send_cmd(run_dir: &Path, cmd: Command) -> anyhow::Result<ExitCode>
             run_dir.display()
         );
     }
+    // A run that is over, whether its process is gone or still saying
+    // goodbye to its clients, in plain words.
+    let not_running = |status: RunStatus| {
+        let summary = tunebench::runs::summarize(run_dir);
+        let verb = match cmd {
+            Command::Stop { .. } => "stop",
+            Command::Pause => "pause",
+            Command::Resume => "resume",
+            _ => "send it",
+        };
+        let then = summary
+            .resume_command
+            .as_ref()
+            .map(|c| format!("; to continue it from its last checkpoint: {c}"))
+            .unwrap_or_default();
+        anyhow::anyhow!(
+            "{} is {}: it is not running, so there is nothing to {verb}{then}",
+            summary.name,
+            status.name()
+        )
+    };
     let mut client = match Client::connect(run_dir) {
         Ok(c) => c,
-        Err(_) => {
-            let summary = tunebench::runs::summarize(run_dir);
-            let verb = match cmd {
-                Command::Stop { .. } => "stop",
-                Command::Pause => "pause",
-                Command::Resume => "resume",
-                _ => "send it",
-            };
-            let then = match (&cmd, &summary.resume_command) {
-                (_, Some(c)) => format!("; to continue it from its last checkpoint: {c}"),
-                _ => String::new(),
-            };
-            anyhow::bail!(
-                "{} is {}: it is not running, so there is nothing to {verb}{then}",
-                summary.name,
-                summary.status.name()
-            );
-        }
+        Err(_) => return Err(not_running(tunebench::runs::summarize(run_dir).status)),
     };
     let status = client.hello.progress.status;
     match (&cmd, status) {
-        (_, s) if !s.is_live() => {
-            anyhow::bail!(
-                "{} is {}: it is not running, so there is nothing to change",
-                run_dir.display(),
-                s.name()
-            );
-        }
+        (_, s) if !s.is_live() => return Err(not_running(s)),
         (Command::Pause, RunStatus::Paused) => {
             println!("{} is already paused", run_dir.display());
             return Ok(ExitCode::SUCCESS);
