@@ -595,7 +595,8 @@ fn the_panes_show_entities() {
     });
     let s = screen(&app, 160, 48);
     assert!(s.contains("val entity F1 84.7%"), "status bar: {s}");
-    assert!(s.contains("entity F1 (micro / macro over types)"), "{s}");
+    // The metrics chart's title is its key (marker, name, value).
+    assert!(s.contains("• entity F1 84.7%"), "{s}");
     assert!(s.contains(" 0.61 "), "per-type bars: {s}");
     assert!(s.contains("span errors"), "{s}");
     assert!(s.contains("MISC    1    0    5  ORG 2"), "{s}");

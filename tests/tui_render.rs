@@ -74,7 +74,7 @@ fn grid_layout_shows_all_four_panes_at_160x48() {
         s.contains("cuda:0 (NVIDIA H200, 140 GiB) bf16 3.5G"),
         "wide status names the GPU, precision and memory: {s}"
     );
-    assert!(s.contains("val accuracy / macro-F1"), "{s}");
+    assert!(s.contains("val • acc 81.2%  ▄ macro-F1 80.0%"), "{s}");
 }
 
 #[test]
@@ -673,10 +673,11 @@ fn s_without_a_search_space_says_how_to_give_one() {
     );
 }
 
-/// A loss chart never reads below zero, names every series, and the
-/// metrics chart tells accuracy from macro-F1 by marker as well as colour.
+/// A loss chart never reads below zero, every series is named in its
+/// chart's key (at 80×24 too), and the metrics chart tells accuracy from
+/// macro-F1 by marker as well as colour.
 #[test]
-fn the_loss_axis_starts_at_zero_and_every_series_has_a_legend() {
+fn the_loss_axis_starts_at_zero_and_every_series_is_named() {
     let mut app = app();
     inject_run(&mut app);
     // A loss of zero: the 5% padding below it would go negative.
@@ -695,9 +696,19 @@ fn the_loss_axis_starts_at_zero_and_every_series_has_a_legend() {
     app.on_key(key('3'));
     let s = screen(&app, 160, 48);
     assert!(!s.contains("-0.0"), "no negative loss label: {s}");
-    for name in ["train loss", "• val loss", "• acc", "▄ F1"] {
-        assert!(s.contains(name), "legend {name}: {s}");
+    // The charts' keys: train loss, its EMA, validation loss, lr; the
+    // metrics by marker.
+    for name in [
+        "loss 0.0000 · ema",
+        "• val 0.6100 · lr 1.00e-4",
+        "• acc 81.2%",
+        "▄ macro-F1 80.0%",
+    ] {
+        assert!(s.contains(name), "key {name}: {s}");
     }
+    let small = screen(&app, 80, 24);
+    assert!(small.contains("loss 0.0000 · ema"), "{small}");
+    assert!(small.contains("• val 0.6100"), "{small}");
 }
 
 /// At 80×24 the hint line leaves whole entries out (help and quit stay),

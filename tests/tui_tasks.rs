@@ -168,9 +168,12 @@ fn curves_show_per_label_f1_most_frequent_first_and_the_status_bar_micro_f1() {
     assert!(s.contains("F1 by label"), "{s}");
     assert!(s.contains("val micro-F1 71.0%"), "status bar: {s}");
     assert!(
-        s.contains("val micro-F1 / macro-F1 · Jaccard 55.0%"),
+        s.contains("• micro-F1 71.0%  ▄ macro-F1 62.0%"),
         "Curves: {s}"
     );
+    // Jaccard joins the metrics chart's key where there is room for it.
+    let wide = screen(&app, 240, 60);
+    assert!(wide.contains("▄ macro-F1 62.0% · Jaccard 55.0%"), "{wide}");
     let tech = s.find("tech     ").unwrap();
     let billing = s.find("billing  ").unwrap();
     let refund_bar = s.find(" 0.31    4 0.50").expect("f1, rows, threshold");
@@ -203,7 +206,7 @@ fn a_regression_corpus_shows_score_ranges_and_a_scatter() {
     let s = screen(&app, 160, 48);
     assert!(s.contains("predicted vs gold"), "{s}");
     assert!(s.contains("val Pearson 0.873"), "{s}");
-    assert!(s.contains("Pearson / Spearman"), "{s}");
+    assert!(s.contains("• Pearson") && s.contains("▄ Spearman"), "{s}");
 }
 
 #[test]

@@ -10,6 +10,7 @@ use super::theme::Theme;
 use crate::protocol::{ClassMetrics, Event, TaskScores};
 use crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph, Wrap};
@@ -371,13 +372,11 @@ impl CurvesPane {
             .unwrap_or(f64::NAN);
         let mut sets = vec![
             Dataset::default()
-                .name("train loss")
                 .marker(self.marker())
                 .graph_type(GraphType::Line)
                 .style(theme.series(0))
                 .data(&raw),
             Dataset::default()
-                .name(format!("ema {ema_last:.4}"))
                 .marker(self.marker())
                 .graph_type(GraphType::Line)
                 .style(theme.series(1))
@@ -386,7 +385,6 @@ impl CurvesPane {
         if !val.is_empty() {
             sets.push(
                 Dataset::default()
-                    .name("• val loss")
                     .marker(Marker::Dot)
                     .graph_type(GraphType::Line)
                     .style(theme.series(2))
@@ -395,10 +393,8 @@ impl CurvesPane {
         }
         for (i, (train, val)) in others.iter().enumerate() {
             let (_, marker) = compare_marker(i, theme, self.marker());
-            let name = &self.compare[i].name;
             sets.push(
                 Dataset::default()
-                    .name(format!("{name} ema"))
                     .marker(marker)
                     .graph_type(GraphType::Line)
                     .style(theme.compare(i))
@@ -406,7 +402,6 @@ impl CurvesPane {
             );
             sets.push(
                 Dataset::default()
-                    .name(format!("{name} val"))
                     .marker(compare_marker(i, theme, Marker::Dot).1)
                     .graph_type(GraphType::Scatter)
                     .style(theme.compare(i))
@@ -421,18 +416,40 @@ impl CurvesPane {
                 format!("{v:.3}")
             }
         };
+        // The title is the chart's key (a legend box does not fit a small
+        // chart): each series in its colour with its latest value; the
+        // learning rate, then the EMA, give way on a narrow pane.
+        let val_last = self.val_loss.last().map(|p| p.1);
+        let mut key: Vec<Vec<Span<'static>>> = vec![
+            vec![Span::styled(format!("loss {last:.4}"), theme.series(0))],
+            vec![
+                Span::raw(" · "),
+                Span::styled(format!("ema {ema_last:.4}"), theme.series(1)),
+            ],
+            match val_last {
+                Some(v) => vec![
+                    Span::raw(" · "),
+                    Span::styled(format!("• val {v:.4}"), theme.series(2)),
+                ],
+                None => vec![],
+            },
+            match self.lr.last() {
+                Some(lr) => vec![Span::raw(format!(" · lr {:.2e}", lr.1))],
+                None => vec![],
+            },
+            self.compare_key(theme),
+        ];
+        let key_width = |key: &[Vec<Span>]| key.iter().flatten().map(|s| s.width()).sum::<usize>();
+        for drop in [3, 1] {
+            if key_width(&key) > area.width as usize {
+                key[drop].clear();
+            }
+        }
         let chart = Chart::new(sets)
             .hidden_legend_constraints(LEGEND_ROOM)
             .block(
-                ratatui::widgets::Block::default().title(Line::from(
-                    [Span::raw(match self.lr.last() {
-                        Some(lr) => format!("loss {last:.4} · lr {:.2e}", lr.1),
-                        None => "loss".to_string(),
-                    })]
-                    .into_iter()
-                    .chain(self.compare_key(theme))
-                    .collect::<Vec<_>>(),
-                )),
+                ratatui::widgets::Block::default()
+                    .title(Line::from(key.into_iter().flatten().collect::<Vec<_>>())),
             )
             .x_axis(Axis::default().title("step").bounds(x).labels(vec![
                 Span::raw("0"),
@@ -462,39 +479,66 @@ impl CurvesPane {
         }
         let acc = self.val_acc.last().map(|p| p.1).unwrap_or(0.0);
         let f1 = self.val_f1.last().map(|p| p.1).unwrap_or(0.0);
-        let (first, second, title) = match &self.task {
+        // The title is the chart's key: each series' marker, name and
+        // latest value, in its colour (a legend box does not fit a small
+        // chart), then what else the task reports when there is room.
+        let (first, second, extra) = match &self.task {
             None => (
                 format!("acc {:.1}%", acc * 100.0),
-                format!("F1 {:.1}%", f1 * 100.0),
-                "val accuracy / macro-F1".to_string(),
+                format!("macro-F1 {:.1}%", f1 * 100.0),
+                String::new(),
             ),
             Some(TaskScores::MultiLabel { jaccard, .. }) => (
                 format!("micro-F1 {:.1}%", acc * 100.0),
                 format!("macro-F1 {:.1}%", f1 * 100.0),
-                format!("val micro-F1 / macro-F1 · Jaccard {:.1}%", jaccard * 100.0),
+                format!(" · Jaccard {:.1}%", jaccard * 100.0),
             ),
             Some(TaskScores::Regression { .. }) => (
                 format!("Pearson {acc:.3}"),
                 format!("Spearman {f1:.3}"),
-                "val Pearson / Spearman".to_string(),
+                String::new(),
             ),
             Some(TaskScores::Tokens { .. }) => (
                 format!("entity F1 {:.1}%", acc * 100.0),
                 format!("macro-F1 {:.1}%", f1 * 100.0),
-                "val entity F1 (micro / macro over types)".to_string(),
+                " (micro / macro over types)".to_string(),
             ),
         };
+        let key = [
+            ("val ".to_string(), Style::default()),
+            (format!("• {first}"), theme.series(3)),
+            ("  ".to_string(), Style::default()),
+            (format!("▄ {second}"), theme.series(4)),
+            (extra, Style::default()),
+        ];
+        let width = |parts: &[(String, Style)]| {
+            parts
+                .iter()
+                .map(|(t, _)| crate::data::display_width(t))
+                .sum::<usize>()
+        };
+        let mut shown: Vec<(String, Style)> = key.to_vec();
+        for drop in [4, 0] {
+            if width(&shown) > area.width as usize {
+                shown[drop].0.clear();
+            }
+        }
+        let title = Line::from(
+            shown
+                .into_iter()
+                .filter(|(t, _)| !t.is_empty())
+                .map(|(t, s)| Span::styled(t, s))
+                .collect::<Vec<_>>(),
+        );
         // Two markers, named in the legend, so the series part without
         // colour too.
         let sets = vec![
             Dataset::default()
-                .name(format!("• {first}"))
                 .marker(Marker::Dot)
                 .graph_type(GraphType::Line)
                 .style(theme.series(3))
                 .data(&self.val_acc),
             Dataset::default()
-                .name(format!("▄ {second}"))
                 .marker(Marker::Bar)
                 .graph_type(GraphType::Line)
                 .style(theme.series(4))
@@ -521,9 +565,6 @@ impl CurvesPane {
             0.0
         };
         let y = [y[0].max(floor), y[1].min(1.0)];
-        let title = super::fit_title(&title, area.width as usize)
-            .trim()
-            .to_string();
         let chart = Chart::new(sets)
             .hidden_legend_constraints(LEGEND_ROOM)
             .block(ratatui::widgets::Block::default().title(title))
