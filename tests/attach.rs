@@ -5,33 +5,18 @@
 
 mod common;
 
+use common::cli::{ok, tunebench};
 use common::*;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::mpsc::{channel, Receiver};
 use std::time::{Duration, Instant};
 use tunebench::protocol::{Command as Cmd, Event, FinishReason};
 use tunebench::remote::client::socket_of;
 use tunebench::remote::{Client, Commander};
-
-fn tunebench() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_tunebench"));
-    c.env("HF_HUB_OFFLINE", "1");
-    c
-}
-
-fn ok(out: Output) -> String {
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
 
 /// Run `tunebench ARGS` and expect success; its stdout.
 fn run_ok(args: &[&str]) -> String {

@@ -3,46 +3,14 @@
 
 mod common;
 
-use assert_cmd::Command;
+use common::cli::*;
 use common::*;
 use std::path::Path;
-
-fn tunebench() -> Command {
-    let mut c = Command::cargo_bin("tunebench").unwrap();
-    c.env("HF_HUB_OFFLINE", "1")
-        .env_remove("HF_HOME")
-        .env("HF_HUB_CACHE", "/nonexistent-hf-cache")
-        .env_remove("TUNEBENCH_RUNS_DIR");
-    c
-}
 
 fn write(dir: &Path, name: &str, content: &[u8]) -> String {
     let p = dir.join(name);
     std::fs::write(&p, content).unwrap();
     p.to_str().unwrap().to_string()
-}
-
-/// Run and expect success; returns stdout (stderr is shown on failure).
-fn succeed(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
-
-/// Run and expect exit code 2 with every `needles` in stderr.
-fn bad_input(args: &[&str], needles: &[&str]) {
-    let out = tunebench().args(args).output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "args {args:?}: stderr {err}");
-    for n in needles {
-        assert!(err.contains(n), "args {args:?}: stderr lacks {n:?}: {err}");
-    }
-    assert!(!err.contains("panicked"), "{err}");
 }
 
 fn train_args<'a>(data: &'a str, out: &'a str) -> Vec<&'a str> {

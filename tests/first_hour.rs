@@ -6,32 +6,9 @@
 
 mod common;
 
-use assert_cmd::Command;
+use common::cli::{succeed as ok, tunebench_in as tunebench};
 use std::path::Path;
-
-/// The binary with its runs and data directories inside `home`.
-fn tunebench(home: &Path) -> Command {
-    let mut c = Command::cargo_bin("tunebench").unwrap();
-    c.env("HF_HUB_OFFLINE", "1")
-        .env_remove("HF_HOME")
-        .env("HF_HUB_CACHE", "/nonexistent-hf-cache")
-        .env("XDG_DATA_HOME", home.join("xdg"))
-        .env("TUNEBENCH_RUNS_DIR", home.join("runs"))
-        .current_dir(home);
-    c
-}
-
-/// stdout of a run that must succeed (stderr shown when it does not).
-fn ok(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
+use std::process::Command;
 
 /// (exit code, stderr) of a run that must fail.
 fn fails(cmd: &mut Command) -> (Option<i32>, String) {

@@ -7,7 +7,6 @@ mod common;
 
 use candle_core::{DType, Device, Tensor};
 use common::{fixture, quick_config, reviews};
-use std::process::Command;
 use tunebench::config::InferencePrecision;
 use tunebench::model::quant::Int8Weight;
 use tunebench::model::Mode;
@@ -124,7 +123,7 @@ fn eval_in_int8_reports_agreement_with_f32() {
     )
     .unwrap();
     let run = |format: &str| {
-        let out = Command::new(env!("CARGO_BIN_EXE_tunebench"))
+        let out = common::cli::tunebench()
             .args([
                 "eval",
                 "--precision",
@@ -155,7 +154,7 @@ fn eval_in_int8_reports_agreement_with_f32() {
     assert!((0.0..=1.0).contains(&agreement));
     assert_eq!(check["f32_value"].as_f64().unwrap(), {
         // The f32 accuracy is the plain eval's.
-        let out = Command::new(env!("CARGO_BIN_EXE_tunebench"))
+        let out = common::cli::tunebench()
             .args(["eval", "--format", "json", "--checkpoint"])
             .arg(fixture("bert").join("model"))
             .arg("--data")
@@ -169,7 +168,7 @@ fn eval_in_int8_reports_agreement_with_f32() {
 
 #[test]
 fn int8_on_a_gpu_and_in_training_are_refused_clearly() {
-    let out = Command::new(env!("CARGO_BIN_EXE_tunebench"))
+    let out = common::cli::tunebench()
         .args([
             "train",
             "--precision",

@@ -5,10 +5,10 @@
 
 mod common;
 
-use assert_cmd::Command;
 use common::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant};
 use tunebench::config::PrunerKind;
 use tunebench::sweep::distribution::Distribution;
@@ -215,11 +215,10 @@ fn copy_fixture() -> (tempfile::TempDir, PathBuf) {
     (d, p)
 }
 
+/// The tests' binary on one thread (trials run side by side).
 fn tunebench() -> Command {
-    let mut c = Command::cargo_bin("tunebench").unwrap();
-    c.env("HF_HUB_OFFLINE", "1")
-        .env_remove("TUNEBENCH_RUNS_DIR")
-        .env("RAYON_NUM_THREADS", "1");
+    let mut c = common::cli::tunebench();
+    c.env("RAYON_NUM_THREADS", "1");
     c
 }
 

@@ -6,36 +6,16 @@
 
 mod common;
 
-use assert_cmd::Command;
+use common::cli::*;
 use common::*;
 use std::path::Path;
 use tunebench::protocol::TaskScores;
 use tunebench::train::task_metrics::{multi_label_scores, regression_scores};
 
-fn tunebench() -> Command {
-    let mut c = Command::cargo_bin("tunebench").unwrap();
-    c.env("HF_HUB_OFFLINE", "1")
-        .env_remove("HF_HOME")
-        .env("HF_HUB_CACHE", "/nonexistent-hf-cache")
-        .env_remove("TUNEBENCH_RUNS_DIR");
-    c
-}
-
 fn write(dir: &Path, name: &str, content: &str) -> String {
     let p = dir.join(name);
     std::fs::write(&p, content).unwrap();
     p.to_str().unwrap().to_string()
-}
-
-fn succeed(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
 }
 
 /// Exit code 2, every needle in stderr, no panic.

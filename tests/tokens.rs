@@ -7,8 +7,8 @@
 
 mod common;
 
-use assert_cmd::Command;
 use candle_core::{DType, Device};
+use common::cli::*;
 use common::*;
 use std::path::{Path, PathBuf};
 use tunebench::model::checkpoint::ModelDir;
@@ -198,24 +198,6 @@ fn pipeline_entities_equal_transformers_for_every_aggregation() {
     }
     eprintln!("pipeline: largest score difference {worst:.2e}");
     assert!(worst < 1e-5, "scores differ by {worst}");
-}
-
-fn tunebench() -> Command {
-    let mut c = Command::cargo_bin("tunebench").unwrap();
-    c.env("HF_HUB_OFFLINE", "1")
-        .env_remove("HF_HOME")
-        .env("HF_HUB_CACHE", "/nonexistent-hf-cache")
-        .env_remove("TUNEBENCH_RUNS_DIR");
-    c
-}
-
-fn run(cmd: &mut Command) -> (bool, String, String) {
-    let out = cmd.output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 /// Sentences in the fixture's vocabulary, IOB1 as CoNLL-2003 writes them:

@@ -777,3 +777,71 @@ fn the_form_command_line_wraps_or_ends_in_an_ellipsis() {
         );
     }
 }
+
+/// Edit `field` in the form as a person does: pick it, Enter, clear,
+/// type, Enter.
+fn edit_field(app: &mut App, field: &str, value: &str) {
+    app.on_key(key('2'));
+    let at = tunebench::config::keys()
+        .iter()
+        .position(|k| *k == field)
+        .unwrap();
+    app.on_key(key('g'));
+    for _ in 0..at {
+        app.on_key(key('j'));
+    }
+    assert_eq!(app.hparams.field(), field);
+    app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    app.on_key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
+    for c in value.chars() {
+        app.on_key(key(c));
+    }
+    app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+}
+
+/// Every family of data keys, edited in the form, reloads the Dataset
+/// pane (the TUI's loop calls this after each key).
+#[test]
+fn a_data_key_edited_in_the_form_reloads_the_dataset_pane() {
+    use tunebench::tui::reload_dataset_if_changed;
+    let mut app = app();
+    let mut loaded = app.hparams.cfg.data_key();
+    assert!(!reload_dataset_if_changed(&mut app, &mut loaded));
+    // Rows: a subset, then the split's seed.
+    edit_field(&mut app, "max_rows", "90");
+    assert!(reload_dataset_if_changed(&mut app, &mut loaded));
+    assert!(
+        screen(&app, 160, 48).contains("90/90"),
+        "{}",
+        screen(&app, 160, 48)
+    );
+    edit_field(&mut app, "seed", "7");
+    assert!(reload_dataset_if_changed(&mut app, &mut loaded));
+    // Columns, labels and cleaning: each read again (a bad one says why).
+    for (field, value, says) in [
+        ("text_col", "body", "no text column"),
+        ("text_col", "", ""),
+        ("label_col", "stars", "no label column"),
+        ("label_col", "", ""),
+        ("task", "regression", "not a number"),
+        ("task", "", ""),
+        ("label_sep", ";", ""),
+        ("lossy_utf8", "true", ""),
+        ("skip_empty", "true", ""),
+        ("tag_scheme", "bioes", ""),
+    ] {
+        edit_field(&mut app, field, value);
+        assert!(
+            reload_dataset_if_changed(&mut app, &mut loaded),
+            "{field}={value}"
+        );
+        match says {
+            "" => assert!(app.data_error.is_none(), "{field}: {:?}", app.data_error),
+            s => assert!(
+                app.data_error.as_deref().is_some_and(|e| e.contains(s)),
+                "{field}={value}: {:?}",
+                app.data_error
+            ),
+        }
+    }
+}

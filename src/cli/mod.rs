@@ -200,6 +200,13 @@ pub(crate) fn apply_data_flags(cfg: &mut RunConfig, f: &DataFlags) {
     if f.split.is_some() {
         cfg.hf_split = f.split.clone();
     }
+    if f.tag_col.is_some() {
+        cfg.tag_col = f.tag_col;
+    }
+    if f.tag_scheme.is_some() {
+        cfg.tag_scheme = f.tag_scheme;
+    }
+    cfg.lenient_tags |= f.lenient_tags;
     if let Some(n) = f.max_rows {
         cfg.max_rows = n;
     }
@@ -244,19 +251,12 @@ pub(crate) fn note_aliases(assignments: &[String]) {
 }
 
 pub(crate) fn load_opts(f: &DataFlags, require_label: bool) -> LoadOptions {
+    // The flags as a config's data keys, read as a run reads them.
+    let mut cfg = RunConfig::default();
+    apply_data_flags(&mut cfg, f);
     LoadOptions {
-        text_col: f.text_col.clone(),
-        label_col: f.label_col.clone(),
-        label_cols: f.label_cols.clone(),
-        lossy_utf8: f.lossy_utf8,
-        skip_empty: f.skip_empty,
         require_label,
-        empty_label_set: f.task == Some(tunebench::data::Task::MultiLabel),
-        no_header: f.no_header,
-        hf_split: f.split.clone(),
-        tag_col: f.tag_col,
-        tag_scheme: f.tag_scheme,
-        lenient_tags: f.lenient_tags,
+        ..cfg.load_options()
     }
 }
 

@@ -5,12 +5,14 @@
 
 mod aliases;
 mod choices;
+mod data_keys;
 mod overrides;
 mod search;
 mod validate;
 
 pub use aliases::{alias_note, canonical_key, nearest_keys, unknown_key_message, ALIASES};
 pub use choices::*;
+pub use data_keys::DATA_KEYS;
 pub use search::{
     Direction, ParamSpec, PrunerKind, SamplerKind, SearchSettings, SearchSpec, SEARCH_METRICS,
 };

@@ -10,7 +10,7 @@ use super::step::LossScaler;
 use crate::config::{ConfigError, Peft, RunConfig};
 use crate::data::split::stratified_split;
 use crate::data::task::{self as task_of, Detected};
-use crate::data::{load_file, DataError, Dataset, Labels, LoadOptions, Row, Targets, Task};
+use crate::data::{load_file, DataError, Dataset, Labels, Row, Targets, Task};
 use crate::error::{Error, Result};
 use crate::model::checkpoint::ModelDir;
 use crate::model::classifier::BuildSpec;
@@ -53,7 +53,7 @@ pub fn load_training_file(
             "no training data given (--data FILE)",
         ))
     })?;
-    let mut opts = load_options(cfg);
+    let mut opts = cfg.load_options();
     opts.hf_split = cfg.hf_split.clone();
     let mut train = load_file(&train_path, &opts)?;
     let mut corrections = None;
@@ -67,23 +67,6 @@ pub fn load_training_file(
         corrections = Some(summary);
     }
     Ok((train, corrections))
-}
-
-fn load_options(cfg: &RunConfig) -> LoadOptions {
-    LoadOptions {
-        text_col: cfg.text_col.clone(),
-        label_col: cfg.label_col.clone(),
-        label_cols: cfg.label_cols.clone(),
-        empty_label_set: cfg.task == Some(Task::MultiLabel),
-        lossy_utf8: cfg.lossy_utf8,
-        skip_empty: cfg.skip_empty,
-        require_label: true,
-        no_header: cfg.no_header,
-        hf_split: None,
-        tag_col: cfg.tag_col,
-        tag_scheme: cfg.tag_scheme,
-        lenient_tags: cfg.lenient_tags,
-    }
 }
 
 /// What a run records about a data file.
@@ -135,7 +118,7 @@ pub fn load_corpus(cfg: &RunConfig) -> Result<Corpus> {
         task.reason = format!("{}; {}", task.reason, t.describe());
     }
     conform(cfg, task.task, &mut train)?;
-    let mut opts = load_options(cfg);
+    let mut opts = cfg.load_options();
     let info = file_info;
     let train_info = info(&train)?;
     let mut empty_dropped = train.empty_dropped;

@@ -40,23 +40,7 @@ pub fn preset(name: &str, base: &RunConfig) -> RunConfig {
         .map_or(PRESET_FILES[0].1, |(_, t)| t);
     // The files are compiled in and parsed by a test: they cannot fail here.
     let settings: RunConfig = toml::from_str(text).unwrap_or_default();
-    RunConfig {
-        model: base.model.clone(),
-        train_file: base.train_file.clone(),
-        val_file: base.val_file.clone(),
-        corrections: base.corrections.clone(),
-        hf_split: base.hf_split.clone(),
-        hf_val_split: base.hf_val_split.clone(),
-        text_col: base.text_col.clone(),
-        label_col: base.label_col.clone(),
-        task: base.task,
-        label_sep: base.label_sep.clone(),
-        label_cols: base.label_cols.clone(),
-        label_names: base.label_names.clone(),
-        no_header: base.no_header,
-        device: base.device.clone(),
-        ..settings
-    }
+    settings.with_data_of(base)
 }
 
 /// serde's type errors in words a person expects in a form.

@@ -135,25 +135,22 @@ enum AppEvent {
     },
 }
 
-/// The data fields of a config: the dataset pane reloads when they change.
+/// The data fields of a config (`DATA_KEYS`): the dataset pane reloads
+/// when any of them changes.
 fn data_key(cfg: &RunConfig) -> String {
-    format!(
-        "{:?}|{:?}|{:?}|{:?}|{}|{}|{}|{:?}|{}|{:?}",
-        cfg.train_file,
-        cfg.val_file,
-        cfg.text_col,
-        cfg.label_col,
-        cfg.val_split,
-        cfg.seed,
-        cfg.skip_empty,
-        cfg.corrections,
-        cfg.no_header,
-        (&cfg.hf_split, &cfg.hf_val_split)
-    )
+    cfg.data_key()
 }
 
+/// What the token lengths depend on: the data, the model (its tokenizer, or
+/// the vocabulary a scratch model learns) and the length limit.
 fn tokenizer_key(cfg: &RunConfig) -> String {
-    format!("{}|{}|{}", data_key(cfg), cfg.model, cfg.max_len)
+    format!(
+        "{}|{}|{}|{}",
+        data_key(cfg),
+        cfg.model,
+        cfg.max_len,
+        cfg.scratch_vocab
+    )
 }
 
 /// Overlay the curves of the runs in `dirs` (read from their
@@ -602,21 +599,7 @@ impl Loop {
         if !self.app.hparams.pending.is_empty() || self.app.hparams.is_typing() {
             return;
         }
-        let dk = data_key(cfg);
-        if dk != self.data_key {
-            self.data_key = dk;
-            match load_dataset(cfg) {
-                Ok(d) => {
-                    self.app.playground.value_range = d.score_bins.as_ref().map(|b| (b.min, b.max));
-                    self.app.dataset = Some(d);
-                    self.app.data_error = None;
-                    self.app.refresh_suspects();
-                }
-                Err(e) => {
-                    self.app.dataset = None;
-                    self.app.data_error = Some(e);
-                }
-            }
+        if reload_dataset_if_changed(&mut self.app, &mut self.data_key) {
             self.tokenizer_key.clear();
         }
         let tk = tokenizer_key(cfg);
@@ -628,6 +611,30 @@ impl Loop {
             d.update_pieces();
         }
     }
+}
+
+/// Reload the Dataset pane when the form's data keys (`DATA_KEYS`) differ
+/// from `last` (what it was loaded with); whether it reloaded.
+pub fn reload_dataset_if_changed(app: &mut App, last: &mut String) -> bool {
+    let cfg = app.hparams.cfg.clone();
+    let key = data_key(&cfg);
+    if key == *last {
+        return false;
+    }
+    *last = key;
+    match load_dataset(&cfg) {
+        Ok(d) => {
+            app.playground.value_range = d.score_bins.as_ref().map(|b| (b.min, b.max));
+            app.dataset = Some(d);
+            app.data_error = None;
+            app.refresh_suspects();
+        }
+        Err(e) => {
+            app.dataset = None;
+            app.data_error = Some(e);
+        }
+    }
+    true
 }
 
 /// Start `tunebench sweep --config DIR/request.toml --out DIR` detached

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+pub mod cli;
 pub mod engines;
 pub mod tui;
 use tunebench::config::RunConfig;
