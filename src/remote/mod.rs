@@ -9,10 +9,12 @@ pub mod client;
 pub mod endpoint;
 pub mod launch;
 pub mod process;
+pub mod watch;
 pub mod wire;
 
 pub use client::{Client, Commander};
 pub use launch::{launch, LaunchError, LaunchSpec};
+pub use watch::WatchedRun;
 
 use std::path::PathBuf;
 

@@ -9,13 +9,12 @@ use super::journal::{Journal, JournalError, Trial, TrialState};
 use super::pruner::Pruner;
 use super::sampler;
 use crate::config::{BestMetric, RunConfig, SearchSpec};
-use crate::protocol::{Command, Event};
-use crate::remote::endpoint::{pid_alive, EngineInfo};
-use crate::remote::{Client, LaunchSpec};
+use crate::protocol::Event;
+use crate::remote::endpoint::pid_alive;
+use crate::remote::{LaunchSpec, WatchedRun};
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -117,13 +116,10 @@ pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 struct Running {
     trial_id: usize,
     number: usize,
-    dir: PathBuf,
-    /// Bytes of metrics.jsonl read so far.
-    offset: u64,
+    run: WatchedRun,
     best: Option<(i64, f64)>,
     /// Pruned (or interrupted): the process is being stopped.
     stopping: bool,
-    started: Instant,
     /// Training examples per optimizer step (batch size × accumulation):
     /// evaluations are reported at examples seen, so the pruner compares
     /// trials of different batch sizes at the same amount of data.
@@ -400,23 +396,21 @@ impl Worker {
             let Some(dir) = t.system_str(ATTR_RUN_DIR).map(PathBuf::from) else {
                 continue;
             };
-            let live = EngineInfo::read(&dir).is_some_and(|i| pid_alive(i.pid));
             let mut r = Running {
                 trial_id: t.id,
                 number: t.number,
-                dir: dir.clone(),
-                offset: 0,
+                run: WatchedRun::adopt(&dir),
                 best: None,
                 stopping: false,
-                started: Instant::now(),
                 examples_per_step: 1,
             };
+            let live = r.run.alive();
             if let Ok(resolved) = crate::run_dir::RunDir::read_config(&dir) {
                 let c = resolved.config;
                 r.examples_per_step = (c.batch_size * c.grad_accum.max(1)) as i64;
             }
             // Re-read its evaluations (reported ones are not reported again).
-            let events = read_new_events(&mut r);
+            let events = r.run.new_events();
             for e in &events {
                 if let Some((step, v)) = metric_of(e, &self.settings().metric) {
                     let at = step * r.examples_per_step;
@@ -495,11 +489,9 @@ impl Worker {
         let mut r = Running {
             trial_id: id,
             number,
-            dir: run_dir.clone(),
-            offset: 0,
+            run: WatchedRun::adopt(&run_dir),
             best: None,
             stopping: false,
-            started: Instant::now(),
             examples_per_step: 1,
         };
         let cfg = match trial_config(&self.opts.config, &trial) {
@@ -521,10 +513,10 @@ impl Worker {
             threads: Some((threads / self.settings().parallel).max(1)),
         };
         let t0 = Instant::now();
-        let launched = crate::remote::launch(&self.opts.exe, &run_dir, &spec);
+        let launched = WatchedRun::launch(&self.opts.exe, &run_dir, &spec);
         self.overhead.launch += t0.elapsed();
         match launched {
-            Ok(client) => drop(client),
+            Ok(run) => r.run = run,
             Err(e) => {
                 self.fail(&mut r, &format!("could not start: {e}"))?;
                 return self.start_trial();
@@ -559,7 +551,7 @@ impl Worker {
 
     fn poll_one(&mut self, r: &mut Running) -> Result<bool, SweepError> {
         let metric = self.settings().metric.clone();
-        for event in read_new_events(r) {
+        for event in r.run.new_events() {
             if let Some((step, value)) = metric_of(&event, &metric) {
                 if !r.stopping {
                     self.report(r, step * r.examples_per_step, value)?;
@@ -571,9 +563,8 @@ impl Worker {
             }
         }
         // A process that is gone without a last word.
-        let alive = EngineInfo::read(&r.dir).is_some_and(|i| pid_alive(i.pid));
-        if !alive && r.started.elapsed() > Duration::from_secs(2) {
-            let tail = read_new_events(r);
+        if r.run.gone() {
+            let tail = r.run.new_events();
             if let Some(end) = tail.iter().find(|e| e.is_terminal()) {
                 self.finish(r, end)?;
             } else if r.stopping {
@@ -628,9 +619,7 @@ impl Worker {
                 step / r.examples_per_step.max(1)
             ));
             r.stopping = true;
-            if let Ok(c) = Client::connect(&r.dir) {
-                let _ = c.send(&Command::Stop { save: false });
-            }
+            r.run.stop(false);
         }
         Ok(())
     }
@@ -670,9 +659,7 @@ impl Worker {
         for r in &mut self.running {
             if !r.stopping {
                 r.stopping = true;
-                if let Ok(c) = Client::connect(&r.dir) {
-                    let _ = c.send(&Command::Stop { save: true });
-                }
+                r.run.stop(true);
             }
         }
     }
@@ -774,30 +761,4 @@ fn link_best(sweep: &Path, ckpt: &Path) -> Result<(), SweepError> {
     std::os::unix::fs::symlink(&target, &tmp)
         .and_then(|_| std::fs::rename(&tmp, &link))
         .map_err(|e| SweepError::Other(format!("{}: {e}", link.display())))
-}
-
-/// The complete lines appended to a trial's metrics.jsonl since last read.
-fn read_new_events(r: &mut Running) -> Vec<Event> {
-    let path = r.dir.join("metrics.jsonl");
-    let Ok(mut f) = std::fs::File::open(&path) else {
-        return Vec::new();
-    };
-    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-    if len < r.offset {
-        // Truncated (a resume rewrote it): read again from the start.
-        r.offset = 0;
-    }
-    if f.seek(SeekFrom::Start(r.offset)).is_err() {
-        return Vec::new();
-    }
-    let mut bytes = Vec::new();
-    if f.read_to_end(&mut bytes).is_err() {
-        return Vec::new();
-    }
-    let end = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    r.offset += end as u64;
-    String::from_utf8_lossy(&bytes[..end])
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
 }

@@ -566,9 +566,7 @@ pub fn prepare_corpus(
         &device,
         HashMap::new(),
     )?;
-    loaded.model.trained_on_pairs = Some(corpus.train.iter().any(|r| r.text_b.is_some()));
-    loaded.model.task = task;
-    let encoded = encode_corpus(&mut loaded, &corpus, &cfg)?;
+    let encoded = fit_to_corpus(&mut loaded, &corpus, &cfg)?;
     let cfg = best_metric_for(cfg, task, &mut loaded.notes)?;
     loaded
         .notes
@@ -577,11 +575,8 @@ pub fn prepare_corpus(
         &mut loaded.model,
         super::engine::total_steps(&cfg, encoded.train_ids.len()),
     )?;
-    let mut run = RunDir::create(out)?;
-    if cfg.tensorboard {
-        run.enable_tensorboard()?;
-    }
-    run.write_config(&ResolvedConfig {
+    let run = RunDir::create(out)?;
+    let resolved = ResolvedConfig {
         tunebench_version: env!("CARGO_PKG_VERSION").into(),
         model_source: match &source {
             ModelSource::Scratch(s) => format!("scratch:{s}"),
@@ -591,31 +586,116 @@ pub fn prepare_corpus(
         train: corpus.train_info.clone(),
         val: corpus.val_info.clone(),
         config: cfg.clone(),
-    })?;
-    let optimizer = adam(&cfg, &loaded.model)?;
-    let rng = Rng::seeded(cfg.seed);
-    let mut notes = std::mem::take(&mut loaded.notes);
-    if let Some(why) = lr_note {
-        notes.insert(0, why);
-    }
-    let mut state = TrainerState::new(rng.state(cfg.seed));
-    state.loss_scaler = LossScaler::for_precision(cfg.precision);
-    let mut trainer = Trainer::assemble(
+    };
+    let run = Assembly {
         cfg,
-        Started {
-            rng,
-            state,
-            optimizer,
-            run,
-            notes,
-        },
-        encoded,
-        corpus.val,
+        run,
+        resolved,
         loaded,
-        &device,
-    );
-    start_rank_allocator(&mut trainer, None)?;
-    Ok(trainer)
+        encoded,
+        val_rows: corpus.val,
+        notes: lr_note.into_iter().collect(),
+    };
+    run.assemble(Origin::Fresh, &device)
+}
+
+/// Where a run starts: step 0, or where a checkpoint left it (its trainer
+/// state, and the optimizer moments and adapter state saved beside it).
+enum Origin {
+    Fresh,
+    Resumed {
+        state: Box<TrainerState>,
+        saved: HashMap<String, Tensor>,
+        checkpoint: std::path::PathBuf,
+        /// The checkpoint's step: later events are dropped (they are
+        /// trained again).
+        step: usize,
+    },
+}
+
+/// A run's parts once its model is loaded and its rows encoded: put
+/// together by one function for a new run and a resumed one.
+struct Assembly {
+    cfg: RunConfig,
+    run: RunDir,
+    resolved: ResolvedConfig,
+    loaded: Loaded,
+    encoded: Encoded,
+    val_rows: Vec<Row>,
+    /// Said before the model's own notes.
+    notes: Vec<String>,
+}
+
+impl Assembly {
+    fn assemble(self, origin: Origin, device: &candle_core::Device) -> Result<Trainer> {
+        let Assembly {
+            cfg,
+            mut run,
+            resolved,
+            mut loaded,
+            encoded,
+            val_rows,
+            mut notes,
+        } = self;
+        let mut optimizer = adam(&cfg, &loaded.model)?;
+        // What can fail to read is read before the run dir is written.
+        let (rng, state, saved) = match origin {
+            Origin::Fresh => {
+                let rng = Rng::seeded(cfg.seed);
+                let mut state = TrainerState::new(rng.state(cfg.seed));
+                state.loss_scaler = LossScaler::for_precision(cfg.precision);
+                (rng, state, None)
+            }
+            Origin::Resumed {
+                state,
+                saved,
+                checkpoint,
+                step,
+            } => {
+                let mut state = *state;
+                // Keep the saved loss scale when still in f16 (the
+                // precision may change).
+                state.loss_scaler = LossScaler::for_precision(cfg.precision)
+                    .map(|fresh| state.loss_scaler.take().unwrap_or(fresh));
+                optimizer
+                    .load_state(&saved, state.step)
+                    .map_err(|e| Error::Run(format!("{}: {e}", checkpoint.display())))?;
+                let rng = Rng::restore(&state.rng)
+                    .ok_or_else(|| Error::Run("bad RNG state in trainer_state.json".into()))?;
+                run.truncate_events_after(step)?;
+                (rng, state, Some(saved))
+            }
+        };
+        if cfg.tensorboard {
+            run.enable_tensorboard()?;
+        }
+        run.write_config(&resolved)?;
+        notes.extend(std::mem::take(&mut loaded.notes));
+        let mut trainer = Trainer::assemble(
+            cfg,
+            Started {
+                rng,
+                state,
+                optimizer,
+                run,
+                notes,
+            },
+            encoded,
+            val_rows,
+            loaded,
+            device,
+        );
+        start_rank_allocator(&mut trainer, saved.as_ref())?;
+        Ok(trainer)
+    }
+}
+
+/// The loaded model made to fit the corpus (its task; whether it reads
+/// sentence pairs) and the corpus encoded for it.
+fn fit_to_corpus(loaded: &mut Loaded, corpus: &Corpus, cfg: &RunConfig) -> Result<Encoded> {
+    loaded.model.trained_on_pairs = Some(corpus.train.iter().any(|r| r.text_b.is_some()));
+    loaded.model.task = corpus.task.task;
+    encode_corpus(loaded, corpus, cfg)
 }
 
 /// The config with the metric the run is judged by resolved: unset, the
@@ -738,50 +818,33 @@ pub fn resume(dir: &Path, adjust: impl FnOnce(&mut RunConfig) -> Result<()>) -> 
             HashMap::new(),
         )?
     };
-    loaded.model.trained_on_pairs = Some(corpus.train.iter().any(|r| r.text_b.is_some()));
-    loaded.model.task = corpus.task.task;
-    let encoded = encode_corpus(&mut loaded, &corpus, &cfg)?;
-
+    let encoded = fit_to_corpus(&mut loaded, &corpus, &cfg)?;
     let state_path = ckpt.join("trainer_state.json");
-    let mut state: TrainerState = serde_json::from_str(
+    let state: TrainerState = serde_json::from_str(
         &std::fs::read_to_string(&state_path)
             .map_err(|e| Error::io(state_path.display().to_string(), e))?,
     )
     .map_err(|e| Error::Run(format!("{}: {e}", state_path.display())))?;
-    // Keep the saved loss scale when still in f16 (the precision may change).
-    state.loss_scaler = LossScaler::for_precision(cfg.precision)
-        .map(|fresh| state.loss_scaler.take().unwrap_or(fresh));
-    let mut optimizer = adam(&cfg, &loaded.model)?;
-    let moments = &saved_state;
-    optimizer
-        .load_state(moments, state.step)
-        .map_err(|e| Error::Run(format!("{}: {e}", ckpt.display())))?;
-    let rng = Rng::restore(&state.rng)
-        .ok_or_else(|| Error::Run("bad RNG state in trainer_state.json".into()))?;
-    let mut run = RunDir::open(dir)?;
-    run.truncate_events_after(step)?;
-    if cfg.tensorboard {
-        run.enable_tensorboard()?;
-    }
-    run.write_config(&ResolvedConfig {
-        config: cfg.clone(),
-        ..resolved
-    })?;
-    notes.extend(std::mem::take(&mut loaded.notes));
-    let mut trainer = Trainer::assemble(
-        cfg,
-        Started {
-            rng,
-            state,
-            optimizer,
-            run,
-            notes,
+    let run = RunDir::open(dir)?;
+    let assembly = Assembly {
+        resolved: ResolvedConfig {
+            config: cfg.clone(),
+            ..resolved
         },
-        encoded,
-        corpus.val,
+        cfg,
+        run,
         loaded,
+        encoded,
+        val_rows: corpus.val,
+        notes,
+    };
+    assembly.assemble(
+        Origin::Resumed {
+            state: Box::new(state),
+            saved: saved_state,
+            checkpoint: ckpt,
+            step,
+        },
         &device,
-    );
-    start_rank_allocator(&mut trainer, Some(&saved_state))?;
-    Ok(trainer)
+    )
 }
