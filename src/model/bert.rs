@@ -4,6 +4,7 @@
 //! token type, and a two-layer head on `<s>` instead of the pooler.
 
 use super::config::EncoderConfig;
+use super::heads::Head;
 use super::layers::{activate, attention, dropout, mask_bias, query_rows, LayerNorm, Linear, Mode};
 use super::params::{Init, Need, ParamBuilder};
 use candle_core::{DType, Result, Tensor};
@@ -19,17 +20,6 @@ struct Layer {
     out_norm: LayerNorm,
 }
 
-/// What turns the first token's hidden state into logits.
-enum Head {
-    /// BERT: pooler (dense + tanh), dropout, classifier.
-    Pooled { pooler: Linear, classifier: Linear },
-    /// RoBERTa: dropout, classifier.dense + tanh, dropout, classifier.out_proj.
-    Roberta { dense: Linear, out_proj: Linear },
-    /// `…ForTokenClassification`: dropout, then classifier on every token
-    /// (no pooler).
-    Token { classifier: Linear },
-}
-
 pub struct Bert {
     cfg: EncoderConfig,
     /// Prefix tuning's virtual keys and values, when trained or loaded.
@@ -39,15 +29,16 @@ pub struct Bert {
     token_type: Tensor,
     emb_norm: LayerNorm,
     layers: Vec<Layer>,
-    head: Head,
 }
 
 impl Bert {
+    /// The encoder and its task head (built between the layers and a
+    /// prefix's tables, the order parameters have always been drawn in).
     pub fn build(
         pb: &mut ParamBuilder,
         cfg: &EncoderConfig,
         num_labels: usize,
-    ) -> crate::Result<Self> {
+    ) -> crate::Result<(Self, Head)> {
         let (h, std, eps) = (cfg.hidden, cfg.init_range, cfg.layer_norm_eps);
         let enc = Need::Encoder;
         let prefix = cfg.arch.prefix();
@@ -112,44 +103,25 @@ impl Bert {
                 out_norm: LayerNorm::build(pb, &format!("{p}.output.LayerNorm"), h, eps, enc)?,
             });
         }
-        let head = if cfg.token_head {
-            Head::Token {
-                classifier: Linear::build(pb, "classifier", h, num_labels, std, Need::Head)?,
-            }
-        } else if cfg.arch.is_roberta() {
-            Head::Roberta {
-                dense: Linear::build(pb, "classifier.dense", h, h, std, Need::Head)?,
-                out_proj: Linear::build(pb, "classifier.out_proj", h, num_labels, std, Need::Head)?,
-            }
-        } else {
-            Head::Pooled {
-                pooler: Linear::build(
-                    pb,
-                    &format!("{prefix}.pooler.dense"),
-                    h,
-                    h,
-                    std,
-                    Need::Head,
-                )?,
-                classifier: Linear::build(pb, "classifier", h, num_labels, std, Need::Head)?,
-            }
-        };
+        let head = Head::build(pb, cfg, num_labels)?;
         let prefix = match pb.peft.clone() {
             Some(super::peft::PeftSpec::Prefix(spec)) => Some(super::peft::prefix::Prefix::build(
                 pb, &spec, cfg.layers, h,
             )?),
             _ => None,
         };
-        Ok(Bert {
-            prefix,
-            cfg: cfg.clone(),
-            word,
-            position,
-            token_type,
-            emb_norm,
-            layers,
+        Ok((
+            Bert {
+                prefix,
+                cfg: cfg.clone(),
+                word,
+                position,
+                token_type,
+                emb_norm,
+                layers,
+            },
             head,
-        })
+        ))
     }
 
     /// The encoder's linear layers (the head's excluded).
@@ -187,15 +159,17 @@ impl Bert {
     }
 
     /// Word embeddings (B, L, H), token type ids (B, L) u32 of a sentence
-    /// pair (None: all 0), attention_mask (B, L) f32 → logits (B, C), or
-    /// (B, L, C) for a token head.
-    pub fn forward_from_words(
+    /// pair (None: all 0), attention_mask (B, L) f32 → the last layer's
+    /// hidden states (B, L, H), or (B, 1, H) with `first_token_only` (the
+    /// last layer then computes that row alone).
+    pub fn forward_hidden(
         &self,
         words: &Tensor,
         token_types: Option<&Tensor>,
         attention_mask: &Tensor,
         dtype: DType,
         mode: &mut Mode,
+        first_token_only: bool,
     ) -> Result<Tensor> {
         let cfg = &self.cfg;
         let (b, l, _) = words.dims3()?;
@@ -245,7 +219,7 @@ impl Bert {
             None => (mask_bias(attention_mask)?, None),
         };
         for (i, layer) in self.layers.iter().enumerate() {
-            let xq = query_rows(&x, i + 1 == self.layers.len() && !cfg.token_head)?;
+            let xq = query_rows(&x, i + 1 == self.layers.len() && first_token_only)?;
             let q = layer.query.forward_t(&xq, mode)?;
             let k = layer.key.forward_t(&x, mode)?;
             let v = layer.value.forward_t(&x, mode)?;
@@ -265,24 +239,6 @@ impl Bert {
             let o = dropout(&o, cfg.hidden_dropout, mode)?;
             x = layer.out_norm.forward(&(o + a)?)?;
         }
-        if let Head::Token { classifier } = &self.head {
-            let x = dropout(&x, cfg.classifier_dropout, mode)?;
-            return classifier.forward(&x);
-        }
-        let cls = x.narrow(1, 0, 1)?.squeeze(1)?;
-        match &self.head {
-            Head::Pooled { pooler, classifier } => {
-                let pooled = pooler.forward_t(&cls, mode)?.tanh()?;
-                let pooled = dropout(&pooled, cfg.classifier_dropout, mode)?;
-                classifier.forward(&pooled)
-            }
-            Head::Roberta { dense, out_proj } => {
-                let x = dropout(&cls, cfg.classifier_dropout, mode)?;
-                let x = dense.forward_t(&x, mode)?.tanh()?;
-                let x = dropout(&x, cfg.classifier_dropout, mode)?;
-                out_proj.forward(&x)
-            }
-            Head::Token { .. } => unreachable!("returned above"),
-        }
+        Ok(x)
     }
 }

@@ -4,6 +4,7 @@
 use super::bert::Bert;
 use super::config::{Arch, EncoderConfig};
 use super::distilbert::DistilBert;
+use super::heads::Head;
 use super::params::{is_frozen, ParamBuilder, Params};
 use super::peft::PeftSpec;
 use crate::config::Freeze;
@@ -32,6 +33,8 @@ pub struct Classifier {
     /// Dtype of the forward pass (f32 masters are cast to it per layer).
     pub compute: DType,
     net: Net,
+    /// What turns the encoder's hidden states into the task's logits.
+    head: Head,
     /// The source config.json, so saved configs keep fields we do not model.
     base_config: Option<Value>,
     /// The parameter-efficient method's settings, and the base model it adapts.
@@ -140,11 +143,15 @@ impl Classifier {
             .into());
         }
         let n = spec.labels.len();
-        let net = match spec.config.arch {
+        let (net, head) = match spec.config.arch {
             Arch::Bert | Arch::Roberta | Arch::XlmRoberta => {
-                Net::Bert(Bert::build(&mut pb, &spec.config, n)?)
+                let (m, head) = Bert::build(&mut pb, &spec.config, n)?;
+                (Net::Bert(m), head)
             }
-            Arch::DistilBert => Net::DistilBert(DistilBert::build(&mut pb, &spec.config, n)?),
+            Arch::DistilBert => {
+                let (m, head) = DistilBert::build(&mut pb, &spec.config, n)?;
+                (Net::DistilBert(m), head)
+            }
         };
         if let Some(p) = &spec.peft {
             let unmatched = p.targets().iter().find(|t| {
@@ -172,6 +179,7 @@ impl Classifier {
             device: device.clone(),
             compute: DType::F32,
             net,
+            head,
             base_config: spec.base_config,
             pair_sep: None,
             trained_on_pairs: None,
@@ -284,13 +292,23 @@ impl Classifier {
         attention_mask: &Tensor,
         mode: &mut Mode,
     ) -> candle_core::Result<Tensor> {
-        let logits = match &self.net {
-            Net::Bert(m) => {
-                m.forward_from_words(words, token_types, attention_mask, self.compute, mode)
+        let first = self.head.first_token_only();
+        let hidden = match &self.net {
+            Net::Bert(m) => m.forward_hidden(
+                words,
+                token_types,
+                attention_mask,
+                self.compute,
+                mode,
+                first,
+            ),
+            Net::DistilBert(m) => {
+                m.forward_hidden(words, attention_mask, self.compute, mode, first)
             }
-            Net::DistilBert(m) => m.forward_from_words(words, attention_mask, self.compute, mode),
         }?;
-        logits.to_dtype(DType::F32)
+        self.head
+            .forward(&hidden, &self.config, mode)?
+            .to_dtype(DType::F32)
     }
 
     pub fn config_json(&self) -> Value {

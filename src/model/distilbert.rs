@@ -1,6 +1,7 @@
 //! DistilBertForSequenceClassification, trainable, with HuggingFace names.
 
 use super::config::EncoderConfig;
+use super::heads::Head;
 use super::layers::{activate, attention, dropout, mask_bias, query_rows, LayerNorm, Linear, Mode};
 use super::params::{Init, Need, ParamBuilder};
 use candle_core::{DType, Result, Tensor};
@@ -22,10 +23,6 @@ pub struct DistilBert {
     position: Tensor,
     emb_norm: LayerNorm,
     layers: Vec<Layer>,
-    /// The sequence head's dense + ReLU on [CLS] (None: a token head,
-    /// dropout then classifier on every token).
-    pre_classifier: Option<Linear>,
-    classifier: Linear,
 }
 
 impl DistilBert {
@@ -33,7 +30,7 @@ impl DistilBert {
         pb: &mut ParamBuilder,
         cfg: &EncoderConfig,
         num_labels: usize,
-    ) -> crate::Result<Self> {
+    ) -> crate::Result<(Self, Head)> {
         let (h, std, eps) = (cfg.hidden, cfg.init_range, cfg.layer_norm_eps);
         let enc = Need::Encoder;
         let e = "distilbert.embeddings";
@@ -64,21 +61,17 @@ impl DistilBert {
                 out_norm: LayerNorm::build(pb, &format!("{p}.output_layer_norm"), h, eps, enc)?,
             });
         }
-        let pre_classifier = if cfg.token_head {
-            None
-        } else {
-            Some(Linear::build(pb, "pre_classifier", h, h, std, Need::Head)?)
-        };
-        let classifier = Linear::build(pb, "classifier", h, num_labels, std, Need::Head)?;
-        Ok(DistilBert {
-            cfg: cfg.clone(),
-            word,
-            position,
-            emb_norm,
-            layers,
-            pre_classifier,
-            classifier,
-        })
+        let head = Head::build(pb, cfg, num_labels)?;
+        Ok((
+            DistilBert {
+                cfg: cfg.clone(),
+                word,
+                position,
+                emb_norm,
+                layers,
+            },
+            head,
+        ))
     }
 
     /// input_ids (B, L) u32 → word embeddings (B, L, H).
@@ -109,12 +102,15 @@ impl DistilBert {
     }
 
     /// Word embeddings (B, L, H), attention_mask (B, L) f32 → logits (B, C).
-    pub fn forward_from_words(
+    /// Word embeddings (B, L, H) → the last layer's hidden states, as
+    /// `Bert::forward_hidden`.
+    pub fn forward_hidden(
         &self,
         words: &Tensor,
         attention_mask: &Tensor,
         dtype: DType,
         mode: &mut Mode,
+        first_token_only: bool,
     ) -> Result<Tensor> {
         let cfg = &self.cfg;
         let (_, l, _) = words.dims3()?;
@@ -126,7 +122,7 @@ impl DistilBert {
         )?;
         let bias = mask_bias(attention_mask)?;
         for (i, layer) in self.layers.iter().enumerate() {
-            let xq = query_rows(&x, i + 1 == self.layers.len() && !cfg.token_head)?;
+            let xq = query_rows(&x, i + 1 == self.layers.len() && first_token_only)?;
             let q = layer.q.forward_t(&xq, mode)?;
             let k = layer.k.forward_t(&x, mode)?;
             let v = layer.v.forward_t(&x, mode)?;
@@ -139,14 +135,6 @@ impl DistilBert {
             let f = dropout(&f, cfg.hidden_dropout, mode)?;
             x = layer.out_norm.forward(&(f + sa)?)?;
         }
-        let Some(pre_classifier) = &self.pre_classifier else {
-            // DistilBertForTokenClassification drops out with config.dropout.
-            let x = dropout(&x, cfg.hidden_dropout, mode)?;
-            return self.classifier.forward(&x);
-        };
-        let cls = x.narrow(1, 0, 1)?.squeeze(1)?;
-        let pooled = pre_classifier.forward_t(&cls, mode)?.relu()?;
-        let pooled = dropout(&pooled, cfg.classifier_dropout, mode)?;
-        self.classifier.forward(&pooled)
+        Ok(x)
     }
 }

@@ -11,6 +11,7 @@ pub mod export;
 pub mod fused;
 #[cfg(feature = "cuda")]
 mod fused_cuda;
+pub mod heads;
 pub mod hub;
 pub mod layers;
 pub mod params;
