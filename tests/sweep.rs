@@ -556,6 +556,7 @@ fn tensorboard_reads_our_event_files() {
                 confusion: vec![],
                 task: None,
                 since_best: 0,
+                metrics: Default::default(),
             };
             [step, eval]
         })

@@ -574,6 +574,7 @@ fn the_panes_show_entities() {
                 spurious: vec![5, 0, 0],
             },
         }),
+        metrics: Default::default(),
     });
     let s = screen(&app, 160, 48);
     assert!(s.contains("val entity F1 84.7%"), "status bar: {s}");

@@ -185,6 +185,7 @@ fn playground_shows_live_probabilities_sorted() {
         confusion: vec![vec![1, 0, 0], vec![0, 1, 0], vec![0, 0, 1]],
         since_best: 0,
         task: None,
+        metrics: Default::default(),
     });
     assert!(rescore
         .iter()

@@ -82,6 +82,7 @@ fn eval(task: TaskScores, per_class: Vec<ClassMetrics>) -> Event {
         confusion: vec![],
         since_best: 0,
         task: Some(task),
+        metrics: Default::default(),
     }
 }
 

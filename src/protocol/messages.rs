@@ -161,6 +161,11 @@ pub enum Event {
         /// Multi-label or regression scores (absent: one label per text).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         task: Option<super::TaskScores>,
+        /// Every metric the run's objective reports, by name (`loss`,
+        /// `macro_f1`, `micro_f1`, `pearson`...): what front ends read a
+        /// run's headline from. Empty in logs written before it existed.
+        #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+        metrics: std::collections::BTreeMap<String, f64>,
     },
     Checkpoint {
         step: usize,
@@ -200,6 +205,33 @@ fn f32_name() -> String {
 }
 
 impl Event {
+    /// An evaluation's value of `metric`: from its metrics map, else (an
+    /// older log, or `f1:LABEL`) from its fields. None for other events.
+    pub fn eval_metric(&self, metric: &str) -> Option<f64> {
+        let Event::Eval {
+            loss,
+            accuracy,
+            macro_f1,
+            per_class,
+            task,
+            metrics,
+            ..
+        } = self
+        else {
+            return None;
+        };
+        metrics.get(metric).copied().or_else(|| {
+            super::metric_value(
+                metric,
+                *loss,
+                *accuracy,
+                *macro_f1,
+                per_class,
+                task.as_ref(),
+            )
+        })
+    }
+
     /// Whether the run is over after this event.
     pub fn is_terminal(&self) -> bool {
         matches!(self, Event::Finished { .. } | Event::Failed { .. })

@@ -54,12 +54,18 @@ pub struct BestEval {
     /// Multi-label or regression scores of that evaluation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task: Option<super::TaskScores>,
+    /// Its metrics by name, as the evaluation reported them.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub metrics: std::collections::BTreeMap<String, f64>,
 }
 
 impl BestEval {
     /// The value of `metric` at the best evaluation (macro-F1 when the
     /// name is unknown to it).
     pub fn metric(&self, metric: &str) -> f64 {
+        if let Some(v) = self.metrics.get(metric) {
+            return *v;
+        }
         super::metric_value(
             metric,
             self.loss,
@@ -131,6 +137,7 @@ impl RunProgress {
                 macro_f1,
                 since_best,
                 task,
+                metrics,
                 ..
             } if *since_best == 0 => {
                 self.best = Some(BestEval {
@@ -139,6 +146,7 @@ impl RunProgress {
                     accuracy: *accuracy,
                     macro_f1: *macro_f1,
                     task: task.clone(),
+                    metrics: metrics.clone(),
                 })
             }
             Event::Paused { .. } => self.status = RunStatus::Paused,
@@ -189,5 +197,28 @@ mod tests {
         });
         assert_eq!((p.status, p.step), (RunStatus::Stopped, 5));
         assert!(p.is_over());
+    }
+
+    /// A metrics.jsonl line from before evaluations carried their metrics
+    /// map still reads, and its metrics come from its fields; a new line's
+    /// map is what is read.
+    #[test]
+    fn old_eval_lines_read_and_new_ones_are_read_from_their_map() {
+        let old = r#"{"event":"eval","step":4,"epoch":1.0,"split":"val","loss":0.5,"accuracy":0.75,"macro_f1":0.6,"per_class":[],"confusion":[],"since_best":0}"#;
+        let event: Event = serde_json::from_str(old).unwrap();
+        assert_eq!(event.eval_metric("macro_f1"), Some(0.6));
+        assert_eq!(event.eval_metric("loss"), Some(0.5));
+        let p = RunProgress::from_events(&[event]);
+        assert_eq!(p.best.as_ref().unwrap().metric("accuracy"), 0.75);
+        let mut new: Event = serde_json::from_str(old).unwrap();
+        if let Event::Eval { metrics, .. } = &mut new {
+            metrics.insert("macro_f1".into(), 0.9);
+        }
+        let line = serde_json::to_string(&new).unwrap();
+        assert!(line.contains(r#""metrics":{"macro_f1":0.9}"#), "{line}");
+        let back: Event = serde_json::from_str(&line).unwrap();
+        assert_eq!(back.eval_metric("macro_f1"), Some(0.9));
+        let p = RunProgress::from_events(&[back]);
+        assert_eq!(p.best.unwrap().metric("macro_f1"), 0.9);
     }
 }

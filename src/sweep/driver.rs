@@ -128,27 +128,10 @@ struct Running {
 
 /// The value a trial is scored by, from one evaluation.
 pub fn metric_of(event: &Event, metric: &str) -> Option<(i64, f64)> {
-    let Event::Eval {
-        step,
-        accuracy,
-        macro_f1,
-        loss,
-        per_class,
-        task,
-        ..
-    } = event
-    else {
+    let Event::Eval { step, .. } = event else {
         return None;
     };
-    let v = crate::protocol::metric_value(
-        metric,
-        *loss,
-        *accuracy,
-        *macro_f1,
-        per_class,
-        task.as_ref(),
-    )?;
-    Some((*step as i64, v))
+    Some((*step as i64, event.eval_metric(metric)?))
 }
 
 fn hostname() -> String {

@@ -490,15 +490,9 @@ impl Trainer {
         if let Some(crate::protocol::TaskScores::MultiLabel { thresholds, .. }) = &scores.task {
             self.model.thresholds = thresholds.clone();
         }
-        let value = crate::protocol::metric_value(
-            best.name(),
-            out.loss,
-            scores.accuracy,
-            scores.macro_f1,
-            &scores.per_class,
-            scores.task.as_ref(),
-        )
-        .unwrap_or(f64::NAN);
+        let metrics =
+            super::objective::Objective::Supervised(self.model.task).metrics(out.loss, &scores);
+        let value = metrics.get(best.name()).copied().unwrap_or(f64::NAN);
         // Higher is better inside: a loss or error counts negated.
         let metric = if best.lower_is_better() {
             -value
@@ -531,6 +525,7 @@ impl Trainer {
                 confusion: scores.confusion.clone(),
                 since_best: self.state.evals_since_best,
                 task: scores.task.clone(),
+                metrics,
             },
         );
         self.save_checkpoint(events, improved)?;

@@ -5,6 +5,7 @@ pub mod cross_val;
 pub mod engine;
 pub mod entity_metrics;
 pub mod metrics;
+pub mod objective;
 pub mod optim;
 #[cfg(feature = "cuda")]
 mod optim_cuda;

@@ -154,7 +154,7 @@ fn step_on_this_thread(
             .labels
             .as_ref()
             .ok_or_else(|| Error::Run("batch without labels".into()))?;
-        let loss = task_loss(model.task, &logits, target)?;
+        let loss = super::objective::Objective::Supervised(model.task).loss(&logits, target)?;
         // The reported loss is the task's, comparable with the eval loss.
         let value = loss.to_scalar::<f32>()? as f64;
         // AdaLoRA's orthogonality penalty joins every micro-batch's loss,

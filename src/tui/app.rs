@@ -188,27 +188,10 @@ impl RunStatus {
                 self.samples_per_s = *samples_per_s;
                 self.eta_s = *eta_s;
             }
-            Event::Eval {
-                step,
-                accuracy,
-                loss,
-                macro_f1,
-                per_class,
-                task,
-                ..
-            } => {
+            Event::Eval { step, accuracy, .. } => {
                 self.val_acc = Some(*accuracy);
                 self.headline = (!self.best_metric.is_empty())
-                    .then(|| {
-                        crate::protocol::metric_value(
-                            &self.best_metric,
-                            *loss,
-                            *accuracy,
-                            *macro_f1,
-                            per_class,
-                            task.as_ref(),
-                        )
-                    })
+                    .then(|| event.eval_metric(&self.best_metric))
                     .flatten();
                 self.last_eval_step = Some(*step);
             }

@@ -111,5 +111,6 @@ pub fn inject_eval(app: &mut App, names: &[&str], confusion: Vec<Vec<usize>>) {
         confusion,
         since_best: 0,
         task: None,
+        metrics: Default::default(),
     });
 }
