@@ -14,6 +14,7 @@ pub mod device;
 pub mod disk;
 pub mod entities;
 pub mod error;
+pub mod evaluation;
 pub mod explain;
 pub mod model;
 pub mod precision_check;

@@ -19,6 +19,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "train",
             "sweep",
             "predict",
+            "evaluation",
             "entities",
             "precision_check",
             "explain",

@@ -3,9 +3,8 @@
 use super::{load_opts, DataFlags, EvalFormat};
 use std::path::Path;
 use std::process::ExitCode;
-use tunebench::data::{load_file, task, Labels, Task};
-use tunebench::precision_check::{self, PrecisionCheck};
-use tunebench::predict::evaluate;
+use tunebench::data::{load_file, task, Task};
+use tunebench::precision_check::PrecisionCheck;
 use tunebench::protocol::{ClassMetrics, TaskScores};
 
 #[allow(clippy::too_many_arguments)]
@@ -28,133 +27,74 @@ pub(crate) fn eval_cmd(
     super::keep_max_rows(&mut ds, flags);
     let sep = flags.label_sep.as_deref().and_then(|s| s.chars().next());
     task::read_as(model.task, &mut ds, sep, flags.label_names.as_deref())?;
-    let labels: &Labels = &model.labels;
-    let targets = task::targets_of(model.task, labels, &ds.rows, &ds.path)?;
-    let (encoded, targets) = if model.task == Task::TokenClassification {
-        let e = predictor
-            .text
-            .encode_tagged(&ds.rows, &targets, labels, false)?;
-        if e.cut_sentences > 0 {
-            eprintln!(
-                "note: {} sentences are longer than the model's {} tokens; their last words are cut and not scored",
-                e.cut_sentences,
-                predictor.text.max_len()
-            );
-        }
-        (e.ids, e.targets)
-    } else {
-        (predictor.text.encode_rows(&ds.rows)?, targets)
-    };
-    let out = evaluate(model, predictor.text.pad_id(), &encoded, &targets)?;
-    // Multi-label rows are decided at the checkpoint's own thresholds.
-    let thresholds: Vec<f32> = (0..labels.len()).map(|i| model.threshold(i)).collect();
-    let scores = match &targets {
-        tunebench::data::Targets::Tokens(truth) if strict => {
-            tunebench::train::entity_metrics::token_scores(labels.names(), truth, &out.logits, true)
-        }
-        _ => tunebench::train::metrics::score_targets(
-            labels.names(),
-            &targets,
-            &out.logits,
-            tunebench::train::thresholds::Decide::At(&thresholds),
-        ),
-    };
-    // A multi-label checkpoint's thresholds beside the plain 0.5 rule, so
-    // the trade tuning made is on screen.
-    let at_half = (model.task == Task::MultiLabel)
-        .then(|| {
-            tunebench::train::metrics::score_targets(
-                labels.names(),
-                &targets,
-                &out.logits,
-                tunebench::train::thresholds::Decide::At(&vec![0.5; labels.len()]),
-            )
-            .task
-        })
-        .flatten();
-    if let Some(path) = predictions {
-        let bytes = tunebench::predict::predictions_csv(&ds.rows, model, &targets, &out.logits)?;
-        tunebench::disk::write_atomic(path, &bytes)?;
+    let ev = tunebench::evaluation::evaluate_dataset(
+        &predictor,
+        &ds,
+        &tunebench::evaluation::EvalOptions {
+            strict,
+            check_against_f32: compute.packs().then(|| compute.precision.name()),
+        },
+    )?;
+    if ev.cut_sentences > 0 {
+        eprintln!(
+            "note: {} sentences are longer than the model's {} tokens; their last words are cut and not scored",
+            ev.cut_sentences,
+            predictor.text.max_len()
+        );
     }
-    // int8 and packed bf16 are checked against f32 on the same rows: the
-    // same weights rebuilt unpacked (no second read of the checkpoint).
-    let check = if compute.packs() {
-        let reference = model.frozen_copy()?;
-        let f32_out = evaluate(&reference, predictor.text.pad_id(), &encoded, &targets)?;
-        Some(precision_check::compare(
-            model,
-            compute.precision.name(),
-            predictor.text.pad_id(),
-            &encoded,
-            &targets,
-            &out.logits,
-            &f32_out.logits,
-        )?)
-    } else {
-        None
-    };
-    if let Some(c) = check.as_ref().filter(|c| c.dropped_too_much()) {
+    if let Some(path) = predictions {
+        tunebench::disk::write_atomic(path, &ev.predictions_csv(&predictor, &ds)?)?;
+    }
+    let (scores, check, labels) = (&ev.scores, ev.check.as_ref(), &ev.labels);
+    if let Some(c) = check.filter(|c| c.dropped_too_much()) {
         eprintln!("warning: {}", drop_warning(c));
     }
     if let Some(task_scores) = &scores.task {
         print_task_scores(
             format,
             ds.rows.len(),
-            out.loss,
+            ev.loss,
             model.task,
             Decided {
                 scores: task_scores,
-                at_half: at_half.as_ref(),
+                at_half: ev.at_half.as_ref(),
             },
             &scores.per_class,
-            check.as_ref(),
+            check,
         );
         return Ok(ExitCode::SUCCESS);
     }
     match format {
-        EvalFormat::Json => println!(
-            "{}",
-            serde_json::json!({
-                "rows": ds.rows.len(),
-                "loss": out.loss,
-                "accuracy": scores.accuracy,
-                "macro_f1": scores.macro_f1,
-                "per_class": scores.per_class,
-                "confusion": scores.confusion,
-                "labels": labels.names(),
-                "precision_check": check,
-            })
-        ),
+        EvalFormat::Json => println!("{}", serde_json::to_string(&ev.single_label_report())?),
         EvalFormat::Table => {
             println!(
                 "rows {}  loss {:.4}  accuracy {:.2}%  macro-F1 {:.2}%",
                 ds.rows.len(),
-                out.loss,
+                ev.loss,
                 scores.accuracy * 100.0,
                 scores.macro_f1 * 100.0
             );
             print_per_class("label", &scores.per_class);
             println!("confusion (rows: true, columns: predicted)");
             let w = labels
-                .names()
                 .iter()
                 .map(|l| tunebench::data::display_width(l))
                 .max()
                 .unwrap_or(4)
                 .max(6);
             print!("{:<w$}", "");
-            for l in labels.names() {
+            for l in labels {
                 print!(" {}", tunebench::data::pad_left(l, w));
             }
             println!();
-            for (l, row) in labels.names().iter().zip(&scores.confusion) {
+            for (l, row) in labels.iter().zip(&scores.confusion) {
                 print!("{}", super::fit_width(l, w));
                 for c in row {
                     print!(" {c:>w$}");
                 }
                 println!();
             }
-            if let Some(c) = &check {
+            if let Some(c) = check {
                 println!("{}", check_line(c));
             }
         }
