@@ -302,56 +302,36 @@ impl SweepView {
         let pruned = pick(|t| t.state == TrialState::Pruned);
         // A choice's internal value is its index: label the axis with the
         // choices themselves (16, 32; cosine, linear), not 0 and 1.
-        let choices = categories(s, i);
-        if let Some(labels) = &choices {
-            let n = labels.len() as f64;
-            let (lo, hi) = if n > 1.0 { (0.0, n - 1.0) } else { (-0.5, 0.5) };
-            chart(
-                f,
-                area,
-                &format!(" {} by {name} (p: next) ", s.metric),
-                vec![
-                    Dataset::default()
-                        .name("complete")
-                        .marker(self.marker())
-                        .graph_type(GraphType::Scatter)
-                        .style(theme.series(0))
-                        .data(&complete),
-                    Dataset::default()
-                        .name("pruned")
-                        .marker(self.marker())
-                        .graph_type(GraphType::Scatter)
-                        .style(theme.dim())
-                        .data(&pruned),
-                ],
-                (&name, [lo, hi]),
-                y_bounds(complete.iter().chain(&pruned).map(|p| p.1)),
-                XLabels::Given(if n > 1.0 {
-                    labels.clone()
+        let (x_title, bounds, labels) = match categories(s, i) {
+            Some(choices) if choices.len() > 1 => {
+                let hi = choices.len() as f64 - 1.0;
+                (name.clone(), [0.0, hi], XLabels::Given(choices))
+            }
+            Some(one) => (
+                name.clone(),
+                [-0.5, 0.5],
+                XLabels::Given(vec![String::new(), one[0].clone(), String::new()]),
+            ),
+            None => {
+                let (lo, hi) = complete
+                    .iter()
+                    .chain(&pruned)
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
+                        (a.min(p.0), b.max(p.0))
+                    });
+                let bounds = if lo.is_finite() && hi > lo {
+                    [lo, hi]
+                } else if lo.is_finite() {
+                    [lo - 0.5, lo + 0.5]
                 } else {
-                    vec![String::new(), labels[0].clone(), String::new()]
-                }),
-                theme,
-            );
-            return;
-        }
-        let xs: Vec<f64> = complete.iter().chain(&pruned).map(|p| p.0).collect();
-        let (lo, hi) = xs
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
-                (a.min(x), b.max(x))
-            });
-        let (lo, hi) = if lo.is_finite() && hi > lo {
-            (lo, hi)
-        } else if lo.is_finite() {
-            (lo - 0.5, lo + 0.5)
-        } else {
-            (0.0, 1.0)
-        };
-        let label = if log {
-            format!("log10 {name}")
-        } else {
-            name.clone()
+                    [0.0, 1.0]
+                };
+                if log {
+                    (format!("log10 {name}"), bounds, XLabels::Log)
+                } else {
+                    (name.clone(), bounds, XLabels::Linear)
+                }
+            }
         };
         chart(
             f,
@@ -371,9 +351,9 @@ impl SweepView {
                     .style(theme.dim())
                     .data(&pruned),
             ],
-            (&label, [lo, hi]),
+            (&x_title, bounds),
             y_bounds(complete.iter().chain(&pruned).map(|p| p.1)),
-            if log { XLabels::Log } else { XLabels::Linear },
+            labels,
             theme,
         );
     }
