@@ -1,7 +1,7 @@
 //! Inference: scoring texts with a classifier (the engine's live weights or
 //! a checkpoint loaded into a `Predictor`), and evaluating labelled data.
 
-use crate::data::{Labels, Targets, Task};
+use crate::data::{Labels, Row, Targets, Task};
 use crate::error::Result;
 use crate::model::checkpoint::ModelDir;
 use crate::model::peft;
@@ -655,4 +655,91 @@ pub fn spawn_predictor(
         }
     });
     (cmd_tx, ev_rx)
+}
+
+/// One predicted (and maybe explained) text as `predict --format jsonl`
+/// writes it; fields in this order (alphabetical, as the lines have
+/// always been) and numbers as f64 (the digits the lines have always had;
+/// the attributions go through `serde_json::Value` for the same reason).
+#[derive(serde::Serialize)]
+pub struct PredictionRecord<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attributions: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delta: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explained: Option<&'a str>,
+    pub label: &'a str,
+    /// Multi-label: the labels over their thresholds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub labels: Option<&'a [String]>,
+    pub logits: Vec<f64>,
+    pub probs: std::collections::BTreeMap<&'a str, f64>,
+    pub score: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub steps: Option<usize>,
+    pub text: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text_b: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub words: Option<serde_json::Value>,
+}
+
+impl<'a> PredictionRecord<'a> {
+    pub fn new(
+        row: &'a Row,
+        p: &'a Prediction,
+        explanation: Option<&'a crate::protocol::Explanation>,
+    ) -> Self {
+        PredictionRecord {
+            attributions: explanation.and_then(|e| serde_json::to_value(&e.tokens).ok()),
+            delta: explanation.map(|e| f64::from(e.delta)),
+            explained: explanation.map(|e| e.target.as_str()),
+            label: &p.label,
+            labels: p.chosen.as_deref(),
+            logits: p.logits.iter().map(|&x| f64::from(x)).collect(),
+            probs: p
+                .probs
+                .iter()
+                .map(|(l, x)| (l.as_str(), f64::from(*x)))
+                .collect(),
+            score: f64::from(p.score),
+            steps: explanation.map(|e| e.steps),
+            text: &row.text,
+            text_b: row.text_b.as_deref(),
+            value: p.value.map(f64::from),
+            words: explanation.and_then(|e| serde_json::to_value(&e.words).ok()),
+        }
+    }
+}
+
+impl Predictor {
+    /// Predictions for `rows`, each explained (Integrated Gradients for
+    /// `target`, else the predicted label, in `steps`) when `explain`.
+    pub fn predict_explained(
+        &self,
+        rows: &[Row],
+        explain: Option<(Option<usize>, usize)>,
+    ) -> Result<Vec<(Prediction, Option<crate::protocol::Explanation>)>> {
+        let preds = self.predict_rows(rows)?;
+        preds
+            .into_iter()
+            .zip(rows)
+            .map(|(p, row)| {
+                let e = match explain {
+                    Some((target, steps)) => Some(crate::explain::integrated_gradients(
+                        &self.model,
+                        &self.text,
+                        &row.text,
+                        target,
+                        steps,
+                    )?),
+                    None => None,
+                };
+                Ok((p, e))
+            })
+            .collect()
+    }
 }

@@ -207,6 +207,10 @@ fn a_model_is_named_the_same_way_in_every_command() {
             .arg("--format=bogus"),
     );
     assert!(err.contains("bogus"), "{err}");
+    // Flag rules are clap's: --steps and --target need --explain.
+    let (code, err) = fails(tunebench(h).args(["predict", "m", "x", "--steps", "3"]));
+    assert_eq!(code, Some(2));
+    assert!(err.contains("--explain"), "{err}");
     let (_, err) = fails(tunebench(h).args(["predict", "nosuch", "x"]));
     assert!(!err.contains("invalid configuration"), "{err}");
     assert!(err.contains("'nosuch'"), "{err}");

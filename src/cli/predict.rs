@@ -23,10 +23,11 @@ pub(crate) struct OutputFlags {
     #[arg(long)]
     explain: bool,
     /// Integration steps for --explain
-    #[arg(long, default_value_t = tunebench::protocol::DEFAULT_STEPS)]
-    steps: usize,
+    #[arg(long, default_value_t = tunebench::protocol::DEFAULT_STEPS as u16, requires = "explain",
+          value_parser = clap::value_parser!(u16).range(1..))]
+    steps: u16,
     /// Explain this label instead of the predicted one
-    #[arg(long)]
+    #[arg(long, requires = "explain")]
     target: Option<String>,
     /// Token classifiers: how pieces become entities, as transformers'
     /// pipeline aggregation_strategy (simple, first, average, max)
@@ -43,16 +44,8 @@ pub(crate) fn predict_cmd(
     compute: &super::ComputeFlags,
     flags: &DataFlags,
 ) -> anyhow::Result<ExitCode> {
-    let mut rows: Vec<tunebench::data::Row> = texts
-        .into_iter()
-        .map(|text| tunebench::data::Row {
-            text,
-            text_b: None,
-            label: None,
-            line: 0,
-            words: None,
-        })
-        .collect();
+    use tunebench::data::Row;
+    let mut rows: Vec<Row> = texts.into_iter().map(Row::unlabelled).collect();
     let mut texts: Vec<String> = Vec::new();
     if let Some(path) = input {
         let is_plain = !matches!(
@@ -76,13 +69,8 @@ pub(crate) fn predict_cmd(
             rows.extend(ds.rows);
         }
     }
-    rows.extend(texts.into_iter().map(|text| tunebench::data::Row {
-        text,
-        text_b: None,
-        label: None,
-        line: 0,
-        words: None,
-    }));
+    rows.extend(texts.into_iter().map(Row::unlabelled));
+
     let texts: Vec<String> = rows.iter().map(|r| r.text.clone()).collect();
     let pairs = rows.iter().any(|r| r.text_b.is_some());
     if texts.is_empty() {
@@ -100,17 +88,6 @@ pub(crate) fn predict_cmd(
             "format",
             "--explain writes jsonl or table (attributions do not fit CSV columns)".into(),
         ));
-    }
-    if (output.target.is_some() || output.steps != tunebench::protocol::DEFAULT_STEPS)
-        && !output.explain
-    {
-        return Err(invalid(
-            "explain",
-            "--target and --steps go with --explain".into(),
-        ));
-    }
-    if output.steps == 0 {
-        return Err(invalid("steps", "must be at least 1".into()));
     }
     if output.explain && pairs {
         return Err(invalid(
@@ -130,51 +107,21 @@ pub(crate) fn predict_cmd(
     }
     let target =
         tunebench::predict::explain_target(&predictor.model.labels, output.target.as_deref())?;
-    let preds = predictor.predict_rows(&rows)?;
-    let explanations = if output.explain {
-        texts
-            .iter()
-            .map(|t| {
-                tunebench::explain::integrated_gradients(
-                    &predictor.model,
-                    &predictor.text,
-                    t,
-                    target,
-                    output.steps,
-                )
-            })
-            .map(|e| e.map(Some))
-            .collect::<tunebench::Result<Vec<_>>>()?
-    } else {
-        vec![None; texts.len()]
-    };
+    let (preds, explanations): (Vec<_>, Vec<_>) = predictor
+        .predict_explained(
+            &rows,
+            output
+                .explain
+                .then_some((target, usize::from(output.steps))),
+        )?
+        .into_iter()
+        .unzip();
     let mut stdout = std::io::stdout().lock();
     match format {
         PredictFormat::Jsonl => {
-            for (((t, p), e), row) in texts.iter().zip(&preds).zip(&explanations).zip(&rows) {
-                let probs: serde_json::Map<String, serde_json::Value> = p
-                    .probs
-                    .iter()
-                    .map(|(l, x)| (l.clone(), serde_json::json!(x)))
-                    .collect();
-                let mut line = serde_json::json!({"text": t, "label": p.label, "score": p.score, "probs": probs, "logits": p.logits});
-                if let Some(b) = &row.text_b {
-                    line["text_b"] = serde_json::json!(b);
-                }
-                if let Some(chosen) = &p.chosen {
-                    line["labels"] = serde_json::json!(chosen);
-                }
-                if let Some(v) = p.value {
-                    line["value"] = serde_json::json!(v);
-                }
-                if let Some(e) = e {
-                    line["explained"] = serde_json::json!(e.target);
-                    line["attributions"] = serde_json::json!(e.tokens);
-                    line["words"] = serde_json::json!(e.words);
-                    line["delta"] = serde_json::json!(e.delta);
-                    line["steps"] = serde_json::json!(e.steps);
-                }
-                writeln!(stdout, "{line}")?;
+            for ((p, e), row) in preds.iter().zip(&explanations).zip(&rows) {
+                let record = tunebench::predict::PredictionRecord::new(row, p, e.as_ref());
+                writeln!(stdout, "{}", serde_json::to_string(&record)?)?;
             }
         }
         PredictFormat::Csv => {

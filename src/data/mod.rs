@@ -38,6 +38,17 @@ pub struct Row {
 }
 
 impl Row {
+    /// An unlabelled text to predict (no line: typed, not read).
+    pub fn unlabelled(text: String) -> Row {
+        Row {
+            text,
+            text_b: None,
+            label: None,
+            line: 0,
+            words: None,
+        }
+    }
+
     /// A token-classification row's mentions: (type, byte range of the
     /// text), from its IOB2 tags.
     pub fn mentions(&self) -> Vec<(String, usize, usize)> {
