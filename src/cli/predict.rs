@@ -116,10 +116,29 @@ pub(crate) fn predict_cmd(
         )?
         .into_iter()
         .unzip();
+    print_predictions(
+        output.format,
+        &predictor.model.labels,
+        &rows,
+        &preds,
+        &explanations,
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Each row's prediction (and explanation) as JSONL, CSV or a table.
+fn print_predictions(
+    format: PredictFormat,
+    labels: &tunebench::data::Labels,
+    rows: &[tunebench::data::Row],
+    preds: &[tunebench::protocol::Prediction],
+    explanations: &[Option<tunebench::protocol::Explanation>],
+) -> anyhow::Result<()> {
+    let texts: Vec<&String> = rows.iter().map(|r| &r.text).collect();
     let mut stdout = std::io::stdout().lock();
     match format {
         PredictFormat::Jsonl => {
-            for ((p, e), row) in preds.iter().zip(&explanations).zip(&rows) {
+            for ((p, e), row) in preds.iter().zip(explanations).zip(rows) {
                 let record = tunebench::predict::PredictionRecord::new(row, p, e.as_ref());
                 writeln!(stdout, "{}", serde_json::to_string(&record)?)?;
             }
@@ -131,17 +150,10 @@ pub(crate) fn predict_cmd(
             if multi {
                 header.push("labels".into());
             }
-            header.extend(
-                predictor
-                    .model
-                    .labels
-                    .names()
-                    .iter()
-                    .map(|l| format!("p_{l}")),
-            );
+            header.extend(labels.names().iter().map(|l| format!("p_{l}")));
             w.write_record(&header)?;
-            for (t, p) in texts.iter().zip(&preds) {
-                let mut rec = vec![t.clone(), p.label.clone(), format!("{:.6}", p.score)];
+            for (t, p) in texts.iter().zip(preds) {
+                let mut rec = vec![t.to_string(), p.label.clone(), format!("{:.6}", p.score)];
                 if multi {
                     rec.push(p.chosen.clone().unwrap_or_default().join("|"));
                 }
@@ -151,7 +163,7 @@ pub(crate) fn predict_cmd(
             w.flush()?;
         }
         PredictFormat::Table => {
-            for (t, p) in texts.iter().zip(&preds) {
+            for (t, p) in texts.iter().zip(preds) {
                 match &p.chosen {
                     // Multi-label: every label over its threshold, with its probability.
                     Some(chosen) => {
@@ -177,7 +189,7 @@ pub(crate) fn predict_cmd(
                     )?,
                 }
             }
-            for (t, e) in texts.iter().zip(&explanations) {
+            for (t, e) in texts.iter().zip(explanations) {
                 if let Some(e) = e {
                     writeln!(
                         stdout,
@@ -192,7 +204,7 @@ pub(crate) fn predict_cmd(
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// A token classifier's entities for each text: JSONL `{"text",
