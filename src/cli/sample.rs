@@ -5,17 +5,19 @@ use std::path::PathBuf;
 use tunebench::config::RunConfig;
 
 /// The bundled sample corpus: the repository's copy when run from its root,
-/// otherwise the copy compiled into the binary, installed in the user's
-/// data directory.
+/// otherwise `sample:reviews` (the copy compiled into the binary, installed
+/// in the user's data directory).
 fn sample_corpus() -> anyhow::Result<(PathBuf, PathBuf)> {
     let local = PathBuf::from("sample-data/reviews");
     if local.join("train.csv").is_file() && local.join("heldout.csv").is_file() {
         return Ok((local.join("train.csv"), local.join("heldout.csv")));
     }
-    use tunebench::data::samples::resolve;
+    // By name: installed on first read, and the form's command line stays
+    // one that works from any directory.
+    tunebench::data::samples::resolve(std::path::Path::new("sample:reviews"))?;
     Ok((
-        resolve(std::path::Path::new("sample:reviews"))?,
-        resolve(std::path::Path::new("sample:reviews/heldout"))?,
+        PathBuf::from("sample:reviews"),
+        PathBuf::from("sample:reviews/heldout"),
     ))
 }
 
