@@ -19,10 +19,11 @@ pub(crate) struct Cli {
 
 #[derive(clap::Args, Clone, Default)]
 pub(crate) struct DataFlags {
-    /// Column holding the text (default: text, sentence, review, content...)
-    #[arg(long)]
-    pub(crate) text_col: Option<String>,
-    /// Column holding the label (default: label, labels, class, sentiment...)
+    /// How the text is read (predict's flags, shared).
+    #[command(flatten)]
+    pub(crate) input: InputFlags,
+    /// Column holding the label (default: label, labels, class, sentiment...;
+    /// a 0-based index with --no-header)
     #[arg(long)]
     pub(crate) label_col: Option<String>,
     /// Multi-label in one 0/1 column per label: names (toxic,insult) or a
@@ -39,19 +40,6 @@ pub(crate) struct DataFlags {
     /// The label set, one name a line: integer labels index it
     #[arg(long)]
     pub(crate) label_names: Option<PathBuf>,
-    /// Replace invalid UTF-8 bytes instead of failing
-    #[arg(long)]
-    pub(crate) lossy_utf8: bool,
-    /// Drop rows with empty text instead of failing
-    #[arg(long)]
-    pub(crate) skip_empty: bool,
-    /// The files have no header row: name columns by 0-based index
-    /// (--text-col 2 --label-col 0; --text-col 1,2 joins two columns)
-    #[arg(long)]
-    pub(crate) no_header: bool,
-    /// The split of an hf:ORG/NAME dataset to read (default train)
-    #[arg(long)]
-    pub(crate) split: Option<String>,
     /// CoNLL files: the 0-based column of the tag (default: the last)
     #[arg(long)]
     pub(crate) tag_col: Option<usize>,
@@ -68,7 +56,8 @@ pub(crate) struct DataFlags {
     pub(crate) max_rows: Option<usize>,
 }
 
-/// How `predict --input` reads a file of texts (no labels, no tags).
+/// How a file's texts are read: all `predict --input` takes (no labels,
+/// no tags), and the first part of every data reader's flags.
 #[derive(clap::Args, Clone, Default)]
 pub(crate) struct InputFlags {
     /// Column holding the text (default: text, sentence, review, content...)
@@ -80,7 +69,8 @@ pub(crate) struct InputFlags {
     /// Drop rows with empty text instead of failing
     #[arg(long)]
     pub(crate) skip_empty: bool,
-    /// The file has no header row: name the text column by 0-based index
+    /// The files have no header row: name columns by 0-based index
+    /// (--text-col 2; --text-col 1,2 joins two columns)
     #[arg(long)]
     pub(crate) no_header: bool,
     /// The split of an hf:ORG/NAME dataset to read (default train)
@@ -92,11 +82,7 @@ impl InputFlags {
     /// As the data flags every reader takes.
     pub(crate) fn as_data_flags(&self) -> DataFlags {
         DataFlags {
-            text_col: self.text_col.clone(),
-            lossy_utf8: self.lossy_utf8,
-            skip_empty: self.skip_empty,
-            no_header: self.no_header,
-            split: self.split.clone(),
+            input: self.clone(),
             ..DataFlags::default()
         }
     }

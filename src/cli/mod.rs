@@ -176,8 +176,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 pub(crate) fn apply_data_flags(cfg: &mut RunConfig, f: &DataFlags) {
-    if f.text_col.is_some() {
-        cfg.text_col = f.text_col.clone();
+    let input = &f.input;
+    if input.text_col.is_some() {
+        cfg.text_col = input.text_col.clone();
     }
     if f.label_col.is_some() {
         cfg.label_col = f.label_col.clone();
@@ -194,11 +195,11 @@ pub(crate) fn apply_data_flags(cfg: &mut RunConfig, f: &DataFlags) {
     if f.label_names.is_some() {
         cfg.label_names = f.label_names.clone();
     }
-    cfg.lossy_utf8 |= f.lossy_utf8;
-    cfg.skip_empty |= f.skip_empty;
-    cfg.no_header |= f.no_header;
-    if f.split.is_some() {
-        cfg.hf_split = f.split.clone();
+    cfg.lossy_utf8 |= input.lossy_utf8;
+    cfg.skip_empty |= input.skip_empty;
+    cfg.no_header |= input.no_header;
+    if input.split.is_some() {
+        cfg.hf_split = input.split.clone();
     }
     if f.tag_col.is_some() {
         cfg.tag_col = f.tag_col;

@@ -26,12 +26,14 @@ pub(crate) fn parse_age(text: &str) -> Result<u64, String> {
     Ok(n * scale)
 }
 
-/// The run's summary when `dir` is a run or a sweep in `runs_dir` (a
-/// sweep's row stands for its trials).
-fn summary_of(dir: &Path, runs_dir: &Path) -> RunSummary {
-    tunebench::runs::list(runs_dir)
-        .into_iter()
-        .find(|r| r.dir == dir)
+/// `dir`'s row in the listing (a sweep's row stands for its trials), else
+/// its own summary (a run outside the runs directory).
+fn summary_of(dir: &Path, listed: &[RunSummary]) -> RunSummary {
+    let same = |a: &Path| a.canonicalize().ok() == dir.canonicalize().ok();
+    listed
+        .iter()
+        .find(|r| same(&r.dir))
+        .cloned()
         .unwrap_or_else(|| tunebench::runs::summarize(dir))
 }
 
@@ -51,10 +53,12 @@ pub(crate) fn rm_cmd(
     if named.is_empty() && !failed && older_than.is_none() {
         anyhow::bail!("name the runs to remove, or choose them with --failed or --older-than AGE");
     }
+    // Listed once: each row probes its run's socket.
+    let listed = tunebench::runs::list(runs_dir);
     let mut chosen: Vec<RunSummary> = Vec::new();
     for spec in named {
         let dir = super::run_dir_of(spec)?;
-        let run = summary_of(&dir, runs_dir);
+        let run = summary_of(&dir, &listed);
         if run.status.is_live() {
             anyhow::bail!(
                 "{} is {} (pid {}): stop it first (`tunebench stop {}`); nothing was removed",
@@ -68,14 +72,14 @@ pub(crate) fn rm_cmd(
     }
     if failed || older_than.is_some() {
         // Top-level runs and sweeps only: a sweep's trials go with it.
-        for run in tunebench::runs::list(runs_dir)
-            .into_iter()
+        for run in listed
+            .iter()
             .filter(|r| !r.name.contains('/') && !r.status.is_live())
         {
-            let by_state = !failed || super::runs::is_failed_or_empty(&run);
-            let by_age = older_than.is_none_or(|limit| age_s(&run).is_some_and(|a| a > limit));
+            let by_state = !failed || super::runs::is_failed_or_empty(run);
+            let by_age = older_than.is_none_or(|limit| age_s(run).is_some_and(|a| a > limit));
             if by_state && by_age && !chosen.iter().any(|c| c.dir == run.dir) {
-                chosen.push(run);
+                chosen.push(run.clone());
             }
         }
     }
