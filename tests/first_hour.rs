@@ -311,6 +311,13 @@ fn transformers_key_names_are_taken_and_unknown_ones_get_the_nearest() {
         err.contains("bad.toml: line 3: lr = -1: must be in (0, 1)"),
         "{err}"
     );
+    // A bad value under transformers' name is named as the file wrote it.
+    std::fs::write(h.join("alias.toml"), "\nlearning_rate = -1\n").unwrap();
+    let (_, err) = fails(tunebench(h).args(["train", "--config", "alias.toml"]));
+    assert!(
+        err.contains("alias.toml: line 2: learning_rate = -1: must be in (0, 1)"),
+        "{err}"
+    );
     std::fs::write(h.join("typo.toml"), "batchsize = 8\n").unwrap();
     let (_, err) = fails(tunebench(h).args(["train", "--config", "typo.toml"]));
     assert!(

@@ -33,6 +33,8 @@ impl RunConfig {
             .parse()
             .map_err(|e: toml::de::Error| at(None, e.to_string()))?;
         let mut notes = Vec::new();
+        // Our key → the name the file wrote it under (an alias).
+        let mut written_as = std::collections::HashMap::new();
         for key in table.keys().cloned().collect::<Vec<_>>() {
             let line = super::aliases::line_of_key(&text, &key);
             match super::canonical_key(&key) {
@@ -47,6 +49,7 @@ impl RunConfig {
                     let value = table.remove(&key).expect("listed key");
                     table.insert(ours.to_string(), value);
                     notes.extend(super::alias_note(&key));
+                    written_as.insert(ours, key);
                 }
                 None => return Err(at(line, super::unknown_key_message(&key))),
             }
@@ -56,24 +59,16 @@ impl RunConfig {
             .map_err(|e: toml::de::Error| at(None, e.message().to_string()))?;
         // The file's own bad values, where it set them (an override may
         // still set the others).
-        let problems: Vec<_> = cfg
+        if let Some(p) = cfg
             .problems()
             .into_iter()
-            .filter(|p| table.contains_key(p.field))
-            .collect();
-        if let Some(p) = problems.first() {
-            let given = table
-                .get(p.field)
-                .map(|v| v.to_string())
-                .unwrap_or_default();
-            let from_alias = super::ALIASES
-                .iter()
-                .find(|(a, o)| *o == p.field && super::aliases::line_of_key(&text, a).is_some())
-                .map(|(a, _)| *a);
-            let line = super::aliases::line_of_key(&text, from_alias.unwrap_or(p.field));
+            .find(|p| table.contains_key(p.field))
+        {
+            let given = table[p.field].to_string();
+            let name = written_as.get(p.field).map_or(p.field, String::as_str);
             return Err(at(
-                line,
-                format!("{} = {given}: {}", from_alias.unwrap_or(p.field), p.reason),
+                super::aliases::line_of_key(&text, name),
+                format!("{name} = {given}: {}", p.reason),
             ));
         }
         Ok((cfg, notes))
