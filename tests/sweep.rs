@@ -207,6 +207,34 @@ fn a_study_optuna_wrote_replays() {
     assert!(trials[0].param("lr").is_some());
 }
 
+#[test]
+fn every_operation_optuna_writes_replays() {
+    // Attributes, a trial added whole from a template, a NaN report.
+    let path = root().join("tests/fixtures/sweep/optuna-added.journal");
+    let j = Journal::open(&path).unwrap();
+    let study = j.replay.study_by_name("added").unwrap();
+    assert!(!study.maximize());
+    assert_eq!(study.user_attrs["owner"], "python");
+    assert_eq!(study.system_attrs["origin"], "fixture");
+    let trials = j.replay.trials_of(study.id);
+    let added = trials[0];
+    assert_eq!(added.state, TrialState::Complete);
+    assert_eq!(added.value(), Some(0.25));
+    assert_eq!(added.param("batch_size").unwrap().internal, 1.0);
+    assert_eq!(added.param("lr").unwrap().internal, 1e-3);
+    assert_eq!(added.intermediate.get(&10), Some(&0.25));
+    assert_eq!(added.intermediate.len(), 2);
+    assert_eq!(added.user_attrs["note"], "hand");
+    assert_eq!(added.system_attrs["run"], "a");
+    assert!(added.datetime_complete.is_some());
+    let asked = trials[1];
+    assert_eq!(asked.state, TrialState::Fail);
+    assert_eq!(asked.number, 1);
+    assert_eq!(asked.user_attrs["note"], "asked");
+    assert!(asked.intermediate[&5].is_nan(), "Python's NaN reads as NaN");
+    assert_eq!(asked.value(), None);
+}
+
 /// The Optuna-written journal, copied to a temp dir: (dir, journal path).
 fn copy_fixture() -> (tempfile::TempDir, PathBuf) {
     let d = tempfile::tempdir().unwrap();

@@ -18,8 +18,11 @@ fn fmt_duration(s: u64) -> String {
 
 /// `YYYY-MM-DD HH:MM` (UTC) of Unix seconds.
 fn fmt_time(unix: u64) -> String {
-    let (year, month, day, h, m, _) = tunebench::run_dir::utc_fields(unix);
-    format!("{year:04}-{month:02}-{day:02} {h:02}:{m:02}")
+    i64::try_from(unix)
+        .ok()
+        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default()
 }
 
 fn best_cell(r: &RunSummary) -> String {

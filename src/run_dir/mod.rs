@@ -41,30 +41,9 @@ pub struct RunDir {
     tensorboard: Option<tensorboard::EventWriter>,
 }
 
-/// UTC (year, month, day, hour, minute, second) of Unix seconds.
-pub fn utc_fields(secs: u64) -> (i64, i64, i64, u64, u64, u64) {
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day, rem / 3600, rem % 3600 / 60, rem % 60)
-}
-
 /// A sortable UTC timestamp, `YYYYMMDD-HHMMSS`, for run names.
 pub fn timestamp() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let (year, month, day, h, m, s) = utc_fields(secs);
-    format!("{year:04}{month:02}{day:02}-{h:02}{m:02}{s:02}")
+    chrono::Utc::now().format("%Y%m%d-%H%M%S").to_string()
 }
 
 const RUNS_DIR_ENV: &str = "TUNEBENCH_RUNS_DIR";

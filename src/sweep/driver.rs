@@ -410,8 +410,8 @@ impl Worker {
                 let why = "its run process died (no heartbeat: the process is gone)";
                 (self.log)(format!("trial {} failed: {why}", t.number));
                 self.journal.locked(|l| {
-                    l.set_system_attr(t.id, ATTR_FAIL_REASON, json!(why));
-                    l.set_state(t.id, TrialState::Fail, None);
+                    l.set_system_attr(t.id, ATTR_FAIL_REASON, json!(why))?;
+                    l.set_state(t.id, TrialState::Fail, None)?;
                     Ok(())
                 })?;
             }
@@ -455,11 +455,11 @@ impl Worker {
             let run_dir = std::path::absolute(dir.join(format!("trial-{number:03}")))
                 .unwrap_or_else(|_| dir.join(format!("trial-{number:03}")));
             for ((name, d), v) in space.iter().zip(&point) {
-                l.set_param(id, name, *v, d);
+                l.set_param(id, name, *v, d)?;
             }
-            l.set_system_attr(id, ATTR_RUN_DIR, json!(run_dir.display().to_string()));
-            l.set_system_attr(id, ATTR_HOST, json!(host));
-            l.set_system_attr(id, ATTR_WORKER_PID, json!(std::process::id()));
+            l.set_system_attr(id, ATTR_RUN_DIR, json!(run_dir.display().to_string()))?;
+            l.set_system_attr(id, ATTR_HOST, json!(host))?;
+            l.set_system_attr(id, ATTR_WORKER_PID, json!(std::process::id()))?;
             Ok(Some((id, number, run_dir)))
         })?;
         self.overhead.sample += t0.elapsed();
@@ -512,8 +512,8 @@ impl Worker {
         (self.log)(format!("trial {} failed: {why}", r.number));
         let id = r.trial_id;
         self.journal.locked(|l| {
-            l.set_system_attr(id, ATTR_FAIL_REASON, json!(why));
-            l.set_state(id, TrialState::Fail, None);
+            l.set_system_attr(id, ATTR_FAIL_REASON, json!(why))?;
+            l.set_state(id, TrialState::Fail, None)?;
             Ok(())
         })?;
         Ok(())
@@ -583,11 +583,11 @@ impl Worker {
             let per_step = r.examples_per_step.max(1);
             self.journal.locked(|l| {
                 for (key, v) in &decision.rungs {
-                    l.set_system_attr(id, key, json!(v));
+                    l.set_system_attr(id, key, json!(v))?;
                 }
                 if prune {
-                    l.set_system_attr(id, ATTR_BEST_STEP, json!(step / per_step));
-                    l.set_state(id, TrialState::Pruned, Some(vec![last]));
+                    l.set_system_attr(id, ATTR_BEST_STEP, json!(step / per_step))?;
+                    l.set_state(id, TrialState::Pruned, Some(vec![last]))?;
                 }
                 Ok(())
             })?;
@@ -628,8 +628,8 @@ impl Worker {
                     ));
                     let step = step / r.examples_per_step.max(1);
                     self.journal.locked(|l| {
-                        l.set_system_attr(id, ATTR_BEST_STEP, json!(step));
-                        l.set_state(id, TrialState::Complete, Some(vec![value]));
+                        l.set_system_attr(id, ATTR_BEST_STEP, json!(step))?;
+                        l.set_state(id, TrialState::Complete, Some(vec![value]))?;
                         Ok(())
                     })?;
                 }
