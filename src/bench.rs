@@ -17,9 +17,10 @@ use crate::predict::predict_texts;
 use crate::rng::Rng;
 use crate::text::batch::make_batch;
 use crate::text::{Batch, TextEncoder};
+use crate::train::objective::Objective;
 use crate::train::optim::{AdamW, AdamWConfig};
-use crate::train::step::train_step;
 use crate::train::step::LossScaler;
+use crate::train::step::{train_step, StepPlan};
 use candle_core::Device;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -227,8 +228,11 @@ pub fn run_case(model: &str, max_len: usize, opts: &BenchOptions) -> Result<Benc
             &mut optimizer,
             &mut rng,
             std::slice::from_ref(b),
-            2e-5,
-            1.0,
+            StepPlan {
+                objective: Objective::Supervised(classifier.task),
+                lr: 2e-5,
+                max_grad_norm: 1.0,
+            },
             scaler.as_mut(),
         )?
         .map_err(|bad| Error::Run(format!("{} became {}", bad.what, bad.value)))?;

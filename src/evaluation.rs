@@ -7,7 +7,7 @@ use crate::data::{Dataset, Targets, Task};
 use crate::error::Result;
 use crate::precision_check::{self, PrecisionCheck};
 use crate::predict::{evaluate, Predictor};
-use crate::protocol::{ClassMetrics, TaskScores};
+use crate::protocol::{ClassMetrics, SpanErrors, TaskScores};
 use crate::train::metrics::Scores;
 use crate::train::thresholds::Decide;
 use serde::Serialize;
@@ -118,6 +118,19 @@ impl Evaluation {
         crate::predict::predictions_csv(&ds.rows, &predictor.model, &self.targets, &self.logits)
     }
 
+    /// A multi-label, token or regression evaluation as `eval --format
+    /// json` prints it; None for a single-label one.
+    pub fn task_report(&self) -> Option<TaskReport<'_>> {
+        let scores = self.scores.task.as_ref()?;
+        Some(TaskReport {
+            rows: self.rows,
+            loss: self.loss,
+            task: self.task.name(),
+            precision_check: self.check.as_ref(),
+            scores: TaskReportScores::new(scores, &self.scores.per_class, self.at_half.as_ref()),
+        })
+    }
+
     /// A single-label evaluation as `eval --format json` prints it.
     pub fn single_label_report(&self) -> SingleLabelReport<'_> {
         SingleLabelReport {
@@ -129,6 +142,156 @@ impl Evaluation {
             confusion: &self.scores.confusion,
             labels: &self.labels,
             precision_check: self.check.as_ref(),
+        }
+    }
+}
+
+/// A multi-label, token or regression evaluation as `eval --format json`
+/// prints it: the run's facts, then the task's own scores.
+#[derive(Serialize)]
+pub struct TaskReport<'a> {
+    pub rows: usize,
+    pub loss: f64,
+    pub task: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub precision_check: Option<&'a PrecisionCheck>,
+    #[serde(flatten)]
+    pub scores: TaskReportScores<'a>,
+}
+
+/// A task's scores as reported: `TaskScores` without its chart points,
+/// with the per-label (per-type) table and, for multi-label, the same rows
+/// decided at 0.5.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum TaskReportScores<'a> {
+    MultiLabel {
+        micro_f1: f64,
+        macro_f1: f64,
+        weighted_f1: f64,
+        subset_accuracy: f64,
+        hamming_loss: f64,
+        lrap: f64,
+        jaccard: f64,
+        thresholds: &'a [f32],
+        per_label: &'a [ClassMetrics],
+        #[serde(skip_serializing_if = "Option::is_none")]
+        at_0_5: Option<AtHalf>,
+    },
+    Tokens {
+        precision: f64,
+        recall: f64,
+        micro_f1: f64,
+        macro_f1: f64,
+        weighted_f1: f64,
+        token_accuracy: f64,
+        strict: bool,
+        errors: &'a SpanErrors,
+        per_type: &'a [ClassMetrics],
+    },
+    Regression {
+        mse: f64,
+        mae: f64,
+        pearson: f64,
+        spearman: f64,
+    },
+}
+
+/// Multi-label rows decided at 0.5 rather than at the tuned thresholds.
+#[derive(Serialize)]
+pub struct AtHalf {
+    pub micro_f1: f64,
+    pub macro_f1: f64,
+    pub weighted_f1: f64,
+    pub jaccard: f64,
+    pub subset_accuracy: f64,
+    pub hamming_loss: f64,
+}
+
+impl<'a> TaskReportScores<'a> {
+    fn new(
+        scores: &'a TaskScores,
+        per_class: &'a [ClassMetrics],
+        at_half: Option<&TaskScores>,
+    ) -> Self {
+        match scores {
+            TaskScores::MultiLabel {
+                micro_f1,
+                macro_f1,
+                weighted_f1,
+                subset_accuracy,
+                hamming_loss,
+                lrap,
+                jaccard,
+                thresholds,
+            } => TaskReportScores::MultiLabel {
+                micro_f1: *micro_f1,
+                macro_f1: *macro_f1,
+                weighted_f1: *weighted_f1,
+                subset_accuracy: *subset_accuracy,
+                hamming_loss: *hamming_loss,
+                lrap: *lrap,
+                jaccard: *jaccard,
+                thresholds,
+                per_label: per_class,
+                at_0_5: at_half.and_then(AtHalf::of),
+            },
+            TaskScores::Tokens {
+                precision,
+                recall,
+                micro_f1,
+                macro_f1,
+                weighted_f1,
+                token_accuracy,
+                strict,
+                errors,
+            } => TaskReportScores::Tokens {
+                precision: *precision,
+                recall: *recall,
+                micro_f1: *micro_f1,
+                macro_f1: *macro_f1,
+                weighted_f1: *weighted_f1,
+                token_accuracy: *token_accuracy,
+                strict: *strict,
+                errors,
+                per_type: per_class,
+            },
+            TaskScores::Regression {
+                mse,
+                mae,
+                pearson,
+                spearman,
+                ..
+            } => TaskReportScores::Regression {
+                mse: *mse,
+                mae: *mae,
+                pearson: *pearson,
+                spearman: *spearman,
+            },
+        }
+    }
+}
+
+impl AtHalf {
+    fn of(scores: &TaskScores) -> Option<AtHalf> {
+        match *scores {
+            TaskScores::MultiLabel {
+                micro_f1,
+                macro_f1,
+                weighted_f1,
+                subset_accuracy,
+                hamming_loss,
+                jaccard,
+                ..
+            } => Some(AtHalf {
+                micro_f1,
+                macro_f1,
+                weighted_f1,
+                jaccard,
+                subset_accuracy,
+                hamming_loss,
+            }),
+            _ => None,
         }
     }
 }

@@ -45,16 +45,21 @@ pub(crate) fn eval_cmd(
     if let Some(path) = predictions {
         tunebench::disk::write_atomic(path, &ev.predictions_csv(&predictor, &ds)?)?;
     }
-    let (scores, check, labels) = (&ev.scores, ev.check.as_ref(), &ev.labels);
+    let (scores, check) = (&ev.scores, ev.check.as_ref());
     if let Some(c) = check.filter(|c| c.dropped_too_much()) {
         eprintln!("warning: {}", drop_warning(c));
     }
+    if let EvalFormat::Json = format {
+        match ev.task_report() {
+            Some(report) => println!("{}", serde_json::to_string(&report)?),
+            None => println!("{}", serde_json::to_string(&ev.single_label_report())?),
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     if let Some(task_scores) = &scores.task {
         print_task_scores(
-            format,
             ds.rows.len(),
             ev.loss,
-            model.task,
             Decided {
                 scores: task_scores,
                 at_half: ev.at_half.as_ref(),
@@ -64,42 +69,43 @@ pub(crate) fn eval_cmd(
         );
         return Ok(ExitCode::SUCCESS);
     }
-    match format {
-        EvalFormat::Json => println!("{}", serde_json::to_string(&ev.single_label_report())?),
-        EvalFormat::Table => {
-            println!(
-                "rows {}  loss {:.4}  accuracy {:.2}%  macro-F1 {:.2}%",
-                ds.rows.len(),
-                ev.loss,
-                scores.accuracy * 100.0,
-                scores.macro_f1 * 100.0
-            );
-            print_per_class("label", &scores.per_class);
-            println!("confusion (rows: true, columns: predicted)");
-            let w = labels
-                .iter()
-                .map(|l| tunebench::data::display_width(l))
-                .max()
-                .unwrap_or(4)
-                .max(6);
-            print!("{:<w$}", "");
-            for l in labels {
-                print!(" {}", tunebench::data::pad_left(l, w));
-            }
-            println!();
-            for (l, row) in labels.iter().zip(&scores.confusion) {
-                print!("{}", super::fit_width(l, w));
-                for c in row {
-                    print!(" {c:>w$}");
-                }
-                println!();
-            }
-            if let Some(c) = check {
-                println!("{}", check_line(c));
-            }
-        }
-    }
+    print_single_label(&ev);
     Ok(ExitCode::SUCCESS)
+}
+
+/// A single-label evaluation as a table: totals, per label, confusion.
+fn print_single_label(ev: &tunebench::evaluation::Evaluation) {
+    let (scores, labels) = (&ev.scores, &ev.labels);
+    println!(
+        "rows {}  loss {:.4}  accuracy {:.2}%  macro-F1 {:.2}%",
+        ev.rows,
+        ev.loss,
+        scores.accuracy * 100.0,
+        scores.macro_f1 * 100.0
+    );
+    print_per_class("label", &scores.per_class);
+    println!("confusion (rows: true, columns: predicted)");
+    let w = labels
+        .iter()
+        .map(|l| tunebench::data::display_width(l))
+        .max()
+        .unwrap_or(4)
+        .max(6);
+    print!("{:<w$}", "");
+    for l in labels {
+        print!(" {}", tunebench::data::pad_left(l, w));
+    }
+    println!();
+    for (l, row) in labels.iter().zip(&scores.confusion) {
+        print!("{}", super::fit_width(l, w));
+        for c in row {
+            print!(" {c:>w$}");
+        }
+        println!();
+    }
+    if let Some(c) = &ev.check {
+        println!("{}", check_line(c));
+    }
 }
 
 /// `int8 vs f32: agreement 99.43% …, accuracy 85.21% → 84.98% (−0.23 point)`.
@@ -130,7 +136,6 @@ fn drop_warning(c: &PrecisionCheck) -> String {
     )
 }
 
-/// A multi-label or regression evaluation, as JSON or a table.
 /// A task's scores, and (multi-label) the same rows decided at 0.5.
 struct Decided<'a> {
     scores: &'a TaskScores,
@@ -138,57 +143,13 @@ struct Decided<'a> {
 }
 
 fn print_task_scores(
-    format: EvalFormat,
     rows: usize,
     loss: f64,
-    task: Task,
     decided: Decided,
     per_class: &[ClassMetrics],
     check: Option<&PrecisionCheck>,
 ) {
     let Decided { scores, at_half } = decided;
-    if let EvalFormat::Json = format {
-        let mut v = serde_json::json!({"rows": rows, "loss": loss, "task": task.name()});
-        if let Some(c) = check {
-            v["precision_check"] = serde_json::json!(c);
-        }
-        if let (Ok(serde_json::Value::Object(fields)), Some(obj)) =
-            (serde_json::to_value(scores), v.as_object_mut())
-        {
-            obj.extend(
-                fields
-                    .into_iter()
-                    .filter(|(k, _)| k != "task" && k != "points"),
-            );
-        }
-        if task == Task::MultiLabel {
-            v["per_label"] = serde_json::json!(per_class);
-        }
-        if let Some(TaskScores::MultiLabel {
-            micro_f1,
-            macro_f1,
-            weighted_f1,
-            subset_accuracy,
-            hamming_loss,
-            jaccard,
-            ..
-        }) = at_half
-        {
-            v["at_0_5"] = serde_json::json!({
-                "micro_f1": micro_f1,
-                "macro_f1": macro_f1,
-                "weighted_f1": weighted_f1,
-                "jaccard": jaccard,
-                "subset_accuracy": subset_accuracy,
-                "hamming_loss": hamming_loss,
-            });
-        }
-        if task == Task::TokenClassification {
-            v["per_type"] = serde_json::json!(per_class);
-        }
-        println!("{v}");
-        return;
-    }
     match scores {
         TaskScores::MultiLabel {
             lrap, thresholds, ..

@@ -7,7 +7,7 @@ use super::metrics::score_targets;
 use super::optim::{AdamW, Grads};
 use super::schedule::LrSchedule;
 use super::state::TrainerState;
-use super::step::train_step;
+use super::step::{train_step, StepPlan};
 use crate::config::RunConfig;
 use crate::data::{Row, Targets};
 use crate::disk::{link_or_copy, write_atomic};
@@ -35,6 +35,8 @@ pub struct Trainer {
     pub cfg: RunConfig,
     pub run: RunDir,
     pub model: Classifier,
+    /// What the steps minimize and the evaluations report.
+    pub objective: super::objective::Objective,
     pub text: TextEncoder,
     pub train_ids: Vec<Vec<u32>>,
     pub train_targets: Targets,
@@ -242,8 +244,11 @@ impl Trainer {
                     &mut self.optimizer,
                     &mut self.rng,
                     &micro,
-                    lr,
-                    cfg.max_grad_norm,
+                    StepPlan {
+                        objective: self.objective,
+                        lr,
+                        max_grad_norm: cfg.max_grad_norm,
+                    },
                     self.state.loss_scaler.as_mut(),
                 )? {
                     Ok(s) => s,
@@ -490,8 +495,7 @@ impl Trainer {
         if let Some(crate::protocol::TaskScores::MultiLabel { thresholds, .. }) = &scores.task {
             self.model.thresholds = thresholds.clone();
         }
-        let metrics =
-            super::objective::Objective::Supervised(self.model.task).metrics(out.loss, &scores);
+        let metrics = self.objective.metrics(out.loss, &scores);
         let value = metrics.get(best.name()).copied().unwrap_or(f64::NAN);
         // Higher is better inside: a loss or error counts negated.
         let metric = if best.lower_is_better() {

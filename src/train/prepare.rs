@@ -394,6 +394,7 @@ impl Trainer {
             train_targets: encoded.train_targets,
             val_targets: encoded.val_targets,
             val_rows,
+            objective: super::objective::Objective::Supervised(loaded.model.task),
             model: loaded.model,
             text: loaded.text,
             optimizer: started.optimizer,

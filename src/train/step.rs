@@ -2,6 +2,7 @@
 //! gradient accumulation, global-norm clipping and the AdamW update. The
 //! engine and the benchmarks both run exactly this.
 
+use super::objective::Objective;
 use super::optim::{clip_coefficient, AdamW, Grads};
 use crate::data::Task;
 use crate::error::{Error, Result};
@@ -118,17 +119,25 @@ pub fn token_loss(logits: &Tensor, target: &Tensor) -> candle_core::Result<Tenso
     (picked * keep)?.sum_all()?.neg()? / n
 }
 
+/// What one optimizer step does: the loss it minimizes, at what rate,
+/// clipped to what gradient norm.
+#[derive(Clone, Copy, Debug)]
+pub struct StepPlan {
+    pub objective: Objective,
+    pub lr: f64,
+    pub max_grad_norm: f64,
+}
+
 pub fn train_step(
     model: &Classifier,
     optimizer: &mut AdamW,
     rng: &mut Rng,
     micro: &[Batch],
-    lr: f64,
-    max_grad_norm: f64,
+    plan: StepPlan,
     scaler: Option<&mut LossScaler>,
 ) -> Result<std::result::Result<StepStats, NonFinite>> {
     crate::device::on_compute_threads(&model.device, || {
-        step_on_this_thread(model, optimizer, rng, micro, lr, max_grad_norm, scaler)
+        step_on_this_thread(model, optimizer, rng, micro, plan, scaler)
     })
 }
 
@@ -137,8 +146,7 @@ fn step_on_this_thread(
     optimizer: &mut AdamW,
     rng: &mut Rng,
     micro: &[Batch],
-    lr: f64,
-    max_grad_norm: f64,
+    plan: StepPlan,
     scaler: Option<&mut LossScaler>,
 ) -> Result<std::result::Result<StepStats, NonFinite>> {
     let loss_scale = scaler.as_ref().map_or(1.0, |s| s.scale);
@@ -154,7 +162,7 @@ fn step_on_this_thread(
             .labels
             .as_ref()
             .ok_or_else(|| Error::Run("batch without labels".into()))?;
-        let loss = super::objective::Objective::Supervised(model.task).loss(&logits, target)?;
+        let loss = plan.objective.loss(&logits, target)?;
         // The reported loss is the task's, comparable with the eval loss.
         let value = loss.to_scalar::<f32>()? as f64;
         // AdaLoRA's orthogonality penalty joins every micro-batch's loss,
@@ -197,8 +205,8 @@ fn step_on_this_thread(
         }
         scaler => {
             // Unscaling folds into the clipping coefficient: one pass.
-            let coefficient = clip_coefficient(grad_norm, max_grad_norm) / loss_scale;
-            optimizer.step(&grads, lr, coefficient)?;
+            let coefficient = clip_coefficient(grad_norm, plan.max_grad_norm) / loss_scale;
+            optimizer.step(&grads, plan.lr, coefficient)?;
             if let Some(s) = scaler {
                 s.stepped();
             }
@@ -224,6 +232,12 @@ mod tests {
     use crate::text::batch::make_batch;
     use crate::train::optim::AdamWConfig;
     use candle_core::{DType, Device};
+
+    const PLAN: StepPlan = StepPlan {
+        objective: Objective::Supervised(Task::SingleLabel),
+        lr: 1e-3,
+        max_grad_norm: 1.0,
+    };
 
     fn tiny(dtype: DType) -> (Classifier, AdamW, Vec<Batch>) {
         let labels = Labels::new(vec!["a".into(), "b".into()]);
@@ -275,8 +289,7 @@ mod tests {
             &mut opt,
             &mut rng,
             &batches,
-            1e-3,
-            1.0,
+            PLAN,
             Some(&mut scaler),
         )
         .unwrap()
@@ -294,8 +307,7 @@ mod tests {
             &mut opt,
             &mut Rng::seeded(2),
             &batches,
-            1e-3,
-            1.0,
+            PLAN,
             Some(&mut scaler),
         )
         .unwrap()
@@ -307,8 +319,7 @@ mod tests {
             &mut f32_opt,
             &mut Rng::seeded(2),
             &batches,
-            1e-3,
-            1.0,
+            PLAN,
             None,
         )
         .unwrap()
