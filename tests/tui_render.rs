@@ -96,13 +96,7 @@ fn plain_markers_and_log_scale_render_without_braille() {
 fn invalid_hyperparameter_is_shown_inline_and_blocks_start() {
     let mut app = app();
     app.on_key(key('2'));
-    let lr = tunebench::config::keys()
-        .iter()
-        .position(|f| *f == "lr")
-        .unwrap();
-    for _ in 0..lr {
-        app.on_key(key('j'));
-    }
+    find_key(&mut app, "lr");
     assert_eq!(app.hparams.field(), "lr");
     app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
     app.on_key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
@@ -779,18 +773,21 @@ fn the_form_command_line_wraps_or_ends_in_an_ellipsis() {
     }
 }
 
+/// Find `name` in the form with `/` as a person does (the first key whose
+/// name holds it), Enter.
+fn find_key(app: &mut App, name: &str) {
+    app.on_key(key('/'));
+    for c in name.chars() {
+        app.on_key(key(c));
+    }
+    app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+}
+
 /// Edit `field` in the form as a person does: pick it, Enter, clear,
 /// type, Enter.
 fn edit_field(app: &mut App, field: &str, value: &str) {
     app.on_key(key('2'));
-    let at = tunebench::config::keys()
-        .iter()
-        .position(|k| *k == field)
-        .unwrap();
-    app.on_key(key('g'));
-    for _ in 0..at {
-        app.on_key(key('j'));
-    }
+    find_key(app, field);
     assert_eq!(app.hparams.field(), field);
     app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
     app.on_key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
@@ -831,7 +828,13 @@ fn a_data_key_edited_in_the_form_reloads_the_dataset_pane() {
         ("skip_empty", "true", ""),
         ("tag_scheme", "bioes", ""),
     ] {
-        edit_field(&mut app, field, value);
+        // A key hidden for this corpus (label_sep, tag_scheme) comes in as
+        // a loaded config would set it; every other one is typed.
+        if app.hparams.select(field) {
+            edit_field(&mut app, field, value);
+        } else {
+            app.hparams.cfg.set(&format!("{field}={value}")).unwrap();
+        }
         assert!(
             reload_dataset_if_changed(&mut app, &mut loaded),
             "{field}={value}"
@@ -845,4 +848,115 @@ fn a_data_key_edited_in_the_form_reloads_the_dataset_pane() {
             ),
         }
     }
+}
+
+/// Every row of the form, scrolled from the top to the bottom with `j`.
+fn all_form_rows(app: &mut App, w: u16, h: u16) -> String {
+    app.on_key(key('2'));
+    app.on_key(key('g'));
+    let mut seen = String::new();
+    for _ in 0..120 {
+        seen.push_str(&screen(app, w, h));
+        app.on_key(key('j'));
+    }
+    seen
+}
+
+#[test]
+fn the_form_groups_its_keys_and_shows_only_those_that_apply() {
+    for (w, h) in [(80, 24), (120, 36)] {
+        let mut app = app();
+        let rows = all_form_rows(&mut app, w, h);
+        for header in [
+            "▾ Data",
+            "▾ Model",
+            "▾ Training",
+            "▾ Schedule & regularization",
+            "▾ Parameter-efficient",
+            "▾ Task",
+            "▾ Precision & device",
+            "▾ Output & tracking",
+            "▾ Search",
+        ] {
+            assert!(rows.contains(header), "{w}x{h}: {header}");
+        }
+        for hidden in [
+            "adalora_",
+            "prefix_",
+            "ia3_",
+            "lora_r",
+            "tag_scheme",
+            "label_sep",
+        ] {
+            assert!(!rows.contains(hidden), "{w}x{h}: {hidden} is hidden");
+        }
+        assert!(rows.contains("16 hidden: peft = none"), "{w}x{h}");
+        // peft = adalora brings its keys (and LoRA's shared ones) in.
+        edit_field(&mut app, "peft", "adalora");
+        let rows = all_form_rows(&mut app, w, h);
+        for shown in ["adalora_init_r", "adalora_orth_reg", "lora_alpha"] {
+            assert!(rows.contains(shown), "{w}x{h}: {shown}");
+        }
+        assert!(!rows.contains("prefix_tokens"), "{w}x{h}");
+    }
+}
+
+#[test]
+fn a_conll_corpus_shows_the_tag_keys_and_a_csv_one_does_not() {
+    let d = tempfile::tempdir().unwrap();
+    let train = d.path().join("train.conll");
+    let mut text = String::new();
+    for i in 0..30 {
+        let name = ["Anna", "Bo", "Cy"][i % 3];
+        text.push_str(&format!("{name} B-PER\nvisited O\nParis B-LOC\n\n"));
+    }
+    std::fs::write(&train, text).unwrap();
+    let cfg = tunebench::config::RunConfig {
+        train_file: Some(train),
+        ..Default::default()
+    };
+    let data = tunebench::tui::load_dataset(&cfg);
+    assert!(data.is_ok(), "{:?}", data.err());
+    let mut conll = App::new(cfg, data, "run.toml".into());
+    let rows = all_form_rows(&mut conll, 120, 36);
+    for tag_key in ["tag_col", "tag_scheme", "lenient_tags", "label_all_tokens"] {
+        assert!(rows.contains(tag_key), "{tag_key}");
+    }
+    assert!(!rows.contains("label_sep"), "not a multi-label corpus");
+    let rows = all_form_rows(&mut app(), 120, 36);
+    assert!(!rows.contains("tag_scheme") && !rows.contains("lenient_tags"));
+}
+
+#[test]
+fn find_help_marks_and_reset_in_the_form() {
+    let mut app = app();
+    app.on_key(key('2'));
+    find_key(&mut app, "warm");
+    assert_eq!(app.hparams.field(), "warmup_ratio");
+    // The help line under the rows is the key's doc text (as --help and
+    // the README print it), and its default.
+    for k in ["epochs", "batch_size", "max_steps"] {
+        find_key(&mut app, k);
+        let doc = tunebench::config::KEY_DOCS
+            .iter()
+            .find(|d| d.key == k)
+            .unwrap()
+            .help();
+        // At 80×24 the form has the whole width (tabs).
+        let s = screen(&app, 80, 24);
+        let squashed: String = s
+            .lines()
+            .map(|l| l.trim_matches(|c| c == '│' || c == '┃' || c == ' '))
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(squashed.contains(&format!("{k}: {doc}")), "{k}: {s}");
+    }
+    // A changed key carries the mark (not a colour); D takes it back.
+    let marked = |app: &App| screen(app, 80, 24).lines().any(|l| l.contains("● epochs"));
+    assert!(!marked(&app));
+    edit_field(&mut app, "epochs", "7");
+    assert!(marked(&app), "{}", screen(&app, 80, 24));
+    app.on_key(key('D'));
+    assert_eq!(app.hparams.cfg.epochs, 3);
+    assert!(!marked(&app));
 }

@@ -149,15 +149,9 @@ fn a_person_can_explore_configure_train_predict_and_quit() {
     );
 
     // An invalid learning rate, then its fix.
-    t.keys(&["2"]);
-    let lr = tunebench::config::keys()
-        .iter()
-        .position(|f| *f == "lr")
-        .unwrap();
-    for _ in 0..lr {
-        t.keys(&["j"]);
-    }
-    t.keys(&["Enter", "C-u"]);
+    t.keys(&["2", "/"]);
+    t.text("lr");
+    t.keys(&["Enter", "Enter", "C-u"]);
     t.text("fast");
     t.keys(&["Enter"]);
     t.wait_for(

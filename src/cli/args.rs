@@ -410,7 +410,10 @@ pub(crate) fn cli_command() -> clap::Command {
         tunebench::build_info::long_version(&tunebench::model::quant::kernel_report())
             .into_boxed_str(),
     );
-    Cli::command().long_version(long)
+    let keys: &'static str = Box::leak(tunebench::config::keys_help_text().into_boxed_str());
+    Cli::command()
+        .long_version(long)
+        .mut_subcommand("train", |train| train.after_long_help(keys))
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ pub fn man_pages(dir: Option<&Path>) -> anyhow::Result<ExitCode> {
     cmd.build();
     let mut main_page = Vec::new();
     clap_mangen::Man::new(cmd.clone()).render(&mut main_page)?;
+    main_page.extend_from_slice(tunebench::config::keys_man_section().as_bytes());
     main_page.extend_from_slice(tunebench::tui::keymap::man_section().as_bytes());
     let Some(dir) = dir else {
         std::io::Write::write_all(&mut std::io::stdout(), &main_page)?;

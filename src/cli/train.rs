@@ -47,6 +47,10 @@ pub(crate) struct TrainArgs {
     /// Start the run process and return at once (watch it with `attach`)
     #[arg(long)]
     detach: bool,
+    /// Check the settings and print those that differ from the defaults
+    /// (and any that have no effect), without training
+    #[arg(long, conflicts_with = "detach")]
+    dry_run: bool,
     #[command(flatten)]
     data_flags: DataFlags,
 }
@@ -65,6 +69,7 @@ pub(crate) fn train_cmd(args: TrainArgs) -> anyhow::Result<ExitCode> {
         precision,
         resume,
         detach,
+        dry_run,
         data_flags,
     } = args;
     let overrides = |cfg: &mut RunConfig| -> tunebench::Result<()> {
@@ -101,6 +106,9 @@ pub(crate) fn train_cmd(args: TrainArgs) -> anyhow::Result<ExitCode> {
             let mut cfg = tunebench::run_dir::RunDir::read_config(&dir)?.config;
             overrides(&mut cfg)?;
             cfg.validate()?;
+            if say_settings(&cfg, dry_run) {
+                return Ok(ExitCode::SUCCESS);
+            }
             (
                 dir,
                 LaunchSpec {
@@ -124,6 +132,10 @@ pub(crate) fn train_cmd(args: TrainArgs) -> anyhow::Result<ExitCode> {
             }
             overrides(&mut cfg)?;
             cfg.validate()?;
+            // Before the run directory is claimed: a dry run leaves nothing.
+            if say_settings(&cfg, dry_run) {
+                return Ok(ExitCode::SUCCESS);
+            }
             let out = out.unwrap_or_else(|| default_run_dir(&cfg.model));
             (
                 out,
@@ -367,4 +379,44 @@ fn print_progress(events: impl Iterator<Item = Event>, log_every: usize) -> Exit
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Say each setting that cannot matter (one rule with the form, which
+/// hides them; the task is the config's, the data is not read yet), and
+/// with `--dry-run` print the changed settings: whether to stop here.
+fn say_settings(cfg: &RunConfig, dry_run: bool) -> bool {
+    for (key, why) in cfg.inert_settings(None) {
+        eprintln!("note: {}", cfg.inert_note(key, &why));
+    }
+    if dry_run {
+        print!("{}", changed_settings(cfg));
+    }
+    dry_run
+}
+
+/// `train --dry-run`: the settings that differ from the defaults, as TOML
+/// lines with the default beside each (the form marks the same keys).
+fn changed_settings(cfg: &RunConfig) -> String {
+    let default = RunConfig::default();
+    let changed = cfg.changed_keys();
+    if changed.is_empty() {
+        return "# every setting is its default\n".into();
+    }
+    let mut out = String::from("# settings that differ from the defaults\n");
+    for key in changed {
+        if key == "search" {
+            continue;
+        }
+        let was = match default.value_text(key) {
+            v if v.is_empty() => "unset".to_string(),
+            v => v,
+        };
+        let value = toml::Value::try_from(cfg)
+            .ok()
+            .and_then(|t| t.get(key).cloned())
+            .map(|v| v.to_string())
+            .unwrap_or_default();
+        out.push_str(&format!("{key} = {value}  # default: {was}\n"));
+    }
+    out
 }

@@ -1,21 +1,29 @@
 //! `RunConfig`: every hyperparameter of a run, declared once (its keys,
-//! defaults and which may be empty all come from the struct), with
+//! groups, help, defaults and which may be empty all come from
+//! `run_config!` below), which keys apply under which values
+//! (`relevance`), with
 //! validation that reports every problem at once (`validate`), TOML in and
 //! out and `--set k=v` (`overrides`), and the settings' choices (`choices`).
 
+#[macro_use]
+mod schema;
 mod aliases;
 mod choices;
 mod data_keys;
 mod overrides;
+mod relevance;
 mod search;
+mod search_rows;
 mod validate;
 
 pub use aliases::{alias_note, canonical_key, nearest_keys, unknown_key_message, ALIASES};
 pub use choices::*;
 pub use data_keys::DATA_KEYS;
+pub use schema::{keys_help_text, keys_man_section, keys_markdown, Group, KeyDoc};
 pub use search::{
     Direction, ParamSpec, PrunerKind, SamplerKind, SearchSettings, SearchSpec, SEARCH_METRICS,
 };
+pub use search_rows::Kind as SearchKind;
 pub use validate::{
     ConfigError, FieldError, FINE_TUNE_LR, LORA_LR, PROBE_LR, SCRATCH_LR, SCRATCH_SIZES,
 };
@@ -24,202 +32,181 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct RunConfig {
-    /// Local HF dir, hub id `org/name` (HF cache), or `scratch:tiny|mini|small`.
-    pub model: String,
-    pub train_file: Option<PathBuf>,
-    pub val_file: Option<PathBuf>,
-    /// Label corrections applied to the training file on load
-    /// (`data::corrections`: relabel, keep or drop by line).
-    pub corrections: Option<PathBuf>,
-    /// The split of an `hf:` training dataset (default `train`).
-    pub hf_split: Option<String>,
+run_config! {
+    // ── Data ──
+    /// The training data: a CSV, TSV, JSONL, Parquet or CoNLL file, or an
+    /// `hf:` dataset from the local HF cache (`--data`).
+    [Data] train_file: Option<PathBuf> = None,
+    /// Validation data (`--val`); unset: `val_split` of the training data
+    /// is held out.
+    [Data] val_file: Option<PathBuf> = None,
+    /// Share of the training data held out for validation when there is no
+    /// `val_file`.
+    [Data] val_split: f64 = 0.1,
+    /// Train on this many rows (0: all), drawn seeded and stratified by
+    /// label: a quick try of an idea.
+    [Data] max_rows: usize = 0,
+    /// The text column; unset: found by name (text, sentence, review,
+    /// content…).
+    [Data] text_col: Option<String> = None,
+    /// The label column; unset: found by name (label, labels, class,
+    /// sentiment, intent…).
+    [Data] label_col: Option<String> = None,
+    /// Label corrections applied on load (the Dataset pane's relabel, keep
+    /// and drop, by line).
+    [Data] corrections: Option<PathBuf> = None,
+    /// The split of an `hf:` training dataset; unset: train.
+    [Data] hf_split: Option<String> = None,
     /// Validate on this split of the `hf:` training dataset.
-    pub hf_val_split: Option<String>,
-    pub text_col: Option<String>,
-    pub label_col: Option<String>,
-    /// Share of the training file held out for validation when no val file.
-    pub val_split: f64,
-    /// Train on this many rows of the training data (0: all), drawn
-    /// seeded and stratified by label: a quick try of an idea.
-    pub max_rows: usize,
-    pub max_len: usize,
-    pub batch_size: usize,
-    pub epochs: usize,
-    /// Stop after this many optimizer steps (0: no limit).
-    pub max_steps: usize,
-    /// Peak learning rate; unset: chosen by what trains (`auto_lr`).
-    pub lr: Option<f64>,
-    pub warmup_ratio: f64,
-    pub schedule: Schedule,
-    pub weight_decay: f64,
-    pub adam_beta1: f64,
-    pub adam_beta2: f64,
-    pub adam_eps: f64,
-    /// Global gradient-norm clip (0: off).
-    pub max_grad_norm: f64,
-    pub grad_accum: usize,
-    pub seed: u64,
-    /// Evaluate every N optimizer steps (0: at each epoch end only).
-    pub eval_every: usize,
-    /// Emit a progress line every N steps in headless mode.
-    pub log_every: usize,
-    /// Stop after this many evaluations without improvement (0: off).
-    pub patience: usize,
-    /// What picks best/, stops early and tunes multi-label thresholds;
-    /// unset: the task's own (`BestMetric::default_for`).
-    pub best_metric: Option<BestMetric>,
-    /// Multi-label decisions: `"tuned"` (on the validation rows, for
-    /// best_metric) or a fixed threshold such as 0.5.
-    pub threshold: Threshold,
-    /// Override the model's dropout probabilities (hidden, attention, head).
-    pub dropout: Option<f64>,
-    /// Pretrained weights that stay fixed (no gradient, no optimizer state).
-    pub freeze: Freeze,
-    /// `lora`, `dora`, `ia3`: train small adapters instead of the encoder's
-    /// weights.
-    pub peft: Peft,
-    pub lora_r: usize,
-    pub lora_alpha: f64,
-    pub lora_dropout: f64,
-    /// Comma-separated module names (see `lora_targets()`) or `all-linear`.
-    pub lora_targets: String,
-    /// AdaLoRA (`peft = "adalora"`, with the `lora_*` keys): each module's
-    /// starting rank, and the average rank the allocator leaves.
-    pub adalora_init_r: usize,
-    pub adalora_target_r: usize,
-    /// Steps before the first cut, and at the end with the ranks fixed.
-    pub adalora_tinit: usize,
-    pub adalora_tfinal: usize,
-    /// Steps between two cuts (peft's `deltaT`).
-    pub adalora_delta_t: usize,
-    /// EMA factors of the importance and its uncertainty.
-    pub adalora_beta1: f64,
-    pub adalora_beta2: f64,
-    /// Weight of the orthogonality penalty on A and B.
-    pub adalora_orth_reg: f64,
-    /// Prefix tuning (`peft = "prefix"`): virtual tokens per layer, and the
-    /// hidden size of the reparameterisation MLP used while training (0:
-    /// train the table directly).
-    pub prefix_tokens: usize,
-    pub prefix_projection: usize,
-    /// (IA)³'s target modules, comma-separated (peft's BERT defaults).
-    pub ia3_targets: String,
-    /// The (IA)³ targets scaled at their input (a subset of `ia3_targets`).
-    pub ia3_feedforward: String,
-    /// How many `checkpoints/step-N` to keep (best/ is kept apart).
-    pub keep_checkpoints: usize,
-    /// WordPiece vocabulary size for `scratch:*` models.
-    pub scratch_vocab: usize,
-    pub device: String,
-    /// Compute dtype: f32, or bf16/f16 mixed precision (meant for GPUs).
-    pub precision: Precision,
-    pub lossy_utf8: bool,
-    pub skip_empty: bool,
+    [Data] hf_val_split: Option<String> = None,
     /// The data files have no header row: columns by 0-based index.
-    pub no_header: bool,
-    /// What a label is: single_label, multi_label or regression (unset:
-    /// found from the data, and said why).
-    pub task: Option<crate::data::Task>,
-    /// The separator of multi-label strings (`billing|refund`, `2,17`);
-    /// unset: `|`, `,` or `;`, whichever the labels hold.
-    pub label_sep: Option<String>,
-    /// Multi-label, one 0/1 column per label: `toxic,insult,…` or `PREFIX*`.
-    pub label_cols: Option<String>,
+    [Data] no_header: bool = false,
+    /// Read bytes that are not UTF-8 as U+FFFD instead of refusing the file.
+    [Data] lossy_utf8: bool = false,
+    /// Drop rows with empty text (counted) instead of refusing them.
+    [Data] skip_empty: bool = false,
+
+    // ── Model ──
+    /// A local HF directory, a hub id `org/name` (from the HF cache), or
+    /// `scratch:tiny|mini|small`.
+    [Model] model: String = "scratch:mini".into(),
+    /// Tokens per text (batches pad to their longest row).
+    [Model] max_len: usize = 128,
+    /// Override the model's hidden, attention and classifier dropout;
+    /// unset: the model's own.
+    [Model] dropout: Option<f64> = None,
+    /// Pretrained weights that stay fixed: `none`, `embeddings`, `encoder`
+    /// (a linear probe: only pooler and head train) or `layers:N`.
+    [Model] freeze: Freeze = Freeze::None,
+    /// WordPiece vocabulary size of a `scratch:*` model.
+    [Model] scratch_vocab: usize = 8000,
+
+    // ── Training ──
+    /// Passes over the training data.
+    [Training] epochs: usize = 3,
+    /// Stop after this many optimizer steps (0: no limit).
+    [Training] max_steps: usize = 0,
+    /// Rows per micro-batch.
+    [Training] batch_size: usize = 32,
+    /// Micro-batches per optimizer step.
+    [Training] grad_accum: usize = 1,
+    /// Peak learning rate; unset: by what trains (1e-3 for `scratch:*`,
+    /// 2e-3 with LoRA, 1e-3 with `freeze = "encoder"`, else 5e-5).
+    [Training] lr: Option<f64> = None,
+    /// Seeds the initialisation, dropout, data order and the split.
+    [Training] seed: u64 = 42,
+    /// Evaluate every N optimizer steps (0: at each epoch end only).
+    [Training] eval_every: usize = 0,
+    /// Stop after this many evaluations without improvement (0: off).
+    [Training] patience: usize = 0,
+    /// What picks best/, stops early and tunes multi-label thresholds;
+    /// unset: the task's own (macro_f1, micro_f1, entity F1, pearson).
+    [Training] best_metric: Option<BestMetric> = None,
+
+    // ── Schedule & regularization ──
+    /// Share of the steps the learning rate warms up over, linearly.
+    [Schedule] warmup_ratio: f64 = 0.1,
+    /// After warmup: `linear`, `cosine` or `constant`.
+    [Schedule] schedule: Schedule = Schedule::Linear,
+    /// AdamW's decoupled weight decay (not on biases or LayerNorm).
+    [Schedule] weight_decay: f64 = 0.01,
+    /// Global gradient-norm clip (0: off).
+    [Schedule] max_grad_norm: f64 = 1.0,
+    /// AdamW's first-moment decay.
+    [Schedule] adam_beta1: f64 = 0.9,
+    /// AdamW's second-moment decay.
+    [Schedule] adam_beta2: f64 = 0.999,
+    /// AdamW's epsilon.
+    [Schedule] adam_eps: f64 = 1e-8,
+
+    // ── Parameter-efficient ──
+    /// Train small adapters on a frozen pretrained encoder: `none`, `lora`,
+    /// `dora`, `adalora`, `prefix` or `ia3`.
+    [Peft] peft: Peft = Peft::None,
+    /// LoRA's rank.
+    [Peft] lora_r: usize = 8,
+    /// LoRA's scale α (the update is α/r·B·A).
+    [Peft] lora_alpha: f64 = 16.0,
+    /// Dropout on the adapter's input.
+    [Peft] lora_dropout: f64 = 0.1,
+    /// The adapted linears, comma-separated (query, key, value,
+    /// attention.output.dense, intermediate.dense, output.dense; DistilBERT
+    /// q_lin, k_lin, v_lin, out_lin, lin1, lin2) or `all-linear`.
+    [Peft] lora_targets: String = "query,value".into(),
+    /// AdaLoRA's starting rank per module.
+    [Peft] adalora_init_r: usize = 12,
+    /// The average rank AdaLoRA's allocator leaves.
+    [Peft] adalora_target_r: usize = 8,
+    /// Steps before AdaLoRA's first cut.
+    [Peft] adalora_tinit: usize = 0,
+    /// Steps at the end with the ranks fixed.
+    [Peft] adalora_tfinal: usize = 0,
+    /// Steps between two cuts (peft's deltaT).
+    [Peft] adalora_delta_t: usize = 1,
+    /// EMA factor of the importance.
+    [Peft] adalora_beta1: f64 = 0.85,
+    /// EMA factor of the importance's uncertainty.
+    [Peft] adalora_beta2: f64 = 0.85,
+    /// Weight of the orthogonality penalty on A and B.
+    [Peft] adalora_orth_reg: f64 = 0.5,
+    /// Prefix tuning's virtual tokens per layer.
+    [Peft] prefix_tokens: usize = 20,
+    /// Hidden size of the reparameterisation MLP used while training (0:
+    /// train the table itself).
+    [Peft] prefix_projection: usize = 0,
+    /// (IA)³'s target modules, comma-separated (peft's BERT defaults).
+    [Peft] ia3_targets: String = "key,value,output.dense".into(),
+    /// The (IA)³ targets scaled at their input (some of `ia3_targets`).
+    [Peft] ia3_feedforward: String = "output.dense".into(),
+
+    // ── Task ──
+    /// What a label is: `single_label`, `multi_label`, `regression` or
+    /// `token_classification`; unset: found from the data, and said why.
+    [Task] task: Option<crate::data::Task> = None,
     /// The label set, one name a line (or comma-separated): integer labels
     /// are indexes into it, any other label must be in it.
-    pub label_names: Option<PathBuf>,
-    /// CoNLL files: the 0-based column of the tag (unset: the last).
-    pub tag_col: Option<usize>,
-    /// The tags' scheme: iob1, iob2 (bio), bioes or io (unset: found from
-    /// the tags, and said). Tags are learned as IOB2 whatever the scheme.
-    pub tag_scheme: Option<crate::data::tags::Scheme>,
-    /// An `I-X` that opens a mention in IOB2 becomes `B-X` (counted)
-    /// instead of an error naming its line.
-    pub lenient_tags: bool,
-    /// Token classification: every piece of a word takes its tag (B- made
-    /// I- after the first), not only the first (run_ner's option).
-    pub label_all_tokens: bool,
-    /// Also write TensorBoard event files (events.out.tfevents.*).
-    pub tensorboard: bool,
-    /// What `tunebench sweep` samples and how (`search.rs`); empty for a
-    /// plain run.
-    #[serde(skip_serializing_if = "SearchSpec::is_empty")]
-    pub search: SearchSpec,
-}
+    [Task] label_names: Option<PathBuf> = None,
+    /// The separator of multi-label strings (`billing|refund`); unset: `|`,
+    /// `,` or `;`, whichever the labels hold.
+    [Task] label_sep: Option<String> = None,
+    /// Multi-label data with one 0/1 column per label: `toxic,insult,…` or
+    /// `PREFIX*`.
+    [Task] label_cols: Option<String> = None,
+    /// Multi-label decisions: `tuned` (per label, on the validation rows,
+    /// for best_metric) or a fixed threshold such as 0.5.
+    [Task] threshold: Threshold = Threshold::Tuned,
+    /// CoNLL files: the 0-based column of the tag; unset: the last.
+    [Task] tag_col: Option<usize> = None,
+    /// The tags' scheme: `iob1`, `iob2` (bio), `bioes` or `io`; unset: found
+    /// from the tags. Tags are learned as IOB2 whatever the scheme.
+    [Task] tag_scheme: Option<crate::data::tags::Scheme> = None,
+    /// An `I-X` that opens a mention becomes `B-X` (counted) instead of an
+    /// error naming its line.
+    [Task] lenient_tags: bool = false,
+    /// Every piece of a word takes its tag (B- made I- after the first),
+    /// not only the first.
+    [Task] label_all_tokens: bool = false,
 
-impl Default for RunConfig {
-    fn default() -> Self {
-        RunConfig {
-            model: "scratch:mini".into(),
-            train_file: None,
-            val_file: None,
-            corrections: None,
-            hf_split: None,
-            hf_val_split: None,
-            text_col: None,
-            label_col: None,
-            task: None,
-            label_sep: None,
-            label_cols: None,
-            label_names: None,
-            val_split: 0.1,
-            max_rows: 0,
-            max_len: 128,
-            batch_size: 32,
-            epochs: 3,
-            max_steps: 0,
-            lr: None,
-            warmup_ratio: 0.1,
-            schedule: Schedule::Linear,
-            weight_decay: 0.01,
-            adam_beta1: 0.9,
-            adam_beta2: 0.999,
-            adam_eps: 1e-8,
-            max_grad_norm: 1.0,
-            grad_accum: 1,
-            seed: 42,
-            eval_every: 0,
-            log_every: 10,
-            patience: 0,
-            best_metric: None,
-            threshold: Threshold::Tuned,
-            dropout: None,
-            freeze: Freeze::None,
-            peft: Peft::None,
-            lora_r: 8,
-            lora_alpha: 16.0,
-            lora_dropout: 0.1,
-            lora_targets: "query,value".into(),
-            adalora_init_r: 12,
-            adalora_target_r: 8,
-            adalora_tinit: 0,
-            adalora_tfinal: 0,
-            adalora_delta_t: 1,
-            adalora_beta1: 0.85,
-            adalora_beta2: 0.85,
-            adalora_orth_reg: 0.5,
-            prefix_tokens: 20,
-            prefix_projection: 0,
-            ia3_targets: "key,value,output.dense".into(),
-            ia3_feedforward: "output.dense".into(),
-            keep_checkpoints: 2,
-            scratch_vocab: 8000,
-            device: "cpu".into(),
-            precision: Precision::F32,
-            lossy_utf8: false,
-            skip_empty: false,
-            no_header: false,
-            tag_col: None,
-            tag_scheme: None,
-            lenient_tags: false,
-            label_all_tokens: false,
-            tensorboard: true,
-            search: SearchSpec::default(),
-        }
-    }
+    // ── Precision & device ──
+    /// `cpu`, `cuda` or `cuda:N` (CUDA builds only).
+    [Device] device: String = "cpu".into(),
+    /// Compute dtype: `f32`, or `bf16` / `f16` mixed precision (f32 master
+    /// weights; f16 with dynamic loss scaling).
+    [Device] precision: Precision = Precision::F32,
+
+    // ── Output & tracking ──
+    /// How many `checkpoints/step-N` to keep (best/ is kept apart).
+    [Output] keep_checkpoints: usize = 2,
+    /// A progress line every N steps when running headless.
+    [Output] log_every: usize = 10,
+    /// Also write TensorBoard event files (events.out.tfevents.*).
+    [Output] tensorboard: bool = true,
+
+    // ── Search ──
+    /// What `tunebench sweep` samples and how: one row per searched key
+    /// (a range or choices) and the study's settings (trials, metric,
+    /// sampler, pruner, parallel).
+    [Search] #[serde(skip_serializing_if = "SearchSpec::is_empty")] search: SearchSpec = SearchSpec::default(),
 }
 
 impl RunConfig {
@@ -346,18 +333,18 @@ mod tests {
             [
                 "train_file",
                 "val_file",
+                "text_col",
+                "label_col",
                 "corrections",
                 "hf_split",
                 "hf_val_split",
-                "text_col",
-                "label_col",
+                "dropout",
                 "lr",
                 "best_metric",
-                "dropout",
                 "task",
+                "label_names",
                 "label_sep",
                 "label_cols",
-                "label_names",
                 "tag_col",
                 "tag_scheme",
                 "search"
@@ -365,9 +352,83 @@ mod tests {
         );
         assert_eq!(
             keys()[0],
-            "model",
+            "train_file",
             "the form shows fields in declaration order"
         );
+    }
+
+    #[test]
+    fn every_key_is_documented_once_in_group_order() {
+        let documented: Vec<&str> = KEY_DOCS.iter().map(|d| d.key).collect();
+        assert_eq!(documented, keys(), "KEY_DOCS is the struct's fields");
+        // Declared group by group, so the form's order is the file's.
+        let groups: Vec<Group> = KEY_DOCS.iter().map(|d| d.group).collect();
+        assert!(groups.windows(2).all(|w| w[0] <= w[1]), "{groups:?}");
+        assert_eq!(groups.first(), Some(&Group::Data));
+        assert!(
+            KEY_DOCS.iter().all(|d| d.help().len() > 10),
+            "every key has help"
+        );
+        let lr = KEY_DOCS.iter().find(|d| d.key == "lr").unwrap();
+        assert_eq!(lr.group, Group::Training);
+        assert!(lr
+            .help()
+            .starts_with("Peak learning rate; unset: by what trains"));
+    }
+
+    #[test]
+    fn a_key_applies_only_where_it_can_matter() {
+        let mut cfg = RunConfig::default();
+        assert_eq!(
+            cfg.inapplicable("adalora_init_r", None).as_deref(),
+            Some("peft = none")
+        );
+        assert_eq!(cfg.inapplicable("lr", None), None);
+        cfg.peft = Peft::Adalora;
+        assert_eq!(cfg.inapplicable("adalora_init_r", None), None);
+        assert_eq!(cfg.inapplicable("lora_alpha", None), None);
+        assert_eq!(
+            cfg.inapplicable("lora_r", None).as_deref(),
+            Some("peft = adalora")
+        );
+        // Task keys: by the config's task, else the data's; unknown shows them.
+        assert_eq!(cfg.inapplicable("tag_scheme", None), None);
+        assert_eq!(
+            cfg.inapplicable("tag_scheme", Some(crate::data::Task::SingleLabel))
+                .as_deref(),
+            Some("task = single_label")
+        );
+        assert_eq!(
+            cfg.inapplicable("tag_scheme", Some(crate::data::Task::TokenClassification)),
+            None
+        );
+        cfg.model = "bert-base-uncased".into();
+        assert!(cfg.inapplicable("scratch_vocab", None).is_some());
+        cfg.val_file = Some("v.csv".into());
+        assert_eq!(
+            cfg.inapplicable("val_split", None).as_deref(),
+            Some("val_file is set")
+        );
+    }
+
+    #[test]
+    fn changed_keys_and_reset() {
+        let mut cfg = RunConfig::default();
+        assert!(cfg.changed_keys().is_empty());
+        cfg.set("lr=1e-3").unwrap();
+        cfg.set("adalora_init_r=6").unwrap();
+        assert_eq!(cfg.changed_keys(), ["lr", "adalora_init_r"]);
+        assert_eq!(
+            cfg.inert_settings(None),
+            [("adalora_init_r", "peft = none".to_string())]
+        );
+        assert_eq!(
+            cfg.inert_note("adalora_init_r", "peft = none"),
+            "adalora_init_r = 6 has no effect (peft = none)"
+        );
+        cfg.reset("lr");
+        cfg.reset("adalora_init_r");
+        assert_eq!(cfg, RunConfig::default());
     }
 
     #[test]

@@ -151,7 +151,7 @@ impl SearchSpec {
     }
 }
 
-const SETTINGS: &[&str] = &[
+pub(super) const SETTINGS: &[&str] = &[
     "trials",
     "metric",
     "direction",
@@ -272,7 +272,7 @@ fn pair(v: &toml::Value, what: &str) -> Result<(toml::Value, toml::Value), Strin
 }
 
 impl ParamSpec {
-    fn parse(spec: &toml::Table) -> Result<ParamSpec, String> {
+    pub(super) fn parse(spec: &toml::Table) -> Result<ParamSpec, String> {
         let kinds: Vec<&str> = ["uniform", "log_uniform", "float", "int", "choice"]
             .into_iter()
             .filter(|k| spec.contains_key(*k))

@@ -246,13 +246,15 @@ impl App {
             .as_ref()
             .and_then(|d| d.score_bins.as_ref())
             .map(|b| (b.min, b.max));
+        let mut hparams = HyperPane::new(cfg.clone(), config_path);
+        hparams.data_task = dataset.as_ref().map(|d| d.task);
         App {
             focus: PaneId::Dataset,
             message: data_error.clone().map(|text| Message { text, error: true }),
             dataset,
             data_error,
             run: RunStatus::idle(&cfg),
-            hparams: HyperPane::new(cfg, config_path),
+            hparams,
             curves: CurvesPane {
                 smoothing: 0.6,
                 ..Default::default()
@@ -524,8 +526,8 @@ impl App {
             Some(dir) => vec![Action::OpenSweep(dir)],
             None => {
                 self.error(
-                    "no search space: set the form's `search` field, e.g. \
-                     { lr = { log_uniform = [1e-5, 1e-3] }, trials = 8 }, or load a config with [search] (L)",
+                    "no search space: + on a key in the form searches it (Enter on `search` \
+                     edits the space), or load a config with [search] (L)",
                 );
                 vec![]
             }

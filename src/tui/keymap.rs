@@ -19,6 +19,8 @@ pub enum Scope {
     Dataset,
     Relabel,
     Hyper,
+    /// The search space's rows, opened from the form's `search` key.
+    SearchForm,
     Curves,
     Playground,
     /// Typing a line (search, a field's value, a sentence).
@@ -34,6 +36,7 @@ impl Scope {
             Scope::Sweep => "Sweep",
             Scope::Dataset | Scope::Relabel => "Dataset",
             Scope::Hyper => "Hyper",
+            Scope::SearchForm => "Search",
             Scope::Curves => "Curves",
             Scope::Playground => "Playground",
             Scope::Input => "Typing",
@@ -98,6 +101,15 @@ pub enum Cmd {
     Drop,
     // hyperparameters
     Edit,
+    Fold,
+    PrevGroup,
+    NextGroup,
+    Reset,
+    AddToSearch,
+    // the search space's rows
+    AddRow,
+    RemoveRow,
+    CycleKind,
     Preset,
     SaveConfig,
     SaveCommand,
@@ -220,6 +232,7 @@ pub struct Hints {
     pub playground_typing: Vec<(String, String)>,
     pub dataset: Vec<(String, String)>,
     pub hyper: Vec<(String, String)>,
+    pub search_form: Vec<(String, String)>,
     pub curves: Vec<(String, String)>,
     pub playground: Vec<(String, String)>,
 }
@@ -231,6 +244,7 @@ impl Hints {
             Scope::Input => &self.typing,
             Scope::Dataset | Scope::Relabel => &self.dataset,
             Scope::Hyper => &self.hyper,
+            Scope::SearchForm => &self.search_form,
             Scope::Curves => &self.curves,
             Scope::Playground => &self.playground,
             _ => &[],
@@ -259,6 +273,7 @@ struct FileHints {
     playground_input: Vec<(String, String)>,
     dataset: Vec<(String, String)>,
     hyper: Vec<(String, String)>,
+    search_form: Vec<(String, String)>,
     curves: Vec<(String, String)>,
     playground: Vec<(String, String)>,
 }
@@ -322,6 +337,7 @@ impl KeyMap {
             playground_typing: map.hint_keys(Scope::Input, &h.playground_input)?,
             dataset: map.hint_keys(Scope::Dataset, &h.dataset)?,
             hyper: map.hint_keys(Scope::Hyper, &h.hyper)?,
+            search_form: map.hint_keys(Scope::SearchForm, &h.search_form)?,
             curves: map.hint_keys(Scope::Curves, &h.curves)?,
             playground: map.hint_keys(Scope::Playground, &h.playground)?,
         };
@@ -410,6 +426,7 @@ mod tests {
             Scope::Input,
             Scope::Dataset,
             Scope::Hyper,
+            Scope::SearchForm,
             Scope::Curves,
             Scope::Playground,
         ] {
@@ -454,7 +471,7 @@ mod tests {
 
     #[test]
     fn a_bad_table_names_what_is_wrong() {
-        let base = "[hints]\ninput=[]\nplayground_input=[]\ndataset=[]\nhyper=[]\ncurves=[]\nplayground=[]\n";
+        let base = "[hints]\ninput=[]\nplayground_input=[]\ndataset=[]\nhyper=[]\nsearch_form=[]\ncurves=[]\nplayground=[]\n";
         let bad_cmd = format!("[[keys]]\nscope=\"global\"\nbind=[[\"fly\",\"f\"]]\n{base}");
         assert!(KeyMap::parse(&bad_cmd)
             .unwrap_err()
@@ -463,7 +480,7 @@ mod tests {
         assert!(KeyMap::parse(&bad_key)
             .unwrap_err()
             .contains("unknown key 'Hyper'"));
-        let no_key = "[[keys]]\nscope=\"global\"\nbind=[[\"quit\",\"q\"]]\n[hints]\ninput=[[\"stop\",\"stop\"]]\nplayground_input=[]\ndataset=[]\nhyper=[]\ncurves=[]\nplayground=[]\n";
+        let no_key = "[[keys]]\nscope=\"global\"\nbind=[[\"quit\",\"q\"]]\n[hints]\ninput=[[\"stop\",\"stop\"]]\nplayground_input=[]\ndataset=[]\nhyper=[]\nsearch_form=[]\ncurves=[]\nplayground=[]\n";
         assert!(KeyMap::parse(no_key)
             .unwrap_err()
             .contains("'stop' has no key"));

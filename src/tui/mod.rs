@@ -625,12 +625,14 @@ pub fn reload_dataset_if_changed(app: &mut App, last: &mut String) -> bool {
     match load_dataset(&cfg) {
         Ok(d) => {
             app.playground.value_range = d.score_bins.as_ref().map(|b| (b.min, b.max));
+            app.hparams.data_task = Some(d.task);
             app.dataset = Some(d);
             app.data_error = None;
             app.refresh_suspects();
         }
         Err(e) => {
             app.dataset = None;
+            app.hparams.data_task = None;
             app.data_error = Some(e);
         }
     }
