@@ -449,20 +449,38 @@ fn a_person_starts_a_sweep_from_the_form_and_opens_its_best_trial() {
     );
     let t = start("tunebench-sweep", (120, 36), &cmd);
     t.wait_for("the form", |s| s.contains("2 Hyperparameters"), 30);
-    t.keys(&["2"]);
-    // The `search` field is the form's last.
-    for _ in 0..150 {
-        t.run(&["send-keys", "-t", "tb", "j"]);
-    }
-    t.wait_for("the search field", |s| s.contains("▶ search"), 10);
-    t.keys(&["Enter"]);
-    t.text("{ lr = { log_uniform = [5e-4, 2e-3] }, epochs = { choice = [1] }, trials = 2 }");
-    t.keys(&["Enter"]);
+    // As a person: find lr, change it, search it with +; epochs 1 keeps
+    // the trials short; then the search space's rows: 4 trials, S.
+    t.keys(&["2", "/"]);
+    t.text("lr");
+    t.keys(&["Enter", "Enter", "C-u"]);
+    t.text("1e-3");
+    t.keys(&["Enter", "+"]);
+    t.wait_for(
+        "lr in the search space",
+        |s| s.contains("lr searched: log-uniform"),
+        10,
+    );
+    t.keys(&["/"]);
+    t.text("epochs");
+    t.keys(&["Enter", "Enter", "C-u", "1", "Enter"]);
+    t.keys(&["G", "Enter"]);
+    t.wait_for(
+        "the search space's rows",
+        |s| s.contains("Search space"),
+        10,
+    );
+    t.keys(&["j", "Enter", "C-u", "4", "Enter"]);
+    t.wait_for(
+        "4 trials",
+        |s| s.lines().any(|l| l.contains("trials") && l.contains(" 4 ")),
+        10,
+    );
     t.keys(&["S"]);
     let s = t.wait_for(
-        "two trials done",
-        |s| s.contains("2/2 trials · 0 running · 2 complete"),
-        120,
+        "four trials done",
+        |s| s.contains("4/4 trials · 0 running · 4 complete"),
+        240,
     );
     assert!(s.contains("best accuracy"), "{s}");
     assert!(s.contains("Leaderboard") && s.contains("lr="), "{s}");

@@ -391,6 +391,7 @@ impl HyperPane {
     }
 
     fn open_search(&mut self, key: Option<&str>) {
+        self.status = None;
         let mut form = SearchForm::default();
         if let Some(k) = key {
             form.select_param(&self.cfg.search, k);
@@ -464,7 +465,8 @@ impl HyperPane {
             parts.push(format!("--model {}", shell_word(&self.cfg.model)));
         }
         for key in keys() {
-            if matches!(*key, "train_file" | "val_file" | "model") {
+            // The search space is `tunebench sweep`'s, not this command's.
+            if matches!(*key, "train_file" | "val_file" | "model" | "search") {
                 continue;
             }
             let v = self.cfg.value_text(key);
