@@ -14,6 +14,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "engine",
         &[
             "bench",
+            "label",
             "runs",
             "remote",
             "train",

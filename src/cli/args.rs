@@ -388,6 +388,12 @@ pub(crate) enum Cmd {
     },
     /// Describe a corpus: label balance, duplicates, conflicts, lengths
     Inspect(super::inspect::InspectArgs),
+    /// Active learning: `label simulate` measures how many labels each
+    /// query strategy saves on a labeled corpus
+    Label {
+        #[command(subcommand)]
+        cmd: super::label::LabelCmd,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -9,6 +9,7 @@ mod doctor;
 mod eval;
 mod export;
 mod inspect;
+mod label;
 mod logging;
 mod man;
 mod predict;
@@ -172,6 +173,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::Man { dir } => man::man_pages(dir.as_deref()),
         Cmd::Inspect(args) => inspect::inspect_args_cmd(args),
+        Cmd::Label { cmd } => label::label_cmd(cmd),
     }
 }
 

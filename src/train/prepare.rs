@@ -30,6 +30,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 /// Train and validation rows, with where they came from.
+#[derive(Clone)]
 pub struct Corpus {
     pub train: Vec<Row>,
     pub val: Vec<Row>,

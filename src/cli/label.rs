@@ -1,0 +1,130 @@
+//! `tunebench label`: active learning. `label simulate` plays it against
+//! a labeled corpus (labels hidden, revealed as asked) and measures how
+//! many labels each query strategy saves against random.
+
+use super::{DataFlags, SourceFlags};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use tunebench::config::RunConfig;
+use tunebench::label::simulate::{simulate, SimProgress, SimulateOptions};
+use tunebench::label::strategy::Strategy;
+
+#[derive(clap::Subcommand)]
+pub(crate) enum LabelCmd {
+    /// Measure query strategies on a labeled corpus: its labels are hidden
+    /// and revealed as each strategy asks; writes learning_curve.csv
+    /// (strategy,seed,round,labels,metric,seconds) and summary.json
+    Simulate(SimulateArgs),
+}
+
+#[derive(clap::Args)]
+pub(crate) struct SimulateArgs {
+    #[command(flatten)]
+    source: SourceFlags,
+    /// Query strategies, comma-separated: breaking_ties, entropy,
+    /// least_confidence, random
+    #[arg(long, value_delimiter = ',', default_value = "breaking_ties,random")]
+    strategies: Vec<Strategy>,
+    /// Labeled rows before the first query (drawn at random per seed)
+    #[arg(long, default_value_t = 25)]
+    seed_size: usize,
+    /// Rows labeled per round
+    #[arg(long, default_value_t = 25)]
+    query: usize,
+    /// Query rounds after the seed round
+    #[arg(long, default_value_t = 20)]
+    rounds: usize,
+    /// Repetitions with different seed sets
+    #[arg(long, default_value_t = 3)]
+    seeds: usize,
+    /// Score at most this many unlabeled rows a round (a random sub-pool)
+    #[arg(long, value_name = "N")]
+    pool_sample: Option<usize>,
+    /// Override one hyperparameter of every round's run, e.g. --set epochs=5
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Where the curves go (default: runs/<timestamp>-simulate)
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    data_flags: DataFlags,
+}
+
+pub(crate) fn label_cmd(cmd: LabelCmd) -> anyhow::Result<ExitCode> {
+    match cmd {
+        LabelCmd::Simulate(args) => simulate_cmd(args),
+    }
+}
+
+fn simulate_cmd(args: SimulateArgs) -> anyhow::Result<ExitCode> {
+    let mut cfg = match &args.source.config {
+        Some(p) => super::config_file(p)?,
+        None => RunConfig::default(),
+    };
+    args.source.apply(&mut cfg, &args.data_flags, true);
+    super::note_aliases(&args.set);
+    for s in &args.set {
+        cfg.set(s)?;
+    }
+    cfg.search = Default::default();
+    cfg.validate()?;
+    let opts = SimulateOptions {
+        strategies: args.strategies,
+        seed_size: args.seed_size,
+        query: args.query,
+        rounds: args.rounds,
+        seeds: args.seeds,
+        pool_sample: args.pool_sample,
+    };
+    let out = args.out.unwrap_or_else(|| {
+        tunebench::run_dir::default_runs_dir()
+            .join(format!("{}-simulate", tunebench::run_dir::timestamp()))
+    });
+    let names: Vec<&str> = opts.strategies.iter().map(|s| s.name()).collect();
+    println!(
+        "simulating {} over {} seed(s): {} seed labels, then {} rounds of {} ({}, {} epochs a round); curves in {}",
+        names.join(", "),
+        opts.seeds,
+        opts.seed_size,
+        opts.rounds,
+        opts.query,
+        cfg.model,
+        cfg.epochs,
+        out.display()
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let _ = ctrlc::set_handler(move || {
+        eprintln!("\nstopping the simulation (finished rounds stay in learning_curve.csv)");
+        flag.store(true, Ordering::SeqCst);
+    });
+    let summary = simulate(&cfg, &opts, &out, |p| {
+        if let SimProgress::Point(p) = p {
+            println!(
+                "{:<16} seed {} round {:>2}: {:>4} labels  accuracy {:.4}  ({:.1}s)",
+                p.strategy, p.seed, p.round, p.labels, p.metric, p.seconds
+            );
+        }
+        !stop.load(Ordering::SeqCst)
+    })?;
+    println!("strategy          final accuracy     AUC   labels to reach random's final");
+    for s in &summary {
+        println!(
+            "{:<16} {:.4} ± {:.4}  {:.4}  {}",
+            s.strategy,
+            s.final_mean,
+            s.final_std,
+            s.normalised_auc,
+            s.labels_to_reach_random
+                .map_or("-".to_string(), |l| format!("{l} of {}", s.final_labels))
+        );
+    }
+    println!(
+        "wrote {} and {}",
+        out.join("learning_curve.csv").display(),
+        out.join("summary.json").display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,7 @@
+//! Active learning: which unlabeled rows to label next (`strategy`), when
+//! labelling stops paying (`stopping`), and the simulator that measures
+//! how many labels a strategy saves (`simulate`).
+
+pub mod simulate;
+pub mod stopping;
+pub mod strategy;

@@ -1,0 +1,454 @@
+//! `tunebench label simulate`: active learning played against a labeled
+//! corpus. Its labels are hidden and revealed, as an oracle would, for the
+//! rows each strategy asks for; every round trains a fresh model on the
+//! rows revealed so far (small-text's default: no weights carried over),
+//! scores it on the validation rows, and scores the pool to pick the next
+//! batch. The learning curves, and what each strategy saves against
+//! random, are the result.
+
+use super::strategy::Strategy;
+use crate::config::{ConfigError, RunConfig};
+use crate::data::{Labels, Row, Task};
+use crate::error::{Error, Result};
+use crate::protocol::{Command, Event};
+use crate::rng::Rng;
+use crate::train::prepare::{load_corpus, prepare_corpus, Corpus};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+pub struct SimulateOptions {
+    pub strategies: Vec<Strategy>,
+    /// Labeled rows before the first query (drawn at random, per seed).
+    pub seed_size: usize,
+    /// Rows labeled per round.
+    pub query: usize,
+    pub rounds: usize,
+    /// Repetitions with different seed sets and draws.
+    pub seeds: usize,
+    /// Score at most this many unlabeled rows a round (a random sub-pool,
+    /// as small-text's subsampling); None: the whole pool.
+    pub pool_sample: Option<usize>,
+}
+
+/// One point of a learning curve: `learning_curve.csv`'s row.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CurvePoint {
+    pub strategy: String,
+    pub seed: usize,
+    pub round: usize,
+    pub labels: usize,
+    /// The validation metric (accuracy) of the round's model.
+    pub metric: f64,
+    /// Training, scoring and querying this round took.
+    pub seconds: f64,
+}
+
+/// What a strategy achieved over the seeds (`summary.json`).
+#[derive(Clone, Debug, Serialize)]
+pub struct StrategySummary {
+    pub strategy: String,
+    pub metric: &'static str,
+    pub final_mean: f64,
+    pub final_std: f64,
+    /// The area under the mean learning curve over the labels, divided by
+    /// the labels' range: its mean metric (higher is better).
+    pub normalised_auc: f64,
+    pub final_labels: usize,
+    /// The fewest labels at which the mean curve reaches random's final
+    /// mean metric (absent without random, or when it never does).
+    pub labels_to_reach_random: Option<usize>,
+}
+
+pub enum SimProgress<'a> {
+    /// A round is about to train.
+    RoundStart {
+        strategy: Strategy,
+        seed: usize,
+        round: usize,
+        labels: usize,
+    },
+    Point(&'a CurvePoint),
+    Event(&'a Event),
+}
+
+fn bad(field: &'static str, reason: String) -> Error {
+    Error::Config(ConfigError::field(field, reason))
+}
+
+/// Check the options against the pool before any training.
+pub fn check(opts: &SimulateOptions, pool: usize) -> Result<()> {
+    if opts.strategies.is_empty() {
+        return Err(bad("strategies", "give at least one strategy".into()));
+    }
+    if opts.query == 0 {
+        return Err(bad(
+            "query",
+            "0 rows a round: each round labels at least one row".into(),
+        ));
+    }
+    if opts.seed_size == 0 {
+        return Err(bad(
+            "seed-size",
+            "0: the first model needs at least one labeled row of two labels".into(),
+        ));
+    }
+    if opts.seeds == 0 {
+        return Err(bad("seeds", "0 repetitions: give at least 1".into()));
+    }
+    let needed = opts.seed_size + opts.query * opts.rounds;
+    if opts.seed_size > pool {
+        return Err(bad(
+            "seed-size",
+            format!("{} seed labels from a pool of {pool} rows", opts.seed_size),
+        ));
+    }
+    if needed > pool {
+        return Err(bad(
+            "rounds",
+            format!(
+                "{} seed labels + {} rounds × {} = {needed} labels, more than the pool's {pool} rows",
+                opts.seed_size, opts.rounds, opts.query
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Run the simulation in `out`: `learning_curve.csv` after every round,
+/// `summary.json` at the end. `progress` returns false to stop (the
+/// finished rounds stay in the CSV).
+pub fn simulate(
+    cfg: &RunConfig,
+    opts: &SimulateOptions,
+    out: &Path,
+    mut progress: impl FnMut(SimProgress) -> bool,
+) -> Result<Vec<StrategySummary>> {
+    cfg.validate()?;
+    let corpus = load_corpus(cfg)?;
+    if corpus.task.task != Task::SingleLabel {
+        return Err(bad(
+            "task",
+            format!(
+                "the simulator scores single-label corpora by accuracy; this one is {} ({}), whose query strategies are not part of tunebench yet",
+                corpus.task.task.name(),
+                corpus.task.reason
+            ),
+        ));
+    }
+    check(opts, corpus.train.len())?;
+    let labels = crate::data::task::labels_for(Task::SingleLabel, &corpus.train);
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out.display().to_string(), e))?;
+    let device = crate::device::open(&cfg.device, cfg.seed)?;
+    let round_cfg = RunConfig {
+        tensorboard: false,
+        keep_checkpoints: 1,
+        ..cfg.clone()
+    };
+    let pool = &corpus.train;
+    let mut curve: Vec<CurvePoint> = Vec::new();
+    for seed in 0..opts.seeds {
+        // The same seed set for every strategy: they differ only in what
+        // they ask for.
+        let mut first: Vec<usize> = (0..pool.len()).collect();
+        Rng::derived(cfg.seed, seed as u64).shuffle(&mut first);
+        first.truncate(opts.seed_size);
+        for &strategy in &opts.strategies {
+            let mut labeled = first.clone();
+            let mut rng = Rng::derived(cfg.seed ^ 0x5eed, seed as u64);
+            for round in 0..=opts.rounds {
+                if !progress(SimProgress::RoundStart {
+                    strategy,
+                    seed,
+                    round,
+                    labels: labeled.len(),
+                }) {
+                    return Err(Error::Run("simulation stopped".into()));
+                }
+                let t0 = Instant::now();
+                let trained_on = labeled.len();
+                let dir = out
+                    .join("rounds")
+                    .join(format!("{strategy}-seed{seed}-round{round}"));
+                let round_corpus = Corpus {
+                    train: labeled.iter().map(|&i| pool[i].clone()).collect(),
+                    ..corpus.clone()
+                };
+                let metric = train_round(&round_cfg, round_corpus, &labels, &dir, &mut progress)?;
+                if round < opts.rounds {
+                    let picked =
+                        query_pool(&dir, &device, pool, &labeled, strategy, opts, &mut rng)?;
+                    labeled.extend(picked);
+                }
+                let _ = std::fs::remove_dir_all(&dir);
+                let point = CurvePoint {
+                    strategy: strategy.name().to_string(),
+                    seed,
+                    round,
+                    labels: trained_on,
+                    metric,
+                    seconds: t0.elapsed().as_secs_f64(),
+                };
+                curve.push(point.clone());
+                crate::disk::write_atomic(&out.join("learning_curve.csv"), &curve_csv(&curve)?)?;
+                if !progress(SimProgress::Point(&point)) {
+                    return Err(Error::Run("simulation stopped".into()));
+                }
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(out.join("rounds"));
+    let summary = summarise(&curve, &opts.strategies);
+    let json = serde_json::to_vec_pretty(&summary).map_err(|e| Error::Run(e.to_string()))?;
+    crate::disk::write_atomic(&out.join("summary.json"), &json)?;
+    Ok(summary)
+}
+
+/// Train one round's model in `dir`; its best validation accuracy.
+fn train_round(
+    cfg: &RunConfig,
+    corpus: Corpus,
+    labels: &Labels,
+    dir: &Path,
+    progress: &mut impl FnMut(SimProgress) -> bool,
+) -> Result<f64> {
+    let trainer = prepare_corpus(cfg.clone(), corpus, Some(labels.clone()), dir)?;
+    let handle = crate::train::spawn(trainer);
+    let (mut best, mut failure, mut stopped) = (None::<f64>, None, false);
+    for event in handle.events.iter() {
+        if let Event::Failed { error, .. } = &event {
+            failure = Some(error.clone());
+        }
+        if let Some(a) = event.eval_metric("accuracy") {
+            best = Some(best.map_or(a, |b| b.max(a)));
+        }
+        if !progress(SimProgress::Event(&event)) && !stopped {
+            stopped = true;
+            let _ = handle.commands.send(Command::Stop { save: false });
+        }
+    }
+    let _ = handle.thread.join();
+    if let Some(error) = failure {
+        return Err(Error::Run(format!("{}: {error}", dir.display())));
+    }
+    if stopped {
+        return Err(Error::Run("simulation stopped".into()));
+    }
+    best.ok_or_else(|| {
+        Error::Run(format!(
+            "{}: the round ended without an evaluation",
+            dir.display()
+        ))
+    })
+}
+
+/// The rows (pool indexes) `strategy` asks for next, from the round's
+/// best model's probabilities on the unlabeled rows (a random sub-pool of
+/// them with `pool_sample`).
+fn query_pool(
+    dir: &Path,
+    device: &candle_core::Device,
+    pool: &[Row],
+    labeled: &[usize],
+    strategy: Strategy,
+    opts: &SimulateOptions,
+    rng: &mut Rng,
+) -> Result<Vec<usize>> {
+    let taken: std::collections::HashSet<usize> = labeled.iter().copied().collect();
+    let mut unlabeled: Vec<usize> = (0..pool.len()).filter(|i| !taken.contains(i)).collect();
+    if let Some(cap) = opts.pool_sample.filter(|&c| c < unlabeled.len()) {
+        rng.shuffle(&mut unlabeled);
+        unlabeled.truncate(cap);
+        unlabeled.sort_unstable();
+    }
+    let probs: Vec<Vec<f64>> = if strategy == Strategy::Random {
+        vec![Vec::new(); unlabeled.len()]
+    } else {
+        let predictor = crate::predict::Predictor::load(&best_dir(dir), device)?;
+        let rows: Vec<Row> = unlabeled
+            .iter()
+            .map(|&i| Row::unlabelled(pool[i].text.clone()))
+            .collect();
+        predictor
+            .predict_rows(&rows)?
+            .into_iter()
+            .map(|p| p.probs.iter().map(|(_, x)| f64::from(*x)).collect())
+            .collect()
+    };
+    Ok(strategy
+        .query(&probs, opts.query, rng)
+        .into_iter()
+        .map(|i| unlabeled[i])
+        .collect())
+}
+
+fn best_dir(dir: &Path) -> PathBuf {
+    dir.join("best")
+}
+
+fn curve_csv(curve: &[CurvePoint]) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for p in curve {
+        w.serialize(p).map_err(|e| Error::Run(e.to_string()))?;
+    }
+    w.into_inner().map_err(|e| Error::Run(e.to_string()))
+}
+
+/// Per strategy over the seeds: the final metric's mean and spread, the
+/// normalised area under the mean curve, and the labels it needed to
+/// reach random's final mean.
+pub fn summarise(curve: &[CurvePoint], strategies: &[Strategy]) -> Vec<StrategySummary> {
+    let mean_curve = |s: &str| -> Vec<(usize, f64)> {
+        let mut rounds: Vec<usize> = curve
+            .iter()
+            .filter(|p| p.strategy == s)
+            .map(|p| p.round)
+            .collect();
+        rounds.sort_unstable();
+        rounds.dedup();
+        rounds
+            .into_iter()
+            .map(|r| {
+                let at: Vec<&CurvePoint> = curve
+                    .iter()
+                    .filter(|p| p.strategy == s && p.round == r)
+                    .collect();
+                let metric = at.iter().map(|p| p.metric).sum::<f64>() / at.len() as f64;
+                (at[0].labels, metric)
+            })
+            .collect()
+    };
+    let random_final = mean_curve(Strategy::Random.name())
+        .last()
+        .map(|&(_, m)| m)
+        .filter(|_| strategies.contains(&Strategy::Random));
+    strategies
+        .iter()
+        .map(|s| {
+            let name = s.name();
+            let points = mean_curve(name);
+            let last_round = points.len().saturating_sub(1);
+            let finals: Vec<f64> = curve
+                .iter()
+                .filter(|p| p.strategy == name && p.round == last_round)
+                .map(|p| p.metric)
+                .collect();
+            let (mean, std) = mean_std(&finals);
+            StrategySummary {
+                strategy: name.to_string(),
+                metric: "accuracy",
+                final_mean: mean,
+                final_std: std,
+                normalised_auc: normalised_auc(&points),
+                final_labels: points.last().map_or(0, |p| p.0),
+                labels_to_reach_random: random_final.and_then(|target| {
+                    points
+                        .iter()
+                        .find(|&&(_, m)| m >= target - 1e-12)
+                        .map(|&(l, _)| l)
+                }),
+            }
+        })
+        .collect()
+}
+
+fn mean_std(xs: &[f64]) -> (f64, f64) {
+    if xs.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    let var = if xs.len() > 1 {
+        xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)
+    } else {
+        0.0
+    };
+    (mean, var.sqrt())
+}
+
+/// Trapezoid area under (labels, metric) over the labels' range.
+fn normalised_auc(points: &[(usize, f64)]) -> f64 {
+    match points {
+        [] => f64::NAN,
+        [(_, m)] => *m,
+        _ => {
+            let area: f64 = points
+                .windows(2)
+                .map(|w| (w[1].0 - w[0].0) as f64 * (w[0].1 + w[1].1) / 2.0)
+                .sum();
+            let range = (points[points.len() - 1].0 - points[0].0) as f64;
+            if range > 0.0 {
+                area / range
+            } else {
+                points[0].1
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(strategy: &str, seed: usize, round: usize, labels: usize, metric: f64) -> CurvePoint {
+        CurvePoint {
+            strategy: strategy.into(),
+            seed,
+            round,
+            labels,
+            metric,
+            seconds: 0.0,
+        }
+    }
+
+    #[test]
+    fn the_summary_compares_each_strategy_with_random() {
+        let mut curve = Vec::new();
+        for seed in 0..2 {
+            for (round, (bt, rnd)) in [(0.5, 0.5), (0.7, 0.6), (0.8, 0.65), (0.85, 0.7)]
+                .into_iter()
+                .enumerate()
+            {
+                let labels = 10 + round * 10;
+                curve.push(point(
+                    "breaking_ties",
+                    seed,
+                    round,
+                    labels,
+                    bt + seed as f64 * 0.02,
+                ));
+                curve.push(point("random", seed, round, labels, rnd));
+            }
+        }
+        let s = summarise(&curve, &[Strategy::BreakingTies, Strategy::Random]);
+        assert_eq!(s[0].strategy, "breaking_ties");
+        assert!((s[0].final_mean - 0.86).abs() < 1e-12);
+        assert!((s[0].final_std - 0.02f64.hypot(0.0) / 2f64.sqrt()).abs() < 1e-12);
+        // Random ends at 0.7: breaking ties got there with 20 labels.
+        assert_eq!(s[0].labels_to_reach_random, Some(20));
+        assert_eq!(s[1].labels_to_reach_random, Some(40));
+        assert_eq!(s[1].final_labels, 40);
+        // Mean of the trapezoids over 30 labels: (0.55 + 0.625 + 0.675) / 3.
+        assert!((s[1].normalised_auc - (0.55 + 0.625 + 0.675) / 3.0).abs() < 1e-12);
+        assert!(s[0].normalised_auc > s[1].normalised_auc);
+    }
+
+    #[test]
+    fn bad_options_are_refused_before_training() {
+        let opts = |seed_size, query, rounds| SimulateOptions {
+            strategies: vec![Strategy::Random],
+            seed_size,
+            query,
+            rounds,
+            seeds: 1,
+            pool_sample: None,
+        };
+        let e = check(&opts(10, 0, 2), 100).unwrap_err().to_string();
+        assert!(e.contains("query") && e.contains("at least one row"), "{e}");
+        let e = check(&opts(200, 5, 2), 100).unwrap_err().to_string();
+        assert!(e.contains("200 seed labels from a pool of 100 rows"), "{e}");
+        let e = check(&opts(50, 25, 3), 100).unwrap_err().to_string();
+        assert!(e.contains("125 labels"), "{e}");
+        assert!(check(&opts(25, 25, 3), 100).is_ok());
+    }
+}

@@ -1,0 +1,232 @@
+//! Active learning: the query strategies and the stopping rule against
+//! small-text (tests/fixtures/make_label_fixtures.py), and `label
+//! simulate` end to end on the bundled reviews with a scratch model.
+
+mod common;
+
+use common::cli::{bad_input, run, tunebench};
+use common::{reviews, root};
+use tunebench::label::stopping::{cohen_kappa, KappaAverage};
+use tunebench::label::strategy::Strategy;
+use tunebench::rng::Rng;
+
+fn fixture() -> serde_json::Value {
+    let text =
+        std::fs::read_to_string(root().join("tests/fixtures/label/strategies.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn table(v: &serde_json::Value) -> Vec<Vec<f64>> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn strategies_score_and_pick_small_texts_rows() {
+    let f = fixture();
+    for case in f["queries"].as_array().unwrap() {
+        let strategy: Strategy = case["strategy"].as_str().unwrap().parse().unwrap();
+        let n = case["n"].as_u64().unwrap() as usize;
+        let probs = table(&case["proba"]);
+        let scores = strategy.scores(&probs).unwrap();
+        let want: Vec<f64> = case["scores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect();
+        for (got, want) in scores.iter().zip(&want) {
+            assert!(
+                (got - want).abs() < 1e-12,
+                "{strategy} scores: {scores:?} vs {want:?}"
+            );
+        }
+        let mut picked = strategy.query(&probs, n, &mut Rng::seeded(0));
+        picked.sort_unstable();
+        let theirs: Vec<usize> = case["picked"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_u64().unwrap() as usize)
+            .collect();
+        // small-text takes the n best with np.argpartition, which picks
+        // among rows tied at the cut in an order of numpy's own; every row
+        // better than the cut is the same, and the rest tie with it.
+        let key = |i: usize| match strategy {
+            Strategy::Entropy => -scores[i],
+            _ => scores[i],
+        };
+        let cut = theirs
+            .iter()
+            .map(|&i| key(i))
+            .fold(f64::NEG_INFINITY, f64::max);
+        for i in 0..probs.len() {
+            if key(i) < cut - 1e-12 {
+                assert!(
+                    picked.contains(&i) && theirs.contains(&i),
+                    "{strategy} n={n}: row {i}"
+                );
+            }
+        }
+        for i in picked.iter().chain(&theirs) {
+            assert!(
+                key(*i) <= cut + 1e-12,
+                "{strategy} n={n}: row {i} past the cut"
+            );
+        }
+        assert_eq!(picked.len(), theirs.len());
+        if picked != theirs {
+            // Only a tie at the cut may differ.
+            let differing: Vec<_> = picked.iter().filter(|i| !theirs.contains(i)).collect();
+            assert!(differing.iter().all(|&&i| (key(i) - cut).abs() < 1e-12));
+        }
+    }
+}
+
+#[test]
+fn kappa_equals_scikit_learns_and_the_stop_rule_fires_where_small_texts_does() {
+    let f = fixture();
+    for case in f["kappa"].as_array().unwrap() {
+        let seq = |k: &str| -> Vec<usize> {
+            case[k]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_u64().unwrap() as usize)
+                .collect()
+        };
+        let classes = case["classes"].as_u64().unwrap() as usize;
+        let got = cohen_kappa(&seq("a"), &seq("b"), classes);
+        let want = case["kappa"].as_f64().unwrap();
+        assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+    }
+    let s = &f["stopping"];
+    let mut rule = KappaAverage::new(s["classes"].as_u64().unwrap() as usize);
+    for (p, want) in s["predictions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(s["stop"].as_array().unwrap())
+    {
+        let p: Vec<usize> = p
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_u64().unwrap() as usize)
+            .collect();
+        assert_eq!(rule.stop(&p), want.as_bool().unwrap(), "{:?}", rule.history);
+    }
+}
+
+fn simulate_args(out: &std::path::Path) -> Vec<String> {
+    let (train, heldout) = reviews();
+    [
+        "label",
+        "simulate",
+        "--model",
+        "scratch:tiny",
+        "--strategies",
+        "breaking_ties,random",
+        "--seed-size",
+        "20",
+        "--query",
+        "20",
+        "--rounds",
+        "2",
+        "--seeds",
+        "2",
+        "--pool-sample",
+        "200",
+        "--set",
+        "epochs=2",
+        "--set",
+        "max_len=32",
+        "--set",
+        "scratch_vocab=500",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain([
+        "--data".into(),
+        train.display().to_string(),
+        "--val".into(),
+        heldout.display().to_string(),
+        "--out".into(),
+        out.display().to_string(),
+    ])
+    .collect()
+}
+
+#[test]
+fn the_simulator_writes_every_round_and_repeats_itself() {
+    let d = tempfile::tempdir().unwrap();
+    let mut csvs = Vec::new();
+    for name in ["a", "b"] {
+        let out = d.path().join(name);
+        let (ok, stdout, stderr) = run(tunebench()
+            .env("RAYON_NUM_THREADS", "1")
+            .args(simulate_args(&out)));
+        assert!(ok, "{stdout}{stderr}");
+        let csv = std::fs::read_to_string(out.join("learning_curve.csv")).unwrap();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[0], "strategy,seed,round,labels,metric,seconds");
+        // 2 strategies × 2 seeds × (round 0 + 2 rounds).
+        assert_eq!(lines.len(), 1 + 2 * 2 * 3, "{csv}");
+        for l in &lines[1..] {
+            let cells: Vec<&str> = l.split(',').collect();
+            let (round, labels): (usize, usize) =
+                (cells[2].parse().unwrap(), cells[3].parse().unwrap());
+            assert_eq!(labels, 20 + 20 * round, "{l}");
+            let metric: f64 = cells[4].parse().unwrap();
+            assert!((0.0..=1.0).contains(&metric), "{l}");
+        }
+        let summary: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+        assert_eq!(summary.as_array().unwrap().len(), 2);
+        assert_eq!(summary[1]["strategy"], "random");
+        assert!(summary[0]["normalised_auc"].as_f64().is_some());
+        assert!(!out.join("rounds").exists(), "round runs are cleaned up");
+        // Everything but the timing repeats.
+        let without_time: Vec<String> = lines
+            .iter()
+            .map(|l| l.rsplit_once(',').unwrap().0.to_string())
+            .collect();
+        csvs.push(without_time);
+    }
+    assert_eq!(csvs[0], csvs[1], "the same seeds give the same rows");
+}
+
+#[test]
+fn bad_simulator_input_is_refused_naming_the_flag() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("x");
+    let mut args = simulate_args(&out);
+    let set = |args: &mut Vec<String>, flag: &str, value: &str| {
+        let i = args.iter().position(|a| a == flag).unwrap();
+        args[i + 1] = value.into();
+    };
+    let mut a = args.clone();
+    set(&mut a, "--query", "0");
+    let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+    bad_input(&refs, &["query", "at least one row"]);
+    let mut a = args.clone();
+    set(&mut a, "--seed-size", "100000");
+    let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+    bad_input(&refs, &["100000 seed labels from a pool of"]);
+    set(&mut args, "--strategies", "coin_flip");
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (ok, _, stderr) = run(tunebench().args(&refs));
+    assert!(
+        !ok && stderr.contains("unknown strategy 'coin_flip'"),
+        "{stderr}"
+    );
+}
