@@ -126,8 +126,10 @@ impl HyperPane {
             return false;
         };
         if let Some(why) = self.cfg.inapplicable(k, self.data_task) {
-            self.status = Some(format!("{k} is hidden: {why}"));
-            return false;
+            if !self.errors().contains_key(k) {
+                self.status = Some(format!("{k} is hidden: {why}"));
+                return false;
+            }
         }
         if let Some(g) = rows::group_of(k) {
             self.folded.remove(&g);
@@ -142,7 +144,13 @@ impl HyperPane {
     }
 
     fn rows(&self) -> Vec<Row> {
-        visible_rows(&self.cfg, self.data_task, &self.folded)
+        let errors = self.errors();
+        visible_rows(
+            &self.cfg,
+            self.data_task,
+            &self.folded,
+            &errors.keys().copied().collect(),
+        )
     }
 
     /// The selected row's index among the visible ones (a hidden key's
@@ -925,6 +933,20 @@ mod tests {
         assert!(keys_shown(&p).contains(&"tag_scheme"));
         p.data_task = Some(Task::SingleLabel);
         assert!(!keys_shown(&p).contains(&"tag_scheme"));
+        assert!(!keys_shown(&p).contains(&"label_sep"));
+    }
+
+    #[test]
+    fn a_hidden_key_with_a_bad_value_is_shown_so_it_can_be_fixed() {
+        let mut p = pane();
+        p.data_task = Some(Task::SingleLabel);
+        assert!(!keys_shown(&p).contains(&"label_sep"));
+        p.cfg.label_sep = Some("::".into());
+        assert!(p.errors().contains_key("label_sep"), "{:?}", p.errors());
+        assert!(keys_shown(&p).contains(&"label_sep"));
+        assert!(p.select("label_sep"));
+        press(&mut p, 'D');
+        assert!(p.can_start());
         assert!(!keys_shown(&p).contains(&"label_sep"));
     }
 

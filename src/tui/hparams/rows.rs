@@ -51,8 +51,14 @@ pub fn group_states(cfg: &RunConfig, task: Option<Task>) -> Vec<(Group, GroupSta
         .collect()
 }
 
-/// The rows on screen: headers always, keys of unfolded groups that apply.
-pub fn visible_rows(cfg: &RunConfig, task: Option<Task>, folded: &BTreeSet<Group>) -> Vec<Row> {
+/// The rows on screen: headers always, keys of unfolded groups that apply,
+/// and any key with an error (hidden, it could not be fixed).
+pub fn visible_rows(
+    cfg: &RunConfig,
+    task: Option<Task>,
+    folded: &BTreeSet<Group>,
+    errors: &BTreeSet<&str>,
+) -> Vec<Row> {
     let mut rows = Vec::new();
     for g in Group::ALL {
         rows.push(Row::Header(g));
@@ -62,7 +68,10 @@ pub fn visible_rows(cfg: &RunConfig, task: Option<Task>, folded: &BTreeSet<Group
         rows.extend(
             KEY_DOCS
                 .iter()
-                .filter(|d| d.group == g && cfg.inapplicable(d.key, task).is_none())
+                .filter(|d| {
+                    d.group == g
+                        && (errors.contains(d.key) || cfg.inapplicable(d.key, task).is_none())
+                })
                 .map(|d| Row::Key(d.key)),
         );
     }
