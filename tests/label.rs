@@ -230,3 +230,107 @@ fn bad_simulator_input_is_refused_naming_the_flag() {
         "{stderr}"
     );
 }
+
+/// A pool of the reviews' texts with no label column, and a labels.csv
+/// giving `given` of them their true labels: (dir, pool, labels file).
+fn pool_and_labels(given: usize) -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+    use tunebench::data::given_labels::{write, GivenLabel, Source};
+    let d = tempfile::tempdir().unwrap();
+    let (train, _) = reviews();
+    let mut rdr = csv::Reader::from_path(&train).unwrap();
+    let rows: Vec<(String, String)> = rdr
+        .deserialize::<std::collections::HashMap<String, String>>()
+        .map(|r| {
+            let r = r.unwrap();
+            (r["text"].clone(), r["label"].clone())
+        })
+        .collect();
+    let pool = d.path().join("pool.csv");
+    let mut w = csv::Writer::from_path(&pool).unwrap();
+    w.write_record(["text"]).unwrap();
+    for (text, _) in &rows {
+        w.write_record([text]).unwrap();
+    }
+    w.flush().unwrap();
+    let labels: Vec<GivenLabel> = rows
+        .iter()
+        .enumerate()
+        .take(given)
+        .map(|(i, (text, label))| GivenLabel {
+            line: i as u64 + 2,
+            text: text.clone(),
+            label: label.clone(),
+            round: i / 20,
+            strategy: "random".into(),
+            score: None,
+            seconds: 3.0,
+            source: Source::Person,
+        })
+        .collect();
+    let file = d.path().join("labels.csv");
+    write(&file, &labels).unwrap();
+    (d, pool, file)
+}
+
+#[test]
+fn train_reads_a_pool_with_the_labels_given_to_it() {
+    let (d, pool, labels) = pool_and_labels(120);
+    let (_, heldout) = reviews();
+    let out = d.path().join("run");
+    let (ok, stdout, stderr) = run(tunebench()
+        .env("RAYON_NUM_THREADS", "1")
+        .arg("train")
+        .arg("--data")
+        .arg(&pool)
+        .arg("--labels")
+        .arg(&labels)
+        .arg("--val")
+        .arg(&heldout)
+        .args([
+            "--model",
+            "scratch:tiny",
+            "--epochs",
+            "1",
+            "--set",
+            "max_len=32",
+        ])
+        .arg("--out")
+        .arg(&out));
+    assert!(ok, "{stdout}{stderr}");
+    let cfg = std::fs::read_to_string(out.join("config.toml")).unwrap();
+    assert!(cfg.contains("labels = "), "{cfg}");
+    // 120 labeled rows of the pool's 720: 4 steps of 32 in one epoch.
+    let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    assert!(metrics.contains("\"total_steps\":4"), "{metrics}");
+}
+
+#[test]
+fn a_labels_file_that_no_longer_fits_its_pool_is_refused() {
+    let (_d, pool, labels) = pool_and_labels(5);
+    let text = std::fs::read_to_string(&labels).unwrap();
+    // Line 3 of the labels file names another text than the pool's row.
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let cells: Vec<&str> = lines[2].splitn(3, ',').collect();
+    lines[2] = format!(
+        "{},\"a text the pool never had\",{}",
+        cells[0], "positive,0,random,,3.0,person"
+    );
+    std::fs::write(&labels, lines.join("\n") + "\n").unwrap();
+    bad_input(
+        &[
+            "train",
+            "--data",
+            pool.to_str().unwrap(),
+            "--labels",
+            labels.to_str().unwrap(),
+            "--model",
+            "scratch:tiny",
+            "--out",
+            _d.path().join("run").to_str().unwrap(),
+        ],
+        &[
+            "labels.csv:3: line 3 of",
+            "the pool changed since it was labeled",
+        ],
+    );
+}

@@ -169,6 +169,10 @@ pub(crate) struct SourceFlags {
     /// load; the TUI's dataset pane writes them beside the corpus
     #[arg(long, value_name = "FILE")]
     pub(crate) corrections: Option<PathBuf>,
+    /// Labels given in a labelling session (its labels.csv), applied to
+    /// --data's rows by line; rows left without a label are not trained on
+    #[arg(long, value_name = "FILE")]
+    pub(crate) labels: Option<PathBuf>,
 }
 
 impl SourceFlags {
@@ -198,6 +202,9 @@ impl SourceFlags {
 
         if self.corrections.is_some() {
             cfg.corrections = self.corrections;
+        }
+        if self.labels.is_some() {
+            cfg.labels = self.labels;
         }
         super::apply_data_flags(cfg, data_flags);
     }

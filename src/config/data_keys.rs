@@ -11,6 +11,7 @@ pub const DATA_KEYS: &[&str] = &[
     "train_file",
     "val_file",
     "corrections",
+    "labels",
     "hf_split",
     "hf_val_split",
     "text_col",
@@ -41,7 +42,8 @@ impl RunConfig {
             empty_label_set: self.task == Some(Task::MultiLabel),
             lossy_utf8: self.lossy_utf8,
             skip_empty: self.skip_empty,
-            require_label: true,
+            // A labelling session's pool: its labels come from the file.
+            require_label: self.labels.is_none(),
             no_header: self.no_header,
             hf_split: self.hf_split.clone(),
             tag_col: self.tag_col,
@@ -100,6 +102,7 @@ mod tests {
             ("train_file", "a.csv"),
             ("val_file", "b.csv"),
             ("corrections", "c.csv"),
+            ("labels", "labels.csv"),
             ("hf_split", "test"),
             ("hf_val_split", "validation"),
             ("text_col", "body"),
@@ -124,6 +127,6 @@ mod tests {
             let preset = RunConfig::default().with_data_of(&changed);
             assert_eq!(preset.value_text(key), changed.value_text(key), "{key}");
         }
-        assert_eq!(DATA_KEYS.len(), 20, "a new data key gets a line above");
+        assert_eq!(DATA_KEYS.len(), 21, "a new data key gets a line above");
     }
 }

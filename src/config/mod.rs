@@ -55,6 +55,10 @@ run_config! {
     /// Label corrections applied on load (the Dataset pane's relabel, keep
     /// and drop, by line).
     [Data] corrections: Option<PathBuf> = None,
+    /// Labels given in a labelling session (`tunebench label`'s
+    /// labels.csv), applied to the training file's rows by line; rows left
+    /// without a label are the unlabeled pool, not trained on.
+    [Data] labels: Option<PathBuf> = None,
     /// The split of an `hf:` training dataset; unset: train.
     [Data] hf_split: Option<String> = None,
     /// Validate on this split of the `hf:` training dataset.
@@ -336,6 +340,7 @@ mod tests {
                 "text_col",
                 "label_col",
                 "corrections",
+                "labels",
                 "hf_split",
                 "hf_val_split",
                 "dropout",
@@ -448,6 +453,7 @@ mod tests {
             train_file: Some("a".into()),
             val_file: Some("b".into()),
             corrections: Some("c".into()),
+            labels: Some("l.csv".into()),
             hf_split: Some("train".into()),
             hf_val_split: Some("test".into()),
             text_col: Some("t".into()),

@@ -78,6 +78,13 @@ pub enum DataError {
     },
     #[error("{spec}: {message}")]
     HfDataset { spec: String, message: String },
+    /// A labels file of a labelling session (`data::given_labels`).
+    #[error("{}:{line}: {message}", path.display())]
+    BadGivenLabel {
+        path: PathBuf,
+        line: u64,
+        message: String,
+    },
     #[error("{}:{line}: {message}", path.display())]
     BadCorrection {
         path: PathBuf,

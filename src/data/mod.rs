@@ -5,6 +5,7 @@ pub mod conll;
 pub mod corrections;
 mod delimited;
 mod error;
+pub mod given_labels;
 pub mod hf;
 mod jsonl;
 pub mod label_stats;

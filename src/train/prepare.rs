@@ -67,6 +67,18 @@ pub fn load_training_file(
         train.rows = rows;
         corrections = Some(summary);
     }
+    if let Some(file) = &cfg.labels {
+        let (rows, summary) = crate::data::given_labels::load_and_apply(
+            file,
+            &train_path,
+            std::mem::take(&mut train.rows),
+        )?;
+        if rows.is_empty() {
+            return Err(crate::data::DataError::NoRows { path: file.clone() }.into());
+        }
+        tracing::info!("{summary}");
+        train.rows = rows;
+    }
     Ok((train, corrections))
 }
 
