@@ -16,27 +16,13 @@ fn fixture() -> serde_json::Value {
     serde_json::from_str(&text).unwrap()
 }
 
-fn table(v: &serde_json::Value) -> Vec<Vec<f64>> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            r.as_array()
-                .unwrap()
-                .iter()
-                .map(|x| x.as_f64().unwrap())
-                .collect()
-        })
-        .collect()
-}
-
 #[test]
 fn strategies_score_and_pick_small_texts_rows() {
     let f = fixture();
     for case in f["queries"].as_array().unwrap() {
         let strategy: Strategy = case["strategy"].as_str().unwrap().parse().unwrap();
         let n = case["n"].as_u64().unwrap() as usize;
-        let probs = table(&case["proba"]);
+        let probs = common::json_rows(&case["proba"]);
         let scores = strategy.scores(&probs).unwrap();
         let want: Vec<f64> = case["scores"]
             .as_array()

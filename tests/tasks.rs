@@ -40,16 +40,9 @@ fn metrics_fixture() -> serde_json::Value {
 }
 
 fn f32_rows(v: &serde_json::Value) -> Vec<Vec<f32>> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            r.as_array()
-                .unwrap()
-                .iter()
-                .map(|x| x.as_f64().unwrap() as f32)
-                .collect()
-        })
+    common::json_rows(v)
+        .into_iter()
+        .map(|r| r.into_iter().map(|x| x as f32).collect())
         .collect()
 }
 

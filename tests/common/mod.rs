@@ -91,3 +91,18 @@ pub fn max_abs(t: &candle_core::Tensor) -> f32 {
 pub fn max_abs_diff(a: &candle_core::Tensor, b: &candle_core::Tensor) -> f32 {
     max_abs(&(host(a) - host(b)).unwrap())
 }
+
+/// A JSON array of number arrays (a fixture's table), as f64 rows.
+pub fn json_rows(v: &serde_json::Value) -> Vec<Vec<f64>> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect()
+        })
+        .collect()
+}
