@@ -320,3 +320,129 @@ fn a_labels_file_that_no_longer_fits_its_pool_is_refused() {
         ],
     );
 }
+
+#[test]
+fn a_labelling_session_saves_each_label_retrains_and_ranks_the_pool() {
+    use tunebench::label::session::{Session, SessionSpec};
+    let (d, pool, _) = pool_and_labels(0);
+    let (train, heldout) = reviews();
+    let truth: std::collections::HashMap<String, String> = csv::Reader::from_path(&train)
+        .unwrap()
+        .deserialize::<std::collections::HashMap<String, String>>()
+        .map(|r| {
+            let r = r.unwrap();
+            (r["text"].clone(), r["label"].clone())
+        })
+        .collect();
+    let dir = d.path().join("session");
+    let spec = SessionSpec {
+        pool: pool.clone(),
+        val: Some(heldout),
+        model: "scratch:tiny".into(),
+        labels: vec!["negative".into(), "neutral".into(), "positive".into()],
+        strategy: "breaking_ties".into(),
+        batch: 30,
+        pool_sample: 300,
+        seed: 7,
+    };
+    let mut s = Session::create(&dir, spec.clone()).unwrap();
+    // Before a model: a seeded order, no scores.
+    let first = s.queue(60);
+    assert_eq!(first.len(), 60);
+    assert!(first.iter().all(|o| o.score.is_none() && o.top.is_empty()));
+    for o in &first {
+        s.give(o.line, &truth[&o.text], 2.0).unwrap();
+    }
+    assert!(s.batch_done());
+    let e = s.give(first[0].line, "meh", 1.0).unwrap_err().to_string();
+    assert!(e.contains("unknown label 'meh'"), "{e}");
+    let undone = s.undo().unwrap().unwrap();
+    assert_eq!(undone.line, first[59].line);
+    assert_eq!(
+        s.queue(1)[0].line,
+        first[59].line,
+        "an undone row is offered again"
+    );
+    s.give(undone.line, &undone.label, 2.0).unwrap();
+    // Saved at once, in the file train --labels reads.
+    let saved = tunebench::data::given_labels::read(&s.labels_path()).unwrap();
+    assert_eq!(saved.len(), 60);
+    assert_eq!(saved[0].strategy, "random");
+    // A round: an ordinary run on the session's labels, then the ranking.
+    let cfg = s.round_config(&tunebench::config::RunConfig {
+        epochs: 8,
+        max_len: 32,
+        scratch_vocab: 500,
+        tensorboard: false,
+        ..Default::default()
+    });
+    let run = dir.join("round-1");
+    let events = tunebench::train::prepare(cfg, &run).unwrap().run_to_end();
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, tunebench::protocol::Event::Finished { .. })));
+    let device = candle_core::Device::Cpu;
+    s.rescore(&run.join("best"), 1, &device).unwrap();
+    assert_eq!(s.scores.probs.len(), 300, "a sub-pool of 300 scored");
+    let ranked = s.queue(10);
+    let margins: Vec<f64> = ranked.iter().map(|o| o.score.unwrap()).collect();
+    assert!(
+        margins.windows(2).all(|w| w[0] <= w[1]),
+        "smallest margin first: {margins:?}"
+    );
+    assert_eq!(ranked[0].top.len(), 3);
+    assert!(ranked[0].top[0].1 >= ranked[0].top[1].1);
+    // Another day: the same labels and ranking.
+    let again = Session::open(&dir).unwrap();
+    assert_eq!(again.given, s.given);
+    assert_eq!(again.queue(10), ranked);
+    let e = Session::create(&dir, spec).err().unwrap().to_string();
+    assert!(e.contains("already holds a labelling session"), "{e}");
+}
+
+#[test]
+fn a_session_refuses_a_pool_with_nothing_left_to_label() {
+    use tunebench::label::session::{Session, SessionSpec};
+    let d = tempfile::tempdir().unwrap();
+    let (train, _) = reviews();
+    let spec = SessionSpec {
+        pool: train,
+        val: None,
+        model: "scratch:tiny".into(),
+        labels: vec!["negative".into(), "positive".into()],
+        strategy: "breaking_ties".into(),
+        batch: 25,
+        pool_sample: 0,
+        seed: 1,
+    };
+    let e = Session::create(&d.path().join("s"), spec.clone())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("every row of") && e.contains("has a label"),
+        "{e}"
+    );
+    let e = Session::create(
+        &d.path().join("s"),
+        SessionSpec {
+            batch: 0,
+            ..spec.clone()
+        },
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(e.contains("batch"), "{e}");
+    let e = Session::create(
+        &d.path().join("s"),
+        SessionSpec {
+            strategy: "coin_flip".into(),
+            ..spec
+        },
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(e.contains("unknown strategy 'coin_flip'"), "{e}");
+}

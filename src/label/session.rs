@@ -1,0 +1,380 @@
+//! A labelling session: a pool of texts, the labels a person gives them
+//! (`labels.csv`, saved after every key), and the queue of what to label
+//! next, ranked by the latest model's uncertainty. Everything lives in
+//! one directory, so a session goes on another day (`open`):
+//!
+//! * `session.json` — the pool, the label set, the strategy, the batch;
+//! * `labels.csv` — `data::given_labels`'s file, which `train --labels`
+//!   reads;
+//! * `scores.json` — the latest model's probabilities for the pool rows
+//!   it scored, and the round they came from.
+//!
+//! Retraining is an ordinary run on `round_config()` (the front end starts
+//! it as a run process); `rescore` ranks the pool with its checkpoint.
+
+use super::strategy::Strategy;
+use crate::config::{ConfigError, RunConfig};
+use crate::data::given_labels::{self, GivenLabel, Source};
+use crate::data::{load_file, Row};
+use crate::error::{Error, Result};
+use crate::rng::Rng;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// What a session labels, and how it asks.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionSpec {
+    pub pool: PathBuf,
+    pub val: Option<PathBuf>,
+    pub model: String,
+    /// The labels a row may get, in key order (1 is the first).
+    pub labels: Vec<String>,
+    /// The query strategy's name (`Strategy::from_str`).
+    pub strategy: String,
+    /// Labels between two retraining rounds.
+    pub batch: usize,
+    /// Score at most this many unlabeled rows a round (0: all).
+    pub pool_sample: usize,
+    pub seed: u64,
+}
+
+/// The latest model's view of the pool.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Scores {
+    /// The round whose model scored (1: the first retrained model).
+    pub round: usize,
+    /// Pool line → probabilities in `SessionSpec::labels` order (f32 as
+    /// the model gives them: they read back from JSON exactly).
+    pub probs: BTreeMap<u64, Vec<f32>>,
+}
+
+/// A row offered to the person: why it was picked and what the model thinks.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Offer {
+    pub line: u64,
+    pub text: String,
+    /// The strategy's score (a margin, an entropy…); None before a model.
+    pub score: Option<f64>,
+    /// The model's labels, likeliest first, with their probabilities.
+    pub top: Vec<(String, f64)>,
+}
+
+pub struct Session {
+    pub dir: PathBuf,
+    pub spec: SessionSpec,
+    pub pool: Vec<Row>,
+    pub given: Vec<GivenLabel>,
+    pub scores: Scores,
+    skipped: BTreeSet<u64>,
+    /// Rows whose label was taken back, offered again first.
+    again: Vec<u64>,
+}
+
+fn bad(field: &'static str, reason: String) -> Error {
+    Error::Config(ConfigError::field(field, reason))
+}
+
+fn read_pool(path: &Path) -> Result<Vec<Row>> {
+    let opts = crate::data::LoadOptions {
+        require_label: false,
+        ..RunConfig::default().load_options()
+    };
+    Ok(load_file(path, &opts)?.rows)
+}
+
+impl Session {
+    /// Start a session in `dir` (which must not hold one).
+    pub fn create(dir: &Path, spec: SessionSpec) -> Result<Session> {
+        if dir.join("session.json").exists() {
+            return Err(bad(
+                "out",
+                format!(
+                    "{} already holds a labelling session: continue it with --resume",
+                    dir.display()
+                ),
+            ));
+        }
+        let strategy: Strategy = spec.strategy.parse().map_err(|e| bad("strategy", e))?;
+        if strategy != Strategy::Random && spec.labels.len() < 2 {
+            return Err(bad(
+                "labels",
+                format!(
+                    "{} label(s): a session needs at least two",
+                    spec.labels.len()
+                ),
+            ));
+        }
+        if spec.batch == 0 {
+            return Err(bad("batch", "0: a round needs at least one label".into()));
+        }
+        let pool = read_pool(&spec.pool)?;
+        let unlabeled = pool
+            .iter()
+            .filter(|r| r.label.as_deref().is_none_or(str::is_empty))
+            .count();
+        if unlabeled == 0 {
+            return Err(bad(
+                "data",
+                format!(
+                    "every row of {} has a label: nothing is left to label (train on it, or give a pool with empty labels)",
+                    spec.pool.display()
+                ),
+            ));
+        }
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
+        let json = serde_json::to_vec_pretty(&spec).map_err(|e| Error::Run(e.to_string()))?;
+        crate::disk::write_atomic(&dir.join("session.json"), &json)?;
+        given_labels::write(&dir.join("labels.csv"), &[])?;
+        Ok(Session {
+            dir: dir.to_path_buf(),
+            spec,
+            pool,
+            given: Vec::new(),
+            scores: Scores::default(),
+            skipped: BTreeSet::new(),
+            again: Vec::new(),
+        })
+    }
+
+    /// Continue the session in `dir`: its labels checked against the pool
+    /// as it is now.
+    pub fn open(dir: &Path) -> Result<Session> {
+        let path = dir.join("session.json");
+        let bytes = std::fs::read(&path).map_err(|e| Error::io(path.display().to_string(), e))?;
+        let spec: SessionSpec = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::Run(format!("{}: {e}", path.display())))?;
+        let pool = read_pool(&spec.pool)?;
+        let labels_path = dir.join("labels.csv");
+        let given = given_labels::read(&labels_path)?;
+        // The same checks `train --labels` makes (line, text, label).
+        given_labels::load_and_apply(&labels_path, &spec.pool, pool.clone())?;
+        let scores = match std::fs::read(dir.join("scores.json")) {
+            Ok(b) => serde_json::from_slice(&b).unwrap_or_default(),
+            Err(_) => Scores::default(),
+        };
+        Ok(Session {
+            dir: dir.to_path_buf(),
+            spec,
+            pool,
+            given,
+            scores,
+            skipped: BTreeSet::new(),
+            again: Vec::new(),
+        })
+    }
+
+    pub fn strategy(&self) -> Strategy {
+        self.spec.strategy.parse().unwrap_or(Strategy::BreakingTies)
+    }
+
+    /// The labels file `train --labels` reads.
+    pub fn labels_path(&self) -> PathBuf {
+        self.dir.join("labels.csv")
+    }
+
+    /// The person's labels so far (pseudo-labels apart).
+    pub fn labeled(&self) -> usize {
+        self.latest()
+            .values()
+            .filter(|g| g.source == Source::Person)
+            .count()
+    }
+
+    /// The round the next label belongs to: one more than the rounds
+    /// whose batch is complete.
+    pub fn round(&self) -> usize {
+        self.given.len() / self.spec.batch.max(1)
+    }
+
+    /// Whether the batch just completed (time to retrain).
+    pub fn batch_done(&self) -> bool {
+        !self.given.is_empty() && self.given.len() % self.spec.batch.max(1) == 0
+    }
+
+    fn latest(&self) -> BTreeMap<u64, &GivenLabel> {
+        self.given.iter().map(|g| (g.line, g)).collect()
+    }
+
+    fn open_rows(&self) -> Vec<&Row> {
+        let taken = self.latest();
+        self.pool
+            .iter()
+            .filter(|r| r.label.as_deref().is_none_or(str::is_empty))
+            .filter(|r| !taken.contains_key(&r.line) && !self.skipped.contains(&r.line))
+            .collect()
+    }
+
+    /// The next `n` rows to label: the latest model's most uncertain
+    /// first; before any model (or for rows it did not score), a seeded
+    /// random order.
+    pub fn queue(&self, n: usize) -> Vec<Offer> {
+        let open = self.open_rows();
+        let strategy = self.strategy();
+        let (scored, unscored): (Vec<&Row>, Vec<&Row>) = open
+            .into_iter()
+            .partition(|r| self.scores.probs.contains_key(&r.line));
+        let probs: Vec<Vec<f64>> = scored
+            .iter()
+            .map(|r| {
+                self.scores.probs[&r.line]
+                    .iter()
+                    .map(|&p| f64::from(p))
+                    .collect()
+            })
+            .collect();
+        let mut rng = Rng::derived(self.spec.seed, self.scores.round as u64);
+        let ranked = strategy.query(&probs, scored.len(), &mut rng);
+        let scores = strategy.scores(&probs);
+        let mut offers: Vec<Offer> = ranked
+            .into_iter()
+            .map(|i| self.offer(scored[i], scores.as_ref().map(|s| s[i]), &probs[i]))
+            .collect();
+        // Unscored rows in a seeded order that labelling does not reshuffle.
+        let mut rest = unscored;
+        rest.sort_by_key(|r| Rng::derived(self.spec.seed, r.line).next_u64());
+        offers.extend(rest.into_iter().map(|r| self.offer(r, None, &[])));
+        // A row taken back comes first, the latest first.
+        for line in &self.again {
+            if let Some(i) = offers.iter().position(|o| o.line == *line) {
+                let o = offers.remove(i);
+                offers.insert(0, o);
+            }
+        }
+        offers.truncate(n);
+        offers
+    }
+
+    fn offer(&self, row: &Row, score: Option<f64>, probs: &[f64]) -> Offer {
+        let mut top: Vec<(String, f64)> = self
+            .spec
+            .labels
+            .iter()
+            .cloned()
+            .zip(probs.iter().copied())
+            .collect();
+        top.sort_by(|a, b| b.1.total_cmp(&a.1));
+        Offer {
+            line: row.line,
+            text: row.text.clone(),
+            score,
+            top,
+        }
+    }
+
+    /// The person gave `label` to the pool row at `line`; saved at once.
+    pub fn give(&mut self, line: u64, label: &str, seconds: f64) -> Result<()> {
+        if !self.spec.labels.iter().any(|l| l == label) {
+            return Err(bad(
+                "label",
+                format!(
+                    "unknown label '{label}' (this session's labels: {})",
+                    self.spec.labels.join(", ")
+                ),
+            ));
+        }
+        let row = self
+            .pool
+            .iter()
+            .find(|r| r.line == line)
+            .ok_or_else(|| bad("line", format!("the pool has no row at line {line}")))?;
+        let score = self.scores.probs.get(&line).and_then(|p| {
+            let p: Vec<f64> = p.iter().map(|&x| f64::from(x)).collect();
+            self.strategy().scores(&[p]).map(|s| s[0])
+        });
+        let strategy = if self.scores.probs.contains_key(&line) {
+            self.spec.strategy.clone()
+        } else {
+            "random".to_string()
+        };
+        self.given.push(GivenLabel {
+            line,
+            text: row.text.clone(),
+            label: label.to_string(),
+            round: self.round(),
+            strategy,
+            score,
+            seconds,
+            source: Source::Person,
+        });
+        self.skipped.remove(&line);
+        self.again.retain(|l| *l != line);
+        self.save()
+    }
+
+    /// Take back the last label given; the row is offered again.
+    pub fn undo(&mut self) -> Result<Option<GivenLabel>> {
+        let last = self.given.pop();
+        if let Some(g) = &last {
+            self.again.push(g.line);
+        }
+        self.save()?;
+        Ok(last)
+    }
+
+    /// Pass a row over for now (it comes back in a later session).
+    pub fn skip(&mut self, line: u64) {
+        self.skipped.insert(line);
+    }
+
+    fn save(&self) -> Result<()> {
+        Ok(given_labels::write(&self.labels_path(), &self.given)?)
+    }
+
+    /// The run that retrains on the labels so far: `base` (model, epochs…)
+    /// on the pool with the session's labels file and validation rows.
+    pub fn round_config(&self, base: &RunConfig) -> RunConfig {
+        RunConfig {
+            model: self.spec.model.clone(),
+            train_file: Some(self.spec.pool.clone()),
+            labels: Some(self.labels_path()),
+            val_file: self.spec.val.clone(),
+            seed: self.spec.seed,
+            ..base.clone()
+        }
+    }
+
+    /// Rank the pool with the checkpoint of round `round`'s run (its
+    /// labels in the session's order); saved to scores.json.
+    pub fn rescore(
+        &mut self,
+        checkpoint: &Path,
+        round: usize,
+        device: &candle_core::Device,
+    ) -> Result<()> {
+        let predictor = crate::predict::Predictor::load(checkpoint, device)?;
+        let names = predictor.model.labels.names().to_vec();
+        let order: Vec<Option<usize>> = self
+            .spec
+            .labels
+            .iter()
+            .map(|l| names.iter().position(|n| n == l))
+            .collect();
+        let mut open: Vec<&Row> = self.open_rows();
+        if self.spec.pool_sample > 0 && open.len() > self.spec.pool_sample {
+            Rng::derived(self.spec.seed, round as u64).shuffle(&mut open);
+            open.truncate(self.spec.pool_sample);
+        }
+        let rows: Vec<Row> = open
+            .iter()
+            .map(|r| Row::unlabelled(r.text.clone()))
+            .collect();
+        let lines: Vec<u64> = open.iter().map(|r| r.line).collect();
+        let predictions = predictor.predict_rows(&rows)?;
+        let probs = lines
+            .into_iter()
+            .zip(predictions)
+            .map(|(line, p)| {
+                let by_session: Vec<f32> = order
+                    .iter()
+                    .map(|i| i.map_or(0.0, |i| p.probs[i].1))
+                    .collect();
+                (line, by_session)
+            })
+            .collect();
+        self.scores = Scores { round, probs };
+        let json = serde_json::to_vec(&self.scores).map_err(|e| Error::Run(e.to_string()))?;
+        crate::disk::write_atomic(&self.dir.join("scores.json"), &json)?;
+        Ok(())
+    }
+}
