@@ -189,7 +189,7 @@ impl Session {
 
     /// Whether the batch just completed (time to retrain).
     pub fn batch_done(&self) -> bool {
-        !self.given.is_empty() && self.given.len() % self.spec.batch.max(1) == 0
+        !self.given.is_empty() && self.given.len().is_multiple_of(self.spec.batch.max(1))
     }
 
     fn latest(&self) -> BTreeMap<u64, &GivenLabel> {
