@@ -446,3 +446,93 @@ fn a_session_refuses_a_pool_with_nothing_left_to_label() {
     .to_string();
     assert!(e.contains("unknown strategy 'coin_flip'"), "{e}");
 }
+
+#[test]
+fn the_labelling_screen_shows_the_row_its_keys_and_asks_for_a_round_per_batch() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use tunebench::label::session::{Scores, Session, SessionSpec};
+    use tunebench::tui::label_view::{LabelAction, LabelView};
+    let (d, pool, _) = pool_and_labels(0);
+    let spec = SessionSpec {
+        pool,
+        val: None,
+        model: "scratch:tiny".into(),
+        labels: vec!["negative".into(), "neutral".into(), "positive".into()],
+        strategy: "breaking_ties".into(),
+        batch: 3,
+        pool_sample: 0,
+        seed: 3,
+    };
+    let session = Session::create(&d.path().join("s"), spec).unwrap();
+    let mut view = LabelView::new(session, tunebench::config::RunConfig::default());
+    let draw = |view: &LabelView| {
+        let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
+        let theme = tunebench::tui::theme::Theme::from_env();
+        t.draw(|f| view.draw(f, &theme)).unwrap();
+        let buf = t.backend().buffer().clone();
+        (0..24)
+            .map(|y| {
+                (0..80)
+                    .map(|x| buf[(x, y)].symbol().to_string())
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let s = draw(&view);
+    let shown = view.current.clone().unwrap();
+    assert!(s.contains(&shown.text[..30]), "{s}");
+    assert!(s.contains("no model yet"), "{s}");
+    for (key, label) in [("1", "negative"), ("2", "neutral"), ("3", "positive")] {
+        assert!(s.contains(&format!(" {key} {label}")), "{s}");
+    }
+    let press = |c: char| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+    assert_eq!(view.on_key(press('1')), None);
+    assert_eq!(view.on_key(press('3')), None);
+    // The third label completes the batch: a round on the labels so far.
+    let Some(LabelAction::Retrain { round, cfg }) = view.on_key(press('2')) else {
+        panic!("a round after the batch")
+    };
+    assert_eq!(round, 1);
+    assert_eq!(
+        cfg.labels.as_deref(),
+        Some(view.session.labels_path().as_path())
+    );
+    assert!(draw(&view).contains("round 1 training in the background"));
+    // A key past the label set does nothing; u takes the last one back.
+    assert_eq!(view.on_key(press('7')), None);
+    assert_eq!(view.session.labeled(), 3);
+    view.on_key(press('u'));
+    assert_eq!(view.session.labeled(), 2);
+    assert!(draw(&view).contains("took back line"));
+    // The undone row comes back first; labelled again while the round
+    // still trains, no second round starts.
+    assert_eq!(view.on_key(press('2')), None);
+    assert_eq!(view.session.labeled(), 3);
+    // The round lands: the queue is ranked and the curve has its point.
+    let open: Vec<u64> = view.session.queue(1000).iter().map(|o| o.line).collect();
+    let probs = open
+        .iter()
+        .enumerate()
+        .map(|(i, &l)| {
+            (
+                l,
+                if i == 5 {
+                    vec![0.5, 0.49, 0.01]
+                } else {
+                    vec![0.9, 0.05, 0.05]
+                },
+            )
+        })
+        .collect();
+    view.round_finished(1, Ok((Scores { round: 1, probs }, Some(0.5))));
+    assert_eq!(
+        view.current.as_ref().unwrap().line,
+        open[5],
+        "the smallest margin first"
+    );
+    let s = draw(&view);
+    assert!(s.contains("3 labels 50.0%"), "{s}");
+    assert!(s.contains("breaking_ties 0.010"), "{s}");
+    assert_eq!(view.on_key(press('q')), Some(LabelAction::Quit));
+}

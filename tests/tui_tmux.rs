@@ -503,3 +503,150 @@ fn a_person_starts_a_sweep_from_the_form_and_opens_its_best_trial() {
     assert_eq!(sweeps.len(), 1, "one sweep: {sweeps:?}");
     assert!(sweeps[0].path().join("best").exists());
 }
+
+/// The reviews' texts as a pool with no label column; their true labels.
+fn reviews_pool(
+    dir: &Path,
+) -> (
+    std::path::PathBuf,
+    std::collections::HashMap<String, String>,
+) {
+    let (train, _) = reviews();
+    let mut truth = std::collections::HashMap::new();
+    let pool = dir.join("pool.csv");
+    let mut w = csv::Writer::from_path(&pool).unwrap();
+    w.write_record(["text"]).unwrap();
+    for r in csv::Reader::from_path(&train)
+        .unwrap()
+        .deserialize::<std::collections::HashMap<String, String>>()
+    {
+        let r = r.unwrap();
+        w.write_record([&r["text"]]).unwrap();
+        truth.insert(r["text"].clone(), r["label"].clone());
+    }
+    w.flush().unwrap();
+    (pool, truth)
+}
+
+/// Give the row on the labelling screen its true label with its key;
+/// (its line, the label).
+fn label_shown(t: &Tmux, truth: &std::collections::HashMap<String, String>) -> (u64, String) {
+    let s = t.wait_for(
+        "a row to label",
+        |s| s.contains("│") && s.contains(" line "),
+        10,
+    );
+    let lines: Vec<&str> = s.lines().collect();
+    let title = lines.iter().find(|l| l.contains(" line ")).unwrap();
+    let line: u64 = title
+        .split(" line ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    let at = lines.iter().position(|l| l.contains(" line ")).unwrap();
+    let text = lines[at + 1].trim_matches(|c| c == '│' || c == ' ');
+    let label = truth
+        .iter()
+        .find(|(t, _)| t.starts_with(&text[..text.len().min(50)]))
+        .map(|(_, l)| l.clone())
+        .unwrap_or_else(|| panic!("no pool text starts {text:?}"));
+    // The label keys as the screen lists them: " 1 negative".
+    let key = lines
+        .iter()
+        .find_map(|l| {
+            let cells: Vec<&str> = l.trim_matches(|c| c == '│').split_whitespace().collect();
+            (cells.get(1) == Some(&label.as_str())).then(|| cells[0].to_string())
+        })
+        .unwrap();
+    let before = t.screen();
+    t.keys(&[&key]);
+    t.wait_for("the next row", |s| s != before, 10);
+    (line, label)
+}
+
+#[test]
+fn a_person_labels_a_pool_while_the_model_retrains_and_resumes_another_day() {
+    if !have_tmux() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (pool, truth) = reviews_pool(dir.path());
+    let (_, heldout) = reviews();
+    let session = dir.path().join("session");
+    let bin = env!("CARGO_BIN_EXE_tunebench");
+    let recipe = "--set epochs=4 --set max_len=32 --set scratch_vocab=500";
+    let cmd = format!(
+        "RAYON_NUM_THREADS=1 {bin} label --data {} --val {} --model scratch:tiny --batch 10 {recipe} --out {}; echo EXIT $?; sleep 60",
+        pool.display(),
+        heldout.display(),
+        session.display()
+    );
+    let t = start("tunebench-label", (100, 30), &cmd);
+    t.wait_for("the labelling screen", |s| s.contains("no model yet"), 30);
+    let mut typed: Vec<(u64, String)> = (0..10).map(|_| label_shown(&t, &truth)).collect();
+    // The tenth label starts a round in the background; the queue is
+    // re-ranked when it lands, while labelling goes on.
+    typed.push(label_shown(&t, &truth));
+    t.wait_for(
+        "the round and the re-ranked queue",
+        |s| {
+            s.contains("10 labels ")
+                && s.lines()
+                    .any(|l| l.contains(" line ") && l.contains("breaking_ties 0."))
+        },
+        90,
+    );
+    t.keys(&["u"]);
+    let undone = typed.pop().unwrap();
+    t.wait_for(
+        "the undo",
+        |s| s.contains(&format!("took back line {}", undone.0)),
+        10,
+    );
+    t.keys(&["q"]);
+    t.wait_for("the exit", |s| s.contains("EXIT 0"), 10);
+    drop(t);
+    // Another day: the same session, one more label.
+    let cmd = format!(
+        "RAYON_NUM_THREADS=1 {bin} label --resume {} {recipe}; echo EXIT $?; sleep 60",
+        session.display()
+    );
+    let t = start("tunebench-label-2", (100, 30), &cmd);
+    t.wait_for("the session again", |s| s.contains("10 labeled"), 30);
+    typed.push(label_shown(&t, &truth));
+    t.keys(&["q"]);
+    t.wait_for("the exit", |s| s.contains("EXIT 0"), 10);
+    // labels.csv holds exactly what was typed, and trains.
+    let saved: Vec<(u64, String)> =
+        tunebench::data::given_labels::read(&session.join("labels.csv"))
+            .unwrap()
+            .into_iter()
+            .map(|g| (g.line, g.label))
+            .collect();
+    assert_eq!(saved, typed);
+    let out = std::process::Command::new(bin)
+        .args([
+            "train",
+            "--model",
+            "scratch:tiny",
+            "--epochs",
+            "1",
+            "--set",
+            "max_len=32",
+        ])
+        .arg("--data")
+        .arg(&pool)
+        .arg("--labels")
+        .arg(session.join("labels.csv"))
+        .arg("--out")
+        .arg(dir.path().join("run"))
+        .env_remove("TUNEBENCH_RUNS_DIR")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -395,12 +395,10 @@ pub(crate) enum Cmd {
     },
     /// Describe a corpus: label balance, duplicates, conflicts, lengths
     Inspect(super::inspect::InspectArgs),
-    /// Active learning: `label simulate` measures how many labels each
-    /// query strategy saves on a labeled corpus
-    Label {
-        #[command(subcommand)]
-        cmd: super::label::LabelCmd,
-    },
+    /// Label a pool with the model's help (active learning): the rows it
+    /// is least sure of first, retrained in the background after every
+    /// batch; `label simulate` measures how many labels a strategy saves
+    Label(super::label::LabelArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]

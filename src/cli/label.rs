@@ -1,6 +1,8 @@
-//! `tunebench label`: active learning. `label simulate` plays it against
-//! a labeled corpus (labels hidden, revealed as asked) and measures how
-//! many labels each query strategy saves against random.
+//! `tunebench label`: active learning. Plain `label` opens the labelling
+//! workbench on a pool (a session directory that `--resume` continues);
+//! `label simulate` plays it against a labeled corpus (labels hidden,
+//! revealed as asked) and measures how many labels each query strategy
+//! saves against random.
 
 use super::{DataFlags, SourceFlags};
 use std::path::PathBuf;
@@ -52,10 +54,124 @@ pub(crate) struct SimulateArgs {
     data_flags: DataFlags,
 }
 
-pub(crate) fn label_cmd(cmd: LabelCmd) -> anyhow::Result<ExitCode> {
-    match cmd {
-        LabelCmd::Simulate(args) => simulate_cmd(args),
+#[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub(crate) struct LabelArgs {
+    #[command(subcommand)]
+    cmd: Option<LabelCmd>,
+    #[command(flatten)]
+    session: SessionArgs,
+}
+
+/// A labelling session: a new one on a pool, or `--resume DIR`.
+#[derive(clap::Args)]
+pub(crate) struct SessionArgs {
+    /// The pool: texts with no label (an empty label cell, or no label
+    /// column at all), any format --data takes
+    #[arg(long, required_unless_present = "resume")]
+    data: Option<PathBuf>,
+    /// Labeled rows to validate each round's model on
+    #[arg(long)]
+    val: Option<PathBuf>,
+    /// Local HF dir, hub id (from the HF cache) or scratch:tiny|mini|small
+    #[arg(long, default_value = "scratch:mini")]
+    model: String,
+    /// The labels, comma-separated, in key order (1 is the first); unset:
+    /// those of --val, else of the pool's labeled rows
+    #[arg(long, value_delimiter = ',', value_name = "A,B,...")]
+    label_set: Vec<String>,
+    /// breaking_ties, entropy, least_confidence or random
+    #[arg(long, default_value = "breaking_ties")]
+    strategy: Strategy,
+    /// Labels between two retraining rounds
+    #[arg(long, default_value_t = 25)]
+    batch: usize,
+    /// Score at most this many unlabeled rows a round (0: all)
+    #[arg(long, default_value_t = 0)]
+    pool_sample: usize,
+    /// Override one hyperparameter of every round's run, e.g. --set epochs=5
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// The session directory (default: runs/<timestamp>-label)
+    #[arg(long, conflicts_with = "resume")]
+    out: Option<PathBuf>,
+    /// Continue the session in this directory
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["data", "val", "label_set"])]
+    resume: Option<PathBuf>,
+}
+
+pub(crate) fn label_cmd(args: LabelArgs) -> anyhow::Result<ExitCode> {
+    match args.cmd {
+        Some(LabelCmd::Simulate(a)) => simulate_cmd(a),
+        None => session_cmd(args.session),
     }
+}
+
+/// The label names of a labeled file's rows, in first-seen order.
+fn labels_in(path: &std::path::Path) -> anyhow::Result<Vec<String>> {
+    let opts = tunebench::data::LoadOptions {
+        require_label: false,
+        ..RunConfig::default().load_options()
+    };
+    let ds = tunebench::data::load_file(path, &opts)?;
+    let mut names: Vec<String> = Vec::new();
+    for l in ds.rows.iter().filter_map(|r| r.label.clone()) {
+        if !l.is_empty() && !names.contains(&l) {
+            names.push(l);
+        }
+    }
+    Ok(names)
+}
+
+fn session_cmd(args: SessionArgs) -> anyhow::Result<ExitCode> {
+    use tunebench::label::session::{Session, SessionSpec};
+    let mut base = RunConfig {
+        model: args.model.clone(),
+        tensorboard: false,
+        ..RunConfig::default()
+    };
+    for s in &args.set {
+        base.set(s)?;
+    }
+    base.validate()?;
+    let session = match &args.resume {
+        Some(dir) => Session::open(dir)?,
+        None => {
+            let pool = args.data.clone().unwrap_or_default();
+            let labels = if !args.label_set.is_empty() {
+                args.label_set.clone()
+            } else {
+                let from = args.val.as_deref().unwrap_or(&pool);
+                labels_in(from)?
+            };
+            let dir = args.out.clone().unwrap_or_else(|| {
+                tunebench::run_dir::default_runs_dir()
+                    .join(format!("{}-label", tunebench::run_dir::timestamp()))
+            });
+            Session::create(
+                &dir,
+                SessionSpec {
+                    pool,
+                    val: args.val.clone(),
+                    model: args.model.clone(),
+                    labels,
+                    strategy: args.strategy.name().to_string(),
+                    batch: args.batch,
+                    pool_sample: args.pool_sample,
+                    seed: base.seed,
+                },
+            )?
+        }
+    };
+    let dir = session.dir.clone();
+    tunebench::tui::label_view::run(tunebench::tui::label_view::LabelView::new(session, base))?;
+    println!(
+        "labels saved in {}; continue with: tunebench label --resume {}; train on them with: tunebench train --data POOL --labels {}",
+        dir.join("labels.csv").display(),
+        dir.display(),
+        dir.join("labels.csv").display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn simulate_cmd(args: SimulateArgs) -> anyhow::Result<ExitCode> {

@@ -60,6 +60,7 @@ pub struct Offer {
     pub top: Vec<(String, f64)>,
 }
 
+#[derive(Clone)]
 pub struct Session {
     pub dir: PathBuf,
     pub spec: SessionSpec,
@@ -334,14 +335,35 @@ impl Session {
         }
     }
 
-    /// Rank the pool with the checkpoint of round `round`'s run (its
-    /// labels in the session's order); saved to scores.json.
+    /// Rank the pool with the checkpoint of round `round`'s run and save
+    /// the ranking (scores.json).
     pub fn rescore(
         &mut self,
         checkpoint: &Path,
         round: usize,
         device: &candle_core::Device,
     ) -> Result<()> {
+        let scores = self.score_pool(checkpoint, round, device)?;
+        self.set_scores(scores)
+    }
+
+    /// The latest model's ranking, saved at once.
+    pub fn set_scores(&mut self, scores: Scores) -> Result<()> {
+        let json = serde_json::to_vec(&scores).map_err(|e| Error::Run(e.to_string()))?;
+        crate::disk::write_atomic(&self.dir.join("scores.json"), &json)?;
+        self.scores = scores;
+        Ok(())
+    }
+
+    /// The probabilities the checkpoint gives the unlabeled rows (a
+    /// random sub-pool with `pool_sample`), in the session's label order;
+    /// `&self` so a background thread can score while labelling goes on.
+    pub fn score_pool(
+        &self,
+        checkpoint: &Path,
+        round: usize,
+        device: &candle_core::Device,
+    ) -> Result<Scores> {
         let predictor = crate::predict::Predictor::load(checkpoint, device)?;
         let names = predictor.model.labels.names().to_vec();
         let order: Vec<Option<usize>> = self
@@ -372,9 +394,6 @@ impl Session {
                 (line, by_session)
             })
             .collect();
-        self.scores = Scores { round, probs };
-        let json = serde_json::to_vec(&self.scores).map_err(|e| Error::Run(e.to_string()))?;
-        crate::disk::write_atomic(&self.dir.join("scores.json"), &json)?;
-        Ok(())
+        Ok(Scores { round, probs })
     }
 }

@@ -23,6 +23,8 @@ pub enum Scope {
     SearchForm,
     Curves,
     Playground,
+    /// The labelling workbench (`tunebench label`).
+    Label,
     /// Typing a line (search, a field's value, a sentence).
     Input,
 }
@@ -39,6 +41,7 @@ impl Scope {
             Scope::SearchForm => "Search",
             Scope::Curves => "Curves",
             Scope::Playground => "Playground",
+            Scope::Label => "Label",
             Scope::Input => "Typing",
         }
     }
@@ -98,6 +101,7 @@ pub enum Cmd {
     Keep,
     Undo,
     PickLabel,
+    Skip,
     Drop,
     // hyperparameters
     Edit,
