@@ -384,6 +384,12 @@ fn a_labelling_session_saves_each_label_retrains_and_ranks_the_pool() {
     let device = candle_core::Device::Cpu;
     s.rescore(&run.join("best"), 1, &device).unwrap();
     assert_eq!(s.scores.probs.len(), 300, "a sub-pool of 300 scored");
+    assert_eq!(
+        s.scores.stop_predictions.len(),
+        200,
+        "and the fixed stop set"
+    );
+    assert_eq!(s.stop_set(), Session::open(&dir).unwrap().stop_set());
     let ranked = s.queue(10);
     let margins: Vec<f64> = ranked.iter().map(|o| o.score.unwrap()).collect();
     assert!(
@@ -525,7 +531,18 @@ fn the_labelling_screen_shows_the_row_its_keys_and_asks_for_a_round_per_batch() 
             )
         })
         .collect();
-    view.round_finished(1, Ok((Scores { round: 1, probs }, Some(0.5))));
+    let stop_predictions = vec![0, 1, 2, 0];
+    view.round_finished(
+        1,
+        Ok((
+            Scores {
+                round: 1,
+                probs,
+                stop_predictions: stop_predictions.clone(),
+            },
+            Some(0.5),
+        )),
+    );
     assert_eq!(
         view.current.as_ref().unwrap().line,
         open[5],
@@ -534,5 +551,24 @@ fn the_labelling_screen_shows_the_row_its_keys_and_asks_for_a_round_per_batch() 
     let s = draw(&view);
     assert!(s.contains("3 labels 50.0%"), "{s}");
     assert!(s.contains("breaking_ties 0.010"), "{s}");
+    // Three more rounds whose stop-set predictions do not move: κ 1.00
+    // each time, and small-text's rule (mean of 3 ≥ 0.99) says stop.
+    for round in 2..=4 {
+        assert!(!view.stop_signal);
+        view.round_finished(
+            round,
+            Ok((
+                Scores {
+                    round,
+                    probs: Default::default(),
+                    stop_predictions: stop_predictions.clone(),
+                },
+                None,
+            )),
+        );
+    }
+    assert!(view.stop_signal);
+    let s = draw(&view);
+    assert!(s.contains("κ 1.00") && s.contains("STOP"), "{s}");
     assert_eq!(view.on_key(press('q')), Some(LabelAction::Quit));
 }

@@ -47,7 +47,15 @@ pub struct Scores {
     /// Pool line → probabilities in `SessionSpec::labels` order (f32 as
     /// the model gives them: they read back from JSON exactly).
     pub probs: BTreeMap<u64, Vec<f32>>,
+    /// The predicted label (an index into `SessionSpec::labels`) of each
+    /// row of the fixed stop set (`Session::stop_set`), for κ between
+    /// rounds.
+    #[serde(default)]
+    pub stop_predictions: Vec<usize>,
 }
+
+/// Rows in the stop set: κ between consecutive models is measured on them.
+pub const STOP_SET: usize = 200;
 
 /// A row offered to the person: why it was picked and what the model thinks.
 #[derive(Clone, Debug, PartialEq)]
@@ -347,6 +355,16 @@ impl Session {
         self.set_scores(scores)
     }
 
+    /// The fixed rows (pool lines) whose predictions round after round
+    /// give κ: a seeded sample of `STOP_SET`, the same all session long.
+    pub fn stop_set(&self) -> Vec<u64> {
+        let mut lines: Vec<u64> = self.pool.iter().map(|r| r.line).collect();
+        lines.sort_by_key(|&l| Rng::derived(self.spec.seed ^ 0x57_0b, l).next_u64());
+        lines.truncate(STOP_SET);
+        lines.sort_unstable();
+        lines
+    }
+
     /// The latest model's ranking, saved at once.
     pub fn set_scores(&mut self, scores: Scores) -> Result<()> {
         let json = serde_json::to_vec(&scores).map_err(|e| Error::Run(e.to_string()))?;
@@ -377,12 +395,34 @@ impl Session {
             Rng::derived(self.spec.seed, round as u64).shuffle(&mut open);
             open.truncate(self.spec.pool_sample);
         }
+        let stop: Vec<u64> = self.stop_set();
+        let text_of: BTreeMap<u64, &str> = self
+            .pool
+            .iter()
+            .map(|r| (r.line, r.text.as_str()))
+            .collect();
         let rows: Vec<Row> = open
             .iter()
-            .map(|r| Row::unlabelled(r.text.clone()))
+            .map(|r| r.text.as_str())
+            .chain(stop.iter().map(|l| text_of[l]))
+            .map(|t| Row::unlabelled(t.to_string()))
             .collect();
         let lines: Vec<u64> = open.iter().map(|r| r.line).collect();
-        let predictions = predictor.predict_rows(&rows)?;
+        let mut predictions = predictor.predict_rows(&rows)?;
+        let stop_predictions = predictions
+            .split_off(lines.len())
+            .into_iter()
+            .map(|p| {
+                let best = p
+                    .probs
+                    .iter()
+                    .enumerate()
+                    .max_by(|a, b| a.1 .1.total_cmp(&b.1 .1))
+                    .map_or(0, |(i, _)| i);
+                // In the session's label order.
+                order.iter().position(|o| *o == Some(best)).unwrap_or(0)
+            })
+            .collect();
         let probs = lines
             .into_iter()
             .zip(predictions)
@@ -394,6 +434,10 @@ impl Session {
                 (line, by_session)
             })
             .collect();
-        Ok(Scores { round, probs })
+        Ok(Scores {
+            round,
+            probs,
+            stop_predictions,
+        })
     }
 }

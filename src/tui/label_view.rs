@@ -8,6 +8,7 @@ use super::keymap::{command, Cmd, Scope};
 use super::theme::Theme;
 use crate::config::RunConfig;
 use crate::label::session::{Offer, Scores, Session};
+use crate::label::stopping::KappaAverage;
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout};
 use ratatui::text::{Line, Span};
@@ -33,6 +34,9 @@ pub struct RoundResult {
     pub labels: usize,
     /// The round's best validation accuracy (with a validation file).
     pub accuracy: Option<f64>,
+    /// Cohen's κ between this round's predictions on the stop set and the
+    /// previous round's.
+    pub kappa: Option<f64>,
 }
 
 pub struct LabelView {
@@ -47,6 +51,10 @@ pub struct LabelView {
     started: Instant,
     labeled_here: usize,
     base: RunConfig,
+    /// small-text's KappaAverage over the rounds (window 3, 0.99).
+    kappa: KappaAverage,
+    /// The stop rule fired: more labels are unlikely to change the model.
+    pub stop_signal: bool,
 }
 
 impl LabelView {
@@ -62,7 +70,10 @@ impl LabelView {
             started: Instant::now(),
             labeled_here: 0,
             base,
+            kappa: KappaAverage::new(0),
+            stop_signal: false,
         };
+        view.kappa = KappaAverage::new(view.session.spec.labels.len());
         view.next();
         view
     }
@@ -134,6 +145,11 @@ impl LabelView {
         let labels = self.training.take().map_or(0, |(_, n)| n);
         match result {
             Ok((scores, accuracy)) => {
+                let before = self.kappa.history.len();
+                self.stop_signal |= self.kappa.stop(&scores.stop_predictions);
+                let kappa = (self.kappa.history.len() > before)
+                    .then(|| self.kappa.history.last().copied())
+                    .flatten();
                 if let Err(e) = self.session.set_scores(scores) {
                     self.status = e.to_string();
                     return;
@@ -142,9 +158,13 @@ impl LabelView {
                     round,
                     labels,
                     accuracy,
+                    kappa,
                 });
-                self.status =
-                    format!("round {round} retrained on {labels} labels: queue re-ranked");
+                self.status = if self.stop_signal {
+                    format!("round {round}: the model stopped changing (mean κ ≥ 0.99 over 3 rounds): more labels are unlikely to help")
+                } else {
+                    format!("round {round} retrained on {labels} labels: queue re-ranked")
+                };
                 // The row on screen stays unless it was answered meanwhile.
                 self.next();
             }
@@ -257,9 +277,12 @@ impl LabelView {
         } else {
             self.rounds
                 .iter()
-                .map(|r| match r.accuracy {
-                    Some(a) => format!("{} labels {:.1}%", r.labels, a * 100.0),
-                    None => format!("{} labels", r.labels),
+                .map(|r| {
+                    let acc = r
+                        .accuracy
+                        .map_or(String::new(), |a| format!(" {:.1}%", a * 100.0));
+                    let kappa = r.kappa.map_or(String::new(), |k| format!(" κ {k:.2}"));
+                    format!("{} labels{acc}{kappa}", r.labels)
                 })
                 .collect::<Vec<_>>()
                 .join(" · ")
@@ -268,7 +291,11 @@ impl LabelView {
             Paragraph::new(curve_text).wrap(Wrap { trim: true }).block(
                 Block::default()
                     .borders(Borders::ALL)
-                    .title(" rounds: validation accuracy "),
+                    .title(if self.stop_signal {
+                    " rounds: validation accuracy, κ to the previous round · STOP: the model stopped changing "
+                } else {
+                    " rounds: validation accuracy, κ to the previous round "
+                }),
             ),
             curve,
         );
