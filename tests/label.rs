@@ -222,22 +222,8 @@ fn bad_simulator_input_is_refused_naming_the_flag() {
 fn pool_and_labels(given: usize) -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
     use tunebench::data::given_labels::{write, GivenLabel, Source};
     let d = tempfile::tempdir().unwrap();
-    let (train, _) = reviews();
-    let mut rdr = csv::Reader::from_path(&train).unwrap();
-    let rows: Vec<(String, String)> = rdr
-        .deserialize::<std::collections::HashMap<String, String>>()
-        .map(|r| {
-            let r = r.unwrap();
-            (r["text"].clone(), r["label"].clone())
-        })
-        .collect();
     let pool = d.path().join("pool.csv");
-    let mut w = csv::Writer::from_path(&pool).unwrap();
-    w.write_record(["text"]).unwrap();
-    for (text, _) in &rows {
-        w.write_record([text]).unwrap();
-    }
-    w.flush().unwrap();
+    let rows = common::reviews_pool(&pool);
     let labels: Vec<GivenLabel> = rows
         .iter()
         .enumerate()
@@ -325,15 +311,11 @@ fn a_labels_file_that_no_longer_fits_its_pool_is_refused() {
 fn a_labelling_session_saves_each_label_retrains_and_ranks_the_pool() {
     use tunebench::label::session::{Session, SessionSpec};
     let (d, pool, _) = pool_and_labels(0);
-    let (train, heldout) = reviews();
-    let truth: std::collections::HashMap<String, String> = csv::Reader::from_path(&train)
-        .unwrap()
-        .deserialize::<std::collections::HashMap<String, String>>()
-        .map(|r| {
-            let r = r.unwrap();
-            (r["text"].clone(), r["label"].clone())
-        })
-        .collect();
+    let (_, heldout) = reviews();
+    let truth: std::collections::HashMap<String, String> =
+        common::reviews_pool(&d.path().join("pool-again.csv"))
+            .into_iter()
+            .collect();
     let dir = d.path().join("session");
     let spec = SessionSpec {
         pool: pool.clone(),

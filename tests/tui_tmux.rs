@@ -504,30 +504,6 @@ fn a_person_starts_a_sweep_from_the_form_and_opens_its_best_trial() {
     assert!(sweeps[0].path().join("best").exists());
 }
 
-/// The reviews' texts as a pool with no label column; their true labels.
-fn reviews_pool(
-    dir: &Path,
-) -> (
-    std::path::PathBuf,
-    std::collections::HashMap<String, String>,
-) {
-    let (train, _) = reviews();
-    let mut truth = std::collections::HashMap::new();
-    let pool = dir.join("pool.csv");
-    let mut w = csv::Writer::from_path(&pool).unwrap();
-    w.write_record(["text"]).unwrap();
-    for r in csv::Reader::from_path(&train)
-        .unwrap()
-        .deserialize::<std::collections::HashMap<String, String>>()
-    {
-        let r = r.unwrap();
-        w.write_record([&r["text"]]).unwrap();
-        truth.insert(r["text"].clone(), r["label"].clone());
-    }
-    w.flush().unwrap();
-    (pool, truth)
-}
-
 /// Give the row on the labelling screen its true label with its key;
 /// (its line, the label).
 fn label_shown(t: &Tmux, truth: &std::collections::HashMap<String, String>) -> (u64, String) {
@@ -571,7 +547,9 @@ fn a_person_labels_a_pool_while_the_model_retrains_and_resumes_another_day() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let (pool, truth) = reviews_pool(dir.path());
+    let pool = dir.path().join("pool.csv");
+    let truth: std::collections::HashMap<String, String> =
+        reviews_pool(&pool).into_iter().collect();
     let (_, heldout) = reviews();
     let session = dir.path().join("session");
     let bin = env!("CARGO_BIN_EXE_tunebench");

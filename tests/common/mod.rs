@@ -106,3 +106,24 @@ pub fn json_rows(v: &serde_json::Value) -> Vec<Vec<f64>> {
         })
         .collect()
 }
+
+/// The bundled reviews' training texts written to `path` as a pool with no
+/// label column; (text, true label) in file order, line 2 first.
+pub fn reviews_pool(path: &std::path::Path) -> Vec<(String, String)> {
+    let (train, _) = reviews();
+    let rows: Vec<(String, String)> = csv::Reader::from_path(&train)
+        .unwrap()
+        .deserialize::<std::collections::HashMap<String, String>>()
+        .map(|r| {
+            let r = r.unwrap();
+            (r["text"].clone(), r["label"].clone())
+        })
+        .collect();
+    let mut w = csv::Writer::from_path(path).unwrap();
+    w.write_record(["text"]).unwrap();
+    for (text, _) in &rows {
+        w.write_record([text]).unwrap();
+    }
+    w.flush().unwrap();
+    rows
+}
