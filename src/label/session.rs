@@ -104,12 +104,15 @@ impl Session {
                 ),
             ));
         }
-        let strategy: Strategy = spec.strategy.parse().map_err(|e| bad("strategy", e))?;
-        if strategy != Strategy::Random && spec.labels.len() < 2 {
+        // An unknown strategy is refused before anything is written.
+        spec.strategy
+            .parse::<Strategy>()
+            .map_err(|e| bad("strategy", e))?;
+        if spec.labels.len() < 2 {
             return Err(bad(
                 "labels",
                 format!(
-                    "{} label(s): a session needs at least two",
+                    "{} label(s) found: a session needs at least two (name them with --label-set a,b,c, or give --val labeled rows)",
                     spec.labels.len()
                 ),
             ));
