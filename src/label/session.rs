@@ -346,6 +346,29 @@ impl Session {
         }
     }
 
+    /// Train round `round` on `cfg` (`round_config`) in `rounds/round-N`,
+    /// then rank the pool with its best checkpoint: the ranking and the
+    /// round's best validation accuracy. `&self`, so it runs on a clone
+    /// while labelling goes on.
+    pub fn train_round(&self, round: usize, cfg: RunConfig) -> Result<(Scores, Option<f64>)> {
+        let dir = self.dir.join("rounds").join(format!("round-{round}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        let device = crate::device::open(&cfg.device, cfg.seed)?;
+        let events = crate::train::prepare(cfg, &dir)?.run_to_end();
+        if let Some(crate::protocol::Event::Failed { error, .. }) = events
+            .iter()
+            .find(|e| matches!(e, crate::protocol::Event::Failed { .. }))
+        {
+            return Err(Error::Run(error.clone()));
+        }
+        let accuracy = events
+            .iter()
+            .filter_map(|e| e.eval_metric("accuracy"))
+            .reduce(f64::max);
+        let scores = self.score_pool(&dir.join("best"), round, &device)?;
+        Ok((scores, accuracy))
+    }
+
     /// Rank the pool with the checkpoint of round `round`'s run and save
     /// the ranking (scores.json).
     pub fn rescore(

@@ -315,36 +315,6 @@ impl LabelView {
 /// A round trained and scored on its own thread: its number and result.
 type RoundDone = (usize, Result<(Scores, Option<f64>), String>);
 
-/// Train round `round` on `cfg` in `dir`, then rank the pool with its best
-/// checkpoint (on a clone of the session: labelling goes on meanwhile).
-fn train_and_score(
-    session: Session,
-    round: usize,
-    cfg: RunConfig,
-) -> Result<(Scores, Option<f64>), String> {
-    let dir = session.dir.join("rounds").join(format!("round-{round}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    let device = crate::device::open(&cfg.device, cfg.seed).map_err(|e| e.to_string())?;
-    let trainer = crate::train::prepare(cfg, &dir).map_err(|e| e.to_string())?;
-    let events = trainer.run_to_end();
-    if let Some(crate::protocol::Event::Failed { error, .. }) = events
-        .iter()
-        .find(|e| matches!(e, crate::protocol::Event::Failed { .. }))
-    {
-        return Err(error.clone());
-    }
-    let accuracy = events
-        .iter()
-        .filter_map(|e| e.eval_metric("accuracy"))
-        .fold(None, |best: Option<f64>, a| {
-            Some(best.map_or(a, |b| b.max(a)))
-        });
-    let scores = session
-        .score_pool(&dir.join("best"), round, &device)
-        .map_err(|e| e.to_string())?;
-    Ok((scores, accuracy))
-}
-
 /// Run the labelling workbench until the person quits. Labels are saved
 /// as they are given; a round still training when they quit is dropped
 /// (its labels are in labels.csv, and the next session retrains).
@@ -382,7 +352,8 @@ fn event_loop(terminal: &mut ratatui::DefaultTerminal, mut view: LabelView) -> a
             Some(LabelAction::Retrain { round, cfg }) => {
                 let (session, tx) = (view.session.clone(), tx.clone());
                 std::thread::spawn(move || {
-                    let _ = tx.send((round, train_and_score(session, round, *cfg)));
+                    let done = session.train_round(round, *cfg).map_err(|e| e.to_string());
+                    let _ = tx.send((round, done));
                 });
             }
             None => {}
