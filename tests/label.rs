@@ -6,6 +6,7 @@ mod common;
 
 use common::cli::{bad_input, run, tunebench};
 use common::{reviews, root};
+use tunebench::label::session::{RoundReport, Scores};
 use tunebench::label::stopping::{cohen_kappa, KappaAverage};
 use tunebench::label::strategy::Strategy;
 use tunebench::rng::Rng;
@@ -438,7 +439,7 @@ fn a_session_refuses_a_pool_with_nothing_left_to_label() {
 #[test]
 fn the_labelling_screen_shows_the_row_its_keys_and_asks_for_a_round_per_batch() {
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-    use tunebench::label::session::{Scores, Session, SessionSpec};
+    use tunebench::label::session::{Session, SessionSpec};
     use tunebench::tui::label_view::{LabelAction, LabelView};
     let (d, pool, _) = pool_and_labels(0);
     let spec = SessionSpec {
@@ -516,7 +517,7 @@ fn the_labelling_screen_shows_the_row_its_keys_and_asks_for_a_round_per_batch() 
     let stop_predictions = vec![0, 1, 2, 0];
     view.round_finished(
         1,
-        Ok((
+        Ok(report(
             Scores {
                 round: 1,
                 probs,
@@ -539,7 +540,7 @@ fn the_labelling_screen_shows_the_row_its_keys_and_asks_for_a_round_per_batch() 
         assert!(!view.stop_signal);
         view.round_finished(
             round,
-            Ok((
+            Ok(report(
                 Scores {
                     round,
                     probs: Default::default(),
@@ -553,4 +554,14 @@ fn the_labelling_screen_shows_the_row_its_keys_and_asks_for_a_round_per_batch() 
     let s = draw(&view);
     assert!(s.contains("κ 1.00") && s.contains("STOP"), "{s}");
     assert_eq!(view.on_key(press('q')), Some(LabelAction::Quit));
+}
+
+fn report(scores: Scores, accuracy: Option<f64>) -> RoundReport {
+    RoundReport {
+        scores,
+        accuracy,
+        train_s: 1.0,
+        score_s: 0.5,
+        pool_precision: "int8",
+    }
 }

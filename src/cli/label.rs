@@ -217,10 +217,19 @@ fn simulate_cmd(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         flag.store(true, Ordering::SeqCst);
     });
     let summary = simulate(&cfg, &opts, &out, |p| {
-        if let SimProgress::Point(p) = p {
+        if let SimProgress::Point(p, t) = p {
             println!(
-                "{:<16} seed {} round {:>2}: {:>4} labels  accuracy {:.4}  ({:.1}s)",
-                p.strategy, p.seed, p.round, p.labels, p.metric, p.seconds
+                "{:<16} seed {} round {:>2}: {:>4} labels  accuracy {:.4}  ({:.1}s: train {:.1}, score {:.1} with the pool in {}, query {:.2})",
+                p.strategy,
+                p.seed,
+                p.round,
+                p.labels,
+                p.metric,
+                p.seconds,
+                t.train_s,
+                t.score_s,
+                t.pool_precision,
+                t.query_s
             );
         }
         !stop.load(Ordering::SeqCst)

@@ -12,15 +12,18 @@
 //! Retraining is an ordinary run on `round_config()` (the front end starts
 //! it as a run process); `rescore` ranks the pool with its checkpoint.
 
+use super::round::{self, RoundModel};
 use super::strategy::Strategy;
 use crate::config::{ConfigError, RunConfig};
 use crate::data::given_labels::{self, GivenLabel, Source};
-use crate::data::{load_file, Row};
+use crate::data::{load_file, Labels, Row};
 use crate::error::{Error, Result};
 use crate::rng::Rng;
+use crate::train::prepare::load_corpus;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 /// What a session labels, and how it asks.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -52,6 +55,19 @@ pub struct Scores {
     /// rounds.
     #[serde(default)]
     pub stop_predictions: Vec<usize>,
+}
+
+/// What a retraining round gave: the new ranking, the validation accuracy
+/// (with a validation file) and where its time went.
+#[derive(Clone, Debug)]
+pub struct RoundReport {
+    pub scores: Scores,
+    pub accuracy: Option<f64>,
+    pub train_s: f64,
+    /// Loading the model, scoring the pool and the validation rows.
+    pub score_s: f64,
+    /// `int8` when it agreed with f32 on the stop set, else `f32`.
+    pub pool_precision: &'static str,
 }
 
 /// Rows in the stop set: κ between consecutive models is measured on them.
@@ -347,26 +363,36 @@ impl Session {
     }
 
     /// Train round `round` on `cfg` (`round_config`) in `rounds/round-N`,
-    /// then rank the pool with its best checkpoint: the ranking and the
-    /// round's best validation accuracy. `&self`, so it runs on a clone
-    /// while labelling goes on.
-    pub fn train_round(&self, round: usize, cfg: RunConfig) -> Result<(Scores, Option<f64>)> {
+    /// then rank the pool with its model (`label::round`). `&self`, so it
+    /// runs on a clone while labelling goes on.
+    pub fn train_round(&self, round: usize, cfg: RunConfig) -> Result<RoundReport> {
         let dir = self.dir.join("rounds").join(format!("round-{round}"));
-        let _ = std::fs::remove_dir_all(&dir);
+        let t0 = Instant::now();
         let device = crate::device::open(&cfg.device, cfg.seed)?;
-        let events = crate::train::prepare(cfg, &dir)?.run_to_end();
-        if let Some(crate::protocol::Event::Failed { error, .. }) = events
-            .iter()
-            .find(|e| matches!(e, crate::protocol::Event::Failed { .. }))
-        {
-            return Err(Error::Run(error.clone()));
-        }
-        let accuracy = events
-            .iter()
-            .filter_map(|e| e.eval_metric("accuracy"))
-            .reduce(f64::max);
-        let scores = self.score_pool(&dir.join("best"), round, &device)?;
-        Ok((scores, accuracy))
+        let mut corpus = load_corpus(&cfg)?;
+        // Without a validation file every labeled row trains: the round
+        // evaluates on its own rows.
+        let val = match cfg.val_file {
+            Some(_) => std::mem::take(&mut corpus.val),
+            None => {
+                let split = std::mem::take(&mut corpus.val);
+                corpus.train.extend(split);
+                Vec::new()
+            }
+        };
+        let labels = Labels::new(self.spec.labels.clone());
+        let checkpoint = round::train(&cfg, corpus, &labels, &dir, |_| true)?;
+        let train_s = t0.elapsed().as_secs_f64();
+        let t1 = Instant::now();
+        let (scores, model) = self.score_pool(&checkpoint, round, &device)?;
+        let accuracy = model.accuracy(&val)?;
+        Ok(RoundReport {
+            scores,
+            accuracy,
+            train_s,
+            score_s: t1.elapsed().as_secs_f64(),
+            pool_precision: model.pool_precision(),
+        })
     }
 
     /// Rank the pool with the checkpoint of round `round`'s run and save
@@ -377,7 +403,7 @@ impl Session {
         round: usize,
         device: &candle_core::Device,
     ) -> Result<()> {
-        let scores = self.score_pool(checkpoint, round, device)?;
+        let (scores, _) = self.score_pool(checkpoint, round, device)?;
         self.set_scores(scores)
     }
 
@@ -400,16 +426,27 @@ impl Session {
     }
 
     /// The probabilities the checkpoint gives the unlabeled rows (a
-    /// random sub-pool with `pool_sample`), in the session's label order;
-    /// `&self` so a background thread can score while labelling goes on.
+    /// random sub-pool with `pool_sample`), in the session's label order,
+    /// and the loaded model; `&self` so a background thread can score
+    /// while labelling goes on. The stop set is int8's probe.
     pub fn score_pool(
         &self,
         checkpoint: &Path,
         round: usize,
         device: &candle_core::Device,
-    ) -> Result<Scores> {
-        let predictor = crate::predict::Predictor::load(checkpoint, device)?;
-        let names = predictor.model.labels.names().to_vec();
+    ) -> Result<(Scores, RoundModel)> {
+        let text_of: BTreeMap<u64, &str> = self
+            .pool
+            .iter()
+            .map(|r| (r.line, r.text.as_str()))
+            .collect();
+        let stop: Vec<Row> = self
+            .stop_set()
+            .iter()
+            .map(|l| Row::unlabelled(text_of[l].to_string()))
+            .collect();
+        let model = RoundModel::load(checkpoint, device, &stop)?;
+        let names = model.labels().to_vec();
         let order: Vec<Option<usize>> = self
             .spec
             .labels
@@ -421,49 +458,30 @@ impl Session {
             Rng::derived(self.spec.seed, round as u64).shuffle(&mut open);
             open.truncate(self.spec.pool_sample);
         }
-        let stop: Vec<u64> = self.stop_set();
-        let text_of: BTreeMap<u64, &str> = self
-            .pool
-            .iter()
-            .map(|r| (r.line, r.text.as_str()))
-            .collect();
+        let lines: Vec<u64> = open.iter().map(|r| r.line).collect();
         let rows: Vec<Row> = open
             .iter()
-            .map(|r| r.text.as_str())
-            .chain(stop.iter().map(|l| text_of[l]))
-            .map(|t| Row::unlabelled(t.to_string()))
+            .map(|r| Row::unlabelled(r.text.clone()))
+            .chain(stop)
             .collect();
-        let lines: Vec<u64> = open.iter().map(|r| r.line).collect();
-        let mut predictions = predictor.predict_rows(&rows)?;
-        let stop_predictions = predictions
+        // In the session's label order.
+        let by_session =
+            |p: Vec<f32>| -> Vec<f32> { order.iter().map(|i| i.map_or(0.0, |i| p[i])).collect() };
+        let mut probs: Vec<Vec<f32>> = model
+            .probabilities(&rows)?
+            .into_iter()
+            .map(by_session)
+            .collect();
+        let stop_predictions = probs
             .split_off(lines.len())
-            .into_iter()
-            .map(|p| {
-                let best = p
-                    .probs
-                    .iter()
-                    .enumerate()
-                    .max_by(|a, b| a.1 .1.total_cmp(&b.1 .1))
-                    .map_or(0, |(i, _)| i);
-                // In the session's label order.
-                order.iter().position(|o| *o == Some(best)).unwrap_or(0)
-            })
+            .iter()
+            .map(|p| crate::model::probs::argmax(p))
             .collect();
-        let probs = lines
-            .into_iter()
-            .zip(predictions)
-            .map(|(line, p)| {
-                let by_session: Vec<f32> = order
-                    .iter()
-                    .map(|i| i.map_or(0.0, |i| p.probs[i].1))
-                    .collect();
-                (line, by_session)
-            })
-            .collect();
-        Ok(Scores {
+        let scores = Scores {
             round,
-            probs,
+            probs: lines.into_iter().zip(probs).collect(),
             stop_predictions,
-        })
+        };
+        Ok((scores, model))
     }
 }

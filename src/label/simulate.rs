@@ -6,15 +6,16 @@
 //! batch. The learning curves, and what each strategy saves against
 //! random, are the result.
 
+use super::round::{self, RoundModel};
 use super::strategy::Strategy;
 use crate::config::{ConfigError, RunConfig};
-use crate::data::{Labels, Row, Task};
+use crate::data::{Row, Task};
 use crate::error::{Error, Result};
-use crate::protocol::{Command, Event};
+use crate::protocol::Event;
 use crate::rng::Rng;
-use crate::train::prepare::{load_corpus, prepare_corpus, Corpus};
+use crate::train::prepare::{load_corpus, Corpus};
 use serde::Serialize;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 pub struct SimulateOptions {
@@ -60,6 +61,17 @@ pub struct StrategySummary {
     pub labels_to_reach_random: Option<usize>,
 }
 
+/// Where a round's time went.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RoundSplit {
+    pub train_s: f64,
+    /// Loading the model, the validation metric and scoring the pool.
+    pub score_s: f64,
+    pub query_s: f64,
+    /// `int8` when it agreed with f32, else `f32`.
+    pub pool_precision: &'static str,
+}
+
 pub enum SimProgress<'a> {
     /// A round is about to train.
     RoundStart {
@@ -68,7 +80,8 @@ pub enum SimProgress<'a> {
         round: usize,
         labels: usize,
     },
-    Point(&'a CurvePoint),
+    /// A round is done: its point, and where its time went.
+    Point(&'a CurvePoint, &'a RoundSplit),
     Event(&'a Event),
 }
 
@@ -140,11 +153,6 @@ pub fn simulate(
     let labels = crate::data::task::labels_for(Task::SingleLabel, &corpus.train);
     std::fs::create_dir_all(out).map_err(|e| Error::io(out.display().to_string(), e))?;
     let device = crate::device::open(&cfg.device, cfg.seed)?;
-    let round_cfg = RunConfig {
-        tensorboard: false,
-        keep_checkpoints: 1,
-        ..cfg.clone()
-    };
     let pool = &corpus.train;
     let mut curve: Vec<CurvePoint> = Vec::new();
     for seed in 0..opts.seeds {
@@ -174,11 +182,45 @@ pub fn simulate(
                     train: labeled.iter().map(|&i| pool[i].clone()).collect(),
                     ..corpus.clone()
                 };
-                let metric = train_round(&round_cfg, round_corpus, &labels, &dir, &mut progress)?;
-                if round < opts.rounds {
-                    let picked =
-                        query_pool(&dir, &device, pool, &labeled, strategy, opts, &mut rng)?;
-                    labeled.extend(picked);
+                let checkpoint = round::train(cfg, round_corpus, &labels, &dir, |e| {
+                    progress(SimProgress::Event(e))
+                })
+                .map_err(|e| stopped_or(e, &dir))?;
+                let train_s = t0.elapsed().as_secs_f64();
+                let t1 = Instant::now();
+                let unlabeled = sub_pool(pool.len(), &labeled, opts, &mut rng);
+                let rows: Vec<Row> = unlabeled
+                    .iter()
+                    .map(|&i| Row::unlabelled(pool[i].text.clone()))
+                    .collect();
+                let last = round == opts.rounds;
+                let scores_pool = !last && strategy != Strategy::Random;
+                let probe = &rows[..if scores_pool {
+                    rows.len().min(PROBE_ROWS)
+                } else {
+                    0
+                }];
+                let model = RoundModel::load(&checkpoint, &device, probe)?;
+                let metric = model.accuracy(&corpus.val)?.ok_or_else(|| {
+                    bad(
+                        "val",
+                        "the simulator needs validation rows to score each round".into(),
+                    )
+                })?;
+                let probs: Vec<Vec<f64>> = if !scores_pool {
+                    vec![Vec::new(); rows.len()]
+                } else {
+                    model
+                        .probabilities(&rows)?
+                        .into_iter()
+                        .map(|p| p.into_iter().map(f64::from).collect())
+                        .collect()
+                };
+                let score_s = t1.elapsed().as_secs_f64();
+                let t2 = Instant::now();
+                if !last {
+                    let picked = strategy.query(&probs, opts.query, &mut rng);
+                    labeled.extend(picked.into_iter().map(|i| unlabeled[i]));
                 }
                 let _ = std::fs::remove_dir_all(&dir);
                 let point = CurvePoint {
@@ -191,7 +233,13 @@ pub fn simulate(
                 };
                 curve.push(point.clone());
                 crate::disk::write_atomic(&out.join("learning_curve.csv"), &curve_csv(&curve)?)?;
-                if !progress(SimProgress::Point(&point)) {
+                let split = RoundSplit {
+                    train_s,
+                    score_s,
+                    query_s: t2.elapsed().as_secs_f64(),
+                    pool_precision: model.pool_precision(),
+                };
+                if !progress(SimProgress::Point(&point, &split)) {
                     return Err(Error::Run("simulation stopped".into()));
                 }
             }
@@ -204,86 +252,30 @@ pub fn simulate(
     Ok(summary)
 }
 
-/// Train one round's model in `dir`; its best validation accuracy.
-fn train_round(
-    cfg: &RunConfig,
-    corpus: Corpus,
-    labels: &Labels,
-    dir: &Path,
-    progress: &mut impl FnMut(SimProgress) -> bool,
-) -> Result<f64> {
-    let trainer = prepare_corpus(cfg.clone(), corpus, Some(labels.clone()), dir)?;
-    let handle = crate::train::spawn(trainer);
-    let (mut best, mut failure, mut stopped) = (None::<f64>, None, false);
-    for event in handle.events.iter() {
-        if let Event::Failed { error, .. } = &event {
-            failure = Some(error.clone());
-        }
-        if let Some(a) = event.eval_metric("accuracy") {
-            best = Some(best.map_or(a, |b| b.max(a)));
-        }
-        if !progress(SimProgress::Event(&event)) && !stopped {
-            stopped = true;
-            let _ = handle.commands.send(Command::Stop { save: false });
+/// Rows the int8 check compares with f32 on.
+const PROBE_ROWS: usize = 200;
+
+fn stopped_or(e: Error, dir: &Path) -> Error {
+    match e {
+        Error::Run(m) if m == "the round was stopped" => Error::Run("simulation stopped".into()),
+        e => {
+            tracing::warn!("round in {} failed: {e}", dir.display());
+            e
         }
     }
-    let _ = handle.thread.join();
-    if let Some(error) = failure {
-        return Err(Error::Run(format!("{}: {error}", dir.display())));
-    }
-    if stopped {
-        return Err(Error::Run("simulation stopped".into()));
-    }
-    best.ok_or_else(|| {
-        Error::Run(format!(
-            "{}: the round ended without an evaluation",
-            dir.display()
-        ))
-    })
 }
 
-/// The rows (pool indexes) `strategy` asks for next, from the round's
-/// best model's probabilities on the unlabeled rows (a random sub-pool of
-/// them with `pool_sample`).
-fn query_pool(
-    dir: &Path,
-    device: &candle_core::Device,
-    pool: &[Row],
-    labeled: &[usize],
-    strategy: Strategy,
-    opts: &SimulateOptions,
-    rng: &mut Rng,
-) -> Result<Vec<usize>> {
+/// The unlabeled pool indexes a round scores: all of them, or a random
+/// sub-pool of `pool_sample` (in pool order).
+fn sub_pool(pool: usize, labeled: &[usize], opts: &SimulateOptions, rng: &mut Rng) -> Vec<usize> {
     let taken: std::collections::HashSet<usize> = labeled.iter().copied().collect();
-    let mut unlabeled: Vec<usize> = (0..pool.len()).filter(|i| !taken.contains(i)).collect();
+    let mut unlabeled: Vec<usize> = (0..pool).filter(|i| !taken.contains(i)).collect();
     if let Some(cap) = opts.pool_sample.filter(|&c| c < unlabeled.len()) {
         rng.shuffle(&mut unlabeled);
         unlabeled.truncate(cap);
         unlabeled.sort_unstable();
     }
-    let probs: Vec<Vec<f64>> = if strategy == Strategy::Random {
-        vec![Vec::new(); unlabeled.len()]
-    } else {
-        let predictor = crate::predict::Predictor::load(&best_dir(dir), device)?;
-        let rows: Vec<Row> = unlabeled
-            .iter()
-            .map(|&i| Row::unlabelled(pool[i].text.clone()))
-            .collect();
-        predictor
-            .predict_rows(&rows)?
-            .into_iter()
-            .map(|p| p.probs.iter().map(|(_, x)| f64::from(*x)).collect())
-            .collect()
-    };
-    Ok(strategy
-        .query(&probs, opts.query, rng)
-        .into_iter()
-        .map(|i| unlabeled[i])
-        .collect())
-}
-
-fn best_dir(dir: &Path) -> PathBuf {
-    dir.join("best")
+    unlabeled
 }
 
 fn curve_csv(curve: &[CurvePoint]) -> Result<Vec<u8>> {

@@ -7,7 +7,7 @@
 use super::keymap::{command, Cmd, Scope};
 use super::theme::Theme;
 use crate::config::RunConfig;
-use crate::label::session::{Offer, Scores, Session};
+use crate::label::session::{Offer, RoundReport, Session};
 use crate::label::stopping::KappaAverage;
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout};
@@ -32,7 +32,7 @@ pub enum LabelAction {
 pub struct RoundResult {
     pub round: usize,
     pub labels: usize,
-    /// The round's best validation accuracy (with a validation file).
+    /// The round's validation accuracy (with a validation file).
     pub accuracy: Option<f64>,
     /// Cohen's κ between this round's predictions on the stop set and the
     /// previous round's.
@@ -141,10 +141,16 @@ impl LabelView {
     }
 
     /// A background round ended: its ranking of the pool, or why not.
-    pub fn round_finished(&mut self, round: usize, result: Result<(Scores, Option<f64>), String>) {
+    pub fn round_finished(&mut self, round: usize, result: Result<RoundReport, String>) {
         let labels = self.training.take().map_or(0, |(_, n)| n);
         match result {
-            Ok((scores, accuracy)) => {
+            Ok(RoundReport {
+                scores,
+                accuracy,
+                train_s,
+                score_s,
+                pool_precision,
+            }) => {
                 let before = self.kappa.history.len();
                 self.stop_signal |= self.kappa.stop(&scores.stop_predictions);
                 let kappa = (self.kappa.history.len() > before)
@@ -163,7 +169,7 @@ impl LabelView {
                 self.status = if self.stop_signal {
                     format!("round {round}: the model stopped changing (mean κ ≥ 0.99 over 3 rounds): more labels are unlikely to help")
                 } else {
-                    format!("round {round} retrained on {labels} labels: queue re-ranked")
+                    format!("round {round} retrained on {labels} labels ({train_s:.0}s) and re-ranked the pool ({score_s:.0}s, {pool_precision})")
                 };
                 // The row on screen stays unless it was answered meanwhile.
                 self.next();
@@ -313,7 +319,7 @@ impl LabelView {
 }
 
 /// A round trained and scored on its own thread: its number and result.
-type RoundDone = (usize, Result<(Scores, Option<f64>), String>);
+type RoundDone = (usize, Result<RoundReport, String>);
 
 /// Run the labelling workbench until the person quits. Labels are saved
 /// as they are given; a round still training when they quit is dropped
