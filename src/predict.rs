@@ -58,6 +58,31 @@ impl Predictor {
                 ))
             .into());
         }
+        let predictor = Self::load_dir(dir, device)?;
+        if predictor
+            .model
+            .fresh
+            .iter()
+            .any(|n| n.starts_with("classifier"))
+        {
+            return Err(crate::model::ModelError::MissingTensor {
+                path: ModelDir::open(dir)?.weights,
+                name: "classifier.weight (this is a bare encoder, not a fine-tuned classifier)"
+                    .into(),
+            }
+            .into());
+        }
+        Ok(predictor)
+    }
+
+    /// Load a pretrained encoder whether or not it holds a classification
+    /// head (a fresh one stands in): for its sentence vectors
+    /// (`embed_rows`), never for its predictions.
+    pub fn load_encoder(dir: &Path, device: &Device) -> Result<Self> {
+        Self::load_dir(dir, device)
+    }
+
+    fn load_dir(dir: &Path, device: &Device) -> Result<Self> {
         let md = ModelDir::open(dir)?;
         let weights = md.read_weights()?;
         let labels = md.labels.clone().unwrap_or_else(|| {
@@ -77,14 +102,6 @@ impl Predictor {
             .with_pair_separator(text.sep_id())
             .with_task(md.task, md.thresholds.clone());
         model.trained_on_pairs = trained_on_pairs(dir);
-        if model.fresh.iter().any(|n| n.starts_with("classifier")) {
-            return Err(crate::model::ModelError::MissingTensor {
-                path: md.weights,
-                name: "classifier.weight (this is a bare encoder, not a fine-tuned classifier)"
-                    .into(),
-            }
-            .into());
-        }
         Ok(Predictor { model, text })
     }
 
@@ -112,6 +129,12 @@ impl Predictor {
         predict_texts(&self.model, &self.text, texts)
     }
 
+    /// Mean-pooled sentence vectors of rows (`embeddings_for`).
+    pub fn embed_rows(&self, rows: &[crate::data::Row]) -> Result<Vec<Vec<f32>>> {
+        let ids = self.text.encode_rows(rows)?;
+        embeddings_for(&self.model, self.text.pad_id(), &ids)
+    }
+
     /// Predictions for rows, sentence pairs (`text_b`) included.
     pub fn predict_rows(&self, rows: &[crate::data::Row]) -> Result<Vec<Prediction>> {
         let ids = self.text.encode_rows(rows)?;
@@ -120,6 +143,25 @@ impl Predictor {
             .map(|l| to_prediction(&self.model, l))
             .collect())
     }
+}
+
+/// Mean-pooled sentence vectors of each encoded row, in input order
+/// (`Classifier::mean_pooled`), batched by length as `logits_for` is.
+pub fn embeddings_for(model: &Classifier, pad_id: u32, ids: &[Vec<u32>]) -> Result<Vec<Vec<f32>>> {
+    crate::device::on_compute_threads(&model.device, || {
+        let mut order: Vec<usize> = (0..ids.len()).collect();
+        order.sort_by_key(|&i| ids[i].len());
+        let mut out = vec![Vec::new(); ids.len()];
+        for chunk in order.chunks(EVAL_BATCH) {
+            let rows: Vec<&[u32]> = chunk.iter().map(|&i| ids[i].as_slice()).collect();
+            let batch = make_batch(&rows, None, pad_id, &model.device)?;
+            let pooled = model.mean_pooled(&batch.input_ids, &batch.attention_mask)?;
+            for (&i, v) in chunk.iter().zip(pooled.to_vec2::<f32>()?) {
+                out[i] = v;
+            }
+        }
+        Ok(out)
+    })
 }
 
 /// Class probabilities for each encoded row, in input order. Rows are

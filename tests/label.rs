@@ -122,7 +122,7 @@ fn simulate_args(out: &std::path::Path) -> Vec<String> {
         "--model",
         "scratch:tiny",
         "--strategies",
-        "breaking_ties,random",
+        "breaking_ties,random,diverse",
         "--seed-size",
         "20",
         "--query",
@@ -166,8 +166,8 @@ fn the_simulator_writes_every_round_and_repeats_itself() {
         let csv = std::fs::read_to_string(out.join("learning_curve.csv")).unwrap();
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines[0], "strategy,seed,round,labels,metric,seconds");
-        // 2 strategies × 2 seeds × (round 0 + 2 rounds).
-        assert_eq!(lines.len(), 1 + 2 * 2 * 3, "{csv}");
+        // 3 strategies × 2 seeds × (round 0 + 2 rounds).
+        assert_eq!(lines.len(), 1 + 3 * 2 * 3, "{csv}");
         for l in &lines[1..] {
             let cells: Vec<&str> = l.split(',').collect();
             let (round, labels): (usize, usize) =
@@ -178,7 +178,7 @@ fn the_simulator_writes_every_round_and_repeats_itself() {
         }
         let summary: serde_json::Value =
             serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
-        assert_eq!(summary.as_array().unwrap().len(), 2);
+        assert_eq!(summary.as_array().unwrap().len(), 3);
         assert_eq!(summary[1]["strategy"], "random");
         assert!(summary[0]["normalised_auc"].as_f64().is_some());
         assert!(!out.join("rounds").exists(), "round runs are cleaned up");
@@ -472,8 +472,9 @@ fn the_labelling_screen_shows_the_row_its_keys_and_asks_for_a_round_per_batch() 
     let shown = view.current.clone().unwrap();
     assert!(s.contains(&shown.text[..30]), "{s}");
     assert!(s.contains("no model yet"), "{s}");
-    for (key, label) in [("1", "negative"), ("2", "neutral"), ("3", "positive")] {
-        assert!(s.contains(&format!(" {key} {label}")), "{s}");
+    // negative and neutral share a letter; positive has its own.
+    for key in [" 1   negative", " 2   neutral", " 3/p positive"] {
+        assert!(s.contains(key), "{s}");
     }
     let press = |c: char| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
     assert_eq!(view.on_key(press('1')), None);
@@ -522,6 +523,7 @@ fn the_labelling_screen_shows_the_row_its_keys_and_asks_for_a_round_per_batch() 
                 round: 1,
                 probs,
                 stop_predictions: stop_predictions.clone(),
+                picked: Vec::new(),
             },
             Some(0.5),
         )),
@@ -545,6 +547,7 @@ fn the_labelling_screen_shows_the_row_its_keys_and_asks_for_a_round_per_batch() 
                     round,
                     probs: Default::default(),
                     stop_predictions: stop_predictions.clone(),
+                    picked: Vec::new(),
                 },
                 None,
             )),
@@ -564,4 +567,174 @@ fn report(scores: Scores, accuracy: Option<f64>) -> RoundReport {
         score_s: 0.5,
         pool_precision: "int8",
     }
+}
+
+/// A person's other keys: a label's letter, `?` unsure (kept apart, saved,
+/// never offered again), `/` to find rows by keyword (labels given there
+/// say so), Esc back to the queue.
+#[test]
+fn letters_unsure_and_keyword_search_in_the_labelling_screen() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use tunebench::label::session::{Session, SessionSpec};
+    use tunebench::tui::label_view::{LabelAction, LabelView};
+    let (d, pool, _) = pool_and_labels(0);
+    let spec = SessionSpec {
+        pool,
+        val: None,
+        model: "scratch:tiny".into(),
+        labels: vec!["negative".into(), "neutral".into(), "positive".into()],
+        strategy: "breaking_ties".into(),
+        batch: 25,
+        pool_sample: 0,
+        seed: 3,
+    };
+    let dir = d.path().join("s");
+    let session = Session::create(&dir, spec).unwrap();
+    let mut view = LabelView::new(session, tunebench::config::RunConfig::default());
+    assert_eq!(view.letters(), vec![None, None, Some('p')]);
+    let key = |c: KeyCode| KeyEvent::new(c, KeyModifiers::NONE);
+    let press = |c: char| key(KeyCode::Char(c));
+    // p labels positive; n (shared by two labels) does nothing.
+    let first = view.current.clone().unwrap();
+    assert_eq!(view.on_key(press('n')), None);
+    assert_eq!(view.session.labeled(), 0);
+    view.on_key(press('p'));
+    assert_eq!(view.session.given[0].line, first.line);
+    assert_eq!(view.session.given[0].label, "positive");
+    // ? sets the row aside: not labeled, not offered again.
+    let doubtful = view.current.clone().unwrap();
+    view.on_key(press('?'));
+    assert_ne!(view.current.as_ref().unwrap().line, doubtful.line);
+    assert!(view.session.unsure.contains(&doubtful.line));
+    assert!(view
+        .session
+        .queue(10_000)
+        .iter()
+        .all(|o| o.line != doubtful.line));
+    // / finds rows by keyword; every row offered holds it.
+    let word = "waste";
+    let holding: Vec<u64> = view
+        .session
+        .queue(10_000)
+        .iter()
+        .filter(|o| o.text.to_lowercase().contains(word))
+        .map(|o| o.line)
+        .collect();
+    assert!(holding.len() >= 2, "the reviews mention waste");
+    view.on_key(press('/'));
+    for c in word.chars() {
+        assert_eq!(view.on_key(press(c)), None, "typed, not a command");
+    }
+    view.on_key(key(KeyCode::Enter));
+    assert_eq!(view.keyword.as_deref(), Some(word));
+    assert!(view
+        .status
+        .contains(&format!("{} open rows hold", holding.len())));
+    for _ in 0..2 {
+        let shown = view.current.clone().unwrap();
+        assert!(shown.text.to_lowercase().contains(word), "{}", shown.text);
+        view.on_key(press('1'));
+    }
+    let found: Vec<&str> = view.session.given[1..]
+        .iter()
+        .map(|g| g.strategy.as_str())
+        .collect();
+    assert_eq!(found, ["keyword", "keyword"]);
+    // Esc leaves the search, a second Esc quits.
+    assert_eq!(view.on_key(key(KeyCode::Esc)), None);
+    assert!(view.keyword.is_none());
+    assert_eq!(view.on_key(key(KeyCode::Esc)), Some(LabelAction::Quit));
+    // Another day: the unsure row is still set aside.
+    let again = Session::open(&dir).unwrap();
+    assert!(again.unsure.contains(&doubtful.line));
+    assert_eq!(again.labeled(), 3);
+    let csv = std::fs::read_to_string(dir.join("labels.csv")).unwrap();
+    assert_eq!(csv.matches(",keyword,").count(), 2, "{csv}");
+}
+
+/// `diverse` asks for uncertain rows, one per cluster: where breaking ties
+/// takes three near-copies (the smallest margins), it takes one of each
+/// kind, all from the uncertain rows.
+#[test]
+fn the_diverse_strategy_spreads_its_batch_over_the_uncertain_rows() {
+    // Rows 0-19: one text's copies, the smallest margins; 20-24 and 25-29:
+    // two other kinds, still uncertain; 30-99: confident.
+    let probs: Vec<Vec<f64>> = (0..100)
+        .map(|i| match i {
+            0..=19 => vec![0.50, 0.49, 0.01],
+            20..=29 => vec![0.55, 0.40, 0.05],
+            _ => vec![0.98, 0.01, 0.01],
+        })
+        .collect();
+    let kind = |i: usize| match i {
+        0..=19 => 0,
+        20..=24 => 1,
+        25..=29 => 2,
+        _ => 3,
+    };
+    let vector = |i: usize| {
+        let mut v = vec![0.0f32; 4];
+        v[kind(i)] = 1.0;
+        v[3] += 0.01 * (i % 3) as f32;
+        v
+    };
+    let mut rng = Rng::seeded(5);
+    let ties = Strategy::BreakingTies.query(&probs, 3, &mut rng);
+    assert!(ties.iter().all(|&i| kind(i) == 0), "{ties:?}");
+    let mut asked = Vec::new();
+    let picked = Strategy::Diverse
+        .pick(&probs, 3, &mut rng, |idx: &[usize]| {
+            asked = idx.to_vec();
+            Ok::<_, ()>(idx.iter().map(|&i| vector(i)).collect())
+        })
+        .unwrap();
+    assert_eq!(asked.len(), 30, "ten times the batch, the most uncertain");
+    assert!(asked.iter().all(|&i| i < 30), "{asked:?}");
+    let mut kinds: Vec<usize> = picked.iter().map(|&i| kind(i)).collect();
+    kinds.sort_unstable();
+    assert_eq!(kinds, vec![0, 1, 2], "{picked:?}");
+}
+
+/// Before any label, a pretrained encoder picks the first batch for
+/// diversity; a `scratch:` model (meaningless vectors) does not.
+#[test]
+fn a_cold_start_picks_the_first_batch_from_the_encoders_vectors() {
+    use tunebench::label::session::{Session, SessionSpec};
+    let (d, pool, _) = pool_and_labels(0);
+    let spec = |model: &str| SessionSpec {
+        pool: pool.clone(),
+        val: None,
+        model: model.into(),
+        labels: vec!["negative".into(), "neutral".into(), "positive".into()],
+        strategy: "breaking_ties".into(),
+        batch: 6,
+        pool_sample: 0,
+        seed: 3,
+    };
+    let device = candle_core::Device::Cpu;
+    let scratch = Session::create(&d.path().join("scratch"), spec("scratch:tiny")).unwrap();
+    assert_eq!(scratch.cold_start(&device).unwrap(), None);
+    let encoder = root().join("tests/fixtures/bert/encoder");
+    let mut s = Session::create(&d.path().join("s"), spec(encoder.to_str().unwrap())).unwrap();
+    let scores = s
+        .cold_start(&device)
+        .unwrap()
+        .expect("a pretrained encoder");
+    assert_eq!(scores.picked.len(), 6);
+    let mut distinct = scores.picked.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 6, "{:?}", scores.picked);
+    // The same seed picks the same rows.
+    assert_eq!(s.cold_start(&device).unwrap().unwrap(), scores);
+    s.set_scores(scores.clone()).unwrap();
+    let offered: Vec<u64> = s.queue(6).iter().map(|o| o.line).collect();
+    assert_eq!(
+        offered, scores.picked,
+        "the batch is offered first, in order"
+    );
+    s.give(offered[0], "positive", 1.0).unwrap();
+    assert_eq!(s.given[0].strategy, "cold_start");
+    // With a label given, no second cold start.
+    assert_eq!(s.cold_start(&device).unwrap(), None);
 }

@@ -26,7 +26,7 @@ pub(crate) struct SimulateArgs {
     #[command(flatten)]
     source: SourceFlags,
     /// Query strategies, comma-separated: breaking_ties, entropy,
-    /// least_confidence, random
+    /// least_confidence, random, diverse
     #[arg(long, value_delimiter = ',', default_value = "breaking_ties,random")]
     strategies: Vec<Strategy>,
     /// Labeled rows before the first query (drawn at random per seed)
@@ -80,7 +80,9 @@ pub(crate) struct SessionArgs {
     /// those of --val, else of the pool's labeled rows
     #[arg(long, value_delimiter = ',', value_name = "A,B,...")]
     label_set: Vec<String>,
-    /// breaking_ties, entropy, least_confidence or random
+    /// breaking_ties, entropy, least_confidence, random, or diverse
+    /// (breaking ties among the 10×batch most uncertain rows, one per
+    /// k-means cluster of their sentence vectors)
     #[arg(long, default_value = "breaking_ties")]
     strategy: Strategy,
     /// Labels between two retraining rounds

@@ -3,6 +3,7 @@
 //! how many labels a strategy saves (`simulate`), and a person's labelling
 //! session over a pool (`session`).
 
+pub mod kmeans;
 pub mod round;
 pub mod session;
 pub mod simulate;

@@ -138,6 +138,13 @@ impl RoundModel {
     }
 }
 
+impl RoundModel {
+    /// Mean-pooled sentence vectors of rows, on the fast path.
+    pub fn vectors(&self, rows: &[Row]) -> Result<Vec<Vec<f32>>> {
+        self.fast.as_ref().unwrap_or(&self.exact).embed_rows(rows)
+    }
+}
+
 fn labels_of(predictions: &[crate::protocol::Prediction]) -> Vec<String> {
     predictions.iter().map(|p| p.label.clone()).collect()
 }

@@ -18,6 +18,7 @@ use crate::config::{ConfigError, RunConfig};
 use crate::data::given_labels::{self, GivenLabel, Source};
 use crate::data::{load_file, Labels, Row};
 use crate::error::{Error, Result};
+use crate::model::hub::{resolve, ModelSource};
 use crate::rng::Rng;
 use crate::train::prepare::load_corpus;
 use serde::{Deserialize, Serialize};
@@ -55,7 +56,14 @@ pub struct Scores {
     /// rounds.
     #[serde(default)]
     pub stop_predictions: Vec<usize>,
+    /// Rows picked for the next batch as a whole (a diverse batch, or the
+    /// cold start's), offered first and in this order.
+    #[serde(default)]
+    pub picked: Vec<u64>,
 }
+
+/// A cold start clusters at most this many pool rows' vectors.
+pub const COLD_START_ROWS: usize = 2000;
 
 /// What a retraining round gave: the new ranking, the validation accuracy
 /// (with a validation file) and where its time went.
@@ -92,6 +100,9 @@ pub struct Session {
     pub given: Vec<GivenLabel>,
     pub scores: Scores,
     skipped: BTreeSet<u64>,
+    /// Rows the person was unsure of (`?`): kept out of training and of
+    /// the queue, saved in `unsure.json` for a second look.
+    pub unsure: BTreeSet<u64>,
     /// Rows whose label was taken back, offered again first.
     again: Vec<u64>,
 }
@@ -161,6 +172,7 @@ impl Session {
             given: Vec::new(),
             scores: Scores::default(),
             skipped: BTreeSet::new(),
+            unsure: BTreeSet::new(),
             again: Vec::new(),
         })
     }
@@ -181,6 +193,11 @@ impl Session {
             Ok(b) => serde_json::from_slice(&b).unwrap_or_default(),
             Err(_) => Scores::default(),
         };
+        let unsure = match std::fs::read(dir.join("unsure.json")) {
+            Ok(b) => serde_json::from_slice(&b)
+                .map_err(|e| Error::Run(format!("{}: {e}", dir.join("unsure.json").display())))?,
+            Err(_) => BTreeSet::new(),
+        };
         Ok(Session {
             dir: dir.to_path_buf(),
             spec,
@@ -188,6 +205,7 @@ impl Session {
             given,
             scores,
             skipped: BTreeSet::new(),
+            unsure,
             again: Vec::new(),
         })
     }
@@ -229,7 +247,8 @@ impl Session {
         self.pool
             .iter()
             .filter(|r| r.label.as_deref().is_none_or(str::is_empty))
-            .filter(|r| !taken.contains_key(&r.line) && !self.skipped.contains(&r.line))
+            .filter(|r| !taken.contains_key(&r.line))
+            .filter(|r| !self.skipped.contains(&r.line) && !self.unsure.contains(&r.line))
             .collect()
     }
 
@@ -262,6 +281,13 @@ impl Session {
         let mut rest = unscored;
         rest.sort_by_key(|r| Rng::derived(self.spec.seed, r.line).next_u64());
         offers.extend(rest.into_iter().map(|r| self.offer(r, None, &[])));
+        // A batch picked as a whole comes first, in its order.
+        for line in self.scores.picked.iter().rev() {
+            if let Some(i) = offers.iter().position(|o| o.line == *line) {
+                let o = offers.remove(i);
+                offers.insert(0, o);
+            }
+        }
         // A row taken back comes first, the latest first.
         for line in &self.again {
             if let Some(i) = offers.iter().position(|o| o.line == *line) {
@@ -290,8 +316,44 @@ impl Session {
         }
     }
 
+    /// The queue's rows whose text holds `needle` (any case), in queue
+    /// order: how a person finds a rare class by keyword before a model
+    /// knows it.
+    pub fn queue_matching(&self, needle: &str, n: usize) -> Vec<Offer> {
+        let needle = needle.to_lowercase();
+        let mut found = self.queue(usize::MAX);
+        found.retain(|o| o.text.to_lowercase().contains(&needle));
+        found.truncate(n);
+        found
+    }
+
+    /// Set the row at `line` aside as unsure (`?`): not trained on, not
+    /// offered again; saved at once.
+    pub fn mark_unsure(&mut self, line: u64) -> Result<()> {
+        self.unsure.insert(line);
+        let json = serde_json::to_vec(&self.unsure).map_err(|e| Error::Run(e.to_string()))?;
+        Ok(crate::disk::write_atomic(
+            &self.dir.join("unsure.json"),
+            &json,
+        )?)
+    }
+
     /// The person gave `label` to the pool row at `line`; saved at once.
+    /// Its strategy is the one that offered it (`random` before a model,
+    /// `cold_start` for the diverse first batch).
     pub fn give(&mut self, line: u64, label: &str, seconds: f64) -> Result<()> {
+        let strategy = if self.scores.probs.contains_key(&line) {
+            self.spec.strategy.clone()
+        } else if self.scores.picked.contains(&line) {
+            "cold_start".to_string()
+        } else {
+            "random".to_string()
+        };
+        self.give_as(line, label, seconds, &strategy)
+    }
+
+    /// `give`, saying how the row was found (`keyword` for a search).
+    pub fn give_as(&mut self, line: u64, label: &str, seconds: f64, strategy: &str) -> Result<()> {
         if !self.spec.labels.iter().any(|l| l == label) {
             return Err(bad(
                 "label",
@@ -310,17 +372,12 @@ impl Session {
             let p: Vec<f64> = p.iter().map(|&x| f64::from(x)).collect();
             self.strategy().scores(&[p]).map(|s| s[0])
         });
-        let strategy = if self.scores.probs.contains_key(&line) {
-            self.spec.strategy.clone()
-        } else {
-            "random".to_string()
-        };
         self.given.push(GivenLabel {
             line,
             text: row.text.clone(),
             label: label.to_string(),
             round: self.round(),
-            strategy,
+            strategy: strategy.to_string(),
             score,
             seconds,
             source: Source::Person,
@@ -477,11 +534,63 @@ impl Session {
             .iter()
             .map(|p| crate::model::probs::argmax(p))
             .collect();
+        let strategy = self.strategy();
+        let picked = if strategy.needs_vectors() {
+            let wide: Vec<Vec<f64>> = probs
+                .iter()
+                .map(|p| p.iter().map(|&x| f64::from(x)).collect())
+                .collect();
+            let mut rng = Rng::derived(self.spec.seed ^ 0xd1, round as u64);
+            strategy
+                .pick(&wide, self.spec.batch, &mut rng, |idx| {
+                    let chosen: Vec<Row> = idx.iter().map(|&i| rows[i].clone()).collect();
+                    model.vectors(&chosen)
+                })?
+                .into_iter()
+                .map(|i| lines[i])
+                .collect()
+        } else {
+            Vec::new()
+        };
         let scores = Scores {
             round,
             probs: lines.into_iter().zip(probs).collect(),
             stop_predictions,
+            picked,
         };
         Ok((scores, model))
+    }
+
+    /// The first batch before any label, picked for diversity: one row per
+    /// k-means cluster of the pretrained encoder's sentence vectors over
+    /// (at most `COLD_START_ROWS` of) the pool. None for a `scratch:`
+    /// model, whose vectors mean nothing yet, or once a model has scored.
+    pub fn cold_start(&self, device: &candle_core::Device) -> Result<Option<Scores>> {
+        let ModelSource::Dir(dir) = resolve(&self.spec.model)? else {
+            return Ok(None);
+        };
+        if !self.given.is_empty() || !self.scores.probs.is_empty() {
+            return Ok(None);
+        }
+        let encoder = crate::predict::Predictor::load_encoder(&dir, device)?;
+        let mut open: Vec<&Row> = self.open_rows();
+        let mut rng = Rng::derived(self.spec.seed ^ 0xc01d, 0);
+        if open.len() > COLD_START_ROWS {
+            rng.shuffle(&mut open);
+            open.truncate(COLD_START_ROWS);
+        }
+        let rows: Vec<Row> = open
+            .iter()
+            .map(|r| Row::unlabelled(r.text.clone()))
+            .collect();
+        let vectors = encoder.embed_rows(&rows)?;
+        let picked = super::kmeans::pick_diverse(&vectors, self.spec.batch, &mut rng)
+            .into_iter()
+            .map(|i| open[i].line)
+            .collect();
+        Ok(Some(Scores {
+            picked,
+            ..Scores::default()
+        }))
     }
 }

@@ -219,7 +219,10 @@ pub fn simulate(
                 let score_s = t1.elapsed().as_secs_f64();
                 let t2 = Instant::now();
                 if !last {
-                    let picked = strategy.query(&probs, opts.query, &mut rng);
+                    let picked = strategy.pick(&probs, opts.query, &mut rng, |idx| {
+                        let chosen: Vec<Row> = idx.iter().map(|&i| rows[i].clone()).collect();
+                        model.vectors(&chosen)
+                    })?;
                     labeled.extend(picked.into_iter().map(|i| unlabeled[i]));
                 }
                 let _ = std::fs::remove_dir_all(&dir);

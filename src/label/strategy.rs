@@ -17,14 +17,22 @@ pub enum Strategy {
     LeastConfidence,
     /// Rows drawn at random: the baseline every strategy must beat.
     Random,
+    /// Breaking ties among the most uncertain rows (`DIVERSE_POOL` × the
+    /// batch), then one row per k-means cluster of their sentence vectors:
+    /// a batch of different uncertain texts, not ten near-copies.
+    Diverse,
 }
 
+/// `Diverse` clusters this many times the batch of the most uncertain rows.
+pub const DIVERSE_POOL: usize = 10;
+
 impl Strategy {
-    pub const ALL: [Strategy; 4] = [
+    pub const ALL: [Strategy; 5] = [
         Strategy::BreakingTies,
         Strategy::Entropy,
         Strategy::LeastConfidence,
         Strategy::Random,
+        Strategy::Diverse,
     ];
 
     pub fn name(self) -> &'static str {
@@ -33,6 +41,7 @@ impl Strategy {
             Strategy::Entropy => "entropy",
             Strategy::LeastConfidence => "least_confidence",
             Strategy::Random => "random",
+            Strategy::Diverse => "diverse",
         }
     }
 
@@ -40,7 +49,7 @@ impl Strategy {
     /// probability, entropy in nats); None for random.
     pub fn scores(self, probs: &[Vec<f64>]) -> Option<Vec<f64>> {
         let score = match self {
-            Strategy::BreakingTies => margin,
+            Strategy::BreakingTies | Strategy::Diverse => margin,
             Strategy::Entropy => entropy,
             Strategy::LeastConfidence => top,
             Strategy::Random => return None,
@@ -48,8 +57,35 @@ impl Strategy {
         Some(probs.iter().map(|p| score(p)).collect())
     }
 
+    /// Whether `pick` needs the rows' sentence vectors.
+    pub fn needs_vectors(self) -> bool {
+        self == Strategy::Diverse
+    }
+
+    /// The `n` rows to label next (indexes into `probs`): `query`, and for
+    /// `Diverse` one row per k-means cluster of the most uncertain rows'
+    /// vectors, which `vectors` gives for the indexes it is passed.
+    pub fn pick<E>(
+        self,
+        probs: &[Vec<f64>],
+        n: usize,
+        rng: &mut Rng,
+        vectors: impl FnOnce(&[usize]) -> Result<Vec<Vec<f32>>, E>,
+    ) -> Result<Vec<usize>, E> {
+        if !self.needs_vectors() {
+            return Ok(self.query(probs, n, rng));
+        }
+        let candidates = self.query(probs, n.saturating_mul(DIVERSE_POOL), rng);
+        let embedded = vectors(&candidates)?;
+        Ok(super::kmeans::pick_diverse(&embedded, n, rng)
+            .into_iter()
+            .map(|i| candidates[i])
+            .collect())
+    }
+
     /// The `n` rows to label next (indexes into `probs`), most uncertain
     /// first; equal scores go by row order. Random draws from `rng`.
+    /// `Diverse` ranks as breaking ties here (its clustering is `pick`'s).
     pub fn query(self, probs: &[Vec<f64>], n: usize, rng: &mut Rng) -> Vec<usize> {
         let n = n.min(probs.len());
         let Some(scores) = self.scores(probs) else {

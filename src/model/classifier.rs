@@ -285,6 +285,38 @@ impl Classifier {
         self.forward_typed(words, None, attention_mask, mode)
     }
 
+    /// Sentence vectors (B, H), f32: the last layer's token states
+    /// averaged over the real tokens (sentence-transformers' mean pooling),
+    /// for diversity in active learning. Every token runs through the last
+    /// layer here, unlike a classification head's forward.
+    pub fn mean_pooled(
+        &self,
+        input_ids: &Tensor,
+        attention_mask: &Tensor,
+    ) -> candle_core::Result<Tensor> {
+        let words = self.word_embeddings(input_ids)?;
+        let types = self.token_types(input_ids)?;
+        let mode = &mut Mode::Eval;
+        let hidden = match &self.net {
+            Net::Bert(m) => m.forward_hidden(
+                &words,
+                types.as_ref(),
+                attention_mask,
+                self.compute,
+                mode,
+                false,
+            ),
+            Net::DistilBert(m) => {
+                m.forward_hidden(&words, attention_mask, self.compute, mode, false)
+            }
+        }?
+        .to_dtype(DType::F32)?;
+        let mask = attention_mask.to_dtype(DType::F32)?.unsqueeze(2)?;
+        let sum = hidden.broadcast_mul(&mask)?.sum(1)?;
+        let count = mask.sum(1)?.clamp(1f32, f32::MAX)?;
+        sum.broadcast_div(&count)
+    }
+
     fn forward_typed(
         &self,
         words: &Tensor,

@@ -102,6 +102,7 @@ pub enum Cmd {
     Undo,
     PickLabel,
     Skip,
+    Unsure,
     Drop,
     // hyperparameters
     Edit,

@@ -7,7 +7,7 @@
 use super::keymap::{command, Cmd, Scope};
 use super::theme::Theme;
 use crate::config::RunConfig;
-use crate::label::session::{Offer, RoundReport, Session};
+use crate::label::session::{Offer, RoundReport, Scores, Session};
 use crate::label::stopping::KappaAverage;
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout};
@@ -55,6 +55,10 @@ pub struct LabelView {
     kappa: KappaAverage,
     /// The stop rule fired: more labels are unlikely to change the model.
     pub stop_signal: bool,
+    /// A keyword being typed after `/`.
+    pub typing: Option<String>,
+    /// Only rows holding this keyword are offered (Esc clears it).
+    pub keyword: Option<String>,
 }
 
 impl LabelView {
@@ -72,6 +76,8 @@ impl LabelView {
             base,
             kappa: KappaAverage::new(0),
             stop_signal: false,
+            typing: None,
+            keyword: None,
         };
         view.kappa = KappaAverage::new(view.session.spec.labels.len());
         view.next();
@@ -79,32 +85,90 @@ impl LabelView {
     }
 
     fn next(&mut self) {
-        self.current = self.session.queue(1).pop();
+        self.current = match &self.keyword {
+            Some(k) => self.session.queue_matching(k, 1).pop(),
+            None => self.session.queue(1).pop(),
+        };
         self.shown_at = Instant::now();
-        if self.current.is_none() {
+        if self.current.is_some() {
+            return;
+        }
+        if let Some(k) = self.keyword.take() {
+            self.status = format!("no open row holds '{k}': back to the queue");
+            self.next();
+        } else {
             self.status = "every pool row has a label (or was skipped): q quits".into();
         }
     }
 
+    /// Each label's own letter: its first letter, when no other label
+    /// starts with it and no command key is that letter.
+    pub fn letters(&self) -> Vec<Option<char>> {
+        let labels = &self.session.spec.labels;
+        let first = |l: &String| l.chars().next().map(|c| c.to_ascii_lowercase());
+        labels
+            .iter()
+            .map(|l| {
+                let c = first(l).filter(|c| c.is_ascii_alphabetic())?;
+                let unique = labels.iter().filter(|m| first(m) == Some(c)).count() == 1;
+                let free = command(Scope::Label, &KeyEvent::from(KeyCode::Char(c))).is_none();
+                (unique && free).then_some(c)
+            })
+            .collect()
+    }
+
     pub fn on_key(&mut self, key: KeyEvent) -> Option<LabelAction> {
+        if let Some(typed) = &mut self.typing {
+            match key.code {
+                KeyCode::Char(c) => typed.push(c),
+                KeyCode::Backspace => {
+                    typed.pop();
+                }
+                KeyCode::Enter => {
+                    let k = self.typing.take().unwrap_or_default();
+                    if !k.trim().is_empty() {
+                        let n = self.session.queue_matching(&k, usize::MAX).len();
+                        self.status = format!("{n} open rows hold '{k}' · Esc: back to the queue");
+                        self.keyword = Some(k);
+                        self.next();
+                    }
+                }
+                KeyCode::Esc => self.typing = None,
+                _ => {}
+            }
+            return None;
+        }
         let cmd = command(Scope::Label, &key);
         match (cmd, key.code) {
+            (Some(Cmd::Quit), KeyCode::Esc) if self.keyword.is_some() => {
+                self.keyword = None;
+                self.status = "back to the queue".into();
+                self.next();
+            }
             (Some(Cmd::Quit), _) => return Some(LabelAction::Quit),
             (Some(Cmd::PickLabel), KeyCode::Char(c)) => {
                 let i = c.to_digit(10)? as usize;
-                let label = self.session.spec.labels.get(i.checked_sub(1)?)?.clone();
-                let offer = self.current.clone()?;
-                let seconds = self.shown_at.elapsed().as_secs_f64();
-                match self.session.give(offer.line, &label, seconds) {
-                    Ok(()) => {
-                        self.labeled_here += 1;
-                        self.status = format!("line {}: {label}", offer.line);
+                return self.label_current(i.checked_sub(1)?);
+            }
+            (None, KeyCode::Char(c)) => {
+                let i = self.letters().iter().position(|l| *l == Some(c))?;
+                return self.label_current(i);
+            }
+            (Some(Cmd::Search), _) => self.typing = Some(String::new()),
+            (Some(Cmd::Unsure), _) => {
+                if let Some(o) = self.current.clone() {
+                    match self.session.mark_unsure(o.line) {
+                        Ok(()) => {
+                            self.status = format!(
+                                "line {} set aside as unsure ({} so far, in unsure.json)",
+                                o.line,
+                                self.session.unsure.len()
+                            )
+                        }
+                        Err(e) => self.status = e.to_string(),
                     }
-                    Err(e) => self.status = e.to_string(),
                 }
-                let retrain = self.retrain_if_due();
                 self.next();
-                return retrain;
             }
             (Some(Cmd::Skip), _) => {
                 if let Some(o) = &self.current {
@@ -125,6 +189,56 @@ impl LabelView {
             _ => {}
         }
         None
+    }
+
+    /// Give the row on screen the label at `index` of the label set.
+    fn label_current(&mut self, index: usize) -> Option<LabelAction> {
+        let label = self.session.spec.labels.get(index)?.clone();
+        let offer = self.current.clone()?;
+        let seconds = self.shown_at.elapsed().as_secs_f64();
+        let given = match &self.keyword {
+            Some(_) => self.session.give_as(offer.line, &label, seconds, "keyword"),
+            None => self.session.give(offer.line, &label, seconds),
+        };
+        match given {
+            Ok(()) => {
+                self.labeled_here += 1;
+                self.status = format!("line {}: {label}", offer.line);
+            }
+            Err(e) => self.status = e.to_string(),
+        }
+        let retrain = self.retrain_if_due();
+        self.next();
+        retrain
+    }
+
+    /// Whether to pick the first batch for diversity (no label, no model
+    /// yet): the front end runs `Session::cold_start` in the background.
+    pub fn wants_cold_start(&self) -> bool {
+        self.session.given.is_empty()
+            && self.session.scores.probs.is_empty()
+            && self.session.scores.picked.is_empty()
+    }
+
+    /// The cold start landed: its batch goes first.
+    pub fn cold_start_finished(&mut self, result: Result<Option<Scores>, String>) {
+        match result {
+            Ok(Some(scores)) if self.session.given.is_empty() => {
+                let n = scores.picked.len();
+                if let Err(e) = self.session.set_scores(scores) {
+                    self.status = e.to_string();
+                    return;
+                }
+                self.status = format!(
+                    "first batch: {n} rows, one per cluster of the encoder's sentence vectors"
+                );
+                if self.keyword.is_none() {
+                    self.next();
+                }
+            }
+            Ok(_) => {}
+            Err(e) => self.status = format!("no diverse first batch ({e}): random rows"),
+        }
     }
 
     /// A batch just completed and no round is training: start one.
@@ -187,6 +301,16 @@ impl LabelView {
         }
     }
 
+    fn hint(&self) -> String {
+        match (&self.typing, &self.keyword) {
+            (Some(t), _) => format!("find: {t}▏ (Enter: offer only rows holding it · Esc cancel)"),
+            (None, Some(k)) => format!(
+                "rows holding '{k}' · 1-9 or a letter label · x skip · ? unsure · u undo · Esc back to the queue"
+            ),
+            (None, None) => "1-9 or a letter label · x skip · ? unsure · u undo · / find · q quit (saved as you go)".into(),
+        }
+    }
+
     pub fn draw(&self, f: &mut Frame, theme: &Theme) {
         let area = f.area();
         let [head, body, labels, curve, foot] = Layout::vertical([
@@ -233,6 +357,10 @@ impl LabelView {
             Some(o) => {
                 let why = match o.score {
                     Some(score) => format!(" line {} · {} {score:.3} ", o.line, s.spec.strategy),
+                    None if s.scores.picked.contains(&o.line) => format!(
+                        " line {} · no model yet: one of a diverse first batch ",
+                        o.line
+                    ),
                     None => format!(" line {} · no model yet: a random row ", o.line),
                 };
                 (why, o.text.clone())
@@ -250,6 +378,7 @@ impl LabelView {
             .as_ref()
             .map(|o| o.top.clone())
             .unwrap_or_default();
+        let letters = self.letters();
         let lines: Vec<Line> = s
             .spec
             .labels
@@ -264,8 +393,12 @@ impl LabelView {
                         p * 100.0
                     )
                 });
+                let key = match letters[i] {
+                    Some(c) => format!(" {}/{c} ", i + 1),
+                    None => format!(" {}   ", i + 1),
+                };
                 Line::from(vec![
-                    Span::styled(format!(" {} ", i + 1), theme.accent()),
+                    Span::styled(key, theme.accent()),
                     Span::raw(format!("{l:<16} {bar}")),
                 ])
             })
@@ -308,10 +441,7 @@ impl LabelView {
         f.render_widget(
             Paragraph::new(vec![
                 Line::styled(self.status.clone(), theme.accent()),
-                Line::styled(
-                    "1-9 label · x skip · u undo · q quit (labels are saved as you go)",
-                    theme.dim(),
-                ),
+                Line::styled(self.hint(), theme.dim()),
             ]),
             foot,
         );
@@ -338,10 +468,28 @@ fn event_loop(terminal: &mut ratatui::DefaultTerminal, mut view: LabelView) -> a
     use crossterm::event::{poll, read, Event as TermEvent, KeyEventKind};
     let theme = Theme::from_env();
     let (tx, rx) = std::sync::mpsc::channel::<RoundDone>();
+    let (cold_tx, cold_rx) = std::sync::mpsc::channel();
+    if view.wants_cold_start() {
+        let (session, seed, device) = (
+            view.session.clone(),
+            view.base.seed,
+            view.base.device.clone(),
+        );
+        std::thread::spawn(move || {
+            let picked = crate::device::open(&device, seed)
+                .and_then(|d| session.cold_start(&d))
+                .map_err(|e| e.to_string());
+            let _ = cold_tx.send(picked);
+        });
+    }
     loop {
         terminal.draw(|f| view.draw(f, &theme))?;
         if let Ok((round, result)) = rx.try_recv() {
             view.round_finished(round, result);
+            continue;
+        }
+        if let Ok(result) = cold_rx.try_recv() {
+            view.cold_start_finished(result);
             continue;
         }
         if !poll(std::time::Duration::from_millis(100))? {
