@@ -310,6 +310,7 @@ fn a_labels_file_that_no_longer_fits_its_pool_is_refused() {
 
 #[test]
 fn a_labelling_session_saves_each_label_retrains_and_ranks_the_pool() {
+    use tunebench::data::given_labels::Source;
     use tunebench::label::session::{Session, SessionSpec};
     let (d, pool, _) = pool_and_labels(0);
     let (_, heldout) = reviews();
@@ -327,6 +328,7 @@ fn a_labelling_session_saves_each_label_retrains_and_ranks_the_pool() {
         batch: 30,
         pool_sample: 300,
         seed: 7,
+        pseudo_label: None,
     };
     let mut s = Session::create(&dir, spec.clone()).unwrap();
     // Before a model: a seeded order, no scores.
@@ -352,13 +354,15 @@ fn a_labelling_session_saves_each_label_retrains_and_ranks_the_pool() {
     assert_eq!(saved.len(), 60);
     assert_eq!(saved[0].strategy, "random");
     // A round: an ordinary run on the session's labels, then the ranking.
-    let cfg = s.round_config(&tunebench::config::RunConfig {
-        epochs: 8,
-        max_len: 32,
-        scratch_vocab: 500,
-        tensorboard: false,
-        ..Default::default()
-    });
+    let cfg = s
+        .round_config(&tunebench::config::RunConfig {
+            epochs: 8,
+            max_len: 32,
+            scratch_vocab: 500,
+            tensorboard: false,
+            ..Default::default()
+        })
+        .unwrap();
     let run = dir.join("round-1");
     let events = tunebench::train::prepare(cfg, &run).unwrap().run_to_end();
     assert!(events
@@ -387,6 +391,56 @@ fn a_labelling_session_saves_each_label_retrains_and_ranks_the_pool() {
     assert_eq!(again.queue(10), ranked);
     let e = Session::create(&dir, spec).err().unwrap().to_string();
     assert!(e.contains("already holds a labelling session"), "{e}");
+    // Self-training: the model's confident rows train the next round as
+    // pseudo-labels, kept apart from the person's labels.
+    let person = std::fs::read(s.labels_path()).unwrap();
+    let threshold = {
+        // A threshold some scored rows pass and some do not.
+        let mut top: Vec<f32> = s
+            .scores
+            .probs
+            .values()
+            .map(|p| p.iter().copied().fold(0.0, f32::max))
+            .collect();
+        top.sort_by(|a, b| a.total_cmp(b));
+        f64::from(top[top.len() / 2])
+    };
+    s.spec.pseudo_label = Some(threshold);
+    let pseudo = s.pseudo_labels(threshold);
+    let passing = s
+        .scores
+        .probs
+        .values()
+        .filter(|p| f64::from(p.iter().copied().fold(0.0, f32::max)) >= threshold)
+        .count();
+    assert_eq!(pseudo.len(), passing);
+    assert!(
+        pseudo.len() >= 150 && pseudo.len() < 300,
+        "{}",
+        pseudo.len()
+    );
+    assert!(pseudo.iter().all(|g| g.source == Source::Pseudo
+        && g.score.unwrap() >= threshold
+        && !s.given.iter().any(|h| h.line == g.line)));
+    let cfg = s
+        .round_config(&tunebench::config::RunConfig {
+            epochs: 2,
+            max_len: 32,
+            scratch_vocab: 500,
+            tensorboard: false,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(
+        std::fs::read(s.labels_path()).unwrap(),
+        person,
+        "labels.csv untouched"
+    );
+    let apart = tunebench::data::given_labels::read(&dir.join("pseudo.csv")).unwrap();
+    assert_eq!(apart, pseudo);
+    let report = s.train_round(2, cfg).unwrap();
+    assert_eq!(report.pseudo, pseudo.len());
+    assert_eq!(report.scores.round, 2);
 }
 
 #[test]
@@ -403,6 +457,7 @@ fn a_session_refuses_a_pool_with_nothing_left_to_label() {
         batch: 25,
         pool_sample: 0,
         seed: 1,
+        pseudo_label: None,
     };
     let e = Session::create(&d.path().join("s"), spec.clone())
         .err()
@@ -451,6 +506,7 @@ fn the_labelling_screen_shows_the_row_its_keys_and_asks_for_a_round_per_batch() 
         batch: 3,
         pool_sample: 0,
         seed: 3,
+        pseudo_label: None,
     };
     let session = Session::create(&d.path().join("s"), spec).unwrap();
     let mut view = LabelView::new(session, tunebench::config::RunConfig::default());
@@ -564,6 +620,7 @@ fn report(scores: Scores, accuracy: Option<f64>) -> RoundReport {
         scores,
         accuracy,
         train_s: 1.0,
+        pseudo: 0,
         score_s: 0.5,
         pool_precision: "int8",
     }
@@ -587,6 +644,7 @@ fn letters_unsure_and_keyword_search_in_the_labelling_screen() {
         batch: 25,
         pool_sample: 0,
         seed: 3,
+        pseudo_label: None,
     };
     let dir = d.path().join("s");
     let session = Session::create(&dir, spec).unwrap();
@@ -710,6 +768,7 @@ fn a_cold_start_picks_the_first_batch_from_the_encoders_vectors() {
         batch: 6,
         pool_sample: 0,
         seed: 3,
+        pseudo_label: None,
     };
     let device = candle_core::Device::Cpu;
     let scratch = Session::create(&d.path().join("scratch"), spec("scratch:tiny")).unwrap();
@@ -737,4 +796,46 @@ fn a_cold_start_picks_the_first_batch_from_the_encoders_vectors() {
     assert_eq!(s.given[0].strategy, "cold_start");
     // With a label given, no second cold start.
     assert_eq!(s.cold_start(&device).unwrap(), None);
+}
+
+/// A pool whose labeled rows are scores, several labels or tags is refused
+/// before the screen opens, saying why (exit 2).
+#[test]
+fn a_session_on_a_corpus_that_is_not_single_label_is_refused_saying_why() {
+    let d = tempfile::tempdir().unwrap();
+    let pool = d.path().join("pool.csv");
+    std::fs::write(
+        &pool,
+        "text,label\nfine food,\nslow service,\ngreat view,\n",
+    )
+    .unwrap();
+    let cases = [
+        (
+            "text,label\ngood,4.5\nbad,0.5\nok,2.25\nmeh,1.75\nwow,4.75\n",
+            vec!["regression", "no uncertainty"],
+        ),
+        (
+            "text,label\ngood food,food|price\nbad view,view\nok,price|view\n",
+            vec!["multi_label", "one label per row"],
+        ),
+    ];
+    for (val, needles) in cases {
+        let v = d.path().join("val.csv");
+        std::fs::write(&v, val).unwrap();
+        let mut needles = needles;
+        needles.push("val.csv");
+        bad_input(
+            &[
+                "label",
+                "--data",
+                pool.to_str().unwrap(),
+                "--val",
+                v.to_str().unwrap(),
+                "--out",
+                d.path().join("s").to_str().unwrap(),
+            ],
+            &needles,
+        );
+    }
+    assert!(!d.path().join("s").exists(), "nothing written");
 }

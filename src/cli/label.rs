@@ -91,6 +91,11 @@ pub(crate) struct SessionArgs {
     /// Score at most this many unlabeled rows a round (0: all)
     #[arg(long, default_value_t = 0)]
     pool_sample: usize,
+    /// Self-training: pool rows the latest model labels with at least this
+    /// probability train the next round as pseudo-labels (pseudo.csv, apart
+    /// from your labels.csv)
+    #[arg(long, value_name = "THRESHOLD")]
+    pseudo_label: Option<f64>,
     /// Override one hyperparameter of every round's run, e.g. --set epochs=5
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
@@ -98,7 +103,7 @@ pub(crate) struct SessionArgs {
     #[arg(long, conflicts_with = "resume")]
     out: Option<PathBuf>,
     /// Continue the session in this directory
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["data", "val", "label_set"])]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["data", "val", "label_set", "pseudo_label"])]
     resume: Option<PathBuf>,
 }
 
@@ -107,22 +112,6 @@ pub(crate) fn label_cmd(args: LabelArgs) -> anyhow::Result<ExitCode> {
         Some(LabelCmd::Simulate(a)) => simulate_cmd(a),
         None => session_cmd(args.session),
     }
-}
-
-/// The label names of a labeled file's rows, in first-seen order.
-fn labels_in(path: &std::path::Path) -> anyhow::Result<Vec<String>> {
-    let opts = tunebench::data::LoadOptions {
-        require_label: false,
-        ..RunConfig::default().load_options()
-    };
-    let ds = tunebench::data::load_file(path, &opts)?;
-    let mut names: Vec<String> = Vec::new();
-    for l in ds.rows.iter().filter_map(|r| r.label.clone()) {
-        if !l.is_empty() && !names.contains(&l) {
-            names.push(l);
-        }
-    }
-    Ok(names)
 }
 
 fn session_cmd(args: SessionArgs) -> anyhow::Result<ExitCode> {
@@ -144,7 +133,7 @@ fn session_cmd(args: SessionArgs) -> anyhow::Result<ExitCode> {
                 args.label_set.clone()
             } else {
                 let from = args.val.as_deref().unwrap_or(&pool);
-                labels_in(from)?
+                tunebench::label::session::labels_in(from)?
             };
             let dir = args.out.clone().unwrap_or_else(|| {
                 tunebench::run_dir::default_runs_dir()
@@ -161,6 +150,7 @@ fn session_cmd(args: SessionArgs) -> anyhow::Result<ExitCode> {
                     batch: args.batch,
                     pool_sample: args.pool_sample,
                     seed: base.seed,
+                    pseudo_label: args.pseudo_label,
                 },
             )?
         }

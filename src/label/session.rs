@@ -16,7 +16,7 @@ use super::round::{self, RoundModel};
 use super::strategy::Strategy;
 use crate::config::{ConfigError, RunConfig};
 use crate::data::given_labels::{self, GivenLabel, Source};
-use crate::data::{load_file, Labels, Row};
+use crate::data::{load_file, Labels, Row, Task};
 use crate::error::{Error, Result};
 use crate::model::hub::{resolve, ModelSource};
 use crate::rng::Rng;
@@ -41,6 +41,11 @@ pub struct SessionSpec {
     /// Score at most this many unlabeled rows a round (0: all).
     pub pool_sample: usize,
     pub seed: u64,
+    /// Self-training: pool rows the latest model gives a label with at
+    /// least this probability train the next round as pseudo-labels
+    /// (`pseudo.csv`, apart from the person's `labels.csv`).
+    #[serde(default)]
+    pub pseudo_label: Option<f64>,
 }
 
 /// The latest model's view of the pool.
@@ -72,6 +77,8 @@ pub struct RoundReport {
     pub scores: Scores,
     pub accuracy: Option<f64>,
     pub train_s: f64,
+    /// Pseudo-labels the round trained on beside the person's.
+    pub pseudo: usize,
     /// Loading the model, scoring the pool and the validation rows.
     pub score_s: f64,
     /// `int8` when it agreed with f32 on the stop set, else `f32`.
@@ -119,6 +126,55 @@ fn read_pool(path: &Path) -> Result<Vec<Row>> {
     Ok(load_file(path, &opts)?.rows)
 }
 
+/// The label names of a file's labeled rows, in first-seen order, for a
+/// session's label set. Only single-label corpora are labelled here: the
+/// query strategies rank a classifier's uncertainty over one label.
+pub fn labels_in(path: &Path) -> Result<Vec<String>> {
+    let mut ds = load_file(
+        path,
+        &crate::data::LoadOptions {
+            require_label: false,
+            ..RunConfig::default().load_options()
+        },
+    )?;
+    ds.rows
+        .retain(|r| r.label.as_deref().is_some_and(|l| !l.is_empty()));
+    if ds.rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let detected = crate::data::task::detect(&ds, None, None)?;
+    let why = match detected.task {
+        Task::SingleLabel => None,
+        Task::Regression => Some(
+            "a regression model gives a score, not probabilities over labels, so there is no uncertainty for a query strategy to rank",
+        ),
+        Task::MultiLabel => Some(
+            "the labelling screen gives one label per row; multi-label labelling is not part of tunebench yet",
+        ),
+        Task::TokenClassification => Some(
+            "the labelling screen labels whole texts; labelling spans is not part of tunebench yet",
+        ),
+    };
+    if let Some(why) = why {
+        return Err(bad(
+            "data",
+            format!(
+                "{} reads as {} ({}): {why}",
+                path.display(),
+                detected.task.name(),
+                detected.reason
+            ),
+        ));
+    }
+    let mut names: Vec<String> = Vec::new();
+    for r in &ds.rows {
+        if let Some(l) = r.label.as_ref().filter(|l| !names.contains(l)) {
+            names.push(l.clone());
+        }
+    }
+    Ok(names)
+}
+
 impl Session {
     /// Start a session in `dir` (which must not hold one).
     pub fn create(dir: &Path, spec: SessionSpec) -> Result<Session> {
@@ -146,6 +202,12 @@ impl Session {
         }
         if spec.batch == 0 {
             return Err(bad("batch", "0: a round needs at least one label".into()));
+        }
+        if let Some(t) = spec.pseudo_label.filter(|t| !(*t > 0.0 && *t <= 1.0)) {
+            return Err(bad(
+                "pseudo-label",
+                format!("{t}: a threshold is a probability in (0, 1], e.g. 0.95"),
+            ));
         }
         let pool = read_pool(&spec.pool)?;
         let unlabeled = pool
@@ -408,15 +470,60 @@ impl Session {
 
     /// The run that retrains on the labels so far: `base` (model, epochs…)
     /// on the pool with the session's labels file and validation rows.
-    pub fn round_config(&self, base: &RunConfig) -> RunConfig {
-        RunConfig {
+    /// With pseudo-labelling, the latest model's confident rows are written
+    /// to `pseudo.csv` and the round reads both files' labels from
+    /// `train-labels.csv` (the person's file is never touched).
+    pub fn round_config(&self, base: &RunConfig) -> Result<RunConfig> {
+        let labels = match self.spec.pseudo_label {
+            None => self.labels_path(),
+            Some(threshold) => {
+                let pseudo = self.pseudo_labels(threshold);
+                given_labels::write(&self.dir.join("pseudo.csv"), &pseudo)?;
+                let both: Vec<GivenLabel> = self.given.iter().cloned().chain(pseudo).collect();
+                let path = self.dir.join("train-labels.csv");
+                given_labels::write(&path, &both)?;
+                path
+            }
+        };
+        Ok(RunConfig {
             model: self.spec.model.clone(),
             train_file: Some(self.spec.pool.clone()),
-            labels: Some(self.labels_path()),
+            labels: Some(labels),
             val_file: self.spec.val.clone(),
             seed: self.spec.seed,
             ..base.clone()
-        }
+        })
+    }
+
+    /// The latest model's confident answers on rows the person has not
+    /// labeled (nor set aside): a label whose probability is at least
+    /// `threshold`.
+    pub fn pseudo_labels(&self, threshold: f64) -> Vec<GivenLabel> {
+        let taken = self.latest();
+        let text_of: BTreeMap<u64, &str> = self
+            .pool
+            .iter()
+            .map(|r| (r.line, r.text.as_str()))
+            .collect();
+        self.scores
+            .probs
+            .iter()
+            .filter(|(line, _)| !taken.contains_key(line) && !self.unsure.contains(line))
+            .filter_map(|(&line, p)| {
+                let best = crate::model::probs::argmax(p);
+                let confidence = f64::from(*p.get(best)?);
+                (confidence >= threshold).then(|| GivenLabel {
+                    line,
+                    text: text_of.get(&line).copied().unwrap_or_default().to_string(),
+                    label: self.spec.labels[best].clone(),
+                    round: self.scores.round,
+                    strategy: "pseudo".into(),
+                    score: Some(confidence),
+                    seconds: 0.0,
+                    source: Source::Pseudo,
+                })
+            })
+            .collect()
     }
 
     /// Train round `round` on `cfg` (`round_config`) in `rounds/round-N`,
@@ -438,6 +545,13 @@ impl Session {
             }
         };
         let labels = Labels::new(self.spec.labels.clone());
+        let pseudo = match &cfg.labels {
+            Some(file) => given_labels::read(file)?
+                .iter()
+                .filter(|g| g.source == Source::Pseudo)
+                .count(),
+            None => 0,
+        };
         let checkpoint = round::train(&cfg, corpus, &labels, &dir, |_| true)?;
         let train_s = t0.elapsed().as_secs_f64();
         let t1 = Instant::now();
@@ -447,6 +561,7 @@ impl Session {
             scores,
             accuracy,
             train_s,
+            pseudo,
             score_s: t1.elapsed().as_secs_f64(),
             pool_precision: model.pool_precision(),
         })

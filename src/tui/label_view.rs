@@ -32,6 +32,8 @@ pub enum LabelAction {
 pub struct RoundResult {
     pub round: usize,
     pub labels: usize,
+    /// Pseudo-labels it trained on beside them (self-training).
+    pub pseudo: usize,
     /// The round's validation accuracy (with a validation file).
     pub accuracy: Option<f64>,
     /// Cohen's κ between this round's predictions on the stop set and the
@@ -247,10 +249,17 @@ impl LabelView {
             return None;
         }
         let round = self.session.round();
+        let cfg = match self.session.round_config(&self.base) {
+            Ok(cfg) => cfg,
+            Err(e) => {
+                self.status = format!("round {round} could not start: {e}");
+                return None;
+            }
+        };
         self.training = Some((round, self.session.labeled()));
         Some(LabelAction::Retrain {
             round,
-            cfg: Box::new(self.session.round_config(&self.base)),
+            cfg: Box::new(cfg),
         })
     }
 
@@ -262,6 +271,7 @@ impl LabelView {
                 scores,
                 accuracy,
                 train_s,
+                pseudo,
                 score_s,
                 pool_precision,
             }) => {
@@ -277,6 +287,7 @@ impl LabelView {
                 self.rounds.push(RoundResult {
                     round,
                     labels,
+                    pseudo,
                     accuracy,
                     kappa,
                 });
@@ -421,7 +432,11 @@ impl LabelView {
                         .accuracy
                         .map_or(String::new(), |a| format!(" {:.1}%", a * 100.0));
                     let kappa = r.kappa.map_or(String::new(), |k| format!(" κ {k:.2}"));
-                    format!("{} labels{acc}{kappa}", r.labels)
+                    let pseudo = match r.pseudo {
+                        0 => String::new(),
+                        n => format!(" +{n} pseudo"),
+                    };
+                    format!("{} labels{pseudo}{acc}{kappa}", r.labels)
                 })
                 .collect::<Vec<_>>()
                 .join(" · ")
