@@ -839,3 +839,35 @@ fn a_session_on_a_corpus_that_is_not_single_label_is_refused_saying_why() {
     }
     assert!(!d.path().join("s").exists(), "nothing written");
 }
+
+/// The sentence vectors the diverse strategy and the cold start cluster
+/// are transformers' mean pooling of the last hidden state.
+#[test]
+fn sentence_vectors_equal_transformers_mean_pooling() {
+    let fixture: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(root().join("tests/fixtures/label/mean_pooled.json")).unwrap(),
+    )
+    .unwrap();
+    let texts: Vec<String> = serde_json::from_value(fixture["texts"].clone()).unwrap();
+    let want: Vec<Vec<f32>> = serde_json::from_value(fixture["vectors"].clone()).unwrap();
+    let encoder = tunebench::predict::Predictor::load_encoder(
+        &root().join("tests/fixtures/bert/encoder"),
+        &candle_core::Device::Cpu,
+    )
+    .unwrap();
+    let rows: Vec<tunebench::data::Row> = texts
+        .iter()
+        .map(|t| tunebench::data::Row::unlabelled(t.clone()))
+        .collect();
+    let got = encoder.embed_rows(&rows).unwrap();
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(&want) {
+        assert_eq!(g.len(), w.len());
+        let worst = g
+            .iter()
+            .zip(w)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst < 1e-4, "off by {worst}");
+    }
+}
