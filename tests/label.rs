@@ -613,6 +613,16 @@ fn the_labelling_screen_shows_the_row_its_keys_and_asks_for_a_round_per_batch() 
     let s = draw(&view);
     assert!(s.contains("κ 1.00") && s.contains("STOP"), "{s}");
     assert_eq!(view.on_key(press('q')), Some(LabelAction::Quit));
+    // Another day: the curve and the stop signal are still there.
+    let again = LabelView::new(
+        Session::open(&view.session.dir).unwrap(),
+        tunebench::config::RunConfig::default(),
+    );
+    assert_eq!(again.session.rounds, view.session.rounds);
+    assert_eq!(again.session.rounds.len(), 4);
+    assert!(again.stop_signal);
+    let s = draw(&again);
+    assert!(s.contains("3 labels 50.0%") && s.contains("STOP"), "{s}");
 }
 
 fn report(scores: Scores, accuracy: Option<f64>) -> RoundReport {

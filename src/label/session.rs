@@ -85,6 +85,24 @@ pub struct RoundReport {
     pub pool_precision: &'static str,
 }
 
+/// A finished round as the session keeps it (`rounds.json`): the learning
+/// curve and the stop signal survive a resume.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RoundRecord {
+    pub round: usize,
+    /// The person's labels it trained on.
+    pub labels: usize,
+    /// Pseudo-labels it trained on beside them.
+    pub pseudo: usize,
+    /// Validation accuracy (with a validation file).
+    pub accuracy: Option<f64>,
+    /// Cohen's κ between its stop-set predictions and the previous round's.
+    pub kappa: Option<f64>,
+    pub train_s: f64,
+    pub score_s: f64,
+    pub stop_predictions: Vec<usize>,
+}
+
 /// Rows in the stop set: κ between consecutive models is measured on them.
 pub const STOP_SET: usize = 200;
 
@@ -112,6 +130,8 @@ pub struct Session {
     pub unsure: BTreeSet<u64>,
     /// Rows whose label was taken back, offered again first.
     again: Vec<u64>,
+    /// The finished rounds, oldest first.
+    pub rounds: Vec<RoundRecord>,
 }
 
 fn bad(field: &'static str, reason: String) -> Error {
@@ -236,6 +256,7 @@ impl Session {
             skipped: BTreeSet::new(),
             unsure: BTreeSet::new(),
             again: Vec::new(),
+            rounds: Vec::new(),
         })
     }
 
@@ -260,6 +281,11 @@ impl Session {
                 .map_err(|e| Error::Run(format!("{}: {e}", dir.join("unsure.json").display())))?,
             Err(_) => BTreeSet::new(),
         };
+        let rounds = match std::fs::read(dir.join("rounds.json")) {
+            Ok(b) => serde_json::from_slice(&b)
+                .map_err(|e| Error::Run(format!("{}: {e}", dir.join("rounds.json").display())))?,
+            Err(_) => Vec::new(),
+        };
         Ok(Session {
             dir: dir.to_path_buf(),
             spec,
@@ -269,6 +295,7 @@ impl Session {
             skipped: BTreeSet::new(),
             unsure,
             again: Vec::new(),
+            rounds,
         })
     }
 
@@ -587,6 +614,46 @@ impl Session {
         lines.truncate(STOP_SET);
         lines.sort_unstable();
         lines
+    }
+
+    /// A round landed: its ranking replaces the last, and its point (κ to
+    /// the previous round's stop-set predictions) joins the curve; both
+    /// saved at once. `labels`: the person's labels it trained on.
+    pub fn record_round(&mut self, labels: usize, report: RoundReport) -> Result<&RoundRecord> {
+        let stop = &report.scores.stop_predictions;
+        let kappa = self
+            .rounds
+            .last()
+            .filter(|r| !stop.is_empty() && r.stop_predictions.len() == stop.len())
+            .map(|r| {
+                super::stopping::cohen_kappa(stop, &r.stop_predictions, self.spec.labels.len())
+            });
+        let record = RoundRecord {
+            round: report.scores.round,
+            labels,
+            pseudo: report.pseudo,
+            accuracy: report.accuracy,
+            kappa,
+            train_s: report.train_s,
+            score_s: report.score_s,
+            stop_predictions: stop.clone(),
+        };
+        self.set_scores(report.scores)?;
+        self.rounds.push(record);
+        let json = serde_json::to_vec(&self.rounds).map_err(|e| Error::Run(e.to_string()))?;
+        crate::disk::write_atomic(&self.dir.join("rounds.json"), &json)?;
+        Ok(self.rounds.last().expect("just pushed"))
+    }
+
+    /// small-text's KappaAverage (window 3, 0.99) over the rounds so far:
+    /// the model stopped changing, more labels are unlikely to help.
+    pub fn stop_signal(&self) -> bool {
+        let mut rule = super::stopping::KappaAverage::new(self.spec.labels.len());
+        let mut fired = false;
+        for r in &self.rounds {
+            fired |= rule.stop(&r.stop_predictions);
+        }
+        fired
     }
 
     /// The latest model's ranking, saved at once.

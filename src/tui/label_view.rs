@@ -8,7 +8,6 @@ use super::keymap::{command, Cmd, Scope};
 use super::theme::Theme;
 use crate::config::RunConfig;
 use crate::label::session::{Offer, RoundReport, Scores, Session};
-use crate::label::stopping::KappaAverage;
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout};
 use ratatui::text::{Line, Span};
@@ -27,20 +26,6 @@ pub enum LabelAction {
     },
 }
 
-/// A finished round, as the view lists them.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RoundResult {
-    pub round: usize,
-    pub labels: usize,
-    /// Pseudo-labels it trained on beside them (self-training).
-    pub pseudo: usize,
-    /// The round's validation accuracy (with a validation file).
-    pub accuracy: Option<f64>,
-    /// Cohen's κ between this round's predictions on the stop set and the
-    /// previous round's.
-    pub kappa: Option<f64>,
-}
-
 pub struct LabelView {
     pub session: Session,
     pub current: Option<Offer>,
@@ -49,12 +34,9 @@ pub struct LabelView {
     /// The round training in the background, if any, and the labels it
     /// trains on.
     pub training: Option<(usize, usize)>,
-    pub rounds: Vec<RoundResult>,
     started: Instant,
     labeled_here: usize,
     base: RunConfig,
-    /// small-text's KappaAverage over the rounds (window 3, 0.99).
-    kappa: KappaAverage,
     /// The stop rule fired: more labels are unlikely to change the model.
     pub stop_signal: bool,
     /// A keyword being typed after `/`.
@@ -72,16 +54,14 @@ impl LabelView {
             shown_at: Instant::now(),
             status: String::new(),
             training: None,
-            rounds: Vec::new(),
             started: Instant::now(),
             labeled_here: 0,
             base,
-            kappa: KappaAverage::new(0),
             stop_signal: false,
             typing: None,
             keyword: None,
         };
-        view.kappa = KappaAverage::new(view.session.spec.labels.len());
+        view.stop_signal = view.session.stop_signal();
         view.next();
         view
     }
@@ -267,34 +247,18 @@ impl LabelView {
     pub fn round_finished(&mut self, round: usize, result: Result<RoundReport, String>) {
         let labels = self.training.take().map_or(0, |(_, n)| n);
         match result {
-            Ok(RoundReport {
-                scores,
-                accuracy,
-                train_s,
-                pseudo,
-                score_s,
-                pool_precision,
-            }) => {
-                let before = self.kappa.history.len();
-                self.stop_signal |= self.kappa.stop(&scores.stop_predictions);
-                let kappa = (self.kappa.history.len() > before)
-                    .then(|| self.kappa.history.last().copied())
-                    .flatten();
-                if let Err(e) = self.session.set_scores(scores) {
+            Ok(report) => {
+                let (train_s, score_s, precision) =
+                    (report.train_s, report.score_s, report.pool_precision);
+                if let Err(e) = self.session.record_round(labels, report) {
                     self.status = e.to_string();
                     return;
                 }
-                self.rounds.push(RoundResult {
-                    round,
-                    labels,
-                    pseudo,
-                    accuracy,
-                    kappa,
-                });
+                self.stop_signal = self.session.stop_signal();
                 self.status = if self.stop_signal {
                     format!("round {round}: the model stopped changing (mean κ ≥ 0.99 over 3 rounds): more labels are unlikely to help")
                 } else {
-                    format!("round {round} retrained on {labels} labels ({train_s:.0}s) and re-ranked the pool ({score_s:.0}s, {pool_precision})")
+                    format!("round {round} retrained on {labels} labels ({train_s:.0}s) and re-ranked the pool ({score_s:.0}s, {precision})")
                 };
                 // The row on screen stays unless it was answered meanwhile.
                 self.next();
@@ -422,10 +386,10 @@ impl LabelView {
             ),
             labels,
         );
-        let curve_text = if self.rounds.is_empty() {
+        let curve_text = if s.rounds.is_empty() {
             "no round finished yet".to_string()
         } else {
-            self.rounds
+            s.rounds
                 .iter()
                 .map(|r| {
                     let acc = r
