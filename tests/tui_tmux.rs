@@ -527,12 +527,14 @@ fn label_shown(t: &Tmux, truth: &std::collections::HashMap<String, String>) -> (
         .find(|(t, _)| t.starts_with(&text[..text.len().min(50)]))
         .map(|(_, l)| l.clone())
         .unwrap_or_else(|| panic!("no pool text starts {text:?}"));
-    // The label keys as the screen lists them: " 1 negative".
+    // The label keys as the screen lists them: " 1   negative", or
+    // " 2/p positive" for a label with its own letter, which is typed then.
     let key = lines
         .iter()
         .find_map(|l| {
             let cells: Vec<&str> = l.trim_matches(|c| c == '│').split_whitespace().collect();
-            (cells.get(1) == Some(&label.as_str())).then(|| cells[0].to_string())
+            (cells.get(1) == Some(&label.as_str()))
+                .then(|| cells[0].rsplit('/').next().unwrap_or(cells[0]).to_string())
         })
         .unwrap();
     let before = t.screen();
