@@ -211,7 +211,7 @@ fn simulate_cmd(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     let summary = simulate(&cfg, &opts, &out, |p| {
         if let SimProgress::Point(p, t) = p {
             println!(
-                "{:<16} seed {} round {:>2}: {:>4} labels  accuracy {:.4}  ({:.1}s: train {:.1}, score {:.1} with the pool in {}, query {:.2})",
+                "{:<16} seed {} round {:>2}: {:>4} labels  accuracy {:.4}  ({:.1}s: train {:.1}, score {:.1}{}, query {:.2})",
                 p.strategy,
                 p.seed,
                 p.round,
@@ -220,7 +220,8 @@ fn simulate_cmd(args: SimulateArgs) -> anyhow::Result<ExitCode> {
                 p.seconds,
                 t.train_s,
                 t.score_s,
-                t.pool_precision,
+                t.pool_precision
+                    .map_or(String::new(), |p| format!(" with the pool in {p}")),
                 t.query_s
             );
         }

@@ -68,8 +68,9 @@ pub struct RoundSplit {
     /// Loading the model, the validation metric and scoring the pool.
     pub score_s: f64,
     pub query_s: f64,
-    /// `int8` when it agreed with f32, else `f32`.
-    pub pool_precision: &'static str,
+    /// `int8` when it agreed with f32, else `f32`; None when the round
+    /// scored no pool (random, the last round).
+    pub pool_precision: Option<&'static str>,
 }
 
 pub enum SimProgress<'a> {
@@ -240,7 +241,7 @@ pub fn simulate(
                     train_s,
                     score_s,
                     query_s: t2.elapsed().as_secs_f64(),
-                    pool_precision: model.pool_precision(),
+                    pool_precision: scores_pool.then(|| model.pool_precision()),
                 };
                 if !progress(SimProgress::Point(&point, &split)) {
                     return Err(Error::Run("simulation stopped".into()));
