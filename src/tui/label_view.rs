@@ -197,7 +197,8 @@ impl LabelView {
     /// Whether to pick the first batch for diversity (no label, no model
     /// yet): the front end runs `Session::cold_start` in the background.
     pub fn wants_cold_start(&self) -> bool {
-        self.session.given.is_empty()
+        !self.session.spec.model.starts_with("scratch:")
+            && self.session.given.is_empty()
             && self.session.scores.probs.is_empty()
             && self.session.scores.picked.is_empty()
     }
@@ -218,7 +219,7 @@ impl LabelView {
                     self.next();
                 }
             }
-            Ok(_) => {}
+            Ok(_) => self.status.clear(),
             Err(e) => self.status = format!("no diverse first batch ({e}): random rows"),
         }
     }
@@ -449,6 +450,9 @@ fn event_loop(terminal: &mut ratatui::DefaultTerminal, mut view: LabelView) -> a
     let (tx, rx) = std::sync::mpsc::channel::<RoundDone>();
     let (cold_tx, cold_rx) = std::sync::mpsc::channel();
     if view.wants_cold_start() {
+        view.status =
+            "picking a diverse first batch from the encoder's sentence vectors: label on meanwhile"
+                .into();
         let (session, seed, device) = (
             view.session.clone(),
             view.base.seed,
