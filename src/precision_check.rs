@@ -43,7 +43,7 @@ impl PrecisionCheck {
 }
 
 /// The headline metric of a task's scores: accuracy, micro-F1 or Pearson.
-fn headline(
+pub(crate) fn headline(
     labels: &[String],
     targets: &Targets,
     logits: &[Vec<f32>],

@@ -881,3 +881,78 @@ fn sentence_vectors_equal_transformers_mean_pooling() {
         assert!(worst < 1e-4, "off by {worst}");
     }
 }
+
+/// A multi-label corpus: `binary_entropy` (and random) play it, scored by
+/// micro-F1; a one-label strategy is refused naming the one that fits.
+#[test]
+fn the_simulator_plays_a_multi_label_corpus_by_micro_f1() {
+    let d = tempfile::tempdir().unwrap();
+    let (train, heldout) = reviews();
+    let mut files = Vec::new();
+    for (from, name) in [(train, "train.csv"), (heldout, "val.csv")] {
+        let mut w = csv::Writer::from_path(d.path().join(name)).unwrap();
+        w.write_record(["text", "label"]).unwrap();
+        let mut r = csv::Reader::from_path(from).unwrap();
+        for row in r.records() {
+            let row = row.unwrap();
+            let (text, label) = (&row[0], &row[1]);
+            // Its sentiment, and `short` for a short text.
+            let labels = if text.split_whitespace().count() < 10 {
+                format!("{label}|short")
+            } else {
+                label.to_string()
+            };
+            w.write_record([text, labels.as_str()]).unwrap();
+        }
+        w.flush().unwrap();
+        files.push(d.path().join(name));
+    }
+    let out = d.path().join("sim");
+    let args = |strategies: &str| -> Vec<String> {
+        [
+            "label",
+            "simulate",
+            "--model",
+            "scratch:tiny",
+            "--strategies",
+            strategies,
+            "--seed-size",
+            "20",
+            "--query",
+            "20",
+            "--rounds",
+            "2",
+            "--seeds",
+            "1",
+            "--set",
+            "epochs=2",
+            "--set",
+            "max_len=32",
+            "--set",
+            "scratch_vocab=500",
+            "--data",
+            files[0].to_str().unwrap(),
+            "--val",
+            files[1].to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let (ok, stdout, stderr) = run(tunebench()
+        .env("RAYON_NUM_THREADS", "1")
+        .args(args("binary_entropy,random")));
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("micro_f1"), "{stdout}");
+    let csv = std::fs::read_to_string(out.join("learning_curve.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 2 * 3, "{csv}");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary[0]["strategy"], "binary_entropy");
+    assert_eq!(summary[0]["metric"], "micro_f1");
+    let refused = args("breaking_ties");
+    let refs: Vec<&str> = refused.iter().map(String::as_str).collect();
+    bad_input(&refs, &["breaking_ties", "binary_entropy"]);
+}

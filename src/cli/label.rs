@@ -26,7 +26,8 @@ pub(crate) struct SimulateArgs {
     #[command(flatten)]
     source: SourceFlags,
     /// Query strategies, comma-separated: breaking_ties, entropy,
-    /// least_confidence, random, diverse
+    /// least_confidence, random, diverse; binary_entropy (or random) for a
+    /// multi-label corpus
     #[arg(long, value_delimiter = ',', default_value = "breaking_ties,random")]
     strategies: Vec<Strategy>,
     /// Labeled rows before the first query (drawn at random per seed)
@@ -211,11 +212,12 @@ fn simulate_cmd(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     let summary = simulate(&cfg, &opts, &out, |p| {
         if let SimProgress::Point(p, t) = p {
             println!(
-                "{:<16} seed {} round {:>2}: {:>4} labels  accuracy {:.4}  ({:.1}s: train {:.1}, score {:.1}{}, query {:.2})",
+                "{:<16} seed {} round {:>2}: {:>4} labels  {} {:.4}  ({:.1}s: train {:.1}, score {:.1}{}, query {:.2})",
                 p.strategy,
                 p.seed,
                 p.round,
                 p.labels,
+                t.metric,
                 p.metric,
                 p.seconds,
                 t.train_s,
@@ -227,7 +229,8 @@ fn simulate_cmd(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         }
         !stop.load(Ordering::SeqCst)
     })?;
-    println!("strategy          final accuracy     AUC   labels to reach random's final");
+    let metric = summary.first().map_or("accuracy", |s| s.metric);
+    println!("strategy          final {metric:<10}     AUC   labels to reach random's final");
     for s in &summary {
         println!(
             "{:<16} {:.4} ± {:.4}  {:.4}  {}",

@@ -112,18 +112,31 @@ impl RoundModel {
         self.exact.model.labels.names()
     }
 
-    /// Accuracy on labeled rows, in f32 (None without rows).
-    pub fn accuracy(&self, rows: &[Row]) -> Result<Option<f64>> {
+    /// The task's headline metric on labeled rows (read from `path`), in
+    /// f32: accuracy for one label a text, micro-F1 for several (at the
+    /// thresholds the round tuned); None without rows.
+    pub fn metric(&self, rows: &[Row], path: &Path) -> Result<Option<(&'static str, f64)>> {
         if rows.is_empty() {
             return Ok(None);
         }
-        let predicted = self.exact.predict_rows(rows)?;
-        let right = predicted
-            .iter()
-            .zip(rows)
-            .filter(|(p, r)| r.label.as_deref() == Some(p.label.as_str()))
-            .count();
-        Ok(Some(right as f64 / rows.len() as f64))
+        let model = &self.exact.model;
+        let targets = crate::data::task::targets_of(model.task, &model.labels, rows, path)?;
+        let ids = self.exact.text.encode_rows(rows)?;
+        let logits = crate::predict::logits_for(model, self.exact.text.pad_id(), &ids)?;
+        let thresholds: Vec<f32> = (0..model.labels.len())
+            .map(|i| model.threshold(i))
+            .collect();
+        Ok(Some(crate::precision_check::headline(
+            model.labels.names(),
+            &targets,
+            &logits,
+            &thresholds,
+        )))
+    }
+
+    /// Accuracy (or micro-F1) on labeled rows; None without rows.
+    pub fn accuracy(&self, rows: &[Row], path: &Path) -> Result<Option<f64>> {
+        Ok(self.metric(rows, path)?.map(|(_, v)| v))
     }
 
     /// Each row's probabilities in the model's label order, on the fast

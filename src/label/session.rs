@@ -583,7 +583,8 @@ impl Session {
         let train_s = t0.elapsed().as_secs_f64();
         let t1 = Instant::now();
         let (scores, model) = self.score_pool(&checkpoint, round, &device)?;
-        let accuracy = model.accuracy(&val)?;
+        let val_path = cfg.val_file.clone().unwrap_or_default();
+        let accuracy = model.accuracy(&val, &val_path)?;
         Ok(RoundReport {
             scores,
             accuracy,

@@ -39,7 +39,8 @@ pub struct CurvePoint {
     pub seed: usize,
     pub round: usize,
     pub labels: usize,
-    /// The validation metric (accuracy) of the round's model.
+    /// The validation metric of the round's model: accuracy, or micro-F1
+    /// for a multi-label corpus.
     pub metric: f64,
     /// Training, scoring and querying this round took.
     pub seconds: f64,
@@ -64,6 +65,8 @@ pub struct StrategySummary {
 /// Where a round's time went.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RoundSplit {
+    /// What `CurvePoint::metric` measures: accuracy or micro_f1.
+    pub metric: &'static str,
     pub train_s: f64,
     /// Loading the model, the validation metric and scoring the pool.
     pub score_s: f64,
@@ -140,18 +143,27 @@ pub fn simulate(
 ) -> Result<Vec<StrategySummary>> {
     cfg.validate()?;
     let corpus = load_corpus(cfg)?;
-    if corpus.task.task != Task::SingleLabel {
+    let task = corpus.task.task;
+    if !matches!(task, Task::SingleLabel | Task::MultiLabel) {
         return Err(bad(
             "task",
             format!(
-                "the simulator scores single-label corpora by accuracy; this one is {} ({}), whose query strategies are not part of tunebench yet",
-                corpus.task.task.name(),
+                "the simulator scores single-label corpora by accuracy and multi-label ones by micro-F1; this one is {} ({}), whose query strategies are not part of tunebench yet",
+                task.name(),
                 corpus.task.reason
             ),
         ));
     }
+    for s in &opts.strategies {
+        s.fits(task).map_err(|e| bad("strategies", e))?;
+    }
     check(opts, corpus.train.len())?;
-    let labels = crate::data::task::labels_for(Task::SingleLabel, &corpus.train);
+    let labels = crate::data::task::labels_for(task, &corpus.train);
+    let val_path = corpus
+        .val_info
+        .as_ref()
+        .map_or(corpus.train_info.path.clone(), |v| v.path.clone());
+    let mut metric_name = "accuracy";
     std::fs::create_dir_all(out).map_err(|e| Error::io(out.display().to_string(), e))?;
     let device = crate::device::open(&cfg.device, cfg.seed)?;
     let pool = &corpus.train;
@@ -202,12 +214,13 @@ pub fn simulate(
                     0
                 }];
                 let model = RoundModel::load(&checkpoint, &device, probe)?;
-                let metric = model.accuracy(&corpus.val)?.ok_or_else(|| {
+                let (name, metric) = model.metric(&corpus.val, &val_path)?.ok_or_else(|| {
                     bad(
                         "val",
                         "the simulator needs validation rows to score each round".into(),
                     )
                 })?;
+                metric_name = name;
                 let probs: Vec<Vec<f64>> = if !scores_pool {
                     vec![Vec::new(); rows.len()]
                 } else {
@@ -238,6 +251,7 @@ pub fn simulate(
                 curve.push(point.clone());
                 crate::disk::write_atomic(&out.join("learning_curve.csv"), &curve_csv(&curve)?)?;
                 let split = RoundSplit {
+                    metric: name,
                     train_s,
                     score_s,
                     query_s: t2.elapsed().as_secs_f64(),
@@ -250,7 +264,7 @@ pub fn simulate(
         }
     }
     let _ = std::fs::remove_dir_all(out.join("rounds"));
-    let summary = summarise(&curve, &opts.strategies);
+    let summary = summarise(&curve, &opts.strategies, metric_name);
     let json = serde_json::to_vec_pretty(&summary).map_err(|e| Error::Run(e.to_string()))?;
     crate::disk::write_atomic(&out.join("summary.json"), &json)?;
     Ok(summary)
@@ -293,7 +307,11 @@ fn curve_csv(curve: &[CurvePoint]) -> Result<Vec<u8>> {
 /// Per strategy over the seeds: the final metric's mean and spread, the
 /// normalised area under the mean curve, and the labels it needed to
 /// reach random's final mean.
-pub fn summarise(curve: &[CurvePoint], strategies: &[Strategy]) -> Vec<StrategySummary> {
+pub fn summarise(
+    curve: &[CurvePoint],
+    strategies: &[Strategy],
+    metric: &'static str,
+) -> Vec<StrategySummary> {
     let mean_curve = |s: &str| -> Vec<(usize, f64)> {
         let mut rounds: Vec<usize> = curve
             .iter()
@@ -332,7 +350,7 @@ pub fn summarise(curve: &[CurvePoint], strategies: &[Strategy]) -> Vec<StrategyS
             let (mean, std) = mean_std(&finals);
             StrategySummary {
                 strategy: name.to_string(),
-                metric: "accuracy",
+                metric,
                 final_mean: mean,
                 final_std: std,
                 normalised_auc: normalised_auc(&points),
@@ -416,7 +434,11 @@ mod tests {
                 curve.push(point("random", seed, round, labels, rnd));
             }
         }
-        let s = summarise(&curve, &[Strategy::BreakingTies, Strategy::Random]);
+        let s = summarise(
+            &curve,
+            &[Strategy::BreakingTies, Strategy::Random],
+            "accuracy",
+        );
         assert_eq!(s[0].strategy, "breaking_ties");
         assert!((s[0].final_mean - 0.86).abs() < 1e-12);
         assert!((s[0].final_std - 0.02f64.hypot(0.0) / 2f64.sqrt()).abs() < 1e-12);

@@ -17,6 +17,9 @@ pub enum Strategy {
     LeastConfidence,
     /// Rows drawn at random: the baseline every strategy must beat.
     Random,
+    /// Multi-label: the largest mean binary entropy over the labels first
+    /// (each label's own yes/no uncertainty, averaged).
+    BinaryEntropy,
     /// Breaking ties among the most uncertain rows (`DIVERSE_POOL` × the
     /// batch), then one row per k-means cluster of their sentence vectors:
     /// a batch of different uncertain texts, not ten near-copies.
@@ -27,12 +30,13 @@ pub enum Strategy {
 pub const DIVERSE_POOL: usize = 10;
 
 impl Strategy {
-    pub const ALL: [Strategy; 5] = [
+    pub const ALL: [Strategy; 6] = [
         Strategy::BreakingTies,
         Strategy::Entropy,
         Strategy::LeastConfidence,
         Strategy::Random,
         Strategy::Diverse,
+        Strategy::BinaryEntropy,
     ];
 
     pub fn name(self) -> &'static str {
@@ -42,6 +46,7 @@ impl Strategy {
             Strategy::LeastConfidence => "least_confidence",
             Strategy::Random => "random",
             Strategy::Diverse => "diverse",
+            Strategy::BinaryEntropy => "binary_entropy",
         }
     }
 
@@ -52,9 +57,34 @@ impl Strategy {
             Strategy::BreakingTies | Strategy::Diverse => margin,
             Strategy::Entropy => entropy,
             Strategy::LeastConfidence => top,
+            Strategy::BinaryEntropy => mean_binary_entropy,
             Strategy::Random => return None,
         };
         Some(probs.iter().map(|p| score(p)).collect())
+    }
+
+    /// Whether the strategy ranks a model of `task`: the one-label
+    /// strategies read a softmax over the labels, `binary_entropy` reads a
+    /// sigmoid per label; random ranks anything. Why not, otherwise.
+    pub fn fits(self, task: crate::data::Task) -> Result<(), String> {
+        use crate::data::Task;
+        let fits = match (self, task) {
+            (Strategy::Random, _) => true,
+            (Strategy::BinaryEntropy, t) => t == Task::MultiLabel,
+            (_, t) => t == Task::SingleLabel,
+        };
+        if fits {
+            return Ok(());
+        }
+        Err(match task {
+            Task::MultiLabel => format!(
+                "{self} ranks one label a text; a multi-label corpus takes binary_entropy or random"
+            ),
+            Task::SingleLabel => format!(
+                "{self} ranks several labels a text; a single-label corpus takes breaking_ties, entropy, least_confidence, diverse or random"
+            ),
+            t => format!("no query strategy ranks a {} model yet", t.name()),
+        })
     }
 
     /// Whether `pick` needs the rows' sentence vectors.
@@ -97,7 +127,7 @@ impl Strategy {
         // Lower is more uncertain for a margin or a top probability;
         // higher for entropy.
         let key = |i: usize| match self {
-            Strategy::Entropy => -scores[i],
+            Strategy::Entropy | Strategy::BinaryEntropy => -scores[i],
             _ => scores[i],
         };
         let mut rows: Vec<usize> = (0..probs.len()).collect();
@@ -159,4 +189,49 @@ fn entropy(p: &[f64]) -> f64 {
             q * q.ln()
         })
         .sum::<f64>()
+}
+
+/// The mean over labels of each label's binary entropy (nats): how unsure
+/// a multi-label model is, label by label.
+fn mean_binary_entropy(p: &[f64]) -> f64 {
+    let h = |x: f64| {
+        let x = x.clamp(0.0, 1.0);
+        let term = |q: f64| if q > 0.0 { -q * q.ln() } else { 0.0 };
+        term(x) + term(1.0 - x)
+    };
+    if p.is_empty() {
+        return 0.0;
+    }
+    p.iter().map(|&x| h(x)).sum::<f64>() / p.len() as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binary_entropy_ranks_the_least_decided_label_sets_first() {
+        let probs = vec![
+            vec![0.99, 0.01, 0.02],
+            vec![0.5, 0.5, 0.5],
+            vec![0.9, 0.5, 0.1],
+        ];
+        let s = Strategy::BinaryEntropy.scores(&probs).unwrap();
+        let ln2 = std::f64::consts::LN_2;
+        assert!((s[1] - ln2).abs() < 1e-12, "{s:?}");
+        let h = |x: f64| -x * x.ln() - (1.0 - x) * (1.0 - x).ln();
+        assert!((s[2] - (h(0.9) + ln2 + h(0.1)) / 3.0).abs() < 1e-12);
+        let picked = Strategy::BinaryEntropy.query(&probs, 2, &mut Rng::seeded(0));
+        assert_eq!(picked, vec![1, 2]);
+        assert!(Strategy::BinaryEntropy
+            .fits(crate::data::Task::MultiLabel)
+            .is_ok());
+        assert!(Strategy::BreakingTies
+            .fits(crate::data::Task::MultiLabel)
+            .is_err());
+        assert!(Strategy::BinaryEntropy
+            .fits(crate::data::Task::SingleLabel)
+            .is_err());
+        assert!(Strategy::Random.fits(crate::data::Task::MultiLabel).is_ok());
+    }
 }
