@@ -149,31 +149,41 @@ impl Predictor {
 /// (`Classifier::mean_pooled`), batched by length as `logits_for` is.
 pub fn embeddings_for(model: &Classifier, pad_id: u32, ids: &[Vec<u32>]) -> Result<Vec<Vec<f32>>> {
     crate::device::on_compute_threads(&model.device, || {
-        let mut order: Vec<usize> = (0..ids.len()).collect();
-        order.sort_by_key(|&i| ids[i].len());
-        let mut out = vec![Vec::new(); ids.len()];
-        for chunk in order.chunks(EVAL_BATCH) {
-            let rows: Vec<&[u32]> = chunk.iter().map(|&i| ids[i].as_slice()).collect();
-            let batch = make_batch(&rows, None, pad_id, &model.device)?;
-            let pooled = model.mean_pooled(&batch.input_ids, &batch.attention_mask)?;
-            for (&i, v) in chunk.iter().zip(pooled.to_vec2::<f32>()?) {
-                out[i] = v;
-            }
-        }
-        Ok(out)
+        by_length(model, pad_id, ids, |batch, _| {
+            Ok(model
+                .mean_pooled(&batch.input_ids, &batch.attention_mask)?
+                .to_vec2::<f32>()?)
+        })
     })
 }
 
 /// Class probabilities for each encoded row, in input order. Rows are
 /// batched by length so little padding is computed.
 pub fn logits_for(model: &Classifier, pad_id: u32, ids: &[Vec<u32>]) -> Result<Vec<Vec<f32>>> {
-    crate::device::on_compute_threads(&model.device, || logits_on_this_thread(model, pad_id, ids))
+    crate::device::on_compute_threads(&model.device, || {
+        by_length(model, pad_id, ids, |batch, rows| {
+            let logits = model.forward(&batch.input_ids, &batch.attention_mask, &mut Mode::Eval)?;
+            if logits.rank() == 3 {
+                // A token head: each row's real pieces, one after another.
+                return Ok(logits
+                    .to_vec3::<f32>()?
+                    .into_iter()
+                    .zip(rows)
+                    .map(|(l, r)| l.into_iter().take(r.len()).flatten().collect())
+                    .collect());
+            }
+            Ok(logits.to_vec2::<f32>()?)
+        })
+    })
 }
 
-fn logits_on_this_thread(
+/// One vector per encoded row, in input order, from `per_batch` over
+/// batches of rows of similar length (little padding computed).
+fn by_length(
     model: &Classifier,
     pad_id: u32,
     ids: &[Vec<u32>],
+    mut per_batch: impl FnMut(&crate::text::Batch, &[&[u32]]) -> Result<Vec<Vec<f32>>>,
 ) -> Result<Vec<Vec<f32>>> {
     let mut order: Vec<usize> = (0..ids.len()).collect();
     order.sort_by_key(|&i| ids[i].len());
@@ -181,17 +191,8 @@ fn logits_on_this_thread(
     for chunk in order.chunks(EVAL_BATCH) {
         let rows: Vec<&[u32]> = chunk.iter().map(|&i| ids[i].as_slice()).collect();
         let batch = make_batch(&rows, None, pad_id, &model.device)?;
-        let logits = model.forward(&batch.input_ids, &batch.attention_mask, &mut Mode::Eval)?;
-        if logits.rank() == 3 {
-            // A token head: each row's real pieces, one after another.
-            let all = logits.to_vec3::<f32>()?;
-            for ((&i, l), r) in chunk.iter().zip(all).zip(&rows) {
-                out[i] = l.into_iter().take(r.len()).flatten().collect();
-            }
-            continue;
-        }
-        for (&i, l) in chunk.iter().zip(logits.to_vec2::<f32>()?) {
-            out[i] = l;
+        for (&i, v) in chunk.iter().zip(per_batch(&batch, &rows)?) {
+            out[i] = v;
         }
     }
     Ok(out)

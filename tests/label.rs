@@ -494,20 +494,10 @@ fn a_session_refuses_a_pool_with_nothing_left_to_label() {
 #[test]
 fn the_labelling_screen_shows_the_row_its_keys_and_asks_for_a_round_per_batch() {
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-    use tunebench::label::session::{Session, SessionSpec};
+    use tunebench::label::session::Session;
     use tunebench::tui::label_view::{LabelAction, LabelView};
     let (d, pool, _) = pool_and_labels(0);
-    let spec = SessionSpec {
-        pool,
-        val: None,
-        model: "scratch:tiny".into(),
-        labels: vec!["negative".into(), "neutral".into(), "positive".into()],
-        strategy: "breaking_ties".into(),
-        batch: 3,
-        pool_sample: 0,
-        seed: 3,
-        pseudo_label: None,
-    };
+    let spec = three_labels(pool, 3);
     let session = Session::create(&d.path().join("s"), spec).unwrap();
     let mut view = LabelView::new(session, tunebench::config::RunConfig::default());
     let draw = |view: &LabelView| {
@@ -642,20 +632,10 @@ fn report(scores: Scores, accuracy: Option<f64>) -> RoundReport {
 #[test]
 fn letters_unsure_and_keyword_search_in_the_labelling_screen() {
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-    use tunebench::label::session::{Session, SessionSpec};
+    use tunebench::label::session::Session;
     use tunebench::tui::label_view::{LabelAction, LabelView};
     let (d, pool, _) = pool_and_labels(0);
-    let spec = SessionSpec {
-        pool,
-        val: None,
-        model: "scratch:tiny".into(),
-        labels: vec!["negative".into(), "neutral".into(), "positive".into()],
-        strategy: "breaking_ties".into(),
-        batch: 25,
-        pool_sample: 0,
-        seed: 3,
-        pseudo_label: None,
-    };
+    let spec = three_labels(pool, 25);
     let dir = d.path().join("s");
     let session = Session::create(&dir, spec).unwrap();
     let mut view = LabelView::new(session, tunebench::config::RunConfig::default());
@@ -770,15 +750,8 @@ fn a_cold_start_picks_the_first_batch_from_the_encoders_vectors() {
     use tunebench::label::session::{Session, SessionSpec};
     let (d, pool, _) = pool_and_labels(0);
     let spec = |model: &str| SessionSpec {
-        pool: pool.clone(),
-        val: None,
         model: model.into(),
-        labels: vec!["negative".into(), "neutral".into(), "positive".into()],
-        strategy: "breaking_ties".into(),
-        batch: 6,
-        pool_sample: 0,
-        seed: 3,
-        pseudo_label: None,
+        ..three_labels(pool.clone(), 6)
     };
     let device = candle_core::Device::Cpu;
     let scratch = Session::create(&d.path().join("scratch"), spec("scratch:tiny")).unwrap();
@@ -955,4 +928,20 @@ fn the_simulator_plays_a_multi_label_corpus_by_micro_f1() {
     let refused = args("breaking_ties");
     let refs: Vec<&str> = refused.iter().map(String::as_str).collect();
     bad_input(&refs, &["breaking_ties", "binary_entropy"]);
+}
+
+/// A session on `pool` with the reviews' three labels, `scratch:tiny`,
+/// breaking ties, seed 3.
+fn three_labels(pool: std::path::PathBuf, batch: usize) -> tunebench::label::session::SessionSpec {
+    tunebench::label::session::SessionSpec {
+        pool,
+        val: None,
+        model: "scratch:tiny".into(),
+        labels: vec!["negative".into(), "neutral".into(), "positive".into()],
+        strategy: "breaking_ties".into(),
+        batch,
+        pool_sample: 0,
+        seed: 3,
+        pseudo_label: None,
+    }
 }
