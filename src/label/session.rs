@@ -7,10 +7,14 @@
 //! * `labels.csv` — `data::given_labels`'s file, which `train --labels`
 //!   reads;
 //! * `scores.json` — the latest model's probabilities for the pool rows
-//!   it scored, and the round they came from.
+//!   it scored, and the round they came from;
+//! * `rounds.json` — the finished rounds (the curve, κ, the stop signal);
+//! * `unsure.json` — the rows set aside with `?`;
+//! * `pseudo.csv`, `train-labels.csv` — with `--pseudo-label`, the
+//!   model's confident rows and what the round trains on.
 //!
-//! Retraining is an ordinary run on `round_config()` (the front end starts
-//! it as a run process); `rescore` ranks the pool with its checkpoint.
+//! Retraining is an ordinary run on `round_config()`, trained and scored
+//! by `train_round` (`label::round`) on a thread of the labelling process.
 
 use super::round::{self, RoundModel};
 use super::strategy::Strategy;
@@ -136,6 +140,33 @@ pub struct Session {
 
 fn bad(field: &'static str, reason: String) -> Error {
     Error::Config(ConfigError::field(field, reason))
+}
+
+/// Move each offer of `lines` to the front in turn (the last one ends
+/// first).
+fn to_front<'a>(offers: &mut Vec<Offer>, lines: impl IntoIterator<Item = &'a u64>) {
+    for line in lines {
+        if let Some(i) = offers.iter().position(|o| o.line == *line) {
+            let o = offers.remove(i);
+            offers.insert(0, o);
+        }
+    }
+}
+
+/// A session file's value, or its default while the file is not there.
+fn read_json<T: serde::de::DeserializeOwned + Default>(path: &Path) -> Result<T> {
+    match std::fs::read(path) {
+        Ok(b) => {
+            serde_json::from_slice(&b).map_err(|e| Error::Run(format!("{}: {e}", path.display())))
+        }
+        Err(_) => Ok(T::default()),
+    }
+}
+
+/// Save a session file at once (temp file + rename).
+fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
+    let json = serde_json::to_vec(value).map_err(|e| Error::Run(e.to_string()))?;
+    Ok(crate::disk::write_atomic(path, &json)?)
 }
 
 fn read_pool(path: &Path) -> Result<Vec<Row>> {
@@ -272,20 +303,11 @@ impl Session {
         let given = given_labels::read(&labels_path)?;
         // The same checks `train --labels` makes (line, text, label).
         given_labels::load_and_apply(&labels_path, &spec.pool, pool.clone())?;
-        let scores = match std::fs::read(dir.join("scores.json")) {
-            Ok(b) => serde_json::from_slice(&b).unwrap_or_default(),
-            Err(_) => Scores::default(),
-        };
-        let unsure = match std::fs::read(dir.join("unsure.json")) {
-            Ok(b) => serde_json::from_slice(&b)
-                .map_err(|e| Error::Run(format!("{}: {e}", dir.join("unsure.json").display())))?,
-            Err(_) => BTreeSet::new(),
-        };
-        let rounds = match std::fs::read(dir.join("rounds.json")) {
-            Ok(b) => serde_json::from_slice(&b)
-                .map_err(|e| Error::Run(format!("{}: {e}", dir.join("rounds.json").display())))?,
-            Err(_) => Vec::new(),
-        };
+        // A ranking that no longer reads is only a cache: the next round
+        // writes it again.
+        let scores = read_json(&dir.join("scores.json")).unwrap_or_default();
+        let unsure = read_json(&dir.join("unsure.json"))?;
+        let rounds = read_json(&dir.join("rounds.json"))?;
         Ok(Session {
             dir: dir.to_path_buf(),
             spec,
@@ -370,20 +392,10 @@ impl Session {
         let mut rest = unscored;
         rest.sort_by_key(|r| Rng::derived(self.spec.seed, r.line).next_u64());
         offers.extend(rest.into_iter().map(|r| self.offer(r, None, &[])));
-        // A batch picked as a whole comes first, in its order.
-        for line in self.scores.picked.iter().rev() {
-            if let Some(i) = offers.iter().position(|o| o.line == *line) {
-                let o = offers.remove(i);
-                offers.insert(0, o);
-            }
-        }
-        // A row taken back comes first, the latest first.
-        for line in &self.again {
-            if let Some(i) = offers.iter().position(|o| o.line == *line) {
-                let o = offers.remove(i);
-                offers.insert(0, o);
-            }
-        }
+        // A batch picked as a whole comes first, in its order; before it,
+        // a row taken back, the latest first.
+        to_front(&mut offers, self.scores.picked.iter().rev());
+        to_front(&mut offers, &self.again);
         offers.truncate(n);
         offers
     }
@@ -420,11 +432,7 @@ impl Session {
     /// offered again; saved at once.
     pub fn mark_unsure(&mut self, line: u64) -> Result<()> {
         self.unsure.insert(line);
-        let json = serde_json::to_vec(&self.unsure).map_err(|e| Error::Run(e.to_string()))?;
-        Ok(crate::disk::write_atomic(
-            &self.dir.join("unsure.json"),
-            &json,
-        )?)
+        write_json(&self.dir.join("unsure.json"), &self.unsure)
     }
 
     /// The person gave `label` to the pool row at `line`; saved at once.
@@ -641,8 +649,7 @@ impl Session {
         };
         self.set_scores(report.scores)?;
         self.rounds.push(record);
-        let json = serde_json::to_vec(&self.rounds).map_err(|e| Error::Run(e.to_string()))?;
-        crate::disk::write_atomic(&self.dir.join("rounds.json"), &json)?;
+        write_json(&self.dir.join("rounds.json"), &self.rounds)?;
         Ok(self.rounds.last().expect("just pushed"))
     }
 
@@ -659,8 +666,7 @@ impl Session {
 
     /// The latest model's ranking, saved at once.
     pub fn set_scores(&mut self, scores: Scores) -> Result<()> {
-        let json = serde_json::to_vec(&scores).map_err(|e| Error::Run(e.to_string()))?;
-        crate::disk::write_atomic(&self.dir.join("scores.json"), &json)?;
+        write_json(&self.dir.join("scores.json"), &scores)?;
         self.scores = scores;
         Ok(())
     }
@@ -744,17 +750,26 @@ impl Session {
         Ok((scores, model))
     }
 
+    /// Whether the first batch is still to be picked for diversity: a
+    /// pretrained model, no label, no ranking and no batch picked yet.
+    pub fn wants_cold_start(&self) -> bool {
+        !self.spec.model.starts_with("scratch:")
+            && self.given.is_empty()
+            && self.scores.probs.is_empty()
+            && self.scores.picked.is_empty()
+    }
+
     /// The first batch before any label, picked for diversity: one row per
     /// k-means cluster of the pretrained encoder's sentence vectors over
-    /// (at most `COLD_START_ROWS` of) the pool. None for a `scratch:`
-    /// model, whose vectors mean nothing yet, or once a model has scored.
+    /// (at most `COLD_START_ROWS` of) the pool. None unless
+    /// `wants_cold_start` (a `scratch:` model's vectors mean nothing yet).
     pub fn cold_start(&self, device: &candle_core::Device) -> Result<Option<Scores>> {
+        if !self.wants_cold_start() {
+            return Ok(None);
+        }
         let ModelSource::Dir(dir) = resolve(&self.spec.model)? else {
             return Ok(None);
         };
-        if !self.given.is_empty() || !self.scores.probs.is_empty() {
-            return Ok(None);
-        }
         let encoder = crate::predict::Predictor::load_encoder(&dir, device)?;
         let mut open: Vec<&Row> = self.open_rows();
         let mut rng = Rng::derived(self.spec.seed ^ 0xc01d, 0);

@@ -194,15 +194,6 @@ impl LabelView {
         retrain
     }
 
-    /// Whether to pick the first batch for diversity (no label, no model
-    /// yet): the front end runs `Session::cold_start` in the background.
-    pub fn wants_cold_start(&self) -> bool {
-        !self.session.spec.model.starts_with("scratch:")
-            && self.session.given.is_empty()
-            && self.session.scores.probs.is_empty()
-            && self.session.scores.picked.is_empty()
-    }
-
     /// The cold start landed: its batch goes first.
     pub fn cold_start_finished(&mut self, result: Result<Option<Scores>, String>) {
         match result {
@@ -449,7 +440,8 @@ fn event_loop(terminal: &mut ratatui::DefaultTerminal, mut view: LabelView) -> a
     let theme = Theme::from_env();
     let (tx, rx) = std::sync::mpsc::channel::<RoundDone>();
     let (cold_tx, cold_rx) = std::sync::mpsc::channel();
-    if view.wants_cold_start() {
+    // The first batch is picked in the background (`Session::cold_start`).
+    if view.session.wants_cold_start() {
         view.status =
             "picking a diverse first batch from the encoder's sentence vectors: label on meanwhile"
                 .into();
