@@ -74,28 +74,39 @@ pub struct RoundModel {
     fast: Option<Predictor>,
     /// int8's agreement with f32 on the probe rows (CPU only).
     pub int8_agreement: Option<f64>,
+    /// The probe rows' probabilities on the path kept for the pool, so a
+    /// caller scores them once (a session's stop set is its probe).
+    pub probe_probs: Vec<Vec<f32>>,
 }
 
 impl RoundModel {
-    /// Load `checkpoint`; on the CPU, try int8 on `probe` rows and keep it
-    /// for the pool when it agrees with f32.
+    /// Load `checkpoint` and score `probe` rows; on the CPU, try int8 on
+    /// them too and keep it for the pool when it agrees with f32.
     pub fn load(checkpoint: &Path, device: &candle_core::Device, probe: &[Row]) -> Result<Self> {
         let exact = Predictor::load(checkpoint, device)?;
+        let exact_answers = exact.predict_rows(probe)?;
         if !device.is_cpu() || probe.is_empty() {
             return Ok(RoundModel {
                 exact,
                 fast: None,
                 int8_agreement: None,
+                probe_probs: probs_of(exact_answers),
             });
         }
         let int8 = Predictor::load(checkpoint, device)?.with_precision(InferencePrecision::Int8)?;
-        let a = labels_of(&exact.predict_rows(probe)?);
-        let b = labels_of(&int8.predict_rows(probe)?);
-        let agreement = a.iter().zip(&b).filter(|(x, y)| x == y).count() as f64 / a.len() as f64;
+        let int8_answers = int8.predict_rows(probe)?;
+        let same = exact_answers
+            .iter()
+            .zip(&int8_answers)
+            .filter(|(a, b)| a.label == b.label)
+            .count();
+        let agreement = same as f64 / probe.len() as f64;
+        let keep = agreement >= INT8_AGREEMENT;
         Ok(RoundModel {
             exact,
-            fast: (agreement >= INT8_AGREEMENT).then_some(int8),
+            fast: keep.then_some(int8),
             int8_agreement: Some(agreement),
+            probe_probs: probs_of(if keep { int8_answers } else { exact_answers }),
         })
     }
 
@@ -143,11 +154,7 @@ impl RoundModel {
     /// path.
     pub fn probabilities(&self, rows: &[Row]) -> Result<Vec<Vec<f32>>> {
         let model = self.fast.as_ref().unwrap_or(&self.exact);
-        Ok(model
-            .predict_rows(rows)?
-            .into_iter()
-            .map(|p| p.probs.into_iter().map(|(_, x)| x).collect())
-            .collect())
+        Ok(probs_of(model.predict_rows(rows)?))
     }
 }
 
@@ -158,6 +165,9 @@ impl RoundModel {
     }
 }
 
-fn labels_of(predictions: &[crate::protocol::Prediction]) -> Vec<String> {
-    predictions.iter().map(|p| p.label.clone()).collect()
+fn probs_of(predictions: Vec<crate::protocol::Prediction>) -> Vec<Vec<f32>> {
+    predictions
+        .into_iter()
+        .map(|p| p.probs.into_iter().map(|(_, x)| x).collect())
+        .collect()
 }

@@ -708,20 +708,20 @@ impl Session {
         let rows: Vec<Row> = open
             .iter()
             .map(|r| Row::unlabelled(r.text.clone()))
-            .chain(stop)
             .collect();
         // In the session's label order.
         let by_session =
-            |p: Vec<f32>| -> Vec<f32> { order.iter().map(|i| i.map_or(0.0, |i| p[i])).collect() };
-        let mut probs: Vec<Vec<f32>> = model
+            |p: &[f32]| -> Vec<f32> { order.iter().map(|i| i.map_or(0.0, |i| p[i])).collect() };
+        let probs: Vec<Vec<f32>> = model
             .probabilities(&rows)?
-            .into_iter()
-            .map(by_session)
-            .collect();
-        let stop_predictions = probs
-            .split_off(lines.len())
             .iter()
-            .map(|p| crate::model::probs::argmax(p))
+            .map(|p| by_session(p))
+            .collect();
+        // The stop set was the int8 probe: already scored.
+        let stop_predictions = model
+            .probe_probs
+            .iter()
+            .map(|p| crate::model::probs::argmax(&by_session(p)))
             .collect();
         let strategy = self.strategy();
         let picked = if strategy.needs_vectors() {

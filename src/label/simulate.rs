@@ -224,10 +224,13 @@ pub fn simulate(
                 let probs: Vec<Vec<f64>> = if !scores_pool {
                     vec![Vec::new(); rows.len()]
                 } else {
+                    // The probe's rows were scored when the model loaded.
+                    let rest = model.probabilities(&rows[probe.len()..])?;
                     model
-                        .probabilities(&rows)?
-                        .into_iter()
-                        .map(|p| p.into_iter().map(f64::from).collect())
+                        .probe_probs
+                        .iter()
+                        .chain(&rest)
+                        .map(|p| p.iter().copied().map(f64::from).collect())
                         .collect()
                 };
                 let score_s = t1.elapsed().as_secs_f64();
