@@ -159,9 +159,41 @@ fn the_simulator_writes_every_round_and_repeats_itself() {
     let mut csvs = Vec::new();
     for name in ["a", "b"] {
         let out = d.path().join(name);
-        let (ok, stdout, stderr) = run(tunebench()
-            .env("RAYON_NUM_THREADS", "1")
-            .args(simulate_args(&out)));
+        let (ok, stdout, stderr) = if name == "a" {
+            run(tunebench()
+                .env("RAYON_NUM_THREADS", "1")
+                .args(simulate_args(&out)))
+        } else {
+            // Stopped with Ctrl-C after a few rounds, then resumed: the
+            // same curves as a run that was never stopped.
+            let mut child = tunebench()
+                .env("RAYON_NUM_THREADS", "1")
+                .args(simulate_args(&out))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            let csv = out.join("learning_curve.csv");
+            let t0 = std::time::Instant::now();
+            while std::fs::read_to_string(&csv).map_or(0, |c| c.lines().count()) < 5 {
+                assert!(t0.elapsed().as_secs() < 300, "no rounds");
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            let pid = child.id().to_string();
+            std::process::Command::new("kill")
+                .args(["-INT", &pid])
+                .status()
+                .unwrap();
+            child.wait().unwrap();
+            let kept = std::fs::read_to_string(&csv).unwrap().lines().count();
+            assert!(kept < 1 + 3 * 2 * 3, "stopped early: {kept} lines");
+            let resumed = run(tunebench()
+                .env("RAYON_NUM_THREADS", "1")
+                .args(["label", "simulate", "--resume"])
+                .arg(&out));
+            assert!(resumed.1.contains("going on simulating"), "{}", resumed.1);
+            resumed
+        };
         assert!(ok, "{stdout}{stderr}");
         let csv = std::fs::read_to_string(out.join("learning_curve.csv")).unwrap();
         let lines: Vec<&str> = csv.lines().collect();
@@ -190,6 +222,35 @@ fn the_simulator_writes_every_round_and_repeats_itself() {
         csvs.push(without_time);
     }
     assert_eq!(csvs[0], csvs[1], "the same seeds give the same rows");
+    // A new simulation does not write over one.
+    let (ok, _, stderr) = run(tunebench().args(simulate_args(&d.path().join("a"))));
+    assert!(!ok && stderr.contains("--resume"), "{stderr}");
+}
+
+#[test]
+fn a_warm_started_simulation_trains_each_round_on_the_last_rounds_weights() {
+    let d = tempfile::tempdir().unwrap();
+    let curve = |name: &str, extra: &[&str]| -> Vec<String> {
+        let out = d.path().join(name);
+        let mut args = simulate_args(&out);
+        let i = args.iter().position(|a| a == "--strategies").unwrap();
+        args[i + 1] = "breaking_ties".into();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let (ok, stdout, stderr) = run(tunebench().env("RAYON_NUM_THREADS", "1").args(&args));
+        assert!(ok, "{stdout}{stderr}");
+        assert!(!out.join("rounds").exists(), "round runs are cleaned up");
+        std::fs::read_to_string(out.join("learning_curve.csv"))
+            .unwrap()
+            .lines()
+            .map(|l| l.rsplit_once(',').unwrap().0.to_string())
+            .collect()
+    };
+    let fresh = curve("fresh", &[]);
+    let warm = curve("warm", &["--warm-start", "1"]);
+    assert_eq!(warm.len(), fresh.len());
+    // Round 0 is the same fresh model; later rounds start elsewhere.
+    assert_eq!(warm[1], fresh[1]);
+    assert_ne!(warm[2..], fresh[2..]);
 }
 
 #[test]

@@ -374,6 +374,64 @@ fn early_stopping_ends_the_run_after_patience_evals_without_improvement() {
     }
 }
 
+/// `eval_only_at_end`: a run of several epochs evaluates and checkpoints
+/// once, at its end (a labelling round); eval_every and patience say they
+/// do nothing beside it.
+#[test]
+fn a_run_evaluated_only_at_its_end_writes_one_evaluation_and_one_checkpoint() {
+    let out = tempfile::tempdir().unwrap();
+    let cfg = tunebench::config::RunConfig {
+        epochs: 3,
+        eval_only_at_end: true,
+        ..quick_config("scratch:tiny")
+    };
+    let events = train::prepare(cfg.clone(), out.path())
+        .unwrap()
+        .run_to_end();
+    let count = |f: fn(&Event) -> bool| events.iter().filter(|e| f(e)).count();
+    assert_eq!(count(|e| matches!(e, Event::Eval { .. })), 1);
+    assert_eq!(count(|e| matches!(e, Event::Checkpoint { .. })), 1);
+    let last_step = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Step { step, .. } => Some(*step),
+            _ => None,
+        })
+        .max();
+    let eval_step = events.iter().find_map(|e| match e {
+        Event::Eval { step, .. } => Some(*step),
+        _ => None,
+    });
+    assert_eq!(eval_step, last_step, "at the end");
+    let every_epoch = train::prepare(
+        tunebench::config::RunConfig {
+            eval_only_at_end: false,
+            ..cfg.clone()
+        },
+        &out.path().join("b"),
+    )
+    .unwrap()
+    .run_to_end();
+    let evals = every_epoch
+        .iter()
+        .filter(|e| matches!(e, Event::Eval { .. }))
+        .count();
+    assert_eq!(evals, 3, "the default: one a epoch");
+    let inert = tunebench::config::RunConfig {
+        eval_every: 5,
+        patience: 2,
+        ..cfg
+    }
+    .inert_settings(None);
+    assert_eq!(
+        inert,
+        vec![
+            ("eval_every", "eval_only_at_end = true".to_string()),
+            ("patience", "eval_only_at_end = true".to_string())
+        ]
+    );
+}
+
 /// bf16 training on the CPU is refused (f32 is faster there), naming the
 /// field and what to do instead.
 #[test]

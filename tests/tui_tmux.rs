@@ -577,6 +577,15 @@ fn a_person_labels_a_pool_while_the_model_retrains_and_resumes_another_day() {
         },
         90,
     );
+    // The round was an ordinary run process: its own run dir, evaluated
+    // once at its end.
+    let round = session.join("rounds").join("round-1");
+    let events = std::fs::read_to_string(round.join("metrics.jsonl")).unwrap();
+    assert_eq!(events.matches("\"event\":\"eval\"").count(), 1, "{events}");
+    assert!(events.contains("\"event\":\"finished\""), "{events}");
+    assert!(std::fs::read_to_string(round.join("config.toml"))
+        .unwrap()
+        .contains("eval_only_at_end = true"));
     t.keys(&["u"]);
     let undone = typed.pop().unwrap();
     t.wait_for(

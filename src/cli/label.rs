@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tunebench::config::RunConfig;
-use tunebench::label::simulate::{simulate, SimProgress, SimulateOptions};
+use tunebench::label::simulate::{simulate, SavedSimulation, SimProgress, SimulateOptions};
 use tunebench::label::strategy::Strategy;
 
 #[derive(clap::Subcommand)]
@@ -45,12 +45,20 @@ pub(crate) struct SimulateArgs {
     /// Score at most this many unlabeled rows a round (a random sub-pool)
     #[arg(long, value_name = "N")]
     pool_sample: Option<usize>,
+    /// Warm start: each round after the first trains this many epochs on
+    /// the previous round's weights (default: a fresh model every round)
+    #[arg(long, value_name = "EPOCHS")]
+    warm_start: Option<usize>,
     /// Override one hyperparameter of every round's run, e.g. --set epochs=5
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
     /// Where the curves go (default: runs/<timestamp>-simulate)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "resume")]
     out: Option<PathBuf>,
+    /// Go on with the simulation stopped in DIR, after its last finished
+    /// round (its options and config are read from DIR)
+    #[arg(long, value_name = "DIR")]
+    resume: Option<PathBuf>,
     #[command(flatten)]
     data_flags: DataFlags,
 }
@@ -157,7 +165,14 @@ fn session_cmd(args: SessionArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let dir = session.dir.clone();
-    tunebench::tui::label_view::run(tunebench::tui::label_view::LabelView::new(session, base))?;
+    let training =
+        tunebench::tui::label_view::run(tunebench::tui::label_view::LabelView::new(session, base))?;
+    if let Some(run) = training {
+        println!(
+            "a round is still training in its own process (watch it: tunebench attach {}); `label --resume` ranks the pool with it",
+            run.display()
+        );
+    }
     println!(
         "labels saved in {}; continue with: tunebench label --resume {}; train on them with: tunebench train --data POOL --labels {}",
         dir.join("labels.csv").display(),
@@ -168,39 +183,35 @@ fn session_cmd(args: SessionArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn simulate_cmd(args: SimulateArgs) -> anyhow::Result<ExitCode> {
-    let mut cfg = match &args.source.config {
-        Some(p) => super::config_file(p)?,
-        None => RunConfig::default(),
+    let resume = args.resume.is_some();
+    let (cfg, opts, out) = match &args.resume {
+        Some(dir) => {
+            let (cfg, opts) = SavedSimulation::read(dir)?;
+            (cfg, opts, dir.clone())
+        }
+        None => new_simulation(args)?,
     };
-    args.source.apply(&mut cfg, &args.data_flags, true);
-    super::note_aliases(&args.set);
-    for s in &args.set {
-        cfg.set(s)?;
-    }
-    cfg.search = Default::default();
-    cfg.validate()?;
-    let opts = SimulateOptions {
-        strategies: args.strategies,
-        seed_size: args.seed_size,
-        query: args.query,
-        rounds: args.rounds,
-        seeds: args.seeds,
-        pool_sample: args.pool_sample,
-    };
-    let out = args.out.unwrap_or_else(|| {
-        tunebench::run_dir::default_runs_dir()
-            .join(format!("{}-simulate", tunebench::run_dir::timestamp()))
-    });
     let names: Vec<&str> = opts.strategies.iter().map(|s| s.name()).collect();
     println!(
-        "simulating {} over {} seed(s): {} seed labels, then {} rounds of {} ({}, {} epochs a round); curves in {}",
+        "{} {} over {} seed(s): {} seed labels, then {} rounds of {} ({}, {}); curves in {}",
+        if resume {
+            "going on simulating"
+        } else {
+            "simulating"
+        },
         names.join(", "),
         opts.seeds,
         opts.seed_size,
         opts.rounds,
         opts.query,
         cfg.model,
-        cfg.epochs,
+        match opts.warm_epochs {
+            Some(w) => format!(
+                "{} epochs, then {w} a round on the last round's weights",
+                cfg.epochs
+            ),
+            None => format!("{} epochs a round, each from the base model", cfg.epochs),
+        },
         out.display()
     );
     let stop = Arc::new(AtomicBool::new(false));
@@ -209,7 +220,7 @@ fn simulate_cmd(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         eprintln!("\nstopping the simulation (finished rounds stay in learning_curve.csv)");
         flag.store(true, Ordering::SeqCst);
     });
-    let summary = simulate(&cfg, &opts, &out, |p| {
+    let summary = simulate(&cfg, &opts, &out, resume, |p| {
         if let SimProgress::Point(p, t) = p {
             println!(
                 "{:<16} seed {} round {:>2}: {:>4} labels  {} {:.4}  ({:.1}s: train {:.1}, score {:.1}{}, query {:.2})",
@@ -228,6 +239,14 @@ fn simulate_cmd(args: SimulateArgs) -> anyhow::Result<ExitCode> {
             );
         }
         !stop.load(Ordering::SeqCst)
+    })
+    .map_err(|e| match e {
+        tunebench::Error::Run(m) if m == "simulation stopped" => anyhow::anyhow!(
+            "simulation stopped: the finished rounds are in {}; go on with `tunebench label simulate --resume {}`",
+            out.join("learning_curve.csv").display(),
+            out.display()
+        ),
+        e => e.into(),
     })?;
     let metric = summary.first().map_or("accuracy", |s| s.metric);
     println!("strategy          final {metric:<10}     AUC   labels to reach random's final");
@@ -248,4 +267,33 @@ fn simulate_cmd(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         out.join("summary.json").display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// A new simulation's config, options and directory from the flags.
+fn new_simulation(args: SimulateArgs) -> anyhow::Result<(RunConfig, SimulateOptions, PathBuf)> {
+    let mut cfg = match &args.source.config {
+        Some(p) => super::config_file(p)?,
+        None => RunConfig::default(),
+    };
+    args.source.apply(&mut cfg, &args.data_flags, true);
+    super::note_aliases(&args.set);
+    for s in &args.set {
+        cfg.set(s)?;
+    }
+    cfg.search = Default::default();
+    cfg.validate()?;
+    let opts = SimulateOptions {
+        strategies: args.strategies,
+        seed_size: args.seed_size,
+        query: args.query,
+        rounds: args.rounds,
+        seeds: args.seeds,
+        pool_sample: args.pool_sample,
+        warm_epochs: args.warm_start,
+    };
+    let out = args.out.unwrap_or_else(|| {
+        tunebench::run_dir::default_runs_dir()
+            .join(format!("{}-simulate", tunebench::run_dir::timestamp()))
+    });
+    Ok((cfg, opts, out))
 }

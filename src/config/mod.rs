@@ -101,6 +101,9 @@ run_config! {
     [Training] seed: u64 = 42,
     /// Evaluate every N optimizer steps (0: at each epoch end only).
     [Training] eval_every: usize = 0,
+    /// Evaluate and checkpoint once, when training ends (a labelling
+    /// round, a quick fit): no per-epoch evaluations or checkpoints.
+    [Training] eval_only_at_end: bool = false,
     /// Stop after this many evaluations without improvement (0: off).
     [Training] patience: usize = 0,
     /// What picks best/, stops early and tunes multi-label thresholds;

@@ -36,6 +36,9 @@ impl RunConfig {
             "hf_split" | "hf_val_split" if !self.is_hf_data() => {
                 Some("train_file is not hf:".into())
             }
+            "eval_every" | "patience" if self.eval_only_at_end => {
+                Some("eval_only_at_end = true".into())
+            }
             "val_split" if self.val_file.is_some() => Some("val_file is set".into()),
             "val_split" if self.hf_val_split.is_some() => Some("hf_val_split is set".into()),
             _ => None,

@@ -1,12 +1,13 @@
 //! One active-learning round's model, shared by the simulator and a
-//! person's session: trained from scratch on the labels so far (small-text's
-//! default), judged once on the validation rows, and its view of the pool,
-//! scored on int8 weights where they give f32's answers.
+//! person's session: trained on the labels so far — from scratch
+//! (small-text's default) or warm-started on the previous round's weights
+//! — judged once on the validation rows, and its view of the pool, scored
+//! on int8 weights where they give f32's answers.
 //!
-//! The round's own run evaluates on the rows it trains on: cheap curves,
-//! and the validation rows (often a test set, as in the simulator) never
-//! pick a checkpoint. The model a round keeps is its last one, as
-//! small-text's, not the epoch that happened to score best.
+//! The round's own run evaluates once, at its end, on the rows it trains
+//! on: the validation rows (often a test set, as in the simulator) never
+//! pick a checkpoint, and no time goes to per-epoch checkpoints. The model
+//! a round keeps is its last one, as small-text's.
 
 use crate::config::{InferencePrecision, RunConfig};
 use crate::data::{Labels, Row};
@@ -32,11 +33,7 @@ pub fn train(
     mut on_event: impl FnMut(&Event) -> bool,
 ) -> Result<PathBuf> {
     let _ = std::fs::remove_dir_all(dir);
-    let cfg = RunConfig {
-        tensorboard: false,
-        keep_checkpoints: 1,
-        ..cfg.clone()
-    };
+    let cfg = run_settings(cfg);
     let corpus = Corpus {
         val: corpus.train.clone(),
         val_info: None,
@@ -65,6 +62,37 @@ pub fn train(
         .pop()
         .map(|(_, path)| path)
         .ok_or_else(|| Error::Run(format!("{}: the round wrote no checkpoint", dir.display())))
+}
+
+/// What every round's run sets, in a process or on a thread: one
+/// evaluation and one checkpoint, at its end; no TensorBoard files.
+pub fn run_settings(cfg: &RunConfig) -> RunConfig {
+    RunConfig {
+        tensorboard: false,
+        keep_checkpoints: 1,
+        eval_only_at_end: true,
+        eval_every: 0,
+        patience: 0,
+        ..cfg.clone()
+    }
+}
+
+/// The run config of a round: `cfg` itself (a fresh model), or with a
+/// warm start (`warm_epochs`) and a previous round's checkpoint, that many
+/// epochs on its weights (its head kept: the labels are the same).
+pub fn warm_config(
+    cfg: &RunConfig,
+    warm_epochs: Option<usize>,
+    previous: Option<&Path>,
+) -> RunConfig {
+    match (warm_epochs, previous) {
+        (Some(epochs), Some(checkpoint)) => RunConfig {
+            model: checkpoint.display().to_string(),
+            epochs,
+            ..cfg.clone()
+        },
+        _ => cfg.clone(),
+    }
 }
 
 /// A round's model, ready to score: f32 for the validation metric, and

@@ -13,8 +13,13 @@
 //! * `pseudo.csv`, `train-labels.csv` — with `--pseudo-label`, the
 //!   model's confident rows and what the round trains on.
 //!
-//! Retraining is an ordinary run on `round_config()`, trained and scored
-//! by `train_round` (`label::round`) on a thread of the labelling process.
+//! * `rounds/round-N/` — round N's run (`launch_round`: an ordinary run
+//!   process, attachable), with `round-N.json` (what it trains on) and,
+//!   without a validation file, `round-N.labeled.csv` (its evaluation rows).
+//!
+//! Retraining is an ordinary run on `round_config()`: a run process in
+//! the workbench (`launch_round`, then `score_round`), or `train_round` on
+//! the caller's thread.
 
 use super::round::{self, RoundModel};
 use super::strategy::Strategy;
@@ -87,6 +92,25 @@ pub struct RoundReport {
     pub score_s: f64,
     /// `int8` when it agreed with f32 on the stop set, else `f32`.
     pub pool_precision: &'static str,
+}
+
+/// A round's run process as it was started (`rounds/round-N.json`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LaunchedRound {
+    pub round: usize,
+    /// The person's labels it trains on.
+    pub labels: usize,
+    /// Pseudo-labels beside them.
+    pub pseudo: usize,
+    /// Whether its evaluation is on the session's validation file (else on
+    /// its own rows, which say nothing of accuracy).
+    pub validated: bool,
+}
+
+/// A scored round: its report, and the model that scored it.
+pub struct ScoredRound {
+    pub report: RoundReport,
+    pub model: RoundModel,
 }
 
 /// A finished round as the session keeps it (`rounds.json`): the learning
@@ -561,13 +585,17 @@ impl Session {
             .collect()
     }
 
-    /// Train round `round` on `cfg` (`round_config`) in `rounds/round-N`,
-    /// then rank the pool with its model (`label::round`). `&self`, so it
-    /// runs on a clone while labelling goes on.
+    /// Where round `round`'s run lives: `rounds/round-N`.
+    pub fn round_dir(&self, round: usize) -> PathBuf {
+        self.dir.join("rounds").join(format!("round-{round}"))
+    }
+
+    /// Train round `round` on `cfg` (`round_config`) in `rounds/round-N`
+    /// on this thread, then rank the pool with its model (`label::round`).
+    /// `&self`, so it runs on a clone while labelling goes on. The
+    /// workbench trains in a run process instead (`launch_round`).
     pub fn train_round(&self, round: usize, cfg: RunConfig) -> Result<RoundReport> {
-        let dir = self.dir.join("rounds").join(format!("round-{round}"));
         let t0 = Instant::now();
-        let device = crate::device::open(&cfg.device, cfg.seed)?;
         let mut corpus = load_corpus(&cfg)?;
         // Without a validation file every labeled row trains: the round
         // evaluates on its own rows.
@@ -580,26 +608,125 @@ impl Session {
             }
         };
         let labels = Labels::new(self.spec.labels.clone());
-        let pseudo = match &cfg.labels {
-            Some(file) => given_labels::read(file)?
-                .iter()
-                .filter(|g| g.source == Source::Pseudo)
-                .count(),
-            None => 0,
-        };
-        let checkpoint = round::train(&cfg, corpus, &labels, &dir, |_| true)?;
+        let pseudo = pseudo_in(&cfg)?;
+        let checkpoint = round::train(&cfg, corpus, &labels, &self.round_dir(round), |_| true)?;
         let train_s = t0.elapsed().as_secs_f64();
-        let t1 = Instant::now();
-        let (scores, model) = self.score_pool(&checkpoint, round, &device)?;
+        let device = crate::device::open(&cfg.device, cfg.seed)?;
         let val_path = cfg.val_file.clone().unwrap_or_default();
-        let accuracy = model.accuracy(&val, &val_path)?;
+        let scored = self.score_round(&checkpoint, round, &device, None)?;
+        let t1 = Instant::now();
+        let accuracy = scored.model.accuracy(&val, &val_path)?;
         Ok(RoundReport {
-            scores,
             accuracy,
             train_s,
             pseudo,
-            score_s: t1.elapsed().as_secs_f64(),
-            pool_precision: model.pool_precision(),
+            score_s: scored.report.score_s + t1.elapsed().as_secs_f64(),
+            ..scored.report
+        })
+    }
+
+    /// Start round `round`'s run process (`exe`: this program) on `cfg`
+    /// (`round_config`): an ordinary run in `rounds/round-N` that
+    /// `tunebench attach` shows, evaluated and checkpointed once at its
+    /// end — on the validation file, or without one on the labeled rows
+    /// (`rounds/round-N.labeled.csv`). What it trains on is noted in
+    /// `rounds/round-N.json`, so a session resumed later scores it.
+    pub fn launch_round(
+        &self,
+        round: usize,
+        cfg: RunConfig,
+        exe: &Path,
+    ) -> Result<(LaunchedRound, crate::remote::WatchedRun)> {
+        let dir = self.round_dir(round);
+        let rounds = self.dir.join("rounds");
+        std::fs::create_dir_all(&rounds).map_err(|e| Error::io(rounds.display().to_string(), e))?;
+        // A round that never landed (the session stopped first) runs again.
+        let _ = std::fs::remove_dir_all(&dir);
+        let names = self.dir.join("label-names.txt");
+        crate::disk::write_atomic(&names, (self.spec.labels.join("\n") + "\n").as_bytes())?;
+        let val_file = match &cfg.val_file {
+            Some(v) => v.clone(),
+            None => {
+                let path = rounds.join(format!("round-{round}.labeled.csv"));
+                self.write_labeled(&path)?;
+                path
+            }
+        };
+        let launched = LaunchedRound {
+            round,
+            labels: self.labeled(),
+            pseudo: pseudo_in(&cfg)?,
+            validated: cfg.val_file.is_some(),
+        };
+        write_json(&rounds.join(format!("round-{round}.json")), &launched)?;
+        let config = RunConfig {
+            label_names: Some(names),
+            val_file: Some(val_file),
+            ..round::run_settings(&cfg)
+        };
+        let spec = crate::remote::launch::LaunchSpec {
+            resume: false,
+            config,
+            threads: None,
+        };
+        let run = crate::remote::WatchedRun::launch(exe, &dir, &spec).map_err(|e| {
+            if e.bad_input {
+                Error::Config(ConfigError::field("round", e.message))
+            } else {
+                Error::Run(e.message)
+            }
+        })?;
+        Ok((launched, run))
+    }
+
+    /// What round `round`'s run process was started on (None: no such
+    /// round was launched).
+    pub fn launched_round(&self, round: usize) -> Option<LaunchedRound> {
+        let path = self.dir.join("rounds").join(format!("round-{round}.json"));
+        std::fs::read_to_string(path)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+    }
+
+    /// The labeled rows (their latest label) as a plain `text,label` CSV.
+    fn write_labeled(&self, path: &Path) -> Result<()> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let io = |e: csv::Error| Error::Run(format!("{}: {e}", path.display()));
+        w.write_record(["text", "label"]).map_err(io)?;
+        for g in self
+            .latest()
+            .values()
+            .filter(|g| g.source == Source::Person)
+        {
+            w.write_record([g.text.as_str(), g.label.as_str()])
+                .map_err(io)?;
+        }
+        let bytes = w.into_inner().map_err(|e| Error::Run(e.to_string()))?;
+        Ok(crate::disk::write_atomic(path, &bytes)?)
+    }
+
+    /// Rank the pool with a finished round's checkpoint: the report, less
+    /// the training side (the caller knows it), and the loaded model.
+    pub fn score_round(
+        &self,
+        checkpoint: &Path,
+        round: usize,
+        device: &candle_core::Device,
+        launched: Option<&LaunchedRound>,
+    ) -> Result<ScoredRound> {
+        let t0 = Instant::now();
+        let (scores, model) = self.score_pool(checkpoint, round, device)?;
+        let pool_precision = model.pool_precision();
+        Ok(ScoredRound {
+            report: RoundReport {
+                scores,
+                accuracy: None,
+                train_s: 0.0,
+                pseudo: launched.map_or(0, |l| l.pseudo),
+                score_s: t0.elapsed().as_secs_f64(),
+                pool_precision,
+            },
+            model,
         })
     }
 
@@ -648,6 +775,11 @@ impl Session {
             stop_predictions: stop.clone(),
         };
         self.set_scores(report.scores)?;
+        // The previous round's weights are superseded: its run's curves
+        // stay, its checkpoint (the model and optimizer state) goes.
+        if let Some(previous) = self.rounds.last() {
+            let _ = std::fs::remove_dir_all(self.round_dir(previous.round).join("checkpoints"));
+        }
         self.rounds.push(record);
         write_json(&self.dir.join("rounds.json"), &self.rounds)?;
         Ok(self.rounds.last().expect("just pushed"))
@@ -791,4 +923,15 @@ impl Session {
             ..Scores::default()
         }))
     }
+}
+
+/// The pseudo-labels in the labels file a round config trains on.
+fn pseudo_in(cfg: &RunConfig) -> Result<usize> {
+    Ok(match &cfg.labels {
+        Some(file) => given_labels::read(file)?
+            .iter()
+            .filter(|g| g.source == Source::Pseudo)
+            .count(),
+        None => 0,
+    })
 }

@@ -12,10 +12,10 @@ use crate::config::{ConfigError, RunConfig};
 use crate::data::{Row, Task};
 use crate::error::{Error, Result};
 use crate::protocol::Event;
-use crate::rng::Rng;
+use crate::rng::{Rng, RngState};
 use crate::train::prepare::{load_corpus, Corpus};
-use serde::Serialize;
-use std::path::Path;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 pub struct SimulateOptions {
@@ -30,10 +30,14 @@ pub struct SimulateOptions {
     /// Score at most this many unlabeled rows a round (a random sub-pool,
     /// as small-text's subsampling); None: the whole pool.
     pub pool_sample: Option<usize>,
+    /// Warm start: a round after the first trains this many epochs on the
+    /// previous round's weights instead of a fresh model (None: restart,
+    /// small-text's default).
+    pub warm_epochs: Option<usize>,
 }
 
 /// One point of a learning curve: `learning_curve.csv`'s row.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CurvePoint {
     pub strategy: String,
     pub seed: usize,
@@ -132,13 +136,106 @@ pub fn check(opts: &SimulateOptions, pool: usize) -> Result<()> {
     Ok(())
 }
 
+/// What `--resume` needs to go on: the options and the rounds' run
+/// config (`simulation.json`), and where each strategy and seed stands
+/// (`trajectories/`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SavedSimulation {
+    pub strategies: Vec<String>,
+    pub seed_size: usize,
+    pub query: usize,
+    pub rounds: usize,
+    pub seeds: usize,
+    pub pool_sample: Option<usize>,
+    #[serde(default)]
+    pub warm_epochs: Option<usize>,
+    pub config: RunConfig,
+}
+
+impl SavedSimulation {
+    pub fn new(cfg: &RunConfig, opts: &SimulateOptions) -> Self {
+        SavedSimulation {
+            strategies: opts
+                .strategies
+                .iter()
+                .map(|s| s.name().to_string())
+                .collect(),
+            seed_size: opts.seed_size,
+            query: opts.query,
+            rounds: opts.rounds,
+            seeds: opts.seeds,
+            pool_sample: opts.pool_sample,
+            warm_epochs: opts.warm_epochs,
+            config: cfg.clone(),
+        }
+    }
+
+    /// The simulation kept in `out` (`simulation.json`).
+    pub fn read(out: &Path) -> Result<(RunConfig, SimulateOptions)> {
+        let path = out.join(SIMULATION_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            bad(
+                "resume",
+                format!(
+                    "{}: {e} (is it a `label simulate` directory?)",
+                    path.display()
+                ),
+            )
+        })?;
+        let saved: SavedSimulation = serde_json::from_str(&text)
+            .map_err(|e| bad("resume", format!("{}: {e}", path.display())))?;
+        let strategies = saved
+            .strategies
+            .iter()
+            .map(|s| s.parse::<Strategy>())
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| bad("resume", format!("{}: {e}", path.display())))?;
+        Ok((
+            saved.config,
+            SimulateOptions {
+                strategies,
+                seed_size: saved.seed_size,
+                query: saved.query,
+                rounds: saved.rounds,
+                seeds: saved.seeds,
+                pool_sample: saved.pool_sample,
+                warm_epochs: saved.warm_epochs,
+            },
+        ))
+    }
+}
+
+const SIMULATION_FILE: &str = "simulation.json";
+const CURVE_FILE: &str = "learning_curve.csv";
+
+/// Where one strategy and seed stands after a finished round.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Trajectory {
+    round: usize,
+    /// Pool indexes labeled for the next round.
+    labeled: Vec<usize>,
+    rng: RngState,
+    /// The round's checkpoint, which the next warm-started round trains on.
+    checkpoint: Option<PathBuf>,
+}
+
+impl Trajectory {
+    fn path(out: &Path, strategy: Strategy, seed: usize) -> PathBuf {
+        out.join("trajectories")
+            .join(format!("{strategy}-seed{seed}.json"))
+    }
+}
+
 /// Run the simulation in `out`: `learning_curve.csv` after every round,
 /// `summary.json` at the end. `progress` returns false to stop (the
-/// finished rounds stay in the CSV).
+/// finished rounds stay in the CSV). With `resume`, a simulation stopped
+/// in `out` goes on after its last finished round, exactly as it would
+/// have (the same draws and picks).
 pub fn simulate(
     cfg: &RunConfig,
     opts: &SimulateOptions,
     out: &Path,
+    resume: bool,
     mut progress: impl FnMut(SimProgress) -> bool,
 ) -> Result<Vec<StrategySummary>> {
     cfg.validate()?;
@@ -165,9 +262,27 @@ pub fn simulate(
         .map_or(corpus.train_info.path.clone(), |v| v.path.clone());
     let mut metric_name = "accuracy";
     std::fs::create_dir_all(out).map_err(|e| Error::io(out.display().to_string(), e))?;
+    let mut curve: Vec<CurvePoint> = if resume {
+        read_curve(&out.join(CURVE_FILE))?
+    } else {
+        if out.join(CURVE_FILE).exists() {
+            return Err(bad(
+                "out",
+                format!(
+                    "{} already holds a simulation; go on with --resume {} or choose another --out",
+                    out.display(),
+                    out.display()
+                ),
+            ));
+        }
+        let _ = std::fs::remove_dir_all(out.join("trajectories"));
+        let json = serde_json::to_vec_pretty(&SavedSimulation::new(cfg, opts))
+            .map_err(|e| Error::Run(e.to_string()))?;
+        crate::disk::write_atomic(&out.join(SIMULATION_FILE), &json)?;
+        Vec::new()
+    };
     let device = crate::device::open(&cfg.device, cfg.seed)?;
     let pool = &corpus.train;
-    let mut curve: Vec<CurvePoint> = Vec::new();
     for seed in 0..opts.seeds {
         // The same seed set for every strategy: they differ only in what
         // they ask for.
@@ -175,9 +290,40 @@ pub fn simulate(
         Rng::derived(cfg.seed, seed as u64).shuffle(&mut first);
         first.truncate(opts.seed_size);
         for &strategy in &opts.strategies {
-            let mut labeled = first.clone();
-            let mut rng = Rng::derived(cfg.seed ^ 0x5eed, seed as u64);
-            for round in 0..=opts.rounds {
+            let state_path = Trajectory::path(out, strategy, seed);
+            let saved: Option<Trajectory> = if resume {
+                read_trajectory(&state_path)?
+            } else {
+                None
+            };
+            // Points past the saved state were written by a round whose
+            // state was not: that round runs again.
+            let done = saved.as_ref().map(|t| t.round);
+            curve.retain(|p| {
+                p.strategy != strategy.name()
+                    || p.seed != seed
+                    || done.is_some_and(|d| p.round <= d)
+            });
+            let (mut labeled, mut rng, mut warm_from, from_round) = match saved {
+                Some(t) => (
+                    t.labeled,
+                    Rng::restore(&t.rng).ok_or_else(|| {
+                        bad(
+                            "resume",
+                            format!("{}: a bad rng state", state_path.display()),
+                        )
+                    })?,
+                    t.checkpoint,
+                    t.round + 1,
+                ),
+                None => (
+                    first.clone(),
+                    Rng::derived(cfg.seed ^ 0x5eed, seed as u64),
+                    None,
+                    0,
+                ),
+            };
+            for round in from_round..=opts.rounds {
                 if !progress(SimProgress::RoundStart {
                     strategy,
                     seed,
@@ -195,7 +341,8 @@ pub fn simulate(
                     train: labeled.iter().map(|&i| pool[i].clone()).collect(),
                     ..corpus.clone()
                 };
-                let checkpoint = round::train(cfg, round_corpus, &labels, &dir, |e| {
+                let round_cfg = round::warm_config(cfg, opts.warm_epochs, warm_from.as_deref());
+                let checkpoint = round::train(&round_cfg, round_corpus, &labels, &dir, |e| {
                     progress(SimProgress::Event(e))
                 })
                 .map_err(|e| stopped_or(e, &dir))?;
@@ -242,7 +389,16 @@ pub fn simulate(
                     })?;
                     labeled.extend(picked.into_iter().map(|i| unlabeled[i]));
                 }
-                let _ = std::fs::remove_dir_all(&dir);
+                // A warm start trains the next round on this checkpoint:
+                // its directory stays until that round has its own.
+                if let Some(previous) = warm_from.take() {
+                    remove_round_dir(&previous);
+                }
+                if opts.warm_epochs.is_some() && !last {
+                    warm_from = Some(checkpoint);
+                } else {
+                    let _ = std::fs::remove_dir_all(&dir);
+                }
                 let point = CurvePoint {
                     strategy: strategy.name().to_string(),
                     seed,
@@ -252,7 +408,16 @@ pub fn simulate(
                     seconds: t0.elapsed().as_secs_f64(),
                 };
                 curve.push(point.clone());
-                crate::disk::write_atomic(&out.join("learning_curve.csv"), &curve_csv(&curve)?)?;
+                crate::disk::write_atomic(&out.join(CURVE_FILE), &curve_csv(&curve)?)?;
+                write_trajectory(
+                    &state_path,
+                    &Trajectory {
+                        round,
+                        labeled: labeled.clone(),
+                        rng: rng.state(0),
+                        checkpoint: warm_from.clone(),
+                    },
+                )?;
                 let split = RoundSplit {
                     metric: name,
                     train_s,
@@ -271,6 +436,43 @@ pub fn simulate(
     let json = serde_json::to_vec_pretty(&summary).map_err(|e| Error::Run(e.to_string()))?;
     crate::disk::write_atomic(&out.join("summary.json"), &json)?;
     Ok(summary)
+}
+
+/// Remove the round directory that holds `checkpoint`
+/// (`rounds/NAME/checkpoints/step-N`).
+fn remove_round_dir(checkpoint: &Path) {
+    if let Some(dir) = checkpoint.parent().and_then(Path::parent) {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+fn read_curve(path: &Path) -> Result<Vec<CurvePoint>> {
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let mut r =
+        csv::Reader::from_path(path).map_err(|e| Error::Run(format!("{}: {e}", path.display())))?;
+    r.deserialize()
+        .map(|p| p.map_err(|e| bad("resume", format!("{}: {e}", path.display()))))
+        .collect()
+}
+
+fn read_trajectory(path: &Path) -> Result<Option<Trajectory>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| bad("resume", format!("{}: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(path.display().to_string(), e)),
+    }
+}
+
+fn write_trajectory(path: &Path, t: &Trajectory) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
+    }
+    let json = serde_json::to_vec(t).map_err(|e| Error::Run(e.to_string()))?;
+    Ok(crate::disk::write_atomic(path, &json)?)
 }
 
 /// Rows the int8 check compares with f32 on.
@@ -463,6 +665,7 @@ mod tests {
             rounds,
             seeds: 1,
             pool_sample: None,
+            warm_epochs: None,
         };
         let e = check(&opts(10, 0, 2), 100).unwrap_err().to_string();
         assert!(e.contains("query") && e.contains("at least one row"), "{e}");

@@ -290,7 +290,10 @@ impl Trainer {
                         device_mem_mib: crate::device::memory_in_use_mib(&self.model.device),
                     },
                 );
-                if cfg.eval_every > 0 && step.is_multiple_of(cfg.eval_every) {
+                if cfg.eval_every > 0
+                    && !cfg.eval_only_at_end
+                    && step.is_multiple_of(cfg.eval_every)
+                {
                     if let Some(reason) = self.eval_and_checkpoint(events)? {
                         return Ok(Outcome::Finished(reason));
                     }
@@ -313,7 +316,10 @@ impl Trainer {
             }
             self.state.epoch += 1;
             self.state.batch_in_epoch = 0;
-            if self.state.last_eval_step != Some(self.state.step) {
+            let last_epoch = self.state.epoch >= cfg.epochs;
+            if self.state.last_eval_step != Some(self.state.step)
+                && (last_epoch || !cfg.eval_only_at_end)
+            {
                 if let Some(reason) = self.eval_and_checkpoint(events)? {
                     return Ok(Outcome::Finished(reason));
                 }

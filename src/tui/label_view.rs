@@ -5,6 +5,7 @@
 //! ranking, and the queue is re-ranked when the new model lands.
 
 use super::keymap::{command, Cmd, Scope};
+use super::label_round::{RoundUpdate, RoundWatch};
 use super::theme::Theme;
 use crate::config::RunConfig;
 use crate::label::session::{Offer, RoundReport, Scores, Session};
@@ -13,6 +14,7 @@ use ratatui::layout::{Constraint, Layout};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
+use std::path::PathBuf;
 use std::time::Instant;
 
 /// What the view asks its loop to do.
@@ -34,6 +36,8 @@ pub struct LabelView {
     /// The round training in the background, if any, and the labels it
     /// trains on.
     pub training: Option<(usize, usize)>,
+    /// How that round is getting on (its run's step and loss).
+    pub training_note: String,
     started: Instant,
     labeled_here: usize,
     base: RunConfig,
@@ -54,6 +58,7 @@ impl LabelView {
             shown_at: Instant::now(),
             status: String::new(),
             training: None,
+            training_note: String::new(),
             started: Instant::now(),
             labeled_here: 0,
             base,
@@ -238,6 +243,7 @@ impl LabelView {
     /// A background round ended: its ranking of the pool, or why not.
     pub fn round_finished(&mut self, round: usize, result: Result<RoundReport, String>) {
         let labels = self.training.take().map_or(0, |(_, n)| n);
+        self.training_note.clear();
         match result {
             Ok(report) => {
                 let (train_s, score_s, precision) =
@@ -290,7 +296,13 @@ impl LabelView {
         .areas(area);
         let s = &self.session;
         let training = match self.training {
-            Some((r, _)) => format!("round {r} training in the background"),
+            Some((r, _)) if self.training_note.is_empty() => {
+                format!("round {r} training in the background")
+            }
+            Some((r, _)) => format!(
+                "round {r} training in the background ({})",
+                self.training_note
+            ),
             None => format!(
                 "next round after {} more",
                 s.spec.batch - s.given.len() % s.spec.batch.max(1)
@@ -419,13 +431,14 @@ impl LabelView {
     }
 }
 
-/// A round trained and scored on its own thread: its number and result.
+/// A round trained and scored in the background: its number and result.
 type RoundDone = (usize, Result<RoundReport, String>);
 
 /// Run the labelling workbench until the person quits. Labels are saved
-/// as they are given; a round still training when they quit is dropped
-/// (its labels are in labels.csv, and the next session retrains).
-pub fn run(view: LabelView) -> anyhow::Result<()> {
+/// as they are given; a round still training when they quit trains on in
+/// its own process, and the next session (`--resume`) ranks the pool with
+/// it. Returns that round's run directory, if any.
+pub fn run(view: LabelView) -> anyhow::Result<Option<PathBuf>> {
     let mut terminal = ratatui::try_init().map_err(|e| {
         ratatui::restore();
         anyhow::anyhow!("labelling needs a terminal ({e})")
@@ -435,13 +448,27 @@ pub fn run(view: LabelView) -> anyhow::Result<()> {
     result
 }
 
-fn event_loop(terminal: &mut ratatui::DefaultTerminal, mut view: LabelView) -> anyhow::Result<()> {
+fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    mut view: LabelView,
+) -> anyhow::Result<Option<PathBuf>> {
     use crossterm::event::{poll, read, Event as TermEvent, KeyEventKind};
     let theme = Theme::from_env();
+    let exe = crate::remote::launch::current_exe()?;
     let (tx, rx) = std::sync::mpsc::channel::<RoundDone>();
+    let (launch_tx, launch_rx) = std::sync::mpsc::channel();
     let (cold_tx, cold_rx) = std::sync::mpsc::channel();
+    let mut watch = RoundWatch::adopt(&view.session);
+    if let Some(w) = &watch {
+        view.training = Some((w.launched.round, w.launched.labels));
+        view.status = format!(
+            "round {} was started before: watching its run ({})",
+            w.launched.round,
+            w.dir().display()
+        );
+    }
     // The first batch is picked in the background (`Session::cold_start`).
-    if view.session.wants_cold_start() {
+    if watch.is_none() && view.session.wants_cold_start() {
         view.status =
             "picking a diverse first batch from the encoder's sentence vectors: label on meanwhile"
                 .into();
@@ -459,6 +486,49 @@ fn event_loop(terminal: &mut ratatui::DefaultTerminal, mut view: LabelView) -> a
     }
     loop {
         terminal.draw(|f| view.draw(f, &theme))?;
+        if let Some(w) = watch.as_mut() {
+            match w.poll() {
+                RoundUpdate::Progress(note) if note.is_empty() => {}
+                RoundUpdate::Progress(note) => view.training_note = note,
+                RoundUpdate::Trained {
+                    checkpoint,
+                    accuracy,
+                    train_s,
+                } => {
+                    let launched = w.launched.clone();
+                    watch = None;
+                    view.training_note = "ranking the pool".into();
+                    let (session, tx) = (view.session.clone(), tx.clone());
+                    let (device, seed) = (view.base.device.clone(), view.base.seed);
+                    std::thread::spawn(move || {
+                        let round = launched.round;
+                        let scored = crate::device::open(&device, seed).and_then(|d| {
+                            session.score_round(&checkpoint, round, &d, Some(&launched))
+                        });
+                        let done = scored
+                            .map(|s| RoundReport {
+                                accuracy,
+                                train_s,
+                                ..s.report
+                            })
+                            .map_err(|e| e.to_string());
+                        let _ = tx.send((round, done));
+                    });
+                }
+                RoundUpdate::Failed(e) => {
+                    let round = w.launched.round;
+                    watch = None;
+                    view.round_finished(round, Err(e));
+                }
+            }
+        }
+        if let Ok((round, launched)) = launch_rx.try_recv() {
+            match launched {
+                Ok((launched, run)) => watch = Some(RoundWatch::new(launched, run)),
+                Err(e) => view.round_finished(round, Err(e)),
+            }
+            continue;
+        }
         if let Ok((round, result)) = rx.try_recv() {
             view.round_finished(round, result);
             continue;
@@ -477,12 +547,19 @@ fn event_loop(terminal: &mut ratatui::DefaultTerminal, mut view: LabelView) -> a
             continue;
         }
         match view.on_key(key) {
-            Some(LabelAction::Quit) => return Ok(()),
+            Some(LabelAction::Quit) => {
+                return Ok(watch.map(|w| w.dir().to_path_buf()));
+            }
             Some(LabelAction::Retrain { round, cfg }) => {
-                let (session, tx) = (view.session.clone(), tx.clone());
+                // Starting the process waits for it to load the data and
+                // the model: not on the key's thread.
+                let (session, launch_tx, exe) =
+                    (view.session.clone(), launch_tx.clone(), exe.clone());
                 std::thread::spawn(move || {
-                    let done = session.train_round(round, *cfg).map_err(|e| e.to_string());
-                    let _ = tx.send((round, done));
+                    let launched = session
+                        .launch_round(round, *cfg, &exe)
+                        .map_err(|e| e.to_string());
+                    let _ = launch_tx.send((round, launched));
                 });
             }
             None => {}

@@ -13,6 +13,7 @@ pub mod dataset;
 pub mod hparams;
 pub mod input;
 pub mod keymap;
+pub mod label_round;
 pub mod label_view;
 mod logfile;
 pub mod pane;
