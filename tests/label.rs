@@ -390,6 +390,7 @@ fn a_labelling_session_saves_each_label_retrains_and_ranks_the_pool() {
         pool_sample: 300,
         seed: 7,
         pseudo_label: None,
+        warm_epochs: None,
     };
     let mut s = Session::create(&dir, spec.clone()).unwrap();
     // Before a model: a seeded order, no scores.
@@ -499,9 +500,20 @@ fn a_labelling_session_saves_each_label_retrains_and_ranks_the_pool() {
     );
     let apart = tunebench::data::given_labels::read(&dir.join("pseudo.csv")).unwrap();
     assert_eq!(apart, pseudo);
-    let report = s.train_round(2, cfg).unwrap();
+    let report = s.train_round(2, cfg.clone()).unwrap();
     assert_eq!(report.pseudo, pseudo.len());
     assert_eq!(report.scores.round, 2);
+    // A warm start: the next round trains on round 2's weights, briefly.
+    let labels = s.labeled();
+    s.record_round(labels, report).unwrap();
+    s.spec.warm_epochs = Some(1);
+    let warm = s.round_config(&cfg).unwrap();
+    assert_eq!(warm.epochs, 1);
+    let latest = s.latest_checkpoint().unwrap();
+    assert!(latest.starts_with(s.round_dir(2)), "{}", latest.display());
+    assert_eq!(std::path::PathBuf::from(&warm.model), latest);
+    s.spec.warm_epochs = None;
+    assert_eq!(s.round_config(&cfg).unwrap().model, "scratch:tiny");
 }
 
 #[test]
@@ -519,6 +531,7 @@ fn a_session_refuses_a_pool_with_nothing_left_to_label() {
         pool_sample: 0,
         seed: 1,
         pseudo_label: None,
+        warm_epochs: None,
     };
     let e = Session::create(&d.path().join("s"), spec.clone())
         .err()
@@ -1004,5 +1017,6 @@ fn three_labels(pool: std::path::PathBuf, batch: usize) -> tunebench::label::ses
         pool_sample: 0,
         seed: 3,
         pseudo_label: None,
+        warm_epochs: None,
     }
 }

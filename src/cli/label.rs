@@ -105,14 +105,19 @@ pub(crate) struct SessionArgs {
     /// from your labels.csv)
     #[arg(long, value_name = "THRESHOLD")]
     pseudo_label: Option<f64>,
-    /// Override one hyperparameter of every round's run, e.g. --set epochs=5
+    /// Warm start: each round after the first trains this many epochs on
+    /// the last round's weights (0: every round from the base model)
+    #[arg(long, value_name = "EPOCHS", default_value_t = 3)]
+    warm_start: usize,
+    /// Override one hyperparameter of every round's run (default:
+    /// small-text's epochs=10, batch_size=12), e.g. --set epochs=5
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
     /// The session directory (default: runs/<timestamp>-label)
     #[arg(long, conflicts_with = "resume")]
     out: Option<PathBuf>,
     /// Continue the session in this directory
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["data", "val", "label_set", "pseudo_label"])]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["data", "val", "label_set", "pseudo_label", "warm_start"])]
     resume: Option<PathBuf>,
 }
 
@@ -125,9 +130,13 @@ pub(crate) fn label_cmd(args: LabelArgs) -> anyhow::Result<ExitCode> {
 
 fn session_cmd(args: SessionArgs) -> anyhow::Result<ExitCode> {
     use tunebench::label::session::{Session, SessionSpec};
+    // small-text's defaults for a transformer: a few labels need more
+    // passes than a corpus does.
     let mut base = RunConfig {
         model: args.model.clone(),
         tensorboard: false,
+        epochs: 10,
+        batch_size: 12,
         ..RunConfig::default()
     };
     for s in &args.set {
@@ -160,6 +169,7 @@ fn session_cmd(args: SessionArgs) -> anyhow::Result<ExitCode> {
                     pool_sample: args.pool_sample,
                     seed: base.seed,
                     pseudo_label: args.pseudo_label,
+                    warm_epochs: (args.warm_start > 0).then_some(args.warm_start),
                 },
             )?
         }

@@ -55,6 +55,10 @@ pub struct SessionSpec {
     /// (`pseudo.csv`, apart from the person's `labels.csv`).
     #[serde(default)]
     pub pseudo_label: Option<f64>,
+    /// Warm start: a round after the first trains this many epochs on the
+    /// previous round's weights (None: each round from the base model).
+    #[serde(default)]
+    pub warm_epochs: Option<usize>,
 }
 
 /// The latest model's view of the pool.
@@ -528,7 +532,8 @@ impl Session {
     }
 
     /// The run that retrains on the labels so far: `base` (model, epochs…)
-    /// on the pool with the session's labels file and validation rows.
+    /// on the pool with the session's labels file and validation rows;
+    /// with a warm start, on the latest round's weights for `warm_epochs`.
     /// With pseudo-labelling, the latest model's confident rows are written
     /// to `pseudo.csv` and the round reads both files' labels from
     /// `train-labels.csv` (the person's file is never touched).
@@ -544,14 +549,27 @@ impl Session {
                 path
             }
         };
-        Ok(RunConfig {
+        let fresh = RunConfig {
             model: self.spec.model.clone(),
             train_file: Some(self.spec.pool.clone()),
             labels: Some(labels),
             val_file: self.spec.val.clone(),
             seed: self.spec.seed,
             ..base.clone()
-        })
+        };
+        Ok(round::warm_config(
+            &fresh,
+            self.spec.warm_epochs,
+            self.latest_checkpoint().as_deref(),
+        ))
+    }
+
+    /// The newest recorded round's checkpoint, if it is still there.
+    pub fn latest_checkpoint(&self) -> Option<PathBuf> {
+        let round = self.rounds.last()?.round;
+        crate::run_dir::RunDir::checkpoints(&self.round_dir(round))
+            .pop()
+            .map(|(_, path)| path)
     }
 
     /// The latest model's confident answers on rows the person has not
