@@ -1020,3 +1020,139 @@ fn three_labels(pool: std::path::PathBuf, batch: usize) -> tunebench::label::ses
         warm_epochs: None,
     }
 }
+
+#[test]
+fn the_simulator_plays_a_token_corpus_by_entity_f1() {
+    let d = tempfile::tempdir().unwrap();
+    let train = d.path().join("train.conll");
+    std::fs::write(&train, common::conll(120)).unwrap();
+    let dev = d.path().join("dev.conll");
+    std::fs::write(&dev, common::conll(20)).unwrap();
+    let out = d.path().join("sim");
+    let (ok, stdout, stderr) = run(tunebench().env("RAYON_NUM_THREADS", "1").args([
+        "label",
+        "simulate",
+        "--model",
+        "scratch:tiny",
+        "--strategies",
+        "mean_token_entropy,max_token_entropy,random",
+        "--seed-size",
+        "10",
+        "--query",
+        "10",
+        "--rounds",
+        "2",
+        "--seeds",
+        "1",
+        "--set",
+        "epochs=3",
+        "--set",
+        "max_len=16",
+        "--set",
+        "scratch_vocab=200",
+        "--set",
+        "lr=1e-2",
+        "--data",
+        train.to_str().unwrap(),
+        "--val",
+        dev.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("entity_f1"), "{stdout}");
+    let csv = std::fs::read_to_string(out.join("learning_curve.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 3 * 3, "{csv}");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary[0]["metric"], "entity_f1");
+    // The easy synthetic tags are learned: the last round finds entities.
+    let last: f64 = csv
+        .lines()
+        .nth(3)
+        .unwrap()
+        .split(',')
+        .nth(4)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(last > 0.3, "{csv}");
+    // A sentence-level strategy on tags is refused, saying which fit.
+    let (ok, _, stderr) = run(tunebench().args([
+        "label",
+        "simulate",
+        "--model",
+        "scratch:tiny",
+        "--strategies",
+        "breaking_ties",
+        "--data",
+        train.to_str().unwrap(),
+        "--val",
+        dev.to_str().unwrap(),
+        "--out",
+        d.path().join("no").to_str().unwrap(),
+    ]));
+    assert!(!ok && stderr.contains("mean_token_entropy"), "{stderr}");
+}
+
+#[test]
+fn a_resumed_session_adopts_the_round_it_left_training() {
+    use tunebench::label::session::{LaunchedRound, Session};
+    use tunebench::tui::label_round::{RoundUpdate, RoundWatch};
+    let (d, pool, _) = pool_and_labels(0);
+    let dir = d.path().join("session");
+    let s = Session::create(&dir, three_labels(pool, 10)).unwrap();
+    assert!(RoundWatch::adopt(&s).is_none(), "no round was started");
+    // Round 1's run as its process leaves it: config, events, checkpoint.
+    let run = s.round_dir(1);
+    std::fs::create_dir_all(run.join("checkpoints/step-2")).unwrap();
+    std::fs::write(run.join("config.toml"), "").unwrap();
+    let step = |n: usize, elapsed: f64| {
+        format!(
+            "{{\"event\":\"step\",\"step\":{n},\"epoch\":1.0,\"loss\":0.5,\"lr\":1e-5,\"grad_norm\":1.0,\"samples_per_s\":9.0,\"tokens_per_s\":90.0,\"elapsed_s\":{elapsed},\"eta_s\":0.0}}\n"
+        )
+    };
+    std::fs::write(run.join("metrics.jsonl"), step(1, 2.0) + &step(2, 4.5)).unwrap();
+    let launched = LaunchedRound {
+        round: 1,
+        labels: 10,
+        pseudo: 0,
+        validated: false,
+    };
+    std::fs::write(
+        dir.join("rounds/round-1.json"),
+        serde_json::to_string(&launched).unwrap(),
+    )
+    .unwrap();
+    let mut watch = RoundWatch::adopt(&s).expect("round 1 adopted");
+    assert_eq!(watch.launched, launched);
+    assert_eq!(
+        watch.poll(),
+        RoundUpdate::Progress("step 2/0 · loss 0.500".into())
+    );
+    let finished = "{\"event\":\"finished\",\"reason\":\"completed\",\"step\":2,\"best_step\":2,\"best_metric\":0.5}\n";
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(run.join("metrics.jsonl"))
+        .unwrap();
+    std::io::Write::write_all(&mut f, finished.as_bytes()).unwrap();
+    // Its training time is the run's own clock, not the time since it was
+    // found.
+    assert_eq!(
+        watch.poll(),
+        RoundUpdate::Trained {
+            checkpoint: run.join("checkpoints/step-2"),
+            accuracy: None,
+            train_s: 4.5,
+        }
+    );
+    // A run whose process is gone before it finished fails, saying where
+    // its log is.
+    std::fs::write(run.join("metrics.jsonl"), step(1, 2.0)).unwrap();
+    let mut watch = RoundWatch::adopt(&s).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    match watch.poll() {
+        RoundUpdate::Failed(e) => assert!(e.contains("train.log"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+}

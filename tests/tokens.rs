@@ -200,28 +200,6 @@ fn pipeline_entities_equal_transformers_for_every_aggregation() {
     assert!(worst < 1e-5, "scores differ by {worst}");
 }
 
-/// Sentences in the fixture's vocabulary, IOB1 as CoNLL-2003 writes them:
-/// `loved`/`hated` mark a person, `music`/`story` a place.
-fn conll(n: usize) -> String {
-    let words = [
-        "the", "movie", "was", "great", "i", "loved", "it", "story", "music", "film",
-    ];
-    let mut s = String::from("-DOCSTART- -X- O O\n\n");
-    for i in 0..n {
-        for j in 0..6 {
-            let w = words[(i * 3 + j * 7) % words.len()];
-            let tag = match w {
-                "loved" | "i" => "I-PER",
-                "music" | "story" => "I-LOC",
-                _ => "O",
-            };
-            s.push_str(&format!("{w} NN I-NP {tag}\n"));
-        }
-        s.push('\n');
-    }
-    s
-}
-
 #[test]
 fn conll_and_span_files_train_evaluate_and_predict_from_the_shell() {
     let dir = tempfile::tempdir().unwrap();

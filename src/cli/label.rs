@@ -202,7 +202,8 @@ fn simulate_cmd(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         None => new_simulation(args)?,
     };
     let names: Vec<&str> = opts.strategies.iter().map(|s| s.name()).collect();
-    println!(
+    // Said once the simulation has checked its input and starts a round.
+    let banner = format!(
         "{} {} over {} seed(s): {} seed labels, then {} rounds of {} ({}, {}); curves in {}",
         if resume {
             "going on simulating"
@@ -224,6 +225,7 @@ fn simulate_cmd(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         },
         out.display()
     );
+    let mut banner = Some(banner);
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     let _ = ctrlc::set_handler(move || {
@@ -231,9 +233,12 @@ fn simulate_cmd(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         flag.store(true, Ordering::SeqCst);
     });
     let summary = simulate(&cfg, &opts, &out, resume, |p| {
+        if let Some(b) = banner.take() {
+            println!("{b}");
+        }
         if let SimProgress::Point(p, t) = p {
             println!(
-                "{:<16} seed {} round {:>2}: {:>4} labels  {} {:.4}  ({:.1}s: train {:.1}, score {:.1}{}, query {:.2})",
+                "{:<18} seed {} round {:>2}: {:>4} labels  {} {:.4}  ({:.1}s: train {:.1}, score {:.1}{}, query {:.2})",
                 p.strategy,
                 p.seed,
                 p.round,
@@ -259,10 +264,10 @@ fn simulate_cmd(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         e => e.into(),
     })?;
     let metric = summary.first().map_or("accuracy", |s| s.metric);
-    println!("strategy          final {metric:<10}     AUC   labels to reach random's final");
+    println!("strategy            final {metric:<10}     AUC   labels to reach random's final");
     for s in &summary {
         println!(
-            "{:<16} {:.4} ± {:.4}  {:.4}  {}",
+            "{:<18} {:.4} ± {:.4}  {:.4}  {}",
             s.strategy,
             s.final_mean,
             s.final_std,

@@ -10,7 +10,7 @@
 //! a round keeps is its last one, as small-text's.
 
 use crate::config::{InferencePrecision, RunConfig};
-use crate::data::{Labels, Row};
+use crate::data::{Labels, Row, Task};
 use crate::error::{Error, Result};
 use crate::predict::Predictor;
 use crate::protocol::{Command, Event};
@@ -109,9 +109,20 @@ pub struct RoundModel {
 
 impl RoundModel {
     /// Load `checkpoint` and score `probe` rows; on the CPU, try int8 on
-    /// them too and keep it for the pool when it agrees with f32.
+    /// them too and keep it for the pool when it agrees with f32. A token
+    /// model scores its pool in f32 (the agreement check compares one
+    /// label a text).
     pub fn load(checkpoint: &Path, device: &candle_core::Device, probe: &[Row]) -> Result<Self> {
         let exact = Predictor::load(checkpoint, device)?;
+        if exact.model.task == Task::TokenClassification {
+            let probe_probs = strategy_input(&exact, probe)?;
+            return Ok(RoundModel {
+                exact,
+                fast: None,
+                int8_agreement: None,
+                probe_probs,
+            });
+        }
         let exact_answers = exact.predict_rows(probe)?;
         if !device.is_cpu() || probe.is_empty() {
             return Ok(RoundModel {
@@ -153,18 +164,33 @@ impl RoundModel {
 
     /// The task's headline metric on labeled rows (read from `path`), in
     /// f32: accuracy for one label a text, micro-F1 for several (at the
-    /// thresholds the round tuned); None without rows.
+    /// thresholds the round tuned), entity F1 for tags; None without rows.
     pub fn metric(&self, rows: &[Row], path: &Path) -> Result<Option<(&'static str, f64)>> {
         if rows.is_empty() {
             return Ok(None);
         }
         let model = &self.exact.model;
         let targets = crate::data::task::targets_of(model.task, &model.labels, rows, path)?;
-        let ids = self.exact.text.encode_rows(rows)?;
-        let logits = crate::predict::logits_for(model, self.exact.text.pad_id(), &ids)?;
         let thresholds: Vec<f32> = (0..model.labels.len())
             .map(|i| model.threshold(i))
             .collect();
+        if model.task == Task::TokenClassification {
+            // Scored on each word's first piece, as the run's evaluation.
+            let tagged = self
+                .exact
+                .text
+                .encode_tagged(rows, &targets, &model.labels, false)?;
+            let logits = crate::predict::logits_for(model, self.exact.text.pad_id(), &tagged.ids)?;
+            let (_, f1) = crate::precision_check::headline(
+                model.labels.names(),
+                &tagged.targets,
+                &logits,
+                &thresholds,
+            );
+            return Ok(Some(("entity_f1", f1)));
+        }
+        let ids = self.exact.text.encode_rows(rows)?;
+        let logits = crate::predict::logits_for(model, self.exact.text.pad_id(), &ids)?;
         Ok(Some(crate::precision_check::headline(
             model.labels.names(),
             &targets,
@@ -178,12 +204,49 @@ impl RoundModel {
         Ok(self.metric(rows, path)?.map(|(_, v)| v))
     }
 
-    /// Each row's probabilities in the model's label order, on the fast
-    /// path.
+    /// What a query strategy ranks each row by, on the fast path: its
+    /// probabilities in the model's label order, or for a token model each
+    /// word's tag entropy (`strategy::word_entropies`).
     pub fn probabilities(&self, rows: &[Row]) -> Result<Vec<Vec<f32>>> {
-        let model = self.fast.as_ref().unwrap_or(&self.exact);
-        Ok(probs_of(model.predict_rows(rows)?))
+        strategy_input(self.fast.as_ref().unwrap_or(&self.exact), rows)
     }
+}
+
+/// `RoundModel::probabilities` on one predictor.
+fn strategy_input(p: &Predictor, rows: &[Row]) -> Result<Vec<Vec<f32>>> {
+    if p.model.task != Task::TokenClassification {
+        return Ok(probs_of(p.predict_rows(rows)?));
+    }
+    let words: Vec<Vec<&str>> = rows
+        .iter()
+        .map(|r| match r.tagged_words() {
+            Some(w) => w.into_iter().map(|(w, _)| w).collect(),
+            None => r.text.split_whitespace().collect(),
+        })
+        .collect();
+    let encoded = p.text.encode_words(&words)?;
+    let ids: Vec<Vec<u32>> = encoded.iter().map(|e| e.ids.clone()).collect();
+    let logits = crate::predict::logits_for(&p.model, p.text.pad_id(), &ids)?;
+    let n = p.model.labels.len().max(1);
+    Ok(encoded
+        .iter()
+        .zip(&logits)
+        .map(|(e, l)| {
+            // Each word's first piece, as the tags are scored.
+            let mut seen = None;
+            let mut firsts = Vec::new();
+            for (piece, word) in l.chunks(n).zip(&e.word_ids) {
+                if word.is_some() && *word != seen {
+                    firsts.extend(crate::model::probs::softmax(piece));
+                }
+                seen = *word;
+            }
+            super::strategy::word_entropies(&firsts, n)
+                .into_iter()
+                .map(|h| h as f32)
+                .collect()
+        })
+        .collect())
 }
 
 impl RoundModel {

@@ -197,6 +197,10 @@ fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
     Ok(crate::disk::write_atomic(path, &json)?)
 }
 
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
 fn read_pool(path: &Path) -> Result<Vec<Row>> {
     let opts = crate::data::LoadOptions {
         require_label: false,
@@ -256,7 +260,12 @@ pub fn labels_in(path: &Path) -> Result<Vec<String>> {
 
 impl Session {
     /// Start a session in `dir` (which must not hold one).
-    pub fn create(dir: &Path, spec: SessionSpec) -> Result<Session> {
+    pub fn create(dir: &Path, mut spec: SessionSpec) -> Result<Session> {
+        // Absolute, so a round's run reads its files from wherever it is
+        // attached or resumed.
+        let dir = &absolute(dir);
+        spec.pool = absolute(&spec.pool);
+        spec.val = spec.val.as_deref().map(absolute);
         if dir.join("session.json").exists() {
             return Err(bad(
                 "out",
@@ -324,8 +333,11 @@ impl Session {
     pub fn open(dir: &Path) -> Result<Session> {
         let path = dir.join("session.json");
         let bytes = std::fs::read(&path).map_err(|e| Error::io(path.display().to_string(), e))?;
-        let spec: SessionSpec = serde_json::from_slice(&bytes)
+        let mut spec: SessionSpec = serde_json::from_slice(&bytes)
             .map_err(|e| Error::Run(format!("{}: {e}", path.display())))?;
+        let dir = &absolute(dir);
+        spec.pool = absolute(&spec.pool);
+        spec.val = spec.val.as_deref().map(absolute);
         let pool = read_pool(&spec.pool)?;
         let labels_path = dir.join("labels.csv");
         let given = given_labels::read(&labels_path)?;

@@ -69,7 +69,7 @@ pub struct StrategySummary {
 /// Where a round's time went.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RoundSplit {
-    /// What `CurvePoint::metric` measures: accuracy or micro_f1.
+    /// What `CurvePoint::metric` measures: accuracy, micro_f1 or entity_f1.
     pub metric: &'static str,
     pub train_s: f64,
     /// Loading the model, the validation metric and scoring the pool.
@@ -241,12 +241,11 @@ pub fn simulate(
     cfg.validate()?;
     let corpus = load_corpus(cfg)?;
     let task = corpus.task.task;
-    if !matches!(task, Task::SingleLabel | Task::MultiLabel) {
+    if task == Task::Regression {
         return Err(bad(
             "task",
             format!(
-                "the simulator scores single-label corpora by accuracy and multi-label ones by micro-F1; this one is {} ({}), whose query strategies are not part of tunebench yet",
-                task.name(),
+                "the simulator plays corpora with labels to ask for (one or several a text, or tags); this one is regression ({}): an uncertainty over scores is not a query strategy tunebench has",
                 corpus.task.reason
             ),
         ));
@@ -349,9 +348,13 @@ pub fn simulate(
                 let train_s = t0.elapsed().as_secs_f64();
                 let t1 = Instant::now();
                 let unlabeled = sub_pool(pool.len(), &labeled, opts, &mut rng);
+                // The labels hidden; the words (a token corpus's) kept.
                 let rows: Vec<Row> = unlabeled
                     .iter()
-                    .map(|&i| Row::unlabelled(pool[i].text.clone()))
+                    .map(|&i| Row {
+                        label: None,
+                        ..pool[i].clone()
+                    })
                     .collect();
                 let last = round == opts.rounds;
                 let scores_pool = !last && strategy != Strategy::Random;

@@ -24,19 +24,27 @@ pub enum Strategy {
     /// batch), then one row per k-means cluster of their sentence vectors:
     /// a batch of different uncertain texts, not ten near-copies.
     Diverse,
+    /// Token classification: the largest mean over a sentence's words of
+    /// the entropy of each word's tag distribution first.
+    MeanTokenEntropy,
+    /// Token classification: the sentence whose least certain word is the
+    /// least certain first (the largest word entropy).
+    MaxTokenEntropy,
 }
 
 /// `Diverse` clusters this many times the batch of the most uncertain rows.
 pub const DIVERSE_POOL: usize = 10;
 
 impl Strategy {
-    pub const ALL: [Strategy; 6] = [
+    pub const ALL: [Strategy; 8] = [
         Strategy::BreakingTies,
         Strategy::Entropy,
         Strategy::LeastConfidence,
         Strategy::Random,
         Strategy::Diverse,
         Strategy::BinaryEntropy,
+        Strategy::MeanTokenEntropy,
+        Strategy::MaxTokenEntropy,
     ];
 
     pub fn name(self) -> &'static str {
@@ -47,17 +55,23 @@ impl Strategy {
             Strategy::Random => "random",
             Strategy::Diverse => "diverse",
             Strategy::BinaryEntropy => "binary_entropy",
+            Strategy::MeanTokenEntropy => "mean_token_entropy",
+            Strategy::MaxTokenEntropy => "max_token_entropy",
         }
     }
 
     /// Each row's score as small-text keeps it in `scores_` (margin, top
-    /// probability, entropy in nats); None for random.
+    /// probability, entropy in nats); None for random. A row is the
+    /// model's label probabilities, or for the token strategies each
+    /// word's tag entropy (`word_entropies`).
     pub fn scores(self, probs: &[Vec<f64>]) -> Option<Vec<f64>> {
         let score = match self {
             Strategy::BreakingTies | Strategy::Diverse => margin,
             Strategy::Entropy => entropy,
             Strategy::LeastConfidence => top,
             Strategy::BinaryEntropy => mean_binary_entropy,
+            Strategy::MeanTokenEntropy => mean,
+            Strategy::MaxTokenEntropy => |h: &[f64]| h.iter().copied().fold(0.0, f64::max),
             Strategy::Random => return None,
         };
         Some(probs.iter().map(|p| score(p)).collect())
@@ -71,6 +85,9 @@ impl Strategy {
         let fits = match (self, task) {
             (Strategy::Random, _) => true,
             (Strategy::BinaryEntropy, t) => t == Task::MultiLabel,
+            (Strategy::MeanTokenEntropy | Strategy::MaxTokenEntropy, t) => {
+                t == Task::TokenClassification
+            }
             (_, t) => t == Task::SingleLabel,
         };
         if fits {
@@ -81,7 +98,10 @@ impl Strategy {
                 "{self} ranks one label a text; a multi-label corpus takes binary_entropy or random"
             ),
             Task::SingleLabel => format!(
-                "{self} ranks several labels a text; a single-label corpus takes breaking_ties, entropy, least_confidence, diverse or random"
+                "{self} does not rank one label a text; a single-label corpus takes breaking_ties, entropy, least_confidence, diverse or random"
+            ),
+            Task::TokenClassification => format!(
+                "{self} ranks labels of whole texts; a token corpus takes mean_token_entropy, max_token_entropy or random"
             ),
             t => format!("no query strategy ranks a {} model yet", t.name()),
         })
@@ -127,7 +147,10 @@ impl Strategy {
         // Lower is more uncertain for a margin or a top probability;
         // higher for entropy.
         let key = |i: usize| match self {
-            Strategy::Entropy | Strategy::BinaryEntropy => -scores[i],
+            Strategy::Entropy
+            | Strategy::BinaryEntropy
+            | Strategy::MeanTokenEntropy
+            | Strategy::MaxTokenEntropy => -scores[i],
             _ => scores[i],
         };
         let mut rows: Vec<usize> = (0..probs.len()).collect();
@@ -191,6 +214,26 @@ fn entropy(p: &[f64]) -> f64 {
         .sum::<f64>()
 }
 
+fn mean(xs: &[f64]) -> f64 {
+    if xs.is_empty() {
+        0.0
+    } else {
+        xs.iter().sum::<f64>() / xs.len() as f64
+    }
+}
+
+/// The entropy (nats) of each word's tag distribution: `probs` holds one
+/// softmax of `labels` values per word, one after another.
+pub fn word_entropies(probs: &[f32], labels: usize) -> Vec<f64> {
+    probs
+        .chunks(labels.max(1))
+        .map(|p| {
+            let p: Vec<f64> = p.iter().copied().map(f64::from).collect();
+            entropy(&p)
+        })
+        .collect()
+}
+
 /// The mean over labels of each label's binary entropy (nats): how unsure
 /// a multi-label model is, label by label.
 fn mean_binary_entropy(p: &[f64]) -> f64 {
@@ -233,5 +276,47 @@ mod tests {
             .fits(crate::data::Task::SingleLabel)
             .is_err());
         assert!(Strategy::Random.fits(crate::data::Task::MultiLabel).is_ok());
+    }
+
+    #[test]
+    fn token_strategies_rank_sentences_by_their_words_tag_entropy() {
+        // Three sentences of words over two tags: sure words, one unsure
+        // word among sure ones, every word half unsure.
+        let sure = [0.99f32, 0.01];
+        let unsure = [0.5f32, 0.5];
+        let mild = [0.8f32, 0.2];
+        let rows: Vec<Vec<f64>> = [
+            [sure, sure, sure].concat(),
+            [sure, unsure, sure, sure].concat(),
+            [mild, mild].concat(),
+        ]
+        .iter()
+        .map(|p| word_entropies(p, 2))
+        .collect();
+        let h = |x: f64| -x * x.ln() - (1.0 - x) * (1.0 - x).ln();
+        assert_eq!(rows[1].len(), 4);
+        assert!((rows[1][1] - std::f64::consts::LN_2).abs() < 1e-12);
+        assert!((rows[2][0] - h(0.8)).abs() < 1e-6, "{rows:?}");
+        let mean = Strategy::MeanTokenEntropy.scores(&rows).unwrap();
+        assert!((mean[2] - h(0.8)).abs() < 1e-6);
+        // The mean prefers the evenly mild sentence; the max the one
+        // coin-flip word.
+        let mut rng = Rng::seeded(0);
+        assert_eq!(
+            Strategy::MeanTokenEntropy.query(&rows, 3, &mut rng),
+            vec![2, 1, 0]
+        );
+        assert_eq!(
+            Strategy::MaxTokenEntropy.query(&rows, 3, &mut rng),
+            vec![1, 2, 0]
+        );
+        let token = crate::data::Task::TokenClassification;
+        assert!(Strategy::MaxTokenEntropy.fits(token).is_ok());
+        assert!(Strategy::Random.fits(token).is_ok());
+        let e = Strategy::BreakingTies.fits(token).unwrap_err();
+        assert!(e.contains("mean_token_entropy"), "{e}");
+        assert!(Strategy::MeanTokenEntropy
+            .fits(crate::data::Task::SingleLabel)
+            .is_err());
     }
 }

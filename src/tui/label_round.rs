@@ -20,6 +20,10 @@ pub struct RoundWatch {
     /// file).
     accuracy: Option<f64>,
     finished: bool,
+    /// Adopted from an earlier session: its training time is the run's own
+    /// (its steps' clock), not the time since it was found.
+    adopted: bool,
+    trained_s: f64,
 }
 
 /// What a look at the run found.
@@ -45,6 +49,8 @@ impl RoundWatch {
             total_steps: 0,
             accuracy: None,
             finished: false,
+            adopted: false,
+            trained_s: 0.0,
         }
     }
 
@@ -54,9 +60,10 @@ impl RoundWatch {
         let round = session.rounds.last().map_or(1, |r| r.round + 1);
         let launched = session.launched_round(round)?;
         let dir = session.round_dir(round);
-        dir.join("config.toml")
-            .exists()
-            .then(|| RoundWatch::new(launched, WatchedRun::adopt(&dir)))
+        dir.join("config.toml").exists().then(|| RoundWatch {
+            adopted: true,
+            ..RoundWatch::new(launched, WatchedRun::adopt(&dir))
+        })
     }
 
     pub fn dir(&self) -> &std::path::Path {
@@ -69,7 +76,15 @@ impl RoundWatch {
         for event in self.run.new_events() {
             match event {
                 Event::Started { total_steps, .. } => self.total_steps = total_steps,
-                Event::Step { step: s, loss, .. } => step = Some((s, loss)),
+                Event::Step {
+                    step: s,
+                    loss,
+                    elapsed_s,
+                    ..
+                } => {
+                    step = Some((s, loss));
+                    self.trained_s = elapsed_s;
+                }
                 Event::Eval { accuracy, .. } if self.launched.validated => {
                     self.accuracy = Some(accuracy)
                 }
@@ -83,7 +98,11 @@ impl RoundWatch {
                 Some((_, checkpoint)) => RoundUpdate::Trained {
                     checkpoint,
                     accuracy: self.accuracy,
-                    train_s: self.started.elapsed().as_secs_f64(),
+                    train_s: if self.adopted {
+                        self.trained_s
+                    } else {
+                        self.started.elapsed().as_secs_f64()
+                    },
                 },
                 None => {
                     RoundUpdate::Failed(format!("{} wrote no checkpoint", self.run.dir.display()))

@@ -548,6 +548,14 @@ fn event_loop(
         }
         match view.on_key(key) {
             Some(LabelAction::Quit) => {
+                // A round whose process is still starting is waited for,
+                // so the person hears where it trains on.
+                if watch.is_none() && view.training.is_some() {
+                    let started = launch_rx.recv_timeout(std::time::Duration::from_secs(60));
+                    if let Ok((_, Ok((_, run)))) = started {
+                        return Ok(Some(run.dir));
+                    }
+                }
                 return Ok(watch.map(|w| w.dir().to_path_buf()));
             }
             Some(LabelAction::Retrain { round, cfg }) => {

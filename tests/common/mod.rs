@@ -127,3 +127,25 @@ pub fn reviews_pool(path: &std::path::Path) -> Vec<(String, String)> {
     w.flush().unwrap();
     rows
 }
+
+/// Sentences in the fixture's vocabulary, IOB1 as CoNLL-2003 writes them:
+/// `loved`/`hated` mark a person, `music`/`story` a place.
+pub fn conll(n: usize) -> String {
+    let words = [
+        "the", "movie", "was", "great", "i", "loved", "it", "story", "music", "film",
+    ];
+    let mut s = String::from("-DOCSTART- -X- O O\n\n");
+    for i in 0..n {
+        for j in 0..6 {
+            let w = words[(i * 3 + j * 7) % words.len()];
+            let tag = match w {
+                "loved" | "i" => "I-PER",
+                "music" | "story" => "I-LOC",
+                _ => "O",
+            };
+            s.push_str(&format!("{w} NN I-NP {tag}\n"));
+        }
+        s.push('\n');
+    }
+    s
+}
