@@ -391,6 +391,7 @@ fn a_labelling_session_saves_each_label_retrains_and_ranks_the_pool() {
         seed: 7,
         pseudo_label: None,
         warm_epochs: None,
+        labeled: None,
     };
     let mut s = Session::create(&dir, spec.clone()).unwrap();
     // Before a model: a seeded order, no scores.
@@ -532,6 +533,7 @@ fn a_session_refuses_a_pool_with_nothing_left_to_label() {
         seed: 1,
         pseudo_label: None,
         warm_epochs: None,
+        labeled: None,
     };
     let e = Session::create(&d.path().join("s"), spec.clone())
         .err()
@@ -1018,6 +1020,7 @@ fn three_labels(pool: std::path::PathBuf, batch: usize) -> tunebench::label::ses
         seed: 3,
         pseudo_label: None,
         warm_epochs: None,
+        labeled: None,
     }
 }
 
@@ -1155,4 +1158,50 @@ fn a_resumed_session_adopts_the_round_it_left_training() {
         RoundUpdate::Failed(e) => assert!(e.contains("train.log"), "{e}"),
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn rows_labeled_before_the_session_train_round_zero_and_every_round() {
+    use tunebench::label::session::Session;
+    let (d, pool, _) = pool_and_labels(0);
+    // Labeled rows from elsewhere: the reviews' held-out file.
+    let (_, heldout) = reviews();
+    let dir = d.path().join("session");
+    let spec = tunebench::label::session::SessionSpec {
+        labeled: Some(heldout.clone()),
+        ..three_labels(pool.clone(), 10)
+    };
+    let s = Session::create(&dir, spec.clone()).unwrap();
+    assert!(s.wants_first_round() && !s.wants_cold_start());
+    assert_eq!(s.first_round(), 0);
+    let base = tunebench::config::RunConfig {
+        epochs: 1,
+        max_len: 32,
+        scratch_vocab: 500,
+        tensorboard: false,
+        ..Default::default()
+    };
+    let cfg = s.round_config(&base).unwrap();
+    assert_eq!(cfg.labeled_file.as_deref(), Some(heldout.as_path()));
+    // No label of the person's yet: round 0 trains on those rows alone.
+    let report = s.train_round(0, cfg).unwrap();
+    assert_eq!(report.scores.round, 0);
+    assert!(!report.scores.probs.is_empty(), "the pool ranked");
+    // A row of another label set is refused naming its file and line.
+    let odd = d.path().join("odd.csv");
+    std::fs::write(&odd, "text,label\nfine,positive\nmeh,lukewarm\n").unwrap();
+    let e = Session::create(
+        &d.path().join("other"),
+        tunebench::label::session::SessionSpec {
+            labeled: Some(odd),
+            ..spec
+        },
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(
+        e.contains("odd.csv") && e.contains("3") && e.contains("lukewarm"),
+        "{e}"
+    );
 }

@@ -398,7 +398,7 @@ pub(crate) enum Cmd {
     /// Label a pool with the model's help (active learning): the rows it
     /// is least sure of first, retrained in the background after every
     /// batch; `label simulate` measures how many labels a strategy saves
-    Label(super::label::LabelArgs),
+    Label(Box<super::label::LabelArgs>),
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -82,6 +82,11 @@ pub(crate) struct SessionArgs {
     /// Labeled rows to validate each round's model on
     #[arg(long)]
     val: Option<PathBuf>,
+    /// Rows labeled before the session (any format --data takes): every
+    /// round trains on them beside yours, and the first model trains on
+    /// them alone as the session opens
+    #[arg(long, value_name = "FILE")]
+    labeled: Option<PathBuf>,
     /// Local HF dir, hub id (from the HF cache) or scratch:tiny|mini|small
     #[arg(long, default_value = "scratch:mini")]
     model: String,
@@ -117,7 +122,7 @@ pub(crate) struct SessionArgs {
     #[arg(long, conflicts_with = "resume")]
     out: Option<PathBuf>,
     /// Continue the session in this directory
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["data", "val", "label_set", "pseudo_label", "warm_start"])]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["data", "val", "labeled", "label_set", "pseudo_label", "warm_start"])]
     resume: Option<PathBuf>,
 }
 
@@ -150,7 +155,11 @@ fn session_cmd(args: SessionArgs) -> anyhow::Result<ExitCode> {
             let labels = if !args.label_set.is_empty() {
                 args.label_set.clone()
             } else {
-                let from = args.val.as_deref().unwrap_or(&pool);
+                let from = args
+                    .val
+                    .as_deref()
+                    .or(args.labeled.as_deref())
+                    .unwrap_or(&pool);
                 tunebench::label::session::labels_in(from)?
             };
             let dir = args.out.clone().unwrap_or_else(|| {
@@ -170,6 +179,7 @@ fn session_cmd(args: SessionArgs) -> anyhow::Result<ExitCode> {
                     seed: base.seed,
                     pseudo_label: args.pseudo_label,
                     warm_epochs: (args.warm_start > 0).then_some(args.warm_start),
+                    labeled: args.labeled.clone(),
                 },
             )?
         }

@@ -173,7 +173,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::Man { dir } => man::man_pages(dir.as_deref()),
         Cmd::Inspect(args) => inspect::inspect_args_cmd(args),
-        Cmd::Label(args) => label::label_cmd(args),
+        Cmd::Label(args) => label::label_cmd(*args),
     }
 }
 

@@ -59,6 +59,9 @@ run_config! {
     /// labels.csv), applied to the training file's rows by line; rows left
     /// without a label are the unlabeled pool, not trained on.
     [Data] labels: Option<PathBuf> = None,
+    /// More labeled rows trained on beside the training file's (`tunebench
+    /// label --labeled`), read as `train_file` is; every row needs a label.
+    [Data] labeled_file: Option<PathBuf> = None,
     /// The split of an `hf:` training dataset; unset: train.
     [Data] hf_split: Option<String> = None,
     /// Validate on this split of the `hf:` training dataset.

@@ -59,6 +59,11 @@ pub struct SessionSpec {
     /// previous round's weights (None: each round from the base model).
     #[serde(default)]
     pub warm_epochs: Option<usize>,
+    /// Rows labeled before the session (`--labeled`): every round trains
+    /// on them beside the person's labels, and round 0 trains on them
+    /// alone as the session opens.
+    #[serde(default)]
+    pub labeled: Option<PathBuf>,
 }
 
 /// The latest model's view of the pool.
@@ -197,6 +202,30 @@ fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
     Ok(crate::disk::write_atomic(path, &json)?)
 }
 
+/// `--labeled` rows: every one labeled, with a label of the session's set.
+fn check_labeled(path: &Path, labels: &[String]) -> Result<()> {
+    let ds = load_file(
+        path,
+        &crate::data::LoadOptions {
+            require_label: true,
+            ..RunConfig::default().load_options()
+        },
+    )?;
+    for r in &ds.rows {
+        let l = r.given_label().unwrap_or_default();
+        if !labels.iter().any(|k| k == l) {
+            return Err(crate::data::DataError::UnknownLabel {
+                path: path.to_path_buf(),
+                line: r.line,
+                label: l.to_string(),
+                known: labels.join(", "),
+            }
+            .into());
+        }
+    }
+    Ok(())
+}
+
 fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
@@ -297,6 +326,10 @@ impl Session {
                 format!("{t}: a threshold is a probability in (0, 1], e.g. 0.95"),
             ));
         }
+        spec.labeled = spec.labeled.as_deref().map(absolute);
+        if let Some(file) = &spec.labeled {
+            check_labeled(file, &spec.labels)?;
+        }
         let pool = read_pool(&spec.pool)?;
         let unlabeled = pool
             .iter()
@@ -338,6 +371,7 @@ impl Session {
         let dir = &absolute(dir);
         spec.pool = absolute(&spec.pool);
         spec.val = spec.val.as_deref().map(absolute);
+        spec.labeled = spec.labeled.as_deref().map(absolute);
         let pool = read_pool(&spec.pool)?;
         let labels_path = dir.join("labels.csv");
         let given = given_labels::read(&labels_path)?;
@@ -565,6 +599,7 @@ impl Session {
             model: self.spec.model.clone(),
             train_file: Some(self.spec.pool.clone()),
             labels: Some(labels),
+            labeled_file: self.spec.labeled.clone(),
             val_file: self.spec.val.clone(),
             seed: self.spec.seed,
             ..base.clone()
@@ -718,7 +753,8 @@ impl Session {
             .and_then(|t| serde_json::from_str(&t).ok())
     }
 
-    /// The labeled rows (their latest label) as a plain `text,label` CSV.
+    /// What a round trains on, as a plain `text,label` CSV: the person's
+    /// labels (the latest of each row) and the `--labeled` rows.
     fn write_labeled(&self, path: &Path) -> Result<()> {
         let mut w = csv::Writer::from_writer(Vec::new());
         let io = |e: csv::Error| Error::Run(format!("{}: {e}", path.display()));
@@ -730,6 +766,16 @@ impl Session {
         {
             w.write_record([g.text.as_str(), g.label.as_str()])
                 .map_err(io)?;
+        }
+        if let Some(file) = &self.spec.labeled {
+            let opts = crate::data::LoadOptions {
+                require_label: true,
+                ..RunConfig::default().load_options()
+            };
+            for r in load_file(file, &opts)?.rows {
+                let label = r.given_label().unwrap_or_default();
+                w.write_record([r.text.as_str(), label]).map_err(io)?;
+            }
         }
         let bytes = w.into_inner().map_err(|e| Error::Run(e.to_string()))?;
         Ok(crate::disk::write_atomic(path, &bytes)?)
@@ -916,9 +962,22 @@ impl Session {
     /// pretrained model, no label, no ranking and no batch picked yet.
     pub fn wants_cold_start(&self) -> bool {
         !self.spec.model.starts_with("scratch:")
+            && self.spec.labeled.is_none()
             && self.given.is_empty()
             && self.scores.probs.is_empty()
             && self.scores.picked.is_empty()
+    }
+
+    /// Whether round 0 (the `--labeled` rows alone) should train now: the
+    /// session has such rows and no round has landed or started.
+    pub fn wants_first_round(&self) -> bool {
+        self.spec.labeled.is_some() && self.rounds.is_empty() && self.launched_round(0).is_none()
+    }
+
+    /// The first round a session records: 0 with `--labeled` rows (they
+    /// train before any batch), else 1.
+    pub fn first_round(&self) -> usize {
+        usize::from(self.spec.labeled.is_none())
     }
 
     /// The first batch before any label, picked for diversity: one row per

@@ -10,7 +10,7 @@ use super::step::LossScaler;
 use crate::config::{ConfigError, Peft, RunConfig};
 use crate::data::split::stratified_split;
 use crate::data::task::{self as task_of, Detected};
-use crate::data::{load_file, DataError, Dataset, Labels, Row, Targets, Task};
+use crate::data::{load_file, DataError, Dataset, Labels, LoadOptions, Row, Targets, Task};
 use crate::error::{Error, Result};
 use crate::model::checkpoint::ModelDir;
 use crate::model::classifier::BuildSpec;
@@ -73,11 +73,19 @@ pub fn load_training_file(
             &train_path,
             std::mem::take(&mut train.rows),
         )?;
-        if rows.is_empty() {
-            return Err(crate::data::DataError::NoRows { path: file.clone() }.into());
-        }
         tracing::info!("{summary}");
         train.rows = rows;
+    }
+    if let Some(file) = &cfg.labeled_file {
+        let opts = LoadOptions {
+            require_label: true,
+            hf_split: None,
+            ..cfg.load_options()
+        };
+        train.rows.extend(load_file(file, &opts)?.rows);
+    }
+    if let (Some(path), true) = (&cfg.labels, train.rows.is_empty()) {
+        return Err(crate::data::DataError::NoRows { path: path.clone() }.into());
     }
     Ok((train, corrections))
 }

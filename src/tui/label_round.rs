@@ -57,7 +57,10 @@ impl RoundWatch {
     /// The round a resumed session left behind: started (it trains on,
     /// or has finished) but never scored. None when there is none.
     pub fn adopt(session: &Session) -> Option<Self> {
-        let round = session.rounds.last().map_or(1, |r| r.round + 1);
+        let round = session
+            .rounds
+            .last()
+            .map_or(session.first_round(), |r| r.round + 1);
         let launched = session.launched_round(round)?;
         let dir = session.round_dir(round);
         dir.join("config.toml").exists().then(|| RoundWatch {

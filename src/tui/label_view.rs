@@ -255,6 +255,8 @@ impl LabelView {
                 self.stop_signal = self.session.stop_signal();
                 self.status = if self.stop_signal {
                     format!("round {round}: the model stopped changing (mean κ ≥ 0.99 over 3 rounds): more labels are unlikely to help")
+                } else if round == 0 {
+                    format!("round 0 trained on the --labeled rows ({train_s:.0}s) and ranked the pool ({score_s:.0}s, {precision})")
                 } else {
                     format!("round {round} retrained on {labels} labels ({train_s:.0}s) and re-ranked the pool ({score_s:.0}s, {precision})")
                 };
@@ -404,7 +406,11 @@ impl LabelView {
                         0 => String::new(),
                         n => format!(" +{n} pseudo"),
                     };
-                    format!("{} labels{pseudo}{acc}{kappa}", r.labels)
+                    if r.round == 0 {
+                        format!("--labeled rows{acc}")
+                    } else {
+                        format!("{} labels{pseudo}{acc}{kappa}", r.labels)
+                    }
                 })
                 .collect::<Vec<_>>()
                 .join(" · ")
@@ -466,6 +472,24 @@ fn event_loop(
             w.launched.round,
             w.dir().display()
         );
+    }
+    // Rows labeled before the session train round 0 at once.
+    if watch.is_none() && view.session.wants_first_round() {
+        match view.session.round_config(&view.base) {
+            Ok(cfg) => {
+                view.training = Some((0, 0));
+                view.status = "round 0: training on the --labeled rows; label on meanwhile".into();
+                let (session, launch_tx, exe) =
+                    (view.session.clone(), launch_tx.clone(), exe.clone());
+                std::thread::spawn(move || {
+                    let launched = session
+                        .launch_round(0, cfg, &exe)
+                        .map_err(|e| e.to_string());
+                    let _ = launch_tx.send((0, launched));
+                });
+            }
+            Err(e) => view.status = format!("round 0 could not start: {e}"),
+        }
     }
     // The first batch is picked in the background (`Session::cold_start`).
     if watch.is_none() && view.session.wants_cold_start() {
