@@ -202,16 +202,18 @@ fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
     Ok(crate::disk::write_atomic(path, &json)?)
 }
 
+/// The rows of a `--labeled` file, each of which must have a label.
+fn read_labeled(path: &Path) -> Result<Vec<Row>> {
+    let opts = crate::data::LoadOptions {
+        require_label: true,
+        ..RunConfig::default().load_options()
+    };
+    Ok(load_file(path, &opts)?.rows)
+}
+
 /// `--labeled` rows: every one labeled, with a label of the session's set.
 fn check_labeled(path: &Path, labels: &[String]) -> Result<()> {
-    let ds = load_file(
-        path,
-        &crate::data::LoadOptions {
-            require_label: true,
-            ..RunConfig::default().load_options()
-        },
-    )?;
-    for r in &ds.rows {
+    for r in &read_labeled(path)? {
         let l = r.given_label().unwrap_or_default();
         if !labels.iter().any(|k| k == l) {
             return Err(crate::data::DataError::UnknownLabel {
@@ -768,11 +770,7 @@ impl Session {
                 .map_err(io)?;
         }
         if let Some(file) = &self.spec.labeled {
-            let opts = crate::data::LoadOptions {
-                require_label: true,
-                ..RunConfig::default().load_options()
-            };
-            for r in load_file(file, &opts)?.rows {
+            for r in read_labeled(file)? {
                 let label = r.given_label().unwrap_or_default();
                 w.write_record([r.text.as_str(), label]).map_err(io)?;
             }
