@@ -66,6 +66,16 @@ pub struct SessionSpec {
     pub labeled: Option<PathBuf>,
 }
 
+impl SessionSpec {
+    /// Its files as absolute paths, so a round's run reads them from
+    /// wherever it is attached or resumed.
+    fn make_absolute(&mut self) {
+        self.pool = absolute(&self.pool);
+        self.val = self.val.as_deref().map(absolute);
+        self.labeled = self.labeled.as_deref().map(absolute);
+    }
+}
+
 /// The latest model's view of the pool.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Scores {
@@ -292,11 +302,8 @@ pub fn labels_in(path: &Path) -> Result<Vec<String>> {
 impl Session {
     /// Start a session in `dir` (which must not hold one).
     pub fn create(dir: &Path, mut spec: SessionSpec) -> Result<Session> {
-        // Absolute, so a round's run reads its files from wherever it is
-        // attached or resumed.
         let dir = &absolute(dir);
-        spec.pool = absolute(&spec.pool);
-        spec.val = spec.val.as_deref().map(absolute);
+        spec.make_absolute();
         if dir.join("session.json").exists() {
             return Err(bad(
                 "out",
@@ -328,7 +335,6 @@ impl Session {
                 format!("{t}: a threshold is a probability in (0, 1], e.g. 0.95"),
             ));
         }
-        spec.labeled = spec.labeled.as_deref().map(absolute);
         if let Some(file) = &spec.labeled {
             check_labeled(file, &spec.labels)?;
         }
@@ -371,9 +377,7 @@ impl Session {
         let mut spec: SessionSpec = serde_json::from_slice(&bytes)
             .map_err(|e| Error::Run(format!("{}: {e}", path.display())))?;
         let dir = &absolute(dir);
-        spec.pool = absolute(&spec.pool);
-        spec.val = spec.val.as_deref().map(absolute);
-        spec.labeled = spec.labeled.as_deref().map(absolute);
+        spec.make_absolute();
         let pool = read_pool(&spec.pool)?;
         let labels_path = dir.join("labels.csv");
         let given = given_labels::read(&labels_path)?;
