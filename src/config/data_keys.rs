@@ -129,6 +129,6 @@ mod tests {
             let preset = RunConfig::default().with_data_of(&changed);
             assert_eq!(preset.value_text(key), changed.value_text(key), "{key}");
         }
-        assert_eq!(DATA_KEYS.len(), 21, "a new data key gets a line above");
+        assert_eq!(DATA_KEYS.len(), 22, "a new data key gets a line above");
     }
 }
