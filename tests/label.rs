@@ -513,6 +513,14 @@ fn a_labelling_session_saves_each_label_retrains_and_ranks_the_pool() {
     let latest = s.latest_checkpoint().unwrap();
     assert!(latest.starts_with(s.round_dir(2)), "{}", latest.display());
     assert_eq!(std::path::PathBuf::from(&warm.model), latest);
+    // Round 3 lands: round 2's weights go, its curves stay.
+    let report = s.train_round(3, warm).unwrap();
+    let labels = s.labeled();
+    s.record_round(labels, report).unwrap();
+    let old = s.round_dir(2);
+    assert!(!old.join("checkpoints").exists() && !old.join("best").exists());
+    assert!(old.join("metrics.jsonl").exists());
+    assert!(s.latest_checkpoint().unwrap().starts_with(s.round_dir(3)));
     s.spec.warm_epochs = None;
     assert_eq!(s.round_config(&cfg).unwrap().model, "scratch:tiny");
 }

@@ -854,9 +854,11 @@ impl Session {
         };
         self.set_scores(report.scores)?;
         // The previous round's weights are superseded: its run's curves
-        // stay, its checkpoint (the model and optimizer state) goes.
+        // stay, its checkpoint and best/ (model and optimizer state) go.
         if let Some(previous) = self.rounds.last() {
-            let _ = std::fs::remove_dir_all(self.round_dir(previous.round).join("checkpoints"));
+            let run = self.round_dir(previous.round);
+            let _ = std::fs::remove_dir_all(run.join("checkpoints"));
+            let _ = std::fs::remove_dir_all(run.join("best"));
         }
         self.rounds.push(record);
         write_json(&self.dir.join("rounds.json"), &self.rounds)?;
