@@ -1139,7 +1139,7 @@ fn a_resumed_session_adopts_the_round_it_left_training() {
     assert_eq!(watch.launched, launched);
     assert_eq!(
         watch.poll(),
-        RoundUpdate::Progress("step 2/0 · loss 0.500".into())
+        RoundUpdate::Progress("step 2 · loss 0.500".into())
     );
     let finished = "{\"event\":\"finished\",\"reason\":\"completed\",\"step\":2,\"best_step\":2,\"best_metric\":0.5}\n";
     let mut f = std::fs::OpenOptions::new()

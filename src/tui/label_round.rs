@@ -119,6 +119,7 @@ impl RoundWatch {
             ));
         }
         RoundUpdate::Progress(match step {
+            Some((s, loss)) if self.total_steps == 0 => format!("step {s} · loss {loss:.3}"),
             Some((s, loss)) => format!("step {s}/{} · loss {loss:.3}", self.total_steps),
             None if self.total_steps == 0 => "starting".into(),
             None => String::new(),
