@@ -174,29 +174,26 @@ impl RoundModel {
         let thresholds: Vec<f32> = (0..model.labels.len())
             .map(|i| model.threshold(i))
             .collect();
-        if model.task == Task::TokenClassification {
+        let (ids, targets) = if model.task == Task::TokenClassification {
             // Scored on each word's first piece, as the run's evaluation.
             let tagged = self
                 .exact
                 .text
                 .encode_tagged(rows, &targets, &model.labels, false)?;
-            let logits = crate::predict::logits_for(model, self.exact.text.pad_id(), &tagged.ids)?;
-            let (_, f1) = crate::precision_check::headline(
-                model.labels.names(),
-                &tagged.targets,
-                &logits,
-                &thresholds,
-            );
-            return Ok(Some(("entity_f1", f1)));
-        }
-        let ids = self.exact.text.encode_rows(rows)?;
+            (tagged.ids, tagged.targets)
+        } else {
+            (self.exact.text.encode_rows(rows)?, targets)
+        };
         let logits = crate::predict::logits_for(model, self.exact.text.pad_id(), &ids)?;
-        Ok(Some(crate::precision_check::headline(
-            model.labels.names(),
-            &targets,
-            &logits,
-            &thresholds,
-        )))
+        let (name, value) =
+            crate::precision_check::headline(model.labels.names(), &targets, &logits, &thresholds);
+        // A token model's micro-F1 is over entities.
+        let name = if model.task == Task::TokenClassification {
+            "entity_f1"
+        } else {
+            name
+        };
+        Ok(Some((name, value)))
     }
 
     /// Accuracy (or micro-F1) on labeled rows; None without rows.

@@ -684,7 +684,7 @@ impl Session {
         let train_s = t0.elapsed().as_secs_f64();
         let device = crate::device::open(&cfg.device, cfg.seed)?;
         let val_path = cfg.val_file.clone().unwrap_or_default();
-        let scored = self.score_round(&checkpoint, round, &device, None)?;
+        let scored = self.score_round(&checkpoint, round, &device)?;
         let t1 = Instant::now();
         let accuracy = scored.model.accuracy(&val, &val_path)?;
         Ok(RoundReport {
@@ -754,9 +754,7 @@ impl Session {
     /// round was launched).
     pub fn launched_round(&self, round: usize) -> Option<LaunchedRound> {
         let path = self.dir.join("rounds").join(format!("round-{round}.json"));
-        std::fs::read_to_string(path)
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
+        read_json::<Option<LaunchedRound>>(&path).ok().flatten()
     }
 
     /// What a round trains on, as a plain `text,label` CSV: the person's
@@ -784,13 +782,13 @@ impl Session {
     }
 
     /// Rank the pool with a finished round's checkpoint: the report, less
-    /// the training side (the caller knows it), and the loaded model.
+    /// the training side (accuracy, train_s, pseudo: the caller knows
+    /// them), and the loaded model.
     pub fn score_round(
         &self,
         checkpoint: &Path,
         round: usize,
         device: &candle_core::Device,
-        launched: Option<&LaunchedRound>,
     ) -> Result<ScoredRound> {
         let t0 = Instant::now();
         let (scores, model) = self.score_pool(checkpoint, round, device)?;
@@ -800,7 +798,7 @@ impl Session {
                 scores,
                 accuracy: None,
                 train_s: 0.0,
-                pseudo: launched.map_or(0, |l| l.pseudo),
+                pseudo: 0,
                 score_s: t0.elapsed().as_secs_f64(),
                 pool_precision,
             },

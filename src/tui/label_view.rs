@@ -8,7 +8,7 @@ use super::keymap::{command, Cmd, Scope};
 use super::label_round::{RoundUpdate, RoundWatch};
 use super::theme::Theme;
 use crate::config::RunConfig;
-use crate::label::session::{Offer, RoundReport, Scores, Session};
+use crate::label::session::{LaunchedRound, Offer, RoundReport, Scores, Session};
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout};
 use ratatui::text::{Line, Span};
@@ -479,14 +479,7 @@ fn event_loop(
             Ok(cfg) => {
                 view.training = Some((0, 0));
                 view.status = "round 0: training on the --labeled rows; label on meanwhile".into();
-                let (session, launch_tx, exe) =
-                    (view.session.clone(), launch_tx.clone(), exe.clone());
-                std::thread::spawn(move || {
-                    let launched = session
-                        .launch_round(0, cfg, &exe)
-                        .map_err(|e| e.to_string());
-                    let _ = launch_tx.send((0, launched));
-                });
+                spawn_launch(&view.session, 0, cfg, &exe, &launch_tx);
             }
             Err(e) => view.status = format!("round 0 could not start: {e}"),
         }
@@ -526,13 +519,13 @@ fn event_loop(
                     let (device, seed) = (view.base.device.clone(), view.base.seed);
                     std::thread::spawn(move || {
                         let round = launched.round;
-                        let scored = crate::device::open(&device, seed).and_then(|d| {
-                            session.score_round(&checkpoint, round, &d, Some(&launched))
-                        });
+                        let scored = crate::device::open(&device, seed)
+                            .and_then(|d| session.score_round(&checkpoint, round, &d));
                         let done = scored
                             .map(|s| RoundReport {
                                 accuracy,
                                 train_s,
+                                pseudo: launched.pseudo,
                                 ..s.report
                             })
                             .map_err(|e| e.to_string());
@@ -583,18 +576,30 @@ fn event_loop(
                 return Ok(watch.map(|w| w.dir().to_path_buf()));
             }
             Some(LabelAction::Retrain { round, cfg }) => {
-                // Starting the process waits for it to load the data and
-                // the model: not on the key's thread.
-                let (session, launch_tx, exe) =
-                    (view.session.clone(), launch_tx.clone(), exe.clone());
-                std::thread::spawn(move || {
-                    let launched = session
-                        .launch_round(round, *cfg, &exe)
-                        .map_err(|e| e.to_string());
-                    let _ = launch_tx.send((round, launched));
-                });
+                spawn_launch(&view.session, round, *cfg, &exe, &launch_tx);
             }
             None => {}
         }
     }
 }
+
+/// A round's launch, answered on `tx`: starting the process waits for it
+/// to load the data and the model, so not on the key's thread.
+fn spawn_launch(
+    session: &Session,
+    round: usize,
+    cfg: RunConfig,
+    exe: &std::path::Path,
+    tx: &std::sync::mpsc::Sender<(usize, LaunchResult)>,
+) {
+    let (session, tx, exe) = (session.clone(), tx.clone(), exe.to_path_buf());
+    std::thread::spawn(move || {
+        let launched = session
+            .launch_round(round, cfg, &exe)
+            .map_err(|e| e.to_string());
+        let _ = tx.send((round, launched));
+    });
+}
+
+/// A round's run process as started, or why it could not start.
+type LaunchResult = Result<(LaunchedRound, crate::remote::WatchedRun), String>;
