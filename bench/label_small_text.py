@@ -20,6 +20,7 @@ learning_curve.csv header) to --out.
 """
 import argparse
 import csv
+import os
 import time
 
 import numpy as np
@@ -42,6 +43,17 @@ def read(path, delimiter):
     return [r["text"] for r in rows], [r["label"] for r in rows]
 
 
+def finished_rows(path, strategy, rounds):
+    """The rows of `path` for the seeds that have every round."""
+    if not os.path.exists(path):
+        return []
+    with open(path, newline="") as f:
+        rows = [r for r in csv.reader(f)][1:]
+    rows = [r for r in rows if r[0] == strategy]
+    complete = {r[1] for r in rows if int(r[2]) == rounds}
+    return [r for r in rows if r[1] in complete]
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--pool", required=True)
@@ -59,7 +71,8 @@ def main():
     p.add_argument("--max-len", type=int, default=64)
     p.add_argument("--out", required=True)
     a = p.parse_args()
-    torch.set_num_threads(int(__import__("os").environ.get("OMP_NUM_THREADS", "1")))
+    # As many threads as tunebench uses (every core), unless OMP_NUM_THREADS says.
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", os.cpu_count())))
 
     texts, labels = read(a.pool, "\t")
     val_texts, val_labels = read(a.val, ",")
@@ -73,10 +86,21 @@ def main():
     val = TransformersDataset.from_arrays(
         val_texts, val_y, tok, max_length=a.max_len, target_labels=np.arange(len(names))
     )
+    # small-text's fit wants a validation set to log; 12 validation rows,
+    # never used to choose anything.
+    probe = val[np.arange(min(12, len(val_texts)))]
+    # A rerun with the same --out keeps the seeds it finished (a run takes
+    # hours on 2 cores) and plays an unfinished seed again from its start.
+    done = finished_rows(a.out, a.strategy, a.rounds)
     out = open(a.out, "w", newline="")
     w = csv.writer(out)
     w.writerow(["strategy", "seed", "round", "labels", "metric", "seconds"])
+    w.writerows(done)
+    out.flush()
+    finished = {int(row[1]) for row in done}
     for seed in range(a.seeds):
+        if seed in finished:
+            continue
         rng = np.random.default_rng(seed)
         torch.manual_seed(seed)
         factory = TransformerBasedClassificationFactory(
@@ -91,23 +115,39 @@ def main():
         )
         inner = BreakingTies() if a.strategy == "breaking_ties" else RandomSampling()
         strategy = SubsamplingQueryStrategy(inner, subsample_size=a.pool_sample)
-        learner = PoolBasedActiveLearner(factory, strategy, train)
+        # tunebench trains a round on every labeled row and keeps its last
+        # model; small-text's defaults hold 10% out to early-stop and pick
+        # an epoch by validation loss, which on 25 labels keeps 2 rows to
+        # judge by (its first runs here fell below chance, 21% at 50
+        # labels). A fixed validation set, early stopping and model
+        # selection off: the same recipe on both sides.
+        fit_kwargs = dict(validation_set=probe, early_stopping="none", model_selection="none")
+        learner = PoolBasedActiveLearner(factory, strategy, train, fit_kwargs=fit_kwargs)
         first = rng.choice(len(texts), a.seed_size, replace=False)
+        # A round's seconds, as the simulator's: its training, then scoring
+        # the validation rows and the (sub-)pool and choosing the next batch.
         t0 = time.perf_counter()
         learner.initialize_data(first, y[first])
+        train_s = time.perf_counter() - t0
         labeled = a.seed_size
         for r in range(a.rounds + 1):
+            t0 = time.perf_counter()
             accuracy = float((learner.classifier.predict(val) == val_y).mean())
-            if r < a.rounds:
-                picked = learner.query(num_samples=a.query)
-                learner.update(y[picked])
-            seconds = time.perf_counter() - t0
+            picked = learner.query(num_samples=a.query) if r < a.rounds else None
+            score_s = time.perf_counter() - t0
+            seconds = train_s + score_s
             w.writerow([a.strategy, seed, r, labeled, f"{accuracy:.4f}", f"{seconds:.1f}"])
             out.flush()
-            print(f"{a.strategy} seed {seed} round {r}: {labeled} labels accuracy {accuracy:.4f} ({seconds:.1f}s)", flush=True)
-            labeled += a.query
-            t0 = time.perf_counter()
-
+            print(
+                f"{a.strategy} seed {seed} round {r}: {labeled} labels accuracy {accuracy:.4f} "
+                f"({seconds:.1f}s: train {train_s:.1f}, score and query {score_s:.1f})",
+                flush=True,
+            )
+            if picked is not None:
+                t0 = time.perf_counter()
+                learner.update(y[picked])
+                train_s = time.perf_counter() - t0
+                labeled += a.query
 
 if __name__ == "__main__":
     main()
