@@ -385,6 +385,7 @@ fn a_labelling_session_saves_each_label_retrains_and_ranks_the_pool() {
         val: Some(heldout),
         model: "scratch:tiny".into(),
         labels: vec!["negative".into(), "neutral".into(), "positive".into()],
+        multi_label: false,
         strategy: "breaking_ties".into(),
         batch: 30,
         pool_sample: 300,
@@ -535,6 +536,7 @@ fn a_session_refuses_a_pool_with_nothing_left_to_label() {
         val: None,
         model: "scratch:tiny".into(),
         labels: vec!["negative".into(), "positive".into()],
+        multi_label: false,
         strategy: "breaking_ties".into(),
         batch: 25,
         pool_sample: 0,
@@ -865,10 +867,10 @@ fn a_cold_start_picks_the_first_batch_from_the_encoders_vectors() {
     assert_eq!(s.cold_start(&device).unwrap(), None);
 }
 
-/// A pool whose labeled rows are scores, several labels or tags is refused
-/// before the screen opens, saying why (exit 2).
+/// A pool whose labeled rows are scores or tagged words is refused before
+/// the screen opens, saying why (exit 2).
 #[test]
-fn a_session_on_a_corpus_that_is_not_single_label_is_refused_saying_why() {
+fn a_session_on_scores_or_tags_is_refused_saying_why() {
     let d = tempfile::tempdir().unwrap();
     let pool = d.path().join("pool.csv");
     std::fs::write(
@@ -876,21 +878,19 @@ fn a_session_on_a_corpus_that_is_not_single_label_is_refused_saying_why() {
         "text,label\nfine food,\nslow service,\ngreat view,\n",
     )
     .unwrap();
+    let tags = common::conll(4);
     let cases = [
         (
             "text,label\ngood,4.5\nbad,0.5\nok,2.25\nmeh,1.75\nwow,4.75\n",
             vec!["regression", "no uncertainty"],
         ),
-        (
-            "text,label\ngood food,food|price\nbad view,view\nok,price|view\n",
-            vec!["multi_label", "one label per row"],
-        ),
+        (tags.as_str(), vec!["token_classification", "whole texts"]),
     ];
-    for (val, needles) in cases {
-        let v = d.path().join("val.csv");
+    for (i, (val, needles)) in cases.into_iter().enumerate() {
+        let v = d.path().join(["val.csv", "val.conll"][i]);
         std::fs::write(&v, val).unwrap();
         let mut needles = needles;
-        needles.push("val.csv");
+        needles.push("val.c");
         bad_input(
             &[
                 "label",
@@ -1022,6 +1022,7 @@ fn three_labels(pool: std::path::PathBuf, batch: usize) -> tunebench::label::ses
         val: None,
         model: "scratch:tiny".into(),
         labels: vec!["negative".into(), "neutral".into(), "positive".into()],
+        multi_label: false,
         strategy: "breaking_ties".into(),
         batch,
         pool_sample: 0,
@@ -1212,4 +1213,194 @@ fn rows_labeled_before_the_session_train_round_zero_and_every_round() {
         e.contains("odd.csv") && e.contains("3") && e.contains("lukewarm"),
         "{e}"
     );
+}
+
+/// The reviews with a set of labels a text: its sentiment, and `short`
+/// for a text under ten words (the simulator's multi-label test's rule).
+fn with_short(label: &str, text: &str) -> String {
+    if text.split_whitespace().count() < 10 {
+        format!("{label}|short")
+    } else {
+        label.to_string()
+    }
+}
+
+/// A multi-label session: labels read as sets from --val, keys toggle
+/// labels and Enter gives the set, labels.csv holds the sets, a round
+/// trains a multi-label model ranked by binary entropy and judged by
+/// micro-F1, κ over the yes/no decisions, pseudo-labels as sets, and
+/// `train --labels` trains on them.
+#[test]
+fn a_multi_label_session_gives_sets_of_labels_and_trains_on_them() {
+    use crossterm::event::{KeyCode, KeyEvent};
+    use tunebench::label::session::{labels_in, Session, SessionSpec};
+    use tunebench::tui::label_view::LabelView;
+    let (d, pool, _) = pool_and_labels(0);
+    let truth: std::collections::HashMap<String, String> =
+        common::reviews_pool(&d.path().join("pool-again.csv"))
+            .into_iter()
+            .map(|(t, l)| {
+                let set = with_short(&l, &t);
+                (t, set)
+            })
+            .collect();
+    // The validation rows separate their labels with ';': read as sets.
+    let val = d.path().join("val.csv");
+    let mut w = csv::Writer::from_path(&val).unwrap();
+    w.write_record(["text", "label"]).unwrap();
+    let mut r = csv::Reader::from_path(reviews().1).unwrap();
+    for row in r.records() {
+        let row = row.unwrap();
+        w.write_record([&row[0], &with_short(&row[1], &row[0]).replace('|', ";")])
+            .unwrap();
+    }
+    w.flush().unwrap();
+    let found = labels_in(&val).unwrap();
+    assert!(found.multi_label);
+    let mut names = found.names.clone();
+    names.sort();
+    assert_eq!(names, ["negative", "neutral", "positive", "short"]);
+    let spec = SessionSpec {
+        pool,
+        val: Some(val),
+        model: "scratch:tiny".into(),
+        labels: vec![
+            "negative".into(),
+            "neutral".into(),
+            "positive".into(),
+            "short".into(),
+        ],
+        multi_label: true,
+        strategy: "breaking_ties".into(),
+        batch: 40,
+        pool_sample: 0,
+        seed: 5,
+        pseudo_label: None,
+        warm_epochs: None,
+        labeled: None,
+    };
+    let dir = d.path().join("session");
+    let e = Session::create(&dir, spec.clone())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("breaking_ties") && e.contains("binary_entropy"),
+        "{e}"
+    );
+    let spec = SessionSpec {
+        strategy: "binary_entropy".into(),
+        ..spec
+    };
+    let mut s = Session::create(&dir, spec).unwrap();
+    let first = s.queue(40);
+    let e = s.give(first[0].line, "", 1.0).unwrap_err().to_string();
+    assert!(e.contains("at least one"), "{e}");
+    let e = s
+        .give(first[0].line, "short|meh", 1.0)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("unknown label 'meh'"), "{e}");
+    // The screen: keys toggle labels, Enter gives the set.
+    let mut view = LabelView::new(s, tunebench::config::RunConfig::default());
+    let on_screen = view.current.clone().unwrap();
+    let key = |view: &mut LabelView, c: KeyCode| view.on_key(KeyEvent::from(c));
+    key(&mut view, KeyCode::Enter);
+    assert!(
+        view.session.given.is_empty(),
+        "nothing chosen, nothing given"
+    );
+    assert!(view.status.contains("no label chosen"), "{}", view.status);
+    for c in ['1', '4', '3', '1'] {
+        key(&mut view, KeyCode::Char(c));
+    }
+    assert_eq!(view.chosen, [2, 3].into_iter().collect());
+    let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(100, 24)).unwrap();
+    let theme = tunebench::tui::theme::Theme::from_env();
+    t.draw(|f| view.draw(f, &theme)).unwrap();
+    let screen: String = t
+        .backend()
+        .buffer()
+        .content
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert!(
+        screen.contains("[x] positive") && screen.contains("[ ] negative"),
+        "{screen}"
+    );
+    assert!(screen.contains("Enter gives the set"), "{screen}");
+    key(&mut view, KeyCode::Enter);
+    let given = view.session.given.last().unwrap();
+    assert_eq!(
+        (given.line, given.label.as_str()),
+        (on_screen.line, "positive|short")
+    );
+    assert!(view.chosen.is_empty(), "the next row starts with no label");
+    let mut s = view.session;
+    s.undo().unwrap();
+    for o in s.queue(40) {
+        s.give(o.line, &truth[&o.text], 2.0).unwrap();
+    }
+    assert!(s.batch_done());
+    let saved = tunebench::data::given_labels::read(&s.labels_path()).unwrap();
+    assert!(saved.iter().any(|g| g.label.ends_with("|short")));
+    // A round: a multi-label model, judged by micro-F1 on the sets.
+    let base = tunebench::config::RunConfig {
+        epochs: 4,
+        max_len: 32,
+        scratch_vocab: 500,
+        tensorboard: false,
+        ..Default::default()
+    };
+    let cfg = s.round_config(&base).unwrap();
+    assert_eq!(cfg.task, Some(tunebench::data::Task::MultiLabel));
+    let report = s.train_round(1, cfg).unwrap();
+    let f1 = report.accuracy.unwrap();
+    assert!((0.0..=1.0).contains(&f1), "{f1}");
+    assert!(report.scores.probs.values().all(|p| p.len() == 4));
+    let stop = s.stop_set().len();
+    assert_eq!(report.scores.stop_predictions.len(), stop * 4);
+    assert!(report.scores.stop_predictions.iter().all(|&a| a <= 1));
+    s.record_round(40, report).unwrap();
+    let ranked = s.queue(10);
+    let entropies: Vec<f64> = ranked.iter().map(|o| o.score.unwrap()).collect();
+    assert!(
+        entropies.windows(2).all(|w| w[0] >= w[1]),
+        "the largest mean binary entropy first: {entropies:?}"
+    );
+    // Pseudo-labels are sets of the labels at 0.5 or more.
+    for p in s.pseudo_labels(0.0) {
+        let probs = &s.scores.probs[&p.line];
+        let expected: Vec<&str> = s
+            .spec
+            .labels
+            .iter()
+            .zip(probs)
+            .filter(|(_, &x)| x >= 0.5)
+            .map(|(l, _)| l.as_str())
+            .collect();
+        assert_eq!(p.label, expected.join("|"));
+    }
+    // `train --labels` reads the sets.
+    let (ok, stdout, stderr) = run(tunebench().env("RAYON_NUM_THREADS", "1").args([
+        "train",
+        "--data",
+        s.spec.pool.to_str().unwrap(),
+        "--labels",
+        s.labels_path().to_str().unwrap(),
+        "--model",
+        "scratch:tiny",
+        "--set",
+        "epochs=1",
+        "--set",
+        "max_len=32",
+        "--set",
+        "scratch_vocab=500",
+        "--out",
+        d.path().join("trained").to_str().unwrap(),
+    ]));
+    assert!(ok, "{stdout}{stderr}");
+    let config = std::fs::read_to_string(d.path().join("trained/best/config.json")).unwrap();
+    assert!(config.contains("multi_label_classification"), "{config}");
 }

@@ -94,11 +94,16 @@ pub(crate) struct SessionArgs {
     /// those of --val, else of the pool's labeled rows
     #[arg(long, value_delimiter = ',', value_name = "A,B,...")]
     label_set: Vec<String>,
-    /// breaking_ties, entropy, least_confidence, random, or diverse
-    /// (breaking ties among the 10×batch most uncertain rows, one per
-    /// k-means cluster of their sentence vectors)
-    #[arg(long, default_value = "breaking_ties")]
-    strategy: Strategy,
+    /// A row gets a set of the labels (keys toggle them, Enter gives the
+    /// set); unset: as --val (or the pool's labeled rows) show
+    #[arg(long)]
+    multi_label: bool,
+    /// breaking_ties (default), entropy, least_confidence, random, or
+    /// diverse (breaking ties among the 10×batch most uncertain rows, one
+    /// per k-means cluster of their sentence vectors); for sets of labels
+    /// binary_entropy (default) or random
+    #[arg(long)]
+    strategy: Option<Strategy>,
     /// Labels between two retraining rounds
     #[arg(long, default_value_t = 25)]
     batch: usize,
@@ -122,7 +127,7 @@ pub(crate) struct SessionArgs {
     #[arg(long, conflicts_with = "resume")]
     out: Option<PathBuf>,
     /// Continue the session in this directory
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["data", "val", "labeled", "label_set", "pseudo_label", "warm_start"])]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["data", "val", "labeled", "label_set", "multi_label", "strategy", "pseudo_label", "warm_start"])]
     resume: Option<PathBuf>,
 }
 
@@ -152,16 +157,21 @@ fn session_cmd(args: SessionArgs) -> anyhow::Result<ExitCode> {
         Some(dir) => Session::open(dir)?,
         None => {
             let pool = args.data.clone().unwrap_or_default();
-            let labels = if !args.label_set.is_empty() {
-                args.label_set.clone()
+            let from = args
+                .val
+                .as_deref()
+                .or(args.labeled.as_deref())
+                .unwrap_or(&pool);
+            let found = tunebench::label::session::labels_in(from)?;
+            let labels = if args.label_set.is_empty() {
+                found.names
             } else {
-                let from = args
-                    .val
-                    .as_deref()
-                    .or(args.labeled.as_deref())
-                    .unwrap_or(&pool);
-                tunebench::label::session::labels_in(from)?
+                args.label_set.clone()
             };
+            let multi_label = args.multi_label || found.multi_label;
+            let strategy = args
+                .strategy
+                .unwrap_or_else(|| SessionSpec::default_strategy(multi_label));
             let dir = args.out.clone().unwrap_or_else(|| {
                 tunebench::run_dir::default_runs_dir()
                     .join(format!("{}-label", tunebench::run_dir::timestamp()))
@@ -173,7 +183,8 @@ fn session_cmd(args: SessionArgs) -> anyhow::Result<ExitCode> {
                     val: args.val.clone(),
                     model: args.model.clone(),
                     labels,
-                    strategy: args.strategy.name().to_string(),
+                    multi_label,
+                    strategy: strategy.name().to_string(),
                     batch: args.batch,
                     pool_sample: args.pool_sample,
                     seed: base.seed,

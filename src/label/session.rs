@@ -43,6 +43,10 @@ pub struct SessionSpec {
     pub model: String,
     /// The labels a row may get, in key order (1 is the first).
     pub labels: Vec<String>,
+    /// A row gets a set of the labels (keys toggle them, Enter gives the
+    /// set) rather than one.
+    #[serde(default)]
+    pub multi_label: bool,
     /// The query strategy's name (`Strategy::from_str`).
     pub strategy: String,
     /// Labels between two retraining rounds.
@@ -67,6 +71,25 @@ pub struct SessionSpec {
 }
 
 impl SessionSpec {
+    /// The task every round trains: one label a text, or a set.
+    pub fn task(&self) -> Task {
+        if self.multi_label {
+            Task::MultiLabel
+        } else {
+            Task::SingleLabel
+        }
+    }
+
+    /// The default query strategy for the task: small-text's best for one
+    /// label a text, the mean binary entropy for sets.
+    pub fn default_strategy(multi_label: bool) -> Strategy {
+        if multi_label {
+            Strategy::BinaryEntropy
+        } else {
+            Strategy::BreakingTies
+        }
+    }
+
     /// Its files as absolute paths, so a round's run reads them from
     /// wherever it is attached or resumed.
     fn make_absolute(&mut self) {
@@ -86,7 +109,7 @@ pub struct Scores {
     pub probs: BTreeMap<u64, Vec<f32>>,
     /// The predicted label (an index into `SessionSpec::labels`) of each
     /// row of the fixed stop set (`Session::stop_set`), for κ between
-    /// rounds.
+    /// rounds; multi-label, each row's yes (1) or no (0) for every label.
     #[serde(default)]
     pub stop_predictions: Vec<usize>,
     /// Rows picked for the next batch as a whole (a diverse batch, or the
@@ -212,27 +235,38 @@ fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
     Ok(crate::disk::write_atomic(path, &json)?)
 }
 
-/// The rows of a `--labeled` file, each of which must have a label.
-fn read_labeled(path: &Path) -> Result<Vec<Row>> {
+/// The rows of a `--labeled` file, each of which must have a label; a
+/// multi-label file's sets rewritten with `SET_SEP`, whatever separator
+/// it uses.
+fn read_labeled(path: &Path, multi_label: bool) -> Result<Vec<Row>> {
     let opts = crate::data::LoadOptions {
         require_label: true,
         ..RunConfig::default().load_options()
     };
-    Ok(load_file(path, &opts)?.rows)
+    let mut ds = load_file(path, &opts)?;
+    if multi_label {
+        let detected = crate::data::task::detect(&ds, Some(Task::MultiLabel), None)?;
+        if let Some(sep) = detected.sep {
+            crate::data::task::normalize_sets(&mut ds.rows, sep);
+        }
+    }
+    Ok(ds.rows)
 }
 
-/// `--labeled` rows: every one labeled, with a label of the session's set.
-fn check_labeled(path: &Path, labels: &[String]) -> Result<()> {
-    for r in &read_labeled(path)? {
-        let l = r.given_label().unwrap_or_default();
-        if !labels.iter().any(|k| k == l) {
-            return Err(crate::data::DataError::UnknownLabel {
-                path: path.to_path_buf(),
-                line: r.line,
-                label: l.to_string(),
-                known: labels.join(", "),
+/// `--labeled` rows: every one labeled, with labels of the session's set.
+fn check_labeled(path: &Path, spec: &SessionSpec) -> Result<()> {
+    for r in &read_labeled(path, spec.multi_label)? {
+        let given = r.given_label().unwrap_or_default();
+        for l in row_labels(given, spec.multi_label) {
+            if !spec.labels.iter().any(|k| k == l) {
+                return Err(crate::data::DataError::UnknownLabel {
+                    path: path.to_path_buf(),
+                    line: r.line,
+                    label: l.to_string(),
+                    known: spec.labels.join(", "),
+                }
+                .into());
             }
-            .into());
         }
     }
     Ok(())
@@ -250,10 +284,20 @@ fn read_pool(path: &Path) -> Result<Vec<Row>> {
     Ok(load_file(path, &opts)?.rows)
 }
 
-/// The label names of a file's labeled rows, in first-seen order, for a
-/// session's label set. Only single-label corpora are labelled here: the
-/// query strategies rank a classifier's uncertainty over one label.
-pub fn labels_in(path: &Path) -> Result<Vec<String>> {
+/// A session's labels as a file shows them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LabelSet {
+    /// In first-seen order.
+    pub names: Vec<String>,
+    /// The rows carry sets of them.
+    pub multi_label: bool,
+}
+
+/// The labels of a file's labeled rows, in first-seen order, for a
+/// session's label set: one label a row, or (multi-label, any separator
+/// the corpus uses) a set. Regression and tagged words are refused: the
+/// screen asks for labels of whole texts.
+pub fn labels_in(path: &Path) -> Result<LabelSet> {
     let mut ds = load_file(
         path,
         &crate::data::LoadOptions {
@@ -264,16 +308,13 @@ pub fn labels_in(path: &Path) -> Result<Vec<String>> {
     ds.rows
         .retain(|r| r.label.as_deref().is_some_and(|l| !l.is_empty()));
     if ds.rows.is_empty() {
-        return Ok(Vec::new());
+        return Ok(LabelSet::default());
     }
     let detected = crate::data::task::detect(&ds, None, None)?;
     let why = match detected.task {
-        Task::SingleLabel => None,
+        Task::SingleLabel | Task::MultiLabel => None,
         Task::Regression => Some(
             "a regression model gives a score, not probabilities over labels, so there is no uncertainty for a query strategy to rank",
-        ),
-        Task::MultiLabel => Some(
-            "the labelling screen gives one label per row; multi-label labelling is not part of tunebench yet",
         ),
         Task::TokenClassification => Some(
             "the labelling screen labels whole texts; labelling spans is not part of tunebench yet",
@@ -290,13 +331,28 @@ pub fn labels_in(path: &Path) -> Result<Vec<String>> {
             ),
         ));
     }
+    let multi_label = detected.task == Task::MultiLabel;
+    if let Some(sep) = detected.sep.filter(|_| multi_label) {
+        crate::data::task::normalize_sets(&mut ds.rows, sep);
+    }
     let mut names: Vec<String> = Vec::new();
     for r in &ds.rows {
-        if let Some(l) = r.label.as_ref().filter(|l| !names.contains(l)) {
-            names.push(l.clone());
+        for l in row_labels(r.label.as_deref().unwrap_or_default(), multi_label) {
+            if !names.iter().any(|n| n == l) {
+                names.push(l.to_string());
+            }
         }
     }
-    Ok(names)
+    Ok(LabelSet { names, multi_label })
+}
+
+/// A row's labels: its one label, or the names of its set.
+fn row_labels(label: &str, multi_label: bool) -> Vec<&str> {
+    if multi_label {
+        crate::data::task::label_set(label).collect()
+    } else {
+        vec![label]
+    }
 }
 
 impl Session {
@@ -313,9 +369,12 @@ impl Session {
                 ),
             ));
         }
-        // An unknown strategy is refused before anything is written.
+        // An unknown strategy, or one that does not rank this kind of
+        // label, is refused before anything is written.
         spec.strategy
             .parse::<Strategy>()
+            .map_err(|e| bad("strategy", e))?
+            .fits(spec.task())
             .map_err(|e| bad("strategy", e))?;
         if spec.labels.len() < 2 {
             return Err(bad(
@@ -336,7 +395,7 @@ impl Session {
             ));
         }
         if let Some(file) = &spec.labeled {
-            check_labeled(file, &spec.labels)?;
+            check_labeled(file, &spec)?;
         }
         let pool = read_pool(&spec.pool)?;
         let unlabeled = pool
@@ -530,12 +589,24 @@ impl Session {
     }
 
     /// `give`, saying how the row was found (`keyword` for a search).
+    /// A multi-label session's `label` is a set joined by `SET_SEP`, at
+    /// least one label (an empty cell reads as not labeled yet).
     pub fn give_as(&mut self, line: u64, label: &str, seconds: f64, strategy: &str) -> Result<()> {
-        if !self.spec.labels.iter().any(|l| l == label) {
+        let given = row_labels(label, self.spec.multi_label);
+        if given.is_empty() {
+            return Err(bad(
+                "label",
+                "no label chosen: a row gets at least one (an empty label reads as not labeled yet)".into(),
+            ));
+        }
+        if let Some(unknown) = given
+            .iter()
+            .find(|g| !self.spec.labels.iter().any(|l| l == *g))
+        {
             return Err(bad(
                 "label",
                 format!(
-                    "unknown label '{label}' (this session's labels: {})",
+                    "unknown label '{unknown}' (this session's labels: {})",
                     self.spec.labels.join(", ")
                 ),
             ));
@@ -552,7 +623,7 @@ impl Session {
         self.given.push(GivenLabel {
             line,
             text: row.text.clone(),
-            label: label.to_string(),
+            label: given.join(&crate::data::task::SET_SEP.to_string()),
             round: self.round(),
             strategy: strategy.to_string(),
             score,
@@ -602,6 +673,7 @@ impl Session {
             }
         };
         let fresh = RunConfig {
+            task: Some(self.spec.task()),
             model: self.spec.model.clone(),
             train_file: Some(self.spec.pool.clone()),
             labels: Some(labels),
@@ -640,12 +712,11 @@ impl Session {
             .iter()
             .filter(|(line, _)| !taken.contains_key(line) && !self.unsure.contains(line))
             .filter_map(|(&line, p)| {
-                let best = crate::model::probs::argmax(p);
-                let confidence = f64::from(*p.get(best)?);
+                let (label, confidence) = self.confident_answer(p)?;
                 (confidence >= threshold).then(|| GivenLabel {
                     line,
                     text: text_of.get(&line).copied().unwrap_or_default().to_string(),
-                    label: self.spec.labels[best].clone(),
+                    label,
                     round: self.scores.round,
                     strategy: "pseudo".into(),
                     score: Some(confidence),
@@ -654,6 +725,49 @@ impl Session {
                 })
             })
             .collect()
+    }
+
+    /// The latest model's answer for a row and how sure it is: the likeliest
+    /// label and its probability; for a set, the labels at 0.5 or more and
+    /// the least sure of its yes/no decisions (None for an empty set: it
+    /// would read as not labeled).
+    fn confident_answer(&self, probs: &[f32]) -> Option<(String, f64)> {
+        if !self.spec.multi_label {
+            let best = crate::model::probs::argmax(probs);
+            return Some((self.spec.labels[best].clone(), f64::from(*probs.get(best)?)));
+        }
+        let chosen: Vec<&str> = self
+            .spec
+            .labels
+            .iter()
+            .zip(probs)
+            .filter(|(_, &p)| p >= 0.5)
+            .map(|(l, _)| l.as_str())
+            .collect();
+        let sure = probs
+            .iter()
+            .map(|&p| f64::from(p.max(1.0 - p)))
+            .fold(1.0, f64::min);
+        (!chosen.is_empty()).then(|| (chosen.join(&crate::data::task::SET_SEP.to_string()), sure))
+    }
+
+    /// What κ compares between rounds: each stop-set row's label, or for a
+    /// set each (row, label) yes/no decision at 0.5.
+    fn stop_answers(&self, probs: &[f32]) -> Vec<usize> {
+        if self.spec.multi_label {
+            probs.iter().map(|&p| usize::from(p >= 0.5)).collect()
+        } else {
+            vec![crate::model::probs::argmax(probs)]
+        }
+    }
+
+    /// The classes κ counts: the labels, or yes/no for sets.
+    fn kappa_classes(&self) -> usize {
+        if self.spec.multi_label {
+            2
+        } else {
+            self.spec.labels.len()
+        }
     }
 
     /// Where round `round`'s run lives: `rounds/round-N`.
@@ -772,7 +886,7 @@ impl Session {
                 .map_err(io)?;
         }
         if let Some(file) = &self.spec.labeled {
-            for r in read_labeled(file)? {
+            for r in read_labeled(file, self.spec.multi_label)? {
                 let label = r.given_label().unwrap_or_default();
                 w.write_record([r.text.as_str(), label]).map_err(io)?;
             }
@@ -837,9 +951,7 @@ impl Session {
             .rounds
             .last()
             .filter(|r| !stop.is_empty() && r.stop_predictions.len() == stop.len())
-            .map(|r| {
-                super::stopping::cohen_kappa(stop, &r.stop_predictions, self.spec.labels.len())
-            });
+            .map(|r| super::stopping::cohen_kappa(stop, &r.stop_predictions, self.kappa_classes()));
         let record = RoundRecord {
             round: report.scores.round,
             labels,
@@ -866,7 +978,7 @@ impl Session {
     /// small-text's KappaAverage (window 3, 0.99) over the rounds so far:
     /// the model stopped changing, more labels are unlikely to help.
     pub fn stop_signal(&self) -> bool {
-        let mut rule = super::stopping::KappaAverage::new(self.spec.labels.len());
+        let mut rule = super::stopping::KappaAverage::new(self.kappa_classes());
         let mut fired = false;
         for r in &self.rounds {
             fired |= rule.stop(&r.stop_predictions);
@@ -931,7 +1043,7 @@ impl Session {
         let stop_predictions = model
             .probe_probs
             .iter()
-            .map(|p| crate::model::probs::argmax(&by_session(p)))
+            .flat_map(|p| self.stop_answers(&by_session(p)))
             .collect();
         let strategy = self.strategy();
         let picked = if strategy.needs_vectors() {

@@ -47,6 +47,9 @@ pub struct LabelView {
     pub typing: Option<String>,
     /// Only rows holding this keyword are offered (Esc clears it).
     pub keyword: Option<String>,
+    /// Multi-label: the labels toggled on for the row on screen (indexes
+    /// into the label set), given with Enter.
+    pub chosen: std::collections::BTreeSet<usize>,
 }
 
 impl LabelView {
@@ -65,6 +68,7 @@ impl LabelView {
             stop_signal: false,
             typing: None,
             keyword: None,
+            chosen: Default::default(),
         };
         view.stop_signal = view.session.stop_signal();
         view.next();
@@ -72,6 +76,7 @@ impl LabelView {
     }
 
     fn next(&mut self) {
+        self.chosen.clear();
         self.current = match &self.keyword {
             Some(k) => self.session.queue_matching(k, 1).pop(),
             None => self.session.queue(1).pop(),
@@ -135,11 +140,25 @@ impl LabelView {
             (Some(Cmd::Quit), _) => return Some(LabelAction::Quit),
             (Some(Cmd::PickLabel), KeyCode::Char(c)) => {
                 let i = c.to_digit(10)? as usize;
-                return self.label_current(i.checked_sub(1)?);
+                return self.pick(i.checked_sub(1)?);
             }
             (None, KeyCode::Char(c)) => {
                 let i = self.letters().iter().position(|l| *l == Some(c))?;
-                return self.label_current(i);
+                return self.pick(i);
+            }
+            (Some(Cmd::Submit), _) if self.session.spec.multi_label => {
+                if self.chosen.is_empty() {
+                    self.status =
+                        "no label chosen: toggle at least one with its key, then Enter".into();
+                    return None;
+                }
+                let names: Vec<&str> = self
+                    .chosen
+                    .iter()
+                    .filter_map(|&i| self.session.spec.labels.get(i).map(String::as_str))
+                    .collect();
+                let set = names.join(&crate::data::task::SET_SEP.to_string());
+                return self.label_current(&set);
             }
             (Some(Cmd::Search), _) => self.typing = Some(String::new()),
             (Some(Cmd::Unsure), _) => {
@@ -178,19 +197,32 @@ impl LabelView {
         None
     }
 
-    /// Give the row on screen the label at `index` of the label set.
-    fn label_current(&mut self, index: usize) -> Option<LabelAction> {
+    /// The key of the label at `index`: it labels the row on screen, or
+    /// in a multi-label session toggles the label in the row's set.
+    fn pick(&mut self, index: usize) -> Option<LabelAction> {
         let label = self.session.spec.labels.get(index)?.clone();
+        if !self.session.spec.multi_label {
+            return self.label_current(&label);
+        }
+        if !self.chosen.remove(&index) {
+            self.chosen.insert(index);
+        }
+        None
+    }
+
+    /// Give the row on screen `label` (a set joined by `SET_SEP` in a
+    /// multi-label session).
+    fn label_current(&mut self, label: &str) -> Option<LabelAction> {
         let offer = self.current.clone()?;
         let seconds = self.shown_at.elapsed().as_secs_f64();
         let given = match &self.keyword {
-            Some(_) => self.session.give_as(offer.line, &label, seconds, "keyword"),
-            None => self.session.give(offer.line, &label, seconds),
+            Some(_) => self.session.give_as(offer.line, label, seconds, "keyword"),
+            None => self.session.give(offer.line, label, seconds),
         };
         match given {
             Ok(()) => {
                 self.labeled_here += 1;
-                self.status = format!("line {}: {label}", offer.line);
+                self.status = format!("line {}: {}", offer.line, label.replace('|', ", "));
             }
             Err(e) => self.status = e.to_string(),
         }
@@ -277,12 +309,28 @@ impl LabelView {
     }
 
     fn hint(&self) -> String {
+        let keys = if self.session.spec.multi_label {
+            "1-9 or a letter toggles a label · Enter gives the set"
+        } else {
+            "1-9 or a letter label"
+        };
         match (&self.typing, &self.keyword) {
             (Some(t), _) => format!("find: {t}▏ (Enter: offer only rows holding it · Esc cancel)"),
             (None, Some(k)) => format!(
-                "rows holding '{k}' · 1-9 or a letter label · x skip · ? unsure · u undo · Esc back to the queue"
+                "rows holding '{k}' · {keys} · x skip · ? unsure · u undo · Esc back to the queue"
             ),
-            (None, None) => "1-9 or a letter label · x skip · ? unsure · u undo · / find · q quit (saved as you go)".into(),
+            (None, None) => {
+                format!("{keys} · x skip · ? unsure · u undo · / find · q quit (saved as you go)")
+            }
+        }
+    }
+
+    /// What the rounds' validation number is: accuracy, or micro-F1 for sets.
+    fn metric_name(&self) -> &'static str {
+        if self.session.spec.multi_label {
+            "micro-F1"
+        } else {
+            "accuracy"
         }
     }
 
@@ -378,18 +426,26 @@ impl LabelView {
                     Some(c) => format!(" {}/{c} ", i + 1),
                     None => format!(" {}   ", i + 1),
                 };
+                let mark = match (s.spec.multi_label, self.chosen.contains(&i)) {
+                    (false, _) => "",
+                    (true, true) => "[x] ",
+                    (true, false) => "[ ] ",
+                };
                 Line::from(vec![
                     Span::styled(key, theme.accent()),
+                    Span::styled(mark, theme.accent()),
                     Span::raw(format!("{l:<16} {bar}")),
                 ])
             })
             .collect();
         f.render_widget(
-            Paragraph::new(lines).block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .title(" a key per label · the model's guess "),
-            ),
+            Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(
+                if s.spec.multi_label {
+                    " a key toggles a label, Enter gives the set · the model's guess "
+                } else {
+                    " a key per label · the model's guess "
+                },
+            )),
             labels,
         );
         let curve_text = if s.rounds.is_empty() {
@@ -417,13 +473,15 @@ impl LabelView {
         };
         f.render_widget(
             Paragraph::new(curve_text).wrap(Wrap { trim: true }).block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .title(if self.stop_signal {
-                    " rounds: validation accuracy, κ to the previous round · STOP: the model stopped changing "
-                } else {
-                    " rounds: validation accuracy, κ to the previous round "
-                }),
+                Block::default().borders(Borders::ALL).title(format!(
+                    " rounds: validation {}, κ to the previous round{} ",
+                    self.metric_name(),
+                    if self.stop_signal {
+                        " · STOP: the model stopped changing"
+                    } else {
+                        ""
+                    }
+                )),
             ),
             curve,
         );
