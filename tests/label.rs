@@ -1315,6 +1315,39 @@ fn a_multi_label_session_gives_sets_of_labels_and_trains_on_them() {
         key(&mut view, KeyCode::Char(c));
     }
     assert_eq!(view.chosen, [2, 3].into_iter().collect());
+    // Tab and a name: a label with no key of its own (many labels).
+    for c in [
+        KeyCode::Tab,
+        KeyCode::Char('n'),
+        KeyCode::Char('e'),
+        KeyCode::Enter,
+    ] {
+        key(&mut view, c);
+    }
+    assert!(
+        view.status.contains("negative, neutral: type more"),
+        "{}",
+        view.status
+    );
+    for c in [KeyCode::Char('u'), KeyCode::Enter] {
+        key(&mut view, c);
+    }
+    assert_eq!(view.chosen, [1, 2, 3].into_iter().collect());
+    assert!(view.naming.is_none());
+    for c in [
+        KeyCode::Tab,
+        KeyCode::Char('N'),
+        KeyCode::Char('E'),
+        KeyCode::Char('U'),
+    ] {
+        key(&mut view, c);
+    }
+    key(&mut view, KeyCode::Enter);
+    assert_eq!(
+        view.chosen,
+        [2, 3].into_iter().collect(),
+        "toggled off again"
+    );
     let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(100, 24)).unwrap();
     let theme = tunebench::tui::theme::Theme::from_env();
     t.draw(|f| view.draw(f, &theme)).unwrap();

@@ -101,6 +101,8 @@ pub enum Cmd {
     Keep,
     Undo,
     PickLabel,
+    /// Type a label's name (sets with more labels than keys).
+    NameLabel,
     Skip,
     Unsure,
     Drop,

@@ -45,6 +45,8 @@ pub struct LabelView {
     pub stop_signal: bool,
     /// A keyword being typed after `/`.
     pub typing: Option<String>,
+    /// A label's name being typed after Tab.
+    pub naming: Option<String>,
     /// Only rows holding this keyword are offered (Esc clears it).
     pub keyword: Option<String>,
     /// Multi-label: the labels toggled on for the row on screen (indexes
@@ -67,6 +69,7 @@ impl LabelView {
             base,
             stop_signal: false,
             typing: None,
+            naming: None,
             keyword: None,
             chosen: Default::default(),
         };
@@ -109,7 +112,56 @@ impl LabelView {
             .collect()
     }
 
+    /// The labels whose name starts with `typed` (any case); the one
+    /// named exactly, if any, alone.
+    pub fn named(&self, typed: &str) -> Vec<usize> {
+        let typed = typed.trim().to_lowercase();
+        let labels = &self.session.spec.labels;
+        if let Some(i) = labels.iter().position(|l| l.to_lowercase() == typed) {
+            return vec![i];
+        }
+        (0..labels.len())
+            .filter(|&i| labels[i].to_lowercase().starts_with(&typed))
+            .collect()
+    }
+
+    /// A key while a label's name is typed: Enter picks the one label it
+    /// names.
+    fn on_naming_key(&mut self, key: KeyEvent) -> Option<LabelAction> {
+        let typed = self.naming.as_mut()?;
+        match key.code {
+            KeyCode::Char(c) => typed.push(c),
+            KeyCode::Backspace => {
+                typed.pop();
+            }
+            KeyCode::Esc => self.naming = None,
+            KeyCode::Enter | KeyCode::Tab => {
+                let typed = typed.clone();
+                let found = self.named(&typed);
+                let names = |ids: &[usize]| -> String {
+                    ids.iter()
+                        .map(|&i| self.session.spec.labels[i].as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                match found.as_slice() {
+                    [one] => {
+                        self.naming = None;
+                        return self.pick(*one);
+                    }
+                    [] => self.status = format!("no label starts with '{typed}'"),
+                    many => self.status = format!("'{typed}' starts {}: type more", names(many)),
+                }
+            }
+            _ => {}
+        }
+        None
+    }
+
     pub fn on_key(&mut self, key: KeyEvent) -> Option<LabelAction> {
+        if self.naming.is_some() {
+            return self.on_naming_key(key);
+        }
         if let Some(typed) = &mut self.typing {
             match key.code {
                 KeyCode::Char(c) => typed.push(c),
@@ -161,6 +213,9 @@ impl LabelView {
                 return self.label_current(&set);
             }
             (Some(Cmd::Search), _) => self.typing = Some(String::new()),
+            (Some(Cmd::NameLabel), _) if self.current.is_some() => {
+                self.naming = Some(String::new())
+            }
             (Some(Cmd::Unsure), _) => {
                 if let Some(o) = self.current.clone() {
                     match self.session.mark_unsure(o.line) {
@@ -310,10 +365,26 @@ impl LabelView {
 
     fn hint(&self) -> String {
         let keys = if self.session.spec.multi_label {
-            "1-9 or a letter toggles a label · Enter gives the set"
+            "1-9, a letter or Tab+name toggles a label · Enter gives the set"
         } else {
-            "1-9 or a letter label"
+            "1-9, a letter or Tab+name labels"
         };
+        if let Some(t) = &self.naming {
+            let matches: Vec<&str> = self
+                .named(t)
+                .into_iter()
+                .take(6)
+                .map(|i| self.session.spec.labels[i].as_str())
+                .collect();
+            return format!(
+                "label: {t}▏ ({}) · Enter picks it · Esc cancels",
+                if matches.is_empty() {
+                    "no label starts so".to_string()
+                } else {
+                    matches.join(", ")
+                }
+            );
+        }
         match (&self.typing, &self.keyword) {
             (Some(t), _) => format!("find: {t}▏ (Enter: offer only rows holding it · Esc cancel)"),
             (None, Some(k)) => format!(
@@ -339,7 +410,7 @@ impl LabelView {
         let [head, body, labels, curve, foot] = Layout::vertical([
             Constraint::Length(2),
             Constraint::Min(4),
-            Constraint::Length(self.session.spec.labels.len() as u16 + 2),
+            Constraint::Length(label_rows(self.session.spec.labels.len()) as u16 + 2),
             Constraint::Length(4),
             Constraint::Length(2),
         ])
@@ -408,7 +479,10 @@ impl LabelView {
             .map(|o| o.top.clone())
             .unwrap_or_default();
         let letters = self.letters();
-        let lines: Vec<Line> = s
+        // Many labels go in columns with shorter bars.
+        let cols = label_columns(s.spec.labels.len());
+        let (name_w, bar_w) = if cols == 1 { (16, 20) } else { (14, 8) };
+        let cells: Vec<Line> = s
             .spec
             .labels
             .iter()
@@ -417,37 +491,48 @@ impl LabelView {
                 let p = guess.iter().find(|(n, _)| n == l).map(|(_, p)| *p);
                 let bar = p.map_or(String::new(), |p| {
                     format!(
-                        "{:<20} {:>5.1}%",
-                        "█".repeat((p * 20.0).round() as usize),
+                        "{:<bar_w$} {:>5.1}%",
+                        "█".repeat((p * bar_w as f64).round() as usize),
                         p * 100.0
                     )
                 });
+                // Digits reach the first nine; the rest by letter or Tab.
+                let digit = if i < 9 {
+                    (i + 1).to_string()
+                } else {
+                    " ".into()
+                };
                 let key = match letters[i] {
-                    Some(c) => format!(" {}/{c} ", i + 1),
-                    None => format!(" {}   ", i + 1),
+                    Some(c) => format!(" {digit}/{c} "),
+                    None => format!(" {digit}   "),
                 };
                 let mark = match (s.spec.multi_label, self.chosen.contains(&i)) {
                     (false, _) => "",
                     (true, true) => "[x] ",
                     (true, false) => "[ ] ",
                 };
+                let name: String = l.chars().take(name_w).collect();
                 Line::from(vec![
                     Span::styled(key, theme.accent()),
                     Span::styled(mark, theme.accent()),
-                    Span::raw(format!("{l:<16} {bar}")),
+                    Span::raw(format!("{name:<name_w$} {bar}")),
                 ])
             })
             .collect();
-        f.render_widget(
-            Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(
-                if s.spec.multi_label {
-                    " a key toggles a label, Enter gives the set · the model's guess "
-                } else {
-                    " a key per label · the model's guess "
-                },
-            )),
-            labels,
-        );
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .title(if s.spec.multi_label {
+                " a key toggles a label, Enter gives the set · the model's guess "
+            } else {
+                " a key per label · the model's guess "
+            });
+        let inner = block.inner(labels);
+        f.render_widget(block, labels);
+        let per_col = s.spec.labels.len().div_ceil(cols).max(1);
+        let areas = Layout::horizontal(vec![Constraint::Ratio(1, cols as u32); cols]).split(inner);
+        for (area, chunk) in areas.iter().zip(cells.chunks(per_col)) {
+            f.render_widget(Paragraph::new(chunk.to_vec()), *area);
+        }
         let curve_text = if s.rounds.is_empty() {
             "no round finished yet".to_string()
         } else {
@@ -493,6 +578,19 @@ impl LabelView {
             foot,
         );
     }
+}
+
+/// A column of the labels pane holds at most this many labels.
+const LABELS_PER_COLUMN: usize = 10;
+
+/// The labels pane's columns for `n` labels (at most three).
+fn label_columns(n: usize) -> usize {
+    n.div_ceil(LABELS_PER_COLUMN).clamp(1, 3)
+}
+
+/// The labels pane's rows for `n` labels.
+fn label_rows(n: usize) -> usize {
+    n.div_ceil(label_columns(n)).max(1)
 }
 
 /// A round trained and scored in the background: its number and result.
@@ -661,3 +759,18 @@ fn spawn_launch(
 
 /// A round's run process as started, or why it could not start.
 type LaunchResult = Result<(LaunchedRound, crate::remote::WatchedRun), String>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn many_labels_go_in_up_to_three_columns() {
+        assert_eq!((label_columns(4), label_rows(4)), (1, 4));
+        assert_eq!((label_columns(10), label_rows(10)), (1, 10));
+        assert_eq!((label_columns(11), label_rows(11)), (2, 6));
+        assert_eq!((label_columns(28), label_rows(28)), (3, 10));
+        assert_eq!((label_columns(40), label_rows(40)), (3, 14));
+        assert_eq!(label_rows(0), 1);
+    }
+}
