@@ -1,6 +1,7 @@
 //! Token ids: tokenizers (loaded or trained) and padded batches.
 
 pub mod batch;
+pub mod masking;
 pub mod tokenizer;
 pub mod vocab;
 pub mod words;
