@@ -103,7 +103,7 @@ impl Bert {
                 out_norm: LayerNorm::build(pb, &format!("{p}.output.LayerNorm"), h, eps, enc)?,
             });
         }
-        let head = Head::build(pb, cfg, num_labels)?;
+        let head = Head::build(pb, cfg, num_labels, &word)?;
         let prefix = match pb.peft.clone() {
             Some(super::peft::PeftSpec::Prefix(spec)) => Some(super::peft::prefix::Prefix::build(
                 pb, &spec, cfg.layers, h,

@@ -317,6 +317,38 @@ impl Classifier {
         sum.broadcast_div(&count)
     }
 
+    /// A masked-LM model's vocabulary logits (M, V), f32, at `positions`
+    /// (M,) u32: flat indexes into the batch's (B·L) pieces. Only the
+    /// picked pieces go through the head, whose decoder is vocabulary-wide.
+    pub fn masked_lm_logits(
+        &self,
+        input_ids: &Tensor,
+        attention_mask: &Tensor,
+        positions: &Tensor,
+        mode: &mut Mode,
+    ) -> candle_core::Result<Tensor> {
+        let words = self.word_embeddings(input_ids)?;
+        let types = self.token_types(input_ids)?;
+        let hidden = match &self.net {
+            Net::Bert(m) => m.forward_hidden(
+                &words,
+                types.as_ref(),
+                attention_mask,
+                self.compute,
+                mode,
+                false,
+            ),
+            Net::DistilBert(m) => {
+                m.forward_hidden(&words, attention_mask, self.compute, mode, false)
+            }
+        }?;
+        let (b, l, h) = hidden.dims3()?;
+        let picked = hidden.reshape((b * l, h))?.index_select(positions, 0)?;
+        self.head
+            .vocabulary_logits(&picked)?
+            .ok_or_else(|| candle_core::Error::Msg("not a masked-LM model".into()))
+    }
+
     fn forward_typed(
         &self,
         words: &Tensor,

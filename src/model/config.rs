@@ -70,9 +70,52 @@ pub struct EncoderConfig {
     /// The first position id: RoBERTa numbers positions from
     /// `pad_token_id + 1`; BERT and DistilBERT from 0.
     pub position_offset: usize,
-    /// A tag for every token (`…ForTokenClassification`) rather than one
-    /// answer for the text.
-    pub token_head: bool,
+    /// What the head answers: one output for the text, a tag for every
+    /// token, or a word for masked pieces.
+    pub head: HeadKind,
+}
+
+/// The kind of head over the encoder, as transformers' class names say.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum HeadKind {
+    /// `…ForSequenceClassification`.
+    #[default]
+    Sequence,
+    /// `…ForTokenClassification`.
+    Token,
+    /// `…ForMaskedLM`: the vocabulary at masked pieces, decoder tied to the
+    /// word embeddings.
+    MaskedLm,
+}
+
+impl HeadKind {
+    /// The head a labelled `task` trains.
+    pub fn of_task(task: crate::data::Task) -> HeadKind {
+        match task {
+            crate::data::Task::TokenClassification => HeadKind::Token,
+            _ => HeadKind::Sequence,
+        }
+    }
+
+    /// The head transformers' `architectures` entry names.
+    pub fn of_architectures(archs: &str) -> HeadKind {
+        if archs.contains("ForTokenClassification") {
+            HeadKind::Token
+        } else if archs.contains("ForMaskedLM") {
+            HeadKind::MaskedLm
+        } else {
+            HeadKind::Sequence
+        }
+    }
+
+    /// The class name's suffix: `ForSequenceClassification`…
+    pub fn class_suffix(self) -> &'static str {
+        match self {
+            HeadKind::Sequence => "ForSequenceClassification",
+            HeadKind::Token => "ForTokenClassification",
+            HeadKind::MaskedLm => "ForMaskedLM",
+        }
+    }
 }
 
 /// `scratch:<size>` shapes: Google's BERT-tiny/mini/small (L, H, A).
@@ -100,7 +143,7 @@ pub fn scratch_config(size: &str, vocab_size: usize) -> Option<EncoderConfig> {
         init_range: 0.02,
         pad_token_id: 0,
         position_offset: 0,
-        token_head: false,
+        head: HeadKind::Sequence,
     })
 }
 
@@ -200,7 +243,7 @@ impl BertJson {
             } else {
                 0
             },
-            token_head: false,
+            head: HeadKind::Sequence,
         })
     }
 }
@@ -227,7 +270,7 @@ impl DistilBertJson {
             init_range: self.initializer_range.unwrap_or(0.02),
             pad_token_id: self.pad_token_id.unwrap_or(0),
             position_offset: 0,
-            token_head: false,
+            head: HeadKind::Sequence,
         })
     }
 }
@@ -266,7 +309,7 @@ impl EncoderConfig {
             _ => BertJson::deserialize(v).map_err(fields)?.into_config(arch),
         }
         .map_err(bad)?;
-        cfg.token_head = archs.contains("ForTokenClassification");
+        cfg.head = HeadKind::of_architectures(&archs);
         if cfg.max_positions <= cfg.position_offset {
             return Err(bad(format!(
                 "max_position_embeddings {} leaves no positions after the offset {}",
@@ -310,11 +353,7 @@ impl EncoderConfig {
     pub fn to_json(&self, labels: &Labels, base: Option<&Value>) -> Value {
         let mut v = base.cloned().unwrap_or_else(|| json!({}));
         let obj = v.as_object_mut().expect("config is an object");
-        let head = if self.token_head {
-            "ForTokenClassification"
-        } else {
-            "ForSequenceClassification"
-        };
+        let head = self.head.class_suffix();
         let (model, model_type) = match self.arch {
             Arch::Roberta => ("Roberta", "roberta"),
             Arch::XlmRoberta => ("XLMRoberta", "xlm-roberta"),
@@ -378,7 +417,7 @@ impl EncoderConfig {
         obj.insert("id2label".into(), Value::Object(id2label));
         obj.insert("label2id".into(), Value::Object(label2id));
         obj.insert("num_labels".into(), json!(labels.len()));
-        if self.token_head {
+        if self.head != HeadKind::Sequence {
             obj.remove("problem_type");
         } else {
             obj.insert("problem_type".into(), json!("single_label_classification"));

@@ -61,7 +61,7 @@ impl DistilBert {
                 out_norm: LayerNorm::build(pb, &format!("{p}.output_layer_norm"), h, eps, enc)?,
             });
         }
-        let head = Head::build(pb, cfg, num_labels)?;
+        let head = Head::build(pb, cfg, num_labels, &word)?;
         Ok((
             DistilBert {
                 cfg: cfg.clone(),

@@ -130,6 +130,14 @@ impl<'a> ParamBuilder<'a> {
         self.loaded.retain(|k, _| !k.starts_with(prefix));
     }
 
+    /// Read the loaded tensor `from` as `to` (a checkpoint that saved a
+    /// tied tensor under its other name).
+    pub fn rename(&mut self, from: &str, to: &str) {
+        if let Some(t) = self.loaded.remove(from) {
+            self.loaded.insert(to.to_string(), t);
+        }
+    }
+
     pub fn has(&self, name: &str) -> bool {
         self.loaded.contains_key(name)
     }

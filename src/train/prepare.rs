@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::model::checkpoint::ModelDir;
 use crate::model::classifier::BuildSpec;
 use crate::model::config::scratch_config;
+use crate::model::config::HeadKind;
 use crate::model::hub::{resolve, ModelSource};
 use crate::model::peft::adalora::{AdaLoraSpec, RankAllocator};
 use crate::model::peft::ia3::Ia3Spec;
@@ -315,7 +316,7 @@ fn load_model(
             let text = dir_tokenizer(&md, cfg.max_len)?;
             // Keep a classifier's own label order (and head) when the data fits it.
             // A head of the other kind (per token, per text) never fits.
-            let same_head = md.config.token_head == (task == Task::TokenClassification);
+            let same_head = md.config.head == HeadKind::of_task(task);
             let (labels, keep_head) = match &md.labels {
                 _ if !same_head => (data_labels.clone(), false),
                 Some(l) if data_labels.names().iter().all(|n| l.id(n).is_some()) => {
@@ -360,7 +361,7 @@ fn load_model(
         }
     }
     let mut spec = spec;
-    spec.config.token_head = task == Task::TokenClassification;
+    spec.config.head = HeadKind::of_task(task);
     if let Some(p) = cfg.dropout {
         spec.config.set_dropout(p);
     }

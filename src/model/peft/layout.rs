@@ -51,7 +51,10 @@ pub fn head_modules(arch: Arch, token_head: bool) -> Vec<&'static str> {
 /// explicit module list it means here, because peft's own `all-linear`
 /// would also adapt BERT's pooler, which our runs train in full instead.
 pub fn adapter_config_json(config: &EncoderConfig, spec: &PeftSpec, base: &Path) -> Value {
-    let (arch, token_head) = (config.arch, config.token_head);
+    let (arch, token_head) = (
+        config.arch,
+        config.head == crate::model::config::HeadKind::Token,
+    );
     let base_dir = if base.is_file() {
         base.parent().unwrap_or(base)
     } else {
@@ -511,7 +514,9 @@ pub fn load_spec(adapter: &Path, base: Option<&Path>) -> Result<(BuildSpec, Path
         .ok()
         .and_then(|t| serde_json::from_str::<Value>(&t).ok())
         .and_then(|v| v.get("task_type").and_then(Value::as_str).map(String::from));
-    spec.config.token_head = task_type.as_deref() == Some("TOKEN_CLS") || md.config.token_head;
+    if task_type.as_deref() == Some("TOKEN_CLS") {
+        spec.config.head = crate::model::config::HeadKind::Token;
+    }
     spec.peft = Some(peft);
     spec.overrides = weights;
     let tokenizer = if adapter.join("tokenizer.json").is_file() {
@@ -555,7 +560,7 @@ pub fn build(
         .unwrap_or_default();
     let (task, thresholds) =
         crate::model::checkpoint::task_of_config(&own, &config, Some(&spec.labels))?;
-    let task = if spec.config.token_head {
+    let task = if spec.config.head == crate::model::config::HeadKind::Token {
         crate::data::Task::TokenClassification
     } else {
         task

@@ -1,0 +1,149 @@
+//! Masked-LM heads against transformers (tests/fixtures/mlm from
+//! `make_fixtures.py --only mlm`): BertForMaskedLM, RobertaForMaskedLM and
+//! DistilBertForMaskedLM load with every tensor used and none made up, give
+//! transformers' logits at every piece and at the masked ones, its loss, and
+//! every gradient — the word embeddings' gathering both uses, as the decoder
+//! is tied to them.
+
+mod common;
+
+use candle_core::{DType, Device, Tensor};
+use common::*;
+use tunebench::model::checkpoint::ModelDir;
+use tunebench::model::config::HeadKind;
+use tunebench::model::{Classifier, Mode};
+use tunebench::rng::Rng;
+use tunebench::train::optim::Grads;
+
+fn trainable(arch: &str) -> Classifier {
+    let md = ModelDir::open(&fixture("mlm").join(arch).join("model")).unwrap();
+    let labels = md
+        .labels
+        .clone()
+        .unwrap_or_else(|| tunebench::data::Labels::new(vec!["a".into(), "b".into()]));
+    let spec = md.build_spec(labels, md.read_weights().unwrap(), true);
+    Classifier::build(spec, &mut Rng::seeded(0), &Device::Cpu).unwrap()
+}
+
+#[test]
+fn masked_lm_heads_match_transformers() {
+    for arch in ["bert", "roberta", "distilbert"] {
+        let dir = fixture("mlm").join(arch);
+        let exp =
+            candle_core::safetensors::load(dir.join("expected.safetensors"), &Device::Cpu).unwrap();
+        let want: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap())
+                .unwrap();
+        let model = trainable(arch);
+        assert_eq!(model.config.head, HeadKind::MaskedLm, "{arch}");
+        assert!(model.fresh.is_empty(), "{arch}: made up {:?}", model.fresh);
+        assert!(model.unused.is_empty(), "{arch}: left {:?}", model.unused);
+        let ids = exp["input_ids"].to_dtype(DType::U32).unwrap();
+        let mask = exp["attention_mask"].to_dtype(DType::F32).unwrap();
+        // Every piece's logits, on the real pieces.
+        let logits = model.forward(&ids, &mask, &mut Mode::Eval).unwrap();
+        assert_eq!(logits.dims(), exp["logits"].dims(), "{arch}");
+        let real = mask.unsqueeze(2).unwrap();
+        let d = max_abs_diff(
+            &logits.broadcast_mul(&real).unwrap(),
+            &exp["logits"].broadcast_mul(&real).unwrap(),
+        );
+        assert!(d < 1e-4, "{arch}: logits differ by {d}");
+        // The masked pieces alone, and transformers' loss on them.
+        let labels: Vec<i64> = exp["labels"].flatten_all().unwrap().to_vec1().unwrap();
+        let (positions, targets): (Vec<u32>, Vec<u32>) = labels
+            .iter()
+            .enumerate()
+            .filter(|(_, &l)| l >= 0)
+            .map(|(i, &l)| (i as u32, l as u32))
+            .unzip();
+        let positions = Tensor::new(positions.as_slice(), &Device::Cpu).unwrap();
+        let targets = Tensor::new(targets.as_slice(), &Device::Cpu).unwrap();
+        let picked = model
+            .masked_lm_logits(&ids, &mask, &positions, &mut Mode::Eval)
+            .unwrap();
+        let v = exp["logits"].dim(2).unwrap();
+        let want_picked = exp["logits"]
+            .reshape(((), v))
+            .unwrap()
+            .index_select(&positions, 0)
+            .unwrap();
+        let d = max_abs_diff(&picked, &want_picked);
+        assert!(d < 1e-4, "{arch}: masked logits differ by {d}");
+        let loss = candle_nn::loss::cross_entropy(&picked, &targets).unwrap();
+        let got = f64::from(loss.to_scalar::<f32>().unwrap());
+        let want_loss = want["loss"].as_f64().unwrap();
+        assert!(
+            (got - want_loss).abs() < 1e-5,
+            "{arch}: loss {got} vs {want_loss}"
+        );
+        let grads = Grads::collect(&model.params, &loss.backward().unwrap());
+        let mut checked = 0;
+        for ((name, _), grad) in model.params.vars.iter().zip(&grads.0) {
+            let Some(want) = exp.get(&format!("grad.{name}")) else {
+                panic!("{arch}: {name} trains here but not in transformers");
+            };
+            let grad = grad.as_ref().unwrap_or_else(|| panic!("{name}: no grad"));
+            let diff = max_abs_diff(grad, want);
+            let rel = diff / max_abs(want).max(1e-6);
+            // Attention's key bias: float noise on both sides (tokens.rs).
+            let noise = if name.ends_with("key.bias") || name.ends_with("k_lin.bias") {
+                1e-5
+            } else {
+                1e-7
+            };
+            assert!(
+                rel < 1e-4 || diff < noise,
+                "{arch} {name}: gradient differs by {rel} (rel)"
+            );
+            checked += 1;
+        }
+        let expected = exp.keys().filter(|k| k.starts_with("grad.")).count();
+        assert_eq!(checked, expected, "{arch}: the same tensors train");
+    }
+}
+
+/// A base without a masked-LM head (an encoder fine-tuned for classes, or
+/// a sentence-transformers one) gets one as transformers initialises it:
+/// LayerNorm 1/0, bias 0, dense N(0, initializer_range); the decoder is the
+/// word embeddings.
+#[test]
+fn a_base_without_a_masked_lm_head_gets_a_fresh_one() {
+    let md = ModelDir::open(&fixture("bert").join("model")).unwrap();
+    let labels = md.labels.clone().unwrap();
+    let mut spec = md.build_spec(labels, md.read_weights().unwrap(), true);
+    spec.config.head = HeadKind::MaskedLm;
+    let model = Classifier::build(spec, &mut Rng::seeded(1), &Device::Cpu).unwrap();
+    let mut fresh = model.fresh.clone();
+    fresh.sort();
+    assert_eq!(
+        fresh,
+        [
+            "cls.predictions.bias",
+            "cls.predictions.transform.LayerNorm.bias",
+            "cls.predictions.transform.LayerNorm.weight",
+            "cls.predictions.transform.dense.bias",
+            "cls.predictions.transform.dense.weight",
+        ]
+    );
+    let get = |n: &str| model.params.get(n).unwrap().as_tensor().clone();
+    assert_eq!(max_abs(&get("cls.predictions.bias")), 0.0);
+    let norm: Vec<f32> = get("cls.predictions.transform.LayerNorm.weight")
+        .to_vec1()
+        .unwrap();
+    assert!(norm.iter().all(|&x| x == 1.0));
+    let dense: Vec<f32> = get("cls.predictions.transform.dense.weight")
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap();
+    let std = (dense.iter().map(|x| x * x).sum::<f32>() / dense.len() as f32).sqrt();
+    let range = model.config.init_range as f32;
+    assert!((std - range).abs() < 0.1 * range, "{std} vs {range}");
+    // The classifier's own head and pooler are not part of it.
+    assert!(model.unused.iter().any(|n| n.starts_with("classifier.")));
+    let ids = Tensor::new(&[[2u32, 7, 4, 9, 3]], &Device::Cpu).unwrap();
+    let mask = Tensor::ones((1, 5), DType::F32, &Device::Cpu).unwrap();
+    let logits = model.forward(&ids, &mask, &mut Mode::Eval).unwrap();
+    assert_eq!(logits.dims(), [1, 5, model.config.vocab_size]);
+}
