@@ -16,6 +16,7 @@ pub mod entities;
 pub mod error;
 pub mod evaluation;
 pub mod explain;
+pub mod fill_mask;
 pub mod label;
 pub mod model;
 pub mod precision_check;

@@ -147,3 +147,70 @@ fn a_base_without_a_masked_lm_head_gets_a_fresh_one() {
     let logits = model.forward(&ids, &mask, &mut Mode::Eval).unwrap();
     assert_eq!(logits.dims(), [1, 5, model.config.vocab_size]);
 }
+
+/// `predict` on a masked-LM checkpoint gives transformers' fill-mask
+/// pipeline answers: the same top-5 pieces per mask, in order, with their
+/// text and probabilities (1e-4), for BERT, RoBERTa and DistilBERT.
+#[test]
+fn fill_mask_equals_transformers_pipeline() {
+    let fx: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("mlm").join("fill_mask.json")).unwrap(),
+    )
+    .unwrap();
+    for arch in ["bert", "roberta", "distilbert"] {
+        let dir = fixture("mlm").join(arch).join("model");
+        let p = tunebench::predict::Predictor::load(&dir, &Device::Cpu).unwrap();
+        let texts: Vec<String> = serde_json::from_value(fx[arch]["texts"].clone()).unwrap();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let got = tunebench::fill_mask::fill_mask(&p.model, &p.text, &refs, 5).unwrap();
+        let want = fx[arch]["fill_mask"].as_array().unwrap();
+        assert_eq!(got.len(), want.len());
+        for (t, (g, w)) in got.iter().zip(want).enumerate() {
+            let w = w.as_array().unwrap();
+            assert_eq!(g.len(), w.len(), "{arch} text {t}: masks");
+            for (m, (gm, wm)) in g.iter().zip(w).enumerate() {
+                for (k, (c, e)) in gm.iter().zip(wm.as_array().unwrap()).enumerate() {
+                    let at = format!("{arch} text {t} mask {m} rank {k}");
+                    assert_eq!(c.token, e["token"].as_u64().unwrap() as u32, "{at}");
+                    assert_eq!(c.token_str, e["token_str"].as_str().unwrap(), "{at}");
+                    let d = (f64::from(c.score) - e["score"].as_f64().unwrap()).abs();
+                    assert!(d < 1e-4, "{at}: score off by {d}");
+                }
+            }
+        }
+    }
+}
+
+/// Fill-mask's bad inputs, exit 2 naming what is wrong: a text without the
+/// model's mask token (the other family's counts as none), a tokenizer
+/// without one, a classifier asked to fill masks.
+#[test]
+fn fill_mask_refuses_what_it_cannot_answer() {
+    use common::cli::bad_input;
+    let bert = fixture("mlm").join("bert/model");
+    bad_input(
+        &[
+            "predict",
+            "--checkpoint",
+            bert.to_str().unwrap(),
+            "the movie was [MASK] .",
+            "the movie was <mask> .",
+        ],
+        &["text 2", "holds no [MASK]"],
+    );
+    let p = tunebench::predict::Predictor::load(&bert, &Device::Cpu).unwrap();
+    let json = std::fs::read_to_string(bert.join("tokenizer.json"))
+        .unwrap()
+        .replace("[MASK]", "[MSK]");
+    let no_mask = tunebench::text::TextEncoder::from_json(&json, 40).unwrap();
+    let e = tunebench::fill_mask::fill_mask(&p.model, &no_mask, &["a [MSK] b"], 5)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("no mask token"), "{e}");
+    let classifier =
+        tunebench::predict::Predictor::load(&fixture("bert").join("model"), &Device::Cpu).unwrap();
+    let e = tunebench::fill_mask::fill_mask(&classifier.model, &p.text, &["a [MASK] b"], 5)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("needs a masked-LM model"), "{e}");
+}

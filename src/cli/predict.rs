@@ -33,6 +33,10 @@ pub(crate) struct OutputFlags {
     /// pipeline aggregation_strategy (simple, first, average, max)
     #[arg(long, default_value = "simple")]
     aggregation: tunebench::entities::Aggregation,
+    /// Masked-LM checkpoints (fill-mask): the likeliest pieces per mask
+    #[arg(long, default_value_t = tunebench::fill_mask::DEFAULT_TOP_K as u16,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    top_k: u16,
 }
 
 pub(crate) fn predict_cmd(
@@ -96,6 +100,16 @@ pub(crate) fn predict_cmd(
         ));
     }
     let predictor = compute.load(checkpoint, base)?;
+    if predictor.model.config.head == tunebench::model::config::HeadKind::MaskedLm {
+        if output.explain || pairs {
+            return Err(invalid(
+                "explain",
+                "a masked-LM model fills masks in single texts: no --explain, no sentence pairs"
+                    .into(),
+            ));
+        }
+        return print_fill_mask(&predictor, &texts, usize::from(output.top_k), format);
+    }
     if predictor.model.task == tunebench::data::Task::TokenClassification {
         if output.explain || pairs {
             return Err(invalid(
@@ -256,6 +270,59 @@ fn print_entities(
                         "  {:<8} {:.3}  {} ({}..{})",
                         e.entity_group, e.score, e.word, e.start, e.end
                     )?;
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Each text's masks filled: JSONL `{"text", "fill_mask": [[{token,
+/// token_str, score}…] per mask]}`, CSV one row per candidate, or a table.
+fn print_fill_mask(
+    predictor: &tunebench::predict::Predictor,
+    texts: &[String],
+    top_k: usize,
+    format: PredictFormat,
+) -> anyhow::Result<ExitCode> {
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let answers = tunebench::fill_mask::fill_mask(&predictor.model, &predictor.text, &refs, top_k)?;
+    let mut out = std::io::stdout().lock();
+    match format {
+        PredictFormat::Jsonl => {
+            for (t, a) in texts.iter().zip(&answers) {
+                let line = serde_json::json!({ "text": t, "fill_mask": a });
+                writeln!(out, "{line}")?;
+            }
+        }
+        PredictFormat::Csv => {
+            let mut w = csv::Writer::from_writer(out);
+            w.write_record(["text", "mask", "rank", "token", "token_str", "score"])?;
+            for (t, a) in texts.iter().zip(&answers) {
+                for (m, candidates) in a.iter().enumerate() {
+                    for (rank, c) in candidates.iter().enumerate() {
+                        w.write_record([
+                            t.as_str(),
+                            &(m + 1).to_string(),
+                            &(rank + 1).to_string(),
+                            &c.token.to_string(),
+                            &c.token_str,
+                            &format!("{:.6}", c.score),
+                        ])?;
+                    }
+                }
+            }
+            w.flush()?;
+        }
+        PredictFormat::Table => {
+            for (t, a) in texts.iter().zip(&answers) {
+                writeln!(out, "{t}")?;
+                for (m, candidates) in a.iter().enumerate() {
+                    let list: Vec<String> = candidates
+                        .iter()
+                        .map(|c| format!("{} {:.3}", c.token_str.trim(), c.score))
+                        .collect();
+                    writeln!(out, "  mask {}: {}", m + 1, list.join(" · "))?;
                 }
             }
         }

@@ -234,6 +234,21 @@ impl TextEncoder {
             .collect())
     }
 
+    /// The tokenizer's mask token and its id (`[MASK]`, `<mask>`), if any.
+    pub fn mask_token(&self) -> Option<(&'static str, u32)> {
+        ["[MASK]", "<mask>"]
+            .into_iter()
+            .find_map(|t| Some((t, self.tokenizer.token_to_id(t)?)))
+    }
+
+    /// One piece as text, as transformers' `decode([id])` gives it (the
+    /// tokenizer's decoder: `Ġgreat` → ` great`).
+    pub fn decode_piece(&self, id: u32) -> Result<String> {
+        self.tokenizer
+            .decode(&[id], false)
+            .map_err(|e| tok_err("decoding", e))
+    }
+
     pub fn token_id(&self, token: &str) -> Option<u32> {
         self.tokenizer.token_to_id(token)
     }
