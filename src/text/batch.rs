@@ -8,8 +8,12 @@ pub struct Batch {
     pub input_ids: Tensor,
     /// (B, L) f32, 1 for real tokens and 0 for padding.
     pub attention_mask: Tensor,
-    /// (B,) u32 label ids, when known.
+    /// (B,) u32 label ids, when known; for a masked-LM batch the (M,) u32
+    /// pieces at `positions`.
     pub labels: Option<Tensor>,
+    /// A masked-LM batch's picked pieces: (M,) u32 flat indexes into the
+    /// (B·L) pieces (`text::masking`).
+    pub positions: Option<Tensor>,
     /// Real (non-pad) tokens in the batch.
     pub tokens: usize,
     pub size: usize,
@@ -39,6 +43,7 @@ pub fn make_batch(
             .transpose()?,
         tokens,
         size: b,
+        positions: None,
     })
 }
 

@@ -58,7 +58,9 @@ impl MaskingSpec {
         word_ids: Option<&[Option<u32>]>,
         rng: &mut Rng,
     ) -> (Masked, Vec<Replacement>) {
-        let candidate = |i: usize| !self.special.contains(&ids[i]);
+        // Special tokens: listed, or (given words) pieces of no word.
+        let candidate =
+            |i: usize| !self.special.contains(&ids[i]) && word_ids.is_none_or(|w| w[i].is_some());
         let picked: Vec<usize> = match (self.whole_word, word_ids) {
             (true, Some(words)) => self.pick_words(ids, words, rng),
             _ => (0..ids.len())

@@ -2,6 +2,7 @@
 
 pub mod batch;
 pub mod masking;
+pub mod pretraining;
 pub mod tokenizer;
 pub mod vocab;
 pub mod words;

@@ -55,6 +55,36 @@ impl TextEncoder {
     }
 }
 
+impl TextEncoder {
+    /// Each text's pieces with its special tokens and each piece's word
+    /// (None for special tokens), cut at `cut` pieces (specials kept) or
+    /// not cut at all.
+    pub fn encode_with_words(
+        &self,
+        texts: &[&str],
+        cut: Option<usize>,
+    ) -> Result<Vec<super::pretraining::Sequence>> {
+        let mut tokenizer = self.tokenizer().clone();
+        let truncation = cut.map(|max_length| tokenizers::TruncationParams {
+            max_length,
+            ..Default::default()
+        });
+        tokenizer
+            .with_truncation(truncation)
+            .map_err(|e| Error::Tokenizer(format!("truncation: {e}")))?;
+        let encodings = tokenizer
+            .encode_batch(texts.to_vec(), true)
+            .map_err(|e| Error::Tokenizer(format!("encoding: {e}")))?;
+        Ok(encodings
+            .into_iter()
+            .map(|e| super::pretraining::Sequence {
+                ids: e.get_ids().to_vec(),
+                words: e.get_word_ids().to_vec(),
+            })
+            .collect())
+    }
+}
+
 /// Tagged rows as the model trains on them: piece ids, piece targets, and
 /// how many sentences were cut at `max_len` (their last words unscored).
 pub struct EncodedTags {

@@ -1,11 +1,14 @@
-//! What a run trains for: the loss its steps minimize and the metrics its
-//! evaluations report, by name. Today every run is supervised by its task
-//! (one label, several, a score, or tags); a masked-LM or distillation run
-//! is a new variant here, not a branch in the step or the engine.
+//! What a run trains for: the outputs a step computes, the loss it
+//! minimizes and the metrics its evaluations report, by name. A run is
+//! supervised by its task (one label, several, a score, or tags), or
+//! predicts masked pieces (masked-LM pretraining); a distillation run is
+//! another variant here, not a branch in the step or the engine.
 
 use super::metrics::Scores;
 use crate::config::BestMetric;
 use crate::data::Task;
+use crate::model::{Classifier, Mode};
+use crate::text::Batch;
 use candle_core::Tensor;
 use std::collections::BTreeMap;
 
@@ -13,13 +16,38 @@ use std::collections::BTreeMap;
 pub enum Objective {
     /// Fit the labels of a task head.
     Supervised(Task),
+    /// Predict the pieces a masking draw hid (`text::masking`): the
+    /// cross-entropy over the vocabulary at the picked pieces only.
+    MaskedLm,
 }
 
 impl Objective {
+    /// The outputs the loss reads: the model's logits, or a masked-LM's
+    /// vocabulary logits at the batch's picked pieces (M, V).
+    pub fn logits(
+        &self,
+        model: &Classifier,
+        batch: &Batch,
+        mode: &mut Mode,
+    ) -> candle_core::Result<Tensor> {
+        match self {
+            Objective::Supervised(_) => {
+                model.forward(&batch.input_ids, &batch.attention_mask, mode)
+            }
+            Objective::MaskedLm => {
+                let positions = batch.positions.as_ref().ok_or_else(|| {
+                    candle_core::Error::Msg("a masked-LM batch without picked pieces".into())
+                })?;
+                model.masked_lm_logits(&batch.input_ids, &batch.attention_mask, positions, mode)
+            }
+        }
+    }
+
     /// The loss of `logits` against `target` (a mean over the batch).
     pub fn loss(&self, logits: &Tensor, target: &Tensor) -> candle_core::Result<Tensor> {
         match self {
             Objective::Supervised(task) => super::step::task_loss(*task, logits, target),
+            Objective::MaskedLm => candle_nn::loss::cross_entropy(logits, target),
         }
     }
 
@@ -43,6 +71,14 @@ impl Objective {
                 })
                 .chain([("loss".to_string(), loss)])
                 .collect(),
+            // run_mlm reports perplexity = exp(eval loss).
+            Objective::MaskedLm => [
+                ("loss".to_string(), loss),
+                ("perplexity".to_string(), loss.exp()),
+                ("masked_accuracy".to_string(), scores.accuracy),
+            ]
+            .into_iter()
+            .collect(),
         }
     }
 }

@@ -153,11 +153,7 @@ fn step_on_this_thread(
     let mut grads: Option<Grads> = None;
     let (mut loss_sum, mut samples, mut tokens) = (0f64, 0, 0);
     for batch in micro {
-        let logits = model.forward(
-            &batch.input_ids,
-            &batch.attention_mask,
-            &mut Mode::Train(rng),
-        )?;
+        let logits = plan.objective.logits(model, batch, &mut Mode::Train(rng))?;
         let target = batch
             .labels
             .as_ref()
