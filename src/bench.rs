@@ -310,3 +310,113 @@ pub fn run_case(model: &str, max_len: usize, opts: &BenchOptions) -> Result<Benc
         peak_device_mem_mib: peak_mem,
     })
 }
+
+/// Masked-LM pretraining steps (`--objective mlm`), as `run_mlm.py` takes
+/// them and bench/mlm_speed.py times them in PyTorch: SST-2 sentences
+/// packed into blocks of `block` pieces (run_mlm's `group_texts`), every
+/// batch masked afresh with whole-word masking (15%), the masked-LM head
+/// over the encoder (fresh on MiniLM, which ships without one). Training
+/// throughput and peak memory; nothing else is timed.
+pub fn run_mlm_case(model: &str, block: usize, opts: &BenchOptions) -> Result<BenchResult> {
+    use crate::text::masking::MaskingSpec;
+    use crate::text::pretraining::{sequences, Packing, Sequence};
+    let device = crate::device::open(&opts.device, 0)?;
+    let text = TextEncoder::from_file(&opts.minilm_dir.join("tokenizer.json"), 512)?;
+    let labels = Labels::new(vec!["0".into(), "1".into()]);
+    let mut spec = if model == "minilm" {
+        let md = ModelDir::open(&opts.minilm_dir)?;
+        md.build_spec(labels, md.read_weights()?, false)
+    } else {
+        let config = scratch_config(model, text.vocab_size())
+            .ok_or_else(|| Error::Run(format!("unknown bench model '{model}'")))?;
+        BuildSpec::scratch(config, labels, model)
+    };
+    spec.config.head = crate::model::config::HeadKind::MaskedLm;
+    let classifier = Classifier::build(spec, &mut Rng::seeded(0), &device)?;
+    let ds = load_file(&opts.data, &LoadOptions::default())?;
+    let needed = (opts.warmup_steps + opts.steps) * opts.batch;
+    let mut seqs: Vec<Sequence> = Vec::new();
+    for chunk in ds.rows.chunks(2048) {
+        let texts: Vec<&str> = chunk.iter().map(|r| r.text.as_str()).collect();
+        seqs.extend(sequences(&text, &texts, Packing::Blocks(block))?);
+        if seqs.len() >= needed {
+            break;
+        }
+    }
+    if seqs.len() < needed {
+        return Err(Error::Run(format!(
+            "{}: {} blocks of {block} pieces, {needed} needed",
+            opts.data.display(),
+            seqs.len()
+        )));
+    }
+    let (mask_token, mask_id) = text
+        .mask_token()
+        .ok_or_else(|| Error::Run("the bench tokenizer has no mask token".into()))?;
+    let masking = MaskingSpec {
+        probability: 0.15,
+        whole_word: true,
+        mask_id,
+        vocab_size: text.vocab_size(),
+        special: [text.pad_id()]
+            .into_iter()
+            .chain(
+                ["[CLS]", "[SEP]", mask_token]
+                    .iter()
+                    .filter_map(|t| text.token_id(t)),
+            )
+            .collect(),
+    };
+    let mut optimizer = AdamW::new(
+        &classifier.params,
+        AdamWConfig {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.01,
+        },
+    )?;
+    let mut rng = Rng::seeded(0);
+    let mut t0 = Instant::now();
+    for (i, rows) in seqs[..needed].chunks(opts.batch).enumerate() {
+        if i == opts.warmup_steps {
+            crate::device::sync(&device)?;
+            t0 = Instant::now();
+        }
+        // Masking is part of the step, as the collator is part of PyTorch's.
+        let refs: Vec<&Sequence> = rows.iter().collect();
+        let batch = masking.batch(&refs, text.pad_id(), &mut rng, &device)?;
+        train_step(
+            &classifier,
+            &mut optimizer,
+            &mut rng,
+            std::slice::from_ref(&batch),
+            StepPlan {
+                objective: Objective::MaskedLm,
+                lr: 5e-5,
+                max_grad_norm: 1.0,
+            },
+            None,
+        )?
+        .map_err(|bad| Error::Run(format!("{} became {}", bad.what, bad.value)))?;
+    }
+    crate::device::sync(&device)?;
+    let train_s = t0.elapsed().as_secs_f64();
+    let samples = (opts.steps * opts.batch) as f64;
+    Ok(BenchResult {
+        implementation: "tunebench",
+        model: format!("{model}-mlm"),
+        batch: opts.batch,
+        max_len: block,
+        threads: opts.threads,
+        device: crate::device::describe(&device),
+        precision: "f32",
+        train_samples_per_s: samples / train_s,
+        train_tokens_per_s: samples * block as f64 / train_s,
+        eval_samples_per_s: f64::NAN,
+        predict_ms_median: f64::NAN,
+        predict_ms_p90: f64::NAN,
+        peak_rss_mb: peak_rss_mb(),
+        peak_device_mem_mib: None,
+    })
+}

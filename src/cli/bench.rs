@@ -40,6 +40,11 @@ pub(crate) struct BenchArgs {
     predict_runs: usize,
     #[command(flatten)]
     compute: ComputeFlags,
+    /// What the training steps fit: classify (a label a row) or mlm
+    /// (masked-LM pretraining: blocks of LEN pieces, whole-word masking;
+    /// training only, bench/mlm_speed.py is its PyTorch side)
+    #[arg(long, default_value = "classify", value_parser = ["classify", "mlm"])]
+    objective: String,
     /// Run one case (MODEL:LEN) in this process; the suite runs each
     /// case in its own process so peak memory is per case
     #[arg(long, hide = true)]
@@ -60,13 +65,14 @@ pub(crate) fn bench_suite_cmd(a: BenchArgs) -> anyhow::Result<ExitCode> {
         device: a.compute.device,
         precision: a.compute.precision,
     };
-    bench_cmd(&a.models, &a.lens, a.case.as_deref(), &opts)
+    bench_cmd(&a.models, &a.lens, a.case.as_deref(), &a.objective, &opts)
 }
 
 fn bench_cmd(
     models: &[String],
     lens: &[usize],
     case: Option<&str>,
+    objective: &str,
     opts: &tunebench::bench::BenchOptions,
 ) -> anyhow::Result<ExitCode> {
     for (what, path) in [("--data", &opts.data), ("--minilm-dir", &opts.minilm_dir)] {
@@ -89,7 +95,11 @@ fn bench_cmd(
     }
     if let Some(case) = case {
         let (model, len) = case.split_once(':').context("--case MODEL:LEN")?;
-        let result = tunebench::bench::run_case(model, len.parse()?, opts)?;
+        let result = if objective == "mlm" {
+            tunebench::bench::run_mlm_case(model, len.parse()?, opts)?
+        } else {
+            tunebench::bench::run_case(model, len.parse()?, opts)?
+        };
         println!("{}", serde_json::to_string(&result)?);
         return Ok(ExitCode::SUCCESS);
     }
@@ -100,6 +110,7 @@ fn bench_cmd(
             let out = std::process::Command::new(&exe)
                 .env("RAYON_NUM_THREADS", opts.threads.to_string())
                 .args(["bench", "--case", &format!("{model}:{len}")])
+                .args(["--objective", objective])
                 .args([
                     "--batch",
                     &opts.batch.to_string(),
