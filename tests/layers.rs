@@ -20,6 +20,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "train",
             "sweep",
             "predict",
+            "fill_mask",
             "evaluation",
             "entities",
             "precision_check",
