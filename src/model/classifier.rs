@@ -294,10 +294,26 @@ impl Classifier {
         input_ids: &Tensor,
         attention_mask: &Tensor,
     ) -> candle_core::Result<Tensor> {
+        let hidden = self
+            .every_hidden_state(input_ids, attention_mask, &mut Mode::Eval)?
+            .to_dtype(DType::F32)?;
+        let mask = attention_mask.to_dtype(DType::F32)?.unsqueeze(2)?;
+        let sum = hidden.broadcast_mul(&mask)?.sum(1)?;
+        let count = mask.sum(1)?.clamp(1f32, f32::MAX)?;
+        sum.broadcast_div(&count)
+    }
+
+    /// The last layer's states of every piece (B, L, H), in the compute
+    /// dtype (not only the first token's, as a sequence head reads).
+    fn every_hidden_state(
+        &self,
+        input_ids: &Tensor,
+        attention_mask: &Tensor,
+        mode: &mut Mode,
+    ) -> candle_core::Result<Tensor> {
         let words = self.word_embeddings(input_ids)?;
         let types = self.token_types(input_ids)?;
-        let mode = &mut Mode::Eval;
-        let hidden = match &self.net {
+        match &self.net {
             Net::Bert(m) => m.forward_hidden(
                 &words,
                 types.as_ref(),
@@ -309,12 +325,7 @@ impl Classifier {
             Net::DistilBert(m) => {
                 m.forward_hidden(&words, attention_mask, self.compute, mode, false)
             }
-        }?
-        .to_dtype(DType::F32)?;
-        let mask = attention_mask.to_dtype(DType::F32)?.unsqueeze(2)?;
-        let sum = hidden.broadcast_mul(&mask)?.sum(1)?;
-        let count = mask.sum(1)?.clamp(1f32, f32::MAX)?;
-        sum.broadcast_div(&count)
+        }
     }
 
     /// A masked-LM model's vocabulary logits (M, V), f32, at `positions`
@@ -327,21 +338,7 @@ impl Classifier {
         positions: &Tensor,
         mode: &mut Mode,
     ) -> candle_core::Result<Tensor> {
-        let words = self.word_embeddings(input_ids)?;
-        let types = self.token_types(input_ids)?;
-        let hidden = match &self.net {
-            Net::Bert(m) => m.forward_hidden(
-                &words,
-                types.as_ref(),
-                attention_mask,
-                self.compute,
-                mode,
-                false,
-            ),
-            Net::DistilBert(m) => {
-                m.forward_hidden(&words, attention_mask, self.compute, mode, false)
-            }
-        }?;
+        let hidden = self.every_hidden_state(input_ids, attention_mask, mode)?;
         let (b, l, h) = hidden.dims3()?;
         let picked = hidden.reshape((b * l, h))?.index_select(positions, 0)?;
         self.head

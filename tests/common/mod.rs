@@ -149,3 +149,37 @@ pub fn conll(n: usize) -> String {
     }
     s
 }
+
+/// Every trainable tensor's gradient against transformers' (`grad.NAME`
+/// in `expected`), relative 1e-4; the same tensors must train on both
+/// sides. Attention's key bias has a zero gradient in exact arithmetic
+/// (softmax is shift-invariant): both sides hold float noise, whose size
+/// depends on the CPU's kernels, so it only has to stay noise.
+pub fn assert_grads_match(
+    what: &str,
+    params: &tunebench::model::params::Params,
+    grads: &tunebench::train::optim::Grads,
+    expected: &std::collections::HashMap<String, candle_core::Tensor>,
+) {
+    let mut checked = 0;
+    for ((name, _), grad) in params.vars.iter().zip(&grads.0) {
+        let Some(want) = expected.get(&format!("grad.{name}")) else {
+            panic!("{what}: {name} trains here but not in transformers");
+        };
+        let grad = grad.as_ref().unwrap_or_else(|| panic!("{name}: no grad"));
+        let diff = max_abs_diff(grad, want);
+        let rel = diff / max_abs(want).max(1e-6);
+        let noise = if name.ends_with("key.bias") || name.ends_with("k_lin.bias") {
+            1e-5
+        } else {
+            1e-7
+        };
+        assert!(
+            rel < 1e-4 || diff < noise,
+            "{what} {name}: gradient differs by {rel} (rel)"
+        );
+        checked += 1;
+    }
+    let want = expected.keys().filter(|k| k.starts_with("grad.")).count();
+    assert_eq!(checked, want, "{what}: the same tensors train");
+}
