@@ -287,3 +287,121 @@ fn masked_lm_steps_learn_the_text() {
     assert_eq!(metrics["masked_accuracy"], 0.25);
     assert!((metrics["perplexity"] - f64::from(after).exp()).abs() < 1e-9);
 }
+
+/// A masked-LM model saved after a training step is a transformers
+/// `…ForMaskedLM` directory: `architectures` says so, the word embeddings
+/// are stored once (the decoder is tied to them, as transformers saves it),
+/// and it loads back with the same logits. (transformers' own load of such
+/// a directory: `make_fixtures.py --check-mlm DIR`.)
+#[test]
+fn a_trained_masked_lm_saves_as_transformers_layout_and_reloads() {
+    use tunebench::model::checkpoint::write_plain_model_files;
+    use tunebench::text::TextEncoder;
+    use tunebench::train::objective::Objective;
+    use tunebench::train::optim::{AdamW, AdamWConfig};
+    use tunebench::train::step::{train_step, StepPlan};
+    for arch in ["bert", "roberta", "distilbert"] {
+        let dir = fixture("mlm").join(arch);
+        let exp =
+            candle_core::safetensors::load(dir.join("expected.safetensors"), &Device::Cpu).unwrap();
+        let model = trainable(arch);
+        let text = TextEncoder::from_file(&dir.join("model/tokenizer.json"), 40).unwrap();
+        let ids = exp["input_ids"].to_dtype(DType::U32).unwrap();
+        let mask = exp["attention_mask"].to_dtype(DType::F32).unwrap();
+        let labels: Vec<i64> = exp["labels"].flatten_all().unwrap().to_vec1().unwrap();
+        let (positions, targets): (Vec<u32>, Vec<u32>) = labels
+            .iter()
+            .enumerate()
+            .filter(|(_, &l)| l >= 0)
+            .map(|(i, &l)| (i as u32, l as u32))
+            .unzip();
+        let mut batch = tunebench::text::batch::make_batch(
+            &ids.to_vec2::<u32>()
+                .unwrap()
+                .iter()
+                .map(Vec::as_slice)
+                .collect::<Vec<_>>(),
+            None,
+            text.pad_id(),
+            &Device::Cpu,
+        )
+        .unwrap();
+        batch.attention_mask = mask.clone();
+        batch.positions = Some(Tensor::new(positions.as_slice(), &Device::Cpu).unwrap());
+        batch.labels = Some(Tensor::new(targets.as_slice(), &Device::Cpu).unwrap());
+        let word = |m: &Classifier| {
+            let name = m
+                .params
+                .vars
+                .iter()
+                .map(|(n, _)| n.clone())
+                .find(|n| n.ends_with("embeddings.word_embeddings.weight"))
+                .unwrap();
+            m.params.get(&name).unwrap().as_tensor().clone()
+        };
+        let before = word(&model).detach().copy().unwrap();
+        let mut opt = AdamW::new(
+            &model.params,
+            AdamWConfig {
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+                weight_decay: 0.01,
+            },
+        )
+        .unwrap();
+        let plan = StepPlan {
+            objective: Objective::MaskedLm,
+            lr: 1e-2,
+            max_grad_norm: 1.0,
+        };
+        train_step(&model, &mut opt, &mut Rng::seeded(0), &[batch], plan, None)
+            .unwrap()
+            .unwrap();
+        assert!(
+            max_abs_diff(&word(&model), &before) > 0.0,
+            "{arch}: trained"
+        );
+        let out = tempfile::tempdir().unwrap();
+        write_plain_model_files(out.path(), &model, &text).unwrap();
+        let config: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.path().join("config.json")).unwrap())
+                .unwrap();
+        let class = config["architectures"][0].as_str().unwrap();
+        assert!(class.ends_with("ForMaskedLM"), "{arch}: {class}");
+        assert!(config.get("problem_type").is_none());
+        let saved =
+            candle_core::safetensors::load(out.path().join("model.safetensors"), &Device::Cpu)
+                .unwrap();
+        assert!(
+            !saved
+                .keys()
+                .any(|k| k.contains("decoder.weight") || k == "vocab_projector.weight"),
+            "{arch}: the tied decoder is the word embeddings, stored once"
+        );
+        assert!(config.get("id2label").is_none(), "{arch}: no labels");
+        let md = ModelDir::open(out.path()).unwrap();
+        assert_eq!(md.config.head, HeadKind::MaskedLm);
+        let labels = tunebench::data::Labels::new(vec!["a".into(), "b".into()]);
+        let spec = md.build_spec(labels, md.read_weights().unwrap(), true);
+        let again = Classifier::build(spec, &mut Rng::seeded(0), &Device::Cpu).unwrap();
+        assert!(again.fresh.is_empty() && again.unused.is_empty(), "{arch}");
+        let a = model.forward(&ids, &mask, &mut Mode::Eval).unwrap();
+        let b = again.forward(&ids, &mask, &mut Mode::Eval).unwrap();
+        let real = mask.unsqueeze(2).unwrap();
+        let d = max_abs_diff(
+            &a.broadcast_mul(&real).unwrap(),
+            &b.broadcast_mul(&real).unwrap(),
+        );
+        assert!(d < 1e-5, "{arch}: reloaded logits differ by {d}");
+        if let Ok(keep) = std::env::var("TUNEBENCH_KEEP_MLM") {
+            let dest = std::path::Path::new(&keep).join(arch);
+            let _ = std::fs::remove_dir_all(&dest);
+            std::fs::create_dir_all(&dest).unwrap();
+            for f in std::fs::read_dir(out.path()).unwrap() {
+                let f = f.unwrap().path();
+                std::fs::copy(&f, dest.join(f.file_name().unwrap())).unwrap();
+            }
+        }
+    }
+}

@@ -377,7 +377,10 @@ impl Classifier {
         if let Some(pairs) = self.trained_on_pairs {
             v["tunebench_input"] = serde_json::json!(input_name(pairs));
         }
-        match self.task.problem_type() {
+        // Only a sequence head has a problem type (transformers refuses
+        // one on a token or masked-LM model).
+        let sequence = self.config.head == super::config::HeadKind::Sequence;
+        match self.task.problem_type().filter(|_| sequence) {
             Some(p) => v["problem_type"] = serde_json::json!(p),
             None => {
                 if let Some(obj) = v.as_object_mut() {

@@ -417,6 +417,13 @@ impl EncoderConfig {
         obj.insert("id2label".into(), Value::Object(id2label));
         obj.insert("label2id".into(), Value::Object(label2id));
         obj.insert("num_labels".into(), json!(labels.len()));
+        if self.head == HeadKind::MaskedLm {
+            // A masked-LM model has no labels (transformers' own MLM
+            // configs carry none); a base classifier's would mislead.
+            for k in ["id2label", "label2id", "num_labels"] {
+                obj.remove(k);
+            }
+        }
         if self.head != HeadKind::Sequence {
             obj.remove("problem_type");
         } else {
