@@ -405,3 +405,40 @@ fn a_trained_masked_lm_saves_as_transformers_layout_and_reloads() {
         }
     }
 }
+
+/// `train --model` on a masked-LM directory fine-tunes a classifier from
+/// its encoder: the masked-LM head is left out (said so), pooler and
+/// classifier start fresh, and the result predicts.
+#[test]
+fn train_fine_tunes_a_classifier_from_a_masked_lm_checkpoint() {
+    use common::cli::{run, tunebench};
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("ft");
+    let (ok, stdout, stderr) = run(tunebench().env("RAYON_NUM_THREADS", "1").args([
+        "train",
+        "--data",
+        reviews().0.to_str().unwrap(),
+        "--model",
+        fixture("mlm").join("bert/model").to_str().unwrap(),
+        "--set",
+        "epochs=1",
+        "--set",
+        "max_len=32",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    assert!(ok, "{stdout}{stderr}");
+    let said = format!("{stdout}{stderr}");
+    assert!(said.contains("cls.predictions"), "{said}");
+    assert!(said.contains("classifier.weight"), "{said}");
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("best/config.json")).unwrap()).unwrap();
+    assert_eq!(config["architectures"][0], "BertForSequenceClassification");
+    let (ok, stdout, stderr) = run(tunebench().args([
+        "predict",
+        "--checkpoint",
+        out.join("best").to_str().unwrap(),
+        "the movie was great",
+    ]));
+    assert!(ok && stdout.contains("\"label\""), "{stdout}{stderr}");
+}
