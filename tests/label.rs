@@ -1437,3 +1437,72 @@ fn a_multi_label_session_gives_sets_of_labels_and_trains_on_them() {
     let config = std::fs::read_to_string(d.path().join("trained/best/config.json")).unwrap();
     assert!(config.contains("multi_label_classification"), "{config}");
 }
+
+/// Sets from files that separate labels differently merge: a `--labeled`
+/// file's `a;b` beside the session's `a|b` train one multi-label round; a
+/// set holding an unknown label is refused naming its line.
+#[test]
+fn a_multi_label_session_merges_labeled_sets_of_any_separator() {
+    use tunebench::label::session::{Session, SessionSpec};
+    let (d, pool, _) = pool_and_labels(0);
+    let labeled = d.path().join("earlier.csv");
+    let mut w = csv::Writer::from_path(&labeled).unwrap();
+    w.write_record(["text", "label"]).unwrap();
+    let mut r = csv::Reader::from_path(reviews().1).unwrap();
+    for row in r.records().take(40) {
+        let row = row.unwrap();
+        w.write_record([&row[0], &with_short(&row[1], &row[0]).replace('|', ";")])
+            .unwrap();
+    }
+    w.flush().unwrap();
+    let spec = SessionSpec {
+        pool,
+        val: None,
+        model: "scratch:tiny".into(),
+        labels: vec![
+            "negative".into(),
+            "neutral".into(),
+            "positive".into(),
+            "short".into(),
+        ],
+        multi_label: true,
+        strategy: "binary_entropy".into(),
+        batch: 10,
+        pool_sample: 0,
+        seed: 5,
+        pseudo_label: None,
+        warm_epochs: None,
+        labeled: Some(labeled.clone()),
+    };
+    let mut s = Session::create(&d.path().join("s"), spec.clone()).unwrap();
+    for o in s.queue(10) {
+        s.give(o.line, "positive|short", 1.0).unwrap();
+    }
+    let base = tunebench::config::RunConfig {
+        epochs: 1,
+        max_len: 32,
+        scratch_vocab: 500,
+        tensorboard: false,
+        ..Default::default()
+    };
+    let report = s.train_round(1, s.round_config(&base).unwrap()).unwrap();
+    assert!(report.scores.probs.values().all(|p| p.len() == 4));
+    // An unknown label inside a set: refused, naming the file and line.
+    let bad = d.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "text,label\ngood food,positive;short\nfine,positive;spicy\n",
+    )
+    .unwrap();
+    let e = Session::create(
+        &d.path().join("s2"),
+        SessionSpec {
+            labeled: Some(bad),
+            ..spec
+        },
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(e.contains("spicy") && e.contains("bad.csv"), "{e}");
+}

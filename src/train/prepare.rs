@@ -58,6 +58,11 @@ pub fn load_training_file(
     let mut opts = cfg.load_options();
     opts.hf_split = cfg.hf_split.clone();
     let mut train = load_file(&train_path, &opts)?;
+    // Only files merged with others are rewritten: a file read alone keeps
+    // its separator, which the run reports.
+    if cfg.labels.is_some() || cfg.labeled_file.is_some() {
+        same_set_separator(cfg, &mut train)?;
+    }
     let mut corrections = None;
     if let Some(file) = &cfg.corrections {
         let (rows, summary) = crate::data::corrections::load_and_apply(
@@ -83,12 +88,29 @@ pub fn load_training_file(
             hf_split: None,
             ..cfg.load_options()
         };
-        train.rows.extend(load_file(file, &opts)?.rows);
+        let mut labeled = load_file(file, &opts)?;
+        same_set_separator(cfg, &mut labeled)?;
+        train.rows.extend(labeled.rows);
     }
     if let (Some(path), true) = (&cfg.labels, train.rows.is_empty()) {
         return Err(crate::data::DataError::NoRows { path: path.clone() }.into());
     }
     Ok((train, corrections))
+}
+
+/// A multi-label file's sets rewritten with `SET_SEP`, whatever separator
+/// it uses, so files that separate labels differently (a pool's `a,b`, a
+/// labelling session's `a|b`, a `--labeled` file's `a;b`) merge into one
+/// corpus.
+fn same_set_separator(cfg: &RunConfig, ds: &mut Dataset) -> Result<()> {
+    if ds.rows.iter().all(|r| r.label.is_none()) {
+        return Ok(());
+    }
+    let detected = task_of::detect(ds, cfg.task, cfg.label_separator())?;
+    if let (Task::MultiLabel, Some(sep)) = (detected.task, detected.sep) {
+        task_of::normalize_sets(&mut ds.rows, sep);
+    }
+    Ok(())
 }
 
 /// What a run records about a data file.
