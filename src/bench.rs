@@ -125,22 +125,39 @@ pub fn packed_rows(
     }
 }
 
+/// A bench model's weights and shape: MiniLM-L6's, or a scratch size's.
+fn bench_spec(model: &str, opts: &BenchOptions, vocab: usize) -> Result<BuildSpec> {
+    let labels = Labels::new(vec!["0".into(), "1".into()]);
+    if model == "minilm" {
+        let md = ModelDir::open(&opts.minilm_dir)?;
+        return Ok(md.build_spec(labels, md.read_weights()?, false));
+    }
+    let config = scratch_config(model, vocab)
+        .ok_or_else(|| Error::Run(format!("unknown bench model '{model}'")))?;
+    Ok(BuildSpec::scratch(config, labels, model))
+}
+
+/// The optimizer every bench times, as the PyTorch references set it.
+fn bench_optimizer(model: &Classifier) -> Result<AdamW> {
+    Ok(AdamW::new(
+        &model.params,
+        AdamWConfig {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.01,
+        },
+    )?)
+}
+
 fn build_model(
     model: &str,
     opts: &BenchOptions,
     vocab: usize,
     device: &Device,
 ) -> Result<Classifier> {
-    let labels = Labels::new(vec!["0".into(), "1".into()]);
     let mut rng = Rng::seeded(0);
-    let spec = if model == "minilm" {
-        let md = ModelDir::open(&opts.minilm_dir)?;
-        md.build_spec(labels, md.read_weights()?, false)
-    } else {
-        let config = scratch_config(model, vocab)
-            .ok_or_else(|| Error::Run(format!("unknown bench model '{model}'")))?;
-        BuildSpec::scratch(config, labels, model)
-    };
+    let spec = bench_spec(model, opts, vocab)?;
     let dtype = training_precision(opts, device).map_or(candle_core::DType::F32, |p| p.dtype());
     Ok(Classifier::build(spec, &mut rng, device)?.with_compute_dtype(dtype))
 }
@@ -205,15 +222,7 @@ pub fn run_case(model: &str, max_len: usize, opts: &BenchOptions) -> Result<Benc
         })
         .collect::<candle_core::Result<_>>()?;
 
-    let mut optimizer = AdamW::new(
-        &classifier.params,
-        AdamWConfig {
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay: 0.01,
-        },
-    )?;
+    let mut optimizer = bench_optimizer(&classifier)?;
     let mut rng = Rng::seeded(0);
     let mut scaler = training.and_then(LossScaler::for_precision);
     let mut peak_mem: Option<f64> = None;
@@ -322,15 +331,7 @@ pub fn run_mlm_case(model: &str, block: usize, opts: &BenchOptions) -> Result<Be
     use crate::text::pretraining::{sequences, Packing, Sequence};
     let device = crate::device::open(&opts.device, 0)?;
     let text = TextEncoder::from_file(&opts.minilm_dir.join("tokenizer.json"), 512)?;
-    let labels = Labels::new(vec!["0".into(), "1".into()]);
-    let mut spec = if model == "minilm" {
-        let md = ModelDir::open(&opts.minilm_dir)?;
-        md.build_spec(labels, md.read_weights()?, false)
-    } else {
-        let config = scratch_config(model, text.vocab_size())
-            .ok_or_else(|| Error::Run(format!("unknown bench model '{model}'")))?;
-        BuildSpec::scratch(config, labels, model)
-    };
+    let mut spec = bench_spec(model, opts, text.vocab_size())?;
     spec.config.head = crate::model::config::HeadKind::MaskedLm;
     let classifier = Classifier::build(spec, &mut Rng::seeded(0), &device)?;
     let ds = load_file(&opts.data, &LoadOptions::default())?;
@@ -367,15 +368,7 @@ pub fn run_mlm_case(model: &str, block: usize, opts: &BenchOptions) -> Result<Be
             )
             .collect(),
     };
-    let mut optimizer = AdamW::new(
-        &classifier.params,
-        AdamWConfig {
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay: 0.01,
-        },
-    )?;
+    let mut optimizer = bench_optimizer(&classifier)?;
     let mut rng = Rng::seeded(0);
     let mut t0 = Instant::now();
     for (i, rows) in seqs[..needed].chunks(opts.batch).enumerate() {

@@ -25,6 +25,22 @@ fn trainable(arch: &str) -> Classifier {
     Classifier::build(spec, &mut Rng::seeded(0), &Device::Cpu).unwrap()
 }
 
+/// transformers' MLM labels (B, L), -100 where not masked → the masked
+/// pieces' flat positions (M,) u32 and their targets (M,) u32.
+fn masked_pieces(labels: &Tensor) -> (Tensor, Tensor) {
+    let labels: Vec<i64> = labels.flatten_all().unwrap().to_vec1().unwrap();
+    let (positions, targets): (Vec<u32>, Vec<u32>) = labels
+        .iter()
+        .enumerate()
+        .filter(|(_, &l)| l >= 0)
+        .map(|(i, &l)| (i as u32, l as u32))
+        .unzip();
+    (
+        Tensor::new(positions.as_slice(), &Device::Cpu).unwrap(),
+        Tensor::new(targets.as_slice(), &Device::Cpu).unwrap(),
+    )
+}
+
 #[test]
 fn masked_lm_heads_match_transformers() {
     for arch in ["bert", "roberta", "distilbert"] {
@@ -50,15 +66,7 @@ fn masked_lm_heads_match_transformers() {
         );
         assert!(d < 1e-4, "{arch}: logits differ by {d}");
         // The masked pieces alone, and transformers' loss on them.
-        let labels: Vec<i64> = exp["labels"].flatten_all().unwrap().to_vec1().unwrap();
-        let (positions, targets): (Vec<u32>, Vec<u32>) = labels
-            .iter()
-            .enumerate()
-            .filter(|(_, &l)| l >= 0)
-            .map(|(i, &l)| (i as u32, l as u32))
-            .unzip();
-        let positions = Tensor::new(positions.as_slice(), &Device::Cpu).unwrap();
-        let targets = Tensor::new(targets.as_slice(), &Device::Cpu).unwrap();
+        let (positions, targets) = masked_pieces(&exp["labels"]);
         let picked = model
             .masked_lm_logits(&ids, &mask, &positions, &mut Mode::Eval)
             .unwrap();
@@ -308,13 +316,7 @@ fn a_trained_masked_lm_saves_as_transformers_layout_and_reloads() {
         let text = TextEncoder::from_file(&dir.join("model/tokenizer.json"), 40).unwrap();
         let ids = exp["input_ids"].to_dtype(DType::U32).unwrap();
         let mask = exp["attention_mask"].to_dtype(DType::F32).unwrap();
-        let labels: Vec<i64> = exp["labels"].flatten_all().unwrap().to_vec1().unwrap();
-        let (positions, targets): (Vec<u32>, Vec<u32>) = labels
-            .iter()
-            .enumerate()
-            .filter(|(_, &l)| l >= 0)
-            .map(|(i, &l)| (i as u32, l as u32))
-            .unzip();
+        let (positions, targets) = masked_pieces(&exp["labels"]);
         let mut batch = tunebench::text::batch::make_batch(
             &ids.to_vec2::<u32>()
                 .unwrap()
@@ -327,8 +329,8 @@ fn a_trained_masked_lm_saves_as_transformers_layout_and_reloads() {
         )
         .unwrap();
         batch.attention_mask = mask.clone();
-        batch.positions = Some(Tensor::new(positions.as_slice(), &Device::Cpu).unwrap());
-        batch.labels = Some(Tensor::new(targets.as_slice(), &Device::Cpu).unwrap());
+        batch.positions = Some(positions);
+        batch.labels = Some(targets);
         let word = |m: &Classifier| {
             let name = m
                 .params
